@@ -1,0 +1,153 @@
+//! Types that cross the boundary between the Tauri shell and the webview.
+//!
+//! The shell serializes them, the UI deserializes them with the same definitions. Nothing in this
+//! module may ever hold a secret: every value here can end up in the webview.
+
+use serde::{Deserialize, Serialize};
+
+/// Names of the shell's commands, as the UI invokes them. One constant per `#[tauri::command]`.
+pub mod command {
+    pub const GET_APP_INFO: &str = "get_app_info";
+    pub const GET_CONNECTION_STATUS: &str = "get_connection_status";
+}
+
+/// Names of the events the shell emits (`noun://verb`).
+pub mod event {
+    /// Payload: [`super::ConnectionStatus`].
+    pub const CONNECTION_UPDATED: &str = "connection://updated";
+}
+
+/// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// The app's version (semver, from the workspace manifest).
+    pub version: String,
+    /// The version of the Tauri runtime the shell was built with.
+    pub tauri_version: String,
+    /// Operating system family, e.g. `linux`.
+    pub os: String,
+}
+
+/// The state of the link to Telnyx (or to the simulator in demo mode), as the agent sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// No engine has been started yet, or it was stopped on purpose.
+    Offline,
+    /// Opening the socket and logging in.
+    Connecting,
+    /// Logged in and registered: calls can be placed and received.
+    Ready,
+    /// The socket dropped; the engine is trying to get back, calls are being recovered.
+    Reconnecting,
+    /// Login or connection failed and will not be retried without the agent acting.
+    Error,
+}
+
+impl ConnectionState {
+    /// The word the status bar shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Offline => "Offline",
+            Self::Connecting => "Connecting",
+            Self::Ready => "Ready",
+            Self::Reconnecting => "Reconnecting",
+            Self::Error => "Error",
+        }
+    }
+}
+
+/// Connection state plus a sentence saying why, when there is something to say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionStatus {
+    pub state: ConnectionState,
+    /// A sentence for the agent, e.g. why the connection failed. `None` when the state says it all.
+    pub reason: Option<String>,
+    /// True when the app runs against the built-in simulator instead of Telnyx.
+    pub demo: bool,
+}
+
+impl ConnectionStatus {
+    pub fn offline(reason: impl Into<String>) -> Self {
+        Self {
+            state: ConnectionState::Offline,
+            reason: Some(reason.into()),
+            demo: false,
+        }
+    }
+}
+
+/// The closed set of error kinds a command can fail with. The UI branches on these, never on the
+/// message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// A bug or an unexpected condition inside the app; the message has the details.
+    Internal,
+    /// The webview sent arguments the command cannot accept.
+    InvalidArgument,
+}
+
+/// The error every command returns: `{ "code": "...", "message": "..." }`.
+///
+/// `message` is a sentence the agent can act on; it never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message} ({code:?})")]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ipc_error_serializes_as_code_and_message() {
+        let error = IpcError::new(ErrorCode::InvalidArgument, "The number is not valid.");
+        assert_eq!(
+            serde_json::to_value(&error).expect("serializes"),
+            json!({ "code": "InvalidArgument", "message": "The number is not valid." })
+        );
+    }
+
+    #[test]
+    fn connection_state_uses_snake_case_on_the_wire() {
+        let status = ConnectionStatus {
+            state: ConnectionState::Reconnecting,
+            reason: None,
+            demo: true,
+        };
+        let wire = serde_json::to_value(&status).expect("serializes");
+        assert_eq!(
+            wire,
+            json!({ "state": "reconnecting", "reason": null, "demo": true })
+        );
+        let back: ConnectionStatus = serde_json::from_value(wire).expect("deserializes");
+        assert_eq!(back, status);
+    }
+
+    #[test]
+    fn every_connection_state_has_a_distinct_label() {
+        let labels: std::collections::HashSet<_> = [
+            ConnectionState::Offline,
+            ConnectionState::Connecting,
+            ConnectionState::Ready,
+            ConnectionState::Reconnecting,
+            ConnectionState::Error,
+        ]
+        .iter()
+        .map(|s| s.label())
+        .collect();
+        assert_eq!(labels.len(), 5);
+    }
+}

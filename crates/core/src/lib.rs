@@ -1,0 +1,6 @@
+//! The softphone's domain, free of I/O.
+//!
+//! Everything here compiles for `wasm32-unknown-unknown` (the Yew UI) and for the native shell,
+//! so the types that cross the IPC boundary are defined once and cannot drift apart.
+
+pub mod ipc;

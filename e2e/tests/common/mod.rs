@@ -1,0 +1,181 @@
+//! Launching the real app through tauri-driver, and the helpers every scenario uses.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use serde_json::json;
+
+/// How long a scenario waits for something the agent would see, before failing.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running app: tauri-driver (which starts WebKitWebDriver, which starts the app) plus a
+/// WebDriver session on it, with a throw-away data/config/cache home.
+pub struct App {
+    pub client: Client,
+    pub data_home: tempfile::TempDir,
+    _driver: DriverProcess,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e sits in the workspace")
+        .to_path_buf()
+}
+
+/// The app binary with the UI embedded (built with `--features custom-protocol`).
+pub fn app_binary() -> PathBuf {
+    let path = std::env::var_os("SOFTPHONE_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target"));
+            target.join("debug").join("softphone")
+        });
+    assert!(
+        path.is_file(),
+        "app binary {} not found: run scripts/test.sh, or build it with \
+         `cargo build -p softphone --features custom-protocol` after `trunk build` in ui/",
+        path.display()
+    );
+    path
+}
+
+pub fn screenshot_dir() -> PathBuf {
+    std::env::var_os("E2E_SCREENSHOT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target").join("e2e-shots"))
+}
+
+impl App {
+    pub async fn launch() -> App {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "the e2e suite needs an X display: run it under xvfb-run"
+        );
+        let application = app_binary();
+        let data_home = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let native_port = free_port();
+        let driver = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("XDG_DATA_HOME", data_home.path().join("data"))
+            .env("XDG_CONFIG_HOME", data_home.path().join("config"))
+            .env("XDG_CACHE_HOME", data_home.path().join("cache"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver starts (scripts/setup.sh installs it)");
+        let driver = DriverProcess(driver);
+        wait_for_port(port).await;
+        let capabilities = json!({
+            "browserName": "wry",
+            "tauri:options": { "application": application },
+        });
+        let capabilities = capabilities.as_object().expect("object").clone();
+        let client = ClientBuilder::native()
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session on the app");
+        App {
+            client,
+            data_home,
+            _driver: driver,
+        }
+    }
+
+    /// The first element matching `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(UI_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{css} did not appear within {UI_TIMEOUT:?}: {error}"))
+    }
+
+    /// Waits until the text of `css` satisfies `accept`, returning it.
+    pub async fn wait_for_text(&self, css: &str, accept: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if accept(&text) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never showed the expected text; last seen: {last:?}");
+    }
+
+    pub async fn screenshot(&self, scenario: &str) {
+        // Let WebKit paint what the DOM already holds: two animation frames.
+        self.client
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+                vec![],
+            )
+            .await
+            .expect("the page paints");
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{scenario}.png"));
+        std::fs::write(&path, png).expect("screenshot written");
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    /// Ends the session (which closes the app); dropping the rest stops tauri-driver.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// tauri-driver, stopped with SIGTERM when dropped (also when a scenario panics): SIGKILL would
+/// orphan the WebKitWebDriver it started.
+struct DriverProcess(Child);
+
+impl Drop for DriverProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("tauri-driver did not listen on port {port} within 20 s");
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check and suite. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+started=$(date +%s)
+step() { printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
+
+step "set-up"
+./scripts/setup.sh
+cargo fetch --locked
+
+step "format"
+cargo fmt --all --check
+
+step "clippy: native crates"
+cargo clippy --locked -p softphone-core -p softphone -p softphone-e2e --all-targets -- -D warnings
+step "clippy: ui on wasm32"
+cargo clippy --locked -p softphone-ui --target wasm32-unknown-unknown -- -D warnings
+
+step "unit tests"
+cargo test --locked -p softphone-core
+cargo test --locked -p softphone
+cargo test --locked -p softphone-ui
+
+step "build: ui (trunk, offline) and the app with the ui embedded"
+(cd ui && trunk build --offline)
+cargo build --locked -p softphone --features custom-protocol
+
+step "end to end: the real window under Xvfb via tauri-driver"
+rm -rf target/e2e-shots
+SOFTPHONE_APP_BIN="$CARGO_TARGET_DIR/debug/softphone" \
+  xvfb-run -a -s "-screen 0 1280x800x24" cargo test --locked -p softphone-e2e -- --test-threads=1
+
+step "all green; screenshots in target/e2e-shots/"

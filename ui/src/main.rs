@@ -1,0 +1,10 @@
+//! The agent's window. Renders the shell's state; keeps no call state of its own.
+
+mod app;
+mod backend;
+mod components;
+mod state;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}

@@ -5,12 +5,8 @@ mod common;
 use common::App;
 use fantoccini::Locator;
 
-const SECTIONS: [(&str, &str); 4] = [
-    ("dialer", "Dialer"),
-    ("leads", "Leads"),
-    ("calls", "Calls"),
-    ("settings", "Settings"),
-];
+const SECTIONS: [(&str, &str); 4] =
+    [("dialer", "Dialer"), ("leads", "Leads"), ("calls", "Calls"), ("settings", "Settings")];
 
 #[tokio::test]
 async fn window_shows_the_frame_with_version_from_the_shell() {
@@ -18,9 +14,7 @@ async fn window_shows_the_frame_with_version_from_the_shell() {
 
     // The version can only come from the shell's get_app_info command.
     let expected_version = format!("v{}", env!("CARGO_PKG_VERSION"));
-    let version = app
-        .wait_for_text("#app-version", |text| !text.is_empty())
-        .await;
+    let version = app.wait_for_text("#app-version", |text| !text.is_empty()).await;
     assert_eq!(version, expected_version);
 
     for (slug, label) in SECTIONS {
@@ -28,49 +22,26 @@ async fn window_shows_the_frame_with_version_from_the_shell() {
         assert_eq!(nav.text().await.expect("nav text"), label);
     }
     // It opens on the dialer.
-    let heading = app
-        .wait_for_text("#section-dialer h1", |text| !text.is_empty())
-        .await;
+    let heading = app.wait_for_text("#section-dialer h1", |text| !text.is_empty()).await;
     assert_eq!(heading, "Dialer");
 
     // No engine runs yet: the status bar says so instead of pretending to be ready.
-    let state = app
-        .wait_for_text("#connection-state", |text| !text.is_empty())
-        .await;
+    let state = app.wait_for_text("#connection-state", |text| !text.is_empty()).await;
     assert_eq!(state, "Offline");
-    let reason = app
-        .find("#connection-reason")
-        .await
-        .text()
-        .await
-        .expect("reason text");
+    let reason = app.find("#connection-reason").await.text().await.expect("reason text");
     assert!(!reason.is_empty(), "an offline status explains itself");
-    assert!(
-        app.client.find(Locator::Css("#shell-error")).await.is_err(),
-        "no command failed while starting"
-    );
+    assert!(app.client.find(Locator::Css("#shell-error")).await.is_err(), "no command failed while starting");
     app.screenshot("frame").await;
 
     // Logs go to a file in the app's log directory.
-    let log_dir = app
-        .data_home
-        .path()
-        .join("data/io.agentsoftphone.desktop/logs");
+    let log_dir = app.data_home.path().join("data/io.agentsoftphone.desktop/logs");
     let log_text: String = std::fs::read_dir(&log_dir)
         .unwrap_or_else(|error| panic!("no log directory at {}: {error}", log_dir.display()))
         .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("softphone.log")
-        })
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("softphone.log"))
         .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
         .collect();
-    assert!(
-        log_text.contains("softphone started"),
-        "log file says the app started: {log_text:?}"
-    );
+    assert!(log_text.contains("softphone started"), "log file says the app started: {log_text:?}");
 
     app.close().await;
 }
@@ -82,26 +53,13 @@ async fn each_section_opens_from_the_sidebar() {
 
     // Visit them in an order that also goes back to the first one.
     for (slug, label) in SECTIONS.iter().skip(1).chain(SECTIONS.iter().take(1)) {
-        app.find(&format!("#nav-{slug}"))
-            .await
-            .click()
-            .await
-            .expect("click");
-        let heading = app
-            .wait_for_text(&format!("#section-{slug} h1"), |text| !text.is_empty())
-            .await;
+        app.find(&format!("#nav-{slug}")).await.click().await.expect("click");
+        let heading = app.wait_for_text(&format!("#section-{slug} h1"), |text| !text.is_empty()).await;
         assert_eq!(&heading, label);
         let current = app.find(".nav-item.current").await;
+        assert_eq!(current.attr("id").await.expect("id"), Some(format!("nav-{slug}")));
         assert_eq!(
-            current.attr("id").await.expect("id"),
-            Some(format!("nav-{slug}"))
-        );
-        assert_eq!(
-            app.client
-                .find_all(Locator::Css(".section-page"))
-                .await
-                .expect("pages")
-                .len(),
+            app.client.find_all(Locator::Css(".section-page")).await.expect("pages").len(),
             1,
             "exactly one section is shown"
         );

@@ -15,17 +15,11 @@ pub fn get_app_info() -> AppInfo {
 }
 
 #[tauri::command]
-pub fn get_connection_status(
-    connection: State<'_, Connection>,
-) -> Result<ConnectionStatus, IpcError> {
-    connection
-        .0
-        .lock()
-        .map(|status| status.clone())
-        .map_err(|_| {
-            IpcError::new(
-                ErrorCode::Internal,
-                "The connection state is unavailable after an internal error; restart the app.",
-            )
-        })
+pub fn get_connection_status(connection: State<'_, Connection>) -> Result<ConnectionStatus, IpcError> {
+    connection.0.lock().map(|status| status.clone()).map_err(|_| {
+        IpcError::new(
+            ErrorCode::Internal,
+            "The connection state is unavailable after an internal error; restart the app.",
+        )
+    })
 }

@@ -15,13 +15,8 @@ pub(crate) struct Connection(pub(crate) Mutex<ConnectionStatus>);
 /// runtime in tests).
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
-        .manage(Connection(Mutex::new(ConnectionStatus::offline(
-            "No call engine is running yet.",
-        ))))
-        .invoke_handler(tauri::generate_handler![
-            commands::get_app_info,
-            commands::get_connection_status,
-        ])
+        .manage(Connection(Mutex::new(ConnectionStatus::offline("No call engine is running yet."))))
+        .invoke_handler(tauri::generate_handler![commands::get_app_info, commands::get_connection_status,])
 }
 
 /// Starts the app: logging, then the window.
@@ -50,12 +45,9 @@ mod tests {
     use tauri::webview::InvokeRequest;
 
     fn invoke<T: DeserializeOwned>(cmd: &str, args: serde_json::Value) -> T {
-        let app = super::builder(mock_builder())
-            .build(mock_context(noop_assets()))
-            .expect("mock app builds");
-        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("mock window builds");
+        let app = super::builder(mock_builder()).build(mock_context(noop_assets())).expect("mock app builds");
+        let webview =
+            tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("mock window builds");
         let request = InvokeRequest {
             cmd: cmd.into(),
             callback: CallbackFn(0),
@@ -82,8 +74,7 @@ mod tests {
 
     #[test]
     fn connection_starts_offline_with_a_reason() {
-        let status: ConnectionStatus =
-            invoke(command::GET_CONNECTION_STATUS, serde_json::json!({}));
+        let status: ConnectionStatus = invoke(command::GET_CONNECTION_STATUS, serde_json::json!({}));
         assert_eq!(status.state, ConnectionState::Offline);
         assert!(status.reason.is_some_and(|r| !r.is_empty()));
     }

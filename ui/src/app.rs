@@ -13,9 +13,7 @@ pub fn app() -> Html {
         use_effect_with((), move |_| {
             let on_status = {
                 let dispatch = dispatch.clone();
-                Callback::from(move |status| {
-                    dispatch.dispatch(AppAction::ConnectionUpdated(status))
-                })
+                Callback::from(move |status| dispatch.dispatch(AppAction::ConnectionUpdated(status)))
             };
             let on_error = {
                 let dispatch = dispatch.clone();

@@ -16,10 +16,7 @@ extern "C" {
 
     /// `window.__TAURI__.event.listen`; resolves to the unlisten function.
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
-    async fn tauri_listen(
-        event: &str,
-        handler: &Closure<dyn FnMut(JsValue)>,
-    ) -> Result<JsValue, JsValue>;
+    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
 }
 
 #[derive(Serialize)]
@@ -29,29 +26,18 @@ struct NoArgs {}
 pub async fn invoke<A: Serialize, R: DeserializeOwned>(cmd: &str, args: &A) -> Result<R, IpcError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args.serialize(&serializer).map_err(|error| {
-        IpcError::new(
-            ErrorCode::Internal,
-            format!("The window could not encode the request {cmd}: {error}"),
-        )
+        IpcError::new(ErrorCode::Internal, format!("The window could not encode the request {cmd}: {error}"))
     })?;
     match tauri_invoke(cmd, args).await {
         Ok(answer) => serde_wasm_bindgen::from_value(answer).map_err(|error| {
+            IpcError::new(ErrorCode::Internal, format!("The shell's answer to {cmd} could not be read: {error}"))
+        }),
+        Err(rejection) => Err(serde_wasm_bindgen::from_value::<IpcError>(rejection.clone()).unwrap_or_else(|_| {
             IpcError::new(
                 ErrorCode::Internal,
-                format!("The shell's answer to {cmd} could not be read: {error}"),
+                format!("The shell did not answer {cmd}: {}", describe_js_error(&rejection)),
             )
-        }),
-        Err(rejection) => Err(
-            serde_wasm_bindgen::from_value::<IpcError>(rejection.clone()).unwrap_or_else(|_| {
-                IpcError::new(
-                    ErrorCode::Internal,
-                    format!(
-                        "The shell did not answer {cmd}: {}",
-                        describe_js_error(&rejection)
-                    ),
-                )
-            }),
-        ),
+        })),
     }
 }
 
@@ -63,10 +49,7 @@ fn describe_js_error(value: &JsValue) -> String {
     if let Some(error) = value.dyn_ref::<js_sys::Error>() {
         return String::from(error.message());
     }
-    js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|text| text.as_string())
-        .unwrap_or_else(|| "unknown error".to_owned())
+    js_sys::JSON::stringify(value).ok().and_then(|text| text.as_string()).unwrap_or_else(|| "unknown error".to_owned())
 }
 
 pub async fn get_app_info() -> Result<AppInfo, IpcError> {
@@ -90,8 +73,7 @@ fn listen_forever<T: DeserializeOwned + 'static>(
 ) {
     let handler_error = on_error.clone();
     let handler = Closure::<dyn FnMut(JsValue)>::new(move |tauri_event: JsValue| {
-        let payload = js_sys::Reflect::get(&tauri_event, &JsValue::from_str("payload"))
-            .unwrap_or(JsValue::UNDEFINED);
+        let payload = js_sys::Reflect::get(&tauri_event, &JsValue::from_str("payload")).unwrap_or(JsValue::UNDEFINED);
         match serde_wasm_bindgen::from_value::<T>(payload) {
             Ok(value) => on_payload.emit(value),
             Err(error) => handler_error.emit(IpcError::new(
@@ -104,10 +86,7 @@ fn listen_forever<T: DeserializeOwned + 'static>(
         if let Err(rejection) = tauri_listen(name, &handler).await {
             on_error.emit(IpcError::new(
                 ErrorCode::Internal,
-                format!(
-                    "The window could not subscribe to {name}: {}",
-                    describe_js_error(&rejection)
-                ),
+                format!("The window could not subscribe to {name}: {}", describe_js_error(&rejection)),
             ));
         }
         handler.forget();

@@ -17,12 +17,7 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [
-        Section::Dialer,
-        Section::Leads,
-        Section::Calls,
-        Section::Settings,
-    ];
+    pub const ALL: [Section; 4] = [Section::Dialer, Section::Leads, Section::Calls, Section::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -104,11 +99,7 @@ mod tests {
         let error = IpcError::new(ErrorCode::Internal, "boom");
         let state = reduce(AppState::default(), AppAction::ShellFailed(error.clone()));
         assert_eq!(state.shell_error, Some(error));
-        let status = ConnectionStatus {
-            state: ConnectionState::Ready,
-            reason: None,
-            demo: false,
-        };
+        let status = ConnectionStatus { state: ConnectionState::Ready, reason: None, demo: false };
         let state = reduce(state, AppAction::ConnectionUpdated(status.clone()));
         assert_eq!(state.shell_error, None);
         assert_eq!(state.connection, Some(status));

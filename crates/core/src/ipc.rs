@@ -69,11 +69,7 @@ pub struct ConnectionStatus {
 
 impl ConnectionStatus {
     pub fn offline(reason: impl Into<String>) -> Self {
-        Self {
-            state: ConnectionState::Offline,
-            reason: Some(reason.into()),
-            demo: false,
-        }
+        Self { state: ConnectionState::Offline, reason: Some(reason.into()), demo: false }
     }
 }
 
@@ -99,10 +95,7 @@ pub struct IpcError {
 
 impl IpcError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 }
 
@@ -122,16 +115,9 @@ mod tests {
 
     #[test]
     fn connection_state_uses_snake_case_on_the_wire() {
-        let status = ConnectionStatus {
-            state: ConnectionState::Reconnecting,
-            reason: None,
-            demo: true,
-        };
+        let status = ConnectionStatus { state: ConnectionState::Reconnecting, reason: None, demo: true };
         let wire = serde_json::to_value(&status).expect("serializes");
-        assert_eq!(
-            wire,
-            json!({ "state": "reconnecting", "reason": null, "demo": true })
-        );
+        assert_eq!(wire, json!({ "state": "reconnecting", "reason": null, "demo": true }));
         let back: ConnectionStatus = serde_json::from_value(wire).expect("deserializes");
         assert_eq!(back, status);
     }

@@ -3,4 +3,8 @@
 //! Everything here compiles for `wasm32-unknown-unknown` (the Yew UI) and for the native shell,
 //! so the types that cross the IPC boundary are defined once and cannot drift apart.
 
+pub mod call;
+pub mod disposition;
 pub mod ipc;
+pub mod phone;
+pub mod secret;

@@ -27,22 +27,16 @@ fn free_port() -> u16 {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("e2e sits in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e sits in the workspace").to_path_buf()
 }
 
 /// The app binary with the UI embedded (built with `--features custom-protocol`).
 pub fn app_binary() -> PathBuf {
-    let path = std::env::var_os("SOFTPHONE_APP_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("target"));
-            target.join("debug").join("softphone")
-        });
+    let path = std::env::var_os("SOFTPHONE_APP_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug").join("softphone")
+    });
     assert!(
         path.is_file(),
         "app binary {} not found: run scripts/test.sh, or build it with \
@@ -60,21 +54,13 @@ pub fn screenshot_dir() -> PathBuf {
 
 impl App {
     pub async fn launch() -> App {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "the e2e suite needs an X display: run it under xvfb-run"
-        );
+        assert!(std::env::var_os("DISPLAY").is_some(), "the e2e suite needs an X display: run it under xvfb-run");
         let application = app_binary();
         let data_home = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("XDG_DATA_HOME", data_home.path().join("data"))
             .env("XDG_CONFIG_HOME", data_home.path().join("config"))
             .env("XDG_CACHE_HOME", data_home.path().join("cache"))
@@ -95,11 +81,7 @@ impl App {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a WebDriver session on the app");
-        App {
-            client,
-            data_home,
-            _driver: driver,
-        }
+        App { client, data_home, _driver: driver }
     }
 
     /// The first element matching `css`, waiting for it to appear.
@@ -159,9 +141,7 @@ struct DriverProcess(Child);
 
 impl Drop for DriverProcess {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
     }
 }
@@ -169,10 +149,7 @@ impl Drop for DriverProcess {
 async fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -12,14 +12,10 @@ pub struct SectionPageProps {
 pub fn section_page(props: &SectionPageProps) -> Html {
     let section = props.section;
     let summary = match section {
-        Section::Dialer => {
-            "Place calls by number or from a lead. Calling needs a connected call engine."
-        }
+        Section::Dialer => "Place calls by number or from a lead. Calling needs a connected call engine.",
         Section::Leads => "Your lead list, searchable offline. No leads imported yet.",
         Section::Calls => "Every call you make or receive. No calls yet.",
-        Section::Settings => {
-            "Telnyx credentials, default region, audio devices and the call engine."
-        }
+        Section::Settings => "Telnyx credentials, default region, audio devices and the call engine.",
     };
     html! {
         <section id={format!("section-{}", section.slug())} class="section-page">

@@ -11,11 +11,9 @@ pub struct StatusBarProps {
 #[function_component(StatusBar)]
 pub fn status_bar(props: &StatusBarProps) -> Html {
     let (state_class, label, reason) = match &props.connection {
-        Some(status) => (
-            format!("state-{}", status.state.label().to_lowercase()),
-            status.state.label(),
-            status.reason.clone(),
-        ),
+        Some(status) => {
+            (format!("state-{}", status.state.label().to_lowercase()), status.state.label(), status.reason.clone())
+        }
         None => ("state-unknown".to_owned(), "Starting", None),
     };
     let demo = props.connection.as_ref().is_some_and(|status| status.demo);

@@ -1,0 +1,611 @@
+use std::collections::BTreeSet;
+
+use super::{
+    CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView, CallsSnapshot, Direction, Effect, EngineCommand,
+    EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState, UnixMillis, deadline,
+};
+
+/// Ended calls kept for the agent's wrap-up until dismissed; beyond this the oldest go, so the
+/// machine's memory stays flat over a working day.
+pub const MAX_ENDED_CALLS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Off,
+    Requested,
+    On,
+    ReleaseRequested,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Dialing,
+    EarlyMedia,
+    Ringing,
+    Answering,
+    Connected(Hold),
+    /// The connection dropped; the engine is recovering the call. Holds whether it was held.
+    Reconnecting {
+        held: bool,
+    },
+    /// Hangup requested; `cause` is what the log says if the engine never confirms.
+    Ending {
+        cause: HangupCause,
+    },
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Call {
+    id: CallId,
+    direction: Direction,
+    remote: Party,
+    lead_id: Option<i64>,
+    phase: Phase,
+    muted: bool,
+    started_at: UnixMillis,
+    answered_at: Option<UnixMillis>,
+    deadline: Option<UnixMillis>,
+    /// The agent ended it (declined, cancelled or hung up).
+    ended_by_agent: bool,
+    end: Option<CallEnd>,
+}
+
+impl Call {
+    fn view(&self) -> CallView {
+        match &self.phase {
+            Phase::Dialing => CallView::Dialing,
+            Phase::EarlyMedia => CallView::EarlyMedia,
+            Phase::Ringing => CallView::Ringing,
+            Phase::Answering => CallView::Answering,
+            Phase::Connected(Hold::Off) => CallView::Active,
+            Phase::Connected(Hold::Requested) => CallView::Holding,
+            Phase::Connected(Hold::On) => CallView::Held,
+            Phase::Connected(Hold::ReleaseRequested) => CallView::Resuming,
+            Phase::Reconnecting { .. } => CallView::Reconnecting,
+            Phase::Ending { .. } => CallView::Ending,
+            Phase::Ended => CallView::Ended,
+        }
+    }
+
+    /// In the foreground: the agent's microphone and speaker belong to this call.
+    fn is_foreground(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Dialing
+                | Phase::EarlyMedia
+                | Phase::Answering
+                | Phase::Connected(Hold::Off)
+                | Phase::Connected(Hold::ReleaseRequested)
+        )
+    }
+
+    /// A foreground call that cannot be put on hold (it is not connected yet).
+    fn is_unholdable_foreground(&self) -> bool {
+        matches!(self.phase, Phase::Dialing | Phase::EarlyMedia | Phase::Answering)
+    }
+
+    fn snapshot(&self) -> CallSnapshot {
+        CallSnapshot {
+            call_id: self.id.clone(),
+            direction: self.direction,
+            remote: self.remote.clone(),
+            lead_id: self.lead_id,
+            view: self.view(),
+            muted: self.muted,
+            started_at: self.started_at,
+            answered_at: self.answered_at,
+            end: self.end.clone(),
+        }
+    }
+}
+
+/// All calls of this app instance. See the module docs for the invariants.
+#[derive(Debug, Clone, Default)]
+pub struct CallMachine {
+    calls: Vec<Call>,
+    ringer: Option<RingerMode>,
+}
+
+impl CallMachine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The snapshot the UI renders.
+    pub fn snapshot(&self) -> CallsSnapshot {
+        CallsSnapshot { calls: self.calls.iter().map(Call::snapshot).collect() }
+    }
+
+    /// True while any call is not ended: the shell sends [`CallEvent::Tick`] only then.
+    pub fn has_live_calls(&self) -> bool {
+        self.calls.iter().any(|call| call.phase != Phase::Ended)
+    }
+
+    /// The earliest pending deadline, so the shell can sleep until then.
+    pub fn next_deadline(&self) -> Option<UnixMillis> {
+        self.calls.iter().filter_map(|call| call.deadline).min()
+    }
+
+    /// Applies one event at time `now`. On `Err` nothing changed and there are no effects.
+    pub fn handle(&mut self, event: CallEvent, now: UnixMillis) -> Result<Vec<Effect>, Rejection> {
+        let before = self.calls.clone();
+        let ringing_before = self.ringing_ids();
+        let mut effects = Vec::new();
+        if let Err(rejection) = self.apply(event, now, &mut effects) {
+            self.calls = before;
+            return Err(rejection);
+        }
+        self.derive_effects(&ringing_before, &mut effects);
+        self.trim_ended();
+        if self.calls != before {
+            effects.push(Effect::Publish);
+        }
+        Ok(effects)
+    }
+
+    fn apply(&mut self, event: CallEvent, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
+        match event {
+            CallEvent::Dial { call_id, remote, lead_id } => self.dial(call_id, remote, lead_id, now, effects),
+            CallEvent::Answer { call_id } => self.answer(&call_id, now, effects),
+            CallEvent::Decline { call_id } => {
+                let call = self.call(&call_id)?;
+                if call.phase != Phase::Ringing {
+                    return Err(Rejection::NotNow { view: call.view(), action: "declined" });
+                }
+                self.request_end(&call_id, HangupCause::UserBusy, now, effects)
+            }
+            CallEvent::Hangup { call_id } => match self.call(&call_id)?.phase {
+                Phase::Ended => Err(Rejection::NotNow { view: CallView::Ended, action: "hung up" }),
+                Phase::Ending { .. } => Ok(()),
+                Phase::Ringing => self.request_end(&call_id, HangupCause::UserBusy, now, effects),
+                _ => self.request_end(&call_id, HangupCause::NormalClearing, now, effects),
+            },
+            CallEvent::Hold { call_id } => {
+                let call = self.call_mut(&call_id)?;
+                match call.phase {
+                    Phase::Connected(Hold::Off) => {
+                        call.phase = Phase::Connected(Hold::Requested);
+                        call.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
+                        effects.push(Effect::Engine(EngineCommand::Hold { call_id }));
+                        Ok(())
+                    }
+                    Phase::Connected(Hold::Requested | Hold::On) => Ok(()),
+                    _ => Err(Rejection::NotNow { view: call.view(), action: "put on hold" }),
+                }
+            }
+            CallEvent::Resume { call_id } => {
+                let call = self.call(&call_id)?;
+                match call.phase {
+                    Phase::Connected(Hold::On) => {
+                        self.make_room_for(&call_id, now, effects)?;
+                        let call = self.call_mut(&call_id)?;
+                        call.phase = Phase::Connected(Hold::ReleaseRequested);
+                        call.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
+                        effects.push(Effect::Engine(EngineCommand::Unhold { call_id }));
+                        Ok(())
+                    }
+                    Phase::Connected(Hold::Off | Hold::ReleaseRequested) => Ok(()),
+                    _ => Err(Rejection::NotNow { view: call.view(), action: "resumed" }),
+                }
+            }
+            CallEvent::SetMuted { call_id, muted } => {
+                let call = self.call_mut(&call_id)?;
+                if matches!(call.phase, Phase::Ended | Phase::Ending { .. } | Phase::Ringing) {
+                    return Err(Rejection::NotNow { view: call.view(), action: "muted" });
+                }
+                if call.muted != muted {
+                    call.muted = muted;
+                    effects.push(Effect::Engine(EngineCommand::SetMuted { call_id, muted }));
+                }
+                Ok(())
+            }
+            CallEvent::SendDigits { call_id, digits } => {
+                if digits.is_empty() || !digits.chars().all(|c| matches!(c, '0'..='9' | '*' | '#' | 'A'..='D')) {
+                    return Err(Rejection::InvalidDigits(digits));
+                }
+                let call = self.call(&call_id)?;
+                if !matches!(call.phase, Phase::Connected(Hold::Off) | Phase::EarlyMedia) {
+                    return Err(Rejection::NotNow { view: call.view(), action: "sent digits" });
+                }
+                effects.push(Effect::Engine(EngineCommand::SendDigits { call_id, digits }));
+                Ok(())
+            }
+            CallEvent::Dismiss { call_id } => {
+                let call = self.call(&call_id)?;
+                if call.phase != Phase::Ended {
+                    return Err(Rejection::NotNow { view: call.view(), action: "dismissed" });
+                }
+                self.calls.retain(|call| call.id != call_id);
+                Ok(())
+            }
+            CallEvent::LeadMatched { call_id, lead_id } => {
+                let call = self.call_mut(&call_id)?;
+                if call.lead_id != Some(lead_id) {
+                    call.lead_id = Some(lead_id);
+                    effects.push(Effect::LogLeadMatched { call_id, lead_id });
+                }
+                Ok(())
+            }
+            CallEvent::Engine { call_id, update } => self.engine_update(call_id, update, now, effects),
+            CallEvent::Tick => {
+                self.expire_deadlines(now, effects);
+                Ok(())
+            }
+        }
+    }
+
+    fn dial(
+        &mut self,
+        call_id: CallId,
+        remote: Party,
+        lead_id: Option<i64>,
+        now: UnixMillis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if self.calls.iter().any(|call| call.id == call_id) {
+            return Err(Rejection::DuplicateCall(call_id));
+        }
+        self.make_room_for(&call_id, now, effects)?;
+        effects.push(Effect::LogStarted {
+            call_id: call_id.clone(),
+            direction: Direction::Outbound,
+            remote: remote.clone(),
+            lead_id,
+            at: now,
+        });
+        effects.push(Effect::Engine(EngineCommand::Dial { call_id: call_id.clone(), number: remote.number.clone() }));
+        self.calls.push(Call {
+            id: call_id,
+            direction: Direction::Outbound,
+            remote,
+            lead_id,
+            phase: Phase::Dialing,
+            muted: false,
+            started_at: now,
+            answered_at: None,
+            deadline: Some(now.plus_secs(deadline::DIALING_SECS)),
+            ended_by_agent: false,
+            end: None,
+        });
+        Ok(())
+    }
+
+    fn answer(&mut self, call_id: &CallId, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
+        let call = self.call(call_id)?;
+        if call.phase != Phase::Ringing {
+            return Err(Rejection::NotNow { view: call.view(), action: "answered" });
+        }
+        self.make_room_for(call_id, now, effects)?;
+        let call = self.call_mut(call_id)?;
+        call.phase = Phase::Answering;
+        call.deadline = Some(now.plus_secs(deadline::ANSWERING_SECS));
+        effects.push(Effect::Engine(EngineCommand::Answer { call_id: call_id.clone() }));
+        Ok(())
+    }
+
+    /// Puts every other connected foreground call on hold so `call_id` can take the foreground.
+    /// A call still being dialled or answered cannot be held: the agent must finish it first.
+    fn make_room_for(&mut self, call_id: &CallId, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
+        if self.calls.iter().any(|call| &call.id != call_id && call.is_unholdable_foreground()) {
+            return Err(Rejection::BusyDialing);
+        }
+        for call in self.calls.iter_mut().filter(|call| &call.id != call_id && call.is_foreground()) {
+            call.phase = Phase::Connected(Hold::Requested);
+            call.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
+            effects.push(Effect::Engine(EngineCommand::Hold { call_id: call.id.clone() }));
+        }
+        Ok(())
+    }
+
+    /// When the engine (not the agent) brings a call into the foreground, other foreground
+    /// calls make room: connected ones are held, ones not yet connected are hung up.
+    fn yield_foreground_to(&mut self, call_id: &CallId, now: UnixMillis, effects: &mut Vec<Effect>) {
+        let others: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|call| &call.id != call_id && call.is_unholdable_foreground())
+            .map(|call| call.id.clone())
+            .collect();
+        for other in others {
+            let _ = self.request_end(&other, HangupCause::NormalClearing, now, effects);
+        }
+        let _ = self.make_room_for(call_id, now, effects);
+    }
+
+    fn request_end(
+        &mut self,
+        call_id: &CallId,
+        cause: HangupCause,
+        now: UnixMillis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        let call = self.call_mut(call_id)?;
+        call.ended_by_agent = true;
+        call.phase = Phase::Ending { cause };
+        call.deadline = Some(now.plus_secs(deadline::ENDING_SECS));
+        effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+        Ok(())
+    }
+
+    fn engine_update(
+        &mut self,
+        call_id: CallId,
+        update: EngineUpdate,
+        now: UnixMillis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        match update {
+            EngineUpdate::Incoming { remote } => {
+                if self.calls.iter().any(|call| call.id == call_id) {
+                    return Err(Rejection::DuplicateCall(call_id));
+                }
+                effects.push(Effect::LogStarted {
+                    call_id: call_id.clone(),
+                    direction: Direction::Inbound,
+                    remote: remote.clone(),
+                    lead_id: None,
+                    at: now,
+                });
+                self.calls.push(Call {
+                    id: call_id,
+                    direction: Direction::Inbound,
+                    remote,
+                    lead_id: None,
+                    phase: Phase::Ringing,
+                    muted: false,
+                    started_at: now,
+                    answered_at: None,
+                    deadline: Some(now.plus_secs(deadline::RINGING_SECS)),
+                    ended_by_agent: false,
+                    end: None,
+                });
+                Ok(())
+            }
+            EngineUpdate::State { state } => self.engine_state(call_id, state, now, effects),
+            EngineUpdate::Ended { cause, sip_code } => {
+                let call = self.call(&call_id)?;
+                if call.phase == Phase::Ended {
+                    return Ok(());
+                }
+                self.finish(&call_id, cause, sip_code, now, effects);
+                Ok(())
+            }
+            EngineUpdate::Failed { message: _ } => {
+                let call = self.call(&call_id)?;
+                match call.phase {
+                    Phase::Ended => Ok(()),
+                    Phase::Ending { .. } => {
+                        self.finish(&call_id, HangupCause::EngineFailure, None, now, effects);
+                        Ok(())
+                    }
+                    _ => {
+                        effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+                        self.finish(&call_id, HangupCause::EngineFailure, None, now, effects);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    fn engine_state(
+        &mut self,
+        call_id: CallId,
+        state: SdkState,
+        now: UnixMillis,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Rejection> {
+        if let SdkState::Unknown(text) = state {
+            return Err(Rejection::UnknownSdkState(text));
+        }
+        let phase = self.call(&call_id)?.phase.clone();
+        match (state, phase) {
+            // Ended calls ignore everything; so do states that confirm what we already show.
+            (_, Phase::Ended) => {}
+            (SdkState::New | SdkState::Requesting | SdkState::Trying | SdkState::Ringing, _) => {}
+            (SdkState::Recovering, Phase::Connected(hold)) => {
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::Reconnecting { held: matches!(hold, Hold::On | Hold::ReleaseRequested) };
+                call.deadline = Some(now.plus_secs(deadline::RECONNECTING_SECS));
+            }
+            (SdkState::Recovering, _) => {}
+            (SdkState::Answering, Phase::Ringing) => {
+                self.yield_foreground_to(&call_id, now, effects);
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::Answering;
+                call.deadline = Some(now.plus_secs(deadline::ANSWERING_SECS));
+            }
+            (SdkState::Answering, _) => {}
+            (SdkState::Early, Phase::Dialing) => {
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::EarlyMedia;
+                call.deadline = Some(now.plus_secs(deadline::EARLY_MEDIA_SECS));
+            }
+            (SdkState::Early, _) => {}
+            (SdkState::Active, Phase::Dialing | Phase::EarlyMedia | Phase::Answering | Phase::Ringing) => {
+                self.yield_foreground_to(&call_id, now, effects);
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::Connected(Hold::Off);
+                call.deadline = None;
+                call.answered_at = Some(now);
+                effects.push(Effect::LogAnswered { call_id, at: now });
+            }
+            (SdkState::Active, Phase::Connected(_) | Phase::Reconnecting { .. }) => {
+                self.yield_foreground_to(&call_id, now, effects);
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::Connected(Hold::Off);
+                call.deadline = None;
+            }
+            (SdkState::Active, Phase::Ending { .. }) => {}
+            (SdkState::Held, Phase::Connected(_) | Phase::Reconnecting { .. }) => {
+                let call = self.call_mut(&call_id)?;
+                call.phase = Phase::Connected(Hold::On);
+                call.deadline = None;
+            }
+            (SdkState::Held, _) => {}
+            (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, Phase::Ending { cause }) => {
+                self.finish(&call_id, cause, None, now, effects);
+            }
+            (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, _) => {
+                self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
+            }
+            (SdkState::Unknown(_), _) => {}
+        }
+        Ok(())
+    }
+
+    fn expire_deadlines(&mut self, now: UnixMillis, effects: &mut Vec<Effect>) {
+        let expired: Vec<(CallId, Phase)> = self
+            .calls
+            .iter()
+            .filter(|call| call.deadline.is_some_and(|deadline| deadline <= now))
+            .map(|call| (call.id.clone(), call.phase.clone()))
+            .collect();
+        for (call_id, phase) in expired {
+            match phase {
+                Phase::Dialing | Phase::EarlyMedia => {
+                    effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+                    self.finish(&call_id, HangupCause::NoAnswer, None, now, effects);
+                }
+                Phase::Ringing => {
+                    effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+                    self.finish(&call_id, HangupCause::NoAnswer, None, now, effects);
+                }
+                Phase::Answering => {
+                    effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+                    self.finish(&call_id, HangupCause::Timeout, None, now, effects);
+                }
+                Phase::Connected(Hold::Requested) => {
+                    // The hold was never confirmed. Back in the foreground if that is free,
+                    // otherwise the call cannot stay: two calls would share the microphone.
+                    let foreground_taken = self.calls.iter().any(|call| call.id != call_id && call.is_foreground());
+                    if foreground_taken {
+                        let _ = self.request_end(&call_id, HangupCause::Timeout, now, effects);
+                    } else if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
+                        call.phase = Phase::Connected(Hold::Off);
+                        call.deadline = None;
+                    }
+                }
+                Phase::Connected(Hold::ReleaseRequested) => {
+                    if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
+                        call.phase = Phase::Connected(Hold::On);
+                        call.deadline = None;
+                    }
+                }
+                Phase::Reconnecting { .. } => {
+                    effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
+                    self.finish(&call_id, HangupCause::NetworkLost, None, now, effects);
+                }
+                Phase::Ending { cause } => self.finish(&call_id, cause, None, now, effects),
+                Phase::Connected(Hold::Off | Hold::On) | Phase::Ended => {
+                    if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
+                        call.deadline = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a call: classifies the outcome, finalizes the log, opens the wrap-up.
+    fn finish(
+        &mut self,
+        call_id: &CallId,
+        cause: HangupCause,
+        sip_code: Option<u16>,
+        now: UnixMillis,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(call) = self.calls.iter_mut().find(|call| &call.id == call_id) else {
+            return;
+        };
+        if call.phase == Phase::Ended {
+            return;
+        }
+        let outcome = classify(call, &cause);
+        let end = CallEnd { outcome, cause_label: cause.describe().to_owned(), cause, sip_code, at: now };
+        let duration_ms = call.answered_at.map_or(0, |answered| now.millis_since(answered));
+        call.phase = Phase::Ended;
+        call.deadline = None;
+        call.end = Some(end.clone());
+        effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
+        match outcome {
+            CallOutcome::Missed => {
+                effects.push(Effect::NotifyMissed { call_id: call_id.clone(), remote: call.remote.clone() })
+            }
+            CallOutcome::Declined => {}
+            _ => effects.push(Effect::OpenWrapUp { call_id: call_id.clone() }),
+        }
+    }
+
+    fn ringing_ids(&self) -> BTreeSet<CallId> {
+        self.calls.iter().filter(|call| call.phase == Phase::Ringing).map(|call| call.id.clone()).collect()
+    }
+
+    /// Notifications and the ringer follow from which calls ring, so they cannot drift.
+    fn derive_effects(&mut self, ringing_before: &BTreeSet<CallId>, effects: &mut Vec<Effect>) {
+        let ringing_now = self.ringing_ids();
+        for gone in ringing_before.difference(&ringing_now) {
+            effects.push(Effect::WithdrawIncoming { call_id: gone.clone() });
+        }
+        for new in ringing_now.difference(ringing_before) {
+            if let Some(call) = self.calls.iter().find(|call| &call.id == new) {
+                effects.push(Effect::NotifyIncoming { call_id: new.clone(), remote: call.remote.clone() });
+            }
+        }
+        let mode = if ringing_now.is_empty() {
+            RingerMode::Off
+        } else if self.calls.iter().any(|call| call.is_foreground()) {
+            RingerMode::CallWaiting
+        } else {
+            RingerMode::Ring
+        };
+        if self.ringer.unwrap_or(RingerMode::Off) != mode {
+            self.ringer = Some(mode);
+            effects.push(Effect::Ringer { mode });
+        }
+    }
+
+    fn trim_ended(&mut self) {
+        let ended = self.calls.iter().filter(|call| call.phase == Phase::Ended).count();
+        let mut excess = ended.saturating_sub(MAX_ENDED_CALLS);
+        self.calls.retain(|call| {
+            if excess > 0 && call.phase == Phase::Ended {
+                excess -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    fn call(&self, call_id: &CallId) -> Result<&Call, Rejection> {
+        self.calls.iter().find(|call| &call.id == call_id).ok_or_else(|| Rejection::UnknownCall(call_id.clone()))
+    }
+
+    fn call_mut(&mut self, call_id: &CallId) -> Result<&mut Call, Rejection> {
+        self.calls.iter_mut().find(|call| &call.id == call_id).ok_or_else(|| Rejection::UnknownCall(call_id.clone()))
+    }
+}
+
+fn classify(call: &Call, cause: &HangupCause) -> CallOutcome {
+    if call.answered_at.is_some() {
+        return CallOutcome::Completed;
+    }
+    match (call.direction, call.ended_by_agent) {
+        (Direction::Inbound, true) => CallOutcome::Declined,
+        (Direction::Inbound, _) => match cause {
+            HangupCause::Timeout | HangupCause::EngineFailure | HangupCause::NetworkLost => CallOutcome::Failed,
+            _ => CallOutcome::Missed,
+        },
+        (Direction::Outbound, true) => CallOutcome::Cancelled,
+        (Direction::Outbound, false) => match cause {
+            HangupCause::UserBusy => CallOutcome::Busy,
+            HangupCause::NoAnswer | HangupCause::NoUserResponse | HangupCause::RecoveryOnTimerExpire => {
+                CallOutcome::NoAnswer
+            }
+            HangupCause::CallRejected => CallOutcome::Rejected,
+            _ => CallOutcome::Failed,
+        },
+    }
+}

@@ -1,0 +1,367 @@
+//! The call state machine: the one truth about every call.
+//!
+//! Pure: [`CallMachine::handle`] takes an event and the current time and returns the effects the
+//! shell must carry out (tell the engine, write the call log, ring, notify). It never reads a
+//! clock and does no I/O, so every transition is tested with tables and property tests.
+//!
+//! Invariants (checked by `tests/call_machine_properties.rs` over random event sequences):
+//! - at most one call is in the foreground (dialing, early media, answering, or connected and
+//!   not held); answering or dialing while another call is connected holds that call first;
+//! - every call that was logged as started is logged as finished exactly once;
+//! - an ended call never changes again;
+//! - every state that can stick has a deadline; [`CallEvent::Tick`] expires it;
+//! - the ringer rings only while a call is ringing (call-waiting tone if another call is in the
+//!   foreground).
+
+mod cause;
+mod machine;
+
+pub use cause::HangupCause;
+pub use machine::{CallMachine, MAX_ENDED_CALLS};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch. The caller passes the time in; the machine never reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    pub fn plus_secs(self, seconds: u64) -> Self {
+        Self(self.0.saturating_add(seconds.saturating_mul(1000)))
+    }
+
+    pub fn millis_since(self, earlier: UnixMillis) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// The engine's id of a call (the SDK's `callID`, a UUID).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub String);
+
+impl From<&str> for CallId {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// The other end of a call as the engine or the agent named it. `number` is E.164 for calls the
+/// agent dials; for inbound calls it is whatever caller id arrived (it may be "anonymous").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub number: String,
+    pub name: Option<String>,
+}
+
+/// The SDK's call states (`call.state`), plus anything unknown kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdkState {
+    New,
+    Requesting,
+    Trying,
+    Recovering,
+    Ringing,
+    Answering,
+    Early,
+    Active,
+    Held,
+    Hangup,
+    Destroy,
+    Purge,
+    Unknown(String),
+}
+
+impl SdkState {
+    /// Parses the SDK's state string. Unknown strings become [`SdkState::Unknown`], never an error.
+    pub fn parse(state: &str) -> Self {
+        match state {
+            "new" => Self::New,
+            "requesting" => Self::Requesting,
+            "trying" => Self::Trying,
+            "recovering" => Self::Recovering,
+            "ringing" => Self::Ringing,
+            "answering" => Self::Answering,
+            "early" => Self::Early,
+            "active" => Self::Active,
+            "held" => Self::Held,
+            "hangup" => Self::Hangup,
+            "destroy" => Self::Destroy,
+            "purge" => Self::Purge,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+/// What an engine (webview SDK or native) reports about one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineUpdate {
+    /// A new inbound call (`telnyx_rtc.invite` from the server).
+    Incoming { remote: Party },
+    /// The SDK's call state changed.
+    State { state: SdkState },
+    /// The call ended (BYE either way), with Telnyx's cause and the SIP code when known.
+    Ended { cause: HangupCause, sip_code: Option<u16> },
+    /// The engine failed this call (media, SDP, permission); the message is for the log.
+    Failed { message: String },
+}
+
+/// Everything that can happen to the calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallEvent {
+    /// The agent dials `remote`. The shell has validated the number and chose the call id.
+    Dial {
+        call_id: CallId,
+        remote: Party,
+        lead_id: Option<i64>,
+    },
+    /// The agent answers a ringing call (holding the call in the foreground, if any).
+    Answer {
+        call_id: CallId,
+    },
+    /// The agent declines a ringing call.
+    Decline {
+        call_id: CallId,
+    },
+    /// The agent hangs up (or cancels a call being dialled).
+    Hangup {
+        call_id: CallId,
+    },
+    Hold {
+        call_id: CallId,
+    },
+    /// The agent takes a held call back (holding the call in the foreground, if any).
+    Resume {
+        call_id: CallId,
+    },
+    SetMuted {
+        call_id: CallId,
+        muted: bool,
+    },
+    /// DTMF digits from the keypad: `0-9`, `*`, `#`, `A-D`.
+    SendDigits {
+        call_id: CallId,
+        digits: String,
+    },
+    /// The agent is done with an ended call (wrap-up saved or dismissed): it leaves the list.
+    Dismiss {
+        call_id: CallId,
+    },
+    /// The shell matched a lead to the caller (screen-pop).
+    LeadMatched {
+        call_id: CallId,
+        lead_id: i64,
+    },
+    Engine {
+        call_id: CallId,
+        update: EngineUpdate,
+    },
+    /// Time passed; expires deadlines. The shell sends it about once a second while calls exist.
+    Tick,
+}
+
+/// What the agent sees for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallView {
+    Dialing,
+    EarlyMedia,
+    Ringing,
+    Answering,
+    Active,
+    Holding,
+    Held,
+    Resuming,
+    Reconnecting,
+    Ending,
+    Ended,
+}
+
+/// How a call ended, for the call log and the agent's wrap-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// It was connected; any cause.
+    Completed,
+    /// Inbound, never answered here, and not declined by the agent.
+    Missed,
+    /// Inbound, declined by the agent.
+    Declined,
+    /// Outbound, the agent hung up before it was answered.
+    Cancelled,
+    Busy,
+    NoAnswer,
+    Rejected,
+    /// Outbound, it never connected for another reason (bad number, network, engine failure).
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEnd {
+    pub outcome: CallOutcome,
+    pub cause: HangupCause,
+    /// The cause in the agent's words.
+    pub cause_label: String,
+    pub sip_code: Option<u16>,
+    pub at: UnixMillis,
+}
+
+/// One call as the UI renders it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSnapshot {
+    pub call_id: CallId,
+    pub direction: Direction,
+    pub remote: Party,
+    pub lead_id: Option<i64>,
+    pub view: CallView,
+    pub muted: bool,
+    pub started_at: UnixMillis,
+    pub answered_at: Option<UnixMillis>,
+    pub end: Option<CallEnd>,
+}
+
+/// Every call, oldest first; the payload of `call://updated`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CallsSnapshot {
+    pub calls: Vec<CallSnapshot>,
+}
+
+/// What the shell tells an engine to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EngineCommand {
+    Dial {
+        call_id: CallId,
+        number: String,
+    },
+    Answer {
+        call_id: CallId,
+    },
+    /// Ends the call; for a ringing inbound call this declines it (`USER_BUSY`).
+    Hangup {
+        call_id: CallId,
+    },
+    Hold {
+        call_id: CallId,
+    },
+    Unhold {
+        call_id: CallId,
+    },
+    SetMuted {
+        call_id: CallId,
+        muted: bool,
+    },
+    SendDigits {
+        call_id: CallId,
+        digits: String,
+    },
+}
+
+/// What the ringer should be doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RingerMode {
+    Off,
+    /// A call rings and the agent is free: the ringtone on the ringer device.
+    Ring,
+    /// A call rings while the agent talks: a short tone in the headset.
+    CallWaiting,
+}
+
+/// A side effect the shell carries out, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    Engine(EngineCommand),
+    /// Write the call-log row (state in progress).
+    LogStarted {
+        call_id: CallId,
+        direction: Direction,
+        remote: Party,
+        lead_id: Option<i64>,
+        at: UnixMillis,
+    },
+    LogAnswered {
+        call_id: CallId,
+        at: UnixMillis,
+    },
+    /// Link the call-log row to the lead matched to the caller.
+    LogLeadMatched {
+        call_id: CallId,
+        lead_id: i64,
+    },
+    /// Finalize the call-log row.
+    LogFinished {
+        call_id: CallId,
+        end: CallEnd,
+        duration_ms: u64,
+    },
+    Ringer {
+        mode: RingerMode,
+    },
+    /// Show the incoming-call notification (Answer / Decline).
+    NotifyIncoming {
+        call_id: CallId,
+        remote: Party,
+    },
+    /// Withdraw the incoming-call notification (answered, declined, or the caller gave up).
+    WithdrawIncoming {
+        call_id: CallId,
+    },
+    NotifyMissed {
+        call_id: CallId,
+        remote: Party,
+    },
+    /// Open the disposition and note form for this call.
+    OpenWrapUp {
+        call_id: CallId,
+    },
+    /// The snapshot changed: emit `call://updated`.
+    Publish,
+}
+
+/// Why the machine refused an event. The shell logs it; for agent commands it becomes the
+/// command's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("there is no call {0:?}")]
+    UnknownCall(CallId),
+    #[error("a call with id {0:?} already exists")]
+    DuplicateCall(CallId),
+    #[error("the call is {view:?}, so it cannot be {action}")]
+    NotNow { view: CallView, action: &'static str },
+    #[error("the call being dialled must be answered or hung up first")]
+    BusyDialing,
+    #[error("{0:?} are not DTMF digits (use 0-9, *, #, A-D)")]
+    InvalidDigits(String),
+    #[error("the engine reported state {0:?}, which this app does not know")]
+    UnknownSdkState(String),
+}
+
+/// Deadlines, in seconds, for every state that could otherwise stick.
+pub mod deadline {
+    /// Outbound: no answer (or early media) from the network.
+    pub const DIALING_SECS: u64 = 90;
+    /// Outbound: early media without an answer.
+    pub const EARLY_MEDIA_SECS: u64 = 120;
+    /// Inbound: the agent did not answer; the call becomes missed.
+    pub const RINGING_SECS: u64 = 60;
+    /// Inbound: answered, but media did not connect.
+    pub const ANSWERING_SECS: u64 = 15;
+    /// Hold or resume requested, the engine did not confirm (the SDK's critical-request timeout).
+    pub const HOLD_CHANGE_SECS: u64 = 10;
+    /// The connection dropped mid-call and the call was not recovered.
+    pub const RECONNECTING_SECS: u64 = 30;
+    /// Hangup requested, the engine did not confirm (the SDK waits 5 s for the BYE result).
+    pub const ENDING_SECS: u64 = 5;
+}

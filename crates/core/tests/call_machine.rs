@@ -1,0 +1,331 @@
+//! Table tests of the call state machine: what an agent would see and what the shell must do.
+
+use softphone_core::call::{
+    CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate, HangupCause, Party,
+    Rejection, RingerMode, SdkState, UnixMillis,
+};
+
+const T0: UnixMillis = UnixMillis(1_700_000_000_000);
+
+fn at(seconds: u64) -> UnixMillis {
+    T0.plus_secs(seconds)
+}
+
+fn id(text: &str) -> CallId {
+    CallId::from(text)
+}
+
+fn party(number: &str) -> Party {
+    Party { number: number.to_owned(), name: None }
+}
+
+fn dial(call: &str) -> CallEvent {
+    CallEvent::Dial { call_id: id(call), remote: party("+14155550100"), lead_id: Some(7) }
+}
+
+fn incoming(call: &str) -> CallEvent {
+    engine(call, EngineUpdate::Incoming { remote: party("+15551234567") })
+}
+
+fn engine(call: &str, update: EngineUpdate) -> CallEvent {
+    CallEvent::Engine { call_id: id(call), update }
+}
+
+fn sdk(call: &str, state: &str) -> CallEvent {
+    engine(call, EngineUpdate::State { state: SdkState::parse(state) })
+}
+
+fn ended(call: &str, cause: &str, sip_code: Option<u16>) -> CallEvent {
+    engine(call, EngineUpdate::Ended { cause: HangupCause::from_telnyx(Some(cause), None), sip_code })
+}
+
+fn view(machine: &CallMachine, call: &str) -> CallView {
+    machine.snapshot().calls.iter().find(|c| c.call_id == id(call)).map(|c| c.view).expect("call is listed")
+}
+
+fn ok(machine: &mut CallMachine, event: CallEvent, now: UnixMillis) -> Vec<Effect> {
+    machine.handle(event.clone(), now).unwrap_or_else(|rejection| panic!("{event:?} rejected: {rejection}"))
+}
+
+fn engine_commands(effects: &[Effect]) -> Vec<EngineCommand> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Engine(command) => Some(command.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn outbound_call_from_dial_to_wrap_up() {
+    let mut machine = CallMachine::new();
+    let effects = ok(&mut machine, dial("a"), at(0));
+    assert!(matches!(&effects[0], Effect::LogStarted { lead_id: Some(7), at, .. } if *at == T0));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Dial { call_id: id("a"), number: "+14155550100".into() }]);
+    assert_eq!(effects.last(), Some(&Effect::Publish));
+    assert_eq!(view(&machine, "a"), CallView::Dialing);
+
+    // SDK chatter that changes nothing the agent sees publishes nothing.
+    assert_eq!(ok(&mut machine, sdk("a", "trying"), at(1)), []);
+
+    ok(&mut machine, sdk("a", "early"), at(2));
+    assert_eq!(view(&machine, "a"), CallView::EarlyMedia);
+
+    let effects = ok(&mut machine, sdk("a", "active"), at(5));
+    assert!(effects.contains(&Effect::LogAnswered { call_id: id("a"), at: at(5) }));
+    assert_eq!(view(&machine, "a"), CallView::Active);
+
+    let effects = ok(&mut machine, CallEvent::Hangup { call_id: id("a") }, at(65));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("a") }]);
+    assert_eq!(view(&machine, "a"), CallView::Ending);
+
+    let effects = ok(&mut machine, ended("a", "NORMAL_CLEARING", Some(200)), at(65));
+    let finished = effects
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::LogFinished { end, duration_ms, .. } => Some((end.clone(), *duration_ms)),
+            _ => None,
+        })
+        .expect("the call log is finalized");
+    assert_eq!(finished.0.outcome, CallOutcome::Completed);
+    assert_eq!(finished.1, 60_000);
+    assert!(effects.contains(&Effect::OpenWrapUp { call_id: id("a") }));
+    assert_eq!(view(&machine, "a"), CallView::Ended);
+    assert!(!machine.has_live_calls());
+}
+
+#[test]
+fn outbound_outcomes_follow_the_cause() {
+    let cases = [
+        ("USER_BUSY", Some(486), CallOutcome::Busy, "Busy"),
+        ("NO_ANSWER", Some(480), CallOutcome::NoAnswer, "No answer"),
+        ("CALL_REJECTED", Some(603), CallOutcome::Rejected, "Call rejected"),
+        ("UNALLOCATED_NUMBER", Some(404), CallOutcome::Failed, "Number does not exist"),
+    ];
+    for (cause, sip, outcome, label) in cases {
+        let mut machine = CallMachine::new();
+        ok(&mut machine, dial("a"), at(0));
+        ok(&mut machine, ended("a", cause, sip), at(3));
+        let call = &machine.snapshot().calls[0];
+        let end = call.end.as_ref().expect("ended");
+        assert_eq!((end.outcome, end.cause_label.as_str(), end.sip_code), (outcome, label, sip), "{cause}");
+    }
+}
+
+#[test]
+fn a_call_stuck_dialing_is_hung_up_at_its_deadline() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    assert_eq!(ok(&mut machine, CallEvent::Tick, at(89)), []);
+    let effects = ok(&mut machine, CallEvent::Tick, at(90));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("a") }]);
+    let end = machine.snapshot().calls[0].end.clone().expect("ended");
+    assert_eq!(end.outcome, CallOutcome::NoAnswer);
+}
+
+#[test]
+fn inbound_call_rings_notifies_and_is_answered() {
+    let mut machine = CallMachine::new();
+    let effects = ok(&mut machine, incoming("in"), at(0));
+    assert!(effects.contains(&Effect::NotifyIncoming { call_id: id("in"), remote: party("+15551234567") }));
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Ring }));
+    assert_eq!(view(&machine, "in"), CallView::Ringing);
+
+    let effects = ok(&mut machine, CallEvent::Answer { call_id: id("in") }, at(4));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Answer { call_id: id("in") }]);
+    assert!(effects.contains(&Effect::WithdrawIncoming { call_id: id("in") }));
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Off }));
+
+    ok(&mut machine, sdk("in", "active"), at(5));
+    assert_eq!(view(&machine, "in"), CallView::Active);
+}
+
+#[test]
+fn a_caller_who_gives_up_is_a_missed_call_without_wrap_up() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("in"), at(0));
+    let effects = ok(&mut machine, ended("in", "ORIGINATOR_CANCEL", Some(487)), at(12));
+    assert!(effects.contains(&Effect::NotifyMissed { call_id: id("in"), remote: party("+15551234567") }));
+    assert!(effects.contains(&Effect::WithdrawIncoming { call_id: id("in") }));
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Off }));
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::OpenWrapUp { .. })));
+    assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|end| end.outcome), Some(CallOutcome::Missed));
+}
+
+#[test]
+fn an_unanswered_call_stops_ringing_at_its_deadline() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("in"), at(0));
+    let effects = ok(&mut machine, CallEvent::Tick, at(60));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("in") }]);
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Off }));
+    assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|end| end.outcome), Some(CallOutcome::Missed));
+}
+
+#[test]
+fn declining_is_not_a_missed_call() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("in"), at(0));
+    let effects = ok(&mut machine, CallEvent::Decline { call_id: id("in") }, at(2));
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("in") }]);
+    let effects = ok(&mut machine, ended("in", "USER_BUSY", None), at(2));
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::NotifyMissed { .. })));
+    assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|end| end.outcome), Some(CallOutcome::Declined));
+}
+
+#[test]
+fn call_waiting_holds_the_first_call_to_answer_the_second() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(1));
+
+    let effects = ok(&mut machine, incoming("b"), at(10));
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::CallWaiting }));
+
+    let effects = ok(&mut machine, CallEvent::Answer { call_id: id("b") }, at(12));
+    assert_eq!(
+        engine_commands(&effects),
+        [EngineCommand::Hold { call_id: id("a") }, EngineCommand::Answer { call_id: id("b") }]
+    );
+    assert_eq!(view(&machine, "a"), CallView::Holding);
+    ok(&mut machine, sdk("a", "held"), at(12));
+    ok(&mut machine, sdk("b", "active"), at(13));
+    assert_eq!((view(&machine, "a"), view(&machine, "b")), (CallView::Held, CallView::Active));
+
+    // Taking the first call back holds the second.
+    let effects = ok(&mut machine, CallEvent::Resume { call_id: id("a") }, at(30));
+    assert_eq!(
+        engine_commands(&effects),
+        [EngineCommand::Hold { call_id: id("b") }, EngineCommand::Unhold { call_id: id("a") }]
+    );
+    ok(&mut machine, sdk("b", "held"), at(30));
+    ok(&mut machine, sdk("a", "active"), at(31));
+    assert_eq!((view(&machine, "a"), view(&machine, "b")), (CallView::Active, CallView::Held));
+}
+
+#[test]
+fn dialing_a_second_call_while_one_is_dialled_is_refused_and_changes_nothing() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    let before = machine.snapshot();
+    assert_eq!(machine.handle(dial("b"), at(1)), Err(Rejection::BusyDialing));
+    assert_eq!(machine.snapshot(), before);
+    assert_eq!(machine.handle(dial("a"), at(1)), Err(Rejection::DuplicateCall(id("a"))));
+}
+
+#[test]
+fn a_dropped_connection_recovers_the_same_call() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(2));
+    ok(&mut machine, sdk("a", "recovering"), at(20));
+    assert_eq!(view(&machine, "a"), CallView::Reconnecting);
+    ok(&mut machine, sdk("a", "active"), at(23));
+    let snapshot = machine.snapshot();
+    assert_eq!(snapshot.calls.len(), 1, "the same call, not a new one");
+    assert_eq!(snapshot.calls[0].view, CallView::Active);
+    assert_eq!(snapshot.calls[0].answered_at, Some(at(2)));
+}
+
+#[test]
+fn a_call_that_never_recovers_ends_as_connection_lost() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(2));
+    ok(&mut machine, sdk("a", "recovering"), at(20));
+    ok(&mut machine, CallEvent::Tick, at(50));
+    let end = machine.snapshot().calls[0].end.clone().expect("ended");
+    assert_eq!(
+        (end.outcome, end.cause, end.cause_label.as_str()),
+        (CallOutcome::Completed, HangupCause::NetworkLost, "Connection lost")
+    );
+}
+
+#[test]
+fn an_unconfirmed_hold_returns_to_active() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    ok(&mut machine, CallEvent::Hold { call_id: id("a") }, at(5));
+    assert_eq!(view(&machine, "a"), CallView::Holding);
+    ok(&mut machine, CallEvent::Tick, at(15));
+    assert_eq!(view(&machine, "a"), CallView::Active);
+}
+
+#[test]
+fn unknown_sdk_states_are_rejected_with_a_reason() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    assert_eq!(machine.handle(sdk("a", "teleporting"), at(1)), Err(Rejection::UnknownSdkState("teleporting".into())));
+    assert_eq!(view(&machine, "a"), CallView::Dialing);
+    assert_eq!(machine.handle(sdk("nope", "active"), at(1)), Err(Rejection::UnknownCall(id("nope"))));
+}
+
+#[test]
+fn digits_go_to_the_engine_only_when_valid_and_connected() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    let send = |digits: &str| CallEvent::SendDigits { call_id: id("a"), digits: digits.into() };
+    assert!(matches!(machine.handle(send("1"), at(1)), Err(Rejection::NotNow { view: CallView::Dialing, .. })));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    assert_eq!(machine.handle(send("12x"), at(2)), Err(Rejection::InvalidDigits("12x".into())));
+    assert_eq!(
+        engine_commands(&ok(&mut machine, send("1#*"), at(2))),
+        [EngineCommand::SendDigits { call_id: id("a"), digits: "1#*".into() }]
+    );
+}
+
+#[test]
+fn double_hangup_and_late_engine_events_are_harmless() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    ok(&mut machine, CallEvent::Hangup { call_id: id("a") }, at(5));
+    assert_eq!(ok(&mut machine, CallEvent::Hangup { call_id: id("a") }, at(5)), []);
+    ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(5));
+    assert_eq!(ok(&mut machine, sdk("a", "destroy"), at(6)), []);
+    assert_eq!(ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(6)), []);
+}
+
+#[test]
+fn an_unconfirmed_hangup_ends_the_call_after_five_seconds() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    ok(&mut machine, CallEvent::Hangup { call_id: id("a") }, at(10));
+    assert_eq!(view(&machine, "a"), CallView::Ending);
+    ok(&mut machine, CallEvent::Tick, at(15));
+    assert_eq!(view(&machine, "a"), CallView::Ended);
+}
+
+#[test]
+fn dismissed_calls_leave_the_list_and_ended_calls_are_bounded() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    assert!(matches!(
+        machine.handle(CallEvent::Dismiss { call_id: id("a") }, at(1)),
+        Err(Rejection::NotNow { view: CallView::Dialing, .. })
+    ));
+    ok(&mut machine, ended("a", "USER_BUSY", None), at(1));
+    ok(&mut machine, CallEvent::Dismiss { call_id: id("a") }, at(2));
+    assert!(machine.snapshot().calls.is_empty());
+
+    for n in 0..100 {
+        let call = format!("c{n}");
+        ok(&mut machine, dial(&call), at(10 + n));
+        ok(&mut machine, ended(&call, "USER_BUSY", None), at(10 + n));
+    }
+    let calls = machine.snapshot().calls;
+    assert_eq!(calls.len(), softphone_core::call::MAX_ENDED_CALLS);
+    assert_eq!(calls.last().map(|call| call.call_id.clone()), Some(id("c99")), "the newest are kept");
+}
+
+#[test]
+fn lead_match_links_the_call_log() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("in"), at(0));
+    let effects = ok(&mut machine, CallEvent::LeadMatched { call_id: id("in"), lead_id: 42 }, at(0));
+    assert!(effects.contains(&Effect::LogLeadMatched { call_id: id("in"), lead_id: 42 }));
+    assert_eq!(machine.snapshot().calls[0].lead_id, Some(42));
+}

@@ -1,0 +1,185 @@
+//! Property tests: any sequence of events, agent's or engine's, keeps the machine's invariants.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use softphone_core::call::{
+    CallEvent, CallId, CallMachine, CallView, CallsSnapshot, Effect, EngineUpdate, HangupCause, Party, RingerMode,
+    SdkState, UnixMillis,
+};
+
+const CALL_IDS: [&str; 3] = ["a", "b", "c"];
+
+fn call_id() -> impl Strategy<Value = CallId> {
+    prop::sample::select(CALL_IDS.to_vec()).prop_map(CallId::from)
+}
+
+fn sdk_state() -> impl Strategy<Value = SdkState> {
+    prop::sample::select(vec![
+        "new",
+        "requesting",
+        "trying",
+        "recovering",
+        "ringing",
+        "answering",
+        "early",
+        "active",
+        "held",
+        "hangup",
+        "destroy",
+        "purge",
+        "bogus",
+    ])
+    .prop_map(SdkState::parse)
+}
+
+fn cause() -> impl Strategy<Value = HangupCause> {
+    prop::sample::select(vec![16u16, 17, 19, 21, 1, 487, 41])
+        .prop_map(|code| HangupCause::from_telnyx(None, Some(code)))
+}
+
+fn party() -> Party {
+    Party { number: "+14155550100".into(), name: None }
+}
+
+fn event() -> impl Strategy<Value = CallEvent> {
+    prop_oneof![
+        call_id().prop_map(|call_id| CallEvent::Dial { call_id, remote: party(), lead_id: None }),
+        call_id().prop_map(|call_id| CallEvent::Answer { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Decline { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Hangup { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Hold { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Resume { call_id }),
+        (call_id(), any::<bool>()).prop_map(|(call_id, muted)| CallEvent::SetMuted { call_id, muted }),
+        call_id().prop_map(|call_id| CallEvent::SendDigits { call_id, digits: "5".into() }),
+        call_id().prop_map(|call_id| CallEvent::Dismiss { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Engine { call_id, update: EngineUpdate::Incoming { remote: party() } }),
+        (call_id(), sdk_state())
+            .prop_map(|(call_id, state)| CallEvent::Engine { call_id, update: EngineUpdate::State { state } }),
+        (call_id(), sdk_state())
+            .prop_map(|(call_id, state)| CallEvent::Engine { call_id, update: EngineUpdate::State { state } }),
+        (call_id(), cause()).prop_map(|(call_id, cause)| CallEvent::Engine {
+            call_id,
+            update: EngineUpdate::Ended { cause, sip_code: None }
+        }),
+        call_id().prop_map(|call_id| CallEvent::Engine {
+            call_id,
+            update: EngineUpdate::Failed { message: "media failed".into() }
+        }),
+        Just(CallEvent::Tick),
+    ]
+}
+
+/// Seconds between two events: mostly short, sometimes long enough to pass deadlines.
+fn pause() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => 0u64..3, 1 => 5u64..130]
+}
+
+const FOREGROUND: [CallView; 5] =
+    [CallView::Dialing, CallView::EarlyMedia, CallView::Answering, CallView::Active, CallView::Resuming];
+
+/// What the shell would have done so far, rebuilt from the effects.
+#[derive(Default)]
+struct Observed {
+    started: BTreeSet<String>,
+    finished: BTreeMap<String, usize>,
+    notifications: BTreeSet<String>,
+    ringer: Option<RingerMode>,
+}
+
+fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(), TestCaseError> {
+    let foreground = snapshot.calls.iter().filter(|call| FOREGROUND.contains(&call.view)).count();
+    prop_assert!(foreground <= 1, "two calls own the microphone: {snapshot:?}");
+
+    for call in &snapshot.calls {
+        let key = &call.call_id.0;
+        prop_assert!(observed.started.contains(key), "{key} is listed but was never logged");
+        let finished = observed.finished.get(key).copied().unwrap_or(0);
+        prop_assert!(finished <= 1, "{key} finalized {finished} times");
+        prop_assert_eq!(call.view == CallView::Ended, finished == 1, "log and view disagree for {}", key);
+        prop_assert_eq!(call.view == CallView::Ended, call.end.is_some());
+    }
+
+    let ringing: BTreeSet<String> = snapshot
+        .calls
+        .iter()
+        .filter(|call| call.view == CallView::Ringing)
+        .map(|call| call.call_id.0.clone())
+        .collect();
+    prop_assert_eq!(&observed.notifications, &ringing, "notifications shown vs calls ringing");
+    let ringer = observed.ringer.unwrap_or(RingerMode::Off);
+    prop_assert_eq!(ringer != RingerMode::Off, !ringing.is_empty(), "ringer {:?} vs ringing {:?}", ringer, ringing);
+    if ringer == RingerMode::Ring {
+        prop_assert_eq!(foreground, 0, "the loud ringtone plays over a call");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_event_sequence_keeps_the_invariants(steps in prop::collection::vec((event(), pause()), 1..60)) {
+        let mut machine = CallMachine::new();
+        let mut observed = Observed::default();
+        let mut now = UnixMillis(1_700_000_000_000);
+        let mut ended_views: BTreeSet<String> = BTreeSet::new();
+
+        for (event, pause) in steps {
+            now = now.plus_secs(pause);
+            let before = machine.snapshot();
+            match machine.handle(event.clone(), now) {
+                Err(_) => prop_assert_eq!(machine.snapshot(), before, "a rejected {:?} changed state", event),
+                Ok(effects) => {
+                    for effect in effects {
+                        match effect {
+                            Effect::LogStarted { call_id, .. } => {
+                                // Ids are reused only after the old call left the list.
+                                observed.started.insert(call_id.0.clone());
+                                observed.finished.remove(&call_id.0);
+                                ended_views.remove(&call_id.0);
+                            }
+                            Effect::LogFinished { call_id, .. } => {
+                                *observed.finished.entry(call_id.0).or_default() += 1;
+                            }
+                            Effect::NotifyIncoming { call_id, .. } => {
+                                prop_assert!(observed.notifications.insert(call_id.0), "notified twice");
+                            }
+                            Effect::WithdrawIncoming { call_id } => {
+                                prop_assert!(observed.notifications.remove(&call_id.0), "withdrew a notification never shown");
+                            }
+                            Effect::Ringer { mode } => observed.ringer = Some(mode),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            let snapshot = machine.snapshot();
+            // An ended call never changes again (it may only leave the list).
+            for call in &snapshot.calls {
+                if ended_views.contains(&call.call_id.0) {
+                    prop_assert_eq!(call.view, CallView::Ended, "{} came back to life", call.call_id.0);
+                }
+            }
+            ended_views.extend(snapshot.calls.iter().filter(|c| c.view == CallView::Ended).map(|c| c.call_id.0.clone()));
+            check_invariants(&snapshot, &observed)?;
+        }
+
+        // Nothing sticks: long after the last event only settled calls remain.
+        now = now.plus_secs(3600);
+        machine.handle(CallEvent::Tick, now).map_err(|r| TestCaseError::fail(r.to_string()))?;
+        now = now.plus_secs(3600);
+        let effects = machine.handle(CallEvent::Tick, now).map_err(|r| TestCaseError::fail(r.to_string()))?;
+        for effect in effects {
+            if let Effect::LogFinished { call_id, .. } = effect {
+                *observed.finished.entry(call_id.0).or_default() += 1;
+            }
+        }
+        for call in machine.snapshot().calls {
+            prop_assert!(
+                matches!(call.view, CallView::Active | CallView::Held | CallView::Ended),
+                "{} stuck in {:?}", call.call_id.0, call.view
+            );
+        }
+    }
+}

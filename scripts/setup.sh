@@ -13,7 +13,7 @@ APT_PACKAGES=(
   build-essential pkg-config curl file libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver imagemagick xdotool x11-utils
-  dbus gnome-keyring libsecret-tools
+  dbus libdbus-1-dev gnome-keyring libsecret-tools
   chromium chromium-driver
   libopus-dev libasound2-dev
   python3-dbus python3-gi

@@ -13,14 +13,18 @@ cargo fetch --locked
 step "format"
 cargo fmt --all --check
 
+# Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
+NATIVE_PACKAGES=(softphone-core softphone-keychain softphone-sim softphone-telnyx softphone)
+
 step "clippy: native crates"
-cargo clippy --locked -p softphone-core -p softphone -p softphone-e2e --all-targets -- -D warnings
+cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-e2e --all-targets -- -D warnings
 step "clippy: ui on wasm32"
 cargo clippy --locked -p softphone-ui --target wasm32-unknown-unknown -- -D warnings
 
-step "unit tests"
-cargo test --locked -p softphone-core
-cargo test --locked -p softphone
+step "unit and integration tests (real SQLite files, the simulator, a private gnome-keyring)"
+for package in "${NATIVE_PACKAGES[@]}"; do
+  cargo test --locked -p "$package"
+done
 cargo test --locked -p softphone-ui
 
 step "build: ui (trunk, offline) and the app with the ui embedded"

@@ -1,0 +1,89 @@
+//! `softphone-sim`: the simulator as a standalone process.
+//!
+//! Prints exactly one line, `listening on http://IP:PORT`, to stdout once the socket accepts
+//! connections; logs go to stderr (`RUST_LOG` sets the filter, default `info`). Stops on Ctrl-C
+//! or SIGTERM.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use softphone_sim::{DEFAULT_API_KEY, Simulator, SimulatorConfig};
+
+/// A local Telnyx for tests and development: the REST token API with fault injection.
+#[derive(Debug, Parser)]
+#[command(name = "softphone-sim", version)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port. Keep it on loopback: no TLS.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+
+    /// API key accepted as `Authorization: Bearer KEY`; repeat for several.
+    #[arg(long = "api-key", value_name = "KEY", default_value = DEFAULT_API_KEY)]
+    api_keys: Vec<String>,
+
+    /// Lifetime of minted login tokens, in seconds (Telnyx: 24 h).
+    #[arg(long, value_name = "SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    token_ttl: u64,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let config =
+        SimulatorConfig { listen: cli.listen, api_keys: cli.api_keys, token_ttl: Duration::from_secs(cli.token_ttl) };
+    let sim = match Simulator::start(config).await {
+        Ok(sim) => sim,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            eprintln!("softphone-sim: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        let written = writeln!(stdout, "listening on {}", sim.base_url()).and_then(|()| stdout.flush());
+        if let Err(error) = written {
+            eprintln!("softphone-sim: cannot write to stdout: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    wait_for_stop().await;
+    tracing::info!("stopping");
+    sim.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,9 +1,18 @@
 //! The commands the webview may invoke. Each body delegates and maps; no domain logic here.
 
-use softphone_core::ipc::{AppInfo, ConnectionStatus, ErrorCode, IpcError};
-use tauri::State;
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
+use softphone_core::ipc::{AppInfo, ConnectionStatus, CredentialsStatus, IpcError, LoginTokenGrant};
+use softphone_core::phone::{PhoneNumber, Region};
+use softphone_core::secret::Secret;
+use softphone_keychain::SipCredentials;
+use tauri::{AppHandle, Runtime, State};
 
-use crate::Connection;
+use crate::account::Account;
+use crate::calls::{self, Calls};
+use crate::{Connection, errors};
+
+/// The region for numbers typed without a country code, until Settings carry the agent's choice.
+const DEFAULT_REGION: &str = "US";
 
 #[tauri::command]
 pub fn get_app_info() -> AppInfo {
@@ -16,10 +25,105 @@ pub fn get_app_info() -> AppInfo {
 
 #[tauri::command]
 pub fn get_connection_status(connection: State<'_, Connection>) -> Result<ConnectionStatus, IpcError> {
-    connection.0.lock().map(|status| status.clone()).map_err(|_| {
-        IpcError::new(
-            ErrorCode::Internal,
-            "The connection state is unavailable after an internal error; restart the app.",
-        )
-    })
+    connection.0.lock().map(|status| status.clone()).map_err(|_| errors::internal("Reading the connection state"))
+}
+
+#[tauri::command]
+pub async fn get_credentials_status(account: State<'_, Account>) -> Result<CredentialsStatus, IpcError> {
+    Ok(account.credentials_status().await)
+}
+
+#[tauri::command]
+pub async fn save_credentials(
+    account: State<'_, Account>,
+    api_key: Secret,
+    connection_id: Secret,
+    sip_login: Option<Secret>,
+    sip_password: Option<Secret>,
+) -> Result<CredentialsStatus, IpcError> {
+    let sip = match (sip_login, sip_password) {
+        (Some(login), Some(password)) if !login.is_empty() && !password.is_empty() => {
+            Some(SipCredentials { login, password })
+        }
+        _ => None,
+    };
+    account.save_credentials(api_key, connection_id, sip).await?;
+    Ok(account.credentials_status().await)
+}
+
+#[tauri::command]
+pub async fn clear_credentials(account: State<'_, Account>) -> Result<CredentialsStatus, IpcError> {
+    account.clear_credentials().await?;
+    Ok(account.credentials_status().await)
+}
+
+#[tauri::command]
+pub async fn issue_login_token(account: State<'_, Account>) -> Result<LoginTokenGrant, IpcError> {
+    account.issue_login_token().await
+}
+
+#[tauri::command]
+pub fn get_calls(calls: State<'_, Calls>) -> Result<CallsSnapshot, IpcError> {
+    calls.snapshot()
+}
+
+/// Validates the number, then dials it. Returns the new call's id.
+#[tauri::command]
+pub fn place_call<R: Runtime>(app: AppHandle<R>, number: String, lead_id: Option<i64>) -> Result<CallId, IpcError> {
+    let region = Region::new(DEFAULT_REGION).map_err(|_| errors::internal("Reading the default region"))?;
+    let number = PhoneNumber::parse(&number, region).map_err(errors::number)?;
+    let call_id = CallId(uuid::Uuid::new_v4().to_string());
+    let remote = Party { number: number.as_e164().to_owned(), name: None };
+    calls::dispatch(&app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;
+    Ok(call_id)
+}
+
+#[tauri::command]
+pub fn answer_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Answer { call_id })
+}
+
+#[tauri::command]
+pub fn decline_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Decline { call_id })
+}
+
+#[tauri::command]
+pub fn hang_up_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Hangup { call_id })
+}
+
+#[tauri::command]
+pub fn hold_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Hold { call_id })
+}
+
+#[tauri::command]
+pub fn resume_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Resume { call_id })
+}
+
+#[tauri::command]
+pub fn set_call_muted<R: Runtime>(app: AppHandle<R>, call_id: CallId, muted: bool) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::SetMuted { call_id, muted })
+}
+
+#[tauri::command]
+pub fn send_call_digits<R: Runtime>(app: AppHandle<R>, call_id: CallId, digits: String) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::SendDigits { call_id, digits })
+}
+
+#[tauri::command]
+pub fn dismiss_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Dismiss { call_id })
+}
+
+/// What the webview engine saw happen to a call (SDK state, hangup cause, incoming invite).
+#[tauri::command]
+pub fn report_engine_update<R: Runtime>(
+    app: AppHandle<R>,
+    call_id: CallId,
+    update: EngineUpdate,
+) -> Result<(), IpcError> {
+    calls::dispatch(&app, CallEvent::Engine { call_id, update })
 }

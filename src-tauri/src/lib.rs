@@ -1,32 +1,98 @@
 //! The Tauri shell: wires state, commands and logging. Domain logic lives in `crates/`.
 
+mod account;
+mod calls;
 mod commands;
+mod errors;
 mod logging;
 
 use std::sync::Mutex;
 
-use softphone_core::ipc::ConnectionStatus;
-use tauri::{Manager, Runtime};
+use softphone_core::ipc::{ConnectionState, ConnectionStatus, event};
+use softphone_keychain::Keychain;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+pub use account::TelnyxEndpoints;
+
+/// The app's identifier; also the keychain service its items are stored under.
+pub const APP_ID: &str = "io.agentsoftphone.desktop";
 
 /// The connection state the shell reports to the UI. The call engine owns it once it exists.
 pub(crate) struct Connection(pub(crate) Mutex<ConnectionStatus>);
 
-/// Registers the shell's state and commands on any Tauri runtime (the real one, or the mock
-/// runtime in tests).
-pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder
-        .manage(Connection(Mutex::new(ConnectionStatus::offline("No call engine is running yet."))))
-        .invoke_handler(tauri::generate_handler![commands::get_app_info, commands::get_connection_status,])
+/// What the shell needs from its surroundings; [`ShellConfig::from_env`] in the app.
+#[derive(Debug, Clone)]
+pub struct ShellConfig {
+    /// Keychain service name; the app id unless `SOFTPHONE_KEYCHAIN_SERVICE` says otherwise.
+    pub keychain_service: String,
+    pub endpoints: TelnyxEndpoints,
 }
 
-/// Starts the app: logging, then the window.
+impl ShellConfig {
+    pub fn from_env() -> Self {
+        Self {
+            keychain_service: std::env::var("SOFTPHONE_KEYCHAIN_SERVICE").unwrap_or_else(|_| APP_ID.to_owned()),
+            endpoints: TelnyxEndpoints::from_env(),
+        }
+    }
+}
+
+/// Why there is no connection yet: no engine carries calls in this build.
+const NO_ENGINE_REASON: &str = "No call engine is running yet.";
+
+/// Registers the shell's state and commands on any Tauri runtime (the real one, or the mock
+/// runtime in tests).
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
+    builder
+        .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
+        .manage(calls::Calls::default())
+        .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
+        .invoke_handler(tauri::generate_handler![
+            commands::get_app_info,
+            commands::get_connection_status,
+            commands::get_credentials_status,
+            commands::save_credentials,
+            commands::clear_credentials,
+            commands::issue_login_token,
+            commands::get_calls,
+            commands::place_call,
+            commands::answer_call,
+            commands::decline_call,
+            commands::hang_up_call,
+            commands::hold_call,
+            commands::resume_call,
+            commands::set_call_muted,
+            commands::send_call_digits,
+            commands::dismiss_call,
+            commands::report_engine_update,
+        ])
+}
+
+/// Picks the Telnyx account or demo mode and tells the window.
+async fn start_account<R: Runtime>(app: &AppHandle<R>) {
+    let status = match app.state::<account::Account>().start().await {
+        Ok(demo) => ConnectionStatus { state: ConnectionState::Offline, reason: Some(NO_ENGINE_REASON.into()), demo },
+        Err(error) => ConnectionStatus { state: ConnectionState::Error, reason: Some(error.message), demo: false },
+    };
+    if let Ok(mut current) = app.state::<Connection>().0.lock() {
+        *current = status.clone();
+    }
+    if let Err(error) = app.emit(event::CONNECTION_UPDATED, status) {
+        tracing::error!(%error, "could not tell the window the connection state");
+    }
+}
+
+/// Starts the app: logging, the account (or demo mode), the window.
 pub fn run() {
-    builder(tauri::Builder::default())
+    builder(tauri::Builder::default(), ShellConfig::from_env())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = logging::init(&log_dir)?;
             app.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "softphone started");
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { start_account(&handle).await });
+            calls::spawn_ticker(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())
@@ -39,43 +105,152 @@ pub fn run() {
 #[cfg(test)]
 mod tests {
     use serde::de::DeserializeOwned;
-    use softphone_core::ipc::{AppInfo, ConnectionState, ConnectionStatus, command};
+    use serde_json::{Value, json};
+    use softphone_core::call::{CallId, CallView, CallsSnapshot};
+    use softphone_core::ipc::{
+        AppInfo, ConnectionState, ConnectionStatus, CredentialsStatus, ErrorCode, IpcError, LoginTokenGrant, command,
+    };
     use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
+    use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
     use tauri::webview::InvokeRequest;
+    use tauri::{App, WebviewWindow};
 
-    fn invoke<T: DeserializeOwned>(cmd: &str, args: serde_json::Value) -> T {
-        let app = super::builder(mock_builder()).build(mock_context(noop_assets())).expect("mock app builds");
-        let webview =
-            tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("mock window builds");
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            // The Linux/macOS origin of the app's own pages; `http://tauri.localhost` is Windows'.
-            url: "tauri://localhost".parse().expect("valid url"),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
+    use super::{ShellConfig, TelnyxEndpoints};
+
+    /// A shell on the mock runtime. Its keychain service is unique, so a developer's real
+    /// keychain items are never read, and the account is started (demo mode: nothing stored).
+    struct Shell {
+        _app: App<MockRuntime>,
+        window: WebviewWindow<MockRuntime>,
+    }
+
+    fn shell_with(api_url: &str) -> Shell {
+        let config = ShellConfig {
+            keychain_service: format!("io.agentsoftphone.test.{}", uuid::Uuid::new_v4()),
+            endpoints: TelnyxEndpoints { api_url: api_url.to_owned(), rtc_url: "ws://127.0.0.1:9/".into() },
         };
-        get_ipc_response(&webview, request)
-            .unwrap_or_else(|error| panic!("{cmd} was rejected: {error:?}"))
-            .deserialize()
-            .expect("response has the declared type")
+        let app = super::builder(mock_builder(), config).build(mock_context(noop_assets())).expect("mock app builds");
+        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
+        tauri::async_runtime::block_on(super::start_account(app.handle()));
+        Shell { _app: app, window }
+    }
+
+    fn shell() -> Shell {
+        shell_with("http://127.0.0.1:9")
+    }
+
+    impl Shell {
+        fn call(&self, cmd: &str, args: Value) -> Result<Value, IpcError> {
+            let request = InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                // The Linux/macOS origin of the app's own pages; `http://tauri.localhost` is Windows'.
+                url: "tauri://localhost".parse().expect("valid url"),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            };
+            match get_ipc_response(&self.window, request) {
+                Ok(body) => Ok(body.deserialize().expect("JSON answer")),
+                Err(error) => Err(serde_json::from_value(error.clone())
+                    .unwrap_or_else(|_| panic!("{cmd} failed without an IpcError: {error}"))),
+            }
+        }
+
+        fn invoke<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> T {
+            let answer = self.call(cmd, args).unwrap_or_else(|error| panic!("{cmd} failed: {error:?}"));
+            serde_json::from_value(answer).expect("answer has the declared type")
+        }
+
+        fn view_of(&self, call_id: &CallId) -> CallView {
+            let snapshot: CallsSnapshot = self.invoke(command::GET_CALLS, json!({}));
+            snapshot.calls.iter().find(|call| &call.call_id == call_id).map(|call| call.view).expect("listed")
+        }
     }
 
     #[test]
     fn app_info_reports_the_build_version() {
-        let info: AppInfo = invoke(command::GET_APP_INFO, serde_json::json!({}));
+        let info: AppInfo = shell().invoke(command::GET_APP_INFO, json!({}));
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(info.tauri_version, tauri::VERSION);
         assert_eq!(info.os, std::env::consts::OS);
     }
 
     #[test]
-    fn connection_starts_offline_with_a_reason() {
-        let status: ConnectionStatus = invoke(command::GET_CONNECTION_STATUS, serde_json::json!({}));
+    fn without_credentials_the_app_is_in_demo_mode_and_says_why_it_is_offline() {
+        let shell = shell();
+        let status: ConnectionStatus = shell.invoke(command::GET_CONNECTION_STATUS, json!({}));
         assert_eq!(status.state, ConnectionState::Offline);
-        assert!(status.reason.is_some_and(|r| !r.is_empty()));
+        assert!(status.demo);
+        assert!(status.reason.is_some_and(|reason| !reason.is_empty()));
+        let credentials: CredentialsStatus = shell.invoke(command::GET_CREDENTIALS_STATUS, json!({}));
+        assert!(credentials.demo && !credentials.api_key && !credentials.connection_id);
+    }
+
+    #[test]
+    fn demo_mode_issues_login_tokens_from_the_built_in_simulator_and_reuses_them() {
+        let shell = shell();
+        let grant: LoginTokenGrant = shell.invoke(command::ISSUE_LOGIN_TOKEN, json!({}));
+        assert!(grant.signaling_url.starts_with("ws://127.0.0.1:"), "{}", grant.signaling_url);
+        assert_eq!(grant.login_token.split('.').count(), 3, "a JWT");
+        let in_an_hour =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() + 3600;
+        assert!(grant.expires_at_unix > in_an_hour, "the demo token lives long");
+        assert!(grant.ice_servers.is_empty(), "no STUN/TURN against the simulator");
+        let again: LoginTokenGrant = shell.invoke(command::ISSUE_LOGIN_TOKEN, json!({}));
+        assert_eq!(again.login_token, grant.login_token, "cached until close to expiry");
+    }
+
+    #[test]
+    fn a_rejected_api_key_is_not_stored_and_the_agent_reads_why() {
+        let simulator = tauri::async_runtime::block_on(softphone_sim::Simulator::start(Default::default()))
+            .expect("simulator starts");
+        let shell = shell_with(&simulator.base_url());
+        let error = shell
+            .call(command::SAVE_CREDENTIALS, json!({ "apiKey": "KEY_wrong_for_this_test", "connectionId": "123" }))
+            .expect_err("a wrong key is refused");
+        assert_eq!(error.code, ErrorCode::TelnyxAuthRejected);
+        assert!(error.message.contains("API key"), "{}", error.message);
+        assert!(!error.message.contains("KEY_wrong_for_this_test"), "the key is not echoed back");
+        let credentials: CredentialsStatus = shell.invoke(command::GET_CREDENTIALS_STATUS, json!({}));
+        assert!(!credentials.api_key && credentials.demo, "nothing stored, still demo");
+    }
+
+    #[test]
+    fn an_invalid_number_is_refused_before_dialing() {
+        let shell = shell();
+        let error = shell.call(command::PLACE_CALL, json!({ "number": "12" })).expect_err("too short");
+        assert_eq!(error.code, ErrorCode::InvalidNumber);
+        let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+        assert!(snapshot.calls.is_empty());
+    }
+
+    #[test]
+    fn a_call_follows_the_engine_through_the_state_machine() {
+        let shell = shell();
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "(415) 555-0100" }));
+        let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+        assert_eq!(snapshot.calls[0].remote.number, "+14155550100", "stored as E.164");
+        assert_eq!(shell.view_of(&call_id), CallView::Dialing);
+
+        let report =
+            |update: Value| shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update }));
+        report(json!({ "kind": "state", "state": "active" })).expect("active");
+        assert_eq!(shell.view_of(&call_id), CallView::Active);
+
+        shell.call(command::HOLD_CALL, json!({ "callId": call_id })).expect("hold");
+        assert_eq!(shell.view_of(&call_id), CallView::Holding);
+        report(json!({ "kind": "state", "state": "held" })).expect("held");
+        assert_eq!(shell.view_of(&call_id), CallView::Held);
+
+        let refused = shell.call(command::SEND_CALL_DIGITS, json!({ "callId": call_id, "digits": "1" }));
+        assert_eq!(refused.expect_err("no digits while held").code, ErrorCode::CallRefused);
+
+        shell.call(command::HANG_UP_CALL, json!({ "callId": call_id })).expect("hang up");
+        report(json!({ "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 })).expect("ended");
+        assert_eq!(shell.view_of(&call_id), CallView::Ended);
+        let unknown_state = report(json!({ "kind": "state", "state": "warp" }));
+        assert_eq!(unknown_state.expect_err("unknown SDK state").code, ErrorCode::CallRefused);
     }
 }

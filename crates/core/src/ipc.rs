@@ -9,12 +9,31 @@ use serde::{Deserialize, Serialize};
 pub mod command {
     pub const GET_APP_INFO: &str = "get_app_info";
     pub const GET_CONNECTION_STATUS: &str = "get_connection_status";
+    pub const GET_CREDENTIALS_STATUS: &str = "get_credentials_status";
+    pub const SAVE_CREDENTIALS: &str = "save_credentials";
+    pub const CLEAR_CREDENTIALS: &str = "clear_credentials";
+    pub const ISSUE_LOGIN_TOKEN: &str = "issue_login_token";
+    pub const GET_CALLS: &str = "get_calls";
+    pub const PLACE_CALL: &str = "place_call";
+    pub const ANSWER_CALL: &str = "answer_call";
+    pub const DECLINE_CALL: &str = "decline_call";
+    pub const HANG_UP_CALL: &str = "hang_up_call";
+    pub const HOLD_CALL: &str = "hold_call";
+    pub const RESUME_CALL: &str = "resume_call";
+    pub const SET_CALL_MUTED: &str = "set_call_muted";
+    pub const SEND_CALL_DIGITS: &str = "send_call_digits";
+    pub const DISMISS_CALL: &str = "dismiss_call";
+    pub const REPORT_ENGINE_UPDATE: &str = "report_engine_update";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
 pub mod event {
     /// Payload: [`super::ConnectionStatus`].
     pub const CONNECTION_UPDATED: &str = "connection://updated";
+    /// Payload: [`crate::call::CallsSnapshot`], after every change of any call.
+    pub const CALL_UPDATED: &str = "call://updated";
+    /// Payload: [`crate::call::EngineCommand`], for the webview engine to carry out.
+    pub const ENGINE_COMMAND: &str = "engine://command";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
@@ -73,6 +92,49 @@ impl ConnectionStatus {
     }
 }
 
+/// Where the call engine logs in, with what; the only Telnyx secret that reaches the webview is
+/// this short-lived JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginTokenGrant {
+    /// The JWT for `login_token`. Short-lived; refreshed before `expires_at_unix`.
+    pub login_token: String,
+    /// The JWT's `exp`, seconds since the Unix epoch.
+    pub expires_at_unix: u64,
+    /// The signaling websocket, e.g. `wss://rtc.telnyx.com` or the simulator's `ws://127.0.0.1:N/`.
+    pub signaling_url: String,
+    /// ICE servers for the peer connection (empty against the simulator).
+    pub ice_servers: Vec<IceServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+}
+
+/// Whether the OS keychain can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeychainState {
+    Available,
+    Unavailable,
+    Locked,
+}
+
+/// What is configured, never the values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsStatus {
+    pub keychain: KeychainState,
+    /// Why the keychain cannot be used, as a sentence; `None` when available.
+    pub keychain_message: Option<String>,
+    pub api_key: bool,
+    pub connection_id: bool,
+    pub sip_login: bool,
+    /// True when the app runs against the built-in simulator.
+    pub demo: bool,
+}
+
 /// The closed set of error kinds a command can fail with. The UI branches on these, never on the
 /// message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,6 +143,32 @@ pub enum ErrorCode {
     Internal,
     /// The webview sent arguments the command cannot accept.
     InvalidArgument,
+    /// No OS keychain (Secret Service) is reachable; only demo mode works.
+    KeychainUnavailable,
+    /// The keychain is locked or refused access.
+    KeychainLocked,
+    /// The keychain failed in another way.
+    KeychainFailed,
+    /// Telnyx refused the API key (401/403).
+    TelnyxAuthRejected,
+    /// Telnyx kept failing (5xx, 429) after bounded retries.
+    TelnyxUnavailable,
+    /// Telnyx did not answer in time.
+    TelnyxTimedOut,
+    /// Telnyx could not be reached: the machine is likely offline.
+    Offline,
+    /// Telnyx refused the request's content (e.g. an unknown connection id).
+    TelnyxRejected,
+    /// Telnyx answered something the app cannot read.
+    TelnyxInvalidResponse,
+    /// The phone number cannot be dialled (not a valid number for the region).
+    InvalidNumber,
+    /// The call cannot do that now (e.g. hold a call that is still ringing).
+    CallRefused,
+    /// The thing asked for does not exist (lead, call).
+    NotFound,
+    /// The local database failed.
+    StoreFailed,
 }
 
 /// The error every command returns: `{ "code": "...", "message": "..." }`.

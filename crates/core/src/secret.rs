@@ -39,6 +39,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Secrets may come *in* (the agent types the API key into Settings); they never go out.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(value)

@@ -329,3 +329,12 @@ fn lead_match_links_the_call_log() {
     assert!(effects.contains(&Effect::LogLeadMatched { call_id: id("in"), lead_id: 42 }));
     assert_eq!(machine.snapshot().calls[0].lead_id, Some(42));
 }
+
+#[test]
+fn sdk_states_travel_as_the_sdk_strings_and_unknown_ones_survive() {
+    for state in ["new", "active", "held", "purge", "teleporting"] {
+        let parsed: SdkState = serde_json::from_value(serde_json::json!(state)).expect("any string deserializes");
+        assert_eq!(parsed, SdkState::parse(state));
+        assert_eq!(serde_json::to_value(&parsed).expect("serializes"), serde_json::json!(state));
+    }
+}

@@ -61,9 +61,10 @@ pub struct Party {
     pub name: Option<String>,
 }
 
-/// The SDK's call states (`call.state`), plus anything unknown kept verbatim.
+/// The SDK's call states (`call.state`), plus anything unknown kept verbatim. On the wire it is
+/// the SDK's string; an unknown string deserializes to [`SdkState::Unknown`], never an error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "String", into = "String")]
 pub enum SdkState {
     New,
     Requesting,
@@ -80,7 +81,37 @@ pub enum SdkState {
     Unknown(String),
 }
 
+impl From<String> for SdkState {
+    fn from(state: String) -> Self {
+        Self::parse(&state)
+    }
+}
+
+impl From<SdkState> for String {
+    fn from(state: SdkState) -> Self {
+        state.as_str().to_owned()
+    }
+}
+
 impl SdkState {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::New => "new",
+            Self::Requesting => "requesting",
+            Self::Trying => "trying",
+            Self::Recovering => "recovering",
+            Self::Ringing => "ringing",
+            Self::Answering => "answering",
+            Self::Early => "early",
+            Self::Active => "active",
+            Self::Held => "held",
+            Self::Hangup => "hangup",
+            Self::Destroy => "destroy",
+            Self::Purge => "purge",
+            Self::Unknown(other) => other,
+        }
+    }
+
     /// Parses the SDK's state string. Unknown strings become [`SdkState::Unknown`], never an error.
     pub fn parse(state: &str) -> Self {
         match state {

@@ -1,0 +1,240 @@
+//! Which Telnyx the app talks to (the agent's account, or the built-in simulator in demo mode)
+//! and the login tokens for it. Secrets are read from the keychain at the moment of use.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use softphone_core::ipc::{CredentialsStatus, IceServer, IpcError, KeychainState, LoginTokenGrant};
+use softphone_core::secret::Secret;
+use softphone_keychain::{CredentialField, Keychain, KeychainError, SipCredentials, StoredCredentials};
+use softphone_sim::{RunningSimulator, Simulator, SimulatorConfig};
+use softphone_telnyx::{CredentialId, LoginTokens, TelnyxApi, TelnyxConfig, TokenRequest};
+use tokio::sync::Mutex;
+
+use crate::errors;
+
+/// Where the app finds Telnyx; from the environment in the app, explicit in tests.
+#[derive(Debug, Clone)]
+pub struct TelnyxEndpoints {
+    /// REST base URL, `https://api.telnyx.com` unless overridden.
+    pub api_url: String,
+    /// Signaling websocket, `wss://rtc.telnyx.com` unless overridden.
+    pub rtc_url: String,
+}
+
+impl TelnyxEndpoints {
+    pub fn from_env() -> Self {
+        Self {
+            api_url: std::env::var("SOFTPHONE_TELNYX_API_URL")
+                .unwrap_or_else(|_| softphone_telnyx::TELNYX_BASE_URL.to_owned()),
+            rtc_url: std::env::var("SOFTPHONE_TELNYX_RTC_URL").unwrap_or_else(|_| "wss://rtc.telnyx.com".to_owned()),
+        }
+    }
+}
+
+/// The connection id used against the simulator; it accepts any.
+const DEMO_CONNECTION_ID: &str = "demo-connection";
+
+enum Mode {
+    /// No credentials: the in-process simulator stands in for Telnyx.
+    Demo { simulator: RunningSimulator, tokens: LoginTokens, credential_id: Option<CredentialId> },
+    /// The agent's Telnyx account, credentials in the keychain.
+    Telnyx { tokens: LoginTokens },
+}
+
+/// The shell's Telnyx access, managed Tauri state.
+pub struct Account {
+    keychain: Keychain,
+    endpoints: TelnyxEndpoints,
+    mode: Mutex<Option<Mode>>,
+}
+
+impl Account {
+    pub fn new(keychain: Keychain, endpoints: TelnyxEndpoints) -> Self {
+        Self { keychain, endpoints, mode: Mutex::new(None) }
+    }
+
+    /// Demo mode unless the keychain holds an API key and a connection id.
+    pub async fn start(&self) -> Result<bool, IpcError> {
+        let configured = match self.presence().await {
+            Ok(presence) => presence.api_key && presence.connection_id,
+            Err(error) => {
+                tracing::warn!(%error, "keychain unavailable; starting in demo mode");
+                false
+            }
+        };
+        let mode = if configured { self.telnyx_mode()? } else { self.demo_mode().await? };
+        let demo = matches!(mode, Mode::Demo { .. });
+        *self.mode.lock().await = Some(mode);
+        tracing::info!(demo, "account ready");
+        Ok(demo)
+    }
+
+    pub async fn is_demo(&self) -> bool {
+        matches!(*self.mode.lock().await, Some(Mode::Demo { .. }) | None)
+    }
+
+    fn telnyx_mode(&self) -> Result<Mode, IpcError> {
+        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })
+            .map_err(errors::telnyx)?;
+        Ok(Mode::Telnyx { tokens: LoginTokens::new(api) })
+    }
+
+    async fn demo_mode(&self) -> Result<Mode, IpcError> {
+        let simulator = Simulator::start(SimulatorConfig::default()).await.map_err(|error| {
+            tracing::error!(%error, "the demo simulator could not start");
+            errors::internal("Starting demo mode")
+        })?;
+        let api = TelnyxApi::new(TelnyxConfig { base_url: simulator.base_url(), ..TelnyxConfig::default() })
+            .map_err(errors::telnyx)?;
+        Ok(Mode::Demo { simulator, tokens: LoginTokens::new(api), credential_id: None })
+    }
+
+    async fn presence(&self) -> Result<softphone_keychain::CredentialsPresence, KeychainError> {
+        let keychain = self.keychain.clone();
+        tauri::async_runtime::spawn_blocking(move || keychain.presence())
+            .await
+            .unwrap_or_else(|_| Err(KeychainError::Failed { detail: "the keychain task stopped".into() }))
+    }
+
+    async fn keychain_call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Keychain) -> Result<T, KeychainError> + Send + 'static,
+    ) -> Result<T, IpcError> {
+        let keychain = self.keychain.clone();
+        tauri::async_runtime::spawn_blocking(move || work(&keychain))
+            .await
+            .map_err(|_| errors::internal("The keychain task"))?
+            .map_err(errors::keychain)
+    }
+
+    /// What is configured; a keychain problem is part of the status, not an error.
+    pub async fn credentials_status(&self) -> CredentialsStatus {
+        let demo = self.is_demo().await;
+        match self.presence().await {
+            Ok(presence) => CredentialsStatus {
+                keychain: KeychainState::Available,
+                keychain_message: None,
+                api_key: presence.api_key,
+                connection_id: presence.connection_id,
+                sip_login: presence.sip_login,
+                demo,
+            },
+            Err(error) => CredentialsStatus {
+                keychain: match error {
+                    KeychainError::Locked { .. } => KeychainState::Locked,
+                    _ => KeychainState::Unavailable,
+                },
+                keychain_message: Some(error.to_string()),
+                api_key: false,
+                connection_id: false,
+                sip_login: false,
+                demo,
+            },
+        }
+    }
+
+    /// Checks the key with Telnyx, then stores the credentials. A rejected key is not stored.
+    pub async fn save_credentials(
+        &self,
+        api_key: Secret,
+        connection_id: Secret,
+        sip: Option<SipCredentials>,
+    ) -> Result<(), IpcError> {
+        if api_key.expose().trim().is_empty() || connection_id.expose().trim().is_empty() {
+            return Err(IpcError::new(
+                softphone_core::ipc::ErrorCode::InvalidArgument,
+                "Enter both the API key and the connection id.",
+            ));
+        }
+        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })
+            .map_err(errors::telnyx)?;
+        api.validate_api_key(&api_key).await.map_err(errors::telnyx)?;
+        let credentials = StoredCredentials { api_key, connection_id, sip };
+        self.keychain_call(move |keychain| keychain.save(&credentials)).await?;
+        *self.mode.lock().await = Some(self.telnyx_mode()?);
+        tracing::info!("credentials saved; using the Telnyx account");
+        Ok(())
+    }
+
+    /// Removes every credential and goes back to demo mode.
+    pub async fn clear_credentials(&self) -> Result<(), IpcError> {
+        self.keychain_call(|keychain| keychain.clear()).await?;
+        let mode = self.demo_mode().await?;
+        *self.mode.lock().await = Some(mode);
+        tracing::info!("credentials cleared; demo mode");
+        Ok(())
+    }
+
+    /// A login token for the engine, minted or from the cache.
+    pub async fn issue_login_token(&self) -> Result<LoginTokenGrant, IpcError> {
+        let now = SystemTime::now();
+        let mut mode = self.mode.lock().await;
+        match mode.as_mut() {
+            None => Err(errors::internal("Issuing a login token before start-up")),
+            Some(Mode::Demo { simulator, tokens, credential_id }) => {
+                let api_key = Secret::new(softphone_sim::DEFAULT_API_KEY);
+                let request = TokenRequest {
+                    api_key: &api_key,
+                    connection_id: DEMO_CONNECTION_ID,
+                    credential_id: credential_id.as_ref(),
+                };
+                let issued = tokens.issue_login_token(request, now).await.map_err(errors::telnyx)?;
+                if let Some(new_id) = issued.new_credential_id {
+                    *credential_id = Some(new_id);
+                }
+                Ok(grant(&issued.token, format!("ws://{}/", simulator.local_addr()), Vec::new()))
+            }
+            Some(Mode::Telnyx { tokens }) => {
+                let (credentials, credential_id) = self
+                    .keychain_call(|keychain| {
+                        Ok((keychain.load()?, keychain.get(CredentialField::TelephonyCredentialId)?))
+                    })
+                    .await?;
+                let Some(credentials) = credentials else {
+                    return Err(IpcError::new(
+                        softphone_core::ipc::ErrorCode::KeychainFailed,
+                        "The Telnyx credentials are no longer in the keychain. Enter them again in Settings.",
+                    ));
+                };
+                let credential_id = credential_id.map(|id| CredentialId::new(id.expose()));
+                let request = TokenRequest {
+                    api_key: &credentials.api_key,
+                    connection_id: credentials.connection_id.expose(),
+                    credential_id: credential_id.as_ref(),
+                };
+                let issued = tokens.issue_login_token(request, now).await.map_err(errors::telnyx)?;
+                if let Some(new_id) = issued.new_credential_id {
+                    let secret = Secret::new(new_id.as_str());
+                    self.keychain_call(move |keychain| keychain.set(CredentialField::TelephonyCredentialId, &secret))
+                        .await?;
+                }
+                Ok(grant(&issued.token, self.endpoints.rtc_url.clone(), telnyx_ice_servers()))
+            }
+        }
+    }
+}
+
+fn grant(token: &softphone_telnyx::LoginToken, signaling_url: String, ice_servers: Vec<IceServer>) -> LoginTokenGrant {
+    LoginTokenGrant {
+        // The one secret that crosses into the webview, by design: short-lived and scoped.
+        login_token: token.jwt().expose().to_owned(),
+        expires_at_unix: token.expires_at().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        signaling_url,
+        ice_servers,
+    }
+}
+
+/// The SDK's production defaults (telnyx-protocol.md §1).
+fn telnyx_ice_servers() -> Vec<IceServer> {
+    vec![
+        IceServer { urls: vec!["stun:stun.telnyx.com:3478".into()], username: None, credential: None },
+        IceServer {
+            urls: vec![
+                "turn:turn.telnyx.com:3478?transport=udp".into(),
+                "turn:turn.telnyx.com:3478?transport=tcp".into(),
+            ],
+            username: Some("testuser".into()),
+            credential: Some("testpassword".into()),
+        },
+    ]
+}

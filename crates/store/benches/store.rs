@@ -1,0 +1,297 @@
+//! Store benchmark: 1,000,000 leads imported from CSV, prefix search latency, open time.
+//!
+//! Run (release profile, about a minute on 2 cores; needs ~1 GiB free in the temp dir):
+//!
+//! ```sh
+//! export CARGO_TARGET_DIR=$HOME/.cache/softphone/target
+//! cargo bench -p softphone-store --bench store
+//! ```
+//!
+//! `LEADS=100000 cargo bench -p softphone-store --bench store` runs a smaller set.
+//! Goals: import <= 8 s, prefix search p99 <= 2 ms, open + migrations <= 50 ms.
+
+use std::io::{BufWriter, Write};
+use std::time::{Duration, Instant};
+
+use softphone_core::phone::Region;
+use softphone_store::{Page, Store};
+
+const FIRST: &[&str] = &[
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Ana",
+    "Zoë",
+    "Søren",
+    "Ingrid",
+    "Kenji",
+    "Priya",
+    "Omar",
+    "Lena",
+];
+const LAST: &[&str] = &[
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Müller",
+    "Schmidt",
+    "Okafor",
+    "Tanaka",
+];
+const COMPANY: &[&str] = &[
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Wonka",
+    "Cyberdyne",
+    "Soylent",
+    "Tyrell",
+    "Aperture",
+    "Vandelay",
+    "Pied Piper",
+    "Massive",
+];
+const CITY: &[&str] = &[
+    "New York",
+    "Los Angeles",
+    "Chicago",
+    "Houston",
+    "Phoenix",
+    "Philadelphia",
+    "San Antonio",
+    "San Diego",
+    "Dallas",
+    "San Jose",
+    "Austin",
+    "Boston",
+    "Seattle",
+    "Denver",
+    "Portland",
+];
+const NOTES: &[&str] = &[
+    "",
+    "",
+    "Asked for pricing",
+    "Call back next week",
+    "Interested in the annual plan",
+    "Gatekeeper: ask for the office manager",
+    "Wants a demo on Tuesday",
+    "",
+];
+const AREA: &[u32] = &[212, 310, 415, 646, 718, 202, 305, 617, 312, 713];
+
+/// Deterministic pseudo-random numbers (SplitMix64), so every run imports the same file.
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as usize
+    }
+
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.next() % list.len()]
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn main() {
+    let leads: usize = std::env::var("LEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv_path = dir.path().join("leads.csv");
+    let db_path = dir.path().join("bench.sqlite3");
+
+    let started = Instant::now();
+    let mut out = BufWriter::new(std::fs::File::create(&csv_path).expect("create CSV"));
+    writeln!(out, "First Name,Last Name,Company,Phone,Email,City,Notes,Tags").unwrap();
+    let mut mix = Mix(42);
+    for i in 0..leads {
+        let (first, last) = (mix.pick(FIRST), mix.pick(LAST));
+        let phone = format!(
+            "({}) {:03}-{:04}",
+            AREA[i % AREA.len()],
+            200 + (i / AREA.len()) % 800,
+            (i / (AREA.len() * 800)) % 10_000
+        );
+        writeln!(
+            out,
+            "{first},{last},{},{phone},{}.{}{}@example.com,{},{},{}",
+            mix.pick(COMPANY),
+            first.to_lowercase(),
+            last.to_lowercase(),
+            i,
+            mix.pick(CITY),
+            mix.pick(NOTES),
+            if i % 7 == 0 { "vip" } else { "" },
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let csv_bytes = std::fs::metadata(&csv_path).unwrap().len();
+    println!("generated {leads} leads as CSV ({:.1} MiB) in {:.2?}", csv_bytes as f64 / 1048576.0, started.elapsed());
+
+    let sample: Vec<String> =
+        (0..20_000).map(|i| format!("({}) {:03}-{:04}", AREA[i % AREA.len()], 200 + i % 800, i % 10_000)).collect();
+    let started = Instant::now();
+    for number in &sample {
+        softphone_core::phone::PhoneNumber::parse(number, Region::US).expect("valid sample");
+    }
+    let parse = started.elapsed() / sample.len() as u32;
+    let e164: Vec<String> =
+        sample.iter().map(|n| softphone_core::phone::PhoneNumber::parse(n, Region::US).unwrap().to_string()).collect();
+    let started = Instant::now();
+    for number in &e164 {
+        softphone_core::phone::PhoneNumber::from_e164(number).expect("valid sample");
+    }
+    println!(
+        "phone parse (national input): {parse:.2?} per number; from_e164: {:.2?}",
+        started.elapsed() / e164.len() as u32
+    );
+
+    let fresh = dir.path().join("fresh.sqlite3");
+    let started = Instant::now();
+    drop(Store::open(&fresh).expect("open fresh"));
+    println!("open + all migrations on a new file: {:.2?}", started.elapsed());
+
+    let mut store = Store::open(&db_path).expect("open");
+    let started = Instant::now();
+    let report = store.import_leads_csv(&csv_path, Region::US, 1_790_000_000_000, |_| {}).expect("import");
+    let import_time = started.elapsed();
+    println!(
+        "import: {import_time:.2?} ({} inserted, {} merged, {} rejected; {:.0} rows/s)",
+        report.inserted,
+        report.merged,
+        report.rejected.len(),
+        leads as f64 / import_time.as_secs_f64()
+    );
+    if let Some(first) = report.rejected.first() {
+        println!("  first rejection: line {}: {}", first.line, first.reason);
+    }
+    drop(store);
+    let db_size: u64 = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("bench.sqlite3"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum();
+    println!("database size: {:.0} MiB", db_size as f64 / 1048576.0);
+
+    let mut opens = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let store = Store::open(&db_path).expect("reopen");
+        opens.push(started.elapsed());
+        drop(store);
+    }
+    opens.sort();
+    println!(
+        "open + migration check on the {leads}-lead file: p50 {:.2?}, max {:.2?}",
+        percentile(&opens, 0.5),
+        opens[opens.len() - 1]
+    );
+
+    let store = Store::open(&db_path).expect("reopen");
+    let prefixes = [
+        "sm", "smi", "smit", "jo", "joh", "john", "ma", "mar", "ac", "acm", "glo", "ne", "new", "sea", "gar", "mü",
+        "ok", "pri", "41", "415", "4152", "212", "+1 6", "jo smi", "mar ga", "vip", "pric", "dem",
+    ];
+    // Warm the page cache and the statement cache first, as an agent's session would.
+    for prefix in prefixes {
+        store.search_leads(prefix, Page::first(50)).expect("search");
+    }
+    let mut times = Vec::new();
+    let mut hits = 0usize;
+    for round in 0..40 {
+        for prefix in prefixes {
+            let started = Instant::now();
+            let found = store.search_leads(prefix, Page { limit: 50, offset: (round % 2) * 50 }).expect("search");
+            times.push(started.elapsed());
+            hits += found.len();
+        }
+    }
+    times.sort();
+    println!(
+        "prefix search, 50 per page ({} queries, {:.1} hits avg): p50 {:.3?}, p99 {:.3?}, max {:.3?}",
+        times.len(),
+        hits as f64 / times.len() as f64,
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1]
+    );
+    let mut worst: Vec<(Duration, &str)> = prefixes
+        .iter()
+        .map(|prefix| {
+            let started = Instant::now();
+            store.search_leads(prefix, Page::first(50)).expect("search");
+            (started.elapsed(), *prefix)
+        })
+        .collect();
+    worst.sort();
+    println!("slowest queries: {:?}", &worst[worst.len().saturating_sub(4)..]);
+}

@@ -1,0 +1,353 @@
+//! The call log: one row per call, written when the call starts and finalised when it ends, so
+//! a crash mid-call leaves a row that the next start closes as `interrupted`.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use softphone_core::disposition::Disposition;
+use softphone_core::phone::PhoneNumber;
+
+use crate::Store;
+use crate::error::{Entity, StoreError};
+use crate::lead::{LeadId, Page};
+
+/// A call-log row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub i64);
+
+/// Who placed the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallDirection {
+    Inbound,
+    Outbound,
+}
+
+/// Which engine carried the call (see architecture.md, "Why two call engines").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallEngine {
+    /// The Telnyx WebRTC SDK in the webview.
+    Webview,
+    /// The Rust media engine.
+    Native,
+}
+
+/// Where a call-log row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// Started and not finished yet.
+    InProgress,
+    /// Answered and hung up normally.
+    Completed,
+    /// Inbound and never answered.
+    Missed,
+    /// Never connected (busy, rejected, network or media failure).
+    Failed,
+    /// The app stopped before the call was finished (found at the next start).
+    Interrupted,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The stored form.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+
+            fn from_stored(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(CallDirection { Inbound => "inbound", Outbound => "outbound" });
+text_enum!(CallEngine { Webview => "webview", Native => "native" });
+text_enum!(CallState {
+    InProgress => "in_progress",
+    Completed => "completed",
+    Missed => "missed",
+    Failed => "failed",
+    Interrupted => "interrupted",
+});
+
+/// What is known when a call starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCall {
+    pub direction: CallDirection,
+    /// E.164 when the number is known, else the caller ID as presented (e.g. `anonymous`).
+    pub remote_number: String,
+    /// The lead, if the caller already knows it; else the store looks the number up with
+    /// [`Store::find_caller`].
+    pub lead_id: Option<LeadId>,
+    pub engine: CallEngine,
+    /// Unix milliseconds.
+    pub started_at_ms: i64,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFinish {
+    /// `Completed`, `Missed` or `Failed`; the other states are not endings a caller reports.
+    pub state: CallState,
+    /// Unix milliseconds; at or after the start.
+    pub ended_at_ms: i64,
+    /// e.g. `NORMAL_CLEARING`, `USER_BUSY`.
+    pub hangup_cause: Option<String>,
+    /// The final SIP response code, e.g. 486.
+    pub sip_code: Option<u16>,
+}
+
+/// One call as the call log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLogEntry {
+    pub id: CallId,
+    pub direction: CallDirection,
+    pub remote_number: String,
+    pub lead_id: Option<LeadId>,
+    pub engine: CallEngine,
+    /// Unix milliseconds.
+    pub started_at_ms: i64,
+    /// Unix milliseconds; `None` if never answered.
+    pub answered_at_ms: Option<i64>,
+    /// Unix milliseconds; `None` while in progress.
+    pub ended_at_ms: Option<i64>,
+    /// Talk time (answer to end) in milliseconds; 0 if never answered; `None` while in progress
+    /// or when unknown (interrupted).
+    pub duration_ms: Option<i64>,
+    pub state: CallState,
+    pub hangup_cause: Option<String>,
+    pub sip_code: Option<u16>,
+    pub disposition: Option<Disposition>,
+    pub note: String,
+}
+
+const CALL_COLUMNS: &str = "id, direction, remote_number, lead_id, engine, started_at, answered_at, \
+     ended_at, duration_ms, state, hangup_cause, sip_code, disposition, note";
+
+fn conversion_error(column: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
+}
+
+fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
+    let direction: String = row.get(1)?;
+    let engine: String = row.get(4)?;
+    let state: String = row.get(9)?;
+    let disposition: Option<String> = row.get(12)?;
+    Ok(CallLogEntry {
+        id: CallId(row.get(0)?),
+        direction: CallDirection::from_stored(&direction)
+            .ok_or_else(|| conversion_error(1, format!("unknown direction {direction}")))?,
+        remote_number: row.get(2)?,
+        lead_id: row.get::<_, Option<i64>>(3)?.map(LeadId),
+        engine: CallEngine::from_stored(&engine)
+            .ok_or_else(|| conversion_error(4, format!("unknown engine {engine}")))?,
+        started_at_ms: row.get(5)?,
+        answered_at_ms: row.get(6)?,
+        ended_at_ms: row.get(7)?,
+        duration_ms: row.get(8)?,
+        state: CallState::from_stored(&state).ok_or_else(|| conversion_error(9, format!("unknown state {state}")))?,
+        hangup_cause: row.get(10)?,
+        sip_code: row.get(11)?,
+        disposition: disposition
+            .map(|code| Disposition::from_code(&code))
+            .transpose()
+            .map_err(|e| conversion_error(12, e.to_string()))?,
+        note: row.get(13)?,
+    })
+}
+
+/// Closes calls left `in_progress` by a run that stopped mid-call; returns how many.
+/// `ended_at` becomes the last known time (answer, else start); the duration stays unknown.
+pub(crate) fn close_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE calls SET state = 'interrupted',
+                          ended_at = coalesce(answered_at, started_at),
+                          duration_ms = NULL
+         WHERE state = 'in_progress'",
+        [],
+    )?)
+}
+
+impl Store {
+    /// Writes the call's row as it starts (state `in_progress`). Links it to `call.lead_id`, or
+    /// to the lead [`Store::find_caller`] finds for an E.164 `remote_number`.
+    pub fn start_call(&self, call: &NewCall) -> Result<CallLogEntry, StoreError> {
+        let lead_id = match call.lead_id {
+            Some(id) => Some(id),
+            None => match PhoneNumber::from_e164(&call.remote_number) {
+                Ok(number) => self.find_caller(&number)?.map(|lead| lead.id),
+                Err(_) => None,
+            },
+        };
+        let result = self.conn.execute(
+            "INSERT INTO calls (direction, remote_number, lead_id, engine, started_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'in_progress')",
+            params![
+                call.direction.as_str(),
+                call.remote_number.trim(),
+                lead_id.map(|id| id.0),
+                call.engine.as_str(),
+                call.started_at_ms,
+            ],
+        );
+        match result {
+            Ok(_) => self.call(CallId(self.conn.last_insert_rowid())),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+            {
+                Err(StoreError::NotFound(Entity::Lead))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records the moment the call was answered, so an interrupted call still shows it.
+    pub fn answer_call(&self, id: CallId, answered_at_ms: i64) -> Result<CallLogEntry, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE calls SET answered_at = ?2 WHERE id = ?1 AND state = 'in_progress'",
+            params![id.0, answered_at_ms],
+        )?;
+        if changed == 0 {
+            return Err(self.not_in_progress(id));
+        }
+        self.call(id)
+    }
+
+    /// Finalises an `in_progress` call: state, end time, cause, and the talk time (end minus
+    /// answer, 0 if never answered).
+    pub fn finish_call(&self, id: CallId, finish: &CallFinish) -> Result<CallLogEntry, StoreError> {
+        if !matches!(finish.state, CallState::Completed | CallState::Missed | CallState::Failed) {
+            return Err(StoreError::invalid("A call can only be finished as completed, missed or failed."));
+        }
+        let changed = self.conn.execute(
+            "UPDATE calls SET state = ?2, ended_at = max(?3, started_at),
+                              duration_ms = CASE WHEN answered_at IS NULL THEN 0
+                                                 ELSE max(?3 - answered_at, 0) END,
+                              hangup_cause = ?4, sip_code = ?5
+             WHERE id = ?1 AND state = 'in_progress'",
+            params![id.0, finish.state.as_str(), finish.ended_at_ms, finish.hangup_cause.as_deref(), finish.sip_code,],
+        )?;
+        if changed == 0 {
+            return Err(self.not_in_progress(id));
+        }
+        self.call(id)
+    }
+
+    /// Records the agent's disposition and note for a call; also becomes the linked lead's last
+    /// disposition. A custom disposition must exist ([`Store::add_custom_disposition`]).
+    pub fn set_call_disposition(
+        &mut self,
+        id: CallId,
+        disposition: Option<&Disposition>,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<CallLogEntry, StoreError> {
+        if let Some(disposition) = disposition {
+            self.ensure_disposition_exists(disposition)?;
+        }
+        let tx = self.conn.transaction()?;
+        let lead_id: Option<Option<i64>> =
+            tx.query_row("SELECT lead_id FROM calls WHERE id = ?1", [id.0], |row| row.get(0)).optional()?;
+        let Some(lead_id) = lead_id else {
+            return Err(StoreError::NotFound(Entity::Call));
+        };
+        let code = disposition.map(Disposition::code);
+        tx.execute("UPDATE calls SET disposition = ?2, note = ?3 WHERE id = ?1", params![id.0, code, note.trim()])?;
+        if let (Some(lead_id), Some(code)) = (lead_id, code) {
+            tx.execute(
+                "UPDATE leads SET last_disposition = ?2, updated_at = ?3 WHERE id = ?1",
+                params![lead_id, code, now_ms],
+            )?;
+        }
+        tx.commit()?;
+        self.call(id)
+    }
+
+    /// One call-log entry.
+    pub fn call(&self, id: CallId) -> Result<CallLogEntry, StoreError> {
+        self.conn
+            .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?1"))?
+            .query_row([id.0], call_from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound(Entity::Call))
+    }
+
+    /// All calls, newest first.
+    pub fn recent_calls(&self, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
+        self.calls_where("1", &[], page)
+    }
+
+    /// A lead's calls, newest first.
+    pub fn calls_of_lead(&self, lead: LeadId, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
+        self.calls_where("lead_id = ?3", &[&lead.0], page)
+    }
+
+    /// Missed calls, newest first.
+    pub fn missed_calls(&self, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
+        self.calls_where("state = 'missed'", &[], page)
+    }
+
+    /// Missed calls the agent has not seen yet (the badge on the call log).
+    pub fn unseen_missed_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM calls WHERE state = 'missed' AND seen_at IS NULL",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(count.unsigned_abs())
+    }
+
+    /// Marks every missed call as seen (the agent opened the call log); returns how many.
+    pub fn mark_missed_seen(&self, now_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.conn.execute("UPDATE calls SET seen_at = ?1 WHERE state = 'missed' AND seen_at IS NULL", [now_ms])?)
+    }
+
+    fn calls_where(
+        &self,
+        condition: &str,
+        extra: &[&dyn rusqlite::ToSql],
+        page: Page,
+    ) -> Result<Vec<CallLogEntry>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE {condition}
+             ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2"
+        ))?;
+        let (limit, offset) = (page.sql_limit(), page.sql_offset());
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&limit, &offset];
+        bound.extend_from_slice(extra);
+        let rows = statement.query_map(bound.as_slice(), call_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn not_in_progress(&self, id: CallId) -> StoreError {
+        match self.call(id) {
+            Ok(_) => StoreError::Conflict("This call has already ended.".to_owned()),
+            Err(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_forms_round_trip() {
+        for state in
+            [CallState::InProgress, CallState::Completed, CallState::Missed, CallState::Failed, CallState::Interrupted]
+        {
+            assert_eq!(CallState::from_stored(state.as_str()), Some(state));
+        }
+        for direction in [CallDirection::Inbound, CallDirection::Outbound] {
+            assert_eq!(CallDirection::from_stored(direction.as_str()), Some(direction));
+        }
+        for engine in [CallEngine::Webview, CallEngine::Native] {
+            assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));
+        }
+        assert_eq!(CallState::from_stored("ringing"), None);
+    }
+}

@@ -1,0 +1,513 @@
+//! CSV import of leads.
+//!
+//! The whole import is one transaction: it either lands completely or, on an I/O error or a
+//! database error, not at all. Bad *rows* do not fail it; they are reported with their line.
+//!
+//! Duplicates are merged by E.164 number, with earlier rows of the same file and with leads
+//! already stored, by one rule:
+//! - name, company, email, city: an existing non-empty value is kept; an empty one is filled;
+//! - notes: the incoming notes are appended on a new line, unless the existing notes already
+//!   contain them;
+//! - tags: the union, existing tags first, ignoring case;
+//! - the last disposition and the creation time stay; the update time becomes `now_ms` if
+//!   anything changed.
+//!
+//! Reading and phone parsing (a few microseconds per number) run on a second thread while the
+//! calling thread writes, so a large file costs about the larger of the two, not their sum.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::mpsc;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use softphone_core::phone::{PhoneNumber, Region};
+
+use crate::Store;
+use crate::error::StoreError;
+use crate::lead::{join_tags, normalize_tags, split_tags};
+
+/// Rows per batch handed from the reading thread to the writer, and between progress reports.
+const BATCH_ROWS: usize = 4096;
+
+/// Longest raw value quoted back in a rejection reason, in characters.
+const QUOTE_MAX_CHARS: usize = 40;
+
+/// How far an import has got; reported every few thousand rows and once at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    /// Data rows read so far (accepted or rejected).
+    pub rows_done: u64,
+    /// Bytes of the file consumed so far.
+    pub bytes_read: u64,
+    /// The file's size, when known; `bytes_read / bytes_total` is the fraction done.
+    pub bytes_total: Option<u64>,
+}
+
+/// A row left out of an import, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedRow {
+    /// 1-based line in the file where the row starts (the header is line 1).
+    pub line: u64,
+    /// A sentence saying what is wrong with the row.
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// New leads created.
+    pub inserted: u64,
+    /// Rows folded into a lead that already existed or appeared earlier in the file.
+    pub merged: u64,
+    /// Rows left out, in file order.
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Which column holds what, found from the header row.
+#[derive(Debug, Default)]
+struct Columns {
+    name: Option<usize>,
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    company: Option<usize>,
+    /// Every phone-like column, most preferred first; a row uses the first non-empty one.
+    phones: Vec<usize>,
+    email: Option<usize>,
+    city: Option<usize>,
+    notes: Option<usize>,
+    tags: Option<usize>,
+}
+
+/// Header names recognised, compared lower-case with everything but letters and digits removed.
+const NAME: &[&str] = &["name", "fullname", "contactname", "contact", "leadname"];
+const FIRST_NAME: &[&str] = &["firstname", "first", "givenname", "forename"];
+const LAST_NAME: &[&str] = &["lastname", "last", "surname", "familyname"];
+const COMPANY: &[&str] =
+    &["company", "companyname", "organization", "organisation", "account", "accountname", "business", "employer"];
+const PHONE: &[&str] = &[
+    "phone",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "telephonenumber",
+    "number",
+    "mobile",
+    "mobilephone",
+    "mobilenumber",
+    "cell",
+    "cellphone",
+    "workphone",
+    "homephone",
+];
+const EMAIL: &[&str] = &["email", "emailaddress", "mail"];
+const CITY: &[&str] = &["city", "town", "locality"];
+const NOTES: &[&str] = &["notes", "note", "comments", "comment", "description"];
+const TAGS: &[&str] = &["tags", "tag", "labels", "label"];
+
+fn normalize_header(header: &str) -> String {
+    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+impl Columns {
+    fn from_header(header: &csv::StringRecord) -> Result<Columns, StoreError> {
+        let names: Vec<String> = header.iter().map(normalize_header).collect();
+        let find = |aliases: &[&str]| aliases.iter().find_map(|alias| names.iter().position(|name| name == alias));
+        let mut phones: Vec<usize> = Vec::new();
+        for alias in PHONE {
+            for (index, name) in names.iter().enumerate() {
+                if name == alias && !phones.contains(&index) {
+                    phones.push(index);
+                }
+            }
+        }
+        if phones.is_empty() {
+            return Err(StoreError::invalid(
+                "The file has no phone column. Name one of its columns Phone, Mobile or Tel and import it again.",
+            ));
+        }
+        Ok(Columns {
+            name: find(NAME),
+            first_name: find(FIRST_NAME),
+            last_name: find(LAST_NAME),
+            company: find(COMPANY),
+            phones,
+            email: find(EMAIL),
+            city: find(CITY),
+            notes: find(NOTES),
+            tags: find(TAGS),
+        })
+    }
+}
+
+/// A row ready to be written.
+#[derive(Debug)]
+struct Incoming {
+    name: String,
+    company: String,
+    phone: PhoneNumber,
+    email: String,
+    city: String,
+    notes: String,
+    tags: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Row {
+    Lead(Incoming),
+    Rejected(RejectedRow),
+}
+
+/// A batch from the reading thread: rows plus where the reader stood after them.
+#[derive(Debug)]
+struct Batch {
+    rows: Vec<Row>,
+    bytes_read: u64,
+}
+
+fn cell(record: &csv::StringRecord, column: Option<usize>) -> &str {
+    column.and_then(|c| record.get(c)).map(str::trim).unwrap_or("")
+}
+
+fn quote(raw: &str) -> String {
+    let mut quoted: String = raw.chars().take(QUOTE_MAX_CHARS).collect();
+    if raw.chars().count() > QUOTE_MAX_CHARS {
+        quoted.push('…');
+    }
+    quoted
+}
+
+fn read_row(record: &csv::StringRecord, columns: &Columns, region: Region, line: u64) -> Row {
+    let raw_phone = columns.phones.iter().map(|&c| cell(record, Some(c))).find(|value| !value.is_empty());
+    let Some(raw_phone) = raw_phone else {
+        return Row::Rejected(RejectedRow { line, reason: "The row has no phone number.".into() });
+    };
+    let phone = match PhoneNumber::parse(raw_phone, region) {
+        Ok(phone) => phone,
+        Err(e) => {
+            return Row::Rejected(RejectedRow {
+                line,
+                reason: format!("Bad phone number \"{}\": {e}", quote(raw_phone)),
+            });
+        }
+    };
+    let name = match cell(record, columns.name) {
+        "" => {
+            let first = cell(record, columns.first_name);
+            let last = cell(record, columns.last_name);
+            format!("{first} {last}").trim().to_owned()
+        }
+        name => name.to_owned(),
+    };
+    Row::Lead(Incoming {
+        name,
+        company: cell(record, columns.company).to_owned(),
+        phone,
+        email: cell(record, columns.email).to_owned(),
+        city: cell(record, columns.city).to_owned(),
+        notes: cell(record, columns.notes).to_owned(),
+        tags: normalize_tags(cell(record, columns.tags).split([',', ';', '|'])),
+    })
+}
+
+fn malformed(error: &csv::Error, fallback_line: u64) -> RejectedRow {
+    let line = error.position().map(csv::Position::line).unwrap_or(fallback_line);
+    let reason = match error.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("Malformed CSV row: it has {len} fields where the header has {expected_len}.")
+        }
+        csv::ErrorKind::Utf8 { .. } => "Malformed CSV row: it is not valid UTF-8; save the file as UTF-8.".to_owned(),
+        _ => format!("Malformed CSV row: {error}."),
+    };
+    RejectedRow { line, reason }
+}
+
+fn io_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Io { what: "the CSV file", reason: error.to_string() }
+}
+
+/// Reads the CSV and sends parsed batches; returns the first fatal (I/O) error.
+fn read_batches<R: Read>(
+    mut reader: csv::Reader<R>,
+    columns: &Columns,
+    region: Region,
+    sender: &mpsc::SyncSender<Batch>,
+) -> Result<(), StoreError> {
+    let mut record = csv::StringRecord::new();
+    let mut rows = Vec::with_capacity(BATCH_ROWS);
+    let mut last_line = 1;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map(csv::Position::line).unwrap_or(last_line + 1);
+                last_line = line;
+                let all_blank = record.iter().all(|field| field.trim().is_empty());
+                if !all_blank {
+                    rows.push(read_row(&record, columns, region, line));
+                }
+            }
+            Err(e) if e.is_io_error() => return Err(io_error(e)),
+            Err(e) => {
+                let rejected = malformed(&e, last_line + 1);
+                last_line = rejected.line;
+                rows.push(Row::Rejected(rejected));
+            }
+        }
+        if rows.len() >= BATCH_ROWS {
+            let batch = Batch { rows: std::mem::take(&mut rows), bytes_read: reader.position().byte() };
+            if sender.send(batch).is_err() {
+                // The writer stopped (it failed); its error is the one reported.
+                return Ok(());
+            }
+            rows.reserve(BATCH_ROWS);
+        }
+    }
+    let _ = sender.send(Batch { rows, bytes_read: reader.position().byte() });
+    Ok(())
+}
+
+/// The existing lead with the same number, as far as merging needs it.
+#[derive(Debug)]
+struct Existing {
+    id: i64,
+    name: String,
+    company: String,
+    email: String,
+    city: String,
+    tags: String,
+    notes: String,
+}
+
+/// Applies the merge rule (module docs); returns whether anything changed.
+fn merge(existing: &mut Existing, incoming: Incoming) -> bool {
+    let mut changed = false;
+    for (field, value) in [
+        (&mut existing.name, incoming.name),
+        (&mut existing.company, incoming.company),
+        (&mut existing.email, incoming.email),
+        (&mut existing.city, incoming.city),
+    ] {
+        if field.is_empty() && !value.is_empty() {
+            *field = value;
+            changed = true;
+        }
+    }
+    if !incoming.notes.is_empty() && !existing.notes.contains(&incoming.notes) {
+        if !existing.notes.is_empty() {
+            existing.notes.push('\n');
+        }
+        existing.notes.push_str(&incoming.notes);
+        changed = true;
+    }
+    let old_tags = split_tags(&existing.tags);
+    let tags = normalize_tags(old_tags.iter().chain(&incoming.tags).map(String::as_str));
+    if tags.len() != old_tags.len() {
+        existing.tags = join_tags(&tags);
+        changed = true;
+    }
+    changed
+}
+
+fn write_row(tx: &Transaction<'_>, lead: Incoming, now_ms: i64, report: &mut ImportReport) -> Result<(), StoreError> {
+    let existing = tx
+        .prepare_cached("SELECT id, name, company, email, city, tags, notes FROM leads WHERE phone = ?1")?
+        .query_row([lead.phone.as_e164()], |row| {
+            Ok(Existing {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                company: row.get(2)?,
+                email: row.get(3)?,
+                city: row.get(4)?,
+                tags: row.get(5)?,
+                notes: row.get(6)?,
+            })
+        })
+        .optional()?;
+    match existing {
+        Some(mut existing) => {
+            report.merged += 1;
+            if merge(&mut existing, lead) {
+                tx.prepare_cached(
+                    "UPDATE leads SET name = ?2, company = ?3, email = ?4, city = ?5, tags = ?6,
+                                      notes = ?7, updated_at = ?8
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    existing.id,
+                    existing.name,
+                    existing.company,
+                    existing.email,
+                    existing.city,
+                    existing.tags,
+                    existing.notes,
+                    now_ms,
+                ])?;
+            }
+        }
+        None => {
+            report.inserted += 1;
+            tx.prepare_cached(
+                "INSERT INTO leads (name, company, phone, phone_digits, national_digits, email,
+                                    city, tags, notes, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            )?
+            .execute(params![
+                lead.name,
+                lead.company,
+                lead.phone.as_e164(),
+                lead.phone.digits(),
+                lead.phone.national_digits(),
+                lead.email,
+                lead.city,
+                join_tags(&lead.tags),
+                lead.notes,
+                now_ms,
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Imports leads from a CSV file (UTF-8, comma-separated, header row first); see the module
+    /// docs for header names, merging and atomicity. Numbers without `+` are read in
+    /// `default_region`. `progress` is called every few thousand rows and once at the end.
+    pub fn import_leads_csv(
+        &mut self,
+        path: &Path,
+        default_region: Region,
+        now_ms: i64,
+        progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
+        let file = File::open(path).map_err(io_error)?;
+        let bytes_total = file.metadata().map_err(io_error)?.len();
+        self.import_leads(BufReader::with_capacity(1 << 16, file), Some(bytes_total), default_region, now_ms, progress)
+    }
+
+    /// [`Store::import_leads_csv`] from any reader; `bytes_total` is only used for progress.
+    pub fn import_leads<R: Read + Send>(
+        &mut self,
+        input: R,
+        bytes_total: Option<u64>,
+        default_region: Region,
+        now_ms: i64,
+        mut progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
+        let mut reader =
+            csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::None).from_reader(input);
+        let header = match reader.headers() {
+            Ok(header) if header.iter().any(|h| !h.trim().is_empty()) => header.clone(),
+            Ok(_) => return Err(StoreError::invalid("The file is empty; it needs a header row and one row per lead.")),
+            Err(e) if e.is_io_error() => return Err(io_error(e)),
+            Err(e) => {
+                return Err(StoreError::invalid(format!(
+                    "The header row cannot be read ({e}); save the file as UTF-8 CSV."
+                )));
+            }
+        };
+        let columns = Columns::from_header(&header)?;
+
+        let tx = self.conn.transaction()?;
+        // New rows are indexed in one statement at the end (see migrations/0001_init.sql).
+        tx.execute("UPDATE fts_sync SET pending_from = (SELECT coalesce(max(id), 0) + 1 FROM leads)", [])?;
+        let mut report = ImportReport::default();
+        let mut rows_done = 0u64;
+        let (sender, receiver) = mpsc::sync_channel::<Batch>(4);
+        std::thread::scope(|scope| -> Result<(), StoreError> {
+            // Owned by this closure, so an early return drops it and unblocks the reader.
+            let receiver = receiver;
+            let columns = &columns;
+            let reading = scope.spawn(move || read_batches(reader, columns, default_region, &sender));
+            for batch in &receiver {
+                for row in batch.rows {
+                    rows_done += 1;
+                    match row {
+                        Row::Rejected(rejected) => report.rejected.push(rejected),
+                        Row::Lead(lead) => write_row(&tx, lead, now_ms, &mut report)?,
+                    }
+                }
+                progress(ImportProgress { rows_done, bytes_read: batch.bytes_read, bytes_total });
+            }
+            reading.join().unwrap_or_else(|_| Err(StoreError::Internal("the CSV reader thread panicked".into())))
+        })?;
+        tx.execute(
+            "INSERT INTO leads_fts (rowid, name, company, phone_digits, national_digits, email, city, notes, tags)
+             SELECT id, name, company, phone_digits, national_digits, email, city, notes, tags
+             FROM leads WHERE id >= (SELECT pending_from FROM fts_sync)",
+            [],
+        )?;
+        tx.execute("UPDATE fts_sync SET pending_from = NULL", [])?;
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> csv::StringRecord {
+        csv::StringRecord::from(names.to_vec())
+    }
+
+    #[test]
+    fn header_variants_map_to_fields() {
+        let columns =
+            Columns::from_header(&header(&["Full Name", "Organization", "E-mail", "Town", "Mobile", "Phone Number"]))
+                .unwrap();
+        assert_eq!(columns.name, Some(0));
+        assert_eq!(columns.company, Some(1));
+        assert_eq!(columns.email, Some(2));
+        assert_eq!(columns.city, Some(3));
+        // "Phone Number" is preferred over "Mobile" whatever the column order.
+        assert_eq!(columns.phones, vec![5, 4]);
+
+        let columns = Columns::from_header(&header(&["first_name", "LAST NAME", "Account", "Tel"])).unwrap();
+        assert_eq!((columns.first_name, columns.last_name, columns.company), (Some(0), Some(1), Some(2)));
+
+        let missing = Columns::from_header(&header(&["Name", "Email"])).unwrap_err();
+        assert_eq!(missing.code(), "InvalidInput");
+        assert!(missing.to_string().contains("no phone column"));
+    }
+
+    fn existing(notes: &str, tags: &str) -> Existing {
+        Existing {
+            id: 1,
+            name: "Ann Lee".into(),
+            company: String::new(),
+            email: String::new(),
+            city: "Oslo".into(),
+            tags: tags.into(),
+            notes: notes.into(),
+        }
+    }
+
+    fn incoming(notes: &str, tags: &[&str]) -> Incoming {
+        Incoming {
+            name: "Ann B. Lee".into(),
+            company: "Acme".into(),
+            phone: PhoneNumber::from_e164("+14155550100").unwrap(),
+            email: String::new(),
+            city: "Bergen".into(),
+            notes: notes.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn merge_fills_gaps_appends_notes_and_unions_tags() {
+        let mut lead = existing("Met at fair", "vip");
+        assert!(merge(&mut lead, incoming("Wants demo", &["VIP", "hot"])));
+        assert_eq!(lead.name, "Ann Lee", "a known name is kept");
+        assert_eq!(lead.company, "Acme", "an empty company is filled");
+        assert_eq!(lead.city, "Oslo");
+        assert_eq!(lead.notes, "Met at fair\nWants demo");
+        assert_eq!(lead.tags, "vip, hot");
+
+        // The same row again changes nothing.
+        assert!(!merge(&mut lead, incoming("Wants demo", &["hot"])));
+        assert_eq!(lead.notes, "Met at fair\nWants demo");
+    }
+}

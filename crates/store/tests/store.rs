@@ -1,0 +1,499 @@
+//! The store against real SQLite files in a temporary directory.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use softphone_core::disposition::{CustomDisposition, Disposition};
+use softphone_core::phone::{PhoneNumber, Region};
+use softphone_store::{
+    CallDirection, CallEngine, CallFinish, CallState, Entity, ImportReport, LeadFields, NewCall, Page, Store,
+    StoreError,
+};
+use tempfile::TempDir;
+
+const NOW: i64 = 1_790_000_000_000;
+
+struct Db {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+impl Db {
+    fn new() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("softphone.sqlite3");
+        Db { _dir: dir, path }
+    }
+
+    fn open(&self) -> Store {
+        Store::open(&self.path).unwrap()
+    }
+
+    fn write_csv(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.path.with_file_name(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+}
+
+fn phone(e164: &str) -> PhoneNumber {
+    PhoneNumber::from_e164(e164).unwrap()
+}
+
+fn lead(name: &str, company: &str, e164: &str) -> LeadFields {
+    LeadFields {
+        name: name.into(),
+        company: company.into(),
+        city: "San Francisco".into(),
+        email: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+        ..LeadFields::with_phone(phone(e164))
+    }
+}
+
+fn import(store: &mut Store, path: &Path) -> ImportReport {
+    store.import_leads_csv(path, Region::US, NOW, |_| {}).unwrap()
+}
+
+fn names(leads: &[softphone_store::Lead]) -> Vec<&str> {
+    leads.iter().map(|l| l.name.as_str()).collect()
+}
+
+#[test]
+fn reopening_keeps_data_and_does_not_migrate_again() {
+    let db = Db::new();
+    {
+        let store = db.open();
+        store.create_lead(&lead("Ann Lee", "Acme", "+14155550100"), NOW).unwrap();
+    }
+    let version = |path: &Path| -> i64 {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    };
+    let after_first = version(&db.path);
+    assert!(after_first >= 1);
+    for _ in 0..2 {
+        let store = db.open();
+        assert_eq!(store.lead_count().unwrap(), 1);
+        assert_eq!(names(&store.search_leads("ann", Page::first(10)).unwrap()), ["Ann Lee"]);
+    }
+    assert_eq!(version(&db.path), after_first);
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_reported_as_corrupt() {
+    let db = Db::new();
+    std::fs::write(&db.path, vec![b'x'; 8192]).unwrap();
+    let error = Store::open(&db.path).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt), "{error:?}");
+}
+
+#[test]
+fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_next_start() {
+    let db = Db::new();
+    let (answered, unanswered, finished) = {
+        let store = db.open();
+        assert_eq!(store.interrupted_at_open(), 0);
+        let start = |at| NewCall {
+            direction: CallDirection::Outbound,
+            remote_number: "+14155550100".into(),
+            lead_id: None,
+            engine: CallEngine::Native,
+            started_at_ms: at,
+        };
+        let answered = store.start_call(&start(NOW)).unwrap();
+        store.answer_call(answered.id, NOW + 4_000).unwrap();
+        let unanswered = store.start_call(&start(NOW + 10_000)).unwrap();
+        let finished = store.start_call(&start(NOW - 60_000)).unwrap();
+        store
+            .finish_call(
+                finished.id,
+                &CallFinish {
+                    state: CallState::Completed,
+                    ended_at_ms: NOW - 30_000,
+                    hangup_cause: Some("NORMAL_CLEARING".into()),
+                    sip_code: Some(200),
+                },
+            )
+            .unwrap();
+        // Dropped without finishing: the app was killed.
+        (answered.id, unanswered.id, finished.id)
+    };
+    let store = db.open();
+    assert_eq!(store.interrupted_at_open(), 2);
+    let answered = store.call(answered).unwrap();
+    assert_eq!(answered.state, CallState::Interrupted);
+    assert_eq!(answered.ended_at_ms, Some(NOW + 4_000));
+    assert_eq!(answered.duration_ms, None);
+    let unanswered = store.call(unanswered).unwrap();
+    assert_eq!(unanswered.state, CallState::Interrupted);
+    assert_eq!(unanswered.ended_at_ms, Some(NOW + 10_000));
+    let finished = store.call(finished).unwrap();
+    assert_eq!(finished.state, CallState::Completed);
+    assert_eq!(finished.duration_ms, Some(0), "never answered: no talk time");
+    drop(store);
+    assert_eq!(db.open().interrupted_at_open(), 0, "recovery happens once");
+}
+
+#[test]
+fn call_log_links_leads_and_counts_unseen_missed_calls() {
+    let db = Db::new();
+    let mut store = db.open();
+    let ann = store.create_lead(&lead("Ann Lee", "Acme", "+14155550100"), NOW).unwrap();
+    let inbound = |number: &str, at| NewCall {
+        direction: CallDirection::Inbound,
+        remote_number: number.into(),
+        lead_id: None,
+        engine: CallEngine::Webview,
+        started_at_ms: at,
+    };
+    let missed = |at| CallFinish {
+        state: CallState::Missed,
+        ended_at_ms: at,
+        hangup_cause: Some("ORIGINATOR_CANCEL".into()),
+        sip_code: Some(487),
+    };
+    let first = store.start_call(&inbound("+14155550100", NOW)).unwrap();
+    assert_eq!(first.lead_id, Some(ann.id), "the caller's lead is found by number");
+    store.finish_call(first.id, &missed(NOW + 20_000)).unwrap();
+    let anonymous = store.start_call(&inbound("anonymous", NOW + 60_000)).unwrap();
+    assert_eq!(anonymous.lead_id, None);
+    store.finish_call(anonymous.id, &missed(NOW + 70_000)).unwrap();
+    let talked = store.start_call(&inbound("+14155550100", NOW + 120_000)).unwrap();
+    store.answer_call(talked.id, NOW + 125_000).unwrap();
+    let talked = store
+        .finish_call(
+            talked.id,
+            &CallFinish {
+                state: CallState::Completed,
+                ended_at_ms: NOW + 185_000,
+                hangup_cause: Some("NORMAL_CLEARING".into()),
+                sip_code: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(talked.duration_ms, Some(60_000));
+
+    let again = store.finish_call(talked.id, &missed(NOW + 200_000)).unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
+
+    let recent = store.recent_calls(Page::first(10)).unwrap();
+    assert_eq!(recent.iter().map(|c| c.id).collect::<Vec<_>>(), [talked.id, anonymous.id, first.id]);
+    assert_eq!(store.recent_calls(Page { limit: 2, offset: 2 }).unwrap()[0].id, first.id);
+    assert_eq!(store.calls_of_lead(ann.id, Page::first(10)).unwrap().len(), 2);
+    assert_eq!(store.missed_calls(Page::first(10)).unwrap().len(), 2);
+    assert_eq!(store.unseen_missed_count().unwrap(), 2);
+    assert_eq!(store.mark_missed_seen(NOW + 300_000).unwrap(), 2);
+    assert_eq!(store.unseen_missed_count().unwrap(), 0);
+
+    // A disposition on the call becomes the lead's last disposition.
+    store.set_call_disposition(talked.id, Some(&Disposition::Callback), "Call back Monday", NOW).unwrap();
+    assert_eq!(store.lead(ann.id).unwrap().last_disposition, Some(Disposition::Callback));
+    assert_eq!(store.call(talked.id).unwrap().note, "Call back Monday");
+}
+
+#[test]
+fn leads_crud_keeps_search_in_sync() {
+    let db = Db::new();
+    let store = db.open();
+    let ann = store.create_lead(&lead("Ann Lee", "Acme", "+14155550100"), NOW).unwrap();
+    let duplicate = store.create_lead(&lead("Other", "", "+14155550100"), NOW).unwrap_err();
+    assert!(matches!(duplicate, StoreError::Conflict(_)), "{duplicate:?}");
+
+    let noted = store.update_notes(ann.id, "  Prefers mornings ", NOW + 1).unwrap();
+    assert_eq!(noted.notes, "Prefers mornings");
+    assert_eq!(noted.updated_at_ms, NOW + 1);
+    assert_eq!(names(&store.search_leads("morn", Page::first(10)).unwrap()), ["Ann Lee"]);
+
+    let mut fields = lead("Ann Lee-Smith", "Acme Corp", "+442079460958");
+    fields.tags = vec!["vip".into(), "VIP".into(), "emea".into()];
+    let updated = store.update_lead(ann.id, &fields, NOW + 2).unwrap();
+    assert_eq!(updated.tags, ["vip", "emea"]);
+    assert_eq!(updated.created_at_ms, NOW);
+    assert!(store.search_leads("morn", Page::first(10)).unwrap().is_empty(), "old notes unindexed");
+    assert_eq!(names(&store.search_leads("2079", Page::first(10)).unwrap()), ["Ann Lee-Smith"]);
+    assert!(store.search_leads("415555", Page::first(10)).unwrap().is_empty(), "old number unindexed");
+    assert_eq!(names(&store.search_leads("emea", Page::first(10)).unwrap()), ["Ann Lee-Smith"]);
+
+    let set = store.set_lead_disposition(ann.id, Some(&Disposition::VoicemailLeft), NOW + 3).unwrap();
+    assert_eq!(set.last_disposition, Some(Disposition::VoicemailLeft));
+    let brochure = CustomDisposition::new("Sent brochure").unwrap();
+    let unknown = store.set_lead_disposition(ann.id, Some(&Disposition::Custom(brochure.clone())), NOW).unwrap_err();
+    assert!(matches!(unknown, StoreError::NotFound(Entity::Disposition)), "{unknown:?}");
+    store.add_custom_disposition(&brochure, NOW).unwrap();
+    store.add_custom_disposition(&brochure, NOW).unwrap();
+    assert_eq!(store.custom_dispositions().unwrap(), [Disposition::Custom(brochure.clone())]);
+    let custom = store.set_lead_disposition(ann.id, Some(&Disposition::Custom(brochure)), NOW).unwrap();
+    assert_eq!(custom.last_disposition.unwrap().label(), "Sent brochure");
+
+    store.delete_lead(ann.id).unwrap();
+    assert!(matches!(store.lead(ann.id), Err(StoreError::NotFound(Entity::Lead))));
+    assert!(store.search_leads("ann", Page::first(10)).unwrap().is_empty());
+    assert!(matches!(store.delete_lead(ann.id), Err(StoreError::NotFound(Entity::Lead))));
+}
+
+#[test]
+fn search_finds_prefixes_phone_digits_and_survives_any_input() {
+    let db = Db::new();
+    let store = db.open();
+    store.create_lead(&lead("Jane Smith", "Globex", "+14155550100"), NOW).unwrap();
+    store.create_lead(&lead("John Smithers", "Initech", "+12125550199"), NOW).unwrap();
+    store.create_lead(&lead("Zoë Müller", "Smithfield Foods", "+4930901820"), NOW).unwrap();
+    let find = |q: &str| {
+        let mut found =
+            names(&store.search_leads(q, Page::first(10)).unwrap()).into_iter().map(str::to_owned).collect::<Vec<_>>();
+        found.sort();
+        found
+    };
+    assert_eq!(find("smi"), ["Jane Smith", "John Smithers", "Zoë Müller"]);
+    let ranked = store.search_leads("smith", Page::first(3)).unwrap();
+    assert_eq!(names(&ranked)[2], "Zoë Müller", "name matches rank above a company match");
+    assert_eq!(find("jane smi"), ["Jane Smith"]);
+    assert_eq!(find("415555"), ["Jane Smith"], "national digits");
+    assert_eq!(find("1415"), ["Jane Smith"], "E.164 digits");
+    assert_eq!(find("(212) 555-01"), ["John Smithers"]);
+    assert_eq!(find("+49 30"), ["Zoë Müller"]);
+    assert_eq!(find("030 9018"), ["Zoë Müller"], "trunk prefix");
+    assert_eq!(find("muller"), ["Zoë Müller"], "diacritics folded");
+    assert_eq!(find("glo"), ["Jane Smith"]);
+    assert_eq!(find("jane.smith@ex"), ["Jane Smith"]);
+    assert_eq!(find("francisco"), ["Jane Smith", "John Smithers", "Zoë Müller"]);
+    assert!(find("nobody").is_empty());
+    assert_eq!(find("").len(), 3, "blank lists everyone");
+
+    let weird = [
+        "\"",
+        "\"\"",
+        "smi\"th",
+        "*",
+        "smi*",
+        "-smith",
+        "smith OR",
+        "AND",
+        "OR OR",
+        "NOT smith",
+        "NEAR(smith jane)",
+        "name:smith",
+        "^smith",
+        "(",
+        ")",
+        "{name}: x",
+        "'; DROP TABLE leads; --",
+        "\\",
+        "%",
+        "_",
+        "\u{0}",
+        "🙂",
+        "a\"b\"c*d",
+        "+",
+        "++1",
+        "...",
+        "NEAR/3",
+    ];
+    for input in weird {
+        store.search_leads(input, Page::first(10)).unwrap_or_else(|e| panic!("{input:?} failed: {e}"));
+    }
+    assert_eq!(find("\"jane\" smi*"), ["Jane Smith"], "quotes and stars are separators");
+    assert!(find("smith OR nobody").is_empty(), "OR is a word to match, not an operator");
+    assert_eq!(store.lead_count().unwrap(), 3);
+}
+
+#[test]
+fn search_pages_do_not_overlap() {
+    let db = Db::new();
+    let store = db.open();
+    for i in 0..120 {
+        let number = format!("+1415555{:04}", 1000 + i);
+        store.create_lead(&lead(&format!("Smith {i:03}"), "", &number), NOW).unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut page = Page::first(50);
+    let mut sizes = Vec::new();
+    loop {
+        let leads = store.search_leads("smi", page).unwrap();
+        if leads.is_empty() {
+            break;
+        }
+        sizes.push(leads.len());
+        for lead in leads {
+            assert!(seen.insert(lead.id), "{:?} on two pages", lead.id);
+        }
+        page = page.next();
+    }
+    assert_eq!(sizes, [50, 50, 20]);
+    let all = store.search_leads("", Page { limit: 5, offset: 10 }).unwrap();
+    assert_eq!(names(&all), ["Smith 010", "Smith 011", "Smith 012", "Smith 013", "Smith 014"]);
+}
+
+#[test]
+fn caller_lookup_prefers_the_exact_number_then_the_national_one() {
+    let db = Db::new();
+    let store = db.open();
+    let us = store.create_lead(&lead("Ann Lee", "", "+14155550100"), NOW).unwrap();
+    // A UK number whose national digits also look like a San Francisco number's.
+    let uk = store.create_lead(&lead("Bob Ray", "", "+442079460958"), NOW).unwrap();
+
+    assert_eq!(store.find_caller(&phone("+14155550100")).unwrap().map(|l| l.id), Some(us.id));
+    assert_eq!(store.find_caller(&phone("+442079460958")).unwrap().map(|l| l.id), Some(uk.id));
+    // No exact match: the same national digits under another country code (a number imported
+    // with the wrong default region, or a carrier presenting it oddly) still pops the lead.
+    let maine = phone("+12079460958");
+    assert_eq!(maine.national_digits(), "2079460958");
+    assert_eq!(store.find_caller(&maine).unwrap().map(|l| l.id), Some(uk.id));
+    // An exact match wins over a national one.
+    let exact = store.create_lead(&lead("Cy Wu", "", "+12079460958"), NOW).unwrap();
+    assert_eq!(store.find_caller(&maine).unwrap().map(|l| l.id), Some(exact.id));
+    assert_eq!(store.find_caller(&phone("+33123456789")).unwrap(), None);
+}
+
+#[test]
+fn csv_import_maps_headers_rejects_bad_rows_and_merges_duplicates() {
+    let db = Db::new();
+    let mut store = db.open();
+    let existing = store
+        .create_lead(
+            &LeadFields {
+                notes: "Met at the fair".into(),
+                tags: vec!["fair".into()],
+                company: String::new(),
+                ..lead("Ann Lee", "", "+14155550100")
+            },
+            NOW - 1000,
+        )
+        .unwrap();
+    let csv = "\
+First Name,Last Name,Organization,Phone Number,E-mail,Town,Notes,Tags
+Bob,Ray,Initech,(212) 555-0199,bob@initech.example,New York,Wants a demo,hot;vip
+Cy,Wu,Globex,not a number,cy@globex.example,Boston,,
+Dee,Park,Hooli,,dee@hooli.example,Palo Alto,,
+Ann,Lee,Acme,415.555.0100,ann@acme.example,San Francisco,Asked for pricing,vip
+Eve,Stone,\"Stone, Inc.\",+44 20 7946 0958,eve@stone.example,London,\"Multi
+line note\",emea
+broken,row
+Bob,Ray,Initech,+1 212 555 0199,,,Second call,VIP
+";
+    let path = db.write_csv("leads.csv", csv);
+    let mut progress = Vec::new();
+    let report = store.import_leads_csv(&path, Region::US, NOW, |p| progress.push(p)).unwrap();
+    assert_eq!(report.inserted, 2, "{report:?}");
+    assert_eq!(report.merged, 2, "Ann with the stored lead, Bob with his earlier row");
+    let rejected: Vec<(u64, &str)> = report.rejected.iter().map(|r| (r.line, r.reason.as_str())).collect();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert_eq!(rejected[0].0, 3);
+    assert!(rejected[0].1.starts_with("Bad phone number \"not a number\""), "{}", rejected[0].1);
+    assert_eq!(rejected[1], (4, "The row has no phone number."));
+    assert_eq!(rejected[2].0, 8, "the multi-line row counts its lines");
+    assert!(rejected[2].1.starts_with("Malformed CSV row"), "{}", rejected[2].1);
+
+    let last = progress.last().unwrap();
+    assert_eq!(last.rows_done, 7);
+    assert_eq!(last.bytes_total, Some(csv.len() as u64));
+    assert_eq!(last.bytes_read, csv.len() as u64);
+
+    let ann = store.lead(existing.id).unwrap();
+    assert_eq!(ann.name, "Ann Lee");
+    assert_eq!(ann.company, "Acme", "empty field filled");
+    assert_eq!(ann.email, "ann.lee@example.com", "known field kept");
+    assert_eq!(ann.notes, "Met at the fair\nAsked for pricing");
+    assert_eq!(ann.tags, ["fair", "vip"]);
+    assert_eq!(ann.created_at_ms, NOW - 1000);
+    assert_eq!(ann.updated_at_ms, NOW);
+
+    let bob = store.find_caller(&phone("+12125550199")).unwrap().unwrap();
+    assert_eq!(bob.name, "Bob Ray");
+    assert_eq!(bob.email, "bob@initech.example");
+    assert_eq!(bob.notes, "Wants a demo\nSecond call");
+    assert_eq!(bob.tags, ["hot", "vip"]);
+    let eve = store.find_caller(&phone("+442079460958")).unwrap().unwrap();
+    assert_eq!(eve.company, "Stone, Inc.");
+    assert_eq!(eve.notes, "Multi\nline note");
+    assert_eq!(names(&store.search_leads("initech", Page::first(10)).unwrap()), ["Bob Ray"]);
+    assert_eq!(names(&store.search_leads("pricing", Page::first(10)).unwrap()), ["Ann Lee"]);
+    assert!(store.search_leads("fair", Page::first(10)).unwrap().len() == 1);
+    assert_eq!(store.lead_count().unwrap(), 3);
+
+    // Importing the same file again creates nothing and changes nothing.
+    let again = import(&mut store, &path);
+    assert_eq!((again.inserted, again.merged, again.rejected.len()), (0, 4, 3));
+    assert_eq!(store.lead(existing.id).unwrap().notes, "Met at the fair\nAsked for pricing");
+}
+
+#[test]
+fn csv_header_variants_are_recognised() {
+    let cases = [
+        "Name,Company,Phone,Email,City\nAnn Lee,Acme,4155550100,ann@acme.example,Oslo\n",
+        "Full Name,Account,Mobile,Email Address,Town\nAnn Lee,Acme,4155550100,ann@acme.example,Oslo\n",
+        "full_name;x\n",
+        "\u{feff}Contact,Organisation,Tel,E-Mail,City\nAnn Lee,Acme,+1 415 555 0100,ann@acme.example,Oslo\n",
+    ];
+    for (index, csv) in cases.iter().enumerate() {
+        let db = Db::new();
+        let mut store = db.open();
+        let path = db.write_csv("leads.csv", csv);
+        let result = store.import_leads_csv(&path, Region::US, NOW, |_| {});
+        if index == 2 {
+            let error = result.unwrap_err();
+            assert!(matches!(error, StoreError::InvalidInput(_)), "{error:?}");
+            continue;
+        }
+        let report = result.unwrap_or_else(|e| panic!("case {index}: {e}"));
+        assert_eq!(report.inserted, 1, "case {index}: {report:?}");
+        let ann = store.find_caller(&phone("+14155550100")).unwrap().unwrap();
+        assert_eq!(
+            (ann.name.as_str(), ann.company.as_str(), ann.email.as_str(), ann.city.as_str()),
+            ("Ann Lee", "Acme", "ann@acme.example", "Oslo"),
+            "case {index}"
+        );
+    }
+}
+
+/// Yields `limit` bytes of `inner`, then fails like a disk or network error would.
+struct FailingReader<R> {
+    inner: R,
+    left: usize,
+}
+
+impl<R: Read> Read for FailingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Err(io::Error::other("device went away"));
+        }
+        let max = buf.len().min(self.left);
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_import_that_fails_midway_writes_nothing() {
+    let db = Db::new();
+    let mut store = db.open();
+    let ann = store.create_lead(&lead("Ann Lee", "", "+14155550100"), NOW).unwrap();
+    let mut csv = String::from("Name,Company,Phone\nAnn Lee,Acme,4155550100\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("Lead {i},Corp {i},+1415556{:04}\n", i % 10_000));
+    }
+    let input = FailingReader { inner: csv.as_bytes(), left: csv.len() * 3 / 4 };
+    let mut progress_calls = 0;
+    let error =
+        store.import_leads(input, Some(csv.len() as u64), Region::US, NOW, |_| progress_calls += 1).unwrap_err();
+    assert!(matches!(error, StoreError::Io { what: "the CSV file", .. }), "{error:?}");
+    assert!(error.to_string().contains("device went away"), "{error}");
+    assert!(progress_calls > 0, "the failure came after rows were written");
+    assert_eq!(store.lead_count().unwrap(), 1);
+    assert_eq!(store.lead(ann.id).unwrap().company, "", "the merge was rolled back too");
+    assert!(store.search_leads("corp", Page::first(5)).unwrap().is_empty());
+
+    // The store is usable afterwards, and the index still tracks normal writes.
+    let fine = db.write_csv("fine.csv", "Phone,Name\n2125550199,Bob Ray\n");
+    assert_eq!(import(&mut store, &fine).inserted, 1);
+    store.create_lead(&lead("Cy Wu", "", "+12025550123"), NOW).unwrap();
+    assert_eq!(names(&store.search_leads("bob", Page::first(5)).unwrap()), ["Bob Ray"]);
+    assert_eq!(names(&store.search_leads("cy", Page::first(5)).unwrap()), ["Cy Wu"]);
+
+    let missing = store.import_leads_csv(&db.path.with_file_name("nope.csv"), Region::US, NOW, |_| {});
+    assert!(matches!(missing, Err(StoreError::Io { .. })), "{missing:?}");
+}

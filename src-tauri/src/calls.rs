@@ -7,6 +7,7 @@ use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect, UnixMi
 use softphone_core::ipc::{IpcError, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
+use crate::database::Database;
 use crate::errors;
 
 /// How often deadlines are checked while calls exist.
@@ -46,18 +47,32 @@ pub fn dispatch<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), 
 }
 
 fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSnapshot) {
-    let emitted = match &effect {
-        Effect::Engine(command) => app.emit(event::ENGINE_COMMAND, command),
-        Effect::Publish => app.emit(event::CALL_UPDATED, snapshot),
-        // The call log, ringer and notifications are carried out by their own modules as they
-        // land; until then the effect is recorded in the log.
+    let database = app.state::<Database>();
+    let outcome: Result<(), String> = match &effect {
+        Effect::Engine(command) => app.emit(event::ENGINE_COMMAND, command).map_err(|e| e.to_string()),
+        Effect::Publish => app.emit(event::CALL_UPDATED, snapshot).map_err(|e| e.to_string()),
+        Effect::LogStarted { call_id, direction, remote, lead_id, at } => {
+            match database.call_started(call_id, *direction, remote, *lead_id, at.0 as i64) {
+                // Screen-pop: the store matched the caller to a lead.
+                Ok(Some(matched)) if lead_id.is_none() => {
+                    dispatch(app, CallEvent::LeadMatched { call_id: call_id.clone(), lead_id: matched })
+                        .map_err(|e| e.message)
+                }
+                Ok(_) => Ok(()),
+                Err(error) => Err(error.message),
+            }
+        }
+        Effect::LogAnswered { call_id, at } => database.call_answered(call_id, at.0 as i64).map_err(|e| e.message),
+        Effect::LogFinished { call_id, end, .. } => database.call_finished(call_id, end).map_err(|e| e.message),
+        // The ringer, notifications and wrap-up form are carried out by their own modules as they
+        // land (inbound-calls issue); until then the effect is recorded in the log.
         other => {
             tracing::info!(effect = ?other, "call effect");
             Ok(())
         }
     };
-    if let Err(error) = emitted {
-        tracing::error!(%error, ?effect, "could not emit to the window");
+    if let Err(error) = outcome {
+        tracing::error!(%error, ?effect, "a call effect failed");
     }
 }
 

@@ -7,8 +7,14 @@ use softphone_core::secret::Secret;
 use softphone_keychain::SipCredentials;
 use tauri::{AppHandle, Runtime, State};
 
+use std::path::PathBuf;
+
+use softphone_store::{CallLogEntry, ImportReport, Lead, LeadId, Page};
+use tauri::Emitter;
+
 use crate::account::Account;
 use crate::calls::{self, Calls};
+use crate::database::Database;
 use crate::{Connection, errors};
 
 /// The region for numbers typed without a country code, until Settings carry the agent's choice.
@@ -126,4 +132,56 @@ pub fn report_engine_update<R: Runtime>(
     update: EngineUpdate,
 ) -> Result<(), IpcError> {
     calls::dispatch(&app, CallEvent::Engine { call_id, update })
+}
+
+/// Leads matching what the agent typed (prefix search over name, company, number, email, city,
+/// notes); an empty query lists the newest.
+#[tauri::command]
+pub fn search_leads(database: State<'_, Database>, query: String, page: Page) -> Result<Vec<Lead>, IpcError> {
+    database.with(|store| store.search_leads(&query, page))
+}
+
+#[tauri::command]
+pub fn get_lead(database: State<'_, Database>, lead_id: LeadId) -> Result<Lead, IpcError> {
+    database.with(|store| store.lead(lead_id))
+}
+
+#[tauri::command]
+pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: String) -> Result<Lead, IpcError> {
+    database.with(|store| store.update_notes(lead_id, &notes, calls::now().0 as i64))
+}
+
+/// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
+#[tauri::command]
+pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<ImportReport, IpcError> {
+    let region = Region::new(DEFAULT_REGION).map_err(|_| errors::internal("Reading the default region"))?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let database = tauri::Manager::state::<Database>(&app);
+        database.with(|store| {
+            store.import_leads_csv(&path, region, calls::now().0 as i64, |progress| {
+                let _ = app.emit(softphone_core::ipc::event::IMPORT_PROGRESS, progress);
+            })
+        })
+    })
+    .await
+    .map_err(|_| errors::internal("The import"))?
+}
+
+#[tauri::command]
+pub fn get_recent_calls(database: State<'_, Database>, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    database.with(|store| store.recent_calls(page))
+}
+
+#[tauri::command]
+pub fn get_missed_calls(database: State<'_, Database>, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    database.with(|store| store.missed_calls(page))
+}
+
+#[tauri::command]
+pub fn get_lead_calls(
+    database: State<'_, Database>,
+    lead_id: LeadId,
+    page: Page,
+) -> Result<Vec<CallLogEntry>, IpcError> {
+    database.with(|store| store.calls_of_lead(lead_id, page))
 }

@@ -3,6 +3,7 @@
 mod account;
 mod calls;
 mod commands;
+mod database;
 mod errors;
 mod logging;
 
@@ -46,6 +47,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
     builder
         .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
         .manage(calls::Calls::default())
+        .manage(database::Database::default())
         .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
         .invoke_handler(tauri::generate_handler![
             commands::get_app_info,
@@ -65,6 +67,13 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::send_call_digits,
             commands::dismiss_call,
             commands::report_engine_update,
+            commands::search_leads,
+            commands::get_lead,
+            commands::update_lead_notes,
+            commands::import_leads_csv,
+            commands::get_recent_calls,
+            commands::get_missed_calls,
+            commands::get_lead_calls,
         ])
 }
 
@@ -90,6 +99,11 @@ pub fn run() {
             let guard = logging::init(&log_dir)?;
             app.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "softphone started");
+            let data_dir = app.path().app_data_dir()?;
+            match app.state::<database::Database>().open_in(&data_dir) {
+                Ok(interrupted) => tracing::info!(interrupted, dir = %data_dir.display(), "database open"),
+                Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
+            }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
             calls::spawn_ticker(app.handle().clone());
@@ -122,9 +136,15 @@ mod tests {
     struct Shell {
         _app: App<MockRuntime>,
         window: WebviewWindow<MockRuntime>,
+        data: std::sync::Arc<tempfile::TempDir>,
     }
 
     fn shell_with(api_url: &str) -> Shell {
+        shell_in(api_url, std::sync::Arc::new(tempfile::tempdir().expect("data dir")))
+    }
+
+    /// A shell whose database lives in `data` (shared to simulate a restart on the same files).
+    fn shell_in(api_url: &str, data: std::sync::Arc<tempfile::TempDir>) -> Shell {
         let config = ShellConfig {
             keychain_service: format!("io.agentsoftphone.test.{}", uuid::Uuid::new_v4()),
             endpoints: TelnyxEndpoints { api_url: api_url.to_owned(), rtc_url: "ws://127.0.0.1:9/".into() },
@@ -132,7 +152,8 @@ mod tests {
         let app = super::builder(mock_builder(), config).build(mock_context(noop_assets())).expect("mock app builds");
         let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
         tauri::async_runtime::block_on(super::start_account(app.handle()));
-        Shell { _app: app, window }
+        tauri::Manager::state::<super::database::Database>(&app).open_in(data.path()).expect("database opens");
+        Shell { _app: app, window, data }
     }
 
     fn shell() -> Shell {
@@ -252,5 +273,78 @@ mod tests {
         assert_eq!(shell.view_of(&call_id), CallView::Ended);
         let unknown_state = report(json!({ "kind": "state", "state": "warp" }));
         assert_eq!(unknown_state.expect_err("unknown SDK state").code, ErrorCode::CallRefused);
+    }
+
+    fn recent_calls(shell: &Shell) -> Vec<Value> {
+        let calls: Value = shell.invoke(command::GET_RECENT_CALLS, json!({ "page": { "limit": 50, "offset": 0 } }));
+        calls.as_array().cloned().expect("a list")
+    }
+
+    #[test]
+    fn every_call_lands_in_the_call_log_with_its_outcome() {
+        let shell = shell();
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+1 415 555 0100" }));
+        let logged = recent_calls(&shell);
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0]["state"], "in_progress", "written when the call starts: {logged:?}");
+        shell
+            .call(
+                command::REPORT_ENGINE_UPDATE,
+                json!({ "callId": call_id, "update": { "kind": "ended", "cause": "USER_BUSY", "sip_code": 486 } }),
+            )
+            .expect("ended");
+        let logged = recent_calls(&shell);
+        assert_eq!(logged[0]["state"], "failed", "{logged:?}");
+        assert_eq!(logged[0]["hangup_cause"], "USER_BUSY");
+        assert_eq!(logged[0]["sip_code"], 486);
+        assert_eq!(logged[0]["remote_number"], "+14155550100");
+    }
+
+    #[test]
+    fn a_known_caller_pops_the_lead_and_links_the_call_log() {
+        let shell = shell();
+        let csv = shell.data.path().join("leads.csv");
+        std::fs::write(&csv, "Name,Company,Phone\nAda Lovelace,Analytical,+1 415 555 0142\nBroken Row,Nowhere,12\n")
+            .expect("csv");
+        let report: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": csv }));
+        assert_eq!(report["inserted"], 1, "{report}");
+        assert_eq!(report["rejected"][0]["line"], 3, "the broken row is reported by line: {report}");
+
+        let found: Value =
+            shell.invoke(command::SEARCH_LEADS, json!({ "query": "lov", "page": { "limit": 10, "offset": 0 } }));
+        let lead_id = found[0]["id"].as_i64().expect("found by prefix");
+
+        let incoming = CallId("inbound-1".into());
+        shell
+            .call(
+                command::REPORT_ENGINE_UPDATE,
+                json!({ "callId": incoming, "update": { "kind": "incoming", "remote": { "number": "+14155550142", "name": null } } }),
+            )
+            .expect("incoming");
+        let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+        assert_eq!(snapshot.calls[0].lead_id, Some(lead_id), "screen-pop: the lead is on the call");
+        let logged = recent_calls(&shell);
+        assert_eq!(logged[0]["lead_id"], lead_id);
+    }
+
+    #[test]
+    fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_the_next_start() {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("data dir"));
+        {
+            let shell = shell_in("http://127.0.0.1:9", data.clone());
+            let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+14155550100" }));
+            shell
+                .call(
+                    command::REPORT_ENGINE_UPDATE,
+                    json!({ "callId": call_id, "update": { "kind": "state", "state": "active" } }),
+                )
+                .expect("active");
+            // The app dies here: no hangup, no finish.
+        }
+        let shell = shell_in("http://127.0.0.1:9", data);
+        let logged = recent_calls(&shell);
+        assert_eq!(logged.len(), 1, "the call is not lost");
+        assert_eq!(logged[0]["state"], "interrupted", "{logged:?}");
+        assert!(logged[0]["answered_at_ms"].is_i64(), "it shows it was answered");
     }
 }

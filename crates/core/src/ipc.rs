@@ -24,6 +24,13 @@ pub mod command {
     pub const SEND_CALL_DIGITS: &str = "send_call_digits";
     pub const DISMISS_CALL: &str = "dismiss_call";
     pub const REPORT_ENGINE_UPDATE: &str = "report_engine_update";
+    pub const SEARCH_LEADS: &str = "search_leads";
+    pub const GET_LEAD: &str = "get_lead";
+    pub const UPDATE_LEAD_NOTES: &str = "update_lead_notes";
+    pub const IMPORT_LEADS_CSV: &str = "import_leads_csv";
+    pub const GET_RECENT_CALLS: &str = "get_recent_calls";
+    pub const GET_MISSED_CALLS: &str = "get_missed_calls";
+    pub const GET_LEAD_CALLS: &str = "get_lead_calls";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -34,6 +41,8 @@ pub mod event {
     pub const CALL_UPDATED: &str = "call://updated";
     /// Payload: [`crate::call::EngineCommand`], for the webview engine to carry out.
     pub const ENGINE_COMMAND: &str = "engine://command";
+    /// Payload: rows done / bytes read / bytes total of a running CSV import.
+    pub const IMPORT_PROGRESS: &str = "import://progress";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.

@@ -1,0 +1,116 @@
+//! The local database (leads and call log) as managed state, and the call-log side of calls.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use softphone_core::call::{CallEnd, CallId, CallOutcome, Direction, Party};
+use softphone_core::ipc::{ErrorCode, IpcError};
+use softphone_store::{
+    CallDirection, CallEngine, CallFinish, CallLogEntry, CallState, LeadId, NewCall, Store, StoreError,
+};
+
+use crate::errors;
+
+/// File name of the database in the app's data directory.
+pub const DATABASE_FILE: &str = "softphone.sqlite3";
+
+/// The store, opened at start-up, plus which call-log row belongs to which live call.
+#[derive(Default)]
+pub struct Database {
+    store: Mutex<Option<Store>>,
+    rows: Mutex<HashMap<CallId, softphone_store::CallId>>,
+}
+
+pub fn store_error(error: StoreError) -> IpcError {
+    let code = match error {
+        StoreError::NotFound(_) => ErrorCode::NotFound,
+        StoreError::InvalidInput(_) | StoreError::Conflict(_) => ErrorCode::InvalidArgument,
+        _ => ErrorCode::StoreFailed,
+    };
+    IpcError::new(code, error.to_string())
+}
+
+impl Database {
+    /// Opens the database in `dir`, closing calls a crash left open. Returns how many.
+    pub fn open_in(&self, dir: &Path) -> Result<usize, IpcError> {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            IpcError::new(ErrorCode::StoreFailed, format!("Could not create {}: {error}", dir.display()))
+        })?;
+        let store = Store::open(dir.join(DATABASE_FILE)).map_err(store_error)?;
+        let interrupted = store.interrupted_at_open();
+        *self.store.lock().map_err(|_| errors::internal("Opening the database"))? = Some(store);
+        Ok(interrupted)
+    }
+
+    /// Runs `work` on the open store.
+    pub fn with<T>(&self, work: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, IpcError> {
+        let mut guard = self.store.lock().map_err(|_| errors::internal("Using the database"))?;
+        let store = guard.as_mut().ok_or_else(|| {
+            IpcError::new(
+                ErrorCode::StoreFailed,
+                "The database is not open; see the log for why it could not be opened.",
+            )
+        })?;
+        work(store).map_err(store_error)
+    }
+
+    /// Writes the row of a call that starts. Returns the lead the store matched to the number.
+    pub fn call_started(
+        &self,
+        call_id: &CallId,
+        direction: Direction,
+        remote: &Party,
+        lead_id: Option<i64>,
+        at: i64,
+    ) -> Result<Option<i64>, IpcError> {
+        let entry: CallLogEntry = self.with(|store| {
+            store.start_call(&NewCall {
+                direction: match direction {
+                    Direction::Inbound => CallDirection::Inbound,
+                    Direction::Outbound => CallDirection::Outbound,
+                },
+                remote_number: remote.number.clone(),
+                lead_id: lead_id.map(LeadId),
+                engine: CallEngine::Webview,
+                started_at_ms: at,
+            })
+        })?;
+        if let Ok(mut rows) = self.rows.lock() {
+            rows.insert(call_id.clone(), entry.id);
+        }
+        Ok(entry.lead_id.map(|lead| lead.0))
+    }
+
+    fn row(&self, call_id: &CallId) -> Option<softphone_store::CallId> {
+        self.rows.lock().ok().and_then(|rows| rows.get(call_id).copied())
+    }
+
+    pub fn call_answered(&self, call_id: &CallId, at: i64) -> Result<(), IpcError> {
+        let Some(row) = self.row(call_id) else { return Ok(()) };
+        self.with(|store| store.answer_call(row, at)).map(|_| ())
+    }
+
+    /// Finalizes the row. Declined inbound calls are logged as missed (not taken), calls that never
+    /// connected for another reason as failed, with the cause saying which.
+    pub fn call_finished(&self, call_id: &CallId, end: &CallEnd) -> Result<(), IpcError> {
+        let Some(row) = self.rows.lock().ok().and_then(|mut rows| rows.remove(call_id)) else { return Ok(()) };
+        let state = match end.outcome {
+            CallOutcome::Completed => CallState::Completed,
+            CallOutcome::Missed | CallOutcome::Declined => CallState::Missed,
+            CallOutcome::Cancelled
+            | CallOutcome::Busy
+            | CallOutcome::NoAnswer
+            | CallOutcome::Rejected
+            | CallOutcome::Failed => CallState::Failed,
+        };
+        let cause = serde_json::to_value(&end.cause).ok().and_then(|value| value.as_str().map(str::to_owned));
+        self.with(|store| {
+            store.finish_call(
+                row,
+                &CallFinish { state, ended_at_ms: end.at.0 as i64, hangup_cause: cause, sip_code: end.sip_code },
+            )
+        })
+        .map(|_| ())
+    }
+}

@@ -4,11 +4,9 @@
 //! - the REST token API (`/v2/telephony_credentials`, `.../{id}/token`), answering like Telnyx v2
 //!   (see [`rest`] for the error codes);
 //! - a control API for tests (`/control/...`, see [`control`]): injected faults, the request log,
-//!   the credentials.
-//!
-//! The websocket signaling (`telnyx_rtc` JSON-RPC at `/`) and the media peer come later: they get
-//! their own module with a `routes(state)` function merged in [`router`], and verify logins with
-//! [`SimState::verify_login_token`] / [`SimState::check_sip_login`].
+//!   the credentials;
+//! - the `telnyx_rtc` signaling websocket at `/`, the call logic with its directory of scripted
+//!   numbers, and their control endpoints (see [`signaling`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), softphone_sim::SimError> {
@@ -19,7 +17,9 @@
 //! ```
 
 pub mod control;
+pub mod media;
 pub mod rest;
+pub mod signaling;
 pub mod state;
 pub mod token;
 
@@ -30,6 +30,7 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use signaling::{SignalingConfig, Switchboard};
 pub use state::{FaultSpec, SimState, StateSnapshot};
 pub use token::{Claims, TokenRejection};
 
@@ -53,6 +54,8 @@ pub struct SimulatorConfig {
     pub api_keys: Vec<String>,
     /// Lifetime of minted login tokens (whole seconds; at least 1 s).
     pub token_ttl: Duration,
+    /// Timings of the signaling side (pings, ringing, reattach window).
+    pub signaling: SignalingConfig,
 }
 
 impl Default for SimulatorConfig {
@@ -62,6 +65,7 @@ impl Default for SimulatorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_keys: vec![DEFAULT_API_KEY.to_owned()],
             token_ttl: DEFAULT_TOKEN_TTL,
+            signaling: SignalingConfig::default(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("listen", &self.listen)
             .field("api_keys", &format_args!("<{} redacted>", self.api_keys.len()))
             .field("token_ttl", &self.token_ttl)
+            .field("signaling", &self.signaling)
             .finish()
     }
 }
@@ -90,8 +95,8 @@ pub enum SimError {
 }
 
 /// Every route of the simulator over one shared state.
-pub fn router(state: SimState) -> Router {
-    Router::new().merge(rest::routes(state.clone())).merge(control::routes(state))
+pub fn router(state: SimState, switchboard: Switchboard) -> Router {
+    Router::new().merge(rest::routes(state.clone())).merge(control::routes(state)).merge(signaling::routes(switchboard))
 }
 
 /// Entry point: starts simulators.
@@ -107,7 +112,8 @@ impl Simulator {
             .map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let state = SimState::new(config.api_keys, config.token_ttl);
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let switchboard = Switchboard::new(state.clone(), config.signaling);
+        let app = router(state.clone(), switchboard.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -121,7 +127,7 @@ impl Simulator {
             }
         });
         tracing::info!(%local_addr, "simulator listening");
-        Ok(RunningSimulator { local_addr, state, stop: Some(stop), task: Some(task) })
+        Ok(RunningSimulator { local_addr, state, switchboard, stop: Some(stop), task: Some(task) })
     }
 }
 
@@ -132,6 +138,7 @@ impl Simulator {
 pub struct RunningSimulator {
     local_addr: SocketAddr,
     state: SimState,
+    switchboard: Switchboard,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -152,9 +159,20 @@ impl RunningSimulator {
         &self.state
     }
 
+    /// Signaling sessions and calls, for in-process tests and demo mode.
+    pub fn switchboard(&self) -> &Switchboard {
+        &self.switchboard
+    }
+
+    /// `ws://IP:PORT/`: where the SDK's `host` option points.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/", self.local_addr)
+    }
+
     /// Stops accepting connections and waits up to [`SHUTDOWN_GRACE`] for open ones; after
     /// that the server task is aborted.
     pub async fn shutdown(mut self) {
+        self.switchboard.close_all();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -168,6 +186,7 @@ impl RunningSimulator {
 
 impl Drop for RunningSimulator {
     fn drop(&mut self) {
+        self.switchboard.close_all();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use softphone_sim::{DEFAULT_API_KEY, Simulator, SimulatorConfig};
+use softphone_sim::{DEFAULT_API_KEY, SignalingConfig, Simulator, SimulatorConfig};
 
-/// A local Telnyx for tests and development: the REST token API with fault injection.
+/// A local Telnyx for tests and development: the REST token API with fault injection, and the
+/// telnyx_rtc signaling websocket at `/` (point the SDK's `host` at ws://IP:PORT/).
 #[derive(Debug, Parser)]
-#[command(name = "softphone-sim", version)]
+#[command(name = "softphone-sim", version, after_help = softphone_sim::signaling::directory_help())]
 struct Cli {
     /// Address to listen on; port 0 picks a free port. Keep it on loopback: no TLS.
     #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:0")]
@@ -28,6 +29,15 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 86_400,
           value_parser = clap::value_parser!(u64).range(1..))]
     token_ttl: u64,
+
+    /// Seconds between the server's `telnyx_rtc.ping`s.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    ping_interval: u64,
+
+    /// Milliseconds the directory numbers ring before they answer or reject.
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    answer_delay_ms: u64,
 }
 
 #[tokio::main]
@@ -41,8 +51,16 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let config =
-        SimulatorConfig { listen: cli.listen, api_keys: cli.api_keys, token_ttl: Duration::from_secs(cli.token_ttl) };
+    let config = SimulatorConfig {
+        listen: cli.listen,
+        api_keys: cli.api_keys,
+        token_ttl: Duration::from_secs(cli.token_ttl),
+        signaling: SignalingConfig {
+            ping_interval: Duration::from_secs(cli.ping_interval),
+            answer_delay: Duration::from_millis(cli.answer_delay_ms),
+            ..SignalingConfig::default()
+        },
+    };
     let sim = match Simulator::start(config).await {
         Ok(sim) => sim,
         Err(error) => {

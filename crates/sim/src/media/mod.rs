@@ -1,0 +1,247 @@
+//! The simulator's media peer: a real WebRTC audio endpoint (str0m) on 127.0.0.1.
+//!
+//! A [`MediaSession`] is the far end of one call. It answers the softphone's offer
+//! ([`MediaSession::answer`]) or makes its own ([`MediaSession::offer`] + [`MediaSession::accept_answer`]),
+//! non-trickle: the SDP it returns carries its one `127.0.0.1` UDP host candidate. Once ICE and
+//! DTLS are up it sends a [`Playback`] in 20 ms frames and measures what it receives ([`Heard`]).
+//!
+//! Codecs: Opus at 48 kHz (preferred) and PCMU (G.711 µ-law, 8 kHz), plus RFC 4733
+//! telephone-event both ways. Each session runs its own thread; dropping the session stops it.
+//!
+//! ```no_run
+//! use softphone_sim::media::{MediaSession, Playback};
+//! # fn demo() -> Result<(), softphone_sim::media::MediaError> {
+//! let (far_end, offer) = MediaSession::offer(Playback::Tone { hz: 880.0 })?;
+//! // ... send `offer` in telnyx_rtc.invite, get the client's answer back ...
+//! # let answer = String::new();
+//! far_end.accept_answer(&answer)?;
+//! println!("{:?}", far_end.heard()); // dominant_hz ≈ what the client's microphone plays
+//! # Ok(()) }
+//! ```
+
+mod analysis;
+mod audio;
+mod peer;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use audio::Source;
+use peer::{Command, Peer};
+
+/// The window [`MediaSession::heard`] measures level and frequency over.
+pub const HEARD_WINDOW: Duration = Duration::from_millis(500);
+
+/// How long [`MediaSession::accept_answer`] waits for the session's thread.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the media peer sends to the softphone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Playback {
+    /// Silent frames (RTP keeps flowing, as from a muted phone).
+    Silence,
+    /// A sine of `hz` at an RMS level of -20 dBFS (peak amplitude 0.14 of full scale).
+    Tone {
+        /// Frequency in Hz.
+        hz: f32,
+    },
+    /// A 16-bit PCM WAV file (any rate, mono or stereo: mixed to mono, resampled linearly),
+    /// looped. [`MediaSession::answer`] and [`MediaSession::offer`] fail with
+    /// [`MediaError::Wav`] if it cannot be read; [`MediaSession::set_playback`] then plays silence.
+    Wav(PathBuf),
+    /// Sends back what it receives, a frame or two late.
+    Echo,
+}
+
+/// What the media peer has received.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Heard {
+    /// RMS level of the audio received in the last [`HEARD_WINDOW`], in dBFS (a full-scale sine is
+    /// -3 dBFS). -120 when nothing was received in that window.
+    pub level_dbfs: f32,
+    /// The strongest frequency (50 Hz to 3.9 kHz, about ±1 Hz) in that window, in Hz; `None` when
+    /// the level is below -60 dBFS.
+    pub dominant_hz: Option<f32>,
+    /// RTP media frames received since the start (audio and telephone-event).
+    pub packets_received: u64,
+    /// Their payload bytes (after SRTP, without RTP headers).
+    pub bytes_received: u64,
+}
+
+/// Why a media session could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// The SDP did not parse or str0m refused it.
+    #[error("invalid SDP: {0}")]
+    InvalidSdp(String),
+    /// No audio m-line, or none of its codecs is Opus or PCMU.
+    #[error("no usable audio in the SDP (need an audio m-line with Opus or PCMU)")]
+    NoAudio,
+    /// [`MediaSession::accept_answer`] on a session that has no offer outstanding (it answered,
+    /// or already took an answer).
+    #[error("no offer is waiting for an answer")]
+    NoPendingOffer,
+    /// The session's thread has stopped (it failed, see the log).
+    #[error("the media session has stopped")]
+    Stopped,
+    /// A [`Playback::Wav`] file could not be used.
+    #[error("cannot play {path}: {reason}")]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The Opus codec failed to initialise or encode.
+    #[error("codec: {0}")]
+    Codec(String),
+    /// The UDP socket.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other WebRTC failure (ICE, DTLS, RTP) reported by str0m.
+    #[error("webrtc: {0}")]
+    Webrtc(String),
+}
+
+/// State the session's thread writes and the owner reads.
+#[derive(Debug, Default)]
+struct Shared {
+    connected: bool,
+    packets_received: u64,
+    bytes_received: u64,
+    /// Decoded audio at 8 kHz, one entry per received frame, the last [`HEARD_WINDOW`] of them.
+    recent: VecDeque<(Instant, Vec<f32>)>,
+    dtmf: String,
+}
+
+impl Shared {
+    fn push_recent(&mut self, now: Instant, samples: Vec<f32>) {
+        self.recent.push_back((now, samples));
+        while self.recent.front().is_some_and(|(at, _)| now.duration_since(*at) > HEARD_WINDOW) {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// A running media peer: the far end of one call. Dropping it closes the connection (DTLS
+/// close_notify), joins its thread and closes its socket.
+pub struct MediaSession {
+    shared: Arc<Mutex<Shared>>,
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for MediaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaSession")
+            .field("local_addr", &self.local_addr)
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MediaSession {
+    /// The client offered (outbound call from the softphone, or a client re-offer). Returns the
+    /// session and the SDP answer (non-trickle: carries a 127.0.0.1 host candidate).
+    pub fn answer(offer_sdp: &str, playback: Playback) -> Result<(MediaSession, String), MediaError> {
+        let shared = Arc::default();
+        let (peer, answer) = Peer::answering(Arc::clone(&shared), Source::new(&playback)?, offer_sdp)?;
+        Ok((MediaSession::spawn(peer, shared)?, answer))
+    }
+
+    /// The simulator offers (inbound call to the softphone; attach recovery). Returns the session
+    /// and the SDP offer (with a 127.0.0.1 host candidate). Media starts after
+    /// [`MediaSession::accept_answer`].
+    pub fn offer(playback: Playback) -> Result<(MediaSession, String), MediaError> {
+        let shared = Arc::default();
+        let (peer, offer) = Peer::offering(Arc::clone(&shared), Source::new(&playback)?)?;
+        Ok((MediaSession::spawn(peer, shared)?, offer))
+    }
+
+    fn spawn(peer: Peer, shared: Arc<Mutex<Shared>>) -> Result<MediaSession, MediaError> {
+        let local_addr = peer.local_addr();
+        let (commands, receiver) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("media-peer-{}", local_addr.port()))
+            .spawn(move || peer.run(receiver))?;
+        Ok(MediaSession { shared, commands, thread: Some(thread), local_addr })
+    }
+
+    /// The client's answer to our offer.
+    pub fn accept_answer(&self, answer_sdp: &str) -> Result<(), MediaError> {
+        let (reply, result) = mpsc::sync_channel(1);
+        self.commands.send(Command::AcceptAnswer(answer_sdp.to_owned(), reply)).map_err(|_| MediaError::Stopped)?;
+        result.recv_timeout(COMMAND_TIMEOUT).map_err(|_| MediaError::Stopped)?
+    }
+
+    /// Changes what is sent, from the next 20 ms frame on. An unreadable [`Playback::Wav`] is
+    /// logged and plays silence.
+    pub fn set_playback(&self, playback: Playback) {
+        let source = Source::new(&playback).unwrap_or_else(|error| {
+            tracing::warn!(%error, "playing silence instead");
+            Source::Silence
+        });
+        let _ = self.commands.send(Command::SetPlayback(source));
+    }
+
+    /// Sends `digits` (`0-9`, `*`, `#`, `A-D`; others are skipped) as RFC 4733 telephone-events,
+    /// 100 ms each with 100 ms between them, when the session is connected. Needs the remote to
+    /// have negotiated telephone-event at the send codec's clock rate; otherwise each digit is
+    /// logged and dropped.
+    pub fn send_dtmf(&self, digits: &str) {
+        let _ = self.commands.send(Command::SendDtmf(digits.to_owned()));
+    }
+
+    /// Rolling measurement of what the peer receives: level and frequency over the last
+    /// [`HEARD_WINDOW`], counters since the start.
+    pub fn heard(&self) -> Heard {
+        let now = Instant::now();
+        let (samples, packets_received, bytes_received) = {
+            let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let samples: Vec<f32> = shared
+                .recent
+                .iter()
+                .filter(|(at, _)| now.duration_since(*at) <= HEARD_WINDOW)
+                .flat_map(|(_, frame)| frame.iter().copied())
+                .collect();
+            (samples, shared.packets_received, shared.bytes_received)
+        };
+        Heard {
+            level_dbfs: analysis::level_dbfs(&samples),
+            dominant_hz: analysis::dominant_hz(&samples, audio::RATE / audio::PCMU_FACTOR as u32),
+            packets_received,
+            bytes_received,
+        }
+    }
+
+    /// Digits received as RFC 4733 telephone-events (each digit once per event, in order).
+    pub fn dtmf_received(&self) -> String {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).dtmf.clone()
+    }
+
+    /// ICE and DTLS are up (and the session has not been closed by the remote).
+    pub fn is_connected(&self) -> bool {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).connected
+    }
+
+    /// The session's UDP socket, always on 127.0.0.1.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            // The loop looks at its commands at least every 10 ms.
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The signaling part of `/control` (loopback peers only, JSON):
+//!
+//! | method + path                          | body                                              | answer |
+//! |----------------------------------------|---------------------------------------------------|--------|
+//! | `GET /control/calls`                   |                                                   | `{"calls": [CallView]}` |
+//! | `GET /control/sessions`                |                                                   | `{"sessions": [SessionView]}` |
+//! | `POST /control/calls/inbound`          | [`InboundCall`]                                   | 201 [`InboundStarted`] |
+//! | `POST /control/calls/{id}/hangup`      | [`Hangup`] (`{}` = NORMAL_CLEARING 16 / 200)      | 204 |
+//! | `POST /control/calls/{id}/display`     | `{"name", "number"}`                              | 204 |
+//! | `POST /control/sessions/{id}/drop`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
+//! | `POST /control/sessions/{id}/punt`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
+//! | `POST /control/pings`                  | `{"answer": bool}`                                | 204 |
+//!
+//! Errors: 404 unknown call or session, 409 call already ended or no client logged in,
+//! 422 unusable body, 500 media failure; all with `{"error": "..."}`.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::switchboard::{ControlError, Hangup, InboundCall, Switchboard};
+
+/// The signaling control routes.
+pub fn routes(board: Switchboard) -> Router {
+    Router::new()
+        .route("/control/calls", get(list_calls))
+        .route("/control/sessions", get(list_sessions))
+        .route("/control/calls/inbound", post(start_inbound))
+        .route("/control/calls/{id}/hangup", post(hang_up))
+        .route("/control/calls/{id}/display", post(display))
+        .route("/control/sessions/{id}/drop", post(drop_sessions))
+        .route("/control/sessions/{id}/punt", post(punt))
+        .route("/control/pings", post(pings))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn(loopback_only))
+        .with_state(board)
+}
+
+async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request, next: Next) -> Response {
+    if peer.ip().is_loopback() {
+        next.run(request).await
+    } else {
+        (StatusCode::FORBIDDEN, Json(json!({ "error": "the control API answers loopback peers only" }))).into_response()
+    }
+}
+
+fn control_error(error: &ControlError) -> Response {
+    let status = match error {
+        ControlError::UnknownCall(_) | ControlError::UnknownSession(_) => StatusCode::NOT_FOUND,
+        ControlError::CallEnded(_) | ControlError::NoClient => StatusCode::CONFLICT,
+        ControlError::Media(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, Json(json!({ "error": error.to_string() }))).into_response()
+}
+
+fn body_error(rejection: &JsonRejection) -> Response {
+    let status = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, Json(json!({ "error": rejection.body_text() }))).into_response()
+}
+
+async fn list_calls(State(board): State<Switchboard>) -> Response {
+    Json(json!({ "calls": board.calls() })).into_response()
+}
+
+async fn list_sessions(State(board): State<Switchboard>) -> Response {
+    Json(json!({ "sessions": board.sessions() })).into_response()
+}
+
+async fn start_inbound(State(board): State<Switchboard>, body: Result<Json<InboundCall>, JsonRejection>) -> Response {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => return body_error(&rejection),
+    };
+    match board.start_inbound(request) {
+        Ok(started) => (StatusCode::CREATED, Json(started)).into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+async fn hang_up(
+    State(board): State<Switchboard>,
+    Path(id): Path<String>,
+    body: Result<Json<Hangup>, JsonRejection>,
+) -> Response {
+    let hangup = match body {
+        Ok(Json(hangup)) => hangup,
+        // No body at all means the defaults.
+        Err(JsonRejection::MissingJsonContentType(_)) => Hangup::default(),
+        Err(rejection) => return body_error(&rejection),
+    };
+    match board.hang_up(&id, hangup) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisplayBody {
+    name: String,
+    number: String,
+}
+
+async fn display(
+    State(board): State<Switchboard>,
+    Path(id): Path<String>,
+    body: Result<Json<DisplayBody>, JsonRejection>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) => return body_error(&rejection),
+    };
+    match board.display(&id, &body.name, &body.number) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+async fn drop_sessions(State(board): State<Switchboard>, Path(id): Path<String>) -> Response {
+    match board.drop_sessions(&id) {
+        Ok(n) => Json(json!({ "sessions": n })).into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+async fn punt(State(board): State<Switchboard>, Path(id): Path<String>) -> Response {
+    match board.punt(&id) {
+        Ok(n) => Json(json!({ "sessions": n })).into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PingsBody {
+    answer: bool,
+}
+
+async fn pings(State(board): State<Switchboard>, body: Result<Json<PingsBody>, JsonRejection>) -> Response {
+    match body {
+        Ok(Json(body)) => {
+            board.set_answer_pings(body.answer);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(rejection) => body_error(&rejection),
+    }
+}

@@ -14,10 +14,11 @@ step "format"
 cargo fmt --all --check
 
 # Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
-NATIVE_PACKAGES=(softphone-core softphone-keychain softphone-sim softphone-telnyx softphone)
+NATIVE_PACKAGES=(softphone-core softphone-store softphone-keychain softphone-sim softphone-telnyx softphone)
 
 step "clippy: native crates"
-cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-e2e --all-targets -- -D warnings
+cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-conformance -p softphone-e2e --all-targets \
+  -- -D warnings
 step "clippy: ui on wasm32"
 cargo clippy --locked -p softphone-ui --target wasm32-unknown-unknown -- -D warnings
 
@@ -26,6 +27,9 @@ for package in "${NATIVE_PACKAGES[@]}"; do
   cargo test --locked -p "$package"
 done
 cargo test --locked -p softphone-ui
+
+step "conformance: the real @telnyx/webrtc SDK in headless Chromium against the simulator"
+cargo test --locked -p softphone-conformance -- --test-threads=1
 
 step "build: ui (trunk, offline) and the app with the ui embedded"
 (cd ui && trunk build --offline)

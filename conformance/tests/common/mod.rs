@@ -138,6 +138,15 @@ impl Browser {
         browser
     }
 
+    /// `new TelnyxRTC({host, login_token, iceServers: []}).connect()` in the page.
+    pub async fn connect(&self, host: &str, login_token: &str) {
+        self.call_harness(
+            "window.harness.connect(arguments[0])",
+            vec![json!({ "host": host, "loginToken": login_token })],
+        )
+        .await;
+    }
+
     pub async fn eval(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap_or_else(|error| panic!("{script}: {error}"))
     }
@@ -237,4 +246,15 @@ impl Sim {
     pub async fn calls(&self) -> Value {
         self.http.get(self.url("/control/calls")).send().await.expect("calls").json().await.expect("calls JSON")
     }
+}
+
+/// A browser whose SDK logged in to a fresh simulator and reached `telnyx.ready`.
+pub async fn ready() -> (Sim, PageServer, Browser) {
+    let sim = Sim::start(Default::default()).await;
+    let page = PageServer::start().await;
+    let browser = Browser::open(&page).await;
+    let token = sim.mint_token().await;
+    browser.connect(&sim.ws_url(), &token).await;
+    browser.wait_for_event("telnyx.ready", |event| event["type"] == "ready").await;
+    (sim, page, browser)
 }

@@ -8,12 +8,16 @@
 //! - [`TelnyxError`]: a closed set with a [`TelnyxErrorCode`] the UI branches on and a sentence
 //!   the agent can act on.
 //!
+//! - [`rtc`]: the `telnyx_rtc` signaling client of the native call engine (websocket, calls,
+//!   reconnection and call recovery).
+//!
 //! Secrets (API key, JWT) travel as `softphone_core::secret::Secret`; nothing here prints, logs or
 //! serializes them.
 
 pub mod client;
 pub mod error;
 pub mod login_tokens;
+pub mod rtc;
 pub mod token;
 
 pub use client::{RetryPolicy, TELNYX_BASE_URL, TelnyxApi, TelnyxConfig};

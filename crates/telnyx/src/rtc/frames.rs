@@ -1,0 +1,324 @@
+//! The frames of the `telnyx_rtc` websocket as serde types (docs/telnyx-protocol.md §2).
+//!
+//! Client requests carry a UUID v4 `id`; server requests carry any id and are acked with
+//! `{result:{method}}`. Incoming frames are parsed leniently: unknown fields are ignored and most
+//! fields are optional, because Telnyx sends more than the client reads.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Always `"2.0"`.
+pub const JSONRPC: &str = "2.0";
+
+/// A request the client sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestFrame {
+    /// [`JSONRPC`].
+    pub jsonrpc: &'static str,
+    /// A UUID v4.
+    pub id: String,
+    /// E.g. `telnyx_rtc.invite`.
+    pub method: &'static str,
+    /// The method's params.
+    pub params: Value,
+    /// Sent on `gatewayState` and `ping`, as the SDK does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice_sdk_id: Option<String>,
+}
+
+/// The client's acknowledgement of a server request: `{id, result:{method}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AckFrame {
+    /// [`JSONRPC`].
+    pub jsonrpc: &'static str,
+    /// The server's id, echoed.
+    pub id: Value,
+    /// `{method}`.
+    pub result: MethodAck,
+}
+
+/// `{method}` of an [`AckFrame`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MethodAck {
+    /// The method acknowledged.
+    pub method: String,
+}
+
+/// A `{name, value}` custom SIP header (`X-...`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomHeader {
+    /// Header name, e.g. `X-Lead-Id`.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// The `dialogParams` of the client's call requests, as `BaseRequest` renames them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DialogParams {
+    /// Always true (audio calls).
+    pub audio: bool,
+    /// Always false.
+    pub video: bool,
+    /// Always false.
+    #[serde(rename = "useStereo")]
+    pub use_stereo: bool,
+    /// True only on the client's `telnyx_rtc.attach`.
+    pub attach: bool,
+    /// Always false.
+    #[serde(rename = "screenShare")]
+    pub screen_share: bool,
+    /// Empty: the native engine has no ICE server list to leak.
+    #[serde(rename = "iceServers")]
+    pub ice_servers: Vec<Value>,
+    /// The call id (UUID).
+    #[serde(rename = "callID")]
+    pub call_id: String,
+    /// The number dialled (outbound) or the softphone's own number (inbound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_number: Option<String>,
+    /// The far end's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_caller_id_name: Option<String>,
+    /// The far end's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_caller_id_number: Option<String>,
+    /// Our presented name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_id_name: Option<String>,
+    /// Our presented number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_id_number: Option<String>,
+    /// `X-...` headers.
+    pub custom_headers: Vec<CustomHeader>,
+    /// On `attach`: the id of the call being recovered.
+    #[serde(rename = "recoveredCallId", skip_serializing_if = "Option::is_none")]
+    pub recovered_call_id: Option<String>,
+}
+
+impl DialogParams {
+    /// Audio-only defaults for `call_id`.
+    pub fn for_call(call_id: &str) -> Self {
+        DialogParams { audio: true, call_id: call_id.to_owned(), ..DialogParams::default() }
+    }
+}
+
+/// A frame from the server, before it is told apart.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ServerFrame {
+    /// Request or result id.
+    pub id: Option<Value>,
+    /// Set on server requests.
+    pub method: Option<String>,
+    /// Params of a server request.
+    pub params: Option<Value>,
+    /// Set on results.
+    pub result: Option<Value>,
+    /// Set on errors.
+    pub error: Option<RpcError>,
+    /// The reconnect token; stored from any frame.
+    pub voice_sdk_id: Option<String>,
+}
+
+/// `{code, message}` of a JSON-RPC error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RpcError {
+    /// E.g. -32001.
+    pub code: i64,
+    /// Telnyx's sentence.
+    pub message: String,
+}
+
+/// Params of `invite`, `ringing` and `attach` from the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CallInfoParams {
+    /// The call id.
+    #[serde(rename = "callID")]
+    pub call_id: String,
+    /// An SDP offer (`invite`, `attach`).
+    pub sdp: Option<String>,
+    /// Caller's name.
+    pub caller_id_name: Option<String>,
+    /// Caller's number.
+    pub caller_id_number: Option<String>,
+    /// Callee's name.
+    pub callee_id_name: Option<String>,
+    /// Callee's number.
+    pub callee_id_number: Option<String>,
+    /// Telnyx's call control id.
+    pub telnyx_call_control_id: Option<String>,
+    /// `{custom_headers}` of an inbound call.
+    #[serde(rename = "dialogParams")]
+    pub dialog_params: Option<InboundDialogParams>,
+}
+
+/// The `dialogParams` of a server `invite`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct InboundDialogParams {
+    /// `X-...` headers from the far end.
+    pub custom_headers: Vec<CustomHeader>,
+}
+
+/// `{callID, sdp?}` of `media` and `answer` from the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SdpParams {
+    /// The call id.
+    #[serde(rename = "callID")]
+    pub call_id: String,
+    /// The SDP answer; absent on an `answer` after early media.
+    pub sdp: Option<String>,
+}
+
+/// Params of a server `bye`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ByeParams {
+    /// The call id.
+    #[serde(rename = "callID")]
+    pub call_id: String,
+    /// Q.850 cause name.
+    pub cause: Option<String>,
+    /// Q.850 cause code.
+    #[serde(rename = "causeCode")]
+    pub cause_code: Option<u16>,
+    /// SIP status.
+    #[serde(rename = "sipCode")]
+    pub sip_code: Option<u16>,
+    /// SIP reason phrase.
+    #[serde(rename = "sipReason")]
+    pub sip_reason: Option<String>,
+}
+
+/// Params of `telnyx_rtc.display`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DisplayParams {
+    /// The call id.
+    #[serde(rename = "callID")]
+    pub call_id: String,
+    /// New remote party name.
+    pub display_name: Option<String>,
+    /// New remote party number.
+    pub display_number: Option<String>,
+}
+
+/// Params of `telnyx_rtc.clientReady`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClientReadyParams {
+    /// Calls of a reattached session.
+    pub reattached_sessions: Vec<String>,
+}
+
+/// `{state}` of a gateway state (pushed, or in `result.params`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GatewayStateParams {
+    /// `REGED`, `REGISTER`, `UNREGED`, `NOREG`, `FAILED`, ...
+    pub state: Option<String>,
+}
+
+/// A request from the server, by method.
+#[derive(Debug, Clone)]
+pub enum ServerRequest {
+    /// After login; answered with a `gatewayState` request, not acked.
+    ClientReady(ClientReadyParams),
+    /// A pushed gateway state.
+    GatewayState(GatewayStateParams),
+    /// Keepalive; answered with a ping request of our own, not acked.
+    Ping,
+    /// Inbound call.
+    Invite(CallInfoParams),
+    /// Outbound call ringing.
+    Ringing(CallInfoParams),
+    /// Early media.
+    Media(SdpParams),
+    /// Answered.
+    Answer(SdpParams),
+    /// Hung up by the far end.
+    Bye(ByeParams),
+    /// New remote party.
+    Display(DisplayParams),
+    /// Call recovery offer.
+    Attach(CallInfoParams),
+    /// Thrown out: no reconnect.
+    Punt,
+    /// Trickle ICE candidate (not used: the client is non-trickle).
+    Candidate,
+    /// `telnyx_rtc.info` / `telnyx_rtc.event` notifications, not acked.
+    Notification(String),
+    /// Anything else: logged, acked when it has an id.
+    Unknown(String),
+}
+
+impl ServerRequest {
+    /// Reads `method` + `params`.
+    pub fn parse(method: &str, params: Value) -> Result<Self, serde_json::Error> {
+        let params = if params.is_null() { Value::Object(serde_json::Map::new()) } else { params };
+        Ok(match method {
+            "telnyx_rtc.clientReady" => Self::ClientReady(serde_json::from_value(params)?),
+            "telnyx_rtc.gatewayState" => Self::GatewayState(serde_json::from_value(params)?),
+            "telnyx_rtc.ping" => Self::Ping,
+            "telnyx_rtc.invite" => Self::Invite(serde_json::from_value(params)?),
+            "telnyx_rtc.ringing" => Self::Ringing(serde_json::from_value(params)?),
+            "telnyx_rtc.media" => Self::Media(serde_json::from_value(params)?),
+            "telnyx_rtc.answer" => Self::Answer(serde_json::from_value(params)?),
+            "telnyx_rtc.bye" => Self::Bye(serde_json::from_value(params)?),
+            "telnyx_rtc.display" => Self::Display(serde_json::from_value(params)?),
+            "telnyx_rtc.attach" => Self::Attach(serde_json::from_value(params)?),
+            "telnyx_rtc.punt" => Self::Punt,
+            "telnyx_rtc.candidate" => Self::Candidate,
+            "telnyx_rtc.info" | "telnyx_rtc.event" => Self::Notification(method.to_owned()),
+            other => Self::Unknown(other.to_owned()),
+        })
+    }
+
+    /// Whether the SDK acks this request with `{result:{method}}` when it has an id.
+    pub fn is_acked(&self) -> bool {
+        !matches!(self, Self::ClientReady(_) | Self::GatewayState(_) | Self::Ping | Self::Notification(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dialog_params_use_the_wire_names() {
+        let mut params = DialogParams::for_call("c1");
+        params.destination_number = Some("+15555550100".into());
+        params.custom_headers = vec![CustomHeader { name: "X-A".into(), value: "1".into() }];
+        let value = serde_json::to_value(&params).unwrap();
+        assert_eq!(value["callID"], "c1");
+        assert_eq!(value["destination_number"], "+15555550100");
+        assert_eq!(value["custom_headers"], json!([{"name": "X-A", "value": "1"}]));
+        assert_eq!(value["attach"], false);
+        assert!(value.get("recoveredCallId").is_none());
+    }
+
+    #[test]
+    fn server_requests_parse_leniently() {
+        let bye = ServerRequest::parse(
+            "telnyx_rtc.bye",
+            json!({"callID": "c", "cause": "USER_BUSY", "causeCode": 17, "sipCode": 486, "sipReason": "Busy Here", "x": 1}),
+        )
+        .unwrap();
+        assert!(matches!(bye, ServerRequest::Bye(ByeParams { cause_code: Some(17), sip_code: Some(486), .. })));
+        let unknown = ServerRequest::parse("telnyx_rtc.somethingNew", json!({"a": 1})).unwrap();
+        assert!(matches!(&unknown, ServerRequest::Unknown(m) if m == "telnyx_rtc.somethingNew"));
+        assert!(unknown.is_acked());
+        assert!(!ServerRequest::parse("telnyx_rtc.ping", Value::Null).unwrap().is_acked());
+        let frame: ServerFrame = serde_json::from_str(
+            r#"{"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"no"},"voice_sdk_id":"v"}"#,
+        )
+        .unwrap();
+        assert_eq!(frame.error.unwrap().code, -32001);
+        assert_eq!(frame.voice_sdk_id.as_deref(), Some("v"));
+    }
+}

@@ -1,8 +1,9 @@
 //! The commands the webview may invoke. Each body delegates and maps; no domain logic here.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
+use softphone_core::demo_leads::parse_dialable;
 use softphone_core::ipc::{AppInfo, ConnectionStatus, CredentialsStatus, IpcError, LoginTokenGrant};
-use softphone_core::phone::{PhoneNumber, Region};
+use softphone_core::phone::Region;
 use softphone_core::secret::Secret;
 use softphone_keychain::SipCredentials;
 use tauri::{AppHandle, Runtime, State};
@@ -75,9 +76,15 @@ pub fn get_calls(calls: State<'_, Calls>) -> Result<CallsSnapshot, IpcError> {
 
 /// Validates the number, then dials it. Returns the new call's id.
 #[tauri::command]
-pub fn place_call<R: Runtime>(app: AppHandle<R>, number: String, lead_id: Option<i64>) -> Result<CallId, IpcError> {
+pub fn place_call<R: Runtime>(
+    app: AppHandle<R>,
+    connection: State<'_, Connection>,
+    number: String,
+    lead_id: Option<i64>,
+) -> Result<CallId, IpcError> {
     let region = Region::new(DEFAULT_REGION).map_err(|_| errors::internal("Reading the default region"))?;
-    let number = PhoneNumber::parse(&number, region).map_err(errors::number)?;
+    let demo = connection.0.lock().map(|status| status.demo).unwrap_or(false);
+    let number = parse_dialable(&number, region, demo).map_err(errors::number)?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
     calls::dispatch(&app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;

@@ -43,6 +43,14 @@ impl Database {
         Ok(interrupted)
     }
 
+    /// Demo mode: fills an empty lead table with the sample leads; logs what happened.
+    pub fn seed_demo_leads(&self) {
+        match self.with(|store| store.seed_demo_leads(crate::calls::now().0 as i64)) {
+            Ok(seeded) => tracing::info!(seeded, "demo leads"),
+            Err(error) => tracing::warn!(reason = %error.message, "the demo leads could not be seeded"),
+        }
+    }
+
     /// Runs `work` on the open store.
     pub fn with<T>(&self, work: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, IpcError> {
         let mut guard = self.store.lock().map_err(|_| errors::internal("Using the database"))?;

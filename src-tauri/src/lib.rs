@@ -80,7 +80,12 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
 /// Picks the Telnyx account or demo mode and tells the window.
 async fn start_account<R: Runtime>(app: &AppHandle<R>) {
     let status = match app.state::<account::Account>().start().await {
-        Ok(demo) => ConnectionStatus { state: ConnectionState::Offline, reason: Some(NO_ENGINE_REASON.into()), demo },
+        Ok(demo) => {
+            if demo {
+                app.state::<database::Database>().seed_demo_leads();
+            }
+            ConnectionStatus { state: ConnectionState::Offline, reason: Some(NO_ENGINE_REASON.into()), demo }
+        }
         Err(error) => ConnectionStatus { state: ConnectionState::Error, reason: Some(error.message), demo: false },
     };
     if let Ok(mut current) = app.state::<Connection>().0.lock() {
@@ -325,6 +330,20 @@ mod tests {
         assert_eq!(snapshot.calls[0].lead_id, Some(lead_id), "screen-pop: the lead is on the call");
         let logged = recent_calls(&shell);
         assert_eq!(logged[0]["lead_id"], lead_id);
+    }
+
+    #[test]
+    fn demo_mode_seeds_sample_leads_whose_directory_numbers_can_be_called() {
+        let shell = shell();
+        tauri::Manager::state::<super::database::Database>(&shell._app).seed_demo_leads();
+        let page: Value =
+            shell.invoke(command::SEARCH_LEADS, json!({ "query": "", "page": { "limit": 50, "offset": 0 } }));
+        assert_eq!(page.as_array().map(Vec::len), Some(50), "a full first page of samples");
+        let busy: Value =
+            shell.invoke(command::SEARCH_LEADS, json!({ "query": "15555550102", "page": { "limit": 5, "offset": 0 } }));
+        let lead_id = busy[0]["id"].as_i64().expect("the busy number is a lead");
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550102", "leadId": lead_id }));
+        assert_eq!(shell.view_of(&call_id), CallView::Dialing, "demo dials the simulator's numbers");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use yew::prelude::*;
 
 use crate::backend;
-use crate::components::{SectionPage, Sidebar, StatusBar};
+use crate::components::{CallsPanel, SectionPage, Sidebar, StatusBar};
 use crate::state::{AppAction, AppState};
 
 #[function_component(App)]
@@ -19,7 +19,18 @@ pub fn app() -> Html {
                 let dispatch = dispatch.clone();
                 Callback::from(move |error| dispatch.dispatch(AppAction::ShellFailed(error)))
             };
+            let on_calls = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |snapshot| dispatch.dispatch(AppAction::CallsUpdated(snapshot)))
+            };
             backend::on_connection_updated(on_status.clone(), on_error.clone());
+            backend::on_calls_updated(on_calls.clone(), on_error.clone());
+            {
+                let dispatch = dispatch.clone();
+                let on_progress =
+                    Callback::from(move |progress| dispatch.dispatch(AppAction::ImportProgressed(progress)));
+                backend::on_import_progress(on_progress, on_error.clone());
+            }
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_app_info().await {
                     Ok(info) => dispatch.dispatch(AppAction::AppInfoLoaded(info)),
@@ -27,6 +38,10 @@ pub fn app() -> Html {
                 }
                 match backend::get_connection_status().await {
                     Ok(status) => on_status.emit(status),
+                    Err(error) => on_error.emit(error),
+                }
+                match backend::get_calls().await {
+                    Ok(snapshot) => on_calls.emit(snapshot),
                     Err(error) => on_error.emit(error),
                 }
             });
@@ -42,7 +57,13 @@ pub fn app() -> Html {
         <div class="app-frame">
             <Sidebar current={state.section} {on_open} />
             <main class="content">
-                <SectionPage section={state.section} />
+                <CallsPanel calls={state.calls.clone()} />
+                <SectionPage
+                    section={state.section}
+                    demo={state.demo()}
+                    calls={state.calls.clone()}
+                    import_progress={state.import_progress}
+                />
             </main>
             <StatusBar
                 connection={state.connection.clone()}

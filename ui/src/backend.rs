@@ -4,7 +4,12 @@
 //! branches on `code`, never on message text.
 
 use serde::{Serialize, de::DeserializeOwned};
-use softphone_core::ipc::{AppInfo, ConnectionStatus, ErrorCode, IpcError, command, event};
+use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
+use softphone_core::call_log::CallLogEntry;
+use softphone_core::ipc::{
+    AppInfo, ConnectionStatus, CredentialsStatus, ErrorCode, IpcError, LoginTokenGrant, command, event,
+};
+use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -58,6 +63,194 @@ pub async fn get_app_info() -> Result<AppInfo, IpcError> {
 
 pub async fn get_connection_status() -> Result<ConnectionStatus, IpcError> {
     invoke(command::GET_CONNECTION_STATUS, &NoArgs {}).await
+}
+
+pub async fn get_credentials_status() -> Result<CredentialsStatus, IpcError> {
+    invoke(command::GET_CREDENTIALS_STATUS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialsArgs<'a> {
+    api_key: &'a str,
+    connection_id: &'a str,
+}
+
+/// Stores the agent's Telnyx credentials in the keychain (the shell checks them with Telnyx
+/// first). Write-only: nothing ever reads them back into the window.
+pub async fn save_credentials(api_key: &str, connection_id: &str) -> Result<CredentialsStatus, IpcError> {
+    invoke(command::SAVE_CREDENTIALS, &CredentialsArgs { api_key, connection_id }).await
+}
+
+pub async fn clear_credentials() -> Result<CredentialsStatus, IpcError> {
+    invoke(command::CLEAR_CREDENTIALS, &NoArgs {}).await
+}
+
+#[allow(dead_code, reason = "the webview call engine logs in with it once it lands")]
+pub async fn issue_login_token() -> Result<LoginTokenGrant, IpcError> {
+    invoke(command::ISSUE_LOGIN_TOKEN, &NoArgs {}).await
+}
+
+pub async fn get_calls() -> Result<CallsSnapshot, IpcError> {
+    invoke(command::GET_CALLS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlaceCallArgs<'a> {
+    number: &'a str,
+    lead_id: Option<LeadId>,
+}
+
+/// Dials `number` (as typed; the shell validates it), linked to `lead_id` when calling a lead.
+pub async fn place_call(number: &str, lead_id: Option<LeadId>) -> Result<CallId, IpcError> {
+    invoke(command::PLACE_CALL, &PlaceCallArgs { number, lead_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallArgs<'a> {
+    call_id: &'a CallId,
+}
+
+pub async fn answer_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::ANSWER_CALL, &CallArgs { call_id }).await
+}
+
+pub async fn decline_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::DECLINE_CALL, &CallArgs { call_id }).await
+}
+
+pub async fn hang_up_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::HANG_UP_CALL, &CallArgs { call_id }).await
+}
+
+pub async fn hold_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::HOLD_CALL, &CallArgs { call_id }).await
+}
+
+pub async fn resume_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::RESUME_CALL, &CallArgs { call_id }).await
+}
+
+pub async fn dismiss_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::DISMISS_CALL, &CallArgs { call_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MutedArgs<'a> {
+    call_id: &'a CallId,
+    muted: bool,
+}
+
+pub async fn set_call_muted(call_id: &CallId, muted: bool) -> Result<(), IpcError> {
+    invoke(command::SET_CALL_MUTED, &MutedArgs { call_id, muted }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DigitsArgs<'a> {
+    call_id: &'a CallId,
+    digits: &'a str,
+}
+
+/// Sends DTMF digits (`0-9`, `*`, `#`, `A-D`) on a connected call.
+pub async fn send_call_digits(call_id: &CallId, digits: &str) -> Result<(), IpcError> {
+    invoke(command::SEND_CALL_DIGITS, &DigitsArgs { call_id, digits }).await
+}
+
+#[allow(dead_code, reason = "the webview call engine reports with it once it lands")]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EngineUpdateArgs<'a> {
+    call_id: &'a CallId,
+    update: &'a EngineUpdate,
+}
+
+/// What the webview engine saw happen to a call.
+#[allow(dead_code, reason = "the webview call engine reports with it once it lands")]
+pub async fn report_engine_update(call_id: &CallId, update: &EngineUpdate) -> Result<(), IpcError> {
+    invoke(command::REPORT_ENGINE_UPDATE, &EngineUpdateArgs { call_id, update }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchArgs<'a> {
+    query: &'a str,
+    page: Page,
+}
+
+/// One page of the leads matching `query` (prefix search; blank lists every lead by name).
+pub async fn search_leads(query: &str, page: Page) -> Result<Vec<Lead>, IpcError> {
+    invoke(command::SEARCH_LEADS, &SearchArgs { query, page }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LeadArgs {
+    lead_id: LeadId,
+}
+
+pub async fn get_lead(lead_id: LeadId) -> Result<Lead, IpcError> {
+    invoke(command::GET_LEAD, &LeadArgs { lead_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotesArgs<'a> {
+    lead_id: LeadId,
+    notes: &'a str,
+}
+
+pub async fn update_lead_notes(lead_id: LeadId, notes: &str) -> Result<Lead, IpcError> {
+    invoke(command::UPDATE_LEAD_NOTES, &NotesArgs { lead_id, notes }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportArgs<'a> {
+    path: &'a str,
+}
+
+/// Imports a CSV file of leads by path; progress arrives through [`on_import_progress`].
+pub async fn import_leads_csv(path: &str) -> Result<ImportReport, IpcError> {
+    invoke(command::IMPORT_LEADS_CSV, &ImportArgs { path }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageArgs {
+    page: Page,
+}
+
+pub async fn get_recent_calls(page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    invoke(command::GET_RECENT_CALLS, &PageArgs { page }).await
+}
+
+pub async fn get_missed_calls(page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    invoke(command::GET_MISSED_CALLS, &PageArgs { page }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LeadPageArgs {
+    lead_id: LeadId,
+    page: Page,
+}
+
+pub async fn get_lead_calls(lead_id: LeadId, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    invoke(command::GET_LEAD_CALLS, &LeadPageArgs { lead_id, page }).await
+}
+
+/// Calls `on_update` with every `call://updated` snapshot, for the life of the window.
+pub fn on_calls_updated(on_update: Callback<CallsSnapshot>, on_error: Callback<IpcError>) {
+    listen_forever(event::CALL_UPDATED, on_update, on_error);
+}
+
+/// Calls `on_progress` with every `import://progress`, for the life of the window.
+pub fn on_import_progress(on_progress: Callback<ImportProgress>, on_error: Callback<IpcError>) {
+    listen_forever(event::IMPORT_PROGRESS, on_progress, on_error);
 }
 
 /// Calls `on_update` with every `connection://updated` the shell emits, for the life of the

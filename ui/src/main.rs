@@ -4,6 +4,7 @@ mod app;
 mod backend;
 mod components;
 mod state;
+mod wording;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

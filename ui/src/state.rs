@@ -3,7 +3,9 @@
 
 use std::rc::Rc;
 
+use softphone_core::call::CallsSnapshot;
 use softphone_core::ipc::{AppInfo, ConnectionStatus, IpcError};
+use softphone_core::lead::{ImportProgress, Lead, LeadId, Page};
 use yew::Reducible;
 
 /// The sections of the sidebar, in display order.
@@ -46,6 +48,17 @@ pub struct AppState {
     pub connection: Option<ConnectionStatus>,
     /// The latest failure talking to the shell, shown until the next success.
     pub shell_error: Option<IpcError>,
+    /// The shell's latest snapshot of every call; rendered as is.
+    pub calls: CallsSnapshot,
+    /// The latest progress of a running CSV import.
+    pub import_progress: Option<ImportProgress>,
+}
+
+impl AppState {
+    /// True when the app runs against the built-in simulator.
+    pub fn demo(&self) -> bool {
+        self.connection.as_ref().is_some_and(|status| status.demo)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +67,8 @@ pub enum AppAction {
     AppInfoLoaded(AppInfo),
     ConnectionUpdated(ConnectionStatus),
     ShellFailed(IpcError),
+    CallsUpdated(CallsSnapshot),
+    ImportProgressed(ImportProgress),
 }
 
 impl Reducible for AppState {
@@ -72,6 +87,89 @@ impl Reducible for AppState {
                 next.shell_error = None;
             }
             AppAction::ShellFailed(error) => next.shell_error = Some(error),
+            AppAction::CallsUpdated(snapshot) => next.calls = snapshot,
+            AppAction::ImportProgressed(progress) => next.import_progress = Some(progress),
+        }
+        Rc::new(next)
+    }
+}
+
+/// Leads per page of the lead list.
+pub const LEADS_PAGE: u32 = 50;
+
+/// The lead list: what was searched, the pages loaded so far, and the lead opened. Answers to
+/// an older search (`generation`) are dropped, so fast typing never shows stale results.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LeadList {
+    pub query: String,
+    pub generation: u32,
+    pub leads: Vec<Lead>,
+    /// The page to load on "More"; `None` when the last page was short (no more leads).
+    pub next: Option<Page>,
+    pub loading: bool,
+    pub error: Option<IpcError>,
+    pub selected: Option<LeadId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeadListAction {
+    /// The agent typed: a new search starts (its first page is fetched after the debounce).
+    Search(String),
+    /// The next page is being fetched.
+    LoadingMore,
+    Loaded {
+        generation: u32,
+        page: Page,
+        leads: Vec<Lead>,
+    },
+    Failed {
+        generation: u32,
+        error: IpcError,
+    },
+    Select(Option<LeadId>),
+    /// A lead changed (notes saved): replace it where it is listed.
+    LeadUpdated(Lead),
+}
+
+impl Reducible for LeadList {
+    type Action = LeadListAction;
+
+    fn reduce(self: Rc<Self>, action: LeadListAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            LeadListAction::Search(query) => {
+                next.query = query;
+                next.generation = next.generation.wrapping_add(1);
+                next.loading = true;
+                next.error = None;
+            }
+            LeadListAction::LoadingMore => next.loading = true,
+            LeadListAction::Loaded { generation, page, leads } => {
+                if generation != next.generation {
+                    return self;
+                }
+                next.next = (leads.len() as u32 >= page.limit).then(|| page.next());
+                if page.offset == 0 {
+                    next.leads = leads;
+                } else {
+                    next.leads.extend(leads);
+                }
+                next.loading = false;
+                next.error = None;
+            }
+            LeadListAction::Failed { generation, error } => {
+                if generation != next.generation {
+                    return self;
+                }
+                next.loading = false;
+                next.error = Some(error);
+            }
+            LeadListAction::Select(lead) => next.selected = lead,
+            LeadListAction::LeadUpdated(lead) => {
+                if let Some(listed) = next.leads.iter_mut().find(|listed| listed.id == lead.id) {
+                    *listed = lead;
+                }
+            }
         }
         Rc::new(next)
     }
@@ -109,5 +207,66 @@ mod tests {
     fn section_slugs_are_unique() {
         let slugs: std::collections::HashSet<_> = Section::ALL.iter().map(|s| s.slug()).collect();
         assert_eq!(slugs.len(), Section::ALL.len());
+    }
+
+    fn lead(id: i64, name: &str) -> Lead {
+        Lead {
+            id: LeadId(id),
+            name: name.into(),
+            company: String::new(),
+            phone: softphone_core::phone::PhoneNumber::from_e164(&format!("+1415555{:04}", 100 + id)).expect("valid"),
+            email: String::new(),
+            city: String::new(),
+            tags: Vec::new(),
+            notes: String::new(),
+            last_disposition: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    fn leads(state: LeadList, action: LeadListAction) -> LeadList {
+        (*Rc::new(state).reduce(action)).clone()
+    }
+
+    #[test]
+    fn a_full_page_offers_more_and_more_appends() {
+        let state = leads(LeadList::default(), LeadListAction::Search(String::new()));
+        let generation = state.generation;
+        let page = Page::first(2);
+        let state = leads(state, LeadListAction::Loaded { generation, page, leads: vec![lead(1, "A"), lead(2, "B")] });
+        assert_eq!(state.next, Some(page.next()), "a full page: there may be more");
+        let state = leads(state, LeadListAction::Loaded { generation, page: page.next(), leads: vec![lead(3, "C")] });
+        assert_eq!(state.leads.len(), 3);
+        assert_eq!(state.next, None, "a short page is the last");
+        assert!(!state.loading);
+    }
+
+    #[test]
+    fn answers_to_an_older_search_are_dropped() {
+        let state = leads(LeadList::default(), LeadListAction::Search("a".into()));
+        let old = state.generation;
+        let state = leads(state, LeadListAction::Search("ad".into()));
+        let state =
+            leads(state, LeadListAction::Loaded { generation: old, page: Page::first(50), leads: vec![lead(1, "Bo")] });
+        assert!(state.leads.is_empty() && state.loading, "still waiting for the newer search");
+        let current = state.generation;
+        let state = leads(
+            state,
+            LeadListAction::Loaded { generation: current, page: Page::first(50), leads: vec![lead(2, "Ada")] },
+        );
+        assert_eq!(state.leads[0].name, "Ada");
+    }
+
+    #[test]
+    fn saved_notes_show_in_the_list() {
+        let state = leads(LeadList::default(), LeadListAction::Search(String::new()));
+        let generation = state.generation;
+        let state =
+            leads(state, LeadListAction::Loaded { generation, page: Page::first(50), leads: vec![lead(1, "A")] });
+        let mut changed = lead(1, "A");
+        changed.notes = "Call back Monday".into();
+        let state = leads(state, LeadListAction::LeadUpdated(changed.clone()));
+        assert_eq!(state.leads[0], changed);
     }
 }

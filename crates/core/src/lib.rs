@@ -4,7 +4,10 @@
 //! so the types that cross the IPC boundary are defined once and cannot drift apart.
 
 pub mod call;
+pub mod call_log;
+pub mod demo_leads;
 pub mod disposition;
 pub mod ipc;
+pub mod lead;
 pub mod phone;
 pub mod secret;

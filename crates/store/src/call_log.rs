@@ -2,77 +2,16 @@
 //! a crash mid-call leaves a row that the next start closes as `interrupted`.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use softphone_core::disposition::Disposition;
 use softphone_core::phone::PhoneNumber;
 
 use crate::Store;
 use crate::error::{Entity, StoreError};
-use crate::lead::{LeadId, Page};
+use crate::lead::{LeadId, Page, sql_limit, sql_offset};
 
-/// A call-log row id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CallId(pub i64);
-
-/// Who placed the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallDirection {
-    Inbound,
-    Outbound,
-}
-
-/// Which engine carried the call (see architecture.md, "Why two call engines").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallEngine {
-    /// The Telnyx WebRTC SDK in the webview.
-    Webview,
-    /// The Rust media engine.
-    Native,
-}
-
-/// Where a call-log row stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    /// Started and not finished yet.
-    InProgress,
-    /// Answered and hung up normally.
-    Completed,
-    /// Inbound and never answered.
-    Missed,
-    /// Never connected (busy, rejected, network or media failure).
-    Failed,
-    /// The app stopped before the call was finished (found at the next start).
-    Interrupted,
-}
-
-macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            /// The stored form.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            fn from_stored(text: &str) -> Option<Self> {
-                match text { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-text_enum!(CallDirection { Inbound => "inbound", Outbound => "outbound" });
-text_enum!(CallEngine { Webview => "webview", Native => "native" });
-text_enum!(CallState {
-    InProgress => "in_progress",
-    Completed => "completed",
-    Missed => "missed",
-    Failed => "failed",
-    Interrupted => "interrupted",
-});
+pub use softphone_core::call_log::{
+    CallDirection, CallEngine, CallLogEntry, CallLogId as CallId, LoggedCallState as CallState,
+};
 
 /// What is known when a call starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,30 +38,6 @@ pub struct CallFinish {
     pub hangup_cause: Option<String>,
     /// The final SIP response code, e.g. 486.
     pub sip_code: Option<u16>,
-}
-
-/// One call as the call log shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallLogEntry {
-    pub id: CallId,
-    pub direction: CallDirection,
-    pub remote_number: String,
-    pub lead_id: Option<LeadId>,
-    pub engine: CallEngine,
-    /// Unix milliseconds.
-    pub started_at_ms: i64,
-    /// Unix milliseconds; `None` if never answered.
-    pub answered_at_ms: Option<i64>,
-    /// Unix milliseconds; `None` while in progress.
-    pub ended_at_ms: Option<i64>,
-    /// Talk time (answer to end) in milliseconds; 0 if never answered; `None` while in progress
-    /// or when unknown (interrupted).
-    pub duration_ms: Option<i64>,
-    pub state: CallState,
-    pub hangup_cause: Option<String>,
-    pub sip_code: Option<u16>,
-    pub disposition: Option<Disposition>,
-    pub note: String,
 }
 
 const CALL_COLUMNS: &str = "id, direction, remote_number, lead_id, engine, started_at, answered_at, \
@@ -316,7 +231,7 @@ impl Store {
             "SELECT {CALL_COLUMNS} FROM calls WHERE {condition}
              ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2"
         ))?;
-        let (limit, offset) = (page.sql_limit(), page.sql_offset());
+        let (limit, offset) = (sql_limit(page), sql_offset(page));
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&limit, &offset];
         bound.extend_from_slice(extra);
         let rows = statement.query_map(bound.as_slice(), call_from_row)?;

@@ -21,7 +21,6 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 use softphone_core::phone::{PhoneNumber, Region};
 
 use crate::Store;
@@ -34,36 +33,7 @@ const BATCH_ROWS: usize = 4096;
 /// Longest raw value quoted back in a rejection reason, in characters.
 const QUOTE_MAX_CHARS: usize = 40;
 
-/// How far an import has got; reported every few thousand rows and once at the end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportProgress {
-    /// Data rows read so far (accepted or rejected).
-    pub rows_done: u64,
-    /// Bytes of the file consumed so far.
-    pub bytes_read: u64,
-    /// The file's size, when known; `bytes_read / bytes_total` is the fraction done.
-    pub bytes_total: Option<u64>,
-}
-
-/// A row left out of an import, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RejectedRow {
-    /// 1-based line in the file where the row starts (the header is line 1).
-    pub line: u64,
-    /// A sentence saying what is wrong with the row.
-    pub reason: String,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportReport {
-    /// New leads created.
-    pub inserted: u64,
-    /// Rows folded into a lead that already existed or appeared earlier in the file.
-    pub merged: u64,
-    /// Rows left out, in file order.
-    pub rejected: Vec<RejectedRow>,
-}
+pub use softphone_core::lead::{ImportProgress, ImportReport, RejectedRow};
 
 /// Which column holds what, found from the header row.
 #[derive(Debug, Default)]

@@ -1,39 +1,11 @@
 //! Leads: the people an agent calls. One lead per phone number.
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use softphone_core::disposition::Disposition;
 use softphone_core::phone::PhoneNumber;
 
 use crate::error::{Entity, StoreError};
 use crate::{Store, search};
-
-/// A lead's row id. Stable for the lead's lifetime; never reused while the lead exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct LeadId(pub i64);
-
-/// A lead as stored.
-///
-/// Text fields are trimmed and `""` when unknown. `tags` are trimmed, non-empty, contain no
-/// comma, and are unique ignoring case, in the order they were added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lead {
-    pub id: LeadId,
-    pub name: String,
-    pub company: String,
-    pub phone: PhoneNumber,
-    pub email: String,
-    pub city: String,
-    pub tags: Vec<String>,
-    pub notes: String,
-    /// The disposition of the lead's latest dispositioned call, or one set by hand.
-    pub last_disposition: Option<Disposition>,
-    /// Unix milliseconds.
-    pub created_at_ms: i64,
-    /// Unix milliseconds; changes whenever any field changes.
-    pub updated_at_ms: i64,
-}
 
 /// What a person can edit on a lead (create and full update).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,34 +35,15 @@ impl LeadFields {
     }
 }
 
-/// A page of a list: at most `limit` rows after skipping `offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page {
-    pub limit: u32,
-    pub offset: u32,
+pub use softphone_core::lead::{Lead, LeadId, Page};
+
+/// `LIMIT` of a page, clamped to [`Page::MAX_LIMIT`].
+pub(crate) fn sql_limit(page: Page) -> i64 {
+    i64::from(page.clamped_limit())
 }
 
-impl Page {
-    /// The most rows one page may hold; larger limits are clamped.
-    pub const MAX_LIMIT: u32 = 500;
-
-    /// The first `limit` rows.
-    pub fn first(limit: u32) -> Page {
-        Page { limit, offset: 0 }
-    }
-
-    /// The page after this one.
-    pub fn next(self) -> Page {
-        Page { limit: self.limit, offset: self.offset.saturating_add(self.limit) }
-    }
-
-    pub(crate) fn sql_limit(self) -> i64 {
-        i64::from(self.limit.min(Self::MAX_LIMIT))
-    }
-
-    pub(crate) fn sql_offset(self) -> i64 {
-        i64::from(self.offset)
-    }
+pub(crate) fn sql_offset(page: Page) -> i64 {
+    i64::from(page.offset)
 }
 
 /// Most matches [`Store::search_leads`] ranks by relevance; beyond, results are newest first.
@@ -282,7 +235,7 @@ impl Store {
                 "SELECT {LEAD_COLUMNS} FROM leads
                  ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
             ))?;
-            let rows = statement.query_map(params![page.sql_limit(), page.sql_offset()], lead_from_row)?;
+            let rows = statement.query_map(params![sql_limit(page), sql_offset(page)], lead_from_row)?;
             return Ok(rows.collect::<Result<_, _>>()?);
         };
         // Ranking costs time per match, so it is done only when the matches are few enough to
@@ -304,7 +257,7 @@ impl Store {
              JOIN leads ON leads.id = hits.hit
              ORDER BY {outer_order}"
         ))?;
-        let rows = statement.query_map(params![fts, page.sql_limit(), page.sql_offset()], lead_from_row)?;
+        let rows = statement.query_map(params![fts, sql_limit(page), sql_offset(page)], lead_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -402,6 +355,6 @@ mod tests {
     fn pages_clamp_and_advance() {
         let page = Page::first(50);
         assert_eq!(page.next(), Page { limit: 50, offset: 50 });
-        assert_eq!(Page::first(10_000).sql_limit(), 500);
+        assert_eq!(sql_limit(Page::first(10_000)), 500);
     }
 }

@@ -9,6 +9,7 @@
 //! time and applied by [`Store::open`].
 
 mod call_log;
+mod demo;
 mod error;
 mod import;
 mod lead;

@@ -1,4 +1,5 @@
 //! Launching the real app through tauri-driver, and the helpers every scenario uses.
+#![allow(dead_code, reason = "each scenario file compiles this module and uses some of it")]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,35 @@ impl App {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{css} never showed the expected text; last seen: {last:?}");
+    }
+
+    /// Waits until the number of elements matching `css` satisfies `accept`, returning it.
+    pub async fn wait_for_count(&self, css: &str, accept: impl Fn(usize) -> bool) -> usize {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = 0;
+        while Instant::now() < deadline {
+            if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
+                last = elements.len();
+                if accept(last) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never matched the expected number of elements; last seen: {last}");
+    }
+
+    /// Types `text` into the field `css` (clicking it first, as an agent would).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.click().await.expect("focus the field");
+        field.send_keys(text).await.unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+    }
+
+    /// Opens a section from the sidebar and waits for its page.
+    pub async fn open(&self, slug: &str) {
+        self.find(&format!("#nav-{slug}")).await.click().await.expect("click the section");
+        self.find(&format!("#section-{slug}")).await;
     }
 
     pub async fn screenshot(&self, scenario: &str) {

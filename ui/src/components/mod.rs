@@ -1,7 +1,13 @@
+mod call_log;
+mod calls_panel;
+mod dialer;
+mod leads;
 mod section_page;
+mod settings;
 mod sidebar;
 mod status_bar;
 
+pub use calls_panel::CallsPanel;
 pub use section_page::SectionPage;
 pub use sidebar::Sidebar;
 pub use status_bar::StatusBar;

@@ -1,26 +1,45 @@
+use softphone_core::call::CallsSnapshot;
+use softphone_core::lead::ImportProgress;
 use yew::prelude::*;
 
+use super::call_log::CallLog;
+use super::dialer::Dialer;
+use super::leads::LeadsPage;
+use super::settings::Settings;
 use crate::state::Section;
 
 #[derive(Properties, PartialEq)]
 pub struct SectionPageProps {
     pub section: Section,
+    /// Demo mode (the built-in simulator answers calls).
+    pub demo: bool,
+    pub calls: CallsSnapshot,
+    pub import_progress: Option<ImportProgress>,
 }
 
-/// The body of each section. Each states plainly what it will hold until its feature lands.
+/// The body of each section: its heading, a line saying what it is for, and its screen.
 #[function_component(SectionPage)]
 pub fn section_page(props: &SectionPageProps) -> Html {
     let section = props.section;
     let summary = match section {
-        Section::Dialer => "Place calls by number or from a lead. Calling needs a connected call engine.",
-        Section::Leads => "Your lead list, searchable offline. No leads imported yet.",
-        Section::Calls => "Every call you make or receive. No calls yet.",
-        Section::Settings => "Telnyx credentials, default region, audio devices and the call engine.",
+        Section::Dialer => "Type a number and press Enter, or use the keypad.",
+        Section::Leads => "Your lead list, searchable offline.",
+        Section::Calls => "Every call you make or receive.",
+        Section::Settings => "Telnyx credentials, kept in the operating system's keychain.",
+    };
+    let body = match section {
+        Section::Dialer => html! { <Dialer demo={props.demo} /> },
+        Section::Leads => {
+            html! { <LeadsPage demo={props.demo} import_progress={props.import_progress} calls={props.calls.clone()} /> }
+        }
+        Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
+        Section::Settings => html! { <Settings /> },
     };
     html! {
         <section id={format!("section-{}", section.slug())} class="section-page">
             <h1>{ section.label() }</h1>
             <p class="summary">{ summary }</p>
+            { body }
         </section>
     }
 }

@@ -1,0 +1,141 @@
+use gloo::timers::callback::Interval;
+use softphone_core::call::{CallSnapshot, CallView, CallsSnapshot, Direction, UnixMillis};
+use softphone_core::ipc::IpcError;
+use softphone_core::lead::LeadId;
+use yew::prelude::*;
+
+use crate::backend;
+use crate::wording;
+
+#[derive(Properties, PartialEq)]
+pub struct CallsPanelProps {
+    pub calls: CallsSnapshot,
+}
+
+/// Every call the shell reports, newest first; shown whenever there is one.
+#[function_component(CallsPanel)]
+pub fn calls_panel(props: &CallsPanelProps) -> Html {
+    if props.calls.calls.is_empty() {
+        return html! {};
+    }
+    html! {
+        <aside id="calls-panel" class="calls-panel" aria-label="Calls">
+            { for props.calls.calls.iter().rev().map(|call| html! {
+                <CallCard key={call.call_id.0.clone()} call={call.clone()} />
+            }) }
+        </aside>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CallCardProps {
+    call: CallSnapshot,
+}
+
+/// Runs a call command, showing its failure on the card.
+fn act<F>(error: &UseStateHandle<Option<IpcError>>, command: impl Fn() -> F + 'static) -> Callback<MouseEvent>
+where
+    F: std::future::Future<Output = Result<(), IpcError>> + 'static,
+{
+    let error = error.clone();
+    Callback::from(move |_| {
+        let error = error.clone();
+        let future = command();
+        wasm_bindgen_futures::spawn_local(async move {
+            error.set(future.await.err());
+        });
+    })
+}
+
+#[function_component(CallCard)]
+fn call_card(props: &CallCardProps) -> Html {
+    let call = &props.call;
+    let lead_name = use_state(|| None::<String>);
+    let error = use_state(|| None::<IpcError>);
+    let keypad = use_state(|| false);
+    let now = use_state(|| UnixMillis(js_sys::Date::now() as u64));
+
+    {
+        let lead_name = lead_name.clone();
+        use_effect_with(call.lead_id, move |lead_id| {
+            if let Some(lead_id) = *lead_id {
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(lead) = backend::get_lead(LeadId(lead_id)).await {
+                        lead_name.set(Some(lead.name));
+                    }
+                });
+            }
+        });
+    }
+    {
+        let now = now.clone();
+        use_effect_with((), move |_| {
+            let interval = Interval::new(1000, move || now.set(UnixMillis(js_sys::Date::now() as u64)));
+            move || drop(interval)
+        });
+    }
+
+    let id = call.call_id.clone();
+    let ended = call.view == CallView::Ended;
+    let ringing_in = call.view == CallView::Ringing && call.direction == Direction::Inbound;
+    let connected = matches!(call.view, CallView::Active | CallView::Holding | CallView::Resuming);
+    let held = call.view == CallView::Held;
+    let remote_name = call.remote.name.clone().filter(|name| !name.is_empty());
+    let state_class = format!("view-{:?}", call.view).to_lowercase();
+
+    let button = |class: &'static str, label: &'static str, onclick: Callback<MouseEvent>| {
+        html! { <button class={classes!("call-action", class)} {onclick}>{ label }</button> }
+    };
+
+    html! {
+        <div id={format!("call-{}", call.call_id.0)} class={classes!("call-card", state_class)}>
+            <div class="call-head">
+                <span class="call-direction">{ if call.direction == Direction::Inbound { "Incoming" } else { "Outgoing" } }</span>
+                <span class="call-number">{ wording::number(&call.remote.number) }</span>
+                if let Some(name) = remote_name {
+                    <span class="call-remote-name">{ name }</span>
+                }
+                if let Some(name) = &*lead_name {
+                    <span class="call-lead">{ name.clone() }</span>
+                }
+            </div>
+            <div class="call-status">
+                <span class="call-state">{ wording::call_state(call) }</span>
+                if call.muted {
+                    <span class="call-muted">{ "Muted" }</span>
+                }
+                <span class="call-timer">{ wording::talk_time(call, *now).unwrap_or_default() }</span>
+            </div>
+            <div class="call-actions">
+                if ringing_in {
+                    { button("answer primary", "Answer", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::answer_call(&id).await } } })) }
+                    { button("decline danger", "Decline", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::decline_call(&id).await } } })) }
+                }
+                if connected {
+                    { button("mute", if call.muted { "Unmute" } else { "Mute" }, act(&error, { let id = id.clone(); let muted = !call.muted; move || { let id = id.clone(); async move { backend::set_call_muted(&id, muted).await } } })) }
+                    { button("hold", "Hold", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hold_call(&id).await } } })) }
+                    <button class="call-action keypad-toggle" onclick={{ let keypad = keypad.clone(); Callback::from(move |_| keypad.set(!*keypad)) }}>{ "Keypad" }</button>
+                }
+                if held {
+                    { button("resume", "Resume", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::resume_call(&id).await } } })) }
+                }
+                if ended {
+                    { button("dismiss", "Dismiss", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::dismiss_call(&id).await } } })) }
+                } else if !ringing_in {
+                    { button("hangup danger", "Hang up", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hang_up_call(&id).await } } })) }
+                }
+            </div>
+            if *keypad && connected {
+                <div class="keypad dtmf">
+                    { for ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].iter().map(|&digit| {
+                        let onclick = act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::send_call_digits(&id, digit).await } } });
+                        html! { <button class="key" data-key={digit} {onclick}>{ digit }</button> }
+                    }) }
+                </div>
+            }
+            if let Some(failure) = &*error {
+                <p class="error call-error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,111 @@
+use softphone_core::ipc::IpcError;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::backend;
+use crate::wording::{self, NumberCheck};
+
+#[derive(Properties, PartialEq)]
+pub struct DialerProps {
+    /// Demo mode: the simulator's directory numbers are dialable too.
+    pub demo: bool,
+}
+
+const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+/// A number field checked as the agent types, a keypad, and Call (or Enter).
+#[function_component(Dialer)]
+pub fn dialer(props: &DialerProps) -> Html {
+    let number = use_state(String::new);
+    let error = use_state(|| None::<IpcError>);
+    let check = wording::check_number(&number, props.demo);
+    // The shell's refusal; not repeated when the check above already says the same.
+    let dial_error = error.as_ref().map(wording::error_sentence);
+
+    let dial = {
+        let number = number.clone();
+        let error = error.clone();
+        Callback::from(move |()| {
+            let typed = (*number).clone();
+            let number = number.clone();
+            let error = error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::place_call(&typed, None).await {
+                    Ok(_) => {
+                        error.set(None);
+                        number.set(String::new());
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+    let oninput = {
+        let number = number.clone();
+        let error = error.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            number.set(input.value());
+            error.set(None);
+        })
+    };
+    let onkeydown = {
+        let dial = dial.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" {
+                event.prevent_default();
+                dial.emit(());
+            }
+        })
+    };
+
+    html! {
+        <div class="dialer">
+            <input
+                id="dial-number"
+                class="dial-number"
+                type="tel"
+                placeholder="Number, e.g. (415) 555-0100"
+                autocomplete="off"
+                value={(*number).clone()}
+                {oninput}
+                {onkeydown}
+            />
+            <p id="dial-check" role="status" class={classes!("dial-check", match &check {
+                NumberCheck::Empty => "empty",
+                NumberCheck::Valid(_) => "valid",
+                NumberCheck::Invalid(_) => "invalid",
+            })}>
+                { match &check {
+                    NumberCheck::Empty => "Type a number, or pick a lead to call.".to_owned(),
+                    NumberCheck::Valid(formatted) => format!("Valid: {formatted}"),
+                    NumberCheck::Invalid(sentence) => sentence.clone(),
+                } }
+            </p>
+            <div class="keypad">
+                { for KEYS.iter().map(|&key| {
+                    let number = number.clone();
+                    let onclick = Callback::from(move |_| number.set(format!("{}{key}", *number)));
+                    html! { <button class="key" data-key={key} {onclick}>{ key }</button> }
+                }) }
+            </div>
+            <div class="dial-actions">
+                <button id="dial-call" class="primary call-button" onclick={dial.reform(|_| ())}>{ "Call" }</button>
+                <button
+                    class="secondary"
+                    onclick={{
+                        let number = number.clone();
+                        Callback::from(move |_| {
+                            let mut text = (*number).clone();
+                            text.pop();
+                            number.set(text);
+                        })
+                    }}
+                >{ "⌫" }</button>
+            </div>
+            if let Some(sentence) = dial_error.filter(|sentence| !matches!(&check, NumberCheck::Invalid(shown) if shown == sentence)) {
+                <p id="dial-error" class="error" role="alert">{ sentence }</p>
+            }
+        </div>
+    }
+}

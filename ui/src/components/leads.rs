@@ -1,0 +1,353 @@
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::timers::callback::Timeout;
+use softphone_core::call::CallsSnapshot;
+use softphone_core::call_log::CallLogEntry;
+use softphone_core::ipc::IpcError;
+use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::backend;
+use crate::state::{LEADS_PAGE, LeadList, LeadListAction};
+use crate::wording;
+
+/// How long typing must pause before the search runs, in milliseconds.
+const SEARCH_DEBOUNCE_MS: u32 = 150;
+
+/// Fetches one page of a search and hands it to the list (which drops it if a newer search ran).
+fn fetch(list: UseReducerDispatcher<LeadList>, query: String, generation: u32, page: Page) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match backend::search_leads(&query, page).await {
+            Ok(leads) => list.dispatch(LeadListAction::Loaded { generation, page, leads }),
+            Err(error) => list.dispatch(LeadListAction::Failed { generation, error }),
+        }
+    });
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LeadsPageProps {
+    /// Demo mode (sample leads).
+    pub demo: bool,
+    /// The latest progress of a running CSV import.
+    pub import_progress: Option<ImportProgress>,
+    /// The live calls: an opened lead's history is read again when they change.
+    pub calls: CallsSnapshot,
+}
+
+/// Search (debounced), the paged list, the opened lead, and CSV import.
+#[function_component(LeadsPage)]
+pub fn leads_page(props: &LeadsPageProps) -> Html {
+    let list = use_reducer(LeadList::default);
+    let pending: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
+
+    {
+        // Again when demo mode is confirmed: the shell seeds the sample leads before it says so.
+        let list = list.clone();
+        use_effect_with(props.demo, move |_| {
+            list.dispatch(LeadListAction::Search(list.query.clone()));
+            fetch(list.dispatcher(), list.query.clone(), list.generation.wrapping_add(1), Page::first(LEADS_PAGE));
+        });
+    }
+
+    let oninput = {
+        let list = list.clone();
+        let pending = pending.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            let query = input.value();
+            let generation = list.generation.wrapping_add(1);
+            list.dispatch(LeadListAction::Search(query.clone()));
+            let dispatcher = list.dispatcher();
+            // Replacing the timeout cancels the previous one: only the last keystroke searches.
+            *pending.borrow_mut() = Some(Timeout::new(SEARCH_DEBOUNCE_MS, move || {
+                fetch(dispatcher, query, generation, Page::first(LEADS_PAGE));
+            }));
+        })
+    };
+    let on_more = {
+        let list = list.clone();
+        Callback::from(move |_| {
+            if let Some(page) = list.next {
+                list.dispatch(LeadListAction::LoadingMore);
+                fetch(list.dispatcher(), list.query.clone(), list.generation, page);
+            }
+        })
+    };
+    let on_updated = {
+        let dispatcher = list.dispatcher();
+        Callback::from(move |lead| dispatcher.dispatch(LeadListAction::LeadUpdated(lead)))
+    };
+    let on_close = {
+        let dispatcher = list.dispatcher();
+        Callback::from(move |()| dispatcher.dispatch(LeadListAction::Select(None)))
+    };
+
+    let on_imported = {
+        let list = list.clone();
+        Callback::from(move |()| {
+            let generation = list.generation.wrapping_add(1);
+            list.dispatch(LeadListAction::Search(list.query.clone()));
+            fetch(list.dispatcher(), list.query.clone(), generation, Page::first(LEADS_PAGE));
+        })
+    };
+
+    html! {
+        <div class="leads">
+            <div class="leads-list">
+                <ImportForm progress={props.import_progress} {on_imported} />
+                <input
+                    id="lead-search"
+                    class="search"
+                    type="search"
+                    placeholder="Search name, company, number, city…"
+                    autocomplete="off"
+                    value={list.query.clone()}
+                    {oninput}
+                />
+                if let Some(error) = &list.error {
+                    <p class="error" role="alert">{ wording::error_sentence(error) }</p>
+                }
+                <ul id="lead-results" class="lead-results">
+                    { for list.leads.iter().map(|lead| {
+                        let dispatcher = list.dispatcher();
+                        let id = lead.id;
+                        let selected = list.selected == Some(id);
+                        html! {
+                            <li key={id.0}>
+                                <button
+                                    id={format!("lead-{}", id.0)}
+                                    class={classes!("lead-row", selected.then_some("selected"))}
+                                    onclick={Callback::from(move |_| dispatcher.dispatch(LeadListAction::Select(Some(id))))}
+                                >
+                                    <span class="lead-name">{ &lead.name }</span>
+                                    <span class="lead-company">{ &lead.company }</span>
+                                    <span class="lead-phone">{ lead.phone.format_international() }</span>
+                                </button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+                if list.leads.is_empty() && !list.loading && list.error.is_none() {
+                    <p id="lead-empty" class="muted">{ if list.query.trim().is_empty() { "No leads yet." } else { "No lead matches that search." } }</p>
+                }
+                if list.next.is_some() {
+                    <button id="lead-more" class="secondary more" disabled={list.loading} onclick={on_more}>{ "More" }</button>
+                }
+            </div>
+            if let Some(lead_id) = list.selected {
+                <LeadDetail key={lead_id.0} {lead_id} calls={props.calls.clone()} {on_updated} {on_close} />
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LeadDetailProps {
+    lead_id: LeadId,
+    calls: CallsSnapshot,
+    on_updated: Callback<Lead>,
+    on_close: Callback<()>,
+}
+
+/// Calls of a lead shown in its history.
+const LEAD_CALLS_PAGE: u32 = 20;
+
+#[function_component(LeadDetail)]
+fn lead_detail(props: &LeadDetailProps) -> Html {
+    let lead = use_state(|| None::<Lead>);
+    let calls = use_state(Vec::<CallLogEntry>::new);
+    let notes = use_state(String::new);
+    let error = use_state(|| None::<IpcError>);
+    let saved = use_state(|| false);
+
+    {
+        let (lead, notes, error) = (lead.clone(), notes.clone(), error.clone());
+        use_effect_with(props.lead_id, move |&lead_id| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::get_lead(lead_id).await {
+                    Ok(found) => {
+                        notes.set(found.notes.clone());
+                        lead.set(Some(found));
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        });
+    }
+    {
+        let (calls, error) = (calls.clone(), error.clone());
+        use_effect_with((props.lead_id, props.calls.clone()), move |(lead_id, _)| {
+            let lead_id = *lead_id;
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::get_lead_calls(lead_id, Page::first(LEAD_CALLS_PAGE)).await {
+                    Ok(found) => calls.set(found),
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        });
+    }
+
+    let Some(shown) = (*lead).clone() else {
+        return html! {
+            <div id="lead-detail" class="lead-detail">
+                if let Some(failure) = &*error {
+                    <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
+                }
+            </div>
+        };
+    };
+
+    let on_notes = {
+        let (notes, saved) = (notes.clone(), saved.clone());
+        Callback::from(move |event: InputEvent| {
+            let area: HtmlTextAreaElement = event.target_unchecked_into();
+            notes.set(area.value());
+            saved.set(false);
+        })
+    };
+    let on_save = {
+        let (notes, error, saved, lead) = (notes.clone(), error.clone(), saved.clone(), lead.clone());
+        let on_updated = props.on_updated.clone();
+        let lead_id = props.lead_id;
+        Callback::from(move |_| {
+            let (text, error, saved, lead, on_updated) =
+                ((*notes).clone(), error.clone(), saved.clone(), lead.clone(), on_updated.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::update_lead_notes(lead_id, &text).await {
+                    Ok(updated) => {
+                        error.set(None);
+                        saved.set(true);
+                        lead.set(Some(updated.clone()));
+                        on_updated.emit(updated);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+    let on_call = {
+        let error = error.clone();
+        let number = shown.phone.as_e164().to_owned();
+        let lead_id = props.lead_id;
+        Callback::from(move |_| {
+            let (error, number) = (error.clone(), number.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                error.set(backend::place_call(&number, Some(lead_id)).await.err());
+            });
+        })
+    };
+    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i64);
+
+    html! {
+        <div id="lead-detail" class="lead-detail">
+            <div class="detail-head">
+                <h2 class="detail-name">{ &shown.name }</h2>
+                <button class="secondary close" aria-label="Close" onclick={props.on_close.reform(|_| ())}>{ "×" }</button>
+            </div>
+            <dl class="fields">
+                <dt>{ "Company" }</dt><dd>{ &shown.company }</dd>
+                <dt>{ "Phone" }</dt><dd class="detail-phone">{ shown.phone.format_international() }</dd>
+                <dt>{ "Email" }</dt><dd>{ &shown.email }</dd>
+                <dt>{ "City" }</dt><dd>{ &shown.city }</dd>
+                <dt>{ "Tags" }</dt><dd>{ shown.tags.join(", ") }</dd>
+                <dt>{ "Last outcome" }</dt><dd>{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
+            </dl>
+            <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", shown.phone.format_international()) }</button>
+            <label class="notes-label" for="lead-notes">{ "Notes" }</label>
+            <textarea id="lead-notes" rows="4" value={(*notes).clone()} oninput={on_notes}></textarea>
+            <div class="notes-actions">
+                <button id="lead-save-notes" class="secondary" onclick={on_save}>{ "Save notes" }</button>
+                if *saved {
+                    <span class="saved">{ "Saved" }</span>
+                }
+            </div>
+            if let Some(failure) = &*error {
+                <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+            <h3>{ "Call history" }</h3>
+            if calls.is_empty() {
+                <p class="muted">{ "No calls with this lead yet." }</p>
+            } else {
+                <ul class="lead-calls">
+                    { for calls.iter().map(|entry| html! {
+                        <li>
+                            <span>{ wording::clock_time(entry.started_at_ms, offset) }</span>
+                            <span>{ wording::outcome(entry) }</span>
+                            <span>{ entry.duration_ms.map(wording::duration).unwrap_or_default() }</span>
+                        </li>
+                    }) }
+                </ul>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ImportFormProps {
+    progress: Option<ImportProgress>,
+    on_imported: Callback<()>,
+}
+
+/// Imports a CSV file by path and reports what was inserted, merged and rejected.
+#[function_component(ImportForm)]
+fn import_form(props: &ImportFormProps) -> Html {
+    let open = use_state(|| false);
+    let path = use_state(String::new);
+    let running = use_state(|| false);
+    let report = use_state(|| None::<ImportReport>);
+    let error = use_state(|| None::<IpcError>);
+
+    if !*open {
+        let open = open.clone();
+        return html! {
+            <button id="import-open" class="secondary import-open" onclick={Callback::from(move |_| open.set(true))}>{ "Import CSV…" }</button>
+        };
+    }
+    let on_path = {
+        let path = path.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            path.set(input.value());
+        })
+    };
+    let on_import = {
+        let (path, running, report, error) = (path.clone(), running.clone(), report.clone(), error.clone());
+        let on_imported = props.on_imported.clone();
+        Callback::from(move |_| {
+            let (file, running, report, error, on_imported) =
+                ((*path).clone(), running.clone(), report.clone(), error.clone(), on_imported.clone());
+            running.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::import_leads_csv(file.trim()).await {
+                    Ok(done) => {
+                        report.set(Some(done));
+                        error.set(None);
+                        on_imported.emit(());
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+                running.set(false);
+            });
+        })
+    };
+    html! {
+        <div class="import-form">
+            <input id="import-path" type="text" placeholder="/path/to/leads.csv" value={(*path).clone()} oninput={on_path} />
+            <button id="import-run" class="secondary" disabled={*running || path.trim().is_empty()} onclick={on_import}>{ "Import" }</button>
+            if *running {
+                <span class="muted">{ props.progress.map(|p| format!("{} rows read…", p.rows_done)).unwrap_or_else(|| "Importing…".into()) }</span>
+            }
+            if let Some(done) = &*report {
+                <p class="import-report">
+                    { format!("{} added, {} merged, {} rejected.", done.inserted, done.merged, done.rejected.len()) }
+                    { for done.rejected.iter().take(5).map(|row| html! { <span class="rejected">{ format!(" Line {}: {}", row.line, row.reason) }</span> }) }
+                </p>
+            }
+            if let Some(failure) = &*error {
+                <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,300 @@
+//! What the agent reads: call states, causes, durations, times and error sentences. Pure, so it
+//! is tested natively.
+
+use softphone_core::call::{CallOutcome, CallSnapshot, CallView, HangupCause, UnixMillis};
+use softphone_core::call_log::{CallDirection, CallLogEntry, LoggedCallState};
+use softphone_core::demo_leads::parse_dialable;
+use softphone_core::ipc::{ErrorCode, IpcError};
+use softphone_core::phone::{PhoneNumber, Region};
+
+/// The region for numbers typed without a country code (the shell uses the same).
+pub const DEFAULT_REGION: &str = "US";
+
+/// A call's state in words; an ended call says why it ended.
+pub fn call_state(call: &CallSnapshot) -> String {
+    match call.view {
+        CallView::Dialing => "Dialing".into(),
+        CallView::EarlyMedia => "Ringing (early media)".into(),
+        CallView::Ringing => "Ringing".into(),
+        CallView::Answering => "Answering".into(),
+        CallView::Active => "Active".into(),
+        CallView::Holding => "Putting on hold".into(),
+        CallView::Held => "On hold".into(),
+        CallView::Resuming => "Resuming".into(),
+        CallView::Reconnecting => "Reconnecting".into(),
+        CallView::Ending => "Hanging up".into(),
+        // What the agent did (cancel, decline) or missed says more than the network's cause.
+        CallView::Ended => match &call.end {
+            Some(end) => match end.outcome {
+                CallOutcome::Cancelled => "Ended: Cancelled".into(),
+                CallOutcome::Declined => "Ended: Declined".into(),
+                CallOutcome::Missed => "Missed".into(),
+                _ => format!("Ended: {}", end.cause_label),
+            },
+            None => "Ended".into(),
+        },
+    }
+}
+
+/// `m:ss`, or `h:mm:ss` from an hour on. Negative durations read as zero.
+pub fn duration(millis: i64) -> String {
+    let seconds = millis.max(0) / 1000;
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if hours > 0 { format!("{hours}:{minutes:02}:{seconds:02}") } else { format!("{minutes}:{seconds:02}") }
+}
+
+/// Talk time of a live call at `now`, once answered.
+pub fn talk_time(call: &CallSnapshot, now: UnixMillis) -> Option<String> {
+    let answered = call.answered_at?;
+    let until = call.end.as_ref().map_or(now, |end| end.at);
+    Some(duration(until.millis_since(answered) as i64))
+}
+
+/// `YYYY-MM-DD HH:MM` of unix milliseconds, shifted by the local offset (minutes east of UTC).
+pub fn clock_time(millis: i64, offset_minutes: i64) -> String {
+    let minutes = millis.div_euclid(60_000) + offset_minutes;
+    let (days, minute_of_day) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
+}
+
+/// A number as the agent reads it: international format when it is valid E.164, else as given.
+pub fn number(text: &str) -> String {
+    PhoneNumber::from_stored(text).map_or_else(|_| text.to_owned(), |number| number.format_international())
+}
+
+/// What the dialer says about the number being typed, before dialing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberCheck {
+    Empty,
+    /// Valid; the number in international format.
+    Valid(String),
+    /// The sentence saying what is wrong.
+    Invalid(String),
+}
+
+/// Checks what the agent typed as the shell will when dialing (demo mode also takes the
+/// simulator's directory numbers).
+pub fn check_number(input: &str, demo: bool) -> NumberCheck {
+    if input.trim().is_empty() {
+        return NumberCheck::Empty;
+    }
+    let Ok(region) = Region::new(DEFAULT_REGION) else { return NumberCheck::Empty };
+    match parse_dialable(input, region, demo) {
+        Ok(number) => NumberCheck::Valid(number.format_international()),
+        Err(error) => NumberCheck::Invalid(error.to_string()),
+    }
+}
+
+/// The sentence shown for a failed command, chosen by its code. Where the shell's message is
+/// the specific sentence (a number, a call, Telnyx's answer) it is shown as is.
+pub fn error_sentence(error: &IpcError) -> String {
+    let fixed = match error.code {
+        ErrorCode::KeychainUnavailable => {
+            "No keychain is available on this computer, so credentials cannot be stored; demo mode still works."
+        }
+        ErrorCode::KeychainLocked => "The keychain is locked; unlock it and try again.",
+        ErrorCode::Offline => "Telnyx cannot be reached; check the internet connection and try again.",
+        ErrorCode::TelnyxTimedOut => "Telnyx did not answer in time; try again in a moment.",
+        ErrorCode::TelnyxUnavailable => "Telnyx is having trouble right now; try again in a few minutes.",
+        ErrorCode::NotFound => "That is no longer there; it may have been removed or already ended.",
+        ErrorCode::Internal
+        | ErrorCode::InvalidArgument
+        | ErrorCode::KeychainFailed
+        | ErrorCode::TelnyxAuthRejected
+        | ErrorCode::TelnyxRejected
+        | ErrorCode::TelnyxInvalidResponse
+        | ErrorCode::InvalidNumber
+        | ErrorCode::CallRefused
+        | ErrorCode::StoreFailed => return error.message.clone(),
+    };
+    fixed.to_owned()
+}
+
+/// Which calls the call log lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallFilter {
+    #[default]
+    All,
+    Missed,
+    Inbound,
+    Outbound,
+}
+
+impl CallFilter {
+    pub const ALL: [CallFilter; 4] = [CallFilter::All, CallFilter::Missed, CallFilter::Inbound, CallFilter::Outbound];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CallFilter::All => "All",
+            CallFilter::Missed => "Missed",
+            CallFilter::Inbound => "Inbound",
+            CallFilter::Outbound => "Outbound",
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            CallFilter::All => "all",
+            CallFilter::Missed => "missed",
+            CallFilter::Inbound => "inbound",
+            CallFilter::Outbound => "outbound",
+        }
+    }
+
+    /// Whether a row the shell listed for this filter belongs in it (missed rows come
+    /// pre-filtered from `get_missed_calls`; direction is filtered here).
+    pub fn admits(self, entry: &CallLogEntry) -> bool {
+        match self {
+            CallFilter::All => true,
+            CallFilter::Missed => entry.state == LoggedCallState::Missed,
+            CallFilter::Inbound => entry.direction == CallDirection::Inbound,
+            CallFilter::Outbound => entry.direction == CallDirection::Outbound,
+        }
+    }
+}
+
+/// The outcome column of the call log: the row's state, and the cause when it says more.
+pub fn outcome(entry: &CallLogEntry) -> String {
+    let cause = entry.hangup_cause.as_deref().map(|name| match name {
+        "NETWORK_LOST" => HangupCause::NetworkLost.describe().to_owned(),
+        "TIMEOUT" => HangupCause::Timeout.describe().to_owned(),
+        "ENGINE_FAILURE" => HangupCause::EngineFailure.describe().to_owned(),
+        other => HangupCause::from_telnyx(Some(other), None).describe().to_owned(),
+    });
+    match (entry.state, cause) {
+        (LoggedCallState::Completed | LoggedCallState::InProgress | LoggedCallState::Interrupted, _) | (_, None) => {
+            entry.state.label().to_owned()
+        }
+        // An outbound call that never connected and ended normally: the agent hung up first.
+        (LoggedCallState::Failed, Some(_))
+            if matches!(entry.hangup_cause.as_deref(), Some("NORMAL_CLEARING" | "ORIGINATOR_CANCEL")) =>
+        {
+            "Cancelled".to_owned()
+        }
+        (state, Some(cause)) => format!("{}: {cause}", state.label()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use softphone_core::call::{CallEnd, CallId, Direction, Party};
+    use softphone_core::call_log::{CallEngine, CallLogId};
+
+    fn call(view: CallView) -> CallSnapshot {
+        CallSnapshot {
+            call_id: CallId("c1".into()),
+            direction: Direction::Outbound,
+            remote: Party { number: "+14155550100".into(), name: None },
+            lead_id: None,
+            view,
+            muted: false,
+            started_at: UnixMillis(1_000),
+            answered_at: None,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn call_states_read_as_words_and_an_ended_call_says_why() {
+        assert_eq!(call_state(&call(CallView::Dialing)), "Dialing");
+        assert_eq!(call_state(&call(CallView::Held)), "On hold");
+        let mut ended = call(CallView::Ended);
+        ended.end = Some(CallEnd {
+            outcome: CallOutcome::Busy,
+            cause: HangupCause::UserBusy,
+            cause_label: "Busy".into(),
+            sip_code: Some(486),
+            at: UnixMillis(5_000),
+        });
+        assert_eq!(call_state(&ended), "Ended: Busy");
+        // Hung up by the agent before the answer: the network says NORMAL_CLEARING, the agent
+        // reads what happened, as the call log does.
+        ended.end = Some(CallEnd {
+            outcome: CallOutcome::Cancelled,
+            cause: HangupCause::NormalClearing,
+            cause_label: "Call ended".into(),
+            sip_code: None,
+            at: UnixMillis(5_000),
+        });
+        assert_eq!(call_state(&ended), "Ended: Cancelled");
+    }
+
+    #[test]
+    fn talk_time_runs_from_the_answer_and_stops_at_the_end() {
+        let mut active = call(CallView::Active);
+        assert_eq!(talk_time(&active, UnixMillis(9_000)), None, "not answered yet");
+        active.answered_at = Some(UnixMillis(2_000));
+        assert_eq!(talk_time(&active, UnixMillis(67_000)), Some("1:05".into()));
+        assert_eq!(duration(3_725_000), "1:02:05");
+        assert_eq!(duration(-5), "0:00");
+    }
+
+    #[test]
+    fn clock_times_are_calendar_dates() {
+        assert_eq!(clock_time(0, 0), "1970-01-01 00:00");
+        // 2026-11-23 16:28 UTC, and the same instant two hours west.
+        assert_eq!(clock_time(1_795_451_280_000, 0), "2026-11-23 16:28");
+        assert_eq!(clock_time(1_795_451_280_000, -120), "2026-11-23 14:28");
+    }
+
+    #[test]
+    fn the_dialer_checks_numbers_before_dialing() {
+        assert_eq!(check_number("  ", false), NumberCheck::Empty);
+        assert_eq!(check_number("(415) 555-0100", false), NumberCheck::Valid("+1 415-555-0100".into()));
+        assert!(matches!(check_number("12", false), NumberCheck::Invalid(sentence) if sentence.contains("too short")));
+        assert!(matches!(check_number("+15555550101", true), NumberCheck::Valid(_)), "demo directory");
+        assert!(matches!(check_number("+15555550101", false), NumberCheck::Invalid(_)));
+    }
+
+    #[test]
+    fn errors_are_sentences_chosen_by_code() {
+        let number = IpcError::new(ErrorCode::InvalidNumber, "The phone number is too short.");
+        assert_eq!(error_sentence(&number), "The phone number is too short.");
+        let offline = IpcError::new(ErrorCode::Offline, "reqwest: dns error");
+        assert!(error_sentence(&offline).starts_with("Telnyx cannot be reached"));
+    }
+
+    fn entry(direction: CallDirection, state: LoggedCallState, cause: Option<&str>) -> CallLogEntry {
+        CallLogEntry {
+            id: CallLogId(1),
+            direction,
+            remote_number: "+14155550100".into(),
+            lead_id: None,
+            engine: CallEngine::Webview,
+            started_at_ms: 0,
+            answered_at_ms: None,
+            ended_at_ms: Some(1),
+            duration_ms: Some(0),
+            state,
+            hangup_cause: cause.map(str::to_owned),
+            sip_code: None,
+            disposition: None,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_call_log_filters_and_names_outcomes() {
+        let busy = entry(CallDirection::Outbound, LoggedCallState::Failed, Some("USER_BUSY"));
+        assert_eq!(outcome(&busy), "Failed: Busy");
+        assert!(CallFilter::Outbound.admits(&busy) && !CallFilter::Inbound.admits(&busy));
+        let missed = entry(CallDirection::Inbound, LoggedCallState::Missed, None);
+        assert_eq!(outcome(&missed), "Missed");
+        assert!(CallFilter::Missed.admits(&missed) && !CallFilter::Missed.admits(&busy));
+        let cancelled = entry(CallDirection::Outbound, LoggedCallState::Failed, Some("NORMAL_CLEARING"));
+        assert_eq!(outcome(&cancelled), "Cancelled");
+        let done = entry(CallDirection::Outbound, LoggedCallState::Completed, Some("NORMAL_CLEARING"));
+        assert_eq!(outcome(&done), "Completed");
+    }
+}

@@ -1,7 +1,9 @@
 //! The commands the webview may invoke. Each body delegates and maps; no domain logic here.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
+use softphone_core::call_log::CallLogId;
 use softphone_core::demo_leads::parse_dialable;
+use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{AppInfo, ConnectionStatus, CredentialsStatus, IpcError, LoginTokenGrant};
 use softphone_core::phone::Region;
 use softphone_core::secret::Secret;
@@ -191,4 +193,28 @@ pub fn get_lead_calls(
     page: Page,
 ) -> Result<Vec<CallLogEntry>, IpcError> {
     database.with(|store| store.calls_of_lead(lead_id, page))
+}
+
+/// The dispositions the agent can pick after a call: the standard ones, then the team's own.
+#[tauri::command]
+pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition>, IpcError> {
+    let custom = database.with(|store| store.custom_dispositions())?;
+    Ok(Disposition::STANDARD.into_iter().chain(custom).collect())
+}
+
+/// Saves a logged call's wrap-up: a disposition code or custom label (or none) and a note. The
+/// lead, if any, takes the disposition as its latest outcome.
+#[tauri::command]
+pub fn set_call_disposition(
+    database: State<'_, Database>,
+    call_log_id: CallLogId,
+    disposition: Option<String>,
+    note: String,
+) -> Result<CallLogEntry, IpcError> {
+    let disposition = disposition
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| Disposition::from_code(text.trim()))
+        .transpose()
+        .map_err(|error| IpcError::new(softphone_core::ipc::ErrorCode::InvalidArgument, error.to_string()))?;
+    database.with(|store| store.set_call_disposition(call_log_id, disposition.as_ref(), &note, calls::now().0 as i64))
 }

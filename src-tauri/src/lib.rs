@@ -74,6 +74,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_recent_calls,
             commands::get_missed_calls,
             commands::get_lead_calls,
+            commands::get_dispositions,
+            commands::set_call_disposition,
         ])
 }
 
@@ -365,5 +367,47 @@ mod tests {
         assert_eq!(logged.len(), 1, "the call is not lost");
         assert_eq!(logged[0]["state"], "interrupted", "{logged:?}");
         assert!(logged[0]["answered_at_ms"].is_i64(), "it shows it was answered");
+    }
+
+    #[test]
+    fn a_wrap_up_saves_the_disposition_and_note_on_the_call_and_the_lead() {
+        let shell = shell();
+        tauri::Manager::state::<super::database::Database>(&shell._app).seed_demo_leads();
+        let found: Value =
+            shell.invoke(command::SEARCH_LEADS, json!({ "query": "15555550100", "page": { "limit": 5, "offset": 0 } }));
+        let lead_id = found[0]["id"].as_i64().expect("a demo lead");
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550100", "leadId": lead_id }));
+        shell
+            .call(
+                command::REPORT_ENGINE_UPDATE,
+                json!({ "callId": call_id, "update": { "kind": "state", "state": "active" } }),
+            )
+            .expect("active");
+        shell
+            .call(
+                command::REPORT_ENGINE_UPDATE,
+                json!({ "callId": call_id, "update": { "kind": "ended", "cause": "NORMAL_CLEARING" } }),
+            )
+            .expect("ended");
+        let logged = recent_calls(&shell);
+        let row = logged[0]["id"].clone();
+
+        let dispositions: Value = shell.invoke(command::GET_DISPOSITIONS, json!({}));
+        assert!(dispositions.as_array().is_some_and(|list| list.len() >= 7), "the standard list: {dispositions}");
+
+        let refused = shell
+            .call(command::SET_CALL_DISPOSITION, json!({ "callLogId": row, "disposition": "teleported", "note": "" }));
+        // Not a standard code, and no such custom disposition was added: refused, nothing saved.
+        let refused = refused.expect_err("unknown disposition");
+        assert_eq!(refused.code, ErrorCode::NotFound, "{refused:?}");
+
+        let saved: Value = shell.invoke(
+            command::SET_CALL_DISPOSITION,
+            json!({ "callLogId": row, "disposition": "callback", "note": "Call back Tuesday" }),
+        );
+        assert_eq!(saved["disposition"], "callback", "{saved}");
+        assert_eq!(saved["note"], "Call back Tuesday");
+        let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
+        assert_eq!(lead["last_disposition"], "callback", "the lead shows its latest outcome: {lead}");
     }
 }

@@ -31,6 +31,8 @@ pub mod command {
     pub const GET_RECENT_CALLS: &str = "get_recent_calls";
     pub const GET_MISSED_CALLS: &str = "get_missed_calls";
     pub const GET_LEAD_CALLS: &str = "get_lead_calls";
+    pub const GET_DISPOSITIONS: &str = "get_dispositions";
+    pub const SET_CALL_DISPOSITION: &str = "set_call_disposition";
 }
 
 /// Names of the events the shell emits (`noun://verb`).

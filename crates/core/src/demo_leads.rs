@@ -3,6 +3,7 @@
 //! Deterministic: the same list every time, so demos, screenshots and tests can name a lead.
 //! Pure data; softphone-store writes it into an empty lead table.
 
+use crate::lead::LeadFields;
 use crate::phone::{PhoneNumber, PhoneNumberError, Region};
 
 /// How many sample leads demo mode seeds.
@@ -16,18 +17,6 @@ pub const DIRECTORY_NUMBERS: [(&str, &str); 4] = [
     ("+15555550102", "is busy"),
     ("+15555550103", "rings and never answers"),
 ];
-
-/// One sample lead: the fields an agent could have typed or imported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoLead {
-    pub name: String,
-    pub company: String,
-    pub phone: PhoneNumber,
-    pub email: String,
-    pub city: String,
-    pub tags: Vec<String>,
-    pub notes: String,
-}
 
 const FIRST_NAMES: [&str; 32] = [
     "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mason",
@@ -135,7 +124,7 @@ impl Sequence {
 
 /// The [`DEMO_LEAD_COUNT`] sample leads: the first four carry [`DIRECTORY_NUMBERS`], the rest
 /// numbers in the fictional 555-01xx lines of real area codes. Every number is distinct.
-pub fn demo_leads() -> Vec<DemoLead> {
+pub fn demo_leads() -> Vec<LeadFields> {
     let mut sequence = Sequence(0x5EED_CA11_F00D_1EAD);
     let mut names = std::collections::HashSet::new();
     (0..DEMO_LEAD_COUNT)
@@ -166,7 +155,7 @@ pub fn demo_leads() -> Vec<DemoLead> {
             let domain: String =
                 company.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
             let user: String = format!("{first}.{last}").chars().filter(|c| *c != '\'').collect();
-            DemoLead {
+            LeadFields {
                 email: format!("{}@{domain}.example", user.to_ascii_lowercase()),
                 name,
                 company: company.to_owned(),

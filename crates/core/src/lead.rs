@@ -42,6 +42,34 @@ fn stored_phone<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Pho
     PhoneNumber::from_stored(&text).map_err(serde::de::Error::custom)
 }
 
+/// What a person can edit on a lead (create and full update).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadFields {
+    pub name: String,
+    pub company: String,
+    pub phone: PhoneNumber,
+    pub email: String,
+    pub city: String,
+    /// Normalised on write (see [`Lead::tags`]).
+    pub tags: Vec<String>,
+    pub notes: String,
+}
+
+impl LeadFields {
+    /// Fields with only a number; everything else unknown.
+    pub fn with_phone(phone: PhoneNumber) -> LeadFields {
+        LeadFields {
+            name: String::new(),
+            company: String::new(),
+            phone,
+            email: String::new(),
+            city: String::new(),
+            tags: Vec::new(),
+            notes: String::new(),
+        }
+    }
+}
+
 /// A page of a list: at most `limit` rows after skipping `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {

@@ -4,7 +4,6 @@ use softphone_core::demo_leads::demo_leads;
 
 use crate::Store;
 use crate::error::StoreError;
-use crate::lead::LeadFields;
 
 impl Store {
     /// Seeds the sample leads of [`softphone_core::demo_leads`] when there are no leads at all,
@@ -16,16 +15,7 @@ impl Store {
         }
         let transaction = self.conn.unchecked_transaction()?;
         let mut written = 0;
-        for lead in demo_leads() {
-            let fields = LeadFields {
-                name: lead.name,
-                company: lead.company,
-                phone: lead.phone,
-                email: lead.email,
-                city: lead.city,
-                tags: lead.tags,
-                notes: lead.notes,
-            };
+        for fields in demo_leads() {
             self.create_lead(&fields, now_ms)?;
             written += 1;
         }
@@ -37,7 +27,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use softphone_core::demo_leads::{DEMO_LEAD_COUNT, DIRECTORY_NUMBERS};
-    use softphone_core::lead::Page;
+    use softphone_core::lead::{LeadFields, Page};
     use softphone_core::phone::PhoneNumber;
 
     use super::*;

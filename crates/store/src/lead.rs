@@ -7,35 +7,7 @@ use softphone_core::phone::PhoneNumber;
 use crate::error::{Entity, StoreError};
 use crate::{Store, search};
 
-/// What a person can edit on a lead (create and full update).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeadFields {
-    pub name: String,
-    pub company: String,
-    pub phone: PhoneNumber,
-    pub email: String,
-    pub city: String,
-    /// Normalised on write (see [`Lead::tags`]).
-    pub tags: Vec<String>,
-    pub notes: String,
-}
-
-impl LeadFields {
-    /// Fields with only a number; everything else unknown.
-    pub fn with_phone(phone: PhoneNumber) -> LeadFields {
-        LeadFields {
-            name: String::new(),
-            company: String::new(),
-            phone,
-            email: String::new(),
-            city: String::new(),
-            tags: Vec::new(),
-            notes: String::new(),
-        }
-    }
-}
-
-pub use softphone_core::lead::{Lead, LeadId, Page};
+pub use softphone_core::lead::{Lead, LeadFields, LeadId, Page};
 
 /// `LIMIT` of a page, clamped to [`Page::MAX_LIMIT`].
 pub(crate) fn sql_limit(page: Page) -> i64 {

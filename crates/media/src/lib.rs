@@ -1,0 +1,1 @@
+//! The native engine media (work in progress).

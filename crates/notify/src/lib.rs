@@ -1,0 +1,1 @@
+//! Desktop notifications (work in progress).

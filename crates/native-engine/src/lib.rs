@@ -1,0 +1,1 @@
+//! The native call engine (work in progress).

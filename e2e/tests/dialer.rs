@@ -14,15 +14,17 @@ async fn dialing_a_valid_number_shows_the_call_and_hang_up_ends_it_in_the_log() 
     let app = App::launch().await;
     app.find("#section-dialer").await;
 
-    app.type_into("#dial-number", "(415) 555-0100").await;
+    // The simulator's no-answer number: it rings for 30 s, long enough to look at the call.
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.type_into("#dial-number", "(555) 555-0103").await;
     let check = app.wait_for_text("#dial-check", |text| text.starts_with("Valid")).await;
-    assert_eq!(check, "Valid: +1 415-555-0100");
+    assert_eq!(check, "Valid: +1 555-555-0103");
     app.type_into("#dial-number", ENTER).await;
 
     let state = app.wait_for_text("#calls-panel .call-state", |text| !text.is_empty()).await;
     assert_eq!(state, "Dialing");
     let number = app.find("#calls-panel .call-number").await.text().await.expect("number");
-    assert_eq!(number, "+1 415-555-0100");
+    assert_eq!(number, "+1 555-555-0103");
     let card = app.find("#calls-panel .call-card").await;
     let id = card.attr("id").await.expect("id").expect("a call card has an id");
     assert!(id.starts_with("call-"), "{id}");
@@ -36,7 +38,7 @@ async fn dialing_a_valid_number_shows_the_call_and_hang_up_ends_it_in_the_log() 
     app.open("calls").await;
     app.wait_for_count("#call-log .log-row", |count| count == 1).await;
     let row = app.find("#call-log .log-row").await.text().await.expect("row text");
-    assert!(row.contains("+1 415-555-0100"), "{row}");
+    assert!(row.contains("+1 555-555-0103"), "{row}");
     assert!(row.contains("Redial"), "{row}");
     app.screenshot("calls-log").await;
 

@@ -41,11 +41,65 @@ async fn demo_leads_are_seeded_and_searching_a_name_prefix_narrows_the_list() {
     // Call the lead: the calls panel shows the call with the lead's name.
     app.find("#lead-call").await.click().await.expect("call the lead");
     app.wait_for_text("#calls-panel .call-lead", |text| text == name).await;
-    let state = app.wait_for_text("#calls-panel .call-state", |text| !text.is_empty()).await;
-    assert_eq!(state, "Dialing");
+    // The simulator's tone number answers after two seconds.
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Dialing" || text == "Active").await;
     // The lead's history lists the call as it starts.
     app.wait_for_text("#lead-detail .lead-calls", |text| text.contains("In progress")).await;
     app.screenshot("leads-call").await;
 
+    app.close().await;
+}
+
+/// A CSV with two good rows and one that cannot be imported (no phone number).
+const IMPORT_CSV: &str = "Name,Company,Phone,Email\n\
+Quinn Okafor,Harbor Freight Lines,+44 20 7946 0958,quinn@example.com\n\
+Broken Row,Nowhere Inc,,broken@example.com\n\
+Rosa Lindqvist,Nordic Mills,+46 8 123 456 78,rosa@example.com\n";
+
+#[tokio::test]
+async fn imported_lead_keeps_its_note_and_wrap_up_after_a_restart() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let csv = app.data_home.path().join("leads.csv");
+    std::fs::write(&csv, IMPORT_CSV).expect("CSV written");
+
+    app.open("leads").await;
+    app.find("#import-open").await.click().await.expect("open the import");
+    app.type_into("#import-path", csv.to_str().expect("utf-8 path")).await;
+    app.find("#import-run").await.click().await.expect("import");
+    let report = app.wait_for_text(".import-report", |text| text.contains("added")).await;
+    assert!(report.starts_with("2 added, 0 merged, 1 rejected."), "{report}");
+    assert!(report.contains("Line 3"), "the bad row is named by its line: {report}");
+    app.screenshot("leads-import-report").await;
+
+    app.type_into("#lead-search", "Quinn").await;
+    app.wait_for_count("#lead-results .lead-row", |count| count == 1).await;
+    app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
+    app.wait_for_text("#lead-detail .detail-name", |text| text == "Quinn Okafor").await;
+    app.type_into("#lead-notes", "Prefers mornings.").await;
+    app.find("#lead-save-notes").await.click().await.expect("save");
+    app.wait_for_text("#lead-detail .saved", |text| text == "Saved").await;
+
+    // A number the simulator does not know: the call fails, and the agent wraps it up.
+    app.find("#lead-call").await.click().await.expect("call the lead");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.find("#calls-panel .wrap-up-disposition").await.select_by_value("wrong-number").await.expect("pick");
+    app.type_into("#calls-panel .wrap-up-note", "Number belongs to a bakery").await;
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+    app.wait_for_text("#lead-detail .detail-last-outcome", |text| text == "Wrong number").await;
+
+    // Restart on the same data: everything is still there.
+    let data = app.quit().await;
+    let app = App::launch_in(data).await;
+    app.open("leads").await;
+    app.type_into("#lead-search", "Quinn").await;
+    app.wait_for_count("#lead-results .lead-row", |count| count == 1).await;
+    app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
+    app.wait_for_text("#lead-detail .detail-last-outcome", |text| text == "Wrong number").await;
+    let notes = app.find("#lead-notes").await.prop("value").await.expect("notes").unwrap_or_default();
+    assert!(notes.contains("Prefers mornings."), "{notes:?}");
+    app.wait_for_text("#lead-detail .lead-calls", |text| text.contains("Wrong number")).await;
+    app.screenshot("leads-after-restart").await;
     app.close().await;
 }

@@ -84,6 +84,8 @@ impl Account {
             tracing::error!(%error, "the demo simulator could not start");
             errors::internal("Starting demo mode")
         })?;
+        // Said in the log so a tester can drive the simulator's control API (`/control/...`).
+        tracing::info!(simulator = %simulator.base_url(), "demo mode: the built-in simulator is listening");
         let api = TelnyxApi::new(TelnyxConfig { base_url: simulator.base_url(), ..TelnyxConfig::default() })
             .map_err(errors::telnyx)?;
         Ok(Mode::Demo { simulator, tokens: LoginTokens::new(api), credential_id: None })
@@ -211,6 +213,28 @@ impl Account {
                 Ok(grant(&issued.token, self.endpoints.rtc_url.clone(), telnyx_ice_servers()))
             }
         }
+    }
+}
+
+impl Account {
+    /// Demo mode: the simulator rings this phone from `from` (E.164), as a caller named
+    /// `caller_name`. Returns the simulator's call id.
+    pub async fn simulate_inbound_call(&self, from: &str, caller_name: Option<String>) -> Result<String, IpcError> {
+        let mode = self.mode.lock().await;
+        let Some(Mode::Demo { simulator, .. }) = mode.as_ref() else {
+            return Err(IpcError::new(
+                softphone_core::ipc::ErrorCode::DemoOnly,
+                "Simulated calls exist in demo mode only; real callers ring this phone through Telnyx.",
+            ));
+        };
+        let request = softphone_sim::signaling::InboundCall { from: from.to_owned(), caller_name, ..Default::default() };
+        let started = simulator.switchboard().start_inbound(request).map_err(|error| {
+            IpcError::new(
+                softphone_core::ipc::ErrorCode::EngineFailed,
+                format!("The simulator could not ring this phone: {error}. Is the call engine connected?"),
+            )
+        })?;
+        Ok(started.call_id)
     }
 }
 

@@ -4,10 +4,12 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect, UnixMillis};
+use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{IpcError, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::database::Database;
+use crate::engine::EngineHost;
 use crate::errors;
 
 /// How often deadlines are checked while calls exist.
@@ -49,10 +51,18 @@ pub fn dispatch<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), 
 fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSnapshot) {
     let database = app.state::<Database>();
     let outcome: Result<(), String> = match &effect {
-        Effect::Engine(command) => app.emit(event::ENGINE_COMMAND, command).map_err(|e| e.to_string()),
+        Effect::Engine(command) => {
+            app.state::<EngineHost>().send(app, command.clone());
+            Ok(())
+        }
+        Effect::Ringer { mode } => {
+            app.state::<EngineHost>().ring(*mode);
+            Ok(())
+        }
         Effect::Publish => app.emit(event::CALL_UPDATED, snapshot).map_err(|e| e.to_string()),
         Effect::LogStarted { call_id, direction, remote, lead_id, at } => {
-            match database.call_started(call_id, *direction, remote, *lead_id, at.0 as i64) {
+            let engine = app.state::<EngineHost>().kind().unwrap_or(CallEngine::Webview);
+            match database.call_started(call_id, *direction, remote, *lead_id, engine, at.0 as i64) {
                 // Screen-pop: the store matched the caller to a lead.
                 Ok(Some(matched)) if lead_id.is_none() => {
                     dispatch(app, CallEvent::LeadMatched { call_id: call_id.clone(), lead_id: matched })

@@ -4,7 +4,10 @@ use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party
 use softphone_core::call_log::CallLogId;
 use softphone_core::demo_leads::parse_dialable;
 use softphone_core::disposition::Disposition;
-use softphone_core::ipc::{AppInfo, ConnectionStatus, CredentialsStatus, IpcError, LoginTokenGrant};
+use softphone_core::call_log::CallEngine;
+use softphone_core::ipc::{
+    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, Diagnostics, IpcError, LoginTokenGrant,
+};
 use softphone_core::phone::Region;
 use softphone_core::secret::Secret;
 use softphone_keychain::SipCredentials;
@@ -43,7 +46,8 @@ pub async fn get_credentials_status(account: State<'_, Account>) -> Result<Crede
 }
 
 #[tauri::command]
-pub async fn save_credentials(
+pub async fn save_credentials<R: Runtime>(
+    app: AppHandle<R>,
     account: State<'_, Account>,
     api_key: Secret,
     connection_id: Secret,
@@ -57,12 +61,17 @@ pub async fn save_credentials(
         _ => None,
     };
     account.save_credentials(api_key, connection_id, sip).await?;
+    crate::engine::account_changed(&app, false).await;
     Ok(account.credentials_status().await)
 }
 
 #[tauri::command]
-pub async fn clear_credentials(account: State<'_, Account>) -> Result<CredentialsStatus, IpcError> {
+pub async fn clear_credentials<R: Runtime>(
+    app: AppHandle<R>,
+    account: State<'_, Account>,
+) -> Result<CredentialsStatus, IpcError> {
     account.clear_credentials().await?;
+    crate::engine::account_changed(&app, true).await;
     Ok(account.credentials_status().await)
 }
 
@@ -143,6 +152,66 @@ pub fn report_engine_update<R: Runtime>(
     calls::dispatch(&app, CallEvent::Engine { call_id, update })
 }
 
+/// The wrap-up of a call that just ended: disposition and note on its call-log row (and the
+/// lead's latest outcome); then the call leaves the calls panel.
+#[tauri::command]
+pub fn wrap_up_call<R: Runtime>(
+    app: AppHandle<R>,
+    database: State<'_, Database>,
+    call_id: CallId,
+    disposition: Option<String>,
+    note: String,
+) -> Result<CallLogEntry, IpcError> {
+    let row = database.finished_row(&call_id)?;
+    let entry = set_call_disposition(database, row, disposition, note)?;
+    calls::dispatch(&app, CallEvent::Dismiss { call_id })?;
+    Ok(entry)
+}
+
+/// The window chose the engine (it knows whether its webview has WebRTC); the native one starts
+/// here. Returns the connection state.
+#[tauri::command]
+pub async fn use_call_engine<R: Runtime>(app: AppHandle<R>, engine: CallEngine) -> Result<ConnectionStatus, IpcError> {
+    crate::engine::use_engine(&app, engine).await
+}
+
+/// The webview engine's connection state (the native engine reports its own).
+#[tauri::command]
+pub fn report_engine_connection<R: Runtime>(app: AppHandle<R>, state: ConnectionState, reason: Option<String>) {
+    crate::engine::set_connection(&app, state, reason);
+}
+
+#[tauri::command]
+pub fn get_diagnostics<R: Runtime>(app: AppHandle<R>) -> Result<Diagnostics, IpcError> {
+    crate::engine::diagnostics(&app)
+}
+
+#[tauri::command]
+pub fn get_audio_meter<R: Runtime>(app: AppHandle<R>) -> AudioMeter {
+    crate::engine::audio_meter(&app)
+}
+
+/// Demo mode: a lead (this one, or any) calls the agent through the simulator.
+#[tauri::command]
+pub async fn simulate_inbound_call(
+    account: State<'_, Account>,
+    database: State<'_, Database>,
+    lead_id: Option<LeadId>,
+) -> Result<String, IpcError> {
+    let lead = match lead_id {
+        Some(id) => database.with(|store| store.lead(id))?,
+        None => {
+            let leads = database.with(|store| store.search_leads("", Page { offset: 0, limit: 100 }))?;
+            let pick = (calls::now().0 as usize) % leads.len().max(1);
+            leads.into_iter().nth(pick).ok_or_else(|| {
+                IpcError::new(softphone_core::ipc::ErrorCode::NotFound, "There are no leads to call from.")
+            })?
+        }
+    };
+    let name = (!lead.name.is_empty()).then(|| lead.name.clone());
+    account.simulate_inbound_call(lead.phone.as_e164(), name).await
+}
+
 /// Leads matching what the agent typed (prefix search over name, company, number, email, city,
 /// notes); an empty query lists the newest.
 #[tauri::command]
@@ -193,6 +262,18 @@ pub fn get_lead_calls(
     page: Page,
 ) -> Result<Vec<CallLogEntry>, IpcError> {
     database.with(|store| store.calls_of_lead(lead_id, page))
+}
+
+/// Missed calls the agent has not looked at yet: the badge on Calls.
+#[tauri::command]
+pub fn get_unseen_missed_count(database: State<'_, Database>) -> Result<u64, IpcError> {
+    database.with(|store| store.unseen_missed_count())
+}
+
+/// The agent opened the call log: every missed call counts as seen.
+#[tauri::command]
+pub fn mark_missed_calls_seen(database: State<'_, Database>) -> Result<(), IpcError> {
+    database.with(|store| store.mark_missed_seen(calls::now().0 as i64)).map(drop)
 }
 
 /// The dispositions the agent can pick after a call: the standard ones, then the team's own.

@@ -20,6 +20,8 @@ pub const DATABASE_FILE: &str = "softphone.sqlite3";
 pub struct Database {
     store: Mutex<Option<Store>>,
     rows: Mutex<HashMap<CallId, softphone_store::CallId>>,
+    /// Rows of calls that ended this session, for their wrap-up.
+    finished: Mutex<HashMap<CallId, softphone_store::CallId>>,
 }
 
 pub fn store_error(error: StoreError) -> IpcError {
@@ -70,6 +72,7 @@ impl Database {
         direction: Direction,
         remote: &Party,
         lead_id: Option<i64>,
+        engine: CallEngine,
         at: i64,
     ) -> Result<Option<i64>, IpcError> {
         let entry: CallLogEntry = self.with(|store| {
@@ -80,7 +83,7 @@ impl Database {
                 },
                 remote_number: remote.number.clone(),
                 lead_id: lead_id.map(LeadId),
-                engine: CallEngine::Webview,
+                engine,
                 started_at_ms: at,
             })
         })?;
@@ -103,6 +106,9 @@ impl Database {
     /// connected for another reason as failed, with the cause saying which.
     pub fn call_finished(&self, call_id: &CallId, end: &CallEnd) -> Result<(), IpcError> {
         let Some(row) = self.rows.lock().ok().and_then(|mut rows| rows.remove(call_id)) else { return Ok(()) };
+        if let Ok(mut finished) = self.finished.lock() {
+            finished.insert(call_id.clone(), row);
+        }
         let state = match end.outcome {
             CallOutcome::Completed => CallState::Completed,
             CallOutcome::Missed | CallOutcome::Declined => CallState::Missed,
@@ -120,5 +126,12 @@ impl Database {
             )
         })
         .map(|_| ())
+    }
+
+    /// The call-log row of a call that ended in this session (for its wrap-up form).
+    pub fn finished_row(&self, call_id: &CallId) -> Result<softphone_store::CallId, IpcError> {
+        self.finished.lock().ok().and_then(|finished| finished.get(call_id).copied()).ok_or_else(|| {
+            IpcError::new(ErrorCode::NotFound, "That call is not in the call log; its wrap-up cannot be saved.")
+        })
     }
 }

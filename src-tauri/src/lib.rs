@@ -4,6 +4,7 @@ mod account;
 mod calls;
 mod commands;
 mod database;
+mod engine;
 mod errors;
 mod logging;
 
@@ -47,6 +48,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
     builder
         .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
         .manage(calls::Calls::default())
+        .manage(engine::EngineHost::new())
         .manage(database::Database::default())
         .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
         .invoke_handler(tauri::generate_handler![
@@ -76,6 +78,14 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_lead_calls,
             commands::get_dispositions,
             commands::set_call_disposition,
+            commands::wrap_up_call,
+            commands::get_unseen_missed_count,
+            commands::mark_missed_calls_seen,
+            commands::use_call_engine,
+            commands::report_engine_connection,
+            commands::get_diagnostics,
+            commands::get_audio_meter,
+            commands::simulate_inbound_call,
         ])
 }
 

@@ -1,8 +1,48 @@
+use softphone_core::call::CallsSnapshot;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::backend;
 use crate::components::{CallsPanel, SectionPage, Sidebar, StatusBar};
-use crate::state::{AppAction, AppState};
+use crate::shortcuts::{self, CallAction, KeyPress, SHORTCUTS, Shortcut};
+use crate::state::{AppAction, AppState, Section};
+
+/// Focuses the element with this id once the section showing it has rendered.
+fn focus_soon(id: &'static str) {
+    gloo::timers::callback::Timeout::new(50, move || {
+        let element = web_sys::window().and_then(|window| window.document()).and_then(|doc| doc.get_element_by_id(id));
+        if let Some(element) = element.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    })
+    .forget();
+}
+
+/// Runs a call shortcut's command; a failure shows in the status bar.
+fn run_call_action(action: CallAction, dispatch: UseReducerDispatcher<AppState>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = match &action {
+            CallAction::Answer(id) => backend::answer_call(id).await,
+            CallAction::Decline(id) => backend::decline_call(id).await,
+            CallAction::HangUp(id) => backend::hang_up_call(id).await,
+            CallAction::SetMuted(id, muted) => backend::set_call_muted(id, *muted).await,
+            CallAction::Hold(id) => backend::hold_call(id).await,
+            CallAction::Resume(id) => backend::resume_call(id).await,
+        };
+        if let Err(error) = outcome {
+            dispatch.dispatch(AppAction::ShellFailed(error));
+        }
+    });
+}
+
+fn key_press(event: &web_sys::KeyboardEvent) -> KeyPress {
+    let in_text_field = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|element| matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+    KeyPress { key: event.key(), alt: event.alt_key(), ctrl: event.ctrl_key(), meta: event.meta_key(), in_text_field }
+}
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -48,14 +88,88 @@ pub fn app() -> Html {
         });
     }
 
+    let help_open = use_state(|| false);
+    // The key listener is installed once; it reads the latest snapshot through this ref.
+    let latest_calls = use_mut_ref(CallsSnapshot::default);
+    *latest_calls.borrow_mut() = state.calls.clone();
+    {
+        let dispatch = state.dispatcher();
+        let help_open = help_open.clone();
+        let latest_calls = latest_calls.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |event: web_sys::KeyboardEvent| {
+                let Some(shortcut) = shortcuts::shortcut_for(&key_press(&event)) else { return };
+                event.prevent_default();
+                match shortcut {
+                    Shortcut::FocusDialer => {
+                        dispatch.dispatch(AppAction::Open(Section::Dialer));
+                        focus_soon("dial-number");
+                    }
+                    Shortcut::FocusSearch => {
+                        dispatch.dispatch(AppAction::Open(Section::Leads));
+                        focus_soon("lead-search");
+                    }
+                    Shortcut::ToggleHelp => help_open.set(!*help_open),
+                    Shortcut::CloseHelp => help_open.set(false),
+                    call_shortcut => {
+                        if let Some(action) = shortcuts::call_action(call_shortcut, &latest_calls.borrow()) {
+                            run_call_action(action, dispatch.clone());
+                        }
+                    }
+                }
+            });
+            let document = web_sys::window().and_then(|window| window.document());
+            if let Some(document) = &document {
+                let _ = document.add_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(document) = document {
+                    let _ = document.remove_event_listener_with_callback("keydown", listener.as_ref().unchecked_ref());
+                }
+                drop(listener);
+            }
+        });
+    }
+
+    // The missed-call badge: counted again whenever the calls change; seen when the log opens.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((state.calls.clone(), state.section), move |(_, section)| {
+            let on_calls_page = *section == Section::Calls;
+            wasm_bindgen_futures::spawn_local(async move {
+                if on_calls_page {
+                    let _ = backend::mark_missed_calls_seen().await;
+                }
+                if let Ok(count) = backend::get_unseen_missed_count().await {
+                    dispatch.dispatch(AppAction::UnseenMissed(count));
+                }
+            });
+        });
+    }
+
     let on_open = {
         let dispatch = state.dispatcher();
         Callback::from(move |section| dispatch.dispatch(AppAction::Open(section)))
     };
+    let on_help = {
+        let help_open = help_open.clone();
+        Callback::from(move |()| help_open.set(!*help_open))
+    };
+    let on_simulate_inbound = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |()| {
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(error) = backend::simulate_inbound_call(None).await {
+                    dispatch.dispatch(AppAction::ShellFailed(error));
+                }
+            });
+        })
+    };
 
     html! {
         <div class="app-frame">
-            <Sidebar current={state.section} {on_open} />
+            <Sidebar current={state.section} {on_open} unseen_missed={state.unseen_missed} />
             <main class="content">
                 <CallsPanel calls={state.calls.clone()} />
                 <SectionPage
@@ -69,7 +183,23 @@ pub fn app() -> Html {
                 connection={state.connection.clone()}
                 app_info={state.app_info.clone()}
                 shell_error={state.shell_error.clone()}
+                {on_help}
+                {on_simulate_inbound}
             />
+            if *help_open {
+                <div id="help-overlay" class="overlay" role="dialog" aria-label="Keyboard shortcuts"
+                    onclick={{ let help_open = help_open.clone(); Callback::from(move |_| help_open.set(false)) }}>
+                    <div class="overlay-card">
+                        <h2>{ "Keyboard shortcuts" }</h2>
+                        <table class="shortcuts">
+                            { for SHORTCUTS.iter().map(|(_, keys, what)| html! {
+                                <tr><td><kbd>{ *keys }</kbd></td><td>{ *what }</td></tr>
+                            }) }
+                        </table>
+                        <p class="muted">{ "Esc or a click closes this list." }</p>
+                    </div>
+                </div>
+            }
         </div>
     }
 }

@@ -5,9 +5,11 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
-use softphone_core::call_log::CallLogEntry;
+use softphone_core::call_log::{CallEngine, CallLogEntry};
+use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
-    AppInfo, ConnectionStatus, CredentialsStatus, ErrorCode, IpcError, LoginTokenGrant, command, event,
+    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, Diagnostics, ErrorCode, IpcError,
+    LoginTokenGrant, command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use wasm_bindgen::prelude::*;
@@ -241,6 +243,73 @@ struct LeadPageArgs {
 
 pub async fn get_lead_calls(lead_id: LeadId, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
     invoke(command::GET_LEAD_CALLS, &LeadPageArgs { lead_id, page }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WrapUpArgs<'a> {
+    call_id: &'a CallId,
+    disposition: Option<&'a str>,
+    note: &'a str,
+}
+
+/// Saves the wrap-up of a call that ended (disposition code or custom label, and a note); the
+/// call then leaves the calls panel.
+pub async fn wrap_up_call(call_id: &CallId, disposition: Option<&str>, note: &str) -> Result<CallLogEntry, IpcError> {
+    invoke(command::WRAP_UP_CALL, &WrapUpArgs { call_id, disposition, note }).await
+}
+
+/// Missed calls not yet seen (the badge on Calls).
+pub async fn get_unseen_missed_count() -> Result<u64, IpcError> {
+    invoke(command::GET_UNSEEN_MISSED_COUNT, &NoArgs {}).await
+}
+
+pub async fn mark_missed_calls_seen() -> Result<(), IpcError> {
+    invoke(command::MARK_MISSED_CALLS_SEEN, &NoArgs {}).await
+}
+
+pub async fn get_dispositions() -> Result<Vec<Disposition>, IpcError> {
+    invoke(command::GET_DISPOSITIONS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct EngineArgs {
+    engine: CallEngine,
+}
+
+/// Tells the shell which engine carries the calls (the native one starts in the shell).
+pub async fn use_call_engine(engine: CallEngine) -> Result<ConnectionStatus, IpcError> {
+    invoke(command::USE_CALL_ENGINE, &EngineArgs { engine }).await
+}
+
+#[derive(Serialize)]
+struct EngineConnectionArgs<'a> {
+    state: ConnectionState,
+    reason: Option<&'a str>,
+}
+
+/// The webview engine's connection state, for the status bar.
+pub async fn report_engine_connection(state: ConnectionState, reason: Option<&str>) -> Result<(), IpcError> {
+    invoke(command::REPORT_ENGINE_CONNECTION, &EngineConnectionArgs { state, reason }).await
+}
+
+pub async fn get_audio_meter() -> Result<AudioMeter, IpcError> {
+    invoke(command::GET_AUDIO_METER, &NoArgs {}).await
+}
+
+pub async fn get_diagnostics() -> Result<Diagnostics, IpcError> {
+    invoke(command::GET_DIAGNOSTICS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SimulateArgs {
+    lead_id: Option<LeadId>,
+}
+
+/// Demo mode: the simulator rings this phone from a lead (this one, or any).
+pub async fn simulate_inbound_call(lead_id: Option<LeadId>) -> Result<String, IpcError> {
+    invoke(command::SIMULATE_INBOUND_CALL, &SimulateArgs { lead_id }).await
 }
 
 /// Calls `on_update` with every `call://updated` snapshot, for the life of the window.

@@ -3,6 +3,7 @@
 mod app;
 mod backend;
 mod components;
+mod shortcuts;
 mod state;
 mod wording;
 

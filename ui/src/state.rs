@@ -16,10 +16,12 @@ pub enum Section {
     Leads,
     Calls,
     Settings,
+    Diagnostics,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [Section::Dialer, Section::Leads, Section::Calls, Section::Settings];
+    pub const ALL: [Section; 5] =
+        [Section::Dialer, Section::Leads, Section::Calls, Section::Settings, Section::Diagnostics];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -27,6 +29,7 @@ impl Section {
             Section::Leads => "Leads",
             Section::Calls => "Calls",
             Section::Settings => "Settings",
+            Section::Diagnostics => "Diagnostics",
         }
     }
 
@@ -37,6 +40,7 @@ impl Section {
             Section::Leads => "leads",
             Section::Calls => "calls",
             Section::Settings => "settings",
+            Section::Diagnostics => "diagnostics",
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct AppState {
     pub calls: CallsSnapshot,
     /// The latest progress of a running CSV import.
     pub import_progress: Option<ImportProgress>,
+    /// Missed calls the agent has not seen: the badge on Calls.
+    pub unseen_missed: u64,
 }
 
 impl AppState {
@@ -69,6 +75,8 @@ pub enum AppAction {
     ShellFailed(IpcError),
     CallsUpdated(CallsSnapshot),
     ImportProgressed(ImportProgress),
+    /// The shell counted the missed calls not yet seen.
+    UnseenMissed(u64),
 }
 
 impl Reducible for AppState {
@@ -77,7 +85,16 @@ impl Reducible for AppState {
     fn reduce(self: Rc<Self>, action: AppAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            AppAction::Open(section) => next.section = section,
+            AppAction::Open(section) => {
+                next.section = section;
+                // Opening the call log shows the missed calls: the badge goes.
+                if section == Section::Calls {
+                    next.unseen_missed = 0;
+                }
+            }
+            AppAction::UnseenMissed(count) => {
+                next.unseen_missed = if next.section == Section::Calls { 0 } else { count };
+            }
             AppAction::AppInfoLoaded(info) => {
                 next.app_info = Some(info);
                 next.shell_error = None;
@@ -190,6 +207,20 @@ mod tests {
         assert_eq!(state.section, Section::Dialer);
         let state = reduce(state, AppAction::Open(Section::Leads));
         assert_eq!(state.section, Section::Leads);
+    }
+
+    #[test]
+    fn the_missed_badge_counts_until_the_call_log_is_opened() {
+        let state = reduce(AppState::default(), AppAction::UnseenMissed(2));
+        assert_eq!(state.unseen_missed, 2);
+        let state = reduce(state, AppAction::Open(Section::Calls));
+        assert_eq!(state.unseen_missed, 0);
+        // While the call log is open, new missed calls are seen as they arrive.
+        let state = reduce(state, AppAction::UnseenMissed(1));
+        assert_eq!(state.unseen_missed, 0);
+        let state = reduce(state, AppAction::Open(Section::Dialer));
+        let state = reduce(state, AppAction::UnseenMissed(3));
+        assert_eq!(state.unseen_missed, 3);
     }
 
     #[test]

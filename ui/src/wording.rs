@@ -115,7 +115,10 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::TelnyxInvalidResponse
         | ErrorCode::InvalidNumber
         | ErrorCode::CallRefused
-        | ErrorCode::StoreFailed => return error.message.clone(),
+        | ErrorCode::StoreFailed
+        | ErrorCode::AudioUnavailable
+        | ErrorCode::EngineFailed => return error.message.clone(),
+        ErrorCode::DemoOnly => "That works in demo mode only (without Telnyx credentials).",
     };
     fixed.to_owned()
 }
@@ -182,6 +185,25 @@ pub fn outcome(entry: &CallLogEntry) -> String {
             "Cancelled".to_owned()
         }
         (state, Some(cause)) => format!("{}: {cause}", state.label()),
+    }
+}
+
+/// The disposition the wrap-up form proposes for a call that ended: what the outcome already
+/// says (busy, no answer, answered); the agent can change it.
+pub fn suggested_disposition(
+    end: Option<&softphone_core::call::CallEnd>,
+) -> Option<softphone_core::disposition::Disposition> {
+    use softphone_core::call::CallOutcome;
+    use softphone_core::disposition::Disposition;
+    match end?.outcome {
+        CallOutcome::Completed => Some(Disposition::Answered),
+        CallOutcome::Busy => Some(Disposition::Busy),
+        CallOutcome::NoAnswer => Some(Disposition::NoAnswer),
+        CallOutcome::Missed
+        | CallOutcome::Declined
+        | CallOutcome::Cancelled
+        | CallOutcome::Rejected
+        | CallOutcome::Failed => None,
     }
 }
 
@@ -296,5 +318,23 @@ mod tests {
         assert_eq!(outcome(&cancelled), "Cancelled");
         let done = entry(CallDirection::Outbound, LoggedCallState::Completed, Some("NORMAL_CLEARING"));
         assert_eq!(outcome(&done), "Completed");
+    }
+
+    #[test]
+    fn wrap_up_proposes_what_the_outcome_says() {
+        use softphone_core::call::{CallOutcome, HangupCause, UnixMillis};
+        use softphone_core::disposition::Disposition;
+        let end = |outcome| CallEnd {
+            outcome,
+            cause: HangupCause::NormalClearing,
+            cause_label: String::new(),
+            sip_code: None,
+            at: UnixMillis(0),
+        };
+        assert_eq!(suggested_disposition(Some(&end(CallOutcome::Completed))), Some(Disposition::Answered));
+        assert_eq!(suggested_disposition(Some(&end(CallOutcome::Busy))), Some(Disposition::Busy));
+        assert_eq!(suggested_disposition(Some(&end(CallOutcome::NoAnswer))), Some(Disposition::NoAnswer));
+        assert_eq!(suggested_disposition(Some(&end(CallOutcome::Failed))), None);
+        assert_eq!(suggested_disposition(None), None);
     }
 }

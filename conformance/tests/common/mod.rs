@@ -97,6 +97,11 @@ pub struct Browser {
 
 impl Browser {
     pub async fn open(page: &PageServer) -> Browser {
+        Browser::open_url(&page.url, "return typeof TelnyxWebRTC === 'object' && !!window.harness").await
+    }
+
+    /// Opens `url` and waits (up to [`TIMEOUT`]) until `loaded_script` returns `true` in the page.
+    pub async fn open_url(url: &str, loaded_script: &str) -> Browser {
         let port = free_port();
         let driver = Driver(
             Command::new("chromedriver")
@@ -131,10 +136,17 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a chromedriver session");
-        client.goto(&page.url).await.expect("harness page loads");
+        client.goto(url).await.expect("harness page loads");
         let browser = Browser { client, _profile: profile, _driver: driver };
-        let ready = browser.eval("return typeof TelnyxWebRTC === 'object' && !!window.harness").await;
-        assert_eq!(ready, json!(true), "the SDK bundle and the harness loaded");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let loaded = browser.eval(loaded_script).await;
+            if loaded == json!(true) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the page at {url} never loaded: {loaded_script} gave {loaded}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         browser
     }
 

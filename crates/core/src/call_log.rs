@@ -30,6 +30,16 @@ pub enum CallEngine {
     Native,
 }
 
+impl CallEngine {
+    /// The name the diagnostics page shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Webview => "Webview (Telnyx WebRTC SDK)",
+            Self::Native => "Native (Rust WebRTC)",
+        }
+    }
+}
+
 /// Where a call-log row stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

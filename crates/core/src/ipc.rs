@@ -33,6 +33,14 @@ pub mod command {
     pub const GET_LEAD_CALLS: &str = "get_lead_calls";
     pub const GET_DISPOSITIONS: &str = "get_dispositions";
     pub const SET_CALL_DISPOSITION: &str = "set_call_disposition";
+    pub const WRAP_UP_CALL: &str = "wrap_up_call";
+    pub const GET_UNSEEN_MISSED_COUNT: &str = "get_unseen_missed_count";
+    pub const MARK_MISSED_CALLS_SEEN: &str = "mark_missed_calls_seen";
+    pub const USE_CALL_ENGINE: &str = "use_call_engine";
+    pub const REPORT_ENGINE_CONNECTION: &str = "report_engine_connection";
+    pub const GET_DIAGNOSTICS: &str = "get_diagnostics";
+    pub const GET_AUDIO_METER: &str = "get_audio_meter";
+    pub const SIMULATE_INBOUND_CALL: &str = "simulate_inbound_call";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -124,6 +132,48 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// The media figures of one call, for the diagnostics page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallMediaDiagnostics {
+    pub call_id: String,
+    /// E.g. `opus/48000`.
+    pub codec: Option<String>,
+    /// E.g. `connected`.
+    pub ice_state: String,
+    pub rtt_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    pub packet_loss_percent: Option<f64>,
+    /// Estimated mean opinion score, 1 (bad) to 4.5 (best).
+    pub mos: Option<f64>,
+    /// What the agent hears (dBFS), and what the microphone picks up.
+    pub output_level_dbfs: Option<f64>,
+    pub input_level_dbfs: Option<f64>,
+    /// The dominant frequency of what the agent hears, when the speaker is a test device.
+    pub heard_hz: Option<f64>,
+}
+
+/// The in-call meters: what the microphone picks up and what the agent hears.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AudioMeter {
+    /// dBFS, -120 for silence.
+    pub input_dbfs: f64,
+    /// dBFS, -120 for silence.
+    pub output_dbfs: f64,
+    /// The dominant frequency of what plays, when the speaker is a test device (else `None`).
+    pub heard_hz: Option<f64>,
+}
+
+/// What the diagnostics page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// `None` until the window chose an engine.
+    pub engine: Option<crate::call_log::CallEngine>,
+    pub connection: ConnectionStatus,
+    /// The audio devices in use (names), or a sentence saying why there are none.
+    pub audio: String,
+    pub calls: Vec<CallMediaDiagnostics>,
+}
+
 /// Whether the OS keychain can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -180,6 +230,12 @@ pub enum ErrorCode {
     NotFound,
     /// The local database failed.
     StoreFailed,
+    /// No microphone or speaker could be opened for calls.
+    AudioUnavailable,
+    /// The call engine could not start or carry out a command.
+    EngineFailed,
+    /// The action exists only in demo mode (e.g. simulating an inbound call).
+    DemoOnly,
 }
 
 /// The error every command returns: `{ "code": "...", "message": "..." }`.

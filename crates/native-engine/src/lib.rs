@@ -1,1 +1,390 @@
-//! The native call engine (work in progress).
+//! The native call engine: Telnyx signaling ([`softphone_telnyx::rtc::RtcClient`]) and the media
+//! ([`softphone_media`]) in Rust, for where the webview has no WebRTC (Debian's WebKitGTK).
+//!
+//! It sits behind the same boundary as the webview engine: it carries out the state machine's
+//! [`EngineCommand`]s ([`NativeEngine::execute`]) and reports what happens as the same
+//! [`EngineUpdate`]s, per call, on the receiver [`NativeEngine::start`] returns. It keeps no call
+//! state of its own beyond what the media needs (the peer of each call, an inbound offer waiting
+//! to be answered); the shell's `CallMachine` decides.
+//!
+//! ```no_run
+//! # async fn demo(token: softphone_core::secret::Secret) -> Result<(), softphone_native_engine::NativeEngineError> {
+//! use softphone_native_engine::{NativeEngine, NativeEngineConfig, NativeEngineEvent};
+//! let audio = softphone_media::AudioSystem::from_env()?;
+//! let config = NativeEngineConfig::new("ws://127.0.0.1:9000/", token, Vec::new());
+//! let (engine, mut events) = NativeEngine::start(config, audio).await?;
+//! while let Some(event) = events.recv().await {
+//!     if let NativeEngineEvent::Call { call_id, update } = event {
+//!         println!("{call_id:?}: {update:?}"); // feed to the CallMachine
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use softphone_core::call::{CallId, EngineCommand, EngineUpdate};
+use softphone_core::ipc::IceServer;
+use softphone_core::secret::Secret;
+use softphone_media::{AudioSystem, CallMedia, MediaError, MediaStats};
+use softphone_telnyx::rtc::{CallerId, RtcClient, RtcConfig, RtcError, RtcEvent, RtcLogin, RtcTimings, engine_updates};
+use tokio::sync::mpsc;
+
+/// Events queued for the shell before the engine waits for it.
+const EVENT_CAPACITY: usize = 256;
+
+/// Where and how the engine logs in.
+#[derive(Debug, Clone)]
+pub struct NativeEngineConfig {
+    /// `wss://rtc.telnyx.com` or the simulator's `ws://127.0.0.1:PORT/`.
+    pub signaling_url: String,
+    /// The login JWT from `issue_login_token`.
+    pub login_token: Secret,
+    /// STUN/TURN servers for the media (empty against the simulator).
+    pub ice_servers: Vec<IceServer>,
+    /// What outbound calls present; Telnyx fills it from the connection when empty.
+    pub caller_id: CallerId,
+    /// Signaling timings (the SDK's by default).
+    pub timings: RtcTimings,
+}
+
+impl NativeEngineConfig {
+    /// The SDK's timings and no caller id of our own.
+    pub fn new(signaling_url: impl Into<String>, login_token: Secret, ice_servers: Vec<IceServer>) -> Self {
+        NativeEngineConfig {
+            signaling_url: signaling_url.into(),
+            login_token,
+            ice_servers,
+            caller_id: CallerId::default(),
+            timings: RtcTimings::default(),
+        }
+    }
+}
+
+/// The state of the signaling connection, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionChange {
+    /// Logged in and registered: calls can be placed and received.
+    Ready,
+    /// The socket dropped; reconnect attempt `attempt` follows, live calls wait to be recovered.
+    Reconnecting {
+        /// From 1.
+        attempt: u32,
+    },
+    /// Back after a drop.
+    Reconnected,
+    /// Telnyx refused the login; the engine stays up and [`NativeEngine::refresh_token`] retries.
+    LoginFailed {
+        /// A sentence for the agent.
+        message: String,
+    },
+    /// The engine stopped: asked to (`message` `None`), punted, or reconnecting gave up.
+    Closed {
+        /// Why, unless asked to.
+        message: Option<String>,
+    },
+}
+
+/// What the engine reports, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NativeEngineEvent {
+    /// The signaling connection changed.
+    Connection(ConnectionChange),
+    /// An update for the state machine about one call.
+    Call {
+        /// The call.
+        call_id: CallId,
+        /// What happened to it.
+        update: EngineUpdate,
+    },
+}
+
+/// Why a command could not be carried out. The call it concerns also gets an
+/// [`EngineUpdate::Failed`] when the failure ends it (a dial or an answer).
+#[derive(Debug, thiserror::Error)]
+pub enum NativeEngineError {
+    /// Signaling failed (connect, login, a request).
+    #[error(transparent)]
+    Signaling(#[from] RtcError),
+    /// The media could not be set up (audio device, SDP, socket).
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The command names a call the engine does not carry.
+    #[error("The call {0} is not carried by this phone (it may have ended already).")]
+    UnknownCall(String),
+}
+
+impl NativeEngineError {
+    /// A stable code for logs and the UI.
+    pub fn code(&self) -> String {
+        match self {
+            NativeEngineError::Signaling(error) => format!("{:?}", error.code()),
+            NativeEngineError::Media(error) => format!("{:?}", error.code()),
+            NativeEngineError::UnknownCall(_) => "EngineUnknownCall".to_owned(),
+        }
+    }
+}
+
+/// What the engine keeps per call: the media once there is any, and an inbound offer until it
+/// is answered.
+#[derive(Debug, Default)]
+struct CallSlot {
+    media: Option<CallMedia>,
+    inbound_offer: Option<String>,
+    muted: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    rtc: RtcClient,
+    audio: AudioSystem,
+    ice_servers: Vec<IceServer>,
+    caller_id: CallerId,
+    calls: Mutex<HashMap<String, CallSlot>>,
+    events: mpsc::Sender<NativeEngineEvent>,
+}
+
+/// A running native engine. Cheap to clone; [`NativeEngine::shutdown`] hangs up and stops it.
+#[derive(Debug, Clone)]
+pub struct NativeEngine {
+    shared: Arc<Shared>,
+}
+
+impl NativeEngine {
+    /// Connects and logs in; [`ConnectionChange::Ready`] (or `LoginFailed`) follows on the
+    /// receiver, then every call's updates.
+    pub async fn start(
+        config: NativeEngineConfig,
+        audio: AudioSystem,
+    ) -> Result<(NativeEngine, mpsc::Receiver<NativeEngineEvent>), NativeEngineError> {
+        let mut rtc_config = RtcConfig::new(config.signaling_url, RtcLogin::Token(config.login_token));
+        rtc_config.timings = config.timings;
+        let (rtc, rtc_events) = RtcClient::connect(rtc_config).await?;
+        let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
+        let shared = Arc::new(Shared {
+            rtc,
+            audio,
+            ice_servers: config.ice_servers,
+            caller_id: config.caller_id,
+            calls: Mutex::new(HashMap::new()),
+            events,
+        });
+        tokio::spawn(pump(Arc::clone(&shared), rtc_events));
+        Ok((NativeEngine { shared }, receiver))
+    }
+
+    /// Whether `other` is a handle to this same engine (not a newer one).
+    pub fn same_as(&self, other: &NativeEngine) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// The audio devices the engine plays and records on (also the ringer's).
+    pub fn audio(&self) -> &AudioSystem {
+        &self.shared.audio
+    }
+
+    /// Carries out one command of the state machine. A dial or answer that fails also reports
+    /// [`EngineUpdate::Failed`] for its call, so the machine ends it.
+    pub async fn execute(&self, command: EngineCommand) -> Result<(), NativeEngineError> {
+        let shared = &self.shared;
+        match command {
+            EngineCommand::Dial { call_id, number } => {
+                let outcome = self.dial(&call_id, &number).await;
+                self.fail_call_on_error(&call_id, outcome).await
+            }
+            EngineCommand::Answer { call_id } => {
+                let outcome = self.answer(&call_id).await;
+                self.fail_call_on_error(&call_id, outcome).await
+            }
+            EngineCommand::Hangup { call_id } => {
+                shared.rtc.hangup(call_id.as_str(), None).await?;
+                Ok(())
+            }
+            EngineCommand::Hold { call_id } => {
+                shared.rtc.hold(call_id.as_str()).await?;
+                self.with_media(&call_id, |media| media.set_held(true))
+            }
+            EngineCommand::Unhold { call_id } => {
+                shared.rtc.unhold(call_id.as_str()).await?;
+                self.with_media(&call_id, |media| media.set_held(false))
+            }
+            EngineCommand::SetMuted { call_id, muted } => {
+                let mut calls = shared.calls.lock().unwrap_or_else(PoisonError::into_inner);
+                let slot = calls.get_mut(call_id.as_str()).ok_or_else(|| unknown(&call_id))?;
+                slot.muted = muted;
+                if let Some(media) = &slot.media {
+                    media.set_muted(muted);
+                }
+                Ok(())
+            }
+            EngineCommand::SendDigits { call_id, digits } => {
+                // As the SDK: `telnyx_rtc.info`, which Telnyx turns into DTMF on the far leg.
+                shared.rtc.dtmf(call_id.as_str(), &digits).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn dial(&self, call_id: &CallId, number: &str) -> Result<(), NativeEngineError> {
+        let shared = &self.shared;
+        let (media, offer) = CallMedia::offer(&shared.audio, &shared.ice_servers)?;
+        shared.lock_calls().insert(call_id.as_str().to_owned(), CallSlot { media: Some(media), ..CallSlot::default() });
+        shared.rtc.invite(call_id.as_str(), number, shared.caller_id.clone(), &offer, Vec::new()).await?;
+        Ok(())
+    }
+
+    async fn answer(&self, call_id: &CallId) -> Result<(), NativeEngineError> {
+        let shared = &self.shared;
+        let offer = {
+            let mut calls = shared.lock_calls();
+            let slot = calls.get_mut(call_id.as_str()).ok_or_else(|| unknown(call_id))?;
+            slot.inbound_offer.take().ok_or_else(|| unknown(call_id))?
+        };
+        let (media, answer) = CallMedia::answer(&shared.audio, &shared.ice_servers, &offer)?;
+        if let Some(slot) = shared.lock_calls().get_mut(call_id.as_str()) {
+            media.set_muted(slot.muted);
+            slot.media = Some(media);
+        }
+        shared.rtc.answer(call_id.as_str(), &answer).await?;
+        Ok(())
+    }
+
+    async fn fail_call_on_error(
+        &self,
+        call_id: &CallId,
+        outcome: Result<(), NativeEngineError>,
+    ) -> Result<(), NativeEngineError> {
+        if let Err(error) = &outcome {
+            tracing::warn!(call_id = call_id.as_str(), code = %error.code(), %error, "the call could not be set up");
+            self.shared.lock_calls().remove(call_id.as_str());
+            let update = EngineUpdate::Failed { message: error.to_string() };
+            let _ = self.shared.events.send(NativeEngineEvent::Call { call_id: call_id.clone(), update }).await;
+        }
+        outcome
+    }
+
+    fn with_media(&self, call_id: &CallId, act: impl FnOnce(&CallMedia)) -> Result<(), NativeEngineError> {
+        let calls = self.shared.lock_calls();
+        let slot = calls.get(call_id.as_str()).ok_or_else(|| unknown(call_id))?;
+        if let Some(media) = &slot.media {
+            act(media);
+        }
+        Ok(())
+    }
+
+    /// Logs in again with a fresh JWT on the live socket (before the old one expires, or after
+    /// [`ConnectionChange::LoginFailed`]); calls stay up.
+    pub async fn refresh_token(&self, token: Secret) -> Result<(), NativeEngineError> {
+        self.shared.rtc.refresh_token(token).await?;
+        Ok(())
+    }
+
+    /// The media figures of a call (for the diagnostics page); `None` without media.
+    pub fn call_stats(&self, call_id: &CallId) -> Option<MediaStats> {
+        self.shared.lock_calls().get(call_id.as_str()).and_then(|slot| slot.media.as_ref().map(CallMedia::stats))
+    }
+
+    /// Hangs up every call, closes the socket; [`ConnectionChange::Closed`] is the last event.
+    pub async fn shutdown(&self) {
+        self.shared.rtc.disconnect().await;
+        self.shared.lock_calls().clear();
+    }
+}
+
+impl Shared {
+    fn lock_calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, CallSlot>> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn emit(&self, event: NativeEngineEvent) {
+        // A closed receiver means the shell stopped listening: nothing left to tell.
+        let _ = self.events.send(event).await;
+    }
+}
+
+fn unknown(call_id: &CallId) -> NativeEngineError {
+    NativeEngineError::UnknownCall(call_id.as_str().to_owned())
+}
+
+/// Turns signaling events into media actions and state-machine updates, until the client stops.
+async fn pump(shared: Arc<Shared>, mut rtc_events: mpsc::Receiver<RtcEvent>) {
+    while let Some(event) = rtc_events.recv().await {
+        if let Some(change) = connection_change(&event) {
+            shared.emit(NativeEngineEvent::Connection(change)).await;
+        }
+        let mut failures = Vec::new();
+        match &event {
+            RtcEvent::Incoming { call_id, sdp_offer, .. } => {
+                let slot = CallSlot { inbound_offer: Some(sdp_offer.clone()), ..CallSlot::default() };
+                shared.lock_calls().insert(call_id.clone(), slot);
+            }
+            RtcEvent::Ringing { .. } => shared.audio.start_ringback(),
+            RtcEvent::EarlyMedia { call_id, sdp } | RtcEvent::Answered { call_id, sdp: Some(sdp) } => {
+                shared.audio.stop_ringback();
+                if let Err(error) = accept_answer(&shared, call_id, sdp) {
+                    failures.push((call_id.clone(), error));
+                }
+            }
+            RtcEvent::Answered { .. } => shared.audio.stop_ringback(),
+            RtcEvent::Attach { call_id, sdp_offer } => {
+                if let Err(error) = reattach(&shared, call_id, sdp_offer).await {
+                    failures.push((call_id.clone(), error));
+                }
+            }
+            RtcEvent::Ended { call_id, .. } | RtcEvent::CallFailed { call_id, .. } => {
+                shared.audio.stop_ringback();
+                shared.lock_calls().remove(call_id);
+            }
+            RtcEvent::Punted { .. } | RtcEvent::Closed { .. } => {
+                shared.audio.stop_ringback();
+                shared.lock_calls().clear();
+            }
+            _ => {}
+        }
+        for (call_id, update) in engine_updates(&event) {
+            shared.emit(NativeEngineEvent::Call { call_id, update }).await;
+        }
+        for (call_id, error) in failures {
+            tracing::warn!(call_id, code = %error.code(), %error, "the call's media failed");
+            let _ = shared.rtc.hangup(&call_id, None).await;
+            let update = EngineUpdate::Failed { message: error.to_string() };
+            shared.emit(NativeEngineEvent::Call { call_id: CallId::from(call_id.as_str()), update }).await;
+        }
+    }
+}
+
+fn accept_answer(shared: &Shared, call_id: &str, sdp: &str) -> Result<(), NativeEngineError> {
+    let calls = shared.lock_calls();
+    let media = calls.get(call_id).and_then(|slot| slot.media.as_ref()).ok_or_else(|| unknown(&call_id.into()))?;
+    media.accept_answer(sdp)?;
+    Ok(())
+}
+
+/// Telnyx recovers a call after a reconnect with a fresh offer: new media, answered on attach.
+async fn reattach(shared: &Shared, call_id: &str, offer: &str) -> Result<(), NativeEngineError> {
+    let (media, answer) = CallMedia::answer(&shared.audio, &shared.ice_servers, offer)?;
+    {
+        let mut calls = shared.lock_calls();
+        let slot = calls.entry(call_id.to_owned()).or_default();
+        media.set_muted(slot.muted);
+        // The old peer's socket is gone with the old media.
+        slot.media = Some(media);
+    }
+    shared.rtc.attach_answer(call_id, &answer).await?;
+    Ok(())
+}
+
+fn connection_change(event: &RtcEvent) -> Option<ConnectionChange> {
+    match event {
+        RtcEvent::Ready { .. } => Some(ConnectionChange::Ready),
+        RtcEvent::LoginFailed { error } => Some(ConnectionChange::LoginFailed { message: error.to_string() }),
+        RtcEvent::Reconnecting { attempt, .. } => Some(ConnectionChange::Reconnecting { attempt: *attempt }),
+        RtcEvent::Reconnected { .. } => Some(ConnectionChange::Reconnected),
+        RtcEvent::Punted { .. } => Some(ConnectionChange::Closed {
+            message: Some("Telnyx signed this phone out because the account logged in elsewhere.".into()),
+        }),
+        RtcEvent::Closed { error, .. } => Some(ConnectionChange::Closed { message: error.as_ref().map(|e| e.to_string()) }),
+        _ => None,
+    }
+}

@@ -30,6 +30,9 @@ use crate::lead::{join_tags, normalize_tags, split_tags};
 /// Rows per batch handed from the reading thread to the writer, and between progress reports.
 const BATCH_ROWS: usize = 4096;
 
+/// Page cache during an import, in KiB: 256 MiB, about what 1M leads take on disk.
+const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+
 /// Longest raw value quoted back in a rejection reason, in characters.
 const QUOTE_MAX_CHARS: usize = 40;
 
@@ -363,7 +366,7 @@ impl Store {
         bytes_total: Option<u64>,
         default_region: Region,
         now_ms: i64,
-        mut progress: impl FnMut(ImportProgress),
+        progress: impl FnMut(ImportProgress),
     ) -> Result<ImportReport, StoreError> {
         let mut reader =
             csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::None).from_reader(input);
@@ -379,6 +382,29 @@ impl Store {
         };
         let columns = Columns::from_header(&header)?;
 
+        // A page cache large enough for the whole import keeps SQLite from spilling dirty
+        // pages into the WAL mid-transaction and reading them back (a third of the import time
+        // with the default 2 MiB, measured). It changes nothing about durability; the default
+        // comes back afterwards, whatever the outcome.
+        let cache_size: i64 = self.conn.query_row("PRAGMA cache_size", [], |row| row.get(0))?;
+        self.conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))?;
+        let report = self.import_rows(reader, &columns, bytes_total, default_region, now_ms, progress);
+        let restored = self.conn.execute_batch(&format!("PRAGMA cache_size = {cache_size}"));
+        let report = report?;
+        restored?;
+        Ok(report)
+    }
+
+    /// The transaction of [`Store::import_leads`].
+    fn import_rows<R: Read + Send>(
+        &mut self,
+        reader: csv::Reader<R>,
+        columns: &Columns,
+        bytes_total: Option<u64>,
+        default_region: Region,
+        now_ms: i64,
+        mut progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportReport, StoreError> {
         let tx = self.conn.transaction()?;
         // New rows are indexed in one statement at the end (see migrations/0001_init.sql).
         tx.execute("UPDATE fts_sync SET pending_from = (SELECT coalesce(max(id), 0) + 1 FROM leads)", [])?;
@@ -388,7 +414,6 @@ impl Store {
         std::thread::scope(|scope| -> Result<(), StoreError> {
             // Owned by this closure, so an early return drops it and unblocks the reader.
             let receiver = receiver;
-            let columns = &columns;
             let reading = scope.spawn(move || read_batches(reader, columns, default_region, &sender));
             for batch in &receiver {
                 for row in batch.rows {
@@ -403,8 +428,8 @@ impl Store {
             reading.join().unwrap_or_else(|_| Err(StoreError::Internal("the CSV reader thread panicked".into())))
         })?;
         tx.execute(
-            "INSERT INTO leads_fts (rowid, name, company, phone_digits, national_digits, email, city, notes, tags)
-             SELECT id, name, company, phone_digits, national_digits, email, city, notes, tags
+            "INSERT INTO leads_fts (rowid, name, company, email, city, notes, tags)
+             SELECT id, name, company, email, city, notes, tags
              FROM leads WHERE id >= (SELECT pending_from FROM fts_sync)",
             [],
         )?;

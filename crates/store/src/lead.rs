@@ -5,6 +5,7 @@ use softphone_core::disposition::Disposition;
 use softphone_core::phone::PhoneNumber;
 
 use crate::error::{Entity, StoreError};
+use crate::search::SearchQuery;
 use crate::{Store, search};
 
 pub use softphone_core::lead::{Lead, LeadFields, LeadId, Page};
@@ -20,6 +21,10 @@ pub(crate) fn sql_offset(page: Page) -> i64 {
 
 /// Most matches [`Store::search_leads`] ranks by relevance; beyond, results are newest first.
 pub const RANKED_MATCHES_MAX: i64 = 300;
+
+/// A number search with fewer matches than this collects and sorts them from the indexes;
+/// with more, it walks the table newest first (see [`Store::search_leads`]).
+const NUMBER_MATCHES_GATHERED: i64 = 2_000;
 
 pub(crate) const LEAD_COLUMNS: &str = "leads.id, leads.name, leads.company, leads.phone, leads.email, \
      leads.city, leads.tags, leads.notes, leads.last_disposition, leads.created_at, leads.updated_at";
@@ -193,43 +198,159 @@ impl Store {
     }
 
     /// Leads matching what the agent typed. Up to [`RANKED_MATCHES_MAX`] matches are ordered best
-    /// first (weighted bm25: name, then company and number, then email, city, tags, notes; ties
+    /// first (weighted bm25: name, then company, then email, tags and city, then notes; ties
     /// newest first); a query matching more is listed newest lead first, which keeps a page
     /// under 2 ms on 1M leads while the agent is still typing the first letters.
     ///
     /// Every word is a prefix (`smi` finds Smith) and all words must match. Input that looks
     /// like a number matches the start of the E.164 digits (`1415555`) or of the national
-    /// digits (`415555`). Any input is safe: FTS5 syntax in it is treated as text. Blank input
-    /// lists all leads by name.
+    /// digits (`415555`), newest lead first; a word of digits among other words matches the
+    /// start of the number or of any word. Any input is safe: FTS5 syntax in it is treated as
+    /// text. Blank input lists all leads by name.
     pub fn search_leads(&self, query: &str, page: Page) -> Result<Vec<Lead>, StoreError> {
-        let Some(fts) = search::fts_query(query) else {
+        match search::parse_query(query) {
+            SearchQuery::Blank => {
+                let mut statement = self.conn.prepare_cached(&format!(
+                    "SELECT {LEAD_COLUMNS} FROM leads
+                     ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
+                ))?;
+                let rows = statement.query_map(params![sql_limit(page), sql_offset(page)], lead_from_row)?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+            SearchQuery::Number(prefixes) => self.search_numbers(&prefixes, page),
+            SearchQuery::Words { fts, digit_words } => self.search_words(fts.as_deref(), &digit_words, page),
+        }
+    }
+
+    /// Leads whose number starts with one of `prefixes`, newest first, from the B-tree indexes
+    /// on `phone` and `national_digits`.
+    fn search_numbers(&self, prefixes: &[String], page: Page) -> Result<Vec<Lead>, StoreError> {
+        let mut bounds: Vec<String> = Vec::new();
+        let mut ranges: Vec<String> = Vec::new();
+        for prefix in prefixes {
+            let (start, end) = search::prefix_range(&format!("+{prefix}"));
+            let (national_start, national_end) = search::prefix_range(prefix);
+            let n = bounds.len();
+            ranges.push(format!("SELECT id FROM leads WHERE phone >= ?{} AND phone < ?{}", n + 1, n + 2));
+            ranges.push(format!(
+                "SELECT id FROM leads WHERE national_digits >= ?{} AND national_digits < ?{}",
+                n + 3,
+                n + 4
+            ));
+            bounds.extend([start, end, national_start, national_end]);
+        }
+        // UNION ALL stops at the LIMIT; a plain UNION would collect every match first. An id
+        // in two ranges counts twice, which only moves the threshold.
+        let union = ranges.join(" UNION ALL ");
+        let (limit, offset) = (sql_limit(page), sql_offset(page));
+        let n = bounds.len();
+        let mut bound: Vec<&dyn rusqlite::ToSql> = bounds.iter().map(|b| b as &dyn rusqlite::ToSql).collect();
+        bound.push(&NUMBER_MATCHES_GATHERED);
+        let matches: i64 = self
+            .conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({union} LIMIT ?{})", n + 1))?
+            .query_row(bound.as_slice(), |row| row.get(0))?;
+        bound.pop();
+        bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+        let sql = if matches < NUMBER_MATCHES_GATHERED {
+            // Few: collect the ids from the indexes and sort them.
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE id IN ({union})
+                 ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            )
+        } else {
+            // Many (at least 1 in 500 of 1M leads): walking the table newest first finds a page
+            // after a few thousand rows. The unary `+` keeps SQLite from using the indexes,
+            // which would gather every match before sorting.
+            let test: Vec<String> = (0..n / 2)
+                .map(|i| format!("(+leads.{col} >= ?{} AND +leads.{col} < ?{})", 2 * i + 1, 2 * i + 2, col = if i % 2 == 0 { "phone" } else { "national_digits" }))
+                .collect();
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE {}
+                 ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+                test.join(" OR "),
+                n + 1,
+                n + 2
+            )
+        };
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(bound.as_slice(), lead_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Leads matching the full-text expression `fts` (if any) whose numbers or words also
+    /// match each of `digit_words`.
+    fn search_words(&self, fts: Option<&str>, digit_words: &[String], page: Page) -> Result<Vec<Lead>, StoreError> {
+        // Each digit word: the number starts with it, or a word in the text columns does.
+        let mut bounds: Vec<String> = Vec::new();
+        let mut filters: Vec<String> = Vec::new();
+        let first = if fts.is_some() { 2 } else { 1 };
+        for digits in digit_words {
+            let p = first + bounds.len();
+            filters.push(format!(
+                "((leads.phone >= ?{} AND leads.phone < ?{}) OR (leads.national_digits >= ?{} AND leads.national_digits < ?{})
+                  OR leads.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?{}))",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            ));
+            let (start, end) = search::prefix_range(&format!("+{digits}"));
+            let (national_start, national_end) = search::prefix_range(digits);
+            bounds.extend([start, end, national_start, national_end, search::prefix_term(digits)]);
+        }
+        let filter = if filters.is_empty() { String::new() } else { format!("AND {}", filters.join(" AND ")) };
+        let mut bound: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        if let Some(fts) = &fts {
+            bound.push(fts);
+        }
+        bound.extend(bounds.iter().map(|b| b as &dyn rusqlite::ToSql));
+        let (limit, offset, ranked_max) = (sql_limit(page), sql_offset(page), RANKED_MATCHES_MAX);
+        let n = bound.len();
+        let Some(_) = fts else {
+            // Only digit words: the filters alone, newest first.
+            bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
             let mut statement = self.conn.prepare_cached(&format!(
-                "SELECT {LEAD_COLUMNS} FROM leads
-                 ORDER BY name COLLATE NOCASE, id LIMIT ?1 OFFSET ?2"
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE 1 {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
             ))?;
-            let rows = statement.query_map(params![sql_limit(page), sql_offset(page)], lead_from_row)?;
+            let rows = statement.query_map(bound.as_slice(), lead_from_row)?;
             return Ok(rows.collect::<Result<_, _>>()?);
         };
         // Ranking costs time per match, so it is done only when the matches are few enough to
         // rank within the latency budget; a short prefix matching half the table is listed
-        // newest first instead, which FTS5 streams from its index without sorting.
+        // newest first instead, which FTS5 streams from its prefix index without sorting.
+        let source = if filters.is_empty() {
+            "leads_fts WHERE leads_fts MATCH ?1".to_owned()
+        } else {
+            format!("leads_fts JOIN leads ON leads.id = leads_fts.rowid WHERE leads_fts MATCH ?1 {filter}")
+        };
+        bound.push(&ranked_max);
         let many: bool = self
             .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM leads_fts WHERE leads_fts MATCH ?1
-                                ORDER BY rowid LIMIT 1 OFFSET ?2)",
-            )?
-            .query_row(params![fts, RANKED_MATCHES_MAX], |row| row.get(0))?;
-        let order = if many { "rowid DESC" } else { "rank, rowid DESC" };
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {source} ORDER BY leads_fts.rowid LIMIT 1 OFFSET ?{})",
+                n + 1
+            ))?
+            .query_row(bound.as_slice(), |row| row.get(0))?;
+        bound.pop();
+        bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+        let order = if many { "leads_fts.rowid DESC" } else { "leads_fts.rank, leads_fts.rowid DESC" };
         let outer_order = if many { "hits.hit DESC" } else { "hits.rank, hits.hit DESC" };
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT {LEAD_COLUMNS}
-             FROM (SELECT rowid AS hit, rank FROM leads_fts WHERE leads_fts MATCH ?1
-                   ORDER BY {order} LIMIT ?2 OFFSET ?3) AS hits
+             FROM (SELECT leads_fts.rowid AS hit, leads_fts.rank AS rank FROM {source}
+                   ORDER BY {order} LIMIT ?{} OFFSET ?{}) AS hits
              JOIN leads ON leads.id = hits.hit
-             ORDER BY {outer_order}"
+             ORDER BY {outer_order}",
+            n + 1,
+            n + 2
         ))?;
-        let rows = statement.query_map(params![fts, sql_limit(page), sql_offset(page)], lead_from_row)?;
+        let rows = statement.query_map(bound.as_slice(), lead_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -32,8 +32,12 @@ pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations, in order. Append only: a released migration is never edited.
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../../migrations/0001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../../migrations/0001_init.sql")),
+        M::up(include_str!("../../../migrations/0002_narrow_search_index.sql")),
+    ])
+});
 
 /// An open database. One per app; not `Sync` (wrap it in a `Mutex` to share it).
 #[derive(Debug)]

@@ -53,11 +53,24 @@ pub fn screenshot_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target").join("e2e-shots"))
 }
 
+/// What the fake microphone plays in every scenario (the simulator's numbers play 440 Hz).
+pub const FAKE_AUDIO: &str = "mic=tone:880";
+
+/// An HTTP client for the simulator's control API (loopback, bounded).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client")
+}
+
 impl App {
+    /// The app on fresh, empty data, config and cache directories.
     pub async fn launch() -> App {
+        App::launch_in(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// The app on the data of an earlier run (its `data_home`): a restart.
+    pub async fn launch_in(data_home: tempfile::TempDir) -> App {
         assert!(std::env::var_os("DISPLAY").is_some(), "the e2e suite needs an X display: run it under xvfb-run");
         let application = app_binary();
-        let data_home = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new("tauri-driver")
@@ -66,6 +79,7 @@ impl App {
             .env("XDG_CONFIG_HOME", data_home.path().join("config"))
             .env("XDG_CACHE_HOME", data_home.path().join("cache"))
             .env("RUST_LOG", "info")
+            .env("SOFTPHONE_FAKE_AUDIO", FAKE_AUDIO)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -162,6 +176,46 @@ impl App {
     /// Ends the session (which closes the app); dropping the rest stops tauri-driver.
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+
+    /// Closes the app and hands back its data directories, for [`App::launch_in`].
+    pub async fn quit(self) -> tempfile::TempDir {
+        let _ = self.client.close().await;
+        drop(self._driver);
+        self.data_home
+    }
+
+    /// Everything the app logged so far (its daily log files).
+    pub fn log_text(&self) -> String {
+        let log_dir = self.data_home.path().join("data/io.agentsoftphone.desktop/logs");
+        std::fs::read_dir(&log_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.file_name().to_string_lossy().starts_with("softphone.log"))
+                    .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The demo simulator's base URL, as the app logged it at start-up.
+    pub async fn simulator_url(&self) -> String {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let log = self.log_text();
+            let url = log
+                .lines()
+                .filter(|line| line.contains("built-in simulator is listening"))
+                .filter_map(|line| line.split("simulator=").nth(1))
+                .filter_map(|rest| rest.split_whitespace().next())
+                .last();
+            if let Some(url) = url {
+                return url.to_owned();
+            }
+            assert!(Instant::now() < deadline, "the app never logged its simulator's address");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 use gloo::timers::callback::Interval;
 use softphone_core::call::{CallSnapshot, CallView, CallsSnapshot, Direction, UnixMillis};
-use softphone_core::ipc::IpcError;
+use softphone_core::disposition::Disposition;
+use softphone_core::ipc::{AudioMeter, IpcError};
 use softphone_core::lead::LeadId;
 use yew::prelude::*;
 
@@ -125,6 +126,9 @@ fn call_card(props: &CallCardProps) -> Html {
                     { button("hangup danger", "Hang up", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hang_up_call(&id).await } } })) }
                 }
             </div>
+            if connected {
+                <CallMeter />
+            }
             if *keypad && connected {
                 <div class="keypad dtmf">
                     { for ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].iter().map(|&digit| {
@@ -133,9 +137,136 @@ fn call_card(props: &CallCardProps) -> Html {
                     }) }
                 </div>
             }
+            if ended {
+                <WrapUpForm call={call.clone()} />
+            }
             if let Some(failure) = &*error {
                 <p class="error call-error" role="alert">{ wording::error_sentence(failure) }</p>
             }
         </div>
+    }
+}
+
+/// How often the in-call meter reads the levels, in milliseconds.
+const METER_MS: u32 = 250;
+
+/// The in-call meters: what the agent hears and what the microphone picks up.
+#[function_component(CallMeter)]
+fn call_meter() -> Html {
+    let meter = use_state(|| None::<AudioMeter>);
+    {
+        let meter = meter.clone();
+        use_effect_with((), move |_| {
+            let interval = Interval::new(METER_MS, move || {
+                let meter = meter.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(levels) = backend::get_audio_meter().await {
+                        meter.set(Some(levels));
+                    }
+                });
+            });
+            move || drop(interval)
+        });
+    }
+    let Some(levels) = *meter else { return html! {} };
+    // -60 dBFS (empty) to 0 dBFS (full).
+    let width = |dbfs: f64| format!("width: {:.0}%", ((dbfs + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0));
+    html! {
+        <div class="call-meter">
+            <span class="meter-label">{ "Hearing" }</span>
+            <span class="meter" id="meter-output" data-dbfs={format!("{:.1}", levels.output_dbfs)}
+                data-hz={levels.heard_hz.map(|hz| format!("{hz:.0}")).unwrap_or_default()}>
+                <span class="meter-fill" style={width(levels.output_dbfs)}></span>
+            </span>
+            <span class="meter-label">{ "Mic" }</span>
+            <span class="meter" id="meter-input" data-dbfs={format!("{:.1}", levels.input_dbfs)}>
+                <span class="meter-fill" style={width(levels.input_dbfs)}></span>
+            </span>
+            if let Some(hz) = levels.heard_hz {
+                <span class="meter-hz">{ format!("{hz:.0} Hz") }</span>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct WrapUpFormProps {
+    call: CallSnapshot,
+}
+
+/// After a call: the disposition (proposed from the outcome) and a note, saved to the call log
+/// and the lead; saving closes the card.
+#[function_component(WrapUpForm)]
+fn wrap_up_form(props: &WrapUpFormProps) -> Html {
+    let call = &props.call;
+    let dispositions = use_state(Vec::<Disposition>::new);
+    let chosen = use_state(|| wording::suggested_disposition(call.end.as_ref()).map(|d| d.code().to_owned()));
+    let note = use_state(String::new);
+    let saving = use_state(|| false);
+    let error = use_state(|| None::<IpcError>);
+    {
+        let dispositions = dispositions.clone();
+        let error = error.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::get_dispositions().await {
+                    Ok(list) => dispositions.set(list),
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        });
+    }
+    let on_choose = {
+        let chosen = chosen.clone();
+        Callback::from(move |event: Event| {
+            let value = event.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            chosen.set((!value.is_empty()).then_some(value));
+        })
+    };
+    let on_note = {
+        let note = note.clone();
+        Callback::from(move |event: InputEvent| {
+            note.set(event.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value());
+        })
+    };
+    let on_save = {
+        let call_id = call.call_id.clone();
+        let (chosen, note, saving, error) = (chosen.clone(), note.clone(), saving.clone(), error.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let (call_id, chosen, note, saving, error) =
+                (call_id.clone(), (*chosen).clone(), (*note).clone(), saving.clone(), error.clone());
+            saving.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = backend::wrap_up_call(&call_id, chosen.as_deref(), &note).await;
+                saving.set(false);
+                // On success the card disappears with the next snapshot.
+                error.set(outcome.err());
+            });
+        })
+    };
+    let selected = (*chosen).clone().unwrap_or_default();
+    html! {
+        <form class="wrap-up" aria-label="Wrap-up" onsubmit={on_save}>
+            <label class="wrap-up-field">
+                <span>{ "Disposition" }</span>
+                <select class="wrap-up-disposition" onchange={on_choose}>
+                    <option value="" selected={selected.is_empty()}>{ "— none —" }</option>
+                    { for dispositions.iter().map(|disposition| {
+                        let code = disposition.code().to_owned();
+                        html! { <option value={code.clone()} selected={code == selected}>{ disposition.label() }</option> }
+                    }) }
+                </select>
+            </label>
+            <label class="wrap-up-field">
+                <span>{ "Note" }</span>
+                <textarea class="wrap-up-note" rows="2" placeholder="What was agreed, when to call back…"
+                    value={(*note).clone()} oninput={on_note} />
+            </label>
+            <button type="submit" class="wrap-up-save primary" disabled={*saving}>{ "Save wrap-up" }</button>
+            if let Some(failure) = &*error {
+                <p class="error wrap-up-error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </form>
     }
 }

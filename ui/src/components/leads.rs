@@ -177,13 +177,18 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
         });
     }
     {
-        let (calls, error) = (calls.clone(), error.clone());
+        // The calls changed (one ended, a wrap-up was saved): the history and the lead's latest
+        // outcome are read again; the notes being typed are left alone.
+        let (calls, lead, error) = (calls.clone(), lead.clone(), error.clone());
         use_effect_with((props.lead_id, props.calls.clone()), move |(lead_id, _)| {
             let lead_id = *lead_id;
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_lead_calls(lead_id, Page::first(LEAD_CALLS_PAGE)).await {
                     Ok(found) => calls.set(found),
                     Err(failure) => error.set(Some(failure)),
+                }
+                if let Ok(found) = backend::get_lead(lead_id).await {
+                    lead.set(Some(found));
                 }
             });
         });
@@ -252,7 +257,7 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                 <dt>{ "Email" }</dt><dd>{ &shown.email }</dd>
                 <dt>{ "City" }</dt><dd>{ &shown.city }</dd>
                 <dt>{ "Tags" }</dt><dd>{ shown.tags.join(", ") }</dd>
-                <dt>{ "Last outcome" }</dt><dd>{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
+                <dt>{ "Last outcome" }</dt><dd class="detail-last-outcome">{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
             </dl>
             <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", shown.phone.format_international()) }</button>
             <label class="notes-label" for="lead-notes">{ "Notes" }</label>
@@ -276,6 +281,12 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                             <span>{ wording::clock_time(entry.started_at_ms, offset) }</span>
                             <span>{ wording::outcome(entry) }</span>
                             <span>{ entry.duration_ms.map(wording::duration).unwrap_or_default() }</span>
+                            if let Some(disposition) = &entry.disposition {
+                                <span class="call-disposition">{ disposition.label() }</span>
+                            }
+                            if !entry.note.is_empty() {
+                                <span class="call-note">{ &entry.note }</span>
+                            }
                         </li>
                     }) }
                 </ul>

@@ -1,5 +1,6 @@
 mod call_log;
 mod calls_panel;
+mod diagnostics;
 mod dialer;
 mod leads;
 mod section_page;

@@ -3,6 +3,7 @@ use softphone_core::lead::ImportProgress;
 use yew::prelude::*;
 
 use super::call_log::CallLog;
+use super::diagnostics::DiagnosticsPage;
 use super::dialer::Dialer;
 use super::leads::LeadsPage;
 use super::settings::Settings;
@@ -26,6 +27,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Leads => "Your lead list, searchable offline.",
         Section::Calls => "Every call you make or receive.",
         Section::Settings => "Telnyx credentials, kept in the operating system's keychain.",
+        Section::Diagnostics => "The call engine, the connection and the media of every call.",
     };
     let body = match section {
         Section::Dialer => html! { <Dialer demo={props.demo} /> },
@@ -34,6 +36,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         }
         Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
         Section::Settings => html! { <Settings /> },
+        Section::Diagnostics => html! { <DiagnosticsPage /> },
     };
     html! {
         <section id={format!("section-{}", section.slug())} class="section-page">

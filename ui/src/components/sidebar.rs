@@ -6,6 +6,8 @@ use crate::state::Section;
 pub struct SidebarProps {
     pub current: Section,
     pub on_open: Callback<Section>,
+    /// Missed calls not yet seen, shown as a badge on Calls.
+    pub unseen_missed: u64,
 }
 
 #[function_component(Sidebar)]
@@ -27,6 +29,9 @@ pub fn sidebar(props: &SidebarProps) -> Html {
                             >
                                 <svg class="nav-icon" viewBox="0 0 24 24" aria-hidden="true"><path d={icon_path(section)} /></svg>
                                 { section.label() }
+                                if section == Section::Calls && props.unseen_missed > 0 {
+                                    <span id="missed-badge" class="badge" title="Missed calls">{ props.unseen_missed }</span>
+                                }
                             </button>
                         </li>
                     }
@@ -51,5 +56,6 @@ fn icon_path(section: Section) -> &'static str {
         Section::Settings => {
             "M3 17v2h6v-2H3zM3 5v2h10V5H3zm10 16v-2h8v-2h-8v-2h-2v6h2zM7 9v2H3v2h4v2h2V9H7zm14 4v-2H11v2h10zm-6-4h2V7h4V5h-4V3h-2v6z"
         }
+        Section::Diagnostics => "M3.5 18.5l6-6 4 4L22 6.9 20.6 5.5l-7.1 8-4-4L2 17l1.5 1.5z",
     }
 }

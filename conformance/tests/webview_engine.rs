@@ -1,0 +1,416 @@
+//! The UI's webview call engine (`ui/src/engine`, Rust compiled to wasm) driving the real SDK in
+//! headless Chromium against the simulator, wired to the shell's real call state machine by the
+//! engine harness page (`ui/engine-harness.html`, `ui/src/bin/engine-harness.rs`).
+//!
+//! The harness plays the shell: agent actions go into `CallMachine`, its engine commands go to
+//! `WebviewEngine`, the engine's updates go back into the machine. The page is served under the
+//! app's Content-Security-Policy (from src-tauri/tauri.conf.json) with `Object.prototype` frozen,
+//! as Tauri serves the app's window. Every test builds the harness with trunk first (once per run).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use common::{Browser, Sim, TIMEOUT};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use softphone_sim::SimulatorConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const TONE: &str = "+15555550100";
+const BUSY: &str = "+15555550102";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("in the workspace").to_path_buf()
+}
+
+/// `trunk build engine-harness.html --offline` into `<target>/engine-harness-dist`, once per test
+/// binary run (trunk and cargo skip what is up to date).
+fn harness_dist() -> &'static Path {
+    static DIST: OnceLock<PathBuf> = OnceLock::new();
+    DIST.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        // <target>/debug/deps/webview_engine-<hash> -> <target>/engine-harness-dist
+        let target = exe.ancestors().nth(3).expect("the test binary lives in <target>/<profile>/deps");
+        let dist = target.join("engine-harness-dist");
+        let started = Instant::now();
+        let output = Command::new("trunk")
+            .current_dir(workspace_root().join("ui"))
+            .args(["build", "engine-harness.html", "--offline", "--dist"])
+            .arg(&dist)
+            .output()
+            .unwrap_or_else(|error| panic!("trunk did not start ({error}): run scripts/setup.sh"));
+        assert!(
+            output.status.success(),
+            "trunk build engine-harness.html failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        eprintln!("engine harness built with trunk in {:.1} s", started.elapsed().as_secs_f64());
+        dist
+    })
+}
+
+/// The app's CSP from tauri.conf.json, with the hashes of the page's inline scripts added to
+/// `script-src` (Tauri does the same for the app's assets), and the simulator's websocket added
+/// to `connect-src` (the signaling socket the app's CSP must allow).
+fn content_security_policy(html: &str) -> String {
+    let config: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("src-tauri/tauri.conf.json")).expect("tauri.conf.json"),
+    )
+    .expect("tauri.conf.json is JSON");
+    let directives = config["app"]["security"]["csp"].as_object().expect("app.security.csp is an object");
+    let hashes: Vec<String> = inline_scripts(html)
+        .map(|script| {
+            format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes())))
+        })
+        .collect();
+    directives
+        .iter()
+        .map(|(name, value)| {
+            let value = value.as_str().expect("CSP directives are strings");
+            match name.as_str() {
+                "script-src" => format!("{name} {value} {}", hashes.join(" ")),
+                "connect-src" => format!("{name} {value} ws://127.0.0.1:*"),
+                _ => format!("{name} {value}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The bodies of `<script>` elements without `src`.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script").skip(1).filter_map(|rest| {
+        let (attributes, rest) = rest.split_once('>')?;
+        let (body, _) = rest.split_once("</script>")?;
+        (!attributes.contains("src=")).then_some(body)
+    })
+}
+
+/// Serves the built harness, and `/token`: a `LoginTokenGrant` minted by the simulator, as the
+/// shell's `issue_login_token` would answer.
+struct HarnessServer {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HarnessServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HarnessServer {
+    async fn start(dist: &Path, sim: Arc<Sim>) -> HarnessServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("harness server binds");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let dist = dist.to_path_buf();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else { return };
+                let (dist, sim) = (dist.clone(), sim.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 8192];
+                    let read = stream.read(&mut buffer).await.unwrap_or(0);
+                    let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let response = respond(&dist, &sim, path).await;
+                    let _ = stream.write_all(&response).await;
+                });
+            }
+        });
+        HarnessServer { url, task }
+    }
+}
+
+async fn respond(dist: &Path, sim: &Sim, path: &str) -> Vec<u8> {
+    let ok = |kind: &str, extra: String, body: Vec<u8>| {
+        let mut head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        head.extend(body);
+        head
+    };
+    let not_found = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec();
+    match path {
+        "/" | "/index.html" => {
+            let html = tokio::fs::read_to_string(dist.join("index.html")).await.expect("trunk wrote index.html");
+            let csp = format!("Content-Security-Policy: {}\r\n", content_security_policy(&html));
+            ok("text/html", csp, html.into_bytes())
+        }
+        "/token" => {
+            let token = sim.mint_token().await;
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+            let grant = json!({
+                "login_token": token,
+                "expires_at_unix": now + sim.running.state().token_ttl().as_secs(),
+                "signaling_url": sim.ws_url(),
+                "ice_servers": [],
+            });
+            ok("application/json", String::new(), grant.to_string().into_bytes())
+        }
+        _ => {
+            let relative = path.trim_start_matches('/');
+            if relative.split('/').any(|part| part == ".." || part.is_empty()) {
+                return not_found;
+            }
+            let kind = match Path::new(relative).extension().and_then(|ext| ext.to_str()) {
+                Some("js") => "text/javascript",
+                Some("wasm") => "application/wasm",
+                Some("css") => "text/css",
+                _ => "application/octet-stream",
+            };
+            match tokio::fs::read(dist.join(relative)).await {
+                Ok(body) => ok(kind, String::new(), body),
+                Err(_) => not_found,
+            }
+        }
+    }
+}
+
+/// The harness page in Chromium with the engine started and logged in (`SessionEvent::Ready`).
+struct Harness {
+    browser: Browser,
+    sim: Arc<Sim>,
+    _server: HarnessServer,
+}
+
+impl Harness {
+    async fn start(config: SimulatorConfig) -> Harness {
+        let dist = harness_dist();
+        let sim = Arc::new(Sim::start(config).await);
+        let server = HarnessServer::start(dist, sim.clone()).await;
+        let browser = Browser::open_url(&server.url, "return !!(window.wasmBindings && window.TelnyxWebRTC)").await;
+        let harness = Harness { browser, sim, _server: server };
+        let available = harness.browser.eval("return window.wasmBindings.harness_webrtc_available()").await;
+        assert_eq!(available, json!(true), "webrtc_available() sees RTCPeerConnection in Chromium");
+        let started = harness
+            .browser
+            .eval_async(
+                "const done = arguments[0]; window.wasmBindings.harness_start().then(() => done('ok'), e => done(String(e)));",
+                vec![],
+            )
+            .await;
+        assert_eq!(started, json!("ok"), "the engine starts");
+        harness.wait_for("the session to be ready", |record| is_session(record, "Ready")).await;
+        harness
+    }
+
+    async fn log(&self) -> Vec<Value> {
+        match self.browser.eval("return window.wasmBindings.harness_log()").await {
+            Value::Array(records) => records,
+            other => panic!("harness_log: {other}"),
+        }
+    }
+
+    /// Waits for the first log record matching `accept`, failing with the whole log.
+    async fn wait_for(&self, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let log = self.log().await;
+            if let Some(found) = log.iter().find(|record| accept(record)) {
+                return found.clone();
+            }
+            assert!(Instant::now() < deadline, "no {what} within {TIMEOUT:?}; log: {log:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the machine's snapshot shows call `id` in `view`; returns that call.
+    async fn wait_for_view(&self, id: &str, view: &str) -> Value {
+        let snapshot = self
+            .wait_for(&format!("call {id} {view}"), |record| {
+                record["type"] == "snapshot" && call_in(record, id).is_some_and(|call| call["view"] == view)
+            })
+            .await;
+        call_in(&snapshot, id).expect("the call").clone()
+    }
+
+    /// One agent action, a `CallEvent` in the shell's JSON.
+    async fn agent(&self, event: Value) {
+        let answer = self
+            .browser
+            .call_harness(
+                "try { window.wasmBindings.harness_agent(arguments[0]); return 'ok'; } catch (e) { return String(e); }",
+                vec![event.clone()],
+            )
+            .await;
+        assert_eq!(answer, json!("ok"), "agent action {event}");
+    }
+
+    /// The SDK states the engine reported for call `id`, in order.
+    async fn reported_states(&self, id: &str) -> Vec<String> {
+        self.log()
+            .await
+            .iter()
+            .filter(|record| record["type"] == "update" && record["call_id"] == id)
+            .filter_map(|record| record["update"]["state"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Nothing the engine reported was refused by the machine, and the page saw no CSP violation.
+    async fn assert_clean(&self) {
+        let log = self.log().await;
+        let rejections: Vec<_> = log.iter().filter(|record| record["type"] == "rejection").collect();
+        assert!(rejections.is_empty(), "the machine refused: {rejections:#?}");
+        let violations = self.browser.eval("return window.cspViolations").await;
+        assert_eq!(violations, json!([]), "Content-Security-Policy violations");
+    }
+
+    async fn sim_call(&self, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let calls = self.sim.calls().await;
+            let call = calls["calls"].as_array().and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned());
+            if let Some(call) = call.filter(|call| accept(call)) {
+                return call;
+            }
+            assert!(Instant::now() < deadline, "the simulator's call {id} never {what}: {calls:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn is_session(record: &Value, event: &str) -> bool {
+    record["type"] == "session" && record["event"].as_str().is_some_and(|text| text.starts_with(event))
+}
+
+fn call_in<'a>(snapshot: &'a Value, id: &str) -> Option<&'a Value> {
+    snapshot["calls"]["calls"].as_array()?.iter().find(|call| call["call_id"] == id)
+}
+
+fn dial(call_id: &str, number: &str) -> Value {
+    json!({ "kind": "dial", "call_id": call_id, "remote": { "number": number, "name": null }, "lead_id": null })
+}
+
+fn on_call(kind: &str, call_id: &str) -> Value {
+    json!({ "kind": kind, "call_id": call_id })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_to_the_tone_number_goes_active_holds_sends_digits_and_hangs_up_through_the_machine() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    // The shell chooses the call id; the SDK must carry exactly that id to Telnyx.
+    let id = "6c1f3a52-0d7e-4b8a-9f21-5d0c8e7a4b13";
+    let started = Instant::now();
+    harness.agent(dial(id, TONE)).await;
+    let active = harness.wait_for_view(id, "active").await;
+    eprintln!("dial -> active through the machine: {} ms", started.elapsed().as_millis());
+    assert_eq!(active["direction"], "outbound");
+    assert_eq!(active["remote"]["number"], TONE);
+    harness.sim_call(id, "went active under the shell's id", |call| call["state"] == "active").await;
+    let states = harness.reported_states(id).await;
+    let trying = states.iter().position(|state| state == "trying");
+    let active_at = states.iter().position(|state| state == "active");
+    assert!(trying.is_some() && trying < active_at, "trying before active: {states:?}");
+
+    harness.agent(on_call("hold", id)).await;
+    harness.wait_for_view(id, "held").await;
+    harness.sim_call(id, "held", |call| call["state"] == "held").await;
+    harness.agent(on_call("resume", id)).await;
+    harness.sim_call(id, "active again", |call| call["state"] == "active").await;
+    let resumed = harness.wait_for_view(id, "active").await;
+    assert!(resumed["answered_at"].is_number(), "{resumed}");
+
+    harness.agent(json!({ "kind": "send_digits", "call_id": id, "digits": "15#" })).await;
+    let call = harness.sim_call(id, "got the digits", |call| call["dtmf"] == "15#").await;
+    assert_eq!(call["dtmf"], "15#");
+
+    harness.agent(on_call("hangup", id)).await;
+    let ended = harness.wait_for_view(id, "ended").await;
+    assert_eq!(ended["end"]["outcome"], "completed", "{ended}");
+    assert_eq!(ended["end"]["cause"], "NORMAL_CLEARING", "{ended}");
+    let far_end = harness.sim_call(id, "ended", |call| call["state"] == "ended").await;
+    assert_eq!(far_end["end"]["cause"], "NORMAL_CLEARING", "{far_end:#}");
+
+    let commands: Vec<String> = harness
+        .log()
+        .await
+        .iter()
+        .filter(|record| record["type"] == "command")
+        .map(|record| record["command"]["kind"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert_eq!(commands, ["dial", "hold", "unhold", "send_digits", "hangup"]);
+    harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_busy_number_reaches_the_machine_as_busy_with_sip_486() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let id = "0e4d9b6a-3f58-4c2e-8a17-b2c6f0d93e41";
+    harness.agent(dial(id, BUSY)).await;
+    let ended = harness.wait_for_view(id, "ended").await;
+    assert_eq!(ended["end"]["outcome"], "busy", "{ended}");
+    assert_eq!(ended["end"]["cause"], "USER_BUSY", "{ended}");
+    assert_eq!(ended["end"]["sip_code"], 486, "{ended}");
+    harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_call_is_announced_to_the_machine_answered_and_ended_by_the_far_end() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let started = harness
+        .sim
+        .control("/control/calls/inbound", json!({ "from": "+15551234567", "caller_name": "Ada Lead" }))
+        .await;
+    let id = started["call_id"].as_str().expect("call id").to_owned();
+    let incoming = harness
+        .wait_for("the incoming call", |record| {
+            record["type"] == "update" && record["call_id"] == id.as_str() && record["update"]["kind"] == "incoming"
+        })
+        .await;
+    assert_eq!(incoming["update"]["remote"], json!({ "number": "+15551234567", "name": "Ada Lead" }));
+    let ringing = harness.wait_for_view(&id, "ringing").await;
+    assert_eq!(ringing["direction"], "inbound");
+
+    harness.agent(on_call("answer", &id)).await;
+    harness.wait_for_view(&id, "active").await;
+    harness.sim_call(&id, "answered", |call| call["state"] == "active").await;
+
+    harness
+        .sim
+        .control(&format!("/control/calls/{id}/hangup"), json!({ "cause": "NORMAL_CLEARING", "cause_code": 16 }))
+        .await;
+    let ended = harness.wait_for_view(&id, "ended").await;
+    assert_eq!(ended["end"]["outcome"], "completed", "{ended}");
+    harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_token_is_refreshed_on_the_live_socket_and_calls_still_work() {
+    // Tokens live 125 s, so the SDK warns (120 s before expiry) 5 s after login.
+    let config = SimulatorConfig { token_ttl: Duration::from_secs(125), ..SimulatorConfig::default() };
+    let harness = Harness::start(config).await;
+    harness.wait_for("the expiry warning", |record| is_session(record, "TokenExpiringSoon")).await;
+    let refreshed = harness.wait_for("the refreshed token", |record| is_session(record, "TokenRefresh")).await;
+    assert!(is_session(&refreshed, "TokenRefreshed"), "{refreshed}");
+    // Refreshed on the live socket: still the one session, still connected.
+    let sessions: Value = harness
+        .sim
+        .http
+        .get(harness.sim.url("/control/sessions"))
+        .send()
+        .await
+        .expect("sessions")
+        .json()
+        .await
+        .expect("sessions JSON");
+    let sessions = sessions["sessions"].as_array().expect("a list of sessions");
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    assert_eq!(sessions[0]["connected"], true, "{sessions:#?}");
+
+    let id = "9a7e2c41-58b3-4f0d-a6e2-3c1b7d9f0a55";
+    harness.agent(dial(id, TONE)).await;
+    harness.wait_for_view(id, "active").await;
+    harness.agent(on_call("hangup", id)).await;
+    harness.wait_for_view(id, "ended").await;
+    harness.assert_clean().await;
+}

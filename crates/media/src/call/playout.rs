@@ -1,0 +1,255 @@
+//! A call's link to the audio engine: the captured-audio queue the peer thread encodes from, and
+//! the playout side (jitter buffer + decoders) the engine pulls from on the sound card's clock.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::audio::CallAudio;
+use crate::dsp::g711::{from_i16, ulaw_decode};
+use crate::dsp::jitter::{JitterBuffer, JitterStats, Pop};
+use crate::dsp::resample::StreamResampler;
+use crate::{MediaError, SAMPLE_RATE};
+
+/// The most captured audio kept for the peer thread before the oldest is dropped: 60 ms.
+const CAPTURE_MAX: usize = 3 * 960;
+/// Opus never produces frames longer than 120 ms.
+const OPUS_MAX_FRAME: usize = 5_760;
+/// The jitter buffer sheds delay above this.
+const JITTER_MAX_MS: u32 = 200;
+
+/// The codec of received audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecvCodec {
+    Opus,
+    Pcmu,
+}
+
+impl RecvCodec {
+    fn clock_rate(self) -> u32 {
+        match self {
+            RecvCodec::Opus => SAMPLE_RATE,
+            RecvCodec::Pcmu => 8_000,
+        }
+    }
+}
+
+/// Decodes received frames in timestamp order, clocked by the engine.
+pub(crate) struct Playout {
+    jitter: JitterBuffer<Arc<[u8]>>,
+    target_ms: u32,
+    codec: Option<RecvCodec>,
+    opus: opus::Decoder,
+    upsample: StreamResampler,
+    pending: VecDeque<f32>,
+    decoded: Vec<f32>,
+    narrow: Vec<f32>,
+    /// Counters of buffers replaced after a codec change.
+    earlier: JitterStats,
+}
+
+impl Playout {
+    pub(crate) fn new(target_ms: u32) -> Result<Playout, MediaError> {
+        Ok(Playout {
+            jitter: JitterBuffer::new(SAMPLE_RATE, target_ms, JITTER_MAX_MS),
+            target_ms,
+            codec: None,
+            opus: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).map_err(|e| MediaError::Codec(e.to_string()))?,
+            upsample: StreamResampler::new(8_000, SAMPLE_RATE)?,
+            pending: VecDeque::new(),
+            decoded: vec![0.0; OPUS_MAX_FRAME],
+            narrow: Vec::new(),
+            earlier: JitterStats::default(),
+        })
+    }
+
+    /// Stores a received frame (RTP time in the codec's clock).
+    pub(crate) fn push(&mut self, codec: RecvCodec, timestamp: u64, payload: Arc<[u8]>) {
+        if self.codec != Some(codec) {
+            let old = self.jitter.stats();
+            self.earlier.accepted += old.accepted;
+            self.earlier.concealed += old.concealed;
+            self.earlier.late += old.late;
+            self.jitter = JitterBuffer::new(codec.clock_rate(), self.target_ms, JITTER_MAX_MS);
+            self.codec = Some(codec);
+        }
+        let duration = match codec {
+            RecvCodec::Opus => opus::packet::get_nb_samples(&payload, SAMPLE_RATE).unwrap_or(960) as u64,
+            RecvCodec::Pcmu => payload.len() as u64,
+        };
+        self.jitter.push(timestamp, duration, payload);
+    }
+
+    /// Drops everything buffered (hold): playout starts afresh.
+    pub(crate) fn reset(&mut self) {
+        self.jitter.reset();
+        self.pending.clear();
+    }
+
+    /// Adds the next `mix.len()` samples at 48 kHz to `mix` (silence where there is nothing).
+    pub(crate) fn mix_into(&mut self, mix: &mut [f32]) {
+        while self.pending.len() < mix.len() {
+            let Some(codec) = self.codec else { break };
+            match self.jitter.pop() {
+                Pop::Frame { payload, duration } => self.decode(codec, Some(&payload), duration),
+                Pop::Lost { duration } => self.decode(codec, None, duration),
+                Pop::Waiting => break,
+            }
+        }
+        let available = self.pending.len().min(mix.len());
+        for (slot, sample) in mix.iter_mut().zip(self.pending.drain(..available)) {
+            *slot += sample;
+        }
+    }
+
+    /// Decodes one frame, or conceals `duration` clock units when `payload` is `None`.
+    fn decode(&mut self, codec: RecvCodec, payload: Option<&[u8]>, duration: u64) {
+        match codec {
+            RecvCodec::Opus => {
+                let len = (duration as usize).min(OPUS_MAX_FRAME);
+                // An empty packet asks libopus for loss concealment.
+                match self.opus.decode_float(payload.unwrap_or(&[]), &mut self.decoded[..len], false) {
+                    Ok(samples) => self.pending.extend(self.decoded[..samples].iter().copied()),
+                    Err(error) => {
+                        tracing::debug!(%error, "opus frame not decoded");
+                        self.pending.extend(std::iter::repeat_n(0.0, len));
+                    }
+                }
+            }
+            RecvCodec::Pcmu => {
+                self.narrow.clear();
+                match payload {
+                    Some(bytes) => self.narrow.extend(bytes.iter().map(|&b| from_i16(ulaw_decode(b)))),
+                    None => self.narrow.extend(std::iter::repeat_n(0.0, duration as usize)),
+                }
+                self.decoded.clear();
+                let mut wide = std::mem::take(&mut self.decoded);
+                if let Err(error) = self.upsample.process(&self.narrow, &mut wide) {
+                    tracing::debug!(%error, "PCMU frame not resampled");
+                }
+                self.pending.extend(wide.iter().copied());
+                wide.resize(OPUS_MAX_FRAME, 0.0);
+                self.decoded = wide;
+            }
+        }
+    }
+
+    /// Jitter-buffer counters (across codec changes) and the current depth in ms.
+    pub(crate) fn stats(&self) -> (JitterStats, u32) {
+        let mut stats = self.jitter.stats();
+        stats.accepted += self.earlier.accepted;
+        stats.concealed += self.earlier.concealed;
+        stats.late += self.earlier.late;
+        (stats, self.jitter.depth_ms())
+    }
+}
+
+/// What the engine and the peer thread share for one call.
+pub(crate) struct CallLink {
+    capture: Mutex<VecDeque<f32>>,
+    playout: Mutex<Playout>,
+    held: AtomicBool,
+}
+
+impl CallLink {
+    pub(crate) fn new(jitter_target_ms: u32) -> Result<CallLink, MediaError> {
+        Ok(CallLink {
+            capture: Mutex::new(VecDeque::with_capacity(CAPTURE_MAX + 480)),
+            playout: Mutex::new(Playout::new(jitter_target_ms)?),
+            held: AtomicBool::new(false),
+        })
+    }
+
+    /// Takes the next `out.len()` captured samples if that many are queued.
+    pub(crate) fn take_captured(&self, out: &mut [f32]) -> bool {
+        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+        if capture.len() < out.len() {
+            return false;
+        }
+        let len = out.len();
+        for (slot, sample) in out.iter_mut().zip(capture.drain(..len)) {
+            *slot = sample;
+        }
+        true
+    }
+
+    /// Drops queued capture (before the connection is up).
+    pub(crate) fn discard_captured(&self) {
+        self.capture.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    pub(crate) fn playout(&self) -> MutexGuard<'_, Playout> {
+        self.playout.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_held(&self, held: bool) {
+        self.held.store(held, Ordering::SeqCst);
+        self.playout().reset();
+    }
+
+    pub(crate) fn is_held(&self) -> bool {
+        self.held.load(Ordering::SeqCst)
+    }
+}
+
+impl CallAudio for CallLink {
+    fn captured(&self, frame: &[f32]) {
+        let mut capture = self.capture.lock().unwrap_or_else(PoisonError::into_inner);
+        capture.extend(frame.iter().copied());
+        let excess = capture.len().saturating_sub(CAPTURE_MAX);
+        capture.drain(..excess);
+    }
+
+    fn mix_playout(&self, mix: &mut [f32]) -> bool {
+        if self.is_held() {
+            return false;
+        }
+        self.playout().mix_into(mix);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::analysis::{decimate_by_6, dominant_hz, level_dbfs, sine};
+    use crate::dsp::g711::{to_i16, ulaw_encode};
+
+    #[test]
+    fn pcmu_frames_play_back_at_48_khz_with_their_tone() {
+        let mut playout = Playout::new(40).unwrap();
+        let tone = sine(700.0, 0.2, 8_000, 1.0);
+        for (index, frame) in tone.chunks(160).enumerate() {
+            let bytes: Vec<u8> = frame.iter().map(|&s| ulaw_encode(to_i16(s))).collect();
+            playout.push(RecvCodec::Pcmu, index as u64 * 160, bytes.into());
+        }
+        let mut out = vec![0.0; 48_000];
+        for chunk in out.chunks_mut(480) {
+            playout.mix_into(chunk);
+        }
+        let steady = &out[4_800..40_000];
+        assert!((level_dbfs(steady) - level_dbfs(&tone)).abs() < 0.5, "{}", level_dbfs(steady));
+        assert!((dominant_hz(&decimate_by_6(steady), 8_000).unwrap() - 700.0).abs() < 2.0);
+    }
+
+    #[test]
+    fn opus_loss_is_concealed_not_silent() {
+        let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        let mut playout = Playout::new(40).unwrap();
+        let tone = sine(440.0, 0.2, SAMPLE_RATE, 0.4);
+        for (index, frame) in tone.chunks(960).enumerate() {
+            let packet = encoder.encode_vec_float(frame, 1_500).unwrap();
+            // Frame 10 is lost.
+            if index != 10 {
+                playout.push(RecvCodec::Opus, index as u64 * 960, packet.into());
+            }
+        }
+        let mut out = vec![0.0; 960 * 20];
+        for chunk in out.chunks_mut(480) {
+            playout.mix_into(chunk);
+        }
+        let (stats, _) = playout.stats();
+        assert_eq!(stats.concealed, 1);
+        assert!(level_dbfs(&out[9_600..10_560]) > -30.0, "the concealed frame is not silence");
+    }
+}

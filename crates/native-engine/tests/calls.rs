@@ -1,0 +1,354 @@
+//! The native engine against the real simulator on 127.0.0.1: signaling, media with fake audio
+//! devices, and the updates the state machine would get. Audio is proven by tone detection on
+//! both sides: the engine's fake microphone plays 880 Hz and the simulator's media hears it; the
+//! simulator plays 440 Hz and the engine's fake speaker measures it. Every wait is bounded.
+
+use std::time::{Duration, SystemTime};
+
+use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, Party, SdkState};
+use softphone_core::secret::Secret;
+use softphone_media::{AudioSystem, FakeAudioSpec};
+use softphone_native_engine::{ConnectionChange, NativeEngine, NativeEngineConfig, NativeEngineEvent};
+use softphone_sim::signaling::{CallView, Hangup, InboundCall};
+use softphone_sim::{RunningSimulator, SignalingConfig, Simulator, SimulatorConfig};
+use softphone_telnyx::rtc::{Backoff, RtcTimings};
+use tokio::sync::mpsc::Receiver;
+
+/// The longest any expected event may take.
+const WAIT: Duration = Duration::from_secs(10);
+/// What the engine's fake microphone plays.
+const MIC_HZ: f32 = 880.0;
+/// What the simulator's tone number plays.
+const SIM_TONE_HZ: f32 = 440.0;
+const TONE: &str = "+15555550100";
+const BUSY: &str = "+15555550102";
+const NO_ANSWER: &str = "+15555550103";
+const REJECT: &str = "+15555550104";
+
+async fn simulator(token_ttl: Duration) -> RunningSimulator {
+    let signaling = SignalingConfig {
+        ping_interval: Duration::from_millis(500),
+        answer_delay: Duration::from_millis(50),
+        no_answer_timeout: Duration::from_secs(2),
+        early_media_duration: Duration::from_millis(100),
+        hangup_after: Duration::from_secs(60),
+        reattach_window: Duration::from_secs(10),
+    };
+    Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
+        .await
+        .expect("the simulator starts")
+}
+
+/// A login token for a new telephony credential, as `issue_login_token` would get it.
+fn login_token(sim: &RunningSimulator) -> (String, Secret) {
+    let credential = sim.state().create_credential("native-engine-tests".into(), None, None, None);
+    let token = sim.state().mint_login_token(&credential.id, SystemTime::now()).expect("the credential exists");
+    (credential.id, Secret::new(token))
+}
+
+fn timings() -> RtcTimings {
+    RtcTimings {
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(5),
+        idle_ping_after: Duration::from_secs(2),
+        ping_timeout: Duration::from_secs(1),
+        backoff: Backoff { initial: Duration::from_millis(100), max: Duration::from_millis(400), jitter: 0.1 },
+        max_reconnect_attempts: 20,
+        bye_wait: Duration::from_secs(1),
+    }
+}
+
+struct Phone {
+    engine: NativeEngine,
+    events: Receiver<NativeEngineEvent>,
+    audio: AudioSystem,
+}
+
+async fn ready_phone(sim: &RunningSimulator) -> Phone {
+    let (_, token) = login_token(sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let mut config = NativeEngineConfig::new(sim.ws_url(), token, Vec::new());
+    config.timings = timings();
+    let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    Phone { engine, events, audio }
+}
+
+async fn next_event<T>(
+    events: &mut Receiver<NativeEngineEvent>,
+    what: &str,
+    pick: impl Fn(&NativeEngineEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
+            .unwrap_or_else(|| panic!("the engine stopped before {what}"));
+        if let Some(found) = pick(&event) {
+            return found;
+        }
+    }
+}
+
+async fn next_connection(
+    events: &mut Receiver<NativeEngineEvent>,
+    what: &str,
+    wanted: impl Fn(&ConnectionChange) -> bool,
+) -> ConnectionChange {
+    next_event(events, what, |event| match event {
+        NativeEngineEvent::Connection(change) if wanted(change) => Some(change.clone()),
+        _ => None,
+    })
+    .await
+}
+
+async fn next_update(
+    events: &mut Receiver<NativeEngineEvent>,
+    call: &CallId,
+    what: &str,
+    wanted: impl Fn(&EngineUpdate) -> bool,
+) -> EngineUpdate {
+    next_event(events, what, |event| match event {
+        NativeEngineEvent::Call { call_id, update } if call_id == call && wanted(update) => Some(update.clone()),
+        _ => None,
+    })
+    .await
+}
+
+fn state(wanted: SdkState) -> impl Fn(&EngineUpdate) -> bool {
+    move |update| matches!(update, EngineUpdate::State { state } if *state == wanted)
+}
+
+fn sim_call(sim: &RunningSimulator, call_id: &str) -> Option<CallView> {
+    sim.switchboard().calls().into_iter().find(|call| call.id == call_id)
+}
+
+/// Waits until the simulator's view of the call satisfies `check`.
+async fn until_sim(sim: &RunningSimulator, call_id: &str, what: &str, check: impl Fn(&CallView) -> bool) -> CallView {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(call) = sim_call(sim, call_id).filter(|call| check(call)) {
+            return call;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the simulator never saw {what}: {:?}", sim_call(sim, call_id));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The simulator's far end hears a tone near `hz`.
+fn far_end_hears(call: &CallView, hz: f32) -> bool {
+    let heard = call.heard.as_ref().and_then(|heard| heard["dominant_hz"].as_f64());
+    heard.is_some_and(|heard| (heard - f64::from(hz)).abs() < 15.0)
+}
+
+/// Waits until the engine's fake speaker plays a tone near `hz`.
+async fn until_speaker_plays(audio: &AudioSystem, hz: f32) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let analysis = audio.speaker_analysis();
+        if analysis.as_ref().and_then(|a| a.dominant_hz).is_some_and(|heard| (heard - hz).abs() < 15.0) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the speaker never played {hz} Hz: {analysis:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn until_speaker_silent(audio: &AudioSystem) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let analysis = audio.speaker_analysis();
+        if analysis.as_ref().is_none_or(|a| a.dominant_hz.is_none()) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the speaker kept playing: {analysis:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn dial(phone: &mut Phone, number: &str) -> CallId {
+    let call_id = CallId(uuid_like(number));
+    phone
+        .engine
+        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: number.to_owned() })
+        .await
+        .expect("the invite is accepted");
+    call_id
+}
+
+/// A call id unique enough for one test run.
+fn uuid_like(seed: &str) -> String {
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{nanos:x}-{}", seed.trim_start_matches('+'))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_call_has_two_way_audio_holds_sends_dtmf_and_hangs_up() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let call_id = dial(&mut phone, TONE).await;
+    next_update(&mut phone.events, &call_id, "trying", state(SdkState::Trying)).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+
+    until_sim(&sim, &call_id.0, "the engine's 880 Hz microphone", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+
+    phone.engine.execute(EngineCommand::Hold { call_id: call_id.clone() }).await.expect("hold");
+    next_update(&mut phone.events, &call_id, "held", state(SdkState::Held)).await;
+    until_sim(&sim, &call_id.0, "hold", |call| call.hold_state == Some("held")).await;
+    until_speaker_silent(&phone.audio).await;
+    phone.engine.execute(EngineCommand::Unhold { call_id: call_id.clone() }).await.expect("unhold");
+    next_update(&mut phone.events, &call_id, "active again", state(SdkState::Active)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+
+    phone
+        .engine
+        .execute(EngineCommand::SendDigits { call_id: call_id.clone(), digits: "12#".into() })
+        .await
+        .expect("dtmf");
+    until_sim(&sim, &call_id.0, "the digits", |call| call.dtmf == "12#").await;
+
+    phone.engine.execute(EngineCommand::SetMuted { call_id: call_id.clone(), muted: true }).await.expect("mute");
+    until_sim(&sim, &call_id.0, "silence while muted", |call| {
+        call.heard.as_ref().is_some_and(|heard| heard["dominant_hz"].is_null())
+    })
+    .await;
+    phone.engine.execute(EngineCommand::SetMuted { call_id: call_id.clone(), muted: false }).await.expect("unmute");
+    until_sim(&sim, &call_id.0, "the microphone again", |call| far_end_hears(call, MIC_HZ)).await;
+
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    let ended = next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    assert!(matches!(ended, EngineUpdate::Ended { cause: HangupCause::NormalClearing, .. }), "{ended:?}");
+    until_sim(&sim, &call_id.0, "the end", |call| call.end.is_some()).await;
+    assert!(phone.engine.call_stats(&call_id).is_none(), "the call's media is gone after the hangup");
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_no_answer_and_reject_end_with_their_causes() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    for (number, cause) in
+        [(BUSY, HangupCause::UserBusy), (NO_ANSWER, HangupCause::NoAnswer), (REJECT, HangupCause::CallRejected)]
+    {
+        let call_id = dial(&mut phone, number).await;
+        let ended =
+            next_update(&mut phone.events, &call_id, "the end", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+        let EngineUpdate::Ended { cause: got, .. } = ended else { unreachable!() };
+        assert_eq!(got, cause, "calling {number}");
+        assert!(phone.engine.call_stats(&call_id).is_none(), "no media left for {number}");
+    }
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_call_rings_is_answered_with_audio_and_hung_up_by_the_caller() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let started = sim
+        .switchboard()
+        .start_inbound(InboundCall { from: "+14155550123".into(), caller_name: Some("Ada Lovelace".into()), ..Default::default() })
+        .expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id.clone());
+    let incoming = next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    assert_eq!(
+        incoming,
+        EngineUpdate::Incoming { remote: Party { number: "+14155550123".into(), name: Some("Ada Lovelace".into()) } }
+    );
+    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the engine's microphone", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+
+    sim.switchboard().hang_up(&call_id.0, Hangup::default()).expect("the caller hangs up");
+    let ended = next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    let EngineUpdate::Ended { cause, .. } = ended else { unreachable!() };
+    assert_eq!(cause, HangupCause::NormalClearing);
+    until_speaker_silent(&phone.audio).await;
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declining_an_inbound_call_tells_the_caller_user_busy() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let started = sim
+        .switchboard()
+        .start_inbound(InboundCall { from: "+14155550124".into(), ..Default::default() })
+        .expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id.clone());
+    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("decline");
+    let call = until_sim(&sim, &call_id.0, "the decline", |call| call.end.is_some()).await;
+    let end = serde_json::to_value(call.end.expect("ended")).unwrap();
+    assert_eq!(end["cause"], "USER_BUSY", "{end}");
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_socket_mid_call_is_recovered_with_audio() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let call_id = dial(&mut phone, TONE).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+
+    let dropped = sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
+    assert_eq!(dropped, 1);
+    next_update(&mut phone.events, &call_id, "recovering", state(SdkState::Recovering)).await;
+    next_connection(&mut phone.events, "reconnected", |c| matches!(c, ConnectionChange::Reconnected)).await;
+    next_update(&mut phone.events, &call_id, "active after the reattach", state(SdkState::Active)).await;
+    let call = until_sim(&sim, &call_id.0, "the reattached media", |call| {
+        call.reattached == 1 && call.media_connected && far_end_hears(call, MIC_HZ)
+    })
+    .await;
+    assert!(call.end.is_none(), "the call survived the drop");
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_token_on_the_live_socket_keeps_the_call() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let (credential, token) = login_token(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let mut config = NativeEngineConfig::new(sim.ws_url(), token, Vec::new());
+    config.timings = timings();
+    let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
+    next_connection(&mut events, "ready", |c| matches!(c, ConnectionChange::Ready)).await;
+    let mut phone = Phone { engine, events, audio };
+    let call_id = dial(&mut phone, TONE).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+
+    let fresh = sim.state().mint_login_token(&credential, SystemTime::now()).expect("a new token");
+    phone.engine.refresh_token(Secret::new(fresh)).await.expect("the login with the new token is accepted");
+    // The call goes on: media still flows both ways and nothing ended it.
+    until_sim(&sim, &call_id.0, "audio after the refresh", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    assert!(sim_call(&sim, &call_id.0).is_some_and(|call| call.end.is_none()), "the call is still up");
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_token_is_refused_with_a_sentence() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let audio = AudioSystem::fake(FakeAudioSpec::default()).expect("fake audio");
+    let mut config = NativeEngineConfig::new(sim.ws_url(), Secret::new("eyJ.not-a-token.x"), Vec::new());
+    config.timings = timings();
+    let (engine, mut events) = NativeEngine::start(config, audio).await.expect("the socket opens");
+    let refused = next_connection(&mut events, "login failure", |c| matches!(c, ConnectionChange::LoginFailed { .. })).await;
+    let ConnectionChange::LoginFailed { message } = refused else { unreachable!() };
+    assert!(message.contains("Telnyx refused the login"), "{message}");
+    assert!(!message.contains("not-a-token"), "the token never appears in messages: {message}");
+    engine.shutdown().await;
+    sim.shutdown().await;
+}

@@ -1,0 +1,155 @@
+//! Real calls in the real window: demo mode, the native engine (WebKitGTK has no WebRTC), fake
+//! audio devices (the microphone plays 880 Hz; the speaker measures what it plays), and the
+//! built-in simulator at the far end, checked through its control API.
+
+mod common;
+
+use common::App;
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+/// The first sample lead, on the simulator's tone number (+1 555-555-0100, plays 440 Hz).
+const TONE_LEAD: &str = "Evelyn Patel";
+const TONE_NUMBER: &str = "+15555550100";
+
+/// The simulator's view of the one call it carries.
+async fn sim_calls(app: &App) -> Vec<Value> {
+    let body: Value = reqwest_get(&format!("{}/control/calls", app.simulator_url().await)).await;
+    body["calls"].as_array().cloned().unwrap_or_default()
+}
+
+async fn reqwest_get(url: &str) -> Value {
+    let response = common::http().get(url).send().await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
+    response.json().await.expect("the control API answers JSON")
+}
+
+/// Waits until the simulator's calls satisfy `check`; returns the matching call.
+async fn until_sim(app: &App, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let calls = sim_calls(app).await;
+        if let Some(call) = calls.iter().find(|call| check(call)) {
+            return call.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the simulator never saw {what}: {calls:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+fn hears(call: &Value, hz: f64) -> bool {
+    call["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)
+}
+
+/// Waits until the in-call meter reports what the speaker plays at about `hz`.
+async fn until_meter_hears(app: &App, hz: f64) {
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    let mut last = None;
+    while std::time::Instant::now() < deadline {
+        if let Ok(meter) = app.client.find(Locator::Css("#meter-output")).await {
+            last = meter.attr("data-hz").await.ok().flatten();
+            if last.as_deref().and_then(|text| text.parse::<f64>().ok()).is_some_and(|heard| (heard - hz).abs() < 15.0)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the in-call meter never heard {hz} Hz; last: {last:?}");
+}
+
+#[tokio::test]
+async fn a_call_to_a_lead_has_audio_holds_sends_digits_and_is_wrapped_up_into_the_log() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+
+    app.open("leads").await;
+    app.type_into("#lead-search", "Evelyn").await;
+    app.wait_for_text("#lead-results", |text| text.contains(TONE_LEAD)).await;
+    app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
+    app.wait_for_text("#lead-detail .detail-name", |text| text == TONE_LEAD).await;
+    app.find("#lead-call").await.click().await.expect("call the lead");
+
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_meter_hears(&app, 440.0).await;
+    let call = until_sim(&app, "the agent's microphone", |call| hears(call, 880.0)).await;
+    assert_eq!(call["to"], TONE_NUMBER);
+    app.screenshot("call-active").await;
+
+    app.find("#calls-panel .hold").await.click().await.expect("hold");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "On hold").await;
+    until_sim(&app, "the hold", |call| call["hold_state"] == "held").await;
+    app.screenshot("call-held").await;
+    app.find("#calls-panel .resume").await.click().await.expect("resume");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+
+    app.find("#calls-panel .keypad-toggle").await.click().await.expect("keypad");
+    for key in ["1", "2", "#"] {
+        app.find(&format!("#calls-panel .dtmf .key[data-key='{key}']")).await.click().await.expect("key");
+    }
+    until_sim(&app, "the digits", |call| call["dtmf"] == "12#").await;
+
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    until_sim(&app, "the end of the call", |call| !call["end"].is_null()).await;
+
+    // The wrap-up proposes "Answered"; the agent picks Callback and writes a note.
+    let proposed = app.find("#calls-panel .wrap-up-disposition").await;
+    assert_eq!(proposed.prop("value").await.expect("value").as_deref(), Some("answered"));
+    proposed.select_by_value("callback").await.expect("pick Callback");
+    app.type_into("#calls-panel .wrap-up-note", "Call back Tuesday after 10").await;
+    app.screenshot("call-wrap-up").await;
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+
+    app.open("calls").await;
+    let row = app.wait_for_text("#call-log .log-row", |text| text.contains("Callback")).await;
+    assert!(row.contains(TONE_LEAD), "the log row names the lead: {row}");
+    assert!(row.contains("Call back Tuesday"), "the log row shows the note: {row}");
+    app.screenshot("call-in-log").await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn an_inbound_call_from_a_lead_pops_the_lead_and_is_answered_from_the_window() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+
+    let started: Value = common::http()
+        .post(format!("{}/control/calls/inbound", app.simulator_url().await))
+        .json(&json!({ "from": TONE_NUMBER, "caller_name": "Front desk" }))
+        .send()
+        .await
+        .expect("the control API rings the app")
+        .json()
+        .await
+        .expect("JSON");
+    let call_id = started["call_id"].as_str().expect("a call id").to_owned();
+
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    // Screen-pop: the caller's number belongs to a lead.
+    app.wait_for_text("#calls-panel .call-lead", |text| text == TONE_LEAD).await;
+    app.screenshot("call-incoming").await;
+    app.find("#calls-panel .answer").await.click().await.expect("answer");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_meter_hears(&app, 440.0).await;
+    until_sim(&app, "the answered call hearing the agent", |call| call["id"] == call_id.as_str() && hears(call, 880.0))
+        .await;
+
+    common::http()
+        .post(format!("{}/control/calls/{call_id}/hangup", app.simulator_url().await))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("the caller hangs up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.find("#calls-panel .wrap-up").await;
+    app.find("#calls-panel .dismiss").await.click().await.expect("dismiss");
+
+    // The demo menu rings the app from a sample lead too.
+    app.find("#simulate-inbound").await.click().await.expect("simulate an inbound call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    app.find("#calls-panel .decline").await.click().await.expect("decline");
+    app.wait_for_text("#calls-panel .call-state", |text| text.contains("Declined")).await;
+    until_sim(&app, "the decline as USER_BUSY", |call| call["end"]["cause"] == "USER_BUSY").await;
+    app.close().await;
+}

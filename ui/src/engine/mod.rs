@@ -1,0 +1,20 @@
+//! The webview call engine: the Telnyx SDK (`@telnyx/webrtc`, global `TelnyxWebRTC`) running in
+//! this window, driven by the shell's call state machine.
+//!
+//! - [`sdk`]: the wasm-bindgen bindings; the only code in the UI that touches `TelnyxWebRTC`.
+//! - [`events`]: the SDK's events as Rust enums, and the pure translation into the shell's
+//!   [`EngineUpdate`](softphone_core::call::EngineUpdate)s (tested natively).
+//! - [`WebviewEngine`]: logs in with the shell's JWT, refreshes it on `TOKEN_EXPIRING_SOON`,
+//!   executes [`EngineCommand`](softphone_core::call::EngineCommand)s, reports every update.
+//! - [`selection`]: which engine runs (this one needs `RTCPeerConnection`, which Debian's
+//!   WebKitGTK lacks).
+
+pub mod events;
+pub mod sdk;
+pub mod selection;
+mod webview;
+
+pub use events::{CallUpdateTranslator, SdkCallUpdate, SdkEvent, SdkProblem, SessionEvent};
+pub use sdk::webrtc_available;
+pub use selection::{EnginePreference, EngineSelection, select_engine};
+pub use webview::{EngineConfig, EngineError, TokenSource, WebviewEngine};

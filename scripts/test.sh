@@ -29,7 +29,8 @@ for package in "${NATIVE_PACKAGES[@]}"; do
 done
 cargo test --locked -p softphone-ui
 
-step "conformance: the real @telnyx/webrtc SDK in headless Chromium against the simulator"
+step "conformance: the real @telnyx/webrtc SDK in headless Chromium against the simulator, and the UI's webview engine"
+# (tests/webview_engine.rs first builds ui/engine-harness.html with trunk into $CARGO_TARGET_DIR/engine-harness-dist)
 cargo test --locked -p softphone-conformance -- --test-threads=1
 
 step "build: ui (trunk, offline) and the app with the ui embedded"

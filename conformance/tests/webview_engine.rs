@@ -119,7 +119,8 @@ impl HarnessServer {
                     let mut buffer = vec![0u8; 8192];
                     let read = stream.read(&mut buffer).await.unwrap_or(0);
                     let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
-                    let path = request.split_whitespace().nth(1).unwrap_or("/");
+                    let target = request.split_whitespace().nth(1).unwrap_or("/");
+                    let path = target.split('?').next().unwrap_or("/");
                     let response = respond(&dist, &sim, path).await;
                     let _ = stream.write_all(&response).await;
                 });
@@ -413,4 +414,72 @@ async fn an_expiring_token_is_refreshed_on_the_live_socket_and_calls_still_work(
     harness.agent(on_call("hangup", id)).await;
     harness.wait_for_view(id, "ended").await;
     harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_recovered_after_a_socket_drop_stays_the_same_call_and_still_hangs_up() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let id = "3d5b8e20-7c41-4a9f-b6d3-0f2e9a1c7b84";
+    harness.agent(dial(id, TONE)).await;
+    harness.wait_for_view(id, "active").await;
+
+    harness.sim.control("/control/sessions/all/drop", json!({})).await;
+    harness.wait_for_view(id, "reconnecting").await;
+    harness
+        .sim_call(id, "reattached", |call| {
+            call["reattached"].as_u64().unwrap_or(0) >= 1 && call["media_connected"] == true
+        })
+        .await;
+    // The machine shows the same call active again (the SDK made a new Call object for it).
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let log = harness.log().await;
+        let reconnecting_at = log.iter().position(|record| {
+            record["type"] == "snapshot" && call_in(record, id).is_some_and(|call| call["view"] == "reconnecting")
+        });
+        let active_again = reconnecting_at.is_some_and(|at| {
+            log[at..].iter().any(|record| {
+                record["type"] == "snapshot" && call_in(record, id).is_some_and(|call| call["view"] == "active")
+            })
+        });
+        if active_again {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never became active again: {log:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Commands reach the recovered call: the hangup ends it at the far end.
+    harness.agent(on_call("hangup", id)).await;
+    let ended = harness.wait_for_view(id, "ended").await;
+    assert_eq!(ended["end"]["outcome"], "completed", "{ended}");
+    let far_end = harness.sim_call(id, "ended", |call| call["state"] == "ended").await;
+    assert_eq!(far_end["end"]["cause"], "NORMAL_CLEARING", "{far_end:#}");
+    harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_rtc_peer_connection_the_sdk_still_loads_and_the_engine_refuses_to_start() {
+    // Debian's WebKitGTK: no RTCPeerConnection at all. The page must still load (the SDK bundle
+    // included), and the engine must say so at start instead of failing at the first call.
+    let sim = Arc::new(Sim::start(SimulatorConfig::default()).await);
+    let server = HarnessServer::start(harness_dist(), sim.clone()).await;
+    let browser = Browser::open_url(
+        &format!("{}?no-webrtc", server.url),
+        "return !!(window.wasmBindings && window.TelnyxWebRTC && window.TelnyxWebRTC.TelnyxRTC)",
+    )
+    .await;
+    let available = browser.eval("return window.wasmBindings.harness_webrtc_available()").await;
+    assert_eq!(available, json!(false), "webrtc_available() without RTCPeerConnection");
+    let started = browser
+        .eval_async(
+            "const done = arguments[0]; window.wasmBindings.harness_start().then(() => done('ok'), e => done(String(e)));",
+            vec![],
+        )
+        .await;
+    let started = started.as_str().expect("a string").to_owned();
+    assert!(started.starts_with("NoWebrtc: This window has no WebRTC"), "{started}");
+    let sessions: Value =
+        sim.http.get(sim.url("/control/sessions")).send().await.expect("sessions").json().await.expect("JSON");
+    assert_eq!(sessions["sessions"], json!([]), "no signaling session was opened");
 }

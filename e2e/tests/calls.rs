@@ -31,7 +31,7 @@ async fn until_sim(app: &App, what: &str, check: impl Fn(&Value) -> bool) -> Val
         if let Some(call) = calls.iter().find(|call| check(call)) {
             return call.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "the simulator never saw {what}: {calls:?}");
+        assert!(std::time::Instant::now() < deadline, "the simulator never saw {what}: {calls:?}\n{}", app.log_tail());
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -63,7 +63,7 @@ async fn a_call_to_a_lead_has_audio_holds_sends_digits_and_is_wrapped_up_into_th
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
 
     app.open("leads").await;
-    app.type_into("#lead-search", "Evelyn").await;
+    app.type_into("#lead-search", "Evelyn Patel").await;
     app.wait_for_text("#lead-results", |text| text.contains(TONE_LEAD)).await;
     app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
     app.wait_for_text("#lead-detail .detail-name", |text| text == TONE_LEAD).await;
@@ -104,7 +104,8 @@ async fn a_call_to_a_lead_has_audio_holds_sends_digits_and_is_wrapped_up_into_th
     app.open("calls").await;
     let row = app.wait_for_text("#call-log .log-row", |text| text.contains("Callback")).await;
     assert!(row.contains(TONE_LEAD), "the log row names the lead: {row}");
-    assert!(row.contains("Call back Tuesday"), "the log row shows the note: {row}");
+    let note = app.find("#call-log .log-row .log-note").await.text().await.expect("the note");
+    assert_eq!(note, "Call back Tuesday after 10", "the log row shows the note");
     app.screenshot("call-in-log").await;
     app.close().await;
 }

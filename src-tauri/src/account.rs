@@ -46,11 +46,26 @@ pub struct Account {
     keychain: Keychain,
     endpoints: TelnyxEndpoints,
     mode: Mutex<Option<Mode>>,
+    /// Becomes true once [`Account::start`] chose the account or demo mode.
+    started: tokio::sync::watch::Sender<bool>,
 }
+
+/// How long a caller waits for the account to start before giving up.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Account {
     pub fn new(keychain: Keychain, endpoints: TelnyxEndpoints) -> Self {
-        Self { keychain, endpoints, mode: Mutex::new(None) }
+        Self { keychain, endpoints, mode: Mutex::new(None), started: tokio::sync::watch::channel(false).0 }
+    }
+
+    /// Waits until start-up chose the account or demo mode (the window may ask for an engine
+    /// before that).
+    pub async fn wait_started(&self) -> Result<(), IpcError> {
+        let mut started = self.started.subscribe();
+        tokio::time::timeout(START_WAIT, started.wait_for(|started| *started))
+            .await
+            .map(drop)
+            .map_err(|_| errors::internal("Starting the Telnyx account or demo mode"))
     }
 
     /// Demo mode unless the keychain holds an API key and a connection id.
@@ -65,6 +80,7 @@ impl Account {
         let mode = if configured { self.telnyx_mode()? } else { self.demo_mode().await? };
         let demo = matches!(mode, Mode::Demo { .. });
         *self.mode.lock().await = Some(mode);
+        self.started.send_replace(true);
         tracing::info!(demo, "account ready");
         Ok(demo)
     }
@@ -227,7 +243,8 @@ impl Account {
                 "Simulated calls exist in demo mode only; real callers ring this phone through Telnyx.",
             ));
         };
-        let request = softphone_sim::signaling::InboundCall { from: from.to_owned(), caller_name, ..Default::default() };
+        let request =
+            softphone_sim::signaling::InboundCall { from: from.to_owned(), caller_name, ..Default::default() };
         let started = simulator.switchboard().start_inbound(request).map_err(|error| {
             IpcError::new(
                 softphone_core::ipc::ErrorCode::EngineFailed,

@@ -3,7 +3,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect, UnixMillis};
+use softphone_core::call::{
+    CallEvent, CallId, CallMachine, CallsSnapshot, Effect, EngineUpdate, RingerMode, UnixMillis,
+};
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{IpcError, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -56,10 +58,30 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             Ok(())
         }
         Effect::Ringer { mode } => {
-            app.state::<EngineHost>().ring(*mode);
+            // Do Not Disturb: the call is being declined; it does not ring.
+            if !(crate::desktop::do_not_disturb(app) && *mode != RingerMode::Off) {
+                app.state::<EngineHost>().ring(*mode);
+            }
             Ok(())
         }
-        Effect::Publish => app.emit(event::CALL_UPDATED, snapshot).map_err(|e| e.to_string()),
+        Effect::NotifyIncoming { call_id, remote } => {
+            if !crate::desktop::do_not_disturb(app) {
+                crate::notifications::show_incoming(app, call_id, remote);
+            }
+            Ok(())
+        }
+        Effect::WithdrawIncoming { call_id } => {
+            crate::notifications::withdraw(app, call_id);
+            Ok(())
+        }
+        Effect::NotifyMissed { call_id, remote } => {
+            crate::notifications::show_missed(app, call_id, remote);
+            Ok(())
+        }
+        Effect::Publish => {
+            crate::desktop::refresh_tray(app);
+            app.emit(event::CALL_UPDATED, snapshot).map_err(|e| e.to_string())
+        }
         Effect::LogStarted { call_id, direction, remote, lead_id, at } => {
             let engine = app.state::<EngineHost>().kind().unwrap_or(CallEngine::Webview);
             match database.call_started(call_id, *direction, remote, *lead_id, engine, at.0 as i64) {
@@ -74,8 +96,8 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
         }
         Effect::LogAnswered { call_id, at } => database.call_answered(call_id, at.0 as i64).map_err(|e| e.message),
         Effect::LogFinished { call_id, end, .. } => database.call_finished(call_id, end).map_err(|e| e.message),
-        // The ringer, notifications and wrap-up form are carried out by their own modules as they
-        // land (inbound-calls issue); until then the effect is recorded in the log.
+        // The wrap-up form opens in the window from the snapshot (an ended call); the link to the
+        // lead is written with the call's start. Recorded in the log.
         other => {
             tracing::info!(effect = ?other, "call effect");
             Ok(())
@@ -84,6 +106,18 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
     if let Err(error) = outcome {
         tracing::error!(%error, ?effect, "a call effect failed");
     }
+}
+
+/// What an engine saw happen to a call. In Do Not Disturb an inbound call is declined at once
+/// (busy for the caller) and logged as missed.
+pub fn engine_update<R: Runtime>(app: &AppHandle<R>, call_id: CallId, update: EngineUpdate) -> Result<(), IpcError> {
+    let incoming = matches!(update, EngineUpdate::Incoming { .. });
+    dispatch(app, CallEvent::Engine { call_id: call_id.clone(), update })?;
+    if incoming && crate::desktop::do_not_disturb(app) {
+        tracing::info!(call_id = %call_id.0, "do not disturb: declining an inbound call");
+        dispatch(app, CallEvent::Decline { call_id })?;
+    }
+    Ok(())
 }
 
 /// Expires deadlines: ticks the machine once a second for the life of the app.

@@ -1,12 +1,13 @@
 //! The commands the webview may invoke. Each body delegates and maps; no domain logic here.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
+use softphone_core::call_log::CallEngine;
 use softphone_core::call_log::CallLogId;
 use softphone_core::demo_leads::parse_dialable;
 use softphone_core::disposition::Disposition;
-use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{
-    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, Diagnostics, IpcError, LoginTokenGrant,
+    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus, Diagnostics, IpcError,
+    LoginTokenGrant,
 };
 use softphone_core::phone::Region;
 use softphone_core::secret::Secret;
@@ -149,7 +150,7 @@ pub fn report_engine_update<R: Runtime>(
     call_id: CallId,
     update: EngineUpdate,
 ) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Engine { call_id, update })
+    calls::engine_update(&app, call_id, update)
 }
 
 /// The wrap-up of a call that just ended: disposition and note on its call-log row (and the
@@ -189,6 +190,24 @@ pub fn get_diagnostics<R: Runtime>(app: AppHandle<R>) -> Result<Diagnostics, Ipc
 #[tauri::command]
 pub fn get_audio_meter<R: Runtime>(app: AppHandle<R>) -> AudioMeter {
     crate::engine::audio_meter(&app)
+}
+
+#[tauri::command]
+pub fn get_desktop_status<R: Runtime>(app: AppHandle<R>) -> DesktopStatus {
+    crate::notifications::desktop_status(&app)
+}
+
+/// Do Not Disturb: inbound calls are declined (busy) and logged as missed while it is on.
+#[tauri::command]
+pub fn set_do_not_disturb<R: Runtime>(app: AppHandle<R>, on: bool) -> DesktopStatus {
+    crate::desktop::set_do_not_disturb(&app, on);
+    crate::notifications::desktop_status(&app)
+}
+
+/// The `tel:` link the app was started with, once (the window asks when it is ready).
+#[tauri::command]
+pub fn take_pending_dial<R: Runtime>(app: AppHandle<R>) -> Option<String> {
+    crate::desktop::take_pending_dial(&app)
 }
 
 /// Demo mode: a lead (this one, or any) calls the agent through the simulator.

@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use softphone_core::call::{CallEvent, CallId, EngineCommand, RingerMode};
+use softphone_core::call::{CallId, EngineCommand, RingerMode};
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{
     AudioMeter, CallMediaDiagnostics, ConnectionState, ConnectionStatus, Diagnostics, ErrorCode, IpcError, event,
@@ -135,7 +135,10 @@ pub async fn use_engine<R: Runtime>(app: &AppHandle<R>, kind: CallEngine) -> Res
 /// Stops the native engine, if it runs (hanging up its calls).
 pub async fn stop<R: Runtime>(app: &AppHandle<R>) {
     let engine_state = app.state::<EngineHost>();
-    let old = std::mem::replace(&mut *engine_state.route.lock().unwrap_or_else(std::sync::PoisonError::into_inner), Route::Window);
+    let old = std::mem::replace(
+        &mut *engine_state.route.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+        Route::Window,
+    );
     if let Route::Native { engine, .. } = old {
         engine.shutdown().await;
     }
@@ -166,6 +169,7 @@ async fn start_native<R: Runtime>(app: &AppHandle<R>) -> Result<(), IpcError> {
         )
     })?;
     set_connection(app, ConnectionState::Connecting, None);
+    app.state::<Account>().wait_started().await?;
     let grant = app.state::<Account>().issue_login_token().await?;
     let config =
         NativeEngineConfig::new(grant.signaling_url, Secret::new(grant.login_token), grant.ice_servers.clone());
@@ -196,7 +200,7 @@ async fn follow_events<R: Runtime>(app: AppHandle<R>, mut events: mpsc::Receiver
     while let Some(event) = events.recv().await {
         match event {
             NativeEngineEvent::Call { call_id, update } => {
-                if let Err(error) = calls::dispatch(&app, CallEvent::Engine { call_id, update }) {
+                if let Err(error) = calls::engine_update(&app, call_id, update) {
                     tracing::warn!(reason = %error.message, "an engine update was refused");
                 }
             }
@@ -213,6 +217,7 @@ async fn follow_events<R: Runtime>(app: AppHandle<R>, mut events: mpsc::Receiver
                 };
                 tracing::info!(?state, reason = reason.as_deref().unwrap_or(""), "connection");
                 set_connection(&app, state, reason);
+                crate::desktop::refresh_tray(&app);
             }
         }
     }

@@ -4,9 +4,11 @@ mod account;
 mod calls;
 mod commands;
 mod database;
+mod desktop;
 mod engine;
 mod errors;
 mod logging;
+mod notifications;
 
 use std::sync::Mutex;
 
@@ -39,7 +41,7 @@ impl ShellConfig {
     }
 }
 
-/// Why there is no connection yet: no engine carries calls in this build.
+/// Why there is no connection yet: the window has not chosen the call engine.
 const NO_ENGINE_REASON: &str = "No call engine is running yet.";
 
 /// Registers the shell's state and commands on any Tauri runtime (the real one, or the mock
@@ -49,6 +51,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
         .manage(calls::Calls::default())
         .manage(engine::EngineHost::new())
+        .manage(desktop::Desktop::default())
+        .manage(notifications::Notifications::default())
         .manage(database::Database::default())
         .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
         .invoke_handler(tauri::generate_handler![
@@ -86,23 +90,31 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_diagnostics,
             commands::get_audio_meter,
             commands::simulate_inbound_call,
+            commands::get_desktop_status,
+            commands::set_do_not_disturb,
+            commands::take_pending_dial,
         ])
 }
 
-/// Picks the Telnyx account or demo mode and tells the window.
+/// Picks the Telnyx account or demo mode and tells the window. The call engine (chosen by the
+/// window) reports the connection itself; this only sets the demo flag, or the error.
 async fn start_account<R: Runtime>(app: &AppHandle<R>) {
-    let status = match app.state::<account::Account>().start().await {
-        Ok(demo) => {
-            if demo {
-                app.state::<database::Database>().seed_demo_leads();
-            }
-            ConnectionStatus { state: ConnectionState::Offline, reason: Some(NO_ENGINE_REASON.into()), demo }
+    let status = {
+        let outcome = app.state::<account::Account>().start().await;
+        if let Ok(true) = outcome {
+            app.state::<database::Database>().seed_demo_leads();
         }
-        Err(error) => ConnectionStatus { state: ConnectionState::Error, reason: Some(error.message), demo: false },
+        let connection = app.state::<Connection>();
+        let Ok(mut current) = connection.0.lock() else { return };
+        match outcome {
+            Ok(demo) => current.demo = demo,
+            Err(error) => {
+                current.state = ConnectionState::Error;
+                current.reason = Some(error.message);
+            }
+        }
+        current.clone()
     };
-    if let Ok(mut current) = app.state::<Connection>().0.lock() {
-        *current = status.clone();
-    }
     if let Err(error) = app.emit(event::CONNECTION_UPDATED, status) {
         tracing::error!(%error, "could not tell the window the connection state");
     }
@@ -110,7 +122,15 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
 
 /// Starts the app: logging, the account (or demo mode), the window.
 pub fn run() {
-    builder(tauri::Builder::default(), ShellConfig::from_env())
+    // A second launch (e.g. a `tel:` link clicked while the app runs) hands its arguments to this
+    // instance and exits. Registered first, as the plugin requires.
+    let single_instance = tauri_plugin_single_instance::init(|app, args, _cwd| match desktop::dial_link_in(args) {
+        Some(number) => desktop::open_dial_link(app, number),
+        None => desktop::show_window(app),
+    });
+    let app_builder =
+        tauri::Builder::default().plugin(single_instance).plugin(tauri_plugin_window_state::Builder::default().build());
+    builder(app_builder, ShellConfig::from_env())
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = logging::init(&log_dir)?;
@@ -124,6 +144,11 @@ pub fn run() {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
             calls::spawn_ticker(app.handle().clone());
+            notifications::start(app.handle());
+            desktop::create_tray(app.handle());
+            if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
+                desktop::open_dial_link(app.handle(), number);
+            }
             Ok(())
         })
         .run(tauri::generate_context!())

@@ -1,12 +1,15 @@
-use softphone_core::call::CallsSnapshot;
+use softphone_core::call::{CallId, CallsSnapshot};
+use softphone_core::lead::LeadId;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::backend;
-use crate::components::{CallsPanel, SectionPage, Sidebar, StatusBar};
+use crate::call_engine;
+use crate::components::{CallsPanel, RingingBanner, SectionPage, Sidebar, StatusBar};
 use crate::shortcuts::{self, CallAction, KeyPress, SHORTCUTS, Shortcut};
 use crate::state::{AppAction, AppState, Section};
+use softphone_ui::engine::EnginePreference;
 
 /// Focuses the element with this id once the section showing it has rendered.
 fn focus_soon(id: &'static str) {
@@ -47,9 +50,11 @@ fn key_press(event: &web_sys::KeyboardEvent) -> KeyPress {
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(AppState::default);
+    let webview_engine: call_engine::RunningWebviewEngine = use_mut_ref(|| None);
 
     {
         let dispatch = state.dispatcher();
+        let webview_engine = webview_engine.clone();
         use_effect_with((), move |_| {
             let on_status = {
                 let dispatch = dispatch.clone();
@@ -71,17 +76,65 @@ pub fn app() -> Html {
                     Callback::from(move |progress| dispatch.dispatch(AppAction::ImportProgressed(progress)));
                 backend::on_import_progress(on_progress, on_error.clone());
             }
+            {
+                let dispatch = dispatch.clone();
+                let on_number = Callback::from(move |number| dispatch.dispatch(AppAction::DialRequested(number)));
+                backend::on_dial_requested(on_number, on_error.clone());
+            }
+            let on_desktop = {
+                let dispatch = dispatch.clone();
+                Callback::from(move |status| dispatch.dispatch(AppAction::DesktopUpdated(status)))
+            };
+            backend::on_desktop_updated(on_desktop.clone(), on_error.clone());
+            {
+                let dispatch = dispatch.clone();
+                let on_call = Callback::from(move |call_id: CallId| {
+                    let dispatch = dispatch.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let lead = backend::get_calls().await.ok().and_then(|snapshot| {
+                            snapshot
+                                .calls
+                                .into_iter()
+                                .find(|call| call.call_id == call_id)
+                                .and_then(|call| call.lead_id)
+                        });
+                        match lead {
+                            Some(lead_id) => dispatch.dispatch(AppAction::ShowLead(LeadId(lead_id))),
+                            None => dispatch.dispatch(AppAction::Open(Section::Calls)),
+                        }
+                    });
+                });
+                backend::on_show_call(on_call, on_error.clone());
+            }
+            {
+                let dispatch = dispatch.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(status) = backend::get_desktop_status().await {
+                        on_desktop.emit(status);
+                    }
+                    if let Ok(Some(number)) = backend::take_pending_dial().await {
+                        dispatch.dispatch(AppAction::DialRequested(number));
+                    }
+                });
+            }
+            {
+                let dispatch = dispatch.clone();
+                let on_choice = Callback::from(move |choice: call_engine::EngineChoice| {
+                    dispatch.dispatch(AppAction::EngineChosen { engine: choice.engine, notice: choice.notice });
+                });
+                call_engine::start(EnginePreference::Automatic, webview_engine, on_choice, on_error.clone());
+            }
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_app_info().await {
                     Ok(info) => dispatch.dispatch(AppAction::AppInfoLoaded(info)),
                     Err(error) => on_error.emit(error),
                 }
                 match backend::get_connection_status().await {
-                    Ok(status) => on_status.emit(status),
+                    Ok(status) => dispatch.dispatch(AppAction::ConnectionLoaded(status)),
                     Err(error) => on_error.emit(error),
                 }
                 match backend::get_calls().await {
-                    Ok(snapshot) => on_calls.emit(snapshot),
+                    Ok(snapshot) => dispatch.dispatch(AppAction::CallsLoaded(snapshot)),
                     Err(error) => on_error.emit(error),
                 }
             });
@@ -171,18 +224,24 @@ pub fn app() -> Html {
         <div class="app-frame">
             <Sidebar current={state.section} {on_open} unseen_missed={state.unseen_missed} />
             <main class="content">
+                <RingingBanner calls={state.calls.clone()} desktop={state.desktop.clone()} />
                 <CallsPanel calls={state.calls.clone()} />
                 <SectionPage
                     section={state.section}
                     demo={state.demo()}
                     calls={state.calls.clone()}
                     import_progress={state.import_progress}
+                    dial_request={state.dial_request.clone()}
+                    lead_request={state.lead_request}
                 />
             </main>
             <StatusBar
                 connection={state.connection.clone()}
                 app_info={state.app_info.clone()}
                 shell_error={state.shell_error.clone()}
+                desktop={state.desktop.clone()}
+                engine={state.engine}
+                engine_notice={state.engine_notice.clone()}
                 {on_help}
                 {on_simulate_inbound}
             />

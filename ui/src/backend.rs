@@ -8,8 +8,8 @@ use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::call_log::{CallEngine, CallLogEntry};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
-    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, Diagnostics, ErrorCode, IpcError,
-    LoginTokenGrant, command, event,
+    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus, Diagnostics, ErrorCode,
+    IpcError, LoginTokenGrant, command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use wasm_bindgen::prelude::*;
@@ -312,6 +312,40 @@ pub async fn simulate_inbound_call(lead_id: Option<LeadId>) -> Result<String, Ip
     invoke(command::SIMULATE_INBOUND_CALL, &SimulateArgs { lead_id }).await
 }
 
+pub async fn get_desktop_status() -> Result<DesktopStatus, IpcError> {
+    invoke(command::GET_DESKTOP_STATUS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct OnArgs {
+    on: bool,
+}
+
+/// Do Not Disturb: inbound calls are declined (busy) and logged as missed.
+pub async fn set_do_not_disturb(on: bool) -> Result<DesktopStatus, IpcError> {
+    invoke(command::SET_DO_NOT_DISTURB, &OnArgs { on }).await
+}
+
+/// The `tel:` link the app was started with, once.
+pub async fn take_pending_dial() -> Result<Option<String>, IpcError> {
+    invoke(command::TAKE_PENDING_DIAL, &NoArgs {}).await
+}
+
+/// A `tel:` / `callto:` link to show in the dialer, for the life of the window.
+pub fn on_dial_requested(on_number: Callback<String>, on_error: Callback<IpcError>) {
+    listen_forever(event::DIAL_REQUESTED, on_number, on_error);
+}
+
+/// Notifications or Do Not Disturb changed, for the life of the window.
+pub fn on_desktop_updated(on_status: Callback<DesktopStatus>, on_error: Callback<IpcError>) {
+    listen_forever(event::DESKTOP_UPDATED, on_status, on_error);
+}
+
+/// The agent clicked a call's notification: show that call, for the life of the window.
+pub fn on_show_call(on_call: Callback<CallId>, on_error: Callback<IpcError>) {
+    listen_forever(event::WINDOW_SHOW_CALL, on_call, on_error);
+}
+
 /// Calls `on_update` with every `call://updated` snapshot, for the life of the window.
 pub fn on_calls_updated(on_update: Callback<CallsSnapshot>, on_error: Callback<IpcError>) {
     listen_forever(event::CALL_UPDATED, on_update, on_error);
@@ -328,7 +362,7 @@ pub fn on_connection_updated(on_update: Callback<ConnectionStatus>, on_error: Ca
     listen_forever(event::CONNECTION_UPDATED, on_update, on_error);
 }
 
-fn listen_forever<T: DeserializeOwned + 'static>(
+pub fn listen_forever<T: DeserializeOwned + 'static>(
     name: &'static str,
     on_payload: Callback<T>,
     on_error: Callback<IpcError>,

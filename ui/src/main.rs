@@ -2,6 +2,7 @@
 
 mod app;
 mod backend;
+mod call_engine;
 mod components;
 mod shortcuts;
 mod state;

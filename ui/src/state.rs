@@ -4,7 +4,8 @@
 use std::rc::Rc;
 
 use softphone_core::call::CallsSnapshot;
-use softphone_core::ipc::{AppInfo, ConnectionStatus, IpcError};
+use softphone_core::call_log::CallEngine;
+use softphone_core::ipc::{AppInfo, ConnectionStatus, DesktopStatus, IpcError};
 use softphone_core::lead::{ImportProgress, Lead, LeadId, Page};
 use yew::Reducible;
 
@@ -54,10 +55,21 @@ pub struct AppState {
     pub shell_error: Option<IpcError>,
     /// The shell's latest snapshot of every call; rendered as is.
     pub calls: CallsSnapshot,
+    /// A `call://updated` event arrived (so the start-up query's answer is older).
+    pub calls_from_event: bool,
     /// The latest progress of a running CSV import.
     pub import_progress: Option<ImportProgress>,
     /// Missed calls the agent has not seen: the badge on Calls.
     pub unseen_missed: u64,
+    /// The latest number a `tel:` link asked to dial, numbered so a repeat still counts.
+    pub dial_request: Option<(u32, String)>,
+    /// Notifications and Do Not Disturb, as the shell reports them.
+    pub desktop: Option<DesktopStatus>,
+    /// A lead to open (a notification was clicked); numbered so a repeat still counts.
+    pub lead_request: Option<(u32, LeadId)>,
+    /// The engine carrying calls, once chosen, and why it is not the one asked for (if so).
+    pub engine: Option<CallEngine>,
+    pub engine_notice: Option<String>,
 }
 
 impl AppState {
@@ -71,12 +83,27 @@ impl AppState {
 pub enum AppAction {
     Open(Section),
     AppInfoLoaded(AppInfo),
+    /// The shell's event: always the newest state.
     ConnectionUpdated(ConnectionStatus),
+    /// The answer to the start-up query: older than any event already received (IPC answers and
+    /// events travel separately), so it only fills a gap.
+    ConnectionLoaded(ConnectionStatus),
     ShellFailed(IpcError),
     CallsUpdated(CallsSnapshot),
+    /// The start-up query's snapshot: used only if no `call://updated` came first.
+    CallsLoaded(CallsSnapshot),
     ImportProgressed(ImportProgress),
     /// The shell counted the missed calls not yet seen.
     UnseenMissed(u64),
+    /// A `tel:` link: the dialer opens with its number.
+    DialRequested(String),
+    DesktopUpdated(DesktopStatus),
+    /// Open the lead page on this lead (a notification was clicked).
+    ShowLead(LeadId),
+    EngineChosen {
+        engine: Option<CallEngine>,
+        notice: Option<String>,
+    },
 }
 
 impl Reducible for AppState {
@@ -92,6 +119,21 @@ impl Reducible for AppState {
                     next.unseen_missed = 0;
                 }
             }
+            AppAction::DialRequested(number) => {
+                let sequence = next.dial_request.as_ref().map_or(1, |(sequence, _)| sequence + 1);
+                next.dial_request = Some((sequence, number));
+                next.section = Section::Dialer;
+            }
+            AppAction::DesktopUpdated(status) => next.desktop = Some(status),
+            AppAction::EngineChosen { engine, notice } => {
+                next.engine = engine;
+                next.engine_notice = notice;
+            }
+            AppAction::ShowLead(lead_id) => {
+                let sequence = next.lead_request.as_ref().map_or(1, |(sequence, _)| sequence + 1);
+                next.lead_request = Some((sequence, lead_id));
+                next.section = Section::Leads;
+            }
             AppAction::UnseenMissed(count) => {
                 next.unseen_missed = if next.section == Section::Calls { 0 } else { count };
             }
@@ -104,7 +146,20 @@ impl Reducible for AppState {
                 next.shell_error = None;
             }
             AppAction::ShellFailed(error) => next.shell_error = Some(error),
-            AppAction::CallsUpdated(snapshot) => next.calls = snapshot,
+            AppAction::CallsUpdated(snapshot) => {
+                next.calls = snapshot;
+                next.calls_from_event = true;
+            }
+            AppAction::CallsLoaded(snapshot) => {
+                if !next.calls_from_event {
+                    next.calls = snapshot;
+                }
+            }
+            AppAction::ConnectionLoaded(status) => {
+                if next.connection.is_none() {
+                    next.connection = Some(status);
+                }
+            }
             AppAction::ImportProgressed(progress) => next.import_progress = Some(progress),
         }
         Rc::new(next)
@@ -221,6 +276,54 @@ mod tests {
         let state = reduce(state, AppAction::Open(Section::Dialer));
         let state = reduce(state, AppAction::UnseenMissed(3));
         assert_eq!(state.unseen_missed, 3);
+    }
+
+    #[test]
+    fn a_late_start_up_answer_never_overwrites_a_newer_event() {
+        let status = |state| ConnectionStatus { state, reason: None, demo: true };
+        let state = reduce(AppState::default(), AppAction::ConnectionUpdated(status(ConnectionState::Ready)));
+        let state = reduce(state, AppAction::ConnectionLoaded(status(ConnectionState::Connecting)));
+        assert_eq!(state.connection, Some(status(ConnectionState::Ready)));
+        let state = reduce(AppState::default(), AppAction::ConnectionLoaded(status(ConnectionState::Offline)));
+        assert_eq!(state.connection, Some(status(ConnectionState::Offline)), "without an event the answer counts");
+
+        use softphone_core::call::{CallId, CallSnapshot, CallView, Direction, Party, UnixMillis};
+        let ringing = CallsSnapshot {
+            calls: vec![CallSnapshot {
+                call_id: CallId("c1".into()),
+                direction: Direction::Inbound,
+                remote: Party { number: "+14155550100".into(), name: None },
+                lead_id: None,
+                view: CallView::Ringing,
+                muted: false,
+                started_at: UnixMillis(0),
+                answered_at: None,
+                end: None,
+            }],
+        };
+        // The call already ended (event: no calls); the late answer still had it ringing.
+        let state = reduce(AppState::default(), AppAction::CallsUpdated(CallsSnapshot::default()));
+        let state = reduce(state, AppAction::CallsLoaded(ringing.clone()));
+        assert_eq!(state.calls, CallsSnapshot::default());
+        let state = reduce(AppState::default(), AppAction::CallsLoaded(ringing.clone()));
+        assert_eq!(state.calls, ringing, "without an event the answer counts");
+    }
+
+    #[test]
+    fn a_dial_link_opens_the_dialer_and_a_repeat_counts_again() {
+        let state =
+            reduce(AppState { section: Section::Leads, ..AppState::default() }, AppAction::DialRequested("+1".into()));
+        assert_eq!(state.section, Section::Dialer);
+        assert_eq!(state.dial_request, Some((1, "+1".into())));
+        let state = reduce(state, AppAction::DialRequested("+1".into()));
+        assert_eq!(state.dial_request, Some((2, "+1".into())));
+    }
+
+    #[test]
+    fn a_clicked_notification_opens_its_lead() {
+        let state = reduce(AppState::default(), AppAction::ShowLead(LeadId(7)));
+        assert_eq!(state.section, Section::Leads);
+        assert_eq!(state.lead_request, Some((1, LeadId(7))));
     }
 
     #[test]

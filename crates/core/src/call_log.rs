@@ -121,6 +121,19 @@ pub struct CallLogEntry {
     pub note: String,
 }
 
+/// Which calls the call log lists; every condition set must hold. The default lists every call.
+/// Results are newest first and paged separately ([`crate::lead::Page`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CallLogFilter {
+    /// Only inbound or only outbound calls.
+    pub direction: Option<CallDirection>,
+    /// Only calls in the state [`LoggedCallState::Missed`].
+    pub missed_only: bool,
+    /// Only the calls linked to this lead.
+    pub lead: Option<LeadId>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +157,15 @@ mod tests {
             assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));
         }
         assert_eq!(LoggedCallState::from_stored("ringing"), None);
+    }
+
+    #[test]
+    fn a_call_log_filter_reads_with_any_field_missing() {
+        let filter: CallLogFilter = serde_json::from_str(r#"{"direction":"inbound","lead":7}"#).expect("reads");
+        assert_eq!(
+            filter,
+            CallLogFilter { direction: Some(CallDirection::Inbound), missed_only: false, lead: Some(LeadId(7)) }
+        );
+        assert_eq!(serde_json::from_str::<CallLogFilter>("{}").expect("reads"), CallLogFilter::default());
     }
 }

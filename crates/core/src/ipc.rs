@@ -41,6 +41,9 @@ pub mod command {
     pub const GET_DIAGNOSTICS: &str = "get_diagnostics";
     pub const GET_AUDIO_METER: &str = "get_audio_meter";
     pub const SIMULATE_INBOUND_CALL: &str = "simulate_inbound_call";
+    pub const GET_DESKTOP_STATUS: &str = "get_desktop_status";
+    pub const SET_DO_NOT_DISTURB: &str = "set_do_not_disturb";
+    pub const TAKE_PENDING_DIAL: &str = "take_pending_dial";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -53,6 +56,12 @@ pub mod event {
     pub const ENGINE_COMMAND: &str = "engine://command";
     /// Payload: rows done / bytes read / bytes total of a running CSV import.
     pub const IMPORT_PROGRESS: &str = "import://progress";
+    /// Payload: [`super::DesktopStatus`], when notifications or Do Not Disturb change.
+    pub const DESKTOP_UPDATED: &str = "desktop://updated";
+    /// Payload: the call id whose notification the agent clicked: show that call (and its lead).
+    pub const WINDOW_SHOW_CALL: &str = "window://show-call";
+    /// Payload: the number text of a `tel:` / `callto:` link, for the dialer to check and show.
+    pub const DIAL_REQUESTED: &str = "dial://requested";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
@@ -172,6 +181,17 @@ pub struct Diagnostics {
     /// The audio devices in use (names), or a sentence saying why there are none.
     pub audio: String,
     pub calls: Vec<CallMediaDiagnostics>,
+}
+
+/// The desktop side: whether inbound calls can pop up as notifications, and Do Not Disturb.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesktopStatus {
+    /// Desktop notifications with Answer / Decline work.
+    pub notifications: bool,
+    /// Why they do not, as a sentence (the ringing banner shows it).
+    pub notifications_problem: Option<String>,
+    /// Inbound calls are declined (busy) and logged as missed.
+    pub do_not_disturb: bool,
 }
 
 /// Whether the OS keychain can be used.

@@ -11,3 +11,4 @@ pub mod ipc;
 pub mod lead;
 pub mod phone;
 pub mod secret;
+pub mod settings;

@@ -8,6 +8,26 @@
 //!
 //! Inside, audio is mono `f32` at 48 kHz ([`SAMPLE_RATE`]) in 10 ms frames ([`FRAME_10MS`]);
 //! device rates and PCMU's 8 kHz are converted at the edges.
+//!
+//! # Fake devices: `SOFTPHONE_FAKE_AUDIO`
+//!
+//! Set, it makes [`AudioSystem::from_env`] use fake devices: comma- or semicolon-separated
+//! `key=value` items, all optional (`1`, `on` or empty = all defaults).
+//!
+//! | item | meaning |
+//! |---|---|
+//! | `mic=silence` | the microphone is silent (default) |
+//! | `mic=tone:440` | a 440 Hz sine at -20 dBFS |
+//! | `mic=pulse:1000` | 100 ms bursts of 1 kHz at -20 dBFS, one per second (latency) |
+//! | `mic=wav:/path/file.wav` | a 16-bit or float WAV, any rate and channel count, looped |
+//! | `processing=off` | no echo cancellation / noise suppression (default for fakes: a test tone counts as noise) |
+//! | `processing=on` / `aec` / `ns` | both, or one of them, as with real devices |
+//!
+//! Example: `SOFTPHONE_FAKE_AUDIO="mic=wav:/tmp/voice.wav;processing=on"`. Inputs are "Fake
+//! microphone" (default) and "Fake headset microphone", outputs "Fake speaker" (default) and "Fake
+//! headset"; they run on their own real-time 10 ms clock, and what an output plays is measured:
+//! [`AudioSystem::speaker_analysis`] says e.g. "880 Hz at -20 dBFS". A bad value is
+//! [`MediaError::FakeAudioSpec`].
 
 mod audio;
 mod call;
@@ -15,8 +35,8 @@ pub mod dsp;
 mod error;
 
 pub use audio::{
-    ANALYSIS_WINDOW, AudioDevice, TAPE_SECONDS, AudioDeviceEvent, AudioDevices, AudioLevels, AudioSystem, DeviceChoice, FAKE_AUDIO_ENV,
-    FakeAudioSpec, FakeMic, SpeakerAnalysis,
+    ANALYSIS_WINDOW, AudioDevice, AudioDeviceEvent, AudioDevices, AudioLevels, AudioSystem, DeviceChoice,
+    FAKE_AUDIO_ENV, FakeAudioSpec, FakeMic, SpeakerAnalysis, TAPE_SECONDS,
 };
 pub use call::{CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, MediaState, MediaStats, mos_estimate};
 pub use dsp::echo::VoiceProcessingConfig;

@@ -149,7 +149,8 @@ fn two_calls_can_exist_and_only_the_active_one_plays() {
     let (first, first_far) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
     we_hear(&audio, 880.0);
     first.set_held(true);
-    let (_second, second_far) = connect(&audio, Offerer::Simulator, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 1_200.0 });
+    let (_second, second_far) =
+        connect(&audio, Offerer::Simulator, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 1_200.0 });
     we_hear(&audio, 1_200.0);
     sim_hears(&second_far, 440.0);
     sim_hears_silence(&first_far);

@@ -384,7 +384,9 @@ fn connection_change(event: &RtcEvent) -> Option<ConnectionChange> {
         RtcEvent::Punted { .. } => Some(ConnectionChange::Closed {
             message: Some("Telnyx signed this phone out because the account logged in elsewhere.".into()),
         }),
-        RtcEvent::Closed { error, .. } => Some(ConnectionChange::Closed { message: error.as_ref().map(|e| e.to_string()) }),
+        RtcEvent::Closed { error, .. } => {
+            Some(ConnectionChange::Closed { message: error.as_ref().map(|e| e.to_string()) })
+        }
         _ => None,
     }
 }

@@ -250,10 +250,15 @@ async fn inbound_call_rings_is_answered_with_audio_and_hung_up_by_the_caller() {
     let mut phone = ready_phone(&sim).await;
     let started = sim
         .switchboard()
-        .start_inbound(InboundCall { from: "+14155550123".into(), caller_name: Some("Ada Lovelace".into()), ..Default::default() })
+        .start_inbound(InboundCall {
+            from: "+14155550123".into(),
+            caller_name: Some("Ada Lovelace".into()),
+            ..Default::default()
+        })
         .expect("the simulator rings the phone");
     let call_id = CallId(started.call_id.clone());
-    let incoming = next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    let incoming =
+        next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
     assert_eq!(
         incoming,
         EngineUpdate::Incoming { remote: Party { number: "+14155550123".into(), name: Some("Ada Lovelace".into()) } }
@@ -345,7 +350,8 @@ async fn a_foreign_token_is_refused_with_a_sentence() {
     let mut config = NativeEngineConfig::new(sim.ws_url(), Secret::new("eyJ.not-a-token.x"), Vec::new());
     config.timings = timings();
     let (engine, mut events) = NativeEngine::start(config, audio).await.expect("the socket opens");
-    let refused = next_connection(&mut events, "login failure", |c| matches!(c, ConnectionChange::LoginFailed { .. })).await;
+    let refused =
+        next_connection(&mut events, "login failure", |c| matches!(c, ConnectionChange::LoginFailed { .. })).await;
     let ConnectionChange::LoginFailed { message } = refused else { unreachable!() };
     assert!(message.contains("Telnyx refused the login"), "{message}");
     assert!(!message.contains("not-a-token"), "the token never appears in messages: {message}");

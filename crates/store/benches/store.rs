@@ -158,36 +158,36 @@ impl Mix {
 /// What agents type, roughly in the proportions they type it: every 1- to 6-letter prefix of
 /// first and last names (the first keystrokes of a name search), whole company, city and note
 /// words, 1- to 7-digit number prefixes in several notations, and two-word searches.
-fn query_mix() -> Vec<String> {
-    let mut queries: Vec<String> = Vec::new();
+fn query_mix() -> Vec<(&'static str, String)> {
+    let mut queries: Vec<(&'static str, String)> = Vec::new();
+    let mut push = |class: &'static str, query: String| {
+        if !queries.iter().any(|(_, q)| *q == query) {
+            queries.push((class, query));
+        }
+    };
     for name in FIRST.iter().chain(LAST) {
         let lower = name.to_lowercase();
         for len in 1..=6 {
-            let prefix: String = lower.chars().take(len).collect();
-            if !queries.contains(&prefix) {
-                queries.push(prefix);
-            }
+            push("name prefix 1-6", lower.chars().take(len).collect());
         }
     }
     let words = COMPANY.iter().chain(CITY).chain(NOTES).flat_map(|text| text.split(' ')).filter(|w| w.len() > 2);
     for word in words {
-        let word = word.to_lowercase();
-        if !queries.contains(&word) {
-            queries.push(word);
-        }
+        let class = if word.chars().count() > 6 { "whole word 7+" } else { "whole word 3-6" };
+        push(class, word.to_lowercase());
     }
     for (i, area) in AREA.iter().enumerate() {
         let national = format!("{area}{:03}{:04}", 200 + i * 37, i * 1234);
         for len in 1..=7 {
-            queries.push(national[..len].to_owned());
+            push("digits", national[..len].to_owned());
         }
-        queries.push(format!("({area}) {}", &national[3..6]));
-        queries.push(format!("+1 {area}"));
+        push("digits", format!("({area}) {}", &national[3..6]));
+        push("digits", format!("+1 {area}"));
     }
     for (first, last) in FIRST.iter().zip(LAST).take(12) {
         let first: String = first.to_lowercase().chars().take(2).collect();
         let last: String = last.to_lowercase().chars().take(3).collect();
-        queries.push(format!("{first} {last}"));
+        push("two words", format!("{first} {last}"));
     }
     queries
 }
@@ -311,16 +311,22 @@ fn main() {
     let store = Store::open(&db_path).expect("reopen");
     let queries = query_mix();
     // Warm the page cache and the statement cache first, as an agent's session would.
-    for query in &queries {
+    for (_, query) in &queries {
         store.search_leads(query, Page::first(50)).expect("search");
     }
     let mut times = Vec::new();
+    let mut by_class: Vec<(&str, Vec<Duration>)> = Vec::new();
     let mut hits = 0usize;
     for round in 0..4 {
-        for query in &queries {
+        for (class, query) in &queries {
             let started = Instant::now();
             let found = store.search_leads(query, Page { limit: 50, offset: (round % 2) * 50 }).expect("search");
-            times.push(started.elapsed());
+            let elapsed = started.elapsed();
+            times.push(elapsed);
+            match by_class.iter_mut().find(|(c, _)| c == class) {
+                Some((_, class_times)) => class_times.push(elapsed),
+                None => by_class.push((class, vec![elapsed])),
+            }
             hits += found.len();
         }
     }
@@ -334,9 +340,19 @@ fn main() {
         percentile(&times, 0.99),
         times[times.len() - 1]
     );
+    for (class, mut class_times) in by_class {
+        class_times.sort();
+        println!(
+            "  {class:<16} {:>5} queries: p50 {:.3?}, p99 {:.3?}, max {:.3?}",
+            class_times.len(),
+            percentile(&class_times, 0.5),
+            percentile(&class_times, 0.99),
+            class_times[class_times.len() - 1]
+        );
+    }
     let mut worst: Vec<(Duration, &str)> = queries
         .iter()
-        .map(|query| {
+        .map(|(_, query)| {
             let started = Instant::now();
             store.search_leads(query, Page::first(50)).expect("search");
             (started.elapsed(), query.as_str())

@@ -10,7 +10,7 @@ use crate::error::{Entity, StoreError};
 use crate::lead::{LeadId, Page, sql_limit, sql_offset};
 
 pub use softphone_core::call_log::{
-    CallDirection, CallEngine, CallLogEntry, CallLogId as CallId, LoggedCallState as CallState,
+    CallDirection, CallEngine, CallLogEntry, CallLogFilter, CallLogId as CallId, LoggedCallState as CallState,
 };
 
 /// What is known when a call starts.
@@ -93,7 +93,10 @@ impl Store {
     pub fn start_call(&self, call: &NewCall) -> Result<CallLogEntry, StoreError> {
         let lead_id = match call.lead_id {
             Some(id) => Some(id),
-            None => match PhoneNumber::from_e164(&call.remote_number) {
+            // Caller ID is matched by shape: a fictional or newly allocated range still pops its lead.
+            None => match PhoneNumber::from_e164(&call.remote_number)
+                .or_else(|_| PhoneNumber::from_stored(call.remote_number.trim()))
+            {
                 Ok(number) => self.find_caller(&number)?.map(|lead| lead.id),
                 Err(_) => None,
             },
@@ -191,19 +194,49 @@ impl Store {
             .ok_or(StoreError::NotFound(Entity::Call))
     }
 
+    /// The calls `filter` selects, newest first: one query, every condition in SQL.
+    pub fn call_log(&self, filter: &CallLogFilter, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
+        // Only the conditions set appear in the statement, so SQLite can pick the index that
+        // fits (calls_lead for a lead's calls, calls_started_at otherwise); each of the eight
+        // shapes is prepared once and cached.
+        let (limit, offset) = (sql_limit(page), sql_offset(page));
+        let direction = filter.direction.map(CallDirection::as_str);
+        let lead = filter.lead.map(|lead| lead.0);
+        let mut conditions = vec!["1".to_owned()];
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&limit, &offset];
+        if let Some(direction) = &direction {
+            bound.push(direction);
+            conditions.push(format!("direction = ?{}", bound.len()));
+        }
+        if filter.missed_only {
+            conditions.push("state = 'missed'".to_owned());
+        }
+        if let Some(lead) = &lead {
+            bound.push(lead);
+            conditions.push(format!("lead_id = ?{}", bound.len()));
+        }
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE {}
+             ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2",
+            conditions.join(" AND ")
+        ))?;
+        let rows = statement.query_map(bound.as_slice(), call_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// All calls, newest first.
     pub fn recent_calls(&self, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
-        self.calls_where("1", &[], page)
+        self.call_log(&CallLogFilter::default(), page)
     }
 
     /// A lead's calls, newest first.
     pub fn calls_of_lead(&self, lead: LeadId, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
-        self.calls_where("lead_id = ?3", &[&lead.0], page)
+        self.call_log(&CallLogFilter { lead: Some(lead), ..CallLogFilter::default() }, page)
     }
 
     /// Missed calls, newest first.
     pub fn missed_calls(&self, page: Page) -> Result<Vec<CallLogEntry>, StoreError> {
-        self.calls_where("state = 'missed'", &[], page)
+        self.call_log(&CallLogFilter { missed_only: true, ..CallLogFilter::default() }, page)
     }
 
     /// Missed calls the agent has not seen yet (the badge on the call log).
@@ -219,23 +252,6 @@ impl Store {
     /// Marks every missed call as seen (the agent opened the call log); returns how many.
     pub fn mark_missed_seen(&self, now_ms: i64) -> Result<usize, StoreError> {
         Ok(self.conn.execute("UPDATE calls SET seen_at = ?1 WHERE state = 'missed' AND seen_at IS NULL", [now_ms])?)
-    }
-
-    fn calls_where(
-        &self,
-        condition: &str,
-        extra: &[&dyn rusqlite::ToSql],
-        page: Page,
-    ) -> Result<Vec<CallLogEntry>, StoreError> {
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT {CALL_COLUMNS} FROM calls WHERE {condition}
-             ORDER BY started_at DESC, id DESC LIMIT ?1 OFFSET ?2"
-        ))?;
-        let (limit, offset) = (sql_limit(page), sql_offset(page));
-        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&limit, &offset];
-        bound.extend_from_slice(extra);
-        let rows = statement.query_map(bound.as_slice(), call_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn not_in_progress(&self, id: CallId) -> StoreError {

@@ -4,6 +4,7 @@ use softphone_core::demo_leads::demo_leads;
 
 use crate::Store;
 use crate::error::StoreError;
+use crate::lead::INSERT_LEAD;
 
 impl Store {
     /// Seeds the sample leads of [`softphone_core::demo_leads`] when there are no leads at all,
@@ -13,10 +14,11 @@ impl Store {
         if self.lead_count()? > 0 {
             return Ok(0);
         }
+        // One transaction and one cached statement; nothing is read back.
         let transaction = self.conn.unchecked_transaction()?;
         let mut written = 0;
         for fields in demo_leads() {
-            self.create_lead(&fields, now_ms)?;
+            self.write_lead(INSERT_LEAD, None, &fields, now_ms)?;
             written += 1;
         }
         transaction.commit()?;

@@ -84,67 +84,70 @@ fn duplicate_phone() -> StoreError {
     StoreError::Conflict("Another lead already has this phone number; open that lead instead.".to_owned())
 }
 
+/// Inserts a lead (`?1` NULL: SQLite picks the id); shares its parameters with [`UPDATE_LEAD`].
+pub(crate) const INSERT_LEAD: &str =
+    "INSERT INTO leads (id, name, company, phone, phone_digits, national_digits, email, city,
+                                              tags, notes, created_at, updated_at)
+                           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)";
+
+/// Replaces every editable field of lead `?1`.
+const UPDATE_LEAD: &str = "UPDATE leads SET name = ?2, company = ?3, phone = ?4, phone_digits = ?5,
+                               national_digits = ?6, email = ?7, city = ?8, tags = ?9, notes = ?10,
+                               updated_at = ?11
+                           WHERE id = ?1";
+
 impl Store {
     /// Adds a lead. Fails with [`StoreError::Conflict`] if a lead already has the number.
+    ///
+    /// The number was read by the caller ([`PhoneNumber::parse`] with the agent's default
+    /// region), so no region is needed here.
     pub fn create_lead(&self, fields: &LeadFields, now_ms: i64) -> Result<Lead, StoreError> {
-        let tags = join_tags(&normalize_tags(fields.tags.iter().map(String::as_str)));
-        let result = self.conn.execute(
-            "INSERT INTO leads (name, company, phone, phone_digits, national_digits, email, city,
-                                tags, notes, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-            params![
-                fields.name.trim(),
-                fields.company.trim(),
-                fields.phone.as_e164(),
-                fields.phone.digits(),
-                fields.phone.national_digits(),
-                fields.email.trim(),
-                fields.city.trim(),
-                tags,
-                fields.notes.trim(),
-                now_ms,
-            ],
-        );
-        match result {
-            Ok(_) => self.lead(LeadId(self.conn.last_insert_rowid())),
-            Err(e) if is_unique_violation(&e) => Err(duplicate_phone()),
-            Err(e) => Err(e.into()),
-        }
+        self.write_lead(INSERT_LEAD, None, fields, now_ms)?;
+        self.lead(LeadId(self.conn.last_insert_rowid()))
     }
 
     /// The lead with `id`, or [`StoreError::NotFound`].
     pub fn lead(&self, id: LeadId) -> Result<Lead, StoreError> {
         self.conn
-            .query_row(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"), [id.0], lead_from_row)
+            .prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?
+            .query_row([id.0], lead_from_row)
             .optional()?
             .ok_or(StoreError::NotFound(Entity::Lead))
     }
 
     /// Replaces every editable field of a lead (notes included).
     pub fn update_lead(&self, id: LeadId, fields: &LeadFields, now_ms: i64) -> Result<Lead, StoreError> {
+        match self.write_lead(UPDATE_LEAD, Some(id), fields, now_ms)? {
+            0 => Err(StoreError::NotFound(Entity::Lead)),
+            _ => self.lead(id),
+        }
+    }
+
+    /// Runs [`INSERT_LEAD`] or [`UPDATE_LEAD`] with `fields` trimmed and normalised; returns
+    /// the rows changed.
+    pub(crate) fn write_lead(
+        &self,
+        sql: &str,
+        id: Option<LeadId>,
+        fields: &LeadFields,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
         let tags = join_tags(&normalize_tags(fields.tags.iter().map(String::as_str)));
-        let result = self.conn.execute(
-            "UPDATE leads SET name = ?2, company = ?3, phone = ?4, phone_digits = ?5,
-                 national_digits = ?6, email = ?7, city = ?8, tags = ?9, notes = ?10,
-                 updated_at = ?11
-             WHERE id = ?1",
-            params![
-                id.0,
-                fields.name.trim(),
-                fields.company.trim(),
-                fields.phone.as_e164(),
-                fields.phone.digits(),
-                fields.phone.national_digits(),
-                fields.email.trim(),
-                fields.city.trim(),
-                tags,
-                fields.notes.trim(),
-                now_ms,
-            ],
-        );
+        let result = self.conn.prepare_cached(sql)?.execute(params![
+            id.map(|id| id.0),
+            fields.name.trim(),
+            fields.company.trim(),
+            fields.phone.as_e164(),
+            fields.phone.digits(),
+            fields.phone.national_digits(),
+            fields.email.trim(),
+            fields.city.trim(),
+            tags,
+            fields.notes.trim(),
+            now_ms,
+        ]);
         match result {
-            Ok(0) => Err(StoreError::NotFound(Entity::Lead)),
-            Ok(_) => self.lead(id),
+            Ok(changed) => Ok(changed),
             Err(e) if is_unique_violation(&e) => Err(duplicate_phone()),
             Err(e) => Err(e.into()),
         }
@@ -265,7 +268,14 @@ impl Store {
             // after a few thousand rows. The unary `+` keeps SQLite from using the indexes,
             // which would gather every match before sorting.
             let test: Vec<String> = (0..n / 2)
-                .map(|i| format!("(+leads.{col} >= ?{} AND +leads.{col} < ?{})", 2 * i + 1, 2 * i + 2, col = if i % 2 == 0 { "phone" } else { "national_digits" }))
+                .map(|i| {
+                    format!(
+                        "(+leads.{col} >= ?{} AND +leads.{col} < ?{})",
+                        2 * i + 1,
+                        2 * i + 2,
+                        col = if i % 2 == 0 { "phone" } else { "national_digits" }
+                    )
+                })
                 .collect();
             format!(
                 "SELECT {LEAD_COLUMNS} FROM leads WHERE {}
@@ -329,15 +339,30 @@ impl Store {
         } else {
             format!("leads_fts JOIN leads ON leads.id = leads_fts.rowid WHERE leads_fts MATCH ?1 {filter}")
         };
-        bound.push(&ranked_max);
-        let many: bool = self
+        // The newest RANKED_MATCHES_MAX + 1 matches in one pass: their count decides between
+        // ranking and newest first, and for a first page of many they are the page. A word
+        // longer than the indexed prefixes makes FTS5 gather its matches in memory; doing that
+        // once instead of twice halves such a search.
+        let head_len = ranked_max + 1;
+        bound.push(&head_len);
+        let head: Vec<i64> = self
             .conn
             .prepare_cached(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {source} ORDER BY leads_fts.rowid LIMIT 1 OFFSET ?{})",
+                "SELECT leads_fts.rowid FROM {source} ORDER BY leads_fts.rowid DESC LIMIT ?{}",
                 n + 1
             ))?
-            .query_row(bound.as_slice(), |row| row.get(0))?;
+            .query_map(bound.as_slice(), |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
         bound.pop();
+        let many = head.len() > head_len as usize - 1;
+        let (start, end) = (offset as usize, offset as usize + limit as usize);
+        if many && end <= head.len() {
+            let mut read = self.conn.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?;
+            return head[start..end]
+                .iter()
+                .map(|id| read.query_row([id], lead_from_row).map_err(StoreError::from))
+                .collect();
+        }
         bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
         let order = if many { "leads_fts.rowid DESC" } else { "leads_fts.rank, leads_fts.rowid DESC" };
         let outer_order = if many { "hits.hit DESC" } else { "hits.rank, hits.hit DESC" };

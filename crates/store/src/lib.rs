@@ -14,6 +14,7 @@ mod error;
 mod import;
 mod lead;
 mod search;
+mod settings;
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -22,10 +23,11 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-pub use call_log::{CallDirection, CallEngine, CallFinish, CallId, CallLogEntry, CallState, NewCall};
+pub use call_log::{CallDirection, CallEngine, CallFinish, CallId, CallLogEntry, CallLogFilter, CallState, NewCall};
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
+pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};
 
 /// How long a statement waits for another connection's write lock before failing with
 /// [`StoreError::Busy`].
@@ -36,6 +38,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../../../migrations/0001_init.sql")),
         M::up(include_str!("../../../migrations/0002_narrow_search_index.sql")),
+        M::up(include_str!("../../../migrations/0003_settings.sql")),
     ])
 });
 

@@ -45,7 +45,8 @@ pub(crate) fn parse_query(input: &str) -> SearchQuery {
     }
     let (digit_words, words): (Vec<&str>, Vec<&str>) =
         tokens.into_iter().partition(|token| token.bytes().all(|b| b.is_ascii_digit()));
-    let fts = if words.is_empty() { None } else { Some(words.iter().map(|w| prefix_term(w)).collect::<Vec<_>>().join(" ")) };
+    let fts =
+        if words.is_empty() { None } else { Some(words.iter().map(|w| prefix_term(w)).collect::<Vec<_>>().join(" ")) };
     SearchQuery::Words { fts, digit_words: digit_words.into_iter().map(str::to_owned).collect() }
 }
 
@@ -76,7 +77,10 @@ mod tests {
     use super::*;
 
     fn words(fts: Option<&str>, digit_words: &[&str]) -> SearchQuery {
-        SearchQuery::Words { fts: fts.map(str::to_owned), digit_words: digit_words.iter().map(|d| d.to_string()).collect() }
+        SearchQuery::Words {
+            fts: fts.map(str::to_owned),
+            digit_words: digit_words.iter().map(|d| d.to_string()).collect(),
+        }
     }
 
     fn number(prefixes: &[&str]) -> SearchQuery {

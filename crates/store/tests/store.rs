@@ -497,3 +497,204 @@ fn an_import_that_fails_midway_writes_nothing() {
     let missing = store.import_leads_csv(&db.path.with_file_name("nope.csv"), Region::US, NOW, |_| {});
     assert!(matches!(missing, Err(StoreError::Io { .. })), "{missing:?}");
 }
+
+#[test]
+fn a_database_from_the_first_release_is_migrated_with_its_leads_searchable() {
+    let db = Db::new();
+    {
+        // The schema and data as the first release wrote them.
+        let mut conn = rusqlite::Connection::open(&db.path).unwrap();
+        let first = rusqlite_migration::Migrations::new(vec![rusqlite_migration::M::up(include_str!(
+            "../../../migrations/0001_init.sql"
+        ))]);
+        first.to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO leads (name, company, phone, phone_digits, national_digits, email, city, tags, notes,
+                                created_at, updated_at)
+             VALUES ('Jane Smith', 'Globex', '+14155550100', '14155550100', '4155550100', 'jane@globex.example',
+                     'Oslo', 'vip', 'Prefers mornings', 1, 1),
+                    ('Bob Ray', 'Initech', '+442079460958', '442079460958', '2079460958', '', '', '', '', 2, 2);",
+        )
+        .unwrap();
+    }
+    let store = db.open();
+    assert_eq!(names(&store.search_leads("smi", Page::first(10)).unwrap()), ["Jane Smith"]);
+    assert_eq!(names(&store.search_leads("morn", Page::first(10)).unwrap()), ["Jane Smith"]);
+    assert_eq!(names(&store.search_leads("020 7946", Page::first(10)).unwrap()), ["Bob Ray"]);
+    assert_eq!(names(&store.search_leads("1415", Page::first(10)).unwrap()), ["Jane Smith"]);
+    // The rebuilt index follows later edits.
+    let jane = store.search_leads("jane", Page::first(1)).unwrap().remove(0);
+    store.update_notes(jane.id, "Call after lunch", 3).unwrap();
+    assert!(store.search_leads("morn", Page::first(10)).unwrap().is_empty());
+    assert_eq!(names(&store.search_leads("lunch", Page::first(10)).unwrap()), ["Jane Smith"]);
+    assert_eq!(store.settings().unwrap(), softphone_store::Settings::default());
+}
+
+#[test]
+fn number_search_lists_newest_first_whether_few_or_many_match() {
+    let db = Db::new();
+    let mut store = db.open();
+    // 2,500 leads in 415 (more than the store gathers from its indexes) and 30 in 212.
+    let mut csv = String::from("Name,Phone\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("Lead {i},+1415555{:04}\n", i));
+    }
+    for i in 0..30 {
+        csv.push_str(&format!("Other {i},(212) 555-{:04}\n", i));
+    }
+    let path = db.write_csv("many.csv", &csv);
+    assert_eq!(import(&mut store, &path).inserted, 2_530);
+    for (query, expected_total) in [("415", 2_500), ("+1 415 555", 2_500), ("212", 30), ("41555512", 100)] {
+        let mut seen = Vec::new();
+        let mut page = Page::first(200);
+        loop {
+            let leads = store.search_leads(query, page).unwrap();
+            if leads.is_empty() {
+                break;
+            }
+            seen.extend(leads.iter().map(|lead| lead.id));
+            page = page.next();
+        }
+        assert_eq!(seen.len(), expected_total, "{query}");
+        assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "{query}: newest first, no repeats");
+    }
+    // A word of digits among words: the number or any word may match it.
+    store.create_lead(&lead("Ann Lee", "", "+12125559999"), NOW).unwrap();
+    assert_eq!(names(&store.search_leads("ann 212", Page::first(10)).unwrap()), ["Ann Lee"]);
+    assert!(store.search_leads("ann 415", Page::first(10)).unwrap().is_empty());
+    assert_eq!(names(&store.search_leads("lead 2499", Page::first(10)).unwrap()), ["Lead 2499"]);
+}
+
+#[test]
+fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
+    use softphone_store::{EngineChoice, Settings, WindowGeometry};
+    let db = Db::new();
+    let saved = Settings {
+        default_region: Region::GB,
+        engine: EngineChoice::Native,
+        audio_input: Some("USB Headset Microphone".into()),
+        audio_output: Some("USB Headset".into()),
+        ringer_output: Some("Built-in Speakers".into()),
+        ringtone: "chime".into(),
+        do_not_disturb: true,
+        window: Some(WindowGeometry { x: -1200, y: 40, width: 1100, height: 720, maximized: false }),
+    };
+    {
+        let mut store = db.open();
+        assert_eq!(store.settings().unwrap(), Settings::default(), "a new database has the defaults");
+        store.save_settings(&saved).unwrap();
+    }
+    assert_eq!(db.open().settings().unwrap(), saved);
+
+    // A newer version stored a key we do not know and an engine we do not have; an older one
+    // never wrote the ringtone.
+    {
+        let conn = rusqlite::Connection::open(&db.path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO settings (key, value) VALUES ('future_setting', '{\"x\":1}');
+             UPDATE settings SET value = '\"quantum\"' WHERE key = 'engine';
+             UPDATE settings SET value = 'not json' WHERE key = 'do_not_disturb';
+             DELETE FROM settings WHERE key = 'ringtone';",
+        )
+        .unwrap();
+    }
+    let mut store = db.open();
+    let read = store.settings().unwrap();
+    assert_eq!(read.engine, EngineChoice::Automatic);
+    assert!(!read.do_not_disturb);
+    assert_eq!(read.ringtone, Settings::DEFAULT_RINGTONE);
+    assert_eq!(read.default_region, Region::GB, "readable values are kept");
+    assert_eq!(read.window, saved.window);
+    store.save_settings(&read).unwrap();
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let future: String =
+        conn.query_row("SELECT value FROM settings WHERE key = 'future_setting'", [], |r| r.get(0)).unwrap();
+    assert_eq!(future, "{\"x\":1}", "a newer version's setting is left alone");
+
+    let refused = store.save_settings(&Settings { audio_output: Some(" ".into()), ..Settings::default() }).unwrap_err();
+    assert_eq!(refused.code(), "InvalidInput");
+    assert!(refused.to_string().contains("audio output"), "{refused}");
+    assert_eq!(store.settings().unwrap(), read, "a refused save changes nothing");
+}
+
+#[test]
+fn the_call_log_filters_by_direction_missed_and_lead_with_paging() {
+    use softphone_store::CallLogFilter;
+    let db = Db::new();
+    let store = db.open();
+    let ann = store.create_lead(&lead("Ann Lee", "", "+14155550100"), NOW).unwrap();
+    let bob = store.create_lead(&lead("Bob Ray", "", "+12125550199"), NOW).unwrap();
+    let mut ids = Vec::new();
+    // Ten calls, one minute apart: alternately Ann and Bob, inbound on even minutes; every
+    // third inbound call is missed.
+    for i in 0..10i64 {
+        let at = NOW + i * 60_000;
+        let inbound = i % 2 == 0;
+        let call = store
+            .start_call(&NewCall {
+                direction: if inbound { CallDirection::Inbound } else { CallDirection::Outbound },
+                remote_number: if i % 2 == 0 { "+14155550100".into() } else { "+12125550199".into() },
+                lead_id: None,
+                engine: CallEngine::Webview,
+                started_at_ms: at,
+            })
+            .unwrap();
+        let missed = inbound && i % 3 == 0;
+        if !missed {
+            store.answer_call(call.id, at + 1_000).unwrap();
+        }
+        let state = if missed { CallState::Missed } else { CallState::Completed };
+        store
+            .finish_call(call.id, &CallFinish { state, ended_at_ms: at + 30_000, hangup_cause: None, sip_code: None })
+            .unwrap();
+        ids.push(call.id);
+    }
+    let ids_of = |filter: CallLogFilter, page: Page| -> Vec<i64> {
+        store.call_log(&filter, page).unwrap().iter().map(|c| c.id.0).collect()
+    };
+    let all = CallLogFilter::default();
+    assert_eq!(ids_of(all, Page::first(3)), [ids[9].0, ids[8].0, ids[7].0]);
+    assert_eq!(ids_of(all, Page { limit: 3, offset: 9 }), [ids[0].0]);
+    let inbound = CallLogFilter { direction: Some(CallDirection::Inbound), ..all };
+    assert_eq!(ids_of(inbound, Page::first(10)), [ids[8].0, ids[6].0, ids[4].0, ids[2].0, ids[0].0]);
+    let outbound = CallLogFilter { direction: Some(CallDirection::Outbound), ..all };
+    assert_eq!(ids_of(outbound, Page::first(10)).len(), 5);
+    let missed = CallLogFilter { missed_only: true, ..all };
+    assert_eq!(ids_of(missed, Page::first(10)), [ids[6].0, ids[0].0]);
+    assert_eq!(ids_of(CallLogFilter { lead: Some(bob.id), ..all }, Page::first(10)).len(), 5);
+    let ann_missed_inbound =
+        CallLogFilter { direction: Some(CallDirection::Inbound), missed_only: true, lead: Some(ann.id) };
+    assert_eq!(ids_of(ann_missed_inbound, Page::first(1)), [ids[6].0]);
+    assert_eq!(ids_of(ann_missed_inbound, Page::first(1).next()), [ids[0].0]);
+    assert!(ids_of(CallLogFilter { lead: Some(bob.id), missed_only: true, ..all }, Page::first(10)).is_empty());
+    // The older functions are the same query.
+    assert_eq!(store.missed_calls(Page::first(10)).unwrap(), store.call_log(&missed, Page::first(10)).unwrap());
+}
+
+#[test]
+fn a_word_matching_many_leads_pages_newest_first_across_the_ranked_limit() {
+    let db = Db::new();
+    let mut store = db.open();
+    let mut csv = String::from("Name,Phone\n");
+    for i in 0..400 {
+        csv.push_str(&format!("Smith {i},+1415556{i:04}\n"));
+    }
+    csv.push_str("Jones,+14155570000\n");
+    assert_eq!(import(&mut store, &db.write_csv("smiths.csv", &csv)).inserted, 401);
+    // More matches than are ranked: newest first, through the first 301 and beyond.
+    for query in ["smi", "smith"] {
+        let mut seen = Vec::new();
+        let mut page = Page::first(70);
+        loop {
+            let leads = store.search_leads(query, page).unwrap();
+            if leads.is_empty() {
+                break;
+            }
+            assert!(leads.iter().all(|lead| lead.name.starts_with("Smith")), "{query}");
+            seen.extend(leads.iter().map(|lead| lead.id));
+            page = page.next();
+        }
+        assert_eq!(seen.len(), 400, "{query}");
+        assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "{query}: newest first, no repeats");
+    }
+}

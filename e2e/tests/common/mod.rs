@@ -124,7 +124,7 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{css} never showed the expected text; last seen: {last:?}");
+        panic!("{css} never showed the expected text; last seen: {last:?}\n{}", self.log_tail());
     }
 
     /// Waits until the number of elements matching `css` satisfies `accept`, returning it.
@@ -197,6 +197,13 @@ impl App {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The app's last log lines, newest last, for a failure message.
+    pub fn log_tail(&self) -> String {
+        let log = self.log_text();
+        let lines: Vec<&str> = log.lines().collect();
+        format!("app log (last lines):\n{}", lines[lines.len().saturating_sub(25)..].join("\n"))
     }
 
     /// The demo simulator's base URL, as the app logged it at start-up.

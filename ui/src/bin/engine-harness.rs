@@ -16,7 +16,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use softphone_core::call::{CallEvent, CallId, CallMachine, Effect, EngineUpdate, UnixMillis};
 use softphone_core::ipc::{ErrorCode, IpcError, LoginTokenGrant};
-use softphone_ui::engine::{EngineConfig, SessionEvent, TokenSource, WebviewEngine, webrtc_available};
+use softphone_ui::engine::{EngineConfig, SessionEvent, TokenSource, WebviewEngine, in_order, webrtc_available};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use yew::Callback;
@@ -99,11 +99,11 @@ fn main() {}
 pub async fn harness_start() -> Result<(), JsValue> {
     let grant = fetch_grant().await.map_err(|error| JsValue::from_str(&error.to_string()))?;
     let token_source: TokenSource = Rc::new(|| Box::pin(fetch_grant()));
-    let on_update = Callback::from(|(call_id, update): (CallId, EngineUpdate)| {
+    // Like the app: reports go to the "shell" one after another, after the SDK's handler returned.
+    let on_update = in_order(|(call_id, update): (CallId, EngineUpdate)| async move {
         let harness = harness();
         harness.log.borrow_mut().push(Record::Update { call_id: call_id.clone(), update: update.clone() });
-        // Like the shell's IPC: the machine hears about it after the SDK's handler returned.
-        wasm_bindgen_futures::spawn_local(async move { harness.handle(CallEvent::Engine { call_id, update }) });
+        harness.handle(CallEvent::Engine { call_id, update });
     });
     let on_session = Callback::from(|event: SessionEvent| {
         harness().log.borrow_mut().push(Record::Session { event: format!("{event:?}") });

@@ -169,19 +169,17 @@ fn call_meter() -> Html {
         });
     }
     let Some(levels) = *meter else { return html! {} };
-    // -60 dBFS (empty) to 0 dBFS (full).
-    let width = |dbfs: f64| format!("width: {:.0}%", ((dbfs + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0));
+    // <meter> needs no inline style (the CSP allows none): -60 dBFS is empty, 0 dBFS full.
+    let shown = |dbfs: f64| format!("{:.1}", dbfs.clamp(-60.0, 0.0));
     html! {
         <div class="call-meter">
             <span class="meter-label">{ "Hearing" }</span>
-            <span class="meter" id="meter-output" data-dbfs={format!("{:.1}", levels.output_dbfs)}
-                data-hz={levels.heard_hz.map(|hz| format!("{hz:.0}")).unwrap_or_default()}>
-                <span class="meter-fill" style={width(levels.output_dbfs)}></span>
-            </span>
+            <meter id="meter-output" class="meter" min="-60" max="0" low="-50" high="-6" optimum="-20"
+                value={shown(levels.output_dbfs)} data-dbfs={format!("{:.1}", levels.output_dbfs)}
+                data-hz={levels.heard_hz.map(|hz| format!("{hz:.0}")).unwrap_or_default()}></meter>
             <span class="meter-label">{ "Mic" }</span>
-            <span class="meter" id="meter-input" data-dbfs={format!("{:.1}", levels.input_dbfs)}>
-                <span class="meter-fill" style={width(levels.input_dbfs)}></span>
-            </span>
+            <meter id="meter-input" class="meter" min="-60" max="0" low="-50" high="-6" optimum="-20"
+                value={shown(levels.input_dbfs)} data-dbfs={format!("{:.1}", levels.input_dbfs)}></meter>
             if let Some(hz) = levels.heard_hz {
                 <span class="meter-hz">{ format!("{hz:.0} Hz") }</span>
             }
@@ -201,7 +199,8 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
     let call = &props.call;
     let dispositions = use_state(Vec::<Disposition>::new);
     let chosen = use_state(|| wording::suggested_disposition(call.end.as_ref()).map(|d| d.code().to_owned()));
-    let note = use_state(String::new);
+    // The note is read from the field when saving (what the agent sees is what is saved).
+    let note_field = use_node_ref();
     let saving = use_state(|| false);
     let error = use_state(|| None::<IpcError>);
     {
@@ -223,19 +222,13 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             chosen.set((!value.is_empty()).then_some(value));
         })
     };
-    let on_note = {
-        let note = note.clone();
-        Callback::from(move |event: InputEvent| {
-            note.set(event.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value());
-        })
-    };
     let on_save = {
         let call_id = call.call_id.clone();
-        let (chosen, note, saving, error) = (chosen.clone(), note.clone(), saving.clone(), error.clone());
+        let (chosen, note_field, saving, error) = (chosen.clone(), note_field.clone(), saving.clone(), error.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let (call_id, chosen, note, saving, error) =
-                (call_id.clone(), (*chosen).clone(), (*note).clone(), saving.clone(), error.clone());
+            let note = note_field.cast::<web_sys::HtmlTextAreaElement>().map(|field| field.value()).unwrap_or_default();
+            let (call_id, chosen, saving, error) = (call_id.clone(), (*chosen).clone(), saving.clone(), error.clone());
             saving.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = backend::wrap_up_call(&call_id, chosen.as_deref(), &note).await;
@@ -261,7 +254,7 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             <label class="wrap-up-field">
                 <span>{ "Note" }</span>
                 <textarea class="wrap-up-note" rows="2" placeholder="What was agreed, when to call back…"
-                    value={(*note).clone()} oninput={on_note} />
+                    ref={note_field} />
             </label>
             <button type="submit" class="wrap-up-save primary" disabled={*saving}>{ "Save wrap-up" }</button>
             if let Some(failure) = &*error {

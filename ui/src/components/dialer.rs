@@ -9,6 +9,10 @@ use crate::wording::{self, NumberCheck};
 pub struct DialerProps {
     /// Demo mode: the simulator's directory numbers are dialable too.
     pub demo: bool,
+    /// A number handed over by a `tel:` link, with a sequence number so the same link twice
+    /// still fills the field.
+    #[prop_or_default]
+    pub prefill: Option<(u32, String)>,
 }
 
 const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
@@ -21,6 +25,21 @@ pub fn dialer(props: &DialerProps) -> Html {
     let check = wording::check_number(&number, props.demo);
     // The shell's refusal; not repeated when the check above already says the same.
     let dial_error = error.as_ref().map(wording::error_sentence);
+    {
+        // A link's number is shown formatted when it is valid, as typed when not (the check
+        // below then says why).
+        let (number, error, demo) = (number.clone(), error.clone(), props.demo);
+        use_effect_with(props.prefill.clone(), move |prefill| {
+            if let Some((_, text)) = prefill {
+                let shown = match wording::check_number(text, demo) {
+                    NumberCheck::Valid(formatted) => formatted,
+                    NumberCheck::Empty | NumberCheck::Invalid(_) => text.clone(),
+                };
+                number.set(shown);
+                error.set(None);
+            }
+        });
+    }
 
     let dial = {
         let number = number.clone();

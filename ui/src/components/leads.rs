@@ -34,6 +34,9 @@ pub struct LeadsPageProps {
     pub import_progress: Option<ImportProgress>,
     /// The live calls: an opened lead's history is read again when they change.
     pub calls: CallsSnapshot,
+    /// A lead to open (from a clicked notification), numbered so a repeat still opens it.
+    #[prop_or_default]
+    pub lead_request: Option<(u32, LeadId)>,
 }
 
 /// Search (debounced), the paged list, the opened lead, and CSV import.
@@ -48,6 +51,15 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
         use_effect_with(props.demo, move |_| {
             list.dispatch(LeadListAction::Search(list.query.clone()));
             fetch(list.dispatcher(), list.query.clone(), list.generation.wrapping_add(1), Page::first(LEADS_PAGE));
+        });
+    }
+
+    {
+        let dispatcher = list.dispatcher();
+        use_effect_with(props.lead_request, move |request| {
+            if let Some((_, lead_id)) = request {
+                dispatcher.dispatch(LeadListAction::Select(Some(*lead_id)));
+            }
         });
     }
 

@@ -1,5 +1,5 @@
 use softphone_core::call::CallsSnapshot;
-use softphone_core::lead::ImportProgress;
+use softphone_core::lead::{ImportProgress, LeadId};
 use yew::prelude::*;
 
 use super::call_log::CallLog;
@@ -16,6 +16,10 @@ pub struct SectionPageProps {
     pub demo: bool,
     pub calls: CallsSnapshot,
     pub import_progress: Option<ImportProgress>,
+    /// A `tel:` link's number for the dialer.
+    pub dial_request: Option<(u32, String)>,
+    /// A lead to open on the leads page.
+    pub lead_request: Option<(u32, LeadId)>,
 }
 
 /// The body of each section: its heading, a line saying what it is for, and its screen.
@@ -30,9 +34,12 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Diagnostics => "The call engine, the connection and the media of every call.",
     };
     let body = match section {
-        Section::Dialer => html! { <Dialer demo={props.demo} /> },
+        Section::Dialer => html! { <Dialer demo={props.demo} prefill={props.dial_request.clone()} /> },
         Section::Leads => {
-            html! { <LeadsPage demo={props.demo} import_progress={props.import_progress} calls={props.calls.clone()} /> }
+            html! {
+                <LeadsPage demo={props.demo} import_progress={props.import_progress} calls={props.calls.clone()}
+                    lead_request={props.lead_request} />
+            }
         }
         Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
         Section::Settings => html! { <Settings /> },

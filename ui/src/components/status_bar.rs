@@ -1,4 +1,5 @@
-use softphone_core::ipc::{AppInfo, ConnectionStatus, IpcError};
+use softphone_core::call_log::CallEngine;
+use softphone_core::ipc::{AppInfo, ConnectionStatus, DesktopStatus, IpcError};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -6,6 +7,11 @@ pub struct StatusBarProps {
     pub connection: Option<ConnectionStatus>,
     pub app_info: Option<AppInfo>,
     pub shell_error: Option<IpcError>,
+    /// Notifications and Do Not Disturb.
+    pub desktop: Option<DesktopStatus>,
+    /// The engine carrying calls, and why it is not the one the agent chose (if so).
+    pub engine: Option<CallEngine>,
+    pub engine_notice: Option<String>,
     /// Opens the keyboard shortcuts list.
     pub on_help: Callback<()>,
     /// Demo mode: the simulator rings this phone from a lead.
@@ -30,6 +36,13 @@ pub fn status_bar(props: &StatusBarProps) -> Html {
             if let Some(reason) = reason {
                 <span id="connection-reason" class="reason">{ reason }</span>
             }
+            if let Some(engine) = props.engine {
+                <span id="engine-name" class="engine-name" title={props.engine_notice.clone()}>
+                    { match engine { CallEngine::Native => "Native engine", CallEngine::Webview => "Webview engine" } }
+                </span>
+            } else if let Some(notice) = &props.engine_notice {
+                <span id="engine-notice" class="shell-error">{ notice }</span>
+            }
             if demo {
                 <span id="demo-badge" class="demo-badge">{ "DEMO" }</span>
                 <button id="simulate-inbound" class="link-button" title="The simulator calls you from one of the demo leads"
@@ -39,10 +52,36 @@ pub fn status_bar(props: &StatusBarProps) -> Html {
                 <span id="shell-error" class="shell-error">{ &error.message }</span>
             }
             <span class="spacer"></span>
+            <DoNotDisturbToggle on={props.desktop.as_ref().is_some_and(|status| status.do_not_disturb)} />
             <button id="help-open" class="link-button" title="Keyboard shortcuts (F1)" onclick={props.on_help.reform(|_| ())}>{ "Shortcuts" }</button>
             <span id="app-version" class="version" title={props.app_info.as_ref().map(|info| format!("Tauri {} on {}", info.tauri_version, info.os))}>
                 { props.app_info.as_ref().map(|info| format!("v{}", info.version)).unwrap_or_default() }
             </span>
         </footer>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DoNotDisturbProps {
+    on: bool,
+}
+
+/// Do Not Disturb: inbound calls are declined (busy) and logged as missed while it is on. The
+/// shell's answer (and the tray) update the state.
+#[function_component(DoNotDisturbToggle)]
+fn do_not_disturb_toggle(props: &DoNotDisturbProps) -> Html {
+    let on = props.on;
+    let onclick = Callback::from(move |_| {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(error) = crate::backend::set_do_not_disturb(!on).await {
+                gloo::console::error!(format!("Do Not Disturb could not be changed: {}", error.message));
+            }
+        });
+    });
+    html! {
+        <button id="dnd-toggle" class={classes!("dnd-toggle", on.then_some("on"))} aria-pressed={on.to_string()}
+            title="Do not disturb: inbound calls are declined and logged as missed" {onclick}>
+            { if on { "Do not disturb: on" } else { "Do not disturb: off" } }
+        </button>
     }
 }

@@ -6,15 +6,18 @@
 //!   [`EngineUpdate`](softphone_core::call::EngineUpdate)s (tested natively).
 //! - [`WebviewEngine`]: logs in with the shell's JWT, refreshes it on `TOKEN_EXPIRING_SOON`,
 //!   executes [`EngineCommand`](softphone_core::call::EngineCommand)s, reports every update.
+//! - [`in_order`]: reports to the shell one after another, in the SDK's order.
 //! - [`selection`]: which engine runs (this one needs `RTCPeerConnection`, which Debian's
 //!   WebKitGTK lacks).
 
 pub mod events;
+mod in_order;
 pub mod sdk;
 pub mod selection;
 mod webview;
 
 pub use events::{CallUpdateTranslator, SdkCallUpdate, SdkEvent, SdkProblem, SessionEvent};
+pub use in_order::in_order;
 pub use sdk::webrtc_available;
 pub use selection::{EnginePreference, EngineSelection, select_engine};
 pub use webview::{EngineConfig, EngineError, TokenSource, WebviewEngine};

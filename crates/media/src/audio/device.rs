@@ -80,9 +80,15 @@ fn find(host: &cpal::Host, role: DeviceRole, name: Option<&str>) -> Result<cpal:
     };
     let input = role == DeviceRole::Microphone;
     match name {
-        None => if input { host.default_input_device() } else { host.default_output_device() }.ok_or_else(not_available),
+        None => {
+            if input { host.default_input_device() } else { host.default_output_device() }.ok_or_else(not_available)
+        }
         Some(name) => {
-            let devices = if input { host.input_devices().map(|d| d.collect::<Vec<_>>()) } else { host.output_devices().map(|d| d.collect::<Vec<_>>()) };
+            let devices = if input {
+                host.input_devices().map(|d| d.collect::<Vec<_>>())
+            } else {
+                host.output_devices().map(|d| d.collect::<Vec<_>>())
+            };
             devices
                 .map_err(|e| MediaError::AudioHost(e.to_string()))?
                 .into_iter()
@@ -102,7 +108,10 @@ pub(super) fn probe(choice: &DeviceChoice) -> Result<(), MediaError> {
     Ok(())
 }
 
-fn error_sink(role: DeviceRole, errors: &Arc<Mutex<Vec<(DeviceRole, cpal::Error)>>>) -> impl FnMut(cpal::Error) + Send + 'static {
+fn error_sink(
+    role: DeviceRole,
+    errors: &Arc<Mutex<Vec<(DeviceRole, cpal::Error)>>>,
+) -> impl FnMut(cpal::Error) + Send + 'static {
     let errors = Arc::clone(errors);
     move |error| errors.lock().unwrap_or_else(PoisonError::into_inner).push((role, error))
 }
@@ -142,28 +151,26 @@ impl InputStream {
             }
         };
         let stream = match supported.sample_format() {
-            cpal::SampleFormat::F32 => {
-                let push = push;
-                device.build_input_stream::<f32, _, _>(
-                    config,
-                    move |data: &[f32], _: &cpal::InputCallbackInfo| {
-                        push(&mut data.chunks(channels).map(|f| f.iter().sum::<f32>() / f.len() as f32))
-                    },
-                    error_sink(role, errors),
-                    Some(OPEN_TIMEOUT),
-                )
-            }
-            cpal::SampleFormat::I16 => {
-                let push = push;
-                device.build_input_stream::<i16, _, _>(
-                    config,
-                    move |data: &[i16], _: &cpal::InputCallbackInfo| {
-                        push(&mut data.chunks(channels).map(|f| f.iter().map(|&s| f32::from(s) / 32_768.0).sum::<f32>() / f.len() as f32))
-                    },
-                    error_sink(role, errors),
-                    Some(OPEN_TIMEOUT),
-                )
-            }
+            cpal::SampleFormat::F32 => device.build_input_stream::<f32, _, _>(
+                config,
+                move |data: &[f32], _: &cpal::InputCallbackInfo| {
+                    push(&mut data.chunks(channels).map(|f| f.iter().sum::<f32>() / f.len() as f32))
+                },
+                error_sink(role, errors),
+                Some(OPEN_TIMEOUT),
+            ),
+            cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
+                config,
+                move |data: &[i16], _: &cpal::InputCallbackInfo| {
+                    push(
+                        &mut data
+                            .chunks(channels)
+                            .map(|f| f.iter().map(|&s| f32::from(s) / 32_768.0).sum::<f32>() / f.len() as f32),
+                    )
+                },
+                error_sink(role, errors),
+                Some(OPEN_TIMEOUT),
+            ),
             other => {
                 return Err(MediaError::DeviceUnavailable {
                     role,
@@ -403,25 +410,26 @@ impl DeviceIo for CpalIo {
             };
         }
         if due_for_retry(&self.output, now) {
-            self.output = match OutputStream::open(&self.host, DeviceRole::Speaker, choice.speaker.as_deref(), &self.errors)
-            {
-                Ok(stream) => Slot::Open(stream),
-                Err(error) => Slot::Failed {
-                    clock: self.failed(state, &error, DeviceRole::Speaker, choice.speaker.as_deref()),
-                    retry_at: now + RETRY_AFTER,
-                },
-            };
+            self.output =
+                match OutputStream::open(&self.host, DeviceRole::Speaker, choice.speaker.as_deref(), &self.errors) {
+                    Ok(stream) => Slot::Open(stream),
+                    Err(error) => Slot::Failed {
+                        clock: self.failed(state, &error, DeviceRole::Speaker, choice.speaker.as_deref()),
+                        retry_at: now + RETRY_AFTER,
+                    },
+                };
         }
         if !want.separate_ringer {
             self.ringer = Slot::Closed;
         } else if due_for_retry(&self.ringer, now) {
-            self.ringer = match OutputStream::open(&self.host, DeviceRole::Ringer, choice.ringer.as_deref(), &self.errors) {
-                Ok(stream) => Slot::Open(stream),
-                Err(error) => Slot::Failed {
-                    clock: self.failed(state, &error, DeviceRole::Ringer, choice.ringer.as_deref()),
-                    retry_at: now + RETRY_AFTER,
-                },
-            };
+            self.ringer =
+                match OutputStream::open(&self.host, DeviceRole::Ringer, choice.ringer.as_deref(), &self.errors) {
+                    Ok(stream) => Slot::Open(stream),
+                    Err(error) => Slot::Failed {
+                        clock: self.failed(state, &error, DeviceRole::Ringer, choice.ringer.as_deref()),
+                        retry_at: now + RETRY_AFTER,
+                    },
+                };
         }
     }
 

@@ -22,9 +22,9 @@
 
 use std::path::PathBuf;
 
+use crate::MediaError;
 use crate::dsp::echo::VoiceProcessingConfig;
 use crate::dsp::tones::MicSource;
-use crate::MediaError;
 
 /// The default fake input.
 pub(crate) const FAKE_MICROPHONE: &str = "Fake microphone";
@@ -78,8 +78,7 @@ impl FakeAudioSpec {
             return Ok(parsed);
         }
         for item in trimmed.split([',', ';']).map(str::trim).filter(|item| !item.is_empty()) {
-            let (key, value) =
-                item.split_once('=').ok_or_else(|| invalid(format!("\"{item}\" is not key=value")))?;
+            let (key, value) = item.split_once('=').ok_or_else(|| invalid(format!("\"{item}\" is not key=value")))?;
             match key.trim() {
                 "mic" => parsed.mic = parse_mic(value.trim()).map_err(invalid)?,
                 "processing" => {
@@ -88,7 +87,9 @@ impl FakeAudioSpec {
                         "off" => VoiceProcessingConfig::OFF,
                         "aec" => VoiceProcessingConfig { echo_cancellation: true, noise_suppression: false },
                         "ns" => VoiceProcessingConfig { echo_cancellation: false, noise_suppression: true },
-                        other => return Err(invalid(format!("processing must be on, off, aec or ns, not \"{other}\""))),
+                        other => {
+                            return Err(invalid(format!("processing must be on, off, aec or ns, not \"{other}\"")));
+                        }
                     }
                 }
                 other => return Err(invalid(format!("unknown item \"{other}\" (expected mic or processing)"))),

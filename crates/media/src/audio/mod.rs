@@ -267,7 +267,8 @@ impl AudioSystem {
             stop: AtomicBool::new(false),
         });
         let engine_shared = Arc::clone(&shared);
-        let engine = std::thread::Builder::new().name("audio-engine".to_owned()).spawn(move || engine::run(engine_shared))?;
+        let engine =
+            std::thread::Builder::new().name("audio-engine".to_owned()).spawn(move || engine::run(engine_shared))?;
         Ok(AudioSystem { inner: Arc::new(Inner { shared, engine: Some(engine) }) })
     }
 
@@ -447,7 +448,10 @@ impl AudioSystem {
             _ => None,
         };
         if !self.is_fake() || role_of(name).is_none() {
-            return Err(MediaError::DeviceNotFound { role: role_of(name).unwrap_or(DeviceRole::Speaker), device: name.to_owned() });
+            return Err(MediaError::DeviceNotFound {
+                role: role_of(name).unwrap_or(DeviceRole::Speaker),
+                device: name.to_owned(),
+            });
         }
         let mut state = self.shared().state();
         state.unplugged.push(name.to_owned());
@@ -460,7 +464,11 @@ impl AudioSystem {
         ] {
             if slot.as_deref() == Some(name) {
                 *slot = None;
-                lost.push(AudioDeviceEvent::DeviceLost { role, device: name.to_owned(), fell_back_to: default.to_owned() });
+                lost.push(AudioDeviceEvent::DeviceLost {
+                    role,
+                    device: name.to_owned(),
+                    fell_back_to: default.to_owned(),
+                });
             }
         }
         for event in lost {

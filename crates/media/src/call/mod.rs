@@ -169,7 +169,11 @@ impl CallMedia {
 
     /// Answers an inbound call's SDP offer: returns the media (audio flows once connected) and
     /// the SDP answer.
-    pub fn answer(audio: &AudioSystem, ice: &[IceServer], remote_offer: &str) -> Result<(CallMedia, String), MediaError> {
+    pub fn answer(
+        audio: &AudioSystem,
+        ice: &[IceServer],
+        remote_offer: &str,
+    ) -> Result<(CallMedia, String), MediaError> {
         CallMedia::answer_with(audio, ice, remote_offer, CallMediaOptions::default())
     }
 
@@ -230,8 +234,10 @@ impl CallMedia {
     /// connected. [`MediaError::InvalidDtmf`] (and nothing sent) if any character is not
     /// `0-9`, `*`, `#` or `A-D`.
     pub fn send_dtmf(&self, digits: &str) -> Result<(), MediaError> {
-        let codes =
-            digits.chars().map(|digit| peer::dtmf_code(digit).ok_or(MediaError::InvalidDtmf(digit))).collect::<Result<Vec<_>, _>>()?;
+        let codes = digits
+            .chars()
+            .map(|digit| peer::dtmf_code(digit).ok_or(MediaError::InvalidDtmf(digit)))
+            .collect::<Result<Vec<_>, _>>()?;
         self.commands.send(Command::SendDtmf(codes)).map_err(|_| MediaError::Stopped)
     }
 
@@ -253,12 +259,9 @@ impl CallMedia {
         let clock = if codec.as_deref() == Some("PCMU") { 8_000.0 } else { 48_000.0 };
         let ingress = published.ingress.as_ref();
         let egress = published.egress.as_ref();
-        let rtt = egress
-            .and_then(|e| e.rtt)
-            .or_else(|| published.peer.as_ref().and_then(|p| p.rtt))
-            .or_else(|| {
-                published.peer.as_ref().and_then(|p| p.selected_candidate_pair.as_ref()?.current_round_trip_time)
-            });
+        let rtt = egress.and_then(|e| e.rtt).or_else(|| published.peer.as_ref().and_then(|p| p.rtt)).or_else(|| {
+            published.peer.as_ref().and_then(|p| p.selected_candidate_pair.as_ref()?.current_round_trip_time)
+        });
         let rtt_ms = rtt.map(|rtt| rtt.as_secs_f32() * 1000.0);
         let jitter_ms = ingress.map(|i| i.jitter as f32 / clock * 1000.0);
         let expected = jitter.accepted + jitter.concealed;
@@ -266,7 +269,12 @@ impl CallMedia {
         let reported_pct = ingress.and_then(|i| i.loss).map_or(0.0, |loss| loss * 100.0);
         let packet_loss_pct = concealed_pct.max(reported_pct);
         let mos = (published.packets_received > 0).then(|| {
-            mos_estimate(codec.as_deref().unwrap_or("opus"), rtt_ms.unwrap_or(0.0), jitter_ms.unwrap_or(0.0), packet_loss_pct)
+            mos_estimate(
+                codec.as_deref().unwrap_or("opus"),
+                rtt_ms.unwrap_or(0.0),
+                jitter_ms.unwrap_or(0.0),
+                packet_loss_pct,
+            )
         });
         MediaStats {
             codec,

@@ -19,7 +19,7 @@ use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use super::playout::{CallLink, RecvCodec};
-use super::{CandidatePolicy, CallMediaOptions, CodecChoice, MediaState};
+use super::{CallMediaOptions, CandidatePolicy, CodecChoice, MediaState};
 use crate::dsp::g711::{to_i16, ulaw_encode};
 use crate::dsp::resample::StreamResampler;
 use crate::{MediaError, SAMPLE_RATE};
@@ -192,7 +192,8 @@ impl Peer {
             CandidatePolicy::AllInterfaces => false,
         };
         let interface = if loopback_only { None } else { interface_ip() };
-        let bind_ip = if interface.is_some() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
+        let bind_ip =
+            if interface.is_some() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
         let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
         let port = socket.local_addr()?.port();
         let local_addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -54,7 +54,8 @@ impl Playout {
             jitter: JitterBuffer::new(SAMPLE_RATE, target_ms, JITTER_MAX_MS),
             target_ms,
             codec: None,
-            opus: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).map_err(|e| MediaError::Codec(e.to_string()))?,
+            opus: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)
+                .map_err(|e| MediaError::Codec(e.to_string()))?,
             upsample: StreamResampler::new(8_000, SAMPLE_RATE)?,
             pending: VecDeque::new(),
             decoded: vec![0.0; OPUS_MAX_FRAME],

@@ -102,14 +102,14 @@ mod tests {
         // Near-end talk (a 1 kHz tone) during the last second only: double talk.
         let near = crate::dsp::analysis::sine(1_000.0, 0.1, SAMPLE_RATE, SECONDS as f32);
         let near_start = (SECONDS - 1) * SAMPLE_RATE as usize;
-        let mut processor = VoiceProcessor::new(VoiceProcessingConfig { echo_cancellation: true, noise_suppression: false });
+        let mut processor =
+            VoiceProcessor::new(VoiceProcessingConfig { echo_cancellation: true, noise_suppression: false });
         let mut out = Vec::with_capacity(far.len());
         for (index, far_frame) in far.chunks(FRAME_10MS).enumerate() {
             processor.render(far_frame);
             let start = index * FRAME_10MS;
-            let mut mic: Vec<f32> = (start..start + FRAME_10MS)
-                .map(|i| echo[i] + if i >= near_start { near[i] } else { 0.0 })
-                .collect();
+            let mut mic: Vec<f32> =
+                (start..start + FRAME_10MS).map(|i| echo[i] + if i >= near_start { near[i] } else { 0.0 }).collect();
             processor.capture(&mut mic);
             out.extend_from_slice(&mic);
         }

@@ -54,6 +54,9 @@ pub struct JitterStats {
     pub underruns: u64,
 }
 
+/// Frames in a row above the target before one is skipped (50 frames of 20 ms: a second).
+const SLOW_SHED_POPS: u32 = 50;
+
 struct Entry<T> {
     payload: T,
     duration: u64,
@@ -72,6 +75,8 @@ pub struct JitterBuffer<T> {
     last_duration: u64,
     /// Consecutive [`Pop::Waiting`] answers after playout started.
     idle: u64,
+    /// Consecutive pops that left well more than the target buffered.
+    above_target: u32,
     stats: JitterStats,
 }
 
@@ -99,6 +104,7 @@ impl<T> JitterBuffer<T> {
             cursor: None,
             last_duration: units(20),
             idle: 0,
+            above_target: 0,
             stats: JitterStats::default(),
         }
     }
@@ -148,6 +154,7 @@ impl<T> JitterBuffer<T> {
             let Some(entry) = self.frames.remove(&next) else { return Pop::Waiting };
             self.cursor = Some(cursor + entry.duration);
             self.last_duration = entry.duration;
+            self.drift_back_to_target();
             return Pop::Frame { payload: entry.payload, duration: entry.duration };
         }
         // `next` > `cursor`: the frame at the cursor is missing.
@@ -183,6 +190,25 @@ impl<T> JitterBuffer<T> {
     /// Counters since creation.
     pub fn stats(&self) -> JitterStats {
         self.stats
+    }
+
+    /// Delay left over from a burst of underruns (a stalled machine, a network hiccup) drains
+    /// slowly: after [`SLOW_SHED_POPS`] frames in a row with more than the target plus two
+    /// frames buffered, one frame is skipped.
+    fn drift_back_to_target(&mut self) {
+        if self.depth() > self.target + 2 * self.last_duration {
+            self.above_target += 1;
+        } else {
+            self.above_target = 0;
+        }
+        if self.above_target >= SLOW_SHED_POPS
+            && let Some((&first, _)) = self.frames.iter().next()
+            && let Some(entry) = self.frames.remove(&first)
+        {
+            self.cursor = Some(first + entry.duration);
+            self.stats.dropped_for_delay += 1;
+            self.above_target = 0;
+        }
     }
 
     fn shed_delay(&mut self) {
@@ -278,6 +304,25 @@ mod tests {
         let Pop::Frame { payload: first, .. } = jitter.pop() else { panic!("expected a frame") };
         let Pop::Frame { payload: second, .. } = jitter.pop() else { panic!("expected a frame") };
         assert_eq!(second, first + 1);
+    }
+
+    #[test]
+    fn extra_delay_from_underruns_drains_slowly_back_to_the_target() {
+        let mut jitter = buffer();
+        // Steady state with 100 ms buffered (after an underrun let the buffer grow).
+        for n in 0..5 {
+            jitter.push(u64::from(n) * F, F, n);
+        }
+        let mut played = Vec::new();
+        for n in 5..200 {
+            jitter.push(u64::from(n) * F, F, n);
+            if let Pop::Frame { payload, .. } = jitter.pop() {
+                played.push(payload);
+            }
+        }
+        assert!(jitter.depth_ms() <= 80, "{} ms buffered", jitter.depth_ms());
+        assert!(jitter.stats().dropped_for_delay >= 1);
+        assert!(played.windows(2).all(|pair| pair[1] > pair[0]), "played in order");
     }
 
     #[test]

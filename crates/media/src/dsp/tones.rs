@@ -93,9 +93,11 @@ pub fn load_wav(path: &Path) -> Result<Arc<[f32]>, MediaError> {
     let mut reader = hound::WavReader::open(path).map_err(|e| wav_error(e.to_string()))?;
     let spec = reader.spec();
     let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, 16) => {
-            reader.samples::<i16>().map(|s| s.map(from_i16)).collect::<Result<_, _>>().map_err(|e| wav_error(e.to_string()))?
-        }
+        (hound::SampleFormat::Int, 16) => reader
+            .samples::<i16>()
+            .map(|s| s.map(from_i16))
+            .collect::<Result<_, _>>()
+            .map_err(|e| wav_error(e.to_string()))?,
         (hound::SampleFormat::Float, 32) => {
             reader.samples::<f32>().collect::<Result<_, _>>().map_err(|e| wav_error(e.to_string()))?
         }
@@ -104,7 +106,8 @@ pub fn load_wav(path: &Path) -> Result<Arc<[f32]>, MediaError> {
         }
     };
     let channels = usize::from(spec.channels.max(1));
-    let mono: Vec<f32> = interleaved.chunks(channels).map(|frame| frame.iter().sum::<f32>() / frame.len() as f32).collect();
+    let mono: Vec<f32> =
+        interleaved.chunks(channels).map(|frame| frame.iter().sum::<f32>() / frame.len() as f32).collect();
     if mono.is_empty() {
         return Err(wav_error("no samples".to_owned()));
     }
@@ -252,7 +255,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("softphone-media-wav-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tone.wav");
-        let spec = hound::WavSpec { channels: 2, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut writer = hound::WavWriter::create(&path, spec).unwrap();
         for i in 0..16_000 {
             let s = (3_000.0 * (TAU * 700.0 * i as f32 / 16_000.0).sin()) as i16;

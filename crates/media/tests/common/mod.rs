@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use softphone_media::{AudioSystem, CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, FakeAudioSpec, MediaState};
+use softphone_media::{
+    AudioSystem, CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, FakeAudioSpec, MediaState,
+};
 use softphone_sim::media::{MediaSession, Playback};
 
 /// How long a test waits for something it expects.
@@ -46,7 +48,12 @@ pub enum Offerer {
 }
 
 /// Connects our media to a simulator peer playing `playback`; waits for both to be connected.
-pub fn connect(audio: &AudioSystem, offerer: Offerer, codecs: CodecChoice, playback: Playback) -> (CallMedia, MediaSession) {
+pub fn connect(
+    audio: &AudioSystem,
+    offerer: Offerer,
+    codecs: CodecChoice,
+    playback: Playback,
+) -> (CallMedia, MediaSession) {
     let (call, far_end) = match offerer {
         Offerer::Us => {
             let (call, offer) = CallMedia::offer_with(audio, &[], options(codecs)).expect("offer");

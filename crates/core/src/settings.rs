@@ -1,0 +1,194 @@
+//! The app's non-secret settings, kept in the local database (credentials live in the OS
+//! keychain, never here).
+//!
+//! Forward compatible by construction: a field missing from what was stored (written by an
+//! older version) or unreadable (a value this version does not understand) takes its default,
+//! and keys this version does not know are left alone for the version that wrote them.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::phone::Region;
+
+/// Every setting the app keeps. `Default` is what a fresh install uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Numbers typed or imported without `+` are read in this region.
+    pub default_region: Region,
+    /// Which call engine carries calls.
+    pub engine: EngineChoice,
+    /// Microphone, by the name the system gives it; `None` is the system default.
+    pub audio_input: Option<String>,
+    /// Speaker or headset for calls; `None` is the system default.
+    pub audio_output: Option<String>,
+    /// Where incoming calls ring (often the laptop speaker while the headset is on); `None` is
+    /// the call output.
+    pub ringer_output: Option<String>,
+    /// The ringtone's name.
+    pub ringtone: String,
+    /// Inbound calls are declined as busy and not rung.
+    pub do_not_disturb: bool,
+    /// Where the main window was last; `None` lets the window manager place it.
+    pub window: Option<WindowGeometry>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            default_region: Region::US,
+            engine: EngineChoice::Automatic,
+            audio_input: None,
+            audio_output: None,
+            ringer_output: None,
+            ringtone: Settings::DEFAULT_RINGTONE.to_owned(),
+            do_not_disturb: false,
+            window: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The ringtone of a fresh install.
+    pub const DEFAULT_RINGTONE: &str = "classic";
+    /// Longest device or ringtone name accepted, in characters.
+    pub const NAME_MAX_CHARS: usize = 200;
+
+    /// Checks what the types cannot: names are not blank or overlong, and a window has a size.
+    /// The region is valid by construction ([`Region`] only holds known codes).
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let names = [
+            ("audio input", self.audio_input.as_deref()),
+            ("audio output", self.audio_output.as_deref()),
+            ("ringer output", self.ringer_output.as_deref()),
+            ("ringtone", Some(self.ringtone.as_str())),
+        ];
+        for (what, name) in names {
+            if let Some(name) = name {
+                if name.trim().is_empty() {
+                    return Err(SettingsError::BlankName { what });
+                }
+                if name.chars().count() > Settings::NAME_MAX_CHARS {
+                    return Err(SettingsError::NameTooLong { what });
+                }
+            }
+        }
+        if let Some(window) = &self.window
+            && (window.width < WindowGeometry::MIN_SIDE || window.height < WindowGeometry::MIN_SIDE)
+        {
+            return Err(SettingsError::WindowTooSmall);
+        }
+        Ok(())
+    }
+}
+
+/// Which engine carries calls (architecture.md, "Why two call engines").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineChoice {
+    /// The app picks: the webview engine where it works, else the native one.
+    #[default]
+    Automatic,
+    /// Always the Telnyx WebRTC SDK in the webview.
+    Webview,
+    /// Always the Rust media engine.
+    Native,
+}
+
+/// The main window's position and size in logical pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowGeometry {
+    /// Left edge; negative on a monitor left of the primary one.
+    pub x: i32,
+    /// Top edge; negative on a monitor above the primary one.
+    pub y: i32,
+    /// At least [`WindowGeometry::MIN_SIDE`].
+    pub width: u32,
+    /// At least [`WindowGeometry::MIN_SIDE`].
+    pub height: u32,
+    /// Maximized; `x`..`height` are then the size to restore to.
+    pub maximized: bool,
+}
+
+impl WindowGeometry {
+    /// Smallest width or height kept; anything smaller is a broken restore, not a choice.
+    pub const MIN_SIDE: u32 = 200;
+}
+
+/// Why settings were refused. Messages are sentences the agent can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SettingsError {
+    /// A device or ringtone name that is empty or only spaces.
+    #[error("The {what} name is empty; choose one from the list or use the default.")]
+    BlankName {
+        /// Which setting, in words.
+        what: &'static str,
+    },
+    /// A device or ringtone name longer than [`Settings::NAME_MAX_CHARS`].
+    #[error("The {what} name is too long; choose one from the list.")]
+    NameTooLong {
+        /// Which setting, in words.
+        what: &'static str,
+    },
+    /// A window narrower or lower than [`WindowGeometry::MIN_SIDE`].
+    #[error("The window size is too small to restore; it will open at its default size.")]
+    WindowTooSmall,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_install_uses_us_automatic_and_the_classic_ringtone() {
+        let settings = Settings::default();
+        assert_eq!(settings.default_region.as_str(), "US");
+        assert_eq!(settings.engine, EngineChoice::Automatic);
+        assert_eq!(settings.ringtone, "classic");
+        assert!(!settings.do_not_disturb);
+        assert_eq!(settings.validate(), Ok(()));
+    }
+
+    #[test]
+    fn missing_fields_take_defaults_and_unknown_ones_are_ignored() {
+        let settings: Settings =
+            serde_json::from_str(r#"{"default_region":"gb","future_setting":42,"do_not_disturb":true}"#)
+                .expect("reads");
+        assert_eq!(settings.default_region, Region::GB);
+        assert!(settings.do_not_disturb);
+        assert_eq!(settings.engine, EngineChoice::Automatic);
+        let unknown = serde_json::from_str::<Settings>(r#"{"default_region":"XX"}"#).unwrap_err();
+        assert!(unknown.to_string().contains("XX is not a country code"), "{unknown}");
+    }
+
+    #[test]
+    fn the_wire_form_is_snake_case_with_the_region_as_its_code() {
+        let settings = Settings {
+            engine: EngineChoice::Native,
+            window: Some(WindowGeometry { x: -1280, y: 0, width: 1024, height: 768, maximized: true }),
+            ..Settings::default()
+        };
+        let wire = serde_json::to_value(&settings).expect("serializes");
+        assert_eq!(wire["default_region"], "US");
+        assert_eq!(wire["engine"], "native");
+        assert_eq!(wire["window"]["x"], -1280);
+        assert_eq!(serde_json::from_value::<Settings>(wire).expect("reads back"), settings);
+    }
+
+    #[test]
+    fn validation_refuses_blank_names_and_tiny_windows() {
+        let blank = Settings { audio_input: Some("  ".into()), ..Settings::default() };
+        assert_eq!(blank.validate(), Err(SettingsError::BlankName { what: "audio input" }));
+        let long = Settings { ringtone: "x".repeat(201), ..Settings::default() };
+        assert_eq!(long.validate(), Err(SettingsError::NameTooLong { what: "ringtone" }));
+        let tiny = Settings {
+            window: Some(WindowGeometry { x: 0, y: 0, width: 10, height: 600, maximized: false }),
+            ..Settings::default()
+        };
+        assert_eq!(tiny.validate(), Err(SettingsError::WindowTooSmall));
+        for error in [SettingsError::BlankName { what: "ringtone" }, SettingsError::WindowTooSmall] {
+            let message = error.to_string();
+            assert!(message.starts_with(char::is_uppercase) && message.ends_with('.'), "{message}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The app as a desktop citizen: bringing the window forward, Do Not Disturb, the tray icon, and
+//! `tel:` / `callto:` links (from the command line, or handed over by a second launch).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use softphone_core::call::{CallView, CallsSnapshot};
+use softphone_core::ipc::{ConnectionState, event};
+use softphone_core::phone::parse_dial_uri;
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::Connection;
+use crate::calls::Calls;
+
+/// Desktop state, managed: Do Not Disturb and a dial link waiting for the window.
+#[derive(Default)]
+pub struct Desktop {
+    do_not_disturb: AtomicBool,
+    pending_dial: Mutex<Option<String>>,
+}
+
+pub fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<Desktop>().is_some_and(|desktop| desktop.do_not_disturb.load(Ordering::SeqCst))
+}
+
+/// Turns Do Not Disturb on or off: while on, inbound calls are declined (busy) and logged as
+/// missed. The tray and the window follow.
+pub fn set_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    app.state::<Desktop>().do_not_disturb.store(on, Ordering::SeqCst);
+    tracing::info!(on, "do not disturb");
+    if let Some(tray) = app.try_state::<TrayItems<R>>() {
+        let _ = tray.do_not_disturb.set_checked(on);
+    }
+    refresh_tray(app);
+    crate::notifications::publish_status(app);
+}
+
+/// Shows, unminimizes and focuses the main window.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+fn toggle_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        if window.is_visible().unwrap_or(true) {
+            let _ = window.hide();
+        } else {
+            show_window(app);
+        }
+    }
+}
+
+/// The dial link among the command-line arguments (`softphone tel:+14155550100`), if any.
+pub fn dial_link_in(args: impl IntoIterator<Item = String>) -> Option<String> {
+    args.into_iter().find_map(|arg| parse_dial_uri(&arg))
+}
+
+/// A dial link arrived: the window opens the dialer with it (the dialer validates it, so a bad
+/// number gets the dialer's sentence). Kept until the window asks, if it is not listening yet.
+pub fn open_dial_link<R: Runtime>(app: &AppHandle<R>, number: String) {
+    tracing::info!("a dial link asks to call a number");
+    if let Ok(mut pending) = app.state::<Desktop>().pending_dial.lock() {
+        *pending = Some(number.clone());
+    }
+    show_window(app);
+    if let Err(error) = app.emit(event::DIAL_REQUESTED, number) {
+        tracing::error!(%error, "could not hand the dial link to the window");
+    }
+}
+
+/// The dial link the window has not taken yet (the app was started with one).
+pub fn take_pending_dial<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
+    app.state::<Desktop>().pending_dial.lock().ok().and_then(|mut pending| pending.take())
+}
+
+/// The tray's items that change, managed when the tray exists.
+pub struct TrayItems<R: Runtime> {
+    status: MenuItem<R>,
+    do_not_disturb: CheckMenuItem<R>,
+}
+
+/// The tray icon: status, Do Not Disturb, show/hide, quit. A desktop without a tray (or a
+/// failure to make one) leaves the app without it, logged.
+pub fn create_tray<R: Runtime>(app: &AppHandle<R>) {
+    if let Err(error) = try_create_tray(app) {
+        tracing::warn!(%error, "no tray icon");
+    }
+}
+
+fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
+    let dnd_item = CheckMenuItem::with_id(app, "dnd", "Do not disturb", true, false, None::<&str>)?;
+    let show = MenuItem::with_id(app, "show", "Show or hide the window", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Softphone", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&status, &separator, &dnd_item, &show, &quit])?;
+    let mut builder = TrayIconBuilder::with_id("main").menu(&menu).tooltip("Softphone").on_menu_event(|app, event| {
+        match event.id.as_ref() {
+            "dnd" => set_do_not_disturb(app, !do_not_disturb(app)),
+            "show" => toggle_window(app),
+            "quit" => app.exit(0),
+            _ => {}
+        }
+    });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    app.manage(TrayItems { status, do_not_disturb: dnd_item });
+    refresh_tray(app);
+    Ok(())
+}
+
+/// What the tray says: in call, Do Not Disturb, ready, or why not.
+pub fn tray_status(connection: ConnectionState, calls: &CallsSnapshot, do_not_disturb: bool) -> &'static str {
+    let in_call = calls.calls.iter().any(|call| !matches!(call.view, CallView::Ended | CallView::Ringing));
+    match (in_call, do_not_disturb, connection) {
+        (true, _, _) => "In call",
+        (false, true, _) => "Do not disturb",
+        (false, false, ConnectionState::Ready) => "Ready",
+        (false, false, ConnectionState::Connecting) => "Connecting",
+        (false, false, ConnectionState::Reconnecting) => "Reconnecting",
+        (false, false, ConnectionState::Offline | ConnectionState::Error) => "Offline",
+    }
+}
+
+/// Brings the tray's status line up to date (after a connection, call or DND change).
+pub fn refresh_tray<R: Runtime>(app: &AppHandle<R>) {
+    let Some(tray) = app.try_state::<TrayItems<R>>() else { return };
+    let connection = app.state::<Connection>().0.lock().map(|status| status.state).unwrap_or(ConnectionState::Offline);
+    let calls = app.state::<Calls>().snapshot().unwrap_or_default();
+    let status = tray_status(connection, &calls, do_not_disturb(app));
+    let _ = tray.status.set_text(format!("Status: {status}"));
+    if let Some(icon) = app.tray_by_id("main") {
+        let _ = icon.set_tooltip(Some(format!("Softphone — {status}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use softphone_core::call::{CallId, CallSnapshot, Direction, Party, UnixMillis};
+
+    fn calls(views: &[CallView]) -> CallsSnapshot {
+        CallsSnapshot {
+            calls: views
+                .iter()
+                .map(|view| CallSnapshot {
+                    call_id: CallId("c".into()),
+                    direction: Direction::Inbound,
+                    remote: Party { number: "+14155550100".into(), name: None },
+                    lead_id: None,
+                    view: *view,
+                    muted: false,
+                    started_at: UnixMillis(0),
+                    answered_at: None,
+                    end: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_tray_says_in_call_then_dnd_then_the_connection() {
+        assert_eq!(tray_status(ConnectionState::Ready, &calls(&[CallView::Active]), true), "In call");
+        assert_eq!(tray_status(ConnectionState::Ready, &calls(&[CallView::Ended]), true), "Do not disturb");
+        assert_eq!(tray_status(ConnectionState::Ready, &calls(&[]), false), "Ready");
+        assert_eq!(tray_status(ConnectionState::Error, &calls(&[CallView::Ringing]), false), "Offline");
+        assert_eq!(tray_status(ConnectionState::Reconnecting, &calls(&[]), false), "Reconnecting");
+    }
+
+    #[test]
+    fn dial_links_are_found_among_the_arguments() {
+        let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(dial_link_in(args(&["softphone", "tel:+14155550100"])), Some("+14155550100".into()));
+        assert_eq!(dial_link_in(args(&["softphone", "--flag", "callto://+14155550100"])), Some("+14155550100".into()));
+        assert_eq!(dial_link_in(args(&["softphone"])), None);
+        assert_eq!(dial_link_in(args(&["softphone", "https://example.com"])), None);
+    }
+}

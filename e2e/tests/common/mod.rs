@@ -61,16 +61,32 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client")
 }
 
+/// How to start the app, beyond the defaults.
+#[derive(Default)]
+pub struct Launch {
+    /// The data of an earlier run (a restart); fresh directories when `None`.
+    pub data_home: Option<tempfile::TempDir>,
+    /// Extra environment for the app (e.g. `DBUS_SESSION_BUS_ADDRESS`, `SOFTPHONE_TELNYX_API_URL`).
+    pub env: Vec<(String, String)>,
+    /// Command-line arguments for the app (e.g. a `tel:` link).
+    pub args: Vec<String>,
+}
+
 impl App {
     /// The app on fresh, empty data, config and cache directories.
     pub async fn launch() -> App {
-        App::launch_in(tempfile::tempdir().expect("temp dir")).await
+        App::launch_with(Launch::default()).await
     }
 
     /// The app on the data of an earlier run (its `data_home`): a restart.
     pub async fn launch_in(data_home: tempfile::TempDir) -> App {
+        App::launch_with(Launch { data_home: Some(data_home), ..Launch::default() }).await
+    }
+
+    pub async fn launch_with(launch: Launch) -> App {
         assert!(std::env::var_os("DISPLAY").is_some(), "the e2e suite needs an X display: run it under xvfb-run");
         let application = app_binary();
+        let data_home = launch.data_home.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new("tauri-driver")
@@ -80,6 +96,8 @@ impl App {
             .env("XDG_CACHE_HOME", data_home.path().join("cache"))
             .env("RUST_LOG", "info")
             .env("SOFTPHONE_FAKE_AUDIO", FAKE_AUDIO)
+            // The scenario's own environment comes last, so it can override the defaults above.
+            .envs(launch.env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -88,7 +106,7 @@ impl App {
         wait_for_port(port).await;
         let capabilities = json!({
             "browserName": "wry",
-            "tauri:options": { "application": application },
+            "tauri:options": { "application": application, "args": launch.args },
         });
         let capabilities = capabilities.as_object().expect("object").clone();
         let client = ClientBuilder::native()

@@ -21,3 +21,52 @@ async fn settings_show_demo_mode_and_the_keychain_state() {
 
     app.close().await;
 }
+
+#[tokio::test]
+async fn the_default_region_reads_national_numbers_and_survives_a_restart() {
+    let app = App::launch().await;
+    app.open("settings").await;
+    let region = app.find("#settings-region").await;
+    region.select_by_value("GB").await.expect("choose the United Kingdom");
+    // The test devices are listed for the microphone, speaker and ringer.
+    app.wait_for_text("#settings-microphone", |text| text.contains("Fake microphone")).await;
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    app.screenshot("settings-calling").await;
+
+    app.open("dialer").await;
+    app.type_into("#dial-number", "020 7946 0958").await;
+    let check = app.wait_for_text("#dial-check", |text| text.starts_with("Valid")).await;
+    assert_eq!(check, "Valid: +44 20 7946 0958");
+
+    let data = app.quit().await;
+    let app = App::launch_in(data).await;
+    app.open("settings").await;
+    let chosen = app.find("#settings-region").await.prop("value").await.expect("value");
+    assert_eq!(chosen.as_deref(), Some("GB"), "the region is remembered");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_api_key_is_refused_with_telnyxs_reason_and_nothing_is_stored() {
+    // A Telnyx stand-in that knows one key; the app validates against it before storing.
+    let telnyx = softphone_sim::Simulator::start(softphone_sim::SimulatorConfig::default()).await.expect("simulator");
+    let app = App::launch_with(common::Launch {
+        env: vec![("SOFTPHONE_TELNYX_API_URL".into(), telnyx.base_url())],
+        ..common::Launch::default()
+    })
+    .await;
+    app.open("settings").await;
+    app.type_into("#api-key", "KEY_not_the_right_one").await;
+    app.type_into("#connection-id", "1567510696929005999").await;
+    app.find("#save-credentials").await.click().await.expect("save");
+    let sentence = app.wait_for_text("#settings-error", |text| !text.is_empty()).await;
+    assert!(sentence.contains("API key"), "the agent reads that the key was refused: {sentence}");
+    assert!(!sentence.contains("KEY_not_the_right_one"), "the key is never echoed: {sentence}");
+    assert_eq!(app.find("#settings-api-key").await.text().await.expect("text"), "Not set", "nothing was stored");
+    let field = app.find("#api-key").await.prop("value").await.expect("value").unwrap_or_default();
+    assert_eq!(field, "KEY_not_the_right_one", "the agent can correct what they typed");
+    app.screenshot("settings-wrong-key").await;
+    app.close().await;
+    telnyx.shutdown().await;
+}

@@ -72,3 +72,23 @@ async fn each_section_opens_from_the_sidebar() {
 
     app.close().await;
 }
+
+#[tokio::test]
+async fn the_window_comes_back_where_and_as_large_as_the_agent_left_it() {
+    let app = App::launch().await;
+    app.find("#section-dialer").await;
+    let first = app.client.get_window_rect().await.expect("the window's rectangle");
+    // Somewhere and some size the app would not pick by itself.
+    let (x, y, width, height) = (140, 90, 1000, 700);
+    assert_ne!((first.2, first.3), (u64::from(width), u64::from(height)), "a size the app does not start with");
+    app.client.set_window_rect(x, y, width, height).await.expect("move and resize the window");
+    let moved = app.client.get_window_rect().await.expect("the window's rectangle");
+    assert_eq!((moved.2, moved.3), (u64::from(width), u64::from(height)), "the window was resized: {moved:?}");
+
+    let data_home = app.close_window_and_wait().await;
+    let app = App::launch_in(data_home).await;
+    app.find("#section-dialer").await;
+    let restored = app.client.get_window_rect().await.expect("the window's rectangle");
+    assert_eq!(restored, moved, "the next run opens the window as it was left (x, y, width, height)");
+    app.close().await;
+}

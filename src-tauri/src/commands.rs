@@ -6,11 +6,11 @@ use softphone_core::call_log::CallLogId;
 use softphone_core::demo_leads::parse_dialable;
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
-    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus, Diagnostics, IpcError,
-    LoginTokenGrant,
+    AppInfo, AudioDeviceList, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus,
+    Diagnostics, IpcError, LoginTokenGrant,
 };
-use softphone_core::phone::Region;
 use softphone_core::secret::Secret;
+use softphone_core::settings::Settings;
 use softphone_keychain::SipCredentials;
 use tauri::{AppHandle, Runtime, State};
 
@@ -23,9 +23,6 @@ use crate::account::Account;
 use crate::calls::{self, Calls};
 use crate::database::Database;
 use crate::{Connection, errors};
-
-/// The region for numbers typed without a country code, until Settings carry the agent's choice.
-const DEFAULT_REGION: &str = "US";
 
 #[tauri::command]
 pub fn get_app_info() -> AppInfo {
@@ -94,7 +91,7 @@ pub fn place_call<R: Runtime>(
     number: String,
     lead_id: Option<i64>,
 ) -> Result<CallId, IpcError> {
-    let region = Region::new(DEFAULT_REGION).map_err(|_| errors::internal("Reading the default region"))?;
+    let region = crate::settings::region(&app);
     let demo = connection.0.lock().map(|status| status.demo).unwrap_or(false);
     let number = parse_dialable(&number, region, demo).map_err(errors::number)?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
@@ -193,6 +190,23 @@ pub fn get_audio_meter<R: Runtime>(app: AppHandle<R>) -> AudioMeter {
 }
 
 #[tauri::command]
+pub fn get_settings<R: Runtime>(app: AppHandle<R>) -> Settings {
+    crate::settings::current(&app)
+}
+
+/// Validates, stores and applies the agent's settings; returns what is now in force.
+#[tauri::command]
+pub fn save_settings<R: Runtime>(app: AppHandle<R>, settings: Settings) -> Result<Settings, IpcError> {
+    crate::settings::save(&app, settings)
+}
+
+/// The microphones and speakers there are, for the Settings page.
+#[tauri::command]
+pub fn get_audio_devices<R: Runtime>(app: AppHandle<R>) -> Result<AudioDeviceList, IpcError> {
+    crate::settings::audio_devices(&app)
+}
+
+#[tauri::command]
 pub fn get_desktop_status<R: Runtime>(app: AppHandle<R>) -> DesktopStatus {
     crate::notifications::desktop_status(&app)
 }
@@ -251,7 +265,7 @@ pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: 
 /// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
 #[tauri::command]
 pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<ImportReport, IpcError> {
-    let region = Region::new(DEFAULT_REGION).map_err(|_| errors::internal("Reading the default region"))?;
+    let region = crate::settings::region(&app);
     tauri::async_runtime::spawn_blocking(move || {
         let database = tauri::Manager::state::<Database>(&app);
         database.with(|store| {

@@ -26,10 +26,18 @@ pub fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
 }
 
 /// Turns Do Not Disturb on or off: while on, inbound calls are declined (busy) and logged as
-/// missed. The tray and the window follow.
+/// missed. The tray and the window follow, and the next start remembers it.
 pub fn set_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
-    app.state::<Desktop>().do_not_disturb.store(on, Ordering::SeqCst);
-    tracing::info!(on, "do not disturb");
+    apply_do_not_disturb(app, on);
+    crate::settings::remember_do_not_disturb(app, on);
+}
+
+/// Do Not Disturb as the settings say (at start-up, or saved from the Settings page).
+pub fn apply_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    let was = app.state::<Desktop>().do_not_disturb.swap(on, Ordering::SeqCst);
+    if was != on {
+        tracing::info!(on, "do not disturb");
+    }
     if let Some(tray) = app.try_state::<TrayItems<R>>() {
         let _ = tray.do_not_disturb.set_checked(on);
     }

@@ -60,6 +60,11 @@ impl EngineHost {
         EngineHost { route: Mutex::new(Route::Window), kind: Mutex::new(None), audio, audio_problem }
     }
 
+    /// The audio devices calls and the ringer use.
+    pub fn audio(&self) -> Option<&AudioSystem> {
+        self.audio.as_ref().ok()
+    }
+
     pub fn kind(&self) -> Option<CallEngine> {
         *self.kind.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }

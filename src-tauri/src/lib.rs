@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod logging;
 mod notifications;
+mod settings;
 
 use std::sync::Mutex;
 
@@ -53,6 +54,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(engine::EngineHost::new())
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
+        .manage(settings::CurrentSettings::default())
         .manage(database::Database::default())
         .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
         .invoke_handler(tauri::generate_handler![
@@ -90,6 +92,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_diagnostics,
             commands::get_audio_meter,
             commands::simulate_inbound_call,
+            commands::get_settings,
+            commands::save_settings,
+            commands::get_audio_devices,
             commands::get_desktop_status,
             commands::set_do_not_disturb,
             commands::take_pending_dial,
@@ -141,6 +146,7 @@ pub fn run() {
                 Ok(interrupted) => tracing::info!(interrupted, dir = %data_dir.display(), "database open"),
                 Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
             }
+            settings::load(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
             calls::spawn_ticker(app.handle().clone());

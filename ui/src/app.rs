@@ -9,6 +9,7 @@ use crate::call_engine;
 use crate::components::{CallsPanel, RingingBanner, SectionPage, Sidebar, StatusBar};
 use crate::shortcuts::{self, CallAction, KeyPress, SHORTCUTS, Shortcut};
 use crate::state::{AppAction, AppState, Section};
+use softphone_core::settings::EngineChoice;
 use softphone_ui::engine::EnginePreference;
 
 /// Focuses the element with this id once the section showing it has rendered.
@@ -118,11 +119,24 @@ pub fn app() -> Html {
                 });
             }
             {
+                let on_choice = {
+                    let dispatch = dispatch.clone();
+                    Callback::from(move |choice: call_engine::EngineChoice| {
+                        dispatch.dispatch(AppAction::EngineChosen { engine: choice.engine, notice: choice.notice });
+                    })
+                };
                 let dispatch = dispatch.clone();
-                let on_choice = Callback::from(move |choice: call_engine::EngineChoice| {
-                    dispatch.dispatch(AppAction::EngineChosen { engine: choice.engine, notice: choice.notice });
+                let on_error = on_error.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let settings = backend::get_settings().await.unwrap_or_default();
+                    let preference = match settings.engine {
+                        EngineChoice::Automatic => EnginePreference::Automatic,
+                        EngineChoice::Webview => EnginePreference::Webview,
+                        EngineChoice::Native => EnginePreference::Native,
+                    };
+                    dispatch.dispatch(AppAction::SettingsLoaded(settings));
+                    call_engine::start(preference, webview_engine, on_choice, on_error);
                 });
-                call_engine::start(EnginePreference::Automatic, webview_engine, on_choice, on_error.clone());
             }
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_app_info().await {
@@ -233,6 +247,8 @@ pub fn app() -> Html {
                     import_progress={state.import_progress}
                     dial_request={state.dial_request.clone()}
                     lead_request={state.lead_request}
+                    region={state.region()}
+                    on_settings_saved={{ let dispatch = state.dispatcher(); Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings))) }}
                 />
             </main>
             <StatusBar

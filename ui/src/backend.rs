@@ -8,10 +8,11 @@ use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::call_log::{CallEngine, CallLogEntry};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
-    AppInfo, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus, Diagnostics, ErrorCode,
-    IpcError, LoginTokenGrant, command, event,
+    AppInfo, AudioDeviceList, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus,
+    Diagnostics, ErrorCode, IpcError, LoginTokenGrant, command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
+use softphone_core::settings::Settings;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -310,6 +311,24 @@ struct SimulateArgs {
 /// Demo mode: the simulator rings this phone from a lead (this one, or any).
 pub async fn simulate_inbound_call(lead_id: Option<LeadId>) -> Result<String, IpcError> {
     invoke(command::SIMULATE_INBOUND_CALL, &SimulateArgs { lead_id }).await
+}
+
+pub async fn get_settings() -> Result<Settings, IpcError> {
+    invoke(command::GET_SETTINGS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct SettingsArgs<'a> {
+    settings: &'a Settings,
+}
+
+/// Stores and applies the settings; the answer is what is now in force.
+pub async fn save_settings(settings: &Settings) -> Result<Settings, IpcError> {
+    invoke(command::SAVE_SETTINGS, &SettingsArgs { settings }).await
+}
+
+pub async fn get_audio_devices() -> Result<AudioDeviceList, IpcError> {
+    invoke(command::GET_AUDIO_DEVICES, &NoArgs {}).await
 }
 
 pub async fn get_desktop_status() -> Result<DesktopStatus, IpcError> {

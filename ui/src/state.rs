@@ -7,6 +7,8 @@ use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{AppInfo, ConnectionStatus, DesktopStatus, IpcError};
 use softphone_core::lead::{ImportProgress, Lead, LeadId, Page};
+use softphone_core::phone::Region;
+use softphone_core::settings::Settings;
 use yew::Reducible;
 
 /// The sections of the sidebar, in display order.
@@ -67,12 +69,19 @@ pub struct AppState {
     pub desktop: Option<DesktopStatus>,
     /// A lead to open (a notification was clicked); numbered so a repeat still counts.
     pub lead_request: Option<(u32, LeadId)>,
+    /// The agent's settings, once read from the shell.
+    pub settings: Option<Settings>,
     /// The engine carrying calls, once chosen, and why it is not the one asked for (if so).
     pub engine: Option<CallEngine>,
     pub engine_notice: Option<String>,
 }
 
 impl AppState {
+    /// The region numbers are read in: the settings', US until they are read.
+    pub fn region(&self) -> Region {
+        self.settings.as_ref().map_or(Region::US, |settings| settings.default_region)
+    }
+
     /// True when the app runs against the built-in simulator.
     pub fn demo(&self) -> bool {
         self.connection.as_ref().is_some_and(|status| status.demo)
@@ -104,6 +113,8 @@ pub enum AppAction {
         engine: Option<CallEngine>,
         notice: Option<String>,
     },
+    /// The settings were read or saved.
+    SettingsLoaded(Settings),
 }
 
 impl Reducible for AppState {
@@ -125,6 +136,7 @@ impl Reducible for AppState {
                 next.section = Section::Dialer;
             }
             AppAction::DesktopUpdated(status) => next.desktop = Some(status),
+            AppAction::SettingsLoaded(settings) => next.settings = Some(settings),
             AppAction::EngineChosen { engine, notice } => {
                 next.engine = engine;
                 next.engine_notice = notice;

@@ -8,7 +8,6 @@ use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::{PhoneNumber, Region};
 
 /// The region for numbers typed without a country code (the shell uses the same).
-pub const DEFAULT_REGION: &str = "US";
 
 /// A call's state in words; an ended call says why it ended.
 pub fn call_state(call: &CallSnapshot) -> String {
@@ -84,11 +83,10 @@ pub enum NumberCheck {
 
 /// Checks what the agent typed as the shell will when dialing (demo mode also takes the
 /// simulator's directory numbers).
-pub fn check_number(input: &str, demo: bool) -> NumberCheck {
+pub fn check_number(input: &str, region: Region, demo: bool) -> NumberCheck {
     if input.trim().is_empty() {
         return NumberCheck::Empty;
     }
-    let Ok(region) = Region::new(DEFAULT_REGION) else { return NumberCheck::Empty };
     match parse_dialable(input, region, demo) {
         Ok(number) => NumberCheck::Valid(number.format_international()),
         Err(error) => NumberCheck::Invalid(error.to_string()),
@@ -272,11 +270,16 @@ mod tests {
 
     #[test]
     fn the_dialer_checks_numbers_before_dialing() {
-        assert_eq!(check_number("  ", false), NumberCheck::Empty);
-        assert_eq!(check_number("(415) 555-0100", false), NumberCheck::Valid("+1 415-555-0100".into()));
-        assert!(matches!(check_number("12", false), NumberCheck::Invalid(sentence) if sentence.contains("too short")));
-        assert!(matches!(check_number("+15555550101", true), NumberCheck::Valid(_)), "demo directory");
-        assert!(matches!(check_number("+15555550101", false), NumberCheck::Invalid(_)));
+        assert_eq!(check_number("  ", Region::US, false), NumberCheck::Empty);
+        assert_eq!(check_number("(415) 555-0100", Region::US, false), NumberCheck::Valid("+1 415-555-0100".into()));
+        assert!(
+            matches!(check_number("12", Region::US, false), NumberCheck::Invalid(sentence) if sentence.contains("too short"))
+        );
+        assert!(matches!(check_number("+15555550101", Region::US, true), NumberCheck::Valid(_)), "demo directory");
+        assert!(matches!(check_number("+15555550101", Region::US, false), NumberCheck::Invalid(_)));
+        // The region from the settings reads national numbers.
+        let gb = Region::new("GB").unwrap();
+        assert_eq!(check_number("020 7946 0958", gb, false), NumberCheck::Valid("+44 20 7946 0958".into()));
     }
 
     #[test]

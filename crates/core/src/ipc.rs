@@ -42,6 +42,9 @@ pub mod command {
     pub const GET_AUDIO_METER: &str = "get_audio_meter";
     pub const SIMULATE_INBOUND_CALL: &str = "simulate_inbound_call";
     pub const GET_DESKTOP_STATUS: &str = "get_desktop_status";
+    pub const GET_SETTINGS: &str = "get_settings";
+    pub const SAVE_SETTINGS: &str = "save_settings";
+    pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";
     pub const SET_DO_NOT_DISTURB: &str = "set_do_not_disturb";
     pub const TAKE_PENDING_DIAL: &str = "take_pending_dial";
 }
@@ -170,6 +173,24 @@ pub struct AudioMeter {
     pub output_dbfs: f64,
     /// The dominant frequency of what plays, when the speaker is a test device (else `None`).
     pub heard_hz: Option<f64>,
+}
+
+/// One sound device as the Settings page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioDeviceInfo {
+    /// The name to show and to store in the settings.
+    pub name: String,
+    /// The system default for its direction.
+    pub is_default: bool,
+}
+
+/// The sound devices there are.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AudioDeviceList {
+    pub inputs: Vec<AudioDeviceInfo>,
+    pub outputs: Vec<AudioDeviceInfo>,
+    /// These are test devices (`SOFTPHONE_FAKE_AUDIO`).
+    pub fake: bool,
 }
 
 /// What the diagnostics page shows.

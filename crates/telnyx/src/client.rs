@@ -149,7 +149,8 @@ impl TelnyxApi {
             .as_str()
             .filter(|id| !id.is_empty())
             .ok_or(TelnyxError::InvalidResponse { reason: "the credential answer has no data.id" })?;
-        tracing::info!(credential = id, status = reply.status.as_u16(), "telephony credential created");
+        // The id is kept in the keychain, never in the log.
+        tracing::info!(status = reply.status.as_u16(), "telephony credential created");
         Ok(CredentialId::new(id))
     }
 
@@ -174,7 +175,7 @@ impl TelnyxApi {
         let jwt = String::from_utf8(reply.body)
             .map_err(|_| TelnyxError::InvalidResponse { reason: "the login token is not UTF-8 text" })?;
         let token = LoginToken::from_jwt(Secret::new(jwt.trim().to_owned()))?;
-        tracing::info!(credential = %credential_id, exp = token.exp_unix(), "login token minted");
+        tracing::info!(exp = token.exp_unix(), "login token minted");
         Ok(token)
     }
 
@@ -239,17 +240,17 @@ impl TelnyxApi {
             };
             match failure {
                 Failure::Fatal(error) => {
-                    tracing::warn!(path = url.path(), attempt, code = ?error.code(), "Telnyx request failed");
+                    tracing::warn!(path = %loggable_path(&url), attempt, code = ?error.code(), "Telnyx request failed");
                     return Err(error);
                 }
                 Failure::Retry { last, .. } if attempt >= max_attempts => {
-                    tracing::warn!(path = url.path(), attempt, code = ?last.code(), "Telnyx request failed; no attempts left");
+                    tracing::warn!(path = %loggable_path(&url), attempt, code = ?last.code(), "Telnyx request failed; no attempts left");
                     return Err(last);
                 }
                 Failure::Retry { last, wait } => {
                     let backoff = self.config.retry.backoff(attempt);
                     let wait = wait.map_or(backoff, |w| w.max(backoff));
-                    tracing::info!(path = url.path(), attempt, code = ?last.code(), wait_ms = wait.as_millis() as u64, "retrying Telnyx request");
+                    tracing::info!(path = %loggable_path(&url), attempt, code = ?last.code(), wait_ms = wait.as_millis() as u64, "retrying Telnyx request");
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -302,6 +303,23 @@ impl TelnyxApi {
     }
 }
 
+/// The request's path for the log, with the telephony credential id (a keychain secret) replaced
+/// by `{id}`: `/v2/telephony_credentials/{id}/token`.
+fn loggable_path(url: &Url) -> String {
+    let mut after_credentials = false;
+    let segments: Vec<&str> = url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .map(|segment| {
+            let shown = if after_credentials { "{id}" } else { segment };
+            after_credentials = segment == "telephony_credentials";
+            shown
+        })
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
 /// `errors[0].detail` (or `title`) of a Telnyx v2 error body, cut to [`MAX_DETAIL_CHARS`];
 /// a fixed sentence when the body is not that shape.
 fn error_detail(body: &[u8]) -> String {
@@ -346,6 +364,16 @@ mod tests {
             error_detail(&format!(r#"{{"errors":[{{"detail":"{}"}}]}}"#, "x".repeat(1000)).into_bytes()).len(),
             MAX_DETAIL_CHARS + 1
         );
+    }
+
+    #[test]
+    fn logged_paths_hide_the_credential_id() {
+        let api =
+            TelnyxApi::new(TelnyxConfig { base_url: "http://127.0.0.1:9/".into(), ..TelnyxConfig::default() }).unwrap();
+        let token = api.url(&["v2", "telephony_credentials", "3f1c-secret-id", "token"]);
+        assert_eq!(loggable_path(&token), "/v2/telephony_credentials/{id}/token");
+        let create = api.url(&["v2", "telephony_credentials"]);
+        assert_eq!(loggable_path(&create), "/v2/telephony_credentials");
     }
 
     #[test]

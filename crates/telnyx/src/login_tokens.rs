@@ -90,7 +90,7 @@ impl LoginTokens {
             Some(id) => match self.api.mint_login_token(request.api_key, id).await {
                 Ok(token) => (id.clone(), false, token),
                 Err(TelnyxError::NotFound { .. }) => {
-                    tracing::warn!(credential = %id, "stored telephony credential is gone; creating a new one");
+                    tracing::warn!("stored telephony credential is gone; creating a new one");
                     self.create_and_mint(request).await?
                 }
                 Err(error) => return Err(error),

@@ -203,6 +203,63 @@ impl App {
         self.data_home
     }
 
+    /// Closes the window from its title bar, as the agent would (the window manager's
+    /// WM_DELETE_WINDOW), waits for the app to shut down by itself, and hands back its data
+    /// directories for [`App::launch_in`]. Unlike [`App::quit`] (the app is killed), the app
+    /// runs its exit path, e.g. saving the window's position and size.
+    pub async fn close_window_and_wait(self) -> tempfile::TempDir {
+        let pid = self.app_pid();
+        let windows = Command::new("xdotool")
+            .args(["search", "--pid", &pid.to_string()])
+            .output()
+            .expect("xdotool runs (scripts/setup.sh installs it)");
+        let windows: Vec<String> =
+            String::from_utf8_lossy(&windows.stdout).split_whitespace().map(String::from).collect();
+        assert!(!windows.is_empty(), "the app (pid {pid}) has no X11 window");
+        let closed = Command::new("/usr/bin/python3")
+            .arg(workspace_root().join("e2e/tests/support/close_window.py"))
+            .args(&windows)
+            .status()
+            .expect("python3 runs the close script");
+        assert!(closed.success(), "the close request could not be sent: {closed}");
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "the app (pid {pid}) did not exit after its window was closed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.quit().await
+    }
+
+    /// The app's process: the descendant of tauri-driver running the app binary.
+    fn app_pid(&self) -> u32 {
+        let binary = std::fs::canonicalize(app_binary()).expect("the app binary's path");
+        let mut parents = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parents.insert(pid, ppid);
+            }
+        }
+        let descends_from_driver = |mut pid: u32| {
+            while let Some(&parent) = parents.get(&pid) {
+                if parent == self._driver.0.id() {
+                    return true;
+                }
+                pid = parent;
+            }
+            false
+        };
+        parents
+            .keys()
+            .copied()
+            .filter(|&pid| descends_from_driver(pid))
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+            .expect("the app runs under tauri-driver")
+    }
+
     /// Everything the app logged so far (its daily log files).
     pub fn log_text(&self) -> String {
         let log_dir = self.data_home.path().join("data/io.agentsoftphone.desktop/logs");
@@ -234,7 +291,7 @@ impl App {
                 .filter(|line| line.contains("built-in simulator is listening"))
                 .filter_map(|line| line.split("simulator=").nth(1))
                 .filter_map(|rest| rest.split_whitespace().next())
-                .last();
+                .next_back();
             if let Some(url) = url {
                 return url.to_owned();
             }
@@ -242,6 +299,57 @@ impl App {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+impl Launch {
+    /// The app on `bus` as its D-Bus session bus (notifications, the single-instance hand-over),
+    /// on fresh directories.
+    pub fn on_bus(bus: &softphone_notify::test_support::PrivateBus) -> Launch {
+        Launch { env: vec![("DBUS_SESSION_BUS_ADDRESS".into(), bus.address().into())], ..Launch::default() }
+    }
+}
+
+/// The demo simulator's calls, as its control API lists them.
+pub async fn sim_calls(app: &App) -> Vec<serde_json::Value> {
+    let url = format!("{}/control/calls", app.simulator_url().await);
+    let response = http().get(&url).send().await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
+    let body: serde_json::Value = response.json().await.expect("the control API answers JSON");
+    body["calls"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until one of the simulator's calls satisfies `check`, and returns it.
+pub async fn until_sim(app: &App, what: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let calls = sim_calls(app).await;
+        if let Some(call) = calls.iter().find(|call| check(call)) {
+            return call.clone();
+        }
+        assert!(Instant::now() < deadline, "the simulator never saw {what}: {calls:?}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The simulator calls the app from `from` (E.164), as a caller would; returns the call's id.
+pub async fn ring_from(app: &App, from: &str, caller_name: &str) -> String {
+    let url = format!("{}/control/calls/inbound", app.simulator_url().await);
+    let response = http()
+        .post(&url)
+        .json(&json!({ "from": from, "caller_name": caller_name }))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("POST {url}: {error}"));
+    assert!(response.status().is_success(), "the simulator could not ring the app: {}", response.status());
+    let started: serde_json::Value = response.json().await.expect("the control API answers JSON");
+    started["call_id"].as_str().expect("a call id").to_owned()
+}
+
+/// The caller hangs up call `call_id` (normal clearing).
+pub async fn hang_up_as_caller(app: &App, call_id: &str) {
+    let url = format!("{}/control/calls/{call_id}/hangup", app.simulator_url().await);
+    let response =
+        http().post(&url).json(&json!({})).send().await.unwrap_or_else(|error| panic!("POST {url}: {error}"));
+    assert!(response.status().is_success(), "the simulator could not hang up {call_id}: {}", response.status());
 }
 
 /// tauri-driver, stopped with SIGTERM when dropped (also when a scenario panics): SIGKILL would

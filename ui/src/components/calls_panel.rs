@@ -168,7 +168,9 @@ fn call_meter() -> Html {
             move || drop(interval)
         });
     }
-    let Some(levels) = *meter else { return html! {} };
+    // Before the first reading the meters show silence, so the card keeps its height (a keypad
+    // that moves under the agent's pointer would send the wrong digit).
+    let levels = (*meter).unwrap_or(AudioMeter { input_dbfs: -120.0, output_dbfs: -120.0, heard_hz: None });
     // <meter> needs no inline style (the CSP allows none): -60 dBFS is empty, 0 dBFS full.
     let shown = |dbfs: f64| format!("{:.1}", dbfs.clamp(-60.0, 0.0));
     html! {
@@ -180,9 +182,7 @@ fn call_meter() -> Html {
             <span class="meter-label">{ "Mic" }</span>
             <meter id="meter-input" class="meter" min="-60" max="0" low="-50" high="-6" optimum="-20"
                 value={shown(levels.input_dbfs)} data-dbfs={format!("{:.1}", levels.input_dbfs)}></meter>
-            if let Some(hz) = levels.heard_hz {
-                <span class="meter-hz">{ format!("{hz:.0} Hz") }</span>
-            }
+            <span class="meter-hz">{ levels.heard_hz.map(|hz| format!("{hz:.0} Hz")).unwrap_or_default() }</span>
         </div>
     }
 }

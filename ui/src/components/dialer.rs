@@ -1,4 +1,5 @@
 use softphone_core::ipc::IpcError;
+use softphone_core::phone::Region;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -9,6 +10,8 @@ use crate::wording::{self, NumberCheck};
 pub struct DialerProps {
     /// Demo mode: the simulator's directory numbers are dialable too.
     pub demo: bool,
+    /// The default region from the settings.
+    pub region: Region,
     /// A number handed over by a `tel:` link, with a sequence number so the same link twice
     /// still fills the field.
     #[prop_or_default]
@@ -22,16 +25,16 @@ const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0",
 pub fn dialer(props: &DialerProps) -> Html {
     let number = use_state(String::new);
     let error = use_state(|| None::<IpcError>);
-    let check = wording::check_number(&number, props.demo);
+    let check = wording::check_number(&number, props.region, props.demo);
     // The shell's refusal; not repeated when the check above already says the same.
     let dial_error = error.as_ref().map(wording::error_sentence);
     {
         // A link's number is shown formatted when it is valid, as typed when not (the check
         // below then says why).
-        let (number, error, demo) = (number.clone(), error.clone(), props.demo);
+        let (number, error, demo, region) = (number.clone(), error.clone(), props.demo, props.region);
         use_effect_with(props.prefill.clone(), move |prefill| {
             if let Some((_, text)) = prefill {
-                let shown = match wording::check_number(text, demo) {
+                let shown = match wording::check_number(text, region, demo) {
                     NumberCheck::Valid(formatted) => formatted,
                     NumberCheck::Empty | NumberCheck::Invalid(_) => text.clone(),
                 };

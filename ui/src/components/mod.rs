@@ -1,4 +1,5 @@
 mod call_log;
+mod calling_settings;
 mod calls_panel;
 mod diagnostics;
 mod dialer;

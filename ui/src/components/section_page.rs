@@ -1,5 +1,6 @@
 use softphone_core::call::CallsSnapshot;
 use softphone_core::lead::{ImportProgress, LeadId};
+use softphone_core::phone::Region;
 use yew::prelude::*;
 
 use super::call_log::CallLog;
@@ -20,6 +21,10 @@ pub struct SectionPageProps {
     pub dial_request: Option<(u32, String)>,
     /// A lead to open on the leads page.
     pub lead_request: Option<(u32, LeadId)>,
+    /// The default region from the settings.
+    pub region: Region,
+    /// The settings were saved.
+    pub on_settings_saved: Callback<softphone_core::settings::Settings>,
 }
 
 /// The body of each section: its heading, a line saying what it is for, and its screen.
@@ -30,11 +35,13 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Dialer => "Type a number and press Enter, or use the keypad.",
         Section::Leads => "Your lead list, searchable offline.",
         Section::Calls => "Every call you make or receive.",
-        Section::Settings => "Telnyx credentials, kept in the operating system's keychain.",
+        Section::Settings => "Telnyx credentials (kept in the keychain), region, call engine and audio devices.",
         Section::Diagnostics => "The call engine, the connection and the media of every call.",
     };
     let body = match section {
-        Section::Dialer => html! { <Dialer demo={props.demo} prefill={props.dial_request.clone()} /> },
+        Section::Dialer => {
+            html! { <Dialer demo={props.demo} region={props.region} prefill={props.dial_request.clone()} /> }
+        }
         Section::Leads => {
             html! {
                 <LeadsPage demo={props.demo} import_progress={props.import_progress} calls={props.calls.clone()}
@@ -42,7 +49,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
             }
         }
         Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
-        Section::Settings => html! { <Settings /> },
+        Section::Settings => html! { <Settings on_saved={props.on_settings_saved.clone()} /> },
         Section::Diagnostics => html! { <DiagnosticsPage /> },
     };
     html! {

@@ -2,6 +2,7 @@ use softphone_core::ipc::{CredentialsStatus, IpcError, KeychainState};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::calling_settings::CallingSettings;
 use crate::backend;
 use crate::wording;
 
@@ -9,9 +10,16 @@ fn yes_no(configured: bool) -> &'static str {
     if configured { "Configured" } else { "Not set" }
 }
 
-/// Credentials: what is configured (never the values), a write-only form, and removal.
+#[derive(Properties, PartialEq)]
+pub struct SettingsProps {
+    /// New settings are in force (the window applies the region at once).
+    pub on_saved: Callback<softphone_core::settings::Settings>,
+}
+
+/// Credentials: what is configured (never the values), a write-only form, and removal; then the
+/// calling settings.
 #[function_component(Settings)]
-pub fn settings() -> Html {
+pub fn settings(props: &SettingsProps) -> Html {
     let status = use_state(|| None::<CredentialsStatus>);
     let api_key = use_state(String::new);
     let connection_id = use_state(String::new);
@@ -120,6 +128,7 @@ pub fn settings() -> Html {
             if let Some(failure) = &*error {
                 <p id="settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
+            <CallingSettings on_saved={props.on_saved.clone()} />
         </div>
     }
 }

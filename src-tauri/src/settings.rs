@@ -1,0 +1,97 @@
+//! The agent's settings (non-secret, in the local database): read at start-up, applied where
+//! they act (region, Do Not Disturb, audio devices), saved from the Settings page.
+
+use std::sync::Mutex;
+
+use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList};
+use softphone_core::ipc::{ErrorCode, IpcError};
+use softphone_core::phone::Region;
+use softphone_core::settings::Settings;
+use softphone_media::{AudioDevice, DeviceChoice};
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::database::Database;
+use crate::engine::EngineHost;
+
+/// The settings in force, managed (the database has the same).
+#[derive(Default)]
+pub struct CurrentSettings(Mutex<Settings>);
+
+/// The settings in force.
+pub fn current<R: Runtime>(app: &AppHandle<R>) -> Settings {
+    app.state::<CurrentSettings>().0.lock().map(|settings| settings.clone()).unwrap_or_default()
+}
+
+/// The region for numbers typed or imported without a country code.
+pub fn region<R: Runtime>(app: &AppHandle<R>) -> Region {
+    current(app).default_region
+}
+
+/// Reads the stored settings (defaults when the database is not open) and applies them.
+pub fn load<R: Runtime>(app: &AppHandle<R>) {
+    let settings = match app.state::<Database>().with(|store| store.settings()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::warn!(reason = %error.message, "settings could not be read; using the defaults");
+            Settings::default()
+        }
+    };
+    apply(app, &settings);
+    if let Ok(mut current) = app.state::<CurrentSettings>().0.lock() {
+        *current = settings;
+    }
+}
+
+/// Validates, stores and applies new settings. Returns what is now in force.
+pub fn save<R: Runtime>(app: &AppHandle<R>, settings: Settings) -> Result<Settings, IpcError> {
+    settings.validate().map_err(|error| IpcError::new(ErrorCode::InvalidArgument, error.to_string()))?;
+    app.state::<Database>().with(|store| store.save_settings(&settings))?;
+    apply(app, &settings);
+    if let Ok(mut current) = app.state::<CurrentSettings>().0.lock() {
+        *current = settings.clone();
+    }
+    tracing::info!(region = %settings.default_region, engine = ?settings.engine, "settings saved");
+    Ok(settings)
+}
+
+/// Do Not Disturb changed from the tray or the status bar: remembered for the next start.
+pub fn remember_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    let mut settings = current(app);
+    if settings.do_not_disturb == on {
+        return;
+    }
+    settings.do_not_disturb = on;
+    if let Err(error) = app.state::<Database>().with(|store| store.save_settings(&settings)) {
+        tracing::warn!(reason = %error.message, "Do Not Disturb could not be remembered");
+    }
+    if let Ok(mut current) = app.state::<CurrentSettings>().0.lock() {
+        *current = settings;
+    }
+}
+
+fn apply<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
+    crate::desktop::apply_do_not_disturb(app, settings.do_not_disturb);
+    let choice = DeviceChoice {
+        microphone: settings.audio_input.clone(),
+        speaker: settings.audio_output.clone(),
+        ringer: settings.ringer_output.clone(),
+    };
+    if let Some(audio) = app.state::<EngineHost>().audio()
+        && let Err(error) = audio.select(choice)
+    {
+        tracing::warn!(code = ?error.code(), %error, "a chosen audio device is not there; using the default");
+    }
+}
+
+/// The microphones and speakers there are (the fake ones in tests).
+pub fn audio_devices<R: Runtime>(app: &AppHandle<R>) -> Result<AudioDeviceList, IpcError> {
+    let host = app.state::<EngineHost>();
+    let Some(audio) = host.audio() else {
+        return Ok(AudioDeviceList::default());
+    };
+    let devices = audio.devices().map_err(|error| IpcError::new(ErrorCode::AudioUnavailable, error.to_string()))?;
+    let listed = |list: Vec<AudioDevice>| {
+        list.into_iter().map(|device| AudioDeviceInfo { name: device.name, is_default: device.is_default }).collect()
+    };
+    Ok(AudioDeviceList { inputs: listed(devices.inputs), outputs: listed(devices.outputs), fake: devices.fake })
+}

@@ -1,0 +1,171 @@
+use gloo::timers::callback::Interval;
+use softphone_core::ipc::{AudioDeviceList, AudioMeter, IpcError};
+use softphone_core::phone::Region;
+use softphone_core::settings::{EngineChoice, Settings};
+use yew::prelude::*;
+
+use crate::backend;
+use crate::wording;
+
+/// Regions offered first; the saved one is added if it is not among them.
+const REGIONS: [&str; 30] = [
+    "US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "IT", "NL", "BE", "CH", "AT", "SE", "NO", "DK", "FI", "PL",
+    "PT", "MX", "BR", "AR", "CO", "IN", "SG", "JP", "ZA", "AE", "IL",
+];
+
+#[derive(Properties, PartialEq)]
+pub struct CallingSettingsProps {
+    /// The settings now in force changed (saved here): the window applies them.
+    pub on_saved: Callback<Settings>,
+}
+
+fn select_value(event: &Event) -> String {
+    event.target_unchecked_into::<web_sys::HtmlSelectElement>().value()
+}
+
+/// Default region, call engine, audio devices (with a microphone meter), saved together.
+#[function_component(CallingSettings)]
+pub fn calling_settings(props: &CallingSettingsProps) -> Html {
+    let draft = use_state(|| None::<Settings>);
+    let devices = use_state(AudioDeviceList::default);
+    let meter = use_state(|| None::<AudioMeter>);
+    let error = use_state(|| None::<IpcError>);
+    let saved = use_state(|| false);
+    {
+        let (draft, devices, error) = (draft.clone(), devices.clone(), error.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::get_settings().await {
+                    Ok(settings) => draft.set(Some(settings)),
+                    Err(failure) => error.set(Some(failure)),
+                }
+                match backend::get_audio_devices().await {
+                    Ok(list) => devices.set(list),
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        });
+    }
+    {
+        let meter = meter.clone();
+        use_effect_with((), move |_| {
+            let interval = Interval::new(250, move || {
+                let meter = meter.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(levels) = backend::get_audio_meter().await {
+                        meter.set(Some(levels));
+                    }
+                });
+            });
+            move || drop(interval)
+        });
+    }
+    let Some(current) = (*draft).clone() else {
+        return html! { <p class="muted">{ "Reading the settings…" }</p> };
+    };
+    let edit = |change: fn(&mut Settings, String)| {
+        let (draft, saved) = (draft.clone(), saved.clone());
+        Callback::from(move |event: Event| {
+            if let Some(mut next) = (*draft).clone() {
+                change(&mut next, select_value(&event));
+                draft.set(Some(next));
+                saved.set(false);
+            }
+        })
+    };
+    let on_region = edit(|settings, value| {
+        if let Ok(region) = Region::new(&value) {
+            settings.default_region = region;
+        }
+    });
+    let on_engine = edit(|settings, value| {
+        settings.engine = match value.as_str() {
+            "webview" => EngineChoice::Webview,
+            "native" => EngineChoice::Native,
+            _ => EngineChoice::Automatic,
+        };
+    });
+    let on_input = edit(|settings, value| settings.audio_input = (!value.is_empty()).then_some(value));
+    let on_output = edit(|settings, value| settings.audio_output = (!value.is_empty()).then_some(value));
+    let on_ringer = edit(|settings, value| settings.ringer_output = (!value.is_empty()).then_some(value));
+    let on_save = {
+        let (draft, saved, error, on_saved) = (draft.clone(), saved.clone(), error.clone(), props.on_saved.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let Some(next) = (*draft).clone() else { return };
+            let (draft, saved, error, on_saved) = (draft.clone(), saved.clone(), error.clone(), on_saved.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::save_settings(&next).await {
+                    Ok(in_force) => {
+                        draft.set(Some(in_force.clone()));
+                        saved.set(true);
+                        error.set(None);
+                        on_saved.emit(in_force);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+
+    let region_code = current.default_region.to_string();
+    let mut regions: Vec<String> = REGIONS.iter().map(|code| (*code).to_owned()).collect();
+    if !regions.contains(&region_code) {
+        regions.insert(0, region_code.clone());
+    }
+    let engine_value = match current.engine {
+        EngineChoice::Automatic => "automatic",
+        EngineChoice::Webview => "webview",
+        EngineChoice::Native => "native",
+    };
+    let device_options = |list: &[softphone_core::ipc::AudioDeviceInfo], chosen: &Option<String>| {
+        html! {
+            <>
+                <option value="" selected={chosen.is_none()}>{ "System default" }</option>
+                { for list.iter().map(|device| {
+                    let label = if device.is_default { format!("{} (default)", device.name) } else { device.name.clone() };
+                    html! { <option value={device.name.clone()} selected={chosen.as_deref() == Some(device.name.as_str())}>{ label }</option> }
+                }) }
+            </>
+        }
+    };
+    let mic_level = meter.map_or(-120.0, |levels| levels.input_dbfs);
+    html! {
+        <form id="calling-settings" class="calling-settings" onsubmit={on_save}>
+            <h2>{ "Calling" }</h2>
+            <label for="settings-region">{ "Default region" }</label>
+            <select id="settings-region" onchange={on_region}>
+                { for regions.iter().map(|code| html! { <option value={code.clone()} selected={*code == region_code}>{ code }</option> }) }
+            </select>
+            <p class="muted hint">{ "Numbers typed or imported without a + are read in this region." }</p>
+            <label for="settings-engine">{ "Call engine" }</label>
+            <select id="settings-engine" onchange={on_engine}>
+                <option value="automatic" selected={engine_value == "automatic"}>{ "Automatic" }</option>
+                <option value="webview" selected={engine_value == "webview"}>{ "Webview (Telnyx SDK)" }</option>
+                <option value="native" selected={engine_value == "native"}>{ "Native" }</option>
+            </select>
+            <p class="muted hint">{ "Takes effect at the next start." }</p>
+            <label for="settings-microphone">{ "Microphone" }</label>
+            <select id="settings-microphone" onchange={on_input}>{ device_options(&devices.inputs, &current.audio_input) }</select>
+            <label for="settings-speaker">{ "Speaker" }</label>
+            <select id="settings-speaker" onchange={on_output}>{ device_options(&devices.outputs, &current.audio_output) }</select>
+            <label for="settings-ringer">{ "Ringer" }</label>
+            <select id="settings-ringer" onchange={on_ringer}>{ device_options(&devices.outputs, &current.ringer_output) }</select>
+            <label for="settings-mic-meter">{ "Microphone level" }</label>
+            <meter id="settings-mic-meter" class="meter wide" min="-60" max="0" low="-50" high="-6" optimum="-20"
+                value={format!("{:.1}", mic_level.clamp(-60.0, 0.0))}></meter>
+            if devices.fake {
+                <p class="muted hint">{ "These are test devices (SOFTPHONE_FAKE_AUDIO)." }</p>
+            }
+            <div class="form-actions">
+                <button id="save-settings" class="primary" type="submit">{ "Save settings" }</button>
+                if *saved {
+                    <span id="settings-saved" class="saved">{ "Saved" }</span>
+                }
+            </div>
+            if let Some(failure) = &*error {
+                <p id="calling-settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </form>
+    }
+}

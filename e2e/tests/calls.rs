@@ -154,3 +154,43 @@ async fn an_inbound_call_from_a_lead_pops_the_lead_and_is_answered_from_the_wind
     until_sim(&app, "the decline as USER_BUSY", |call| call["end"]["cause"] == "USER_BUSY").await;
     app.close().await;
 }
+
+/// WebDriver key codes.
+const ALT: &str = "\u{E00A}";
+const F1: &str = "\u{E031}";
+const ESCAPE: &str = "\u{E00C}";
+/// Releases the modifiers held in a `send_keys` sequence.
+const RELEASE: &str = "\u{E000}";
+
+#[tokio::test]
+async fn the_keyboard_answers_mutes_and_ends_a_call_and_lists_its_shortcuts() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let body = app.find("body").await;
+
+    body.send_keys(F1).await.expect("F1");
+    app.wait_for_text("#help-overlay", |text| text.contains("Answer the ringing call")).await;
+    app.screenshot("shortcuts-help").await;
+    body.send_keys(ESCAPE).await.expect("Escape");
+    app.wait_for_count("#help-overlay", |count| count == 0).await;
+
+    app.find("#simulate-inbound").await.click().await.expect("simulate an inbound call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    body.send_keys(&format!("{ALT}a{RELEASE}")).await.expect("Alt+A");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    body.send_keys(&format!("{ALT}m{RELEASE}")).await.expect("Alt+M");
+    app.wait_for_text("#calls-panel .call-muted", |text| text == "Muted").await;
+    until_sim(&app, "silence from the muted agent", |call| {
+        call["state"] == "active" && call["heard"]["dominant_hz"].is_null()
+    })
+    .await;
+    body.send_keys(&format!("{ALT}e{RELEASE}")).await.expect("Alt+E");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+
+    // Alt+D puts the cursor in the dialer's number field.
+    body.send_keys(&format!("{ALT}d{RELEASE}")).await.expect("Alt+D");
+    app.find("#section-dialer").await;
+    let focused = app.client.active_element().await.expect("focus").attr("id").await.expect("id");
+    assert_eq!(focused.as_deref(), Some("dial-number"));
+    app.close().await;
+}

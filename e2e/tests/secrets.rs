@@ -19,16 +19,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{App, Launch};
+use common::App;
 use serde_json::{Value, json};
-use softphone_notify::test_support::PrivateBus;
-use softphone_sim::{RunningSimulator, Simulator, SimulatorConfig};
+use softphone_sim::RunningSimulator;
 
 /// A number libphonenumber accepts outside demo mode; the simulator does not know it
 /// (UNALLOCATED_NUMBER), which is all an outbound call needs here.
@@ -39,69 +34,6 @@ const TONE_NUMBER: &str = "+15555550100";
 /// Debug logging for the app's crates and the keychain library, info for the rest.
 const APP_DEBUG_LOG: &str = "info,softphone=debug,softphone_shell=debug,softphone_telnyx=debug,\
 softphone_native_engine=debug,softphone_media=debug,softphone_keychain=debug,softphone_store=debug,keyring=debug";
-
-/// gnome-keyring-daemon on the private bus, stopped by pid when dropped.
-struct Keyring(Child);
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
-    }
-}
-
-/// An unlocked login keyring (in `dir`) serving org.freedesktop.secrets on `bus`.
-fn start_keyring(bus: &PrivateBus, dir: &Path) -> Keyring {
-    let mut child = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_RUNTIME_DIR", dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("gnome-keyring-daemon starts (Debian package gnome-keyring)");
-    child.stdin.take().expect("stdin").write_all(b"e2e-keyring-password").expect("unlock password");
-    let keyring = Keyring(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let owned = Command::new("dbus-send")
-            .args([
-                "--session",
-                "--dest=org.freedesktop.DBus",
-                "--print-reply",
-                "--reply-timeout=1000",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-                "string:org.freedesktop.secrets",
-            ])
-            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .output()
-            .expect("dbus-send runs");
-        if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
-            return keyring;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("gnome-keyring did not claim org.freedesktop.secrets within 10 s");
-}
-
-/// What `secret-tool` finds in the keyring for one of the app's items.
-fn keychain_item(bus: &PrivateBus, service: &str, account: &str) -> String {
-    let lookup = Command::new("secret-tool")
-        .args(["lookup", "service", service, "username", account])
-        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-        .output()
-        .expect("secret-tool runs (Debian package libsecret-tools)");
-    String::from_utf8_lossy(&lookup.stdout).into_owned()
-}
-
-/// 32 random hex digits (std's hasher keys are random per process).
-fn random_hex() -> String {
-    let state = std::collections::hash_map::RandomState::new();
-    format!("{:016x}{:016x}", state.hash_one(1u8), state.hash_one(2u8))
-}
 
 /// A secret to look for, by name.
 struct Needle {
@@ -309,22 +241,6 @@ async fn created_credential(sim: &RunningSimulator, api_key: &str) -> (String, S
     (id, password)
 }
 
-/// The app with the private bus, a keychain service of its own, and the simulator as Telnyx.
-fn launch(bus: &PrivateBus, service: &str, sim: &RunningSimulator, data_home: Option<tempfile::TempDir>) -> Launch {
-    Launch {
-        data_home,
-        env: vec![
-            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.address().into()),
-            ("SOFTPHONE_KEYCHAIN_SERVICE".into(), service.into()),
-            ("SOFTPHONE_TELNYX_API_URL".into(), sim.base_url()),
-            ("SOFTPHONE_TELNYX_RTC_URL".into(), sim.ws_url()),
-            // The app's own crates at their most talkative: a secret in any debug line is a hit too.
-            ("RUST_LOG".into(), APP_DEBUG_LOG.into()),
-        ],
-        args: Vec::new(),
-    }
-}
-
 async fn record_ipc(app: &App) {
     let events: Vec<Value> = EVENTS.iter().map(|name| json!(name)).collect();
     let installed = app.client.execute(RECORD_IPC, vec![Value::Array(events)]).await.expect("the IPC recorder runs");
@@ -341,30 +257,15 @@ fn describe(hits: &[Hit]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_leaves_the_keychain_with_real_credentials() {
-    let keyring_dir = tempfile::tempdir().expect("temp dir");
-    let bus = PrivateBus::start().expect("a private D-Bus bus (Debian package dbus)");
-    let _keyring = start_keyring(&bus, keyring_dir.path());
-    let run = random_hex();
-    let api_key = format!("KEY_canary_{run}");
-    let connection_id = format!("conn_canary_{}", &run[..16]);
-    let service = format!("io.agentsoftphone.e2e.secrets.{run}");
-    let sim = Simulator::start(SimulatorConfig { api_keys: vec![api_key.clone()], ..SimulatorConfig::default() })
-        .await
-        .expect("the simulator starts");
+    let account = common::RealAccount::start(&common::random_hex()).await;
+    let (sim, api_key) = (&account.sim, account.api_key.clone());
 
-    // First start: nothing in the keychain, demo mode. The agent enters the account in Settings.
-    let app = App::launch_with(launch(&bus, &service, &sim, None)).await;
+    // First start: nothing in the keychain, demo mode. The agent enters the account in Settings;
+    // the engine logs in to "Telnyx" (the simulator) with a token minted from the new key.
+    let app = App::launch_with(account.launch(None, APP_DEBUG_LOG)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     record_ipc(&app).await;
-    app.open("settings").await;
-    app.wait_for_text("#settings-keychain", |text| text.starts_with("Available")).await;
-    app.type_into("#api-key", &api_key).await;
-    app.type_into("#connection-id", &connection_id).await;
-    app.find("#save-credentials").await.click().await.expect("save the credentials");
-    app.wait_for_text("#settings-mode", |text| text == "Telnyx account").await;
-    app.wait_for_text("#settings-api-key", |text| text == "Configured").await;
-    // The engine logs in to "Telnyx" (the simulator) with a token minted from the new key.
-    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    account.save_in_settings(&app).await;
 
     // A caller rings; the agent answers, talks, hangs up and dismisses the wrap-up.
     let started: Value = common::http()
@@ -393,12 +294,16 @@ async fn no_secret_leaves_the_keychain_with_real_credentials() {
     app.screenshot("secrets-real-account").await;
 
     // What the keychain holds is what the scan looks for.
-    let (credential_id, sip_password) = created_credential(&sim, &api_key).await;
-    assert_eq!(keychain_item(&bus, &service, "telnyx-api-key"), api_key, "the key is in the keychain");
-    assert_eq!(keychain_item(&bus, &service, "telnyx-telephony-credential-id"), credential_id);
+    let (credential_id, sip_password) = created_credential(sim, &api_key).await;
+    assert_eq!(
+        common::keychain_item(&account.bus, &account.service, "telnyx-api-key"),
+        api_key,
+        "the key is in the keychain"
+    );
+    assert_eq!(common::keychain_item(&account.bus, &account.service, "telnyx-telephony-credential-id"), credential_id);
     let needles = [
         Needle { name: "API key", value: api_key.clone() },
-        Needle { name: "connection id", value: connection_id.clone() },
+        Needle { name: "connection id", value: account.connection_id.clone() },
         Needle { name: "telephony credential id", value: credential_id.clone() },
         Needle { name: "SIP password", value: sip_password.clone() },
     ];
@@ -431,7 +336,7 @@ async fn no_secret_leaves_the_keychain_with_real_credentials() {
 
     // Restart: the app now starts straight in the Telnyx account, from the keychain.
     let data_home = app.quit().await;
-    let app = App::launch_with(launch(&bus, &service, &sim, Some(data_home))).await;
+    let app = App::launch_with(account.launch(Some(data_home), APP_DEBUG_LOG)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     record_ipc(&app).await;
     app.open("settings").await;
@@ -488,5 +393,4 @@ async fn no_secret_leaves_the_keychain_with_real_credentials() {
         "the scanner missed the canary note in the SQLite file (or its WAL): {found:?}"
     );
     app.close().await;
-    sim.shutdown().await;
 }

@@ -6,6 +6,7 @@
 //! to the window as `engine://command` events.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use softphone_core::call::{CallId, EngineCommand, RingerMode};
@@ -28,6 +29,10 @@ use crate::{Connection, errors};
 const TOKEN_REFRESH_LEAD: Duration = Duration::from_secs(4 * 60);
 /// Retry a failed refresh after this long.
 const TOKEN_RETRY: Duration = Duration::from_secs(30);
+/// After a failed start of the native engine (Telnyx unreachable, token minting failing), the
+/// first retry comes after this long; the pause doubles up to [`NATIVE_RETRY_MAX`].
+const NATIVE_RETRY_FIRST: Duration = Duration::from_secs(2);
+const NATIVE_RETRY_MAX: Duration = Duration::from_secs(60);
 
 enum Route {
     /// Commands go to the window (the webview engine, or nobody yet).
@@ -43,6 +48,8 @@ pub struct EngineHost {
     audio: Result<AudioSystem, String>,
     /// Why calls have no sound, when no device could be opened (said on the diagnostics page).
     audio_problem: Option<String>,
+    /// Bumped by every [`stop`]: a pending start retry of an older engine choice gives up.
+    generation: AtomicU64,
 }
 
 impl EngineHost {
@@ -57,7 +64,13 @@ impl EngineHost {
                 (silent, Some(format!("No microphone or speaker could be opened ({error}); calls have no sound.")))
             }
         };
-        EngineHost { route: Mutex::new(Route::Window), kind: Mutex::new(None), audio, audio_problem }
+        EngineHost {
+            route: Mutex::new(Route::Window),
+            kind: Mutex::new(None),
+            audio,
+            audio_problem,
+            generation: AtomicU64::new(0),
+        }
     }
 
     /// The audio devices calls and the ringer use.
@@ -130,6 +143,7 @@ pub async fn use_engine<R: Runtime>(app: &AppHandle<R>, kind: CallEngine) -> Res
         CallEngine::Native => {
             if let Err(error) = start_native(app).await {
                 set_connection(app, ConnectionState::Error, Some(error.message.clone()));
+                retry_native_start(app.clone());
                 return Err(error);
             }
         }
@@ -137,9 +151,39 @@ pub async fn use_engine<R: Runtime>(app: &AppHandle<R>, kind: CallEngine) -> Res
     current_connection(app)
 }
 
+/// Tries to start the native engine again, with growing pauses, until it runs or the engine
+/// choice changes: a Telnyx outage or failing token minting at start-up must not leave the
+/// phone offline once Telnyx is back. The status bar keeps saying why it is not ready.
+fn retry_native_start<R: Runtime>(app: AppHandle<R>) {
+    let generation = app.state::<EngineHost>().generation.load(Ordering::SeqCst);
+    tauri::async_runtime::spawn(async move {
+        let mut pause = NATIVE_RETRY_FIRST;
+        loop {
+            tokio::time::sleep(pause).await;
+            let host = app.state::<EngineHost>();
+            let current = host.generation.load(Ordering::SeqCst) == generation;
+            if !current || host.kind() != Some(CallEngine::Native) || host.native().is_some() {
+                return;
+            }
+            match start_native(&app).await {
+                Ok(()) => {
+                    tracing::info!("the native engine started on a retry");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(code = ?error.code, reason = %error.message, "the native engine did not start; retrying");
+                    set_connection(&app, ConnectionState::Error, Some(error.message));
+                }
+            }
+            pause = (pause * 2).min(NATIVE_RETRY_MAX);
+        }
+    });
+}
+
 /// Stops the native engine, if it runs (hanging up its calls).
 pub async fn stop<R: Runtime>(app: &AppHandle<R>) {
     let engine_state = app.state::<EngineHost>();
+    engine_state.generation.fetch_add(1, Ordering::SeqCst);
     let old = std::mem::replace(
         &mut *engine_state.route.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
         Route::Window,

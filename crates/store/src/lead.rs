@@ -1,12 +1,13 @@
 //! Leads: the people an agent calls. One lead per phone number.
 
+use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params};
 use softphone_core::disposition::Disposition;
 use softphone_core::phone::PhoneNumber;
 
 use crate::error::{Entity, StoreError};
 use crate::search::SearchQuery;
-use crate::{Store, search};
+use crate::{Store, index, search};
 
 pub use softphone_core::lead::{Lead, LeadFields, LeadId, Page};
 
@@ -25,6 +26,63 @@ pub const RANKED_MATCHES_MAX: i64 = 300;
 /// A number search with fewer matches than this collects and sorts them from the indexes;
 /// with more, it walks the table newest first (see [`Store::search_leads`]).
 const NUMBER_MATCHES_GATHERED: i64 = 2_000;
+
+/// A words search with a word longer than the indexed prefixes checks at most this many of the
+/// newest leads matching the prefixes on the row; when that decides nothing (many candidates,
+/// few matches) it asks FTS5 for the whole word instead (see [`search::indexed_search`]).
+const WHOLE_WORD_CANDIDATES_MAX: i64 = 2_000;
+
+/// The text columns a word may match, as arguments of [`search::HAS_WORD_FUNCTION`].
+const TEXT_COLUMNS: &str = "leads.name, leads.company, leads.email, leads.city, leads.notes, leads.tags";
+
+/// Where a word of digits among other words is looked for besides the number.
+#[derive(Debug, Clone, Copy)]
+enum WordsIn {
+    /// In the full-text index.
+    Index,
+    /// In the row's text, for leads not indexed yet.
+    Scan,
+}
+
+/// Positional SQL parameters, numbered as they are pushed.
+#[derive(Debug, Default, Clone)]
+struct SqlArgs(Vec<Value>);
+
+impl SqlArgs {
+    /// Adds a parameter; returns its placeholder (`?3`).
+    fn push(&mut self, value: impl Into<Value>) -> String {
+        self.0.push(value.into());
+        format!("?{}", self.0.len())
+    }
+
+    fn params(&self) -> impl rusqlite::Params + '_ {
+        rusqlite::params_from_iter(self.0.iter())
+    }
+}
+
+/// ` AND (...)` for each digit word: the number starts with it, or a word in the text does.
+fn digit_filters(args: &mut SqlArgs, digit_words: &[String], words_in: WordsIn) -> String {
+    let mut filter = String::new();
+    for digits in digit_words {
+        let (start, end) = search::prefix_range(&format!("+{digits}"));
+        let (national_start, national_end) = search::prefix_range(digits);
+        let (start, end, national_start, national_end) =
+            (args.push(start), args.push(end), args.push(national_start), args.push(national_end));
+        let in_text = match words_in {
+            WordsIn::Index => format!(
+                "leads.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH {})",
+                args.push(search::prefix_term(digits))
+            ),
+            WordsIn::Scan => format!("{}({}, {TEXT_COLUMNS})", search::HAS_WORD_FUNCTION, args.push(digits.clone())),
+        };
+        filter.push_str(&format!(
+            " AND ((leads.phone >= {start} AND leads.phone < {end})
+                   OR (leads.national_digits >= {national_start} AND leads.national_digits < {national_end})
+                   OR {in_text})"
+        ));
+    }
+    filter
+}
 
 pub(crate) const LEAD_COLUMNS: &str = "leads.id, leads.name, leads.company, leads.phone, leads.email, \
      leads.city, leads.tags, leads.notes, leads.last_disposition, leads.created_at, leads.updated_at";
@@ -210,6 +268,12 @@ impl Store {
     /// digits (`415555`), newest lead first; a word of digits among other words matches the
     /// start of the number or of any word. Any input is safe: FTS5 syntax in it is treated as
     /// text. Blank input lists all leads by name.
+    ///
+    /// While a large import's leads await the full-text index ([`Store::index_status`]), a words
+    /// search lists the matching pending leads first and then the indexed ones, newest first in
+    /// both, without ranking. Pending leads are checked by a scan (up to a few hundred
+    /// milliseconds for a rare word on 1M pending leads), comparing case-insensitively with
+    /// any non-ASCII letter matching any letter, so an accent never hides a lead.
     pub fn search_leads(&self, query: &str, page: Page) -> Result<Vec<Lead>, StoreError> {
         match search::parse_query(query) {
             SearchQuery::Blank => {
@@ -221,7 +285,7 @@ impl Store {
                 Ok(rows.collect::<Result<_, _>>()?)
             }
             SearchQuery::Number(prefixes) => self.search_numbers(&prefixes, page),
-            SearchQuery::Words { fts, digit_words } => self.search_words(fts.as_deref(), &digit_words, page),
+            SearchQuery::Words { words, digit_words } => self.search_words(&words, &digit_words, page),
         }
     }
 
@@ -290,93 +354,185 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Leads matching the full-text expression `fts` (if any) whose numbers or words also
-    /// match each of `digit_words`.
-    fn search_words(&self, fts: Option<&str>, digit_words: &[String], page: Page) -> Result<Vec<Lead>, StoreError> {
-        // Each digit word: the number starts with it, or a word in the text columns does.
-        let mut bounds: Vec<String> = Vec::new();
-        let mut filters: Vec<String> = Vec::new();
-        let first = if fts.is_some() { 2 } else { 1 };
-        for digits in digit_words {
-            let p = first + bounds.len();
-            filters.push(format!(
-                "((leads.phone >= ?{} AND leads.phone < ?{}) OR (leads.national_digits >= ?{} AND leads.national_digits < ?{})
-                  OR leads.id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?{}))",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4
-            ));
-            let (start, end) = search::prefix_range(&format!("+{digits}"));
-            let (national_start, national_end) = search::prefix_range(digits);
-            bounds.extend([start, end, national_start, national_end, search::prefix_term(digits)]);
+    /// Leads matching all `words` as prefixes whose numbers or words also match each of
+    /// `digit_words`; see [`Store::search_leads`].
+    fn search_words(&self, words: &[String], digit_words: &[String], page: Page) -> Result<Vec<Lead>, StoreError> {
+        if let Some(pending_from) = index::pending_from(&self.conn)? {
+            return self.search_words_while_indexing(pending_from, words, digit_words, page);
         }
-        let filter = if filters.is_empty() { String::new() } else { format!("AND {}", filters.join(" AND ")) };
-        let mut bound: Vec<&dyn rusqlite::ToSql> = Vec::new();
-        if let Some(fts) = &fts {
-            bound.push(fts);
-        }
-        bound.extend(bounds.iter().map(|b| b as &dyn rusqlite::ToSql));
-        let (limit, offset, ranked_max) = (sql_limit(page), sql_offset(page), RANKED_MATCHES_MAX);
-        let n = bound.len();
-        let Some(_) = fts else {
+        if words.is_empty() {
             // Only digit words: the filters alone, newest first.
-            bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
-            let mut statement = self.conn.prepare_cached(&format!(
-                "SELECT {LEAD_COLUMNS} FROM leads WHERE 1 {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
-                n + 1,
-                n + 2
-            ))?;
-            let rows = statement.query_map(bound.as_slice(), lead_from_row)?;
-            return Ok(rows.collect::<Result<_, _>>()?);
+            let mut args = SqlArgs::default();
+            let filter = digit_filters(&mut args, digit_words, WordsIn::Index);
+            let (limit, offset) = (args.push(sql_limit(page)), args.push(sql_offset(page)));
+            let ids = self.ids(
+                &format!("SELECT id FROM leads WHERE 1 {filter} ORDER BY id DESC LIMIT {limit} OFFSET {offset}"),
+                &args,
+            )?;
+            return self.leads_by_ids(&ids);
+        }
+        let indexed = search::indexed_search(words);
+        if !indexed.whole_words.is_empty()
+            && let Some(leads) = self.search_full_text(
+                &indexed.expression,
+                &indexed.whole_words,
+                digit_words,
+                Some(WHOLE_WORD_CANDIDATES_MAX),
+                page,
+            )?
+        {
+            return Ok(leads);
+        }
+        let exact = search::exact_expression(words);
+        Ok(self.search_full_text(&exact, &[], digit_words, None, page)?.unwrap_or_default())
+    }
+
+    /// Leads matching the FTS5 `expression`, each of `whole_words` (checked on the row) and each of
+    /// `digit_words`. With `candidates_max`, only that many of the newest expression matches are
+    /// checked for the first page; `None` means that was not enough to decide, and the caller
+    /// asks again without whole words.
+    fn search_full_text(
+        &self,
+        expression: &str,
+        whole_words: &[String],
+        digit_words: &[String],
+        candidates_max: Option<i64>,
+        page: Page,
+    ) -> Result<Option<Vec<Lead>>, StoreError> {
+        let mut args = SqlArgs::default();
+        let matches = args.push(expression.to_owned());
+        let mut filter = digit_filters(&mut args, digit_words, WordsIn::Index);
+        for word in whole_words {
+            filter.push_str(&format!(" AND {}({}, {TEXT_COLUMNS})", search::HAS_WORD_FUNCTION, args.push(word.clone())));
+        }
+        let source = if filter.is_empty() {
+            format!("leads_fts WHERE leads_fts MATCH {matches}")
+        } else {
+            format!("leads_fts JOIN leads ON leads.id = leads_fts.rowid WHERE leads_fts MATCH {matches} {filter}")
         };
         // Ranking costs time per match, so it is done only when the matches are few enough to
         // rank within the latency budget; a short prefix matching half the table is listed
         // newest first instead, which FTS5 streams from its prefix index without sorting.
-        let source = if filters.is_empty() {
-            "leads_fts WHERE leads_fts MATCH ?1".to_owned()
-        } else {
-            format!("leads_fts JOIN leads ON leads.id = leads_fts.rowid WHERE leads_fts MATCH ?1 {filter}")
-        };
         // The newest RANKED_MATCHES_MAX + 1 matches in one pass: their count decides between
-        // ranking and newest first, and for a first page of many they are the page. A word
-        // longer than the indexed prefixes makes FTS5 gather its matches in memory; doing that
-        // once instead of twice halves such a search.
-        let head_len = ranked_max + 1;
-        bound.push(&head_len);
-        let head: Vec<i64> = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT leads_fts.rowid FROM {source} ORDER BY leads_fts.rowid DESC LIMIT ?{}",
-                n + 1
-            ))?
-            .query_map(bound.as_slice(), |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
-        bound.pop();
-        let many = head.len() > head_len as usize - 1;
-        let (start, end) = (offset as usize, offset as usize + limit as usize);
-        if many && end <= head.len() {
-            let mut read = self.conn.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?;
-            return head[start..end]
-                .iter()
-                .map(|id| read.query_row([id], lead_from_row).map_err(StoreError::from))
-                .collect();
+        // ranking and newest first, and for a first page of many they are the page.
+        let head_len = RANKED_MATCHES_MAX + 1;
+        let mut head_args = args.clone();
+        let head_sql = match candidates_max {
+            None => {
+                format!("SELECT leads_fts.rowid FROM {source} ORDER BY leads_fts.rowid DESC LIMIT {}", head_args.push(head_len))
+            }
+            Some(max) => format!(
+                "SELECT candidates.id
+                 FROM (SELECT rowid AS id FROM leads_fts WHERE leads_fts MATCH {matches}
+                       ORDER BY rowid DESC LIMIT {}) AS candidates
+                 JOIN leads ON leads.id = candidates.id
+                 WHERE 1 {filter}
+                 ORDER BY candidates.id DESC LIMIT {}",
+                head_args.push(max),
+                head_args.push(head_len)
+            ),
+        };
+        let head = self.ids(&head_sql, &head_args)?;
+        let many = head.len() as i64 >= head_len;
+        if let (Some(max), false) = (candidates_max, many) {
+            let mut count_args = SqlArgs::default();
+            let (matches, cap) = (count_args.push(expression.to_owned()), count_args.push(max + 1));
+            let candidates: i64 = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT rowid FROM leads_fts WHERE leads_fts MATCH {matches} LIMIT {cap})"
+                ))?
+                .query_row(count_args.params(), |row| row.get(0))?;
+            if candidates > max {
+                return Ok(None);
+            }
         }
-        bound.extend([&limit as &dyn rusqlite::ToSql, &offset]);
+        let (limit, offset) = (sql_limit(page), sql_offset(page));
+        let (start, end) = (offset as usize, (offset + limit) as usize);
+        if many && end <= head.len() {
+            return self.leads_by_ids(&head[start..end]).map(Some);
+        }
+        if !many && start >= head.len() {
+            return Ok(Some(Vec::new()));
+        }
         let order = if many { "leads_fts.rowid DESC" } else { "leads_fts.rank, leads_fts.rowid DESC" };
         let outer_order = if many { "hits.hit DESC" } else { "hits.rank, hits.hit DESC" };
+        let (limit, offset) = (args.push(limit), args.push(offset));
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT {LEAD_COLUMNS}
              FROM (SELECT leads_fts.rowid AS hit, leads_fts.rank AS rank FROM {source}
-                   ORDER BY {order} LIMIT ?{} OFFSET ?{}) AS hits
+                   ORDER BY {order} LIMIT {limit} OFFSET {offset}) AS hits
              JOIN leads ON leads.id = hits.hit
-             ORDER BY {outer_order}",
-            n + 1,
-            n + 2
+             ORDER BY {outer_order}"
         ))?;
-        let rows = statement.query_map(bound.as_slice(), lead_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = statement.query_map(args.params(), lead_from_row)?;
+        Ok(Some(rows.collect::<Result<_, _>>()?))
+    }
+
+    /// [`Store::search_leads`] for words while leads from `pending_from` on await the full-text
+    /// index: those are scanned newest first, every word checked on the row (see
+    /// [`search::text_has_word_prefix`]); the indexed leads follow, newest first. No ranking.
+    fn search_words_while_indexing(
+        &self,
+        pending_from: i64,
+        words: &[String],
+        digit_words: &[String],
+        page: Page,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let (limit, offset) = (sql_limit(page), sql_offset(page));
+        let mut args = SqlArgs::default();
+        let from = args.push(pending_from);
+        let mut filter = digit_filters(&mut args, digit_words, WordsIn::Scan);
+        for word in words {
+            filter.push_str(&format!(
+                " AND {}({}, {TEXT_COLUMNS})",
+                search::HAS_WORD_FUNCTION,
+                args.push(word.to_lowercase())
+            ));
+        }
+        let wanted = args.push(offset + limit);
+        let unindexed =
+            self.ids(&format!("SELECT id FROM leads WHERE id >= {from} {filter} ORDER BY id DESC LIMIT {wanted}"), &args)?;
+        let mut ids: Vec<i64> = unindexed.iter().skip(offset as usize).copied().collect();
+        let found = unindexed.len() as i64;
+        if found < offset + limit {
+            let (skip, take) = ((offset - found).max(0), limit - ids.len() as i64);
+            let mut args = SqlArgs::default();
+            let sql = if words.is_empty() {
+                let from = args.push(pending_from);
+                let filter = digit_filters(&mut args, digit_words, WordsIn::Index);
+                format!("SELECT id FROM leads WHERE id < {from} {filter} ORDER BY id DESC")
+            } else {
+                let matches = args.push(search::exact_expression(words));
+                let filter = digit_filters(&mut args, digit_words, WordsIn::Index);
+                format!(
+                    "SELECT leads_fts.rowid FROM leads_fts JOIN leads ON leads.id = leads_fts.rowid
+                     WHERE leads_fts MATCH {matches} {filter} ORDER BY leads_fts.rowid DESC"
+                )
+            };
+            let (take, skip) = (args.push(take), args.push(skip));
+            ids.extend(self.ids(&format!("{sql} LIMIT {take} OFFSET {skip}"), &args)?);
+        }
+        self.leads_by_ids(&ids)
+    }
+
+    /// The ids one column of `sql` lists.
+    fn ids(&self, sql: &str, args: &SqlArgs) -> Result<Vec<i64>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let ids = statement.query_map(args.params(), |row| row.get(0))?;
+        Ok(ids.collect::<Result<_, _>>()?)
+    }
+
+    /// The leads with these ids, in this order (ids that no longer exist are skipped).
+    fn leads_by_ids(&self, ids: &[i64]) -> Result<Vec<Lead>, StoreError> {
+        let mut read = self.conn.prepare_cached(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?1"))?;
+        let mut leads = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(lead) = read.query_row([id], lead_from_row).optional()? {
+                leads.push(lead);
+            }
+        }
+        Ok(leads)
     }
 
     /// The lead to show when `number` calls (screen-pop): the lead with exactly this E.164

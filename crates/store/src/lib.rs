@@ -12,6 +12,7 @@ mod call_log;
 mod demo;
 mod error;
 mod import;
+mod index;
 mod lead;
 mod search;
 mod settings;
@@ -21,11 +22,13 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
 use rusqlite_migration::{M, Migrations};
 
 pub use call_log::{CallDirection, CallEngine, CallFinish, CallId, CallLogEntry, CallLogFilter, CallState, NewCall};
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};
+pub use index::IndexStatus;
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};
 
@@ -39,14 +42,56 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0001_init.sql")),
         M::up(include_str!("../../../migrations/0002_narrow_search_index.sql")),
         M::up(include_str!("../../../migrations/0003_settings.sql")),
+        M::up(include_str!("../../../migrations/0004_background_index.sql")),
     ])
 });
 
 /// An open database. One per app; not `Sync` (wrap it in a `Mutex` to share it).
+///
+/// A store may run a background thread that builds the full-text index of a large import (see
+/// [`Store::index_status`]); dropping the store stops it after its current chunk of a few
+/// thousand leads, and the next [`Store::open`] carries on.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
     interrupted_at_open: usize,
+    indexer: index::BackgroundIndexer,
+}
+
+/// Opens a connection with the settings every connection of the store uses (see
+/// [`Store::open`]) and the SQL functions search needs.
+pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // journal_mode returns a row, so it is queried rather than executed.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Io {
+            what: "the database",
+            reason: format!("SQLite refused write-ahead logging (journal mode {mode})"),
+        });
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    conn.create_scalar_function(
+        search::HAS_WORD_FUNCTION,
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            let word = ctx.get_raw(0).as_str().map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+            for column in 1..ctx.len() {
+                if let Ok(text) = ctx.get_raw(column).as_str()
+                    && search::text_has_word_prefix(text, word)
+                {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        },
+    )?;
+    Ok(conn)
 }
 
 impl Store {
@@ -59,24 +104,21 @@ impl Store {
     ///
     /// Calls still `in_progress` belong to a run that was killed mid-call; they become
     /// `interrupted`, see [`Store::interrupted_at_open`].
+    ///
+    /// If leads still await the full-text index (the app stopped while indexing a large
+    /// import), the background indexer starts again where it stopped.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(path.as_ref())?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // journal_mode returns a row, so it is queried rather than executed.
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Io {
-                what: "the database",
-                reason: format!("SQLite refused write-ahead logging (journal mode {mode})"),
-            });
-        }
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;",
-        )?;
+        let path = path.as_ref();
+        let mut conn = connect(path)?;
         MIGRATIONS.to_latest(&mut conn)?;
         let interrupted_at_open = call_log::close_interrupted(&conn)?;
-        Ok(Store { conn, interrupted_at_open })
+        let pending = index::pending_from(&conn)?.is_some();
+        let mut store =
+            Store { conn, interrupted_at_open, indexer: index::BackgroundIndexer::new(path.to_path_buf()) };
+        if pending {
+            store.indexer.wake();
+        }
+        Ok(store)
     }
 
     /// How many calls [`Store::open`] found still `in_progress` and closed as `interrupted`.

@@ -698,3 +698,190 @@ fn a_word_matching_many_leads_pages_newest_first_across_the_ranked_limit() {
         assert!(seen.windows(2).all(|pair| pair[0] > pair[1]), "{query}: newest first, no repeats");
     }
 }
+
+/// Leads above the size an import indexes in its own transaction, so the background indexer
+/// builds their full-text index: `Lead {i}` at Corp {i % 7}, +1 415 556-0000 on; the oldest
+/// lead's notes say "aardvark", the newest one's "zebra".
+fn large_import_csv(leads: usize) -> String {
+    let mut csv = String::from("Name,Company,Phone,Notes\n");
+    for i in 0..leads {
+        let notes = match i {
+            0 => "aardvark",
+            i if i == leads - 1 => "zebra",
+            _ => "",
+        };
+        csv.push_str(&format!("Lead {i},Corp {},+1415{}{:04},{notes}\n", i % 7, 556 + i / 10_000, i % 10_000));
+    }
+    csv
+}
+
+const LARGE_IMPORT_LEADS: usize = 25_000;
+
+/// Holds the database's write lock, which stops the background indexer between two chunks.
+fn hold_write_lock(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    conn
+}
+
+/// Waits for the background indexer to finish (bounded: a stuck indexer fails the test).
+fn wait_for_index(store: &Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let status = store.index_status().unwrap();
+        assert_eq!(status.failure, None);
+        if status.leads_pending == 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the index is still {} leads behind", status.leads_pending);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Fails unless the full-text index holds exactly what the leads table holds.
+fn assert_index_matches_leads(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch("INSERT INTO leads_fts (leads_fts) VALUES ('integrity-check')").unwrap();
+    let pending: Option<i64> = conn.query_row("SELECT pending_from FROM fts_sync", [], |r| r.get(0)).unwrap();
+    assert_eq!(pending, None);
+}
+
+#[test]
+fn a_large_import_is_searchable_while_its_index_is_built_and_after() {
+    let db = Db::new();
+    let mut store = db.open();
+    let ann = store.create_lead(&lead("Ann Lee", "Acme", "+12125550100"), NOW).unwrap();
+    let path = db.write_csv("large.csv", &large_import_csv(LARGE_IMPORT_LEADS));
+    let report = import(&mut store, &path);
+    assert_eq!(report.inserted, LARGE_IMPORT_LEADS as u64);
+
+    // The import returned with its leads committed; stop the indexer where it is.
+    let lock = hold_write_lock(&db.path);
+    let pending = store.index_status().unwrap().leads_pending;
+    assert!(pending > 0, "the index was complete before the test could look; import more leads");
+    assert_eq!(store.lead_count().unwrap(), LARGE_IMPORT_LEADS as u64 + 1);
+    let newest = store.search_leads("lead", Page::first(3)).unwrap();
+    assert_eq!(names(&newest), ["Lead 24999", "Lead 24998", "Lead 24997"], "newest first while indexing");
+    assert_eq!(names(&store.search_leads("zebra", Page::first(5)).unwrap()), ["Lead 24999"]);
+    assert_eq!(names(&store.search_leads("aardv", Page::first(5)).unwrap()), ["Lead 0"]);
+    assert_eq!(names(&store.search_leads("lead 24998", Page::first(5)).unwrap()), ["Lead 24998"]);
+    assert_eq!(names(&store.search_leads("acme", Page::first(5)).unwrap()), ["Ann Lee"], "indexed before");
+    let corp3 = |store: &Store| {
+        let mut seen = Vec::new();
+        let mut page = Page::first(500);
+        loop {
+            let leads = store.search_leads("corp 3", page).unwrap();
+            if leads.is_empty() {
+                return seen;
+            }
+            seen.extend(leads.iter().map(|lead| lead.id));
+            page = page.next();
+        }
+    };
+    let while_indexing = corp3(&store);
+    // "3" is a word prefix: Corp 3, and Lead 3, Lead 30, Lead 300...
+    let expected = (0..LARGE_IMPORT_LEADS).filter(|i| i % 7 == 3 || i.to_string().starts_with('3')).count();
+    assert_eq!(while_indexing.len(), expected);
+    assert!(while_indexing.windows(2).all(|pair| pair[0] > pair[1]), "newest first, no repeats across pages");
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+
+    // Edits while the indexer runs land in the index whichever it reaches first.
+    let zebra = store.search_leads("zebra", Page::first(1)).unwrap().remove(0);
+    store.update_notes(zebra.id, "yak", NOW + 1).unwrap();
+    let deleted = store.search_leads("lead 24990", Page::first(1)).unwrap().remove(0);
+    store.delete_lead(deleted.id).unwrap();
+    store.update_notes(ann.id, "walrus", NOW + 1).unwrap();
+
+    wait_for_index(&store);
+    assert_index_matches_leads(&db.path);
+    assert!(store.search_leads("zebra", Page::first(5)).unwrap().is_empty());
+    assert_eq!(names(&store.search_leads("yak", Page::first(5)).unwrap()), ["Lead 24999"]);
+    assert!(store.search_leads("lead 24990", Page::first(5)).unwrap().is_empty());
+    assert_eq!(names(&store.search_leads("walrus", Page::first(5)).unwrap()), ["Ann Lee"]);
+    assert_eq!(corp3(&store), while_indexing, "the same leads once indexed");
+}
+
+/// The environment variable that makes [`child_imports_and_waits_to_be_killed`] run: the path
+/// of the database to import into.
+const KILL_TEST_DB: &str = "SOFTPHONE_STORE_KILL_TEST_DB";
+
+/// What the child prints once its import has returned.
+const IMPORT_COMMITTED: &str = "import committed";
+
+/// Not a test on its own: the child process of
+/// [`killed_while_indexing_the_next_open_completes_the_index`].
+#[test]
+#[ignore = "run by killed_while_indexing_the_next_open_completes_the_index"]
+fn child_imports_and_waits_to_be_killed() {
+    let Some(path) = std::env::var_os(KILL_TEST_DB) else {
+        panic!("only run as the child of killed_while_indexing_the_next_open_completes_the_index");
+    };
+    let path = PathBuf::from(path);
+    let mut store = Store::open(&path).unwrap();
+    let csv = path.with_file_name("large.csv");
+    std::fs::write(&csv, large_import_csv(LARGE_IMPORT_LEADS)).unwrap();
+    import(&mut store, &csv);
+    // On a line of its own: libtest may have written "test ... " on the current one.
+    println!("\n{IMPORT_COMMITTED}");
+    // The parent kills this process now; if it does not, stop by ourselves.
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn killed_while_indexing_the_next_open_completes_the_index() {
+    use std::io::BufRead;
+    let db = Db::new();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_imports_and_waits_to_be_killed", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(KILL_TEST_DB, &db.path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = io::BufReader::new(child.stdout.take().unwrap());
+    let imported = stdout.lines().map_while(Result::ok).any(|line| line == IMPORT_COMMITTED);
+    // Stop the child's indexer between two chunks, then kill the process there.
+    let lock = imported.then(|| hold_write_lock(&db.path));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(imported, "the child never finished its import");
+    let lock = lock.unwrap();
+    let pending: Option<i64> = lock.query_row("SELECT pending_from FROM fts_sync", [], |r| r.get(0)).unwrap();
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
+    assert!(pending.is_some(), "the index was complete before the kill; import more leads");
+
+    let store = db.open();
+    assert_eq!(store.lead_count().unwrap(), LARGE_IMPORT_LEADS as u64, "the committed import survived");
+    assert_eq!(names(&store.search_leads("zebra", Page::first(5)).unwrap()), ["Lead 24999"]);
+    wait_for_index(&store);
+    assert_index_matches_leads(&db.path);
+    assert_eq!(names(&store.search_leads("zebra", Page::first(5)).unwrap()), ["Lead 24999"]);
+    assert_eq!(names(&store.search_leads("aardvark", Page::first(5)).unwrap()), ["Lead 0"]);
+    assert_eq!(names(&store.search_leads("lead 12345", Page::first(5)).unwrap()), ["Lead 12345"]);
+    assert_eq!(store.search_leads("corp", Page::first(500)).unwrap().len(), 500);
+}
+
+#[test]
+fn words_longer_than_the_indexed_prefixes_match_whole_word_prefixes_only() {
+    let db = Db::new();
+    let store = db.open();
+    store.create_lead(&lead("Jane Williams", "Globex", "+14155550100"), NOW).unwrap();
+    store.create_lead(&lead("John Williamson", "Initech", "+14155550101"), NOW).unwrap();
+    store.create_lead(&lead("Will William", "Hooli", "+14155550102"), NOW).unwrap();
+    store.create_lead(&lead("Ann Cafétéria", "Massive Dynamic", "+14155550103"), NOW).unwrap();
+    let find = |q: &str| {
+        let mut found =
+            names(&store.search_leads(q, Page::first(10)).unwrap()).into_iter().map(str::to_owned).collect::<Vec<_>>();
+        found.sort();
+        found
+    };
+    assert_eq!(find("williams"), ["Jane Williams", "John Williamson"]);
+    assert_eq!(find("WILLIAMSON"), ["John Williamson"]);
+    assert_eq!(find("william"), ["Jane Williams", "John Williamson", "Will William"]);
+    assert_eq!(find("cafeteria"), ["Ann Cafétéria"], "accents folded");
+    assert_eq!(find("massive dyn"), ["Ann Cafétéria"]);
+    assert_eq!(find("jane williams"), ["Jane Williams"]);
+    assert!(find("williamsburg").is_empty());
+}

@@ -373,3 +373,135 @@ async fn wait_for_port(port: u16) {
     }
     panic!("tauri-driver did not listen on port {port} within 20 s");
 }
+
+/// gnome-keyring-daemon on the private bus, stopped by pid when dropped.
+pub struct Keyring(Child);
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// An unlocked login keyring (in `dir`) serving org.freedesktop.secrets on `bus`.
+pub fn start_keyring(bus: &softphone_notify::test_support::PrivateBus, dir: &Path) -> Keyring {
+    let mut child = Command::new("gnome-keyring-daemon")
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_RUNTIME_DIR", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gnome-keyring-daemon starts (Debian package gnome-keyring)");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"e2e-keyring-password")
+        .expect("unlock password");
+    let keyring = Keyring(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let owned = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--dest=org.freedesktop.DBus",
+                "--print-reply",
+                "--reply-timeout=1000",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .output()
+            .expect("dbus-send runs");
+        if String::from_utf8_lossy(&owned.stdout).contains("boolean true") {
+            return keyring;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("gnome-keyring did not claim org.freedesktop.secrets within 10 s");
+}
+
+/// What `secret-tool` finds in the keyring for one of the app's items.
+pub fn keychain_item(bus: &softphone_notify::test_support::PrivateBus, service: &str, account: &str) -> String {
+    let lookup = Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", account])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .output()
+        .expect("secret-tool runs (Debian package libsecret-tools)");
+    String::from_utf8_lossy(&lookup.stdout).into_owned()
+}
+
+/// "Real credentials": a private D-Bus bus with an unlocked gnome-keyring, a keychain service of
+/// this run's own, and a simulator standing in for Telnyx that accepts only this run's random API
+/// key. Fields drop in order: the simulator, the keyring, then the bus.
+pub struct RealAccount {
+    pub sim: softphone_sim::RunningSimulator,
+    pub keyring: Keyring,
+    pub bus: softphone_notify::test_support::PrivateBus,
+    /// The keyring's files.
+    pub dir: tempfile::TempDir,
+    /// `SOFTPHONE_KEYCHAIN_SERVICE` for the app.
+    pub service: String,
+    pub api_key: String,
+    pub connection_id: String,
+}
+
+impl RealAccount {
+    /// Starts the bus, the keyring and the simulator; `run` (random hex) makes the values unique.
+    pub async fn start(run: &str) -> RealAccount {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bus = softphone_notify::test_support::PrivateBus::start().expect("a private D-Bus bus (package dbus)");
+        let keyring = start_keyring(&bus, dir.path());
+        let api_key = format!("KEY_canary_{run}");
+        let config = softphone_sim::SimulatorConfig {
+            api_keys: vec![api_key.clone()],
+            ..softphone_sim::SimulatorConfig::default()
+        };
+        let sim = softphone_sim::Simulator::start(config).await.expect("the simulator starts");
+        RealAccount {
+            sim,
+            keyring,
+            bus,
+            dir,
+            service: format!("io.agentsoftphone.e2e.{run}"),
+            connection_id: format!("conn_canary_{}", &run[..run.len().min(16)]),
+            api_key,
+        }
+    }
+
+    /// The app on this bus and keychain service, with the simulator as Telnyx.
+    pub fn launch(&self, data_home: Option<tempfile::TempDir>, log_filter: &str) -> Launch {
+        Launch {
+            data_home,
+            env: vec![
+                ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.address().into()),
+                ("SOFTPHONE_KEYCHAIN_SERVICE".into(), self.service.clone()),
+                ("SOFTPHONE_TELNYX_API_URL".into(), self.sim.base_url()),
+                ("SOFTPHONE_TELNYX_RTC_URL".into(), self.sim.ws_url()),
+                ("RUST_LOG".into(), log_filter.into()),
+            ],
+            args: Vec::new(),
+        }
+    }
+
+    /// The agent enters the key and the connection id in Settings; waits until the app uses the
+    /// account and its engine is logged in.
+    pub async fn save_in_settings(&self, app: &App) {
+        app.open("settings").await;
+        app.wait_for_text("#settings-keychain", |text| text.starts_with("Available")).await;
+        app.type_into("#api-key", &self.api_key).await;
+        app.type_into("#connection-id", &self.connection_id).await;
+        app.find("#save-credentials").await.click().await.expect("save the credentials");
+        app.wait_for_text("#settings-mode", |text| text == "Telnyx account").await;
+        app.wait_for_text("#settings-api-key", |text| text == "Configured").await;
+        app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    }
+}
+
+/// 32 random hex digits (std's hasher keys are random per process).
+pub fn random_hex() -> String {
+    use std::hash::BuildHasher;
+    let state = std::collections::hash_map::RandomState::new();
+    format!("{:016x}{:016x}", state.hash_one(1u8), state.hash_one(2u8))
+}

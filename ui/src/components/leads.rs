@@ -360,6 +360,9 @@ fn import_form(props: &ImportFormProps) -> Html {
             <input id="import-path" type="text" placeholder="/path/to/leads.csv" value={(*path).clone()} oninput={on_path} />
             <button id="import-run" class="secondary" disabled={*running || path.trim().is_empty()} onclick={on_import}>{ "Import" }</button>
             if *running {
+                <progress id="import-progress" class="import-progress" max="1000"
+                    value={props.progress.and_then(|p| p.bytes_total.filter(|total| *total > 0).map(|total| (p.bytes_read.min(total) * 1000 / total).to_string()))}>
+                </progress>
                 <span class="muted">{ props.progress.map(|p| format!("{} rows read…", p.rows_done)).unwrap_or_else(|| "Importing…".into()) }</span>
             }
             if let Some(done) = &*report {

@@ -1,0 +1,93 @@
+//! Telnyx misbehaving, as the agent sees it, with real credentials (a private keychain and the
+//! simulator as Telnyx, see `common::RealAccount`):
+//!
+//! - token minting answers 500 at start-up: the status bar says Error and why, and the phone
+//!   gets ready by itself once Telnyx answers again;
+//! - the socket drops during an active call: the call stays on screen and comes back (the
+//!   simulator sees it reattached with audio), never ended silently;
+//! - a punt: the status bar says why the phone is signed out and the call shows that it ended.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::App;
+use serde_json::{Value, json};
+use softphone_sim::FaultSpec;
+
+/// The simulator's tone number, ringing the app as an inbound caller.
+const TONE_NUMBER: &str = "+15555550100";
+
+async fn ring_and_answer(app: &App, account: &common::RealAccount) -> String {
+    let started = account
+        .sim
+        .switchboard()
+        .start_inbound(softphone_sim::signaling::InboundCall { from: TONE_NUMBER.into(), ..Default::default() })
+        .expect("the simulator rings the app");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    app.find("#calls-panel .answer").await.click().await.expect("answer");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    started.call_id
+}
+
+fn sim_call(account: &common::RealAccount, call_id: &str) -> Value {
+    let call = account.sim.switchboard().calls().into_iter().find(|call| call.id == call_id);
+    serde_json::to_value(call).expect("a call view serializes")
+}
+
+fn hears(call: &Value, hz: f64) -> bool {
+    call["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
+    let account = common::RealAccount::start(&common::random_hex()).await;
+    let app = App::launch_with(account.launch(None, "info")).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    account.save_in_settings(&app).await;
+    let data_home = app.quit().await;
+
+    // Start-up while token minting fails: the app says so, then recovers on its own.
+    let failing = FaultSpec { status: Some(500), delay_ms: None, count: Some(1000), retry_after_secs: None };
+    account.sim.state().push_fault(&failing).expect("a fault queued");
+    let app = App::launch_with(account.launch(Some(data_home), "info")).await;
+    app.wait_for_text("#connection-state", |text| text == "Error").await;
+    let reason = app.wait_for_text("#connection-reason", |text| !text.is_empty()).await;
+    assert!(reason.contains("Telnyx"), "the status bar says what failed: {reason}");
+    app.screenshot("telnyx-faults-minting-fails").await;
+    account.sim.state().clear_faults();
+    let recovering = Instant::now();
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    eprintln!("telnyx faults: ready {:?} after token minting answered again", recovering.elapsed());
+
+    // A socket drop mid-call: the call is recovered, not hung up.
+    let call_id = ring_and_answer(&app, &account).await;
+    let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
+    assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
+        assert!(!state.starts_with("Ended"), "the call was hung up by the drop: {state}\n{}", app.log_tail());
+        let call = sim_call(&account, &call_id);
+        let back = call["reattached"].as_u64().unwrap_or(0) > reattached_before
+            && call["media_connected"] == json!(true)
+            && call["end"].is_null()
+            && hears(&call, 880.0);
+        if back && state == "Active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+
+    // A punt: signed out, said in the status bar; the call shows it ended.
+    assert_eq!(account.sim.switchboard().punt("all").expect("the simulator punts"), 1);
+    app.wait_for_text("#connection-state", |text| text == "Error").await;
+    let reason = app.wait_for_text("#connection-reason", |text| !text.is_empty()).await;
+    assert!(reason.contains("signed this phone out"), "{reason}");
+    let state = app.wait_for_text("#calls-panel .call-state", |text| text != "Active").await;
+    assert!(state.starts_with("Ended") || state.contains("Failed"), "the call shows it ended: {state}");
+    app.screenshot("telnyx-faults-punted").await;
+    app.close().await;
+}

@@ -88,6 +88,14 @@ async fn a_call_to_a_lead_has_audio_holds_sends_digits_and_is_wrapped_up_into_th
     }
     until_sim(&app, "the digits", |call| call["dtmf"] == "12#").await;
 
+    // Diagnostics: the engine, and the call's media as the native engine measures it.
+    app.open("diagnostics").await;
+    app.wait_for_text("#diagnostics-engine", |text| text.starts_with("Native")).await;
+    app.wait_for_text(".diagnostics-call .codec", |text| text.eq_ignore_ascii_case("opus")).await;
+    app.wait_for_text(".diagnostics-call .ice", |text| text == "connected" || text == "completed").await;
+    app.wait_for_text(".diagnostics-call .mos", |text| text.parse::<f64>().is_ok_and(|mos| mos > 3.5)).await;
+    app.screenshot("call-diagnostics").await;
+
     app.find("#calls-panel .hangup").await.click().await.expect("hang up");
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     until_sim(&app, "the end of the call", |call| !call["end"].is_null()).await;

@@ -12,7 +12,8 @@ use yew::Callback;
 
 use crate::backend;
 use softphone_ui::engine::{
-    EngineConfig, EnginePreference, SessionEvent, TokenSource, WebviewEngine, select_engine, webrtc_available,
+    EngineConfig, EnginePreference, SessionEvent, TokenSource, WebviewEngine, in_order, select_engine,
+    webrtc_available,
 };
 
 /// The webview engine, when it runs (one per window).
@@ -52,12 +53,11 @@ pub fn start(
 async fn start_webview(running: &RunningWebviewEngine) -> Result<(), IpcError> {
     let grant = backend::issue_login_token().await?;
     let token_source: TokenSource = Rc::new(|| Box::pin(backend::issue_login_token()));
-    let on_update = Callback::from(|(call_id, update): (CallId, EngineUpdate)| {
-        wasm_bindgen_futures::spawn_local(async move {
-            if let Err(error) = backend::report_engine_update(&call_id, &update).await {
-                gloo::console::warn!(format!("The shell refused an engine update: {}", error.message));
-            }
-        });
+    // One report at a time: separate invokes may reach the shell out of order (held after active).
+    let on_update = in_order(|(call_id, update): (CallId, EngineUpdate)| async move {
+        if let Err(error) = backend::report_engine_update(&call_id, &update).await {
+            gloo::console::warn!(format!("The shell refused an engine update: {}", error.message));
+        }
     });
     let on_session = Callback::from(|session: SessionEvent| {
         let reason = match &session {

@@ -448,11 +448,10 @@ impl Store {
             }
             reading.join().unwrap_or_else(|_| Err(StoreError::Internal("the CSV reader thread panicked".into())))
         })?;
-        let pending: i64 = tx.query_row(
-            "SELECT count(*) FROM leads WHERE id >= (SELECT pending_from FROM fts_sync)",
-            [],
-            |row| row.get(0),
-        )?;
+        let pending: i64 =
+            tx.query_row("SELECT count(*) FROM leads WHERE id >= (SELECT pending_from FROM fts_sync)", [], |row| {
+                row.get(0)
+            })?;
         let index_inline = pending <= INDEX_INLINE_MAX;
         if index_inline {
             tx.execute(

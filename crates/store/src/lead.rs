@@ -403,7 +403,11 @@ impl Store {
         let matches = args.push(expression.to_owned());
         let mut filter = digit_filters(&mut args, digit_words, WordsIn::Index);
         for word in whole_words {
-            filter.push_str(&format!(" AND {}({}, {TEXT_COLUMNS})", search::HAS_WORD_FUNCTION, args.push(word.clone())));
+            filter.push_str(&format!(
+                " AND {}({}, {TEXT_COLUMNS})",
+                search::HAS_WORD_FUNCTION,
+                args.push(word.clone())
+            ));
         }
         let source = if filter.is_empty() {
             format!("leads_fts WHERE leads_fts MATCH {matches}")
@@ -419,7 +423,10 @@ impl Store {
         let mut head_args = args.clone();
         let head_sql = match candidates_max {
             None => {
-                format!("SELECT leads_fts.rowid FROM {source} ORDER BY leads_fts.rowid DESC LIMIT {}", head_args.push(head_len))
+                format!(
+                    "SELECT leads_fts.rowid FROM {source} ORDER BY leads_fts.rowid DESC LIMIT {}",
+                    head_args.push(head_len)
+                )
             }
             Some(max) => format!(
                 "SELECT candidates.id
@@ -491,8 +498,8 @@ impl Store {
             ));
         }
         let wanted = args.push(offset + limit);
-        let unindexed =
-            self.ids(&format!("SELECT id FROM leads WHERE id >= {from} {filter} ORDER BY id DESC LIMIT {wanted}"), &args)?;
+        let unindexed = self
+            .ids(&format!("SELECT id FROM leads WHERE id >= {from} {filter} ORDER BY id DESC LIMIT {wanted}"), &args)?;
         let mut ids: Vec<i64> = unindexed.iter().skip(offset as usize).copied().collect();
         let found = unindexed.len() as i64;
         if found < offset + limit {

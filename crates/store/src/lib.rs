@@ -113,8 +113,7 @@ impl Store {
         MIGRATIONS.to_latest(&mut conn)?;
         let interrupted_at_open = call_log::close_interrupted(&conn)?;
         let pending = index::pending_from(&conn)?.is_some();
-        let mut store =
-            Store { conn, interrupted_at_open, indexer: index::BackgroundIndexer::new(path.to_path_buf()) };
+        let mut store = Store { conn, interrupted_at_open, indexer: index::BackgroundIndexer::new(path.to_path_buf()) };
         if pending {
             store.indexer.wake();
         }

@@ -44,7 +44,15 @@ pub fn dispatch<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), 
     let (effects, snapshot) = calls.handle(event.clone()).inspect_err(|error| {
         tracing::warn!(?event, reason = %error.message, "call event refused");
     })?;
-    for effect in effects {
+    // What the agent must notice at once (the ring, the popup, the engine's next step) goes
+    // before the bookkeeping (call log, lead match, window update); otherwise in order.
+    let (urgent, bookkeeping): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|effect| {
+        matches!(
+            effect,
+            Effect::Engine(_) | Effect::Ringer { .. } | Effect::NotifyIncoming { .. } | Effect::WithdrawIncoming { .. }
+        )
+    });
+    for effect in urgent.into_iter().chain(bookkeeping) {
         carry_out(app, effect, &snapshot);
     }
     Ok(())

@@ -137,7 +137,8 @@ fn call_card(props: &CallCardProps) -> Html {
                     }) }
                 </div>
             }
-            if ended {
+            // A wrap-up for calls the agent made or took; a missed or declined call needs none.
+            if ended && (call.direction == Direction::Outbound || call.answered_at.is_some()) {
                 <WrapUpForm call={call.clone()} />
             }
             if let Some(failure) = &*error {

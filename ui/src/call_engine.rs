@@ -12,8 +12,7 @@ use yew::Callback;
 
 use crate::backend;
 use softphone_ui::engine::{
-    EngineConfig, EnginePreference, SessionEvent, TokenSource, WebviewEngine, in_order, select_engine,
-    webrtc_available,
+    EngineConfig, EnginePreference, SessionEvent, TokenSource, WebviewEngine, in_order, select_engine, webrtc_available,
 };
 
 /// The webview engine, when it runs (one per window).

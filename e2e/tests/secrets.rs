@@ -151,6 +151,7 @@ const asks = [
   ["get_recent_calls", { page }], ["get_missed_calls", { page }], ["get_dispositions", {}],
   ["get_unseen_missed_count", {}], ["get_diagnostics", {}], ["get_audio_meter", {}], ["get_desktop_status", {}],
   ["get_settings", {}], ["get_audio_devices", {}], ["search_leads", { query: "", page }],
+  ["get_lead", { leadId: 1 }], ["get_lead_calls", { leadId: 1, page }],
 ];
 Promise.allSettled(asks.map(([cmd, args]) => window.__TAURI__.core.invoke(cmd, args)))
   .then((results) => done(results.filter((r) => r.status === "fulfilled").length));

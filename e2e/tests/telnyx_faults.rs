@@ -62,6 +62,11 @@ async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
 
     // A socket drop mid-call: the call is recovered, not hung up.
     let call_id = ring_and_answer(&app, &account).await;
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while !hears(&sim_call(&account, &call_id), 880.0) {
+        assert!(Instant::now() < deadline, "no audio before the drop: {}", sim_call(&account, &call_id));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
     assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
     let deadline = Instant::now() + common::UI_TIMEOUT;

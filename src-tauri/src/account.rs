@@ -34,6 +34,29 @@ impl TelnyxEndpoints {
 /// The connection id used against the simulator; it accepts any.
 const DEMO_CONNECTION_ID: &str = "demo-connection";
 
+/// `SOFTPHONE_DEMO_TIMINGS=fast` shortens the demo simulator's ringing and talk times, so a soak
+/// test can place hundreds of calls (e2e/tests/soak.rs); unset, the demo behaves like a person.
+const DEMO_TIMINGS_VAR: &str = "SOFTPHONE_DEMO_TIMINGS";
+
+/// The demo simulator's configuration for the value of [`DEMO_TIMINGS_VAR`]: `fast` answers after
+/// 200 ms, gives up ringing (no answer) after 3 s, plays early media for 500 ms and hangs up the
+/// hang-up number after 2 s; anything else keeps the simulator's defaults (2 s, 30 s, 3 s, 10 s).
+fn demo_simulator_config(timings: Option<&str>) -> SimulatorConfig {
+    let mut config = SimulatorConfig::default();
+    match timings {
+        None => {}
+        Some("fast") => {
+            tracing::info!("demo mode: fast simulator timings ({DEMO_TIMINGS_VAR}=fast)");
+            config.signaling.answer_delay = std::time::Duration::from_millis(200);
+            config.signaling.no_answer_timeout = std::time::Duration::from_secs(3);
+            config.signaling.early_media_duration = std::time::Duration::from_millis(500);
+            config.signaling.hangup_after = std::time::Duration::from_secs(2);
+        }
+        Some(other) => tracing::warn!(value = other, "{DEMO_TIMINGS_VAR} is not `fast`; the demo keeps its timings"),
+    }
+    config
+}
+
 enum Mode {
     /// No credentials: the in-process simulator stands in for Telnyx.
     Demo { simulator: RunningSimulator, tokens: LoginTokens, credential_id: Option<CredentialId> },
@@ -96,7 +119,8 @@ impl Account {
     }
 
     async fn demo_mode(&self) -> Result<Mode, IpcError> {
-        let simulator = Simulator::start(SimulatorConfig::default()).await.map_err(|error| {
+        let timings = std::env::var(DEMO_TIMINGS_VAR).ok();
+        let simulator = Simulator::start(demo_simulator_config(timings.as_deref())).await.map_err(|error| {
             tracing::error!(%error, "the demo simulator could not start");
             errors::internal("Starting demo mode")
         })?;
@@ -278,4 +302,25 @@ fn telnyx_ice_servers() -> Vec<IceServer> {
             credential: Some("testpassword".into()),
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::demo_simulator_config;
+
+    #[test]
+    fn fast_demo_timings_shorten_ringing_and_talk_times_and_other_values_keep_the_defaults() {
+        let fast = demo_simulator_config(Some("fast")).signaling;
+        assert_eq!(fast.answer_delay, Duration::from_millis(200));
+        assert_eq!(fast.no_answer_timeout, Duration::from_secs(3));
+        assert_eq!(fast.early_media_duration, Duration::from_millis(500));
+        assert_eq!(fast.hangup_after, Duration::from_secs(2));
+        for value in [None, Some("slow"), Some("")] {
+            let kept = demo_simulator_config(value).signaling;
+            assert_eq!(kept.answer_delay, Duration::from_secs(2), "{value:?}");
+            assert_eq!(kept.no_answer_timeout, Duration::from_secs(30), "{value:?}");
+        }
+    }
 }

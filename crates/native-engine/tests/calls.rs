@@ -358,3 +358,33 @@ async fn a_foreign_token_is_refused_with_a_sentence() {
     engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_call_has_audio_with_telnyx_ice_servers_configured() {
+    // What the app does with real credentials: Telnyx's STUN/TURN servers in the config, here
+    // with the simulator (on loopback) standing in for Telnyx.
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let (_, token) = login_token(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let ice = vec![softphone_core::ipc::IceServer {
+        urls: vec!["stun:stun.telnyx.com:3478".into()],
+        username: None,
+        credential: None,
+    }];
+    let mut config = NativeEngineConfig::new(sim.ws_url(), token, ice);
+    config.timings = timings();
+    let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let mut phone = Phone { engine, events, audio };
+    let started = sim
+        .switchboard()
+        .start_inbound(InboundCall { from: "+14155550125".into(), ..Default::default() })
+        .expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id.clone());
+    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
+    until_sim(&sim, &call_id.0, "the engine's microphone", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}

@@ -170,6 +170,16 @@ fn rtc_config(codecs: CodecChoice) -> RtcConfig {
     config
 }
 
+/// True when the SDP carries candidates and every one is on a loopback address.
+fn offers_loopback_only(sdp: &str) -> bool {
+    let mut addresses = sdp
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("a=candidate:"))
+        .filter_map(|candidate| candidate.split_whitespace().nth(4))
+        .peekable();
+    addresses.peek().is_some() && addresses.all(|address| address.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+}
+
 /// The address of the interface that routes to the internet (no packet is sent), if any.
 fn interface_ip() -> Option<IpAddr> {
     let probe = UdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))).ok()?;
@@ -246,6 +256,9 @@ impl Peer {
         if !offer_sdp.lines().any(|line| line.starts_with("m=audio")) {
             return Err(MediaError::NoAudio);
         }
+        // A peer on this machine (the simulator) reaches loopback only; announcing the interface
+        // candidate too (one socket serves both) left ICE without a working pair when we answer.
+        let has_ice_servers = has_ice_servers && !offers_loopback_only(offer_sdp);
         let mut peer = Peer::new(published, link, options, has_ice_servers)?;
         let answer = peer.rtc.sdp_api().accept_offer(offer).map_err(sdp_error)?;
         peer.drain()?;
@@ -573,6 +586,16 @@ pub(crate) fn dtmf_code(digit: char) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn loopback_only_offers_are_recognised() {
+        let local = "v=0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n";
+        let mixed = "a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\na=candidate:2 1 udp 2130706175 \
+                     192.0.2.2 50000 typ host\n";
+        assert!(super::offers_loopback_only(local));
+        assert!(!super::offers_loopback_only(mixed));
+        assert!(!super::offers_loopback_only("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"), "no candidates");
+    }
+
     use super::*;
 
     #[test]

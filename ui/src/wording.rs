@@ -7,7 +7,6 @@ use softphone_core::demo_leads::parse_dialable;
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::{PhoneNumber, Region};
 
-
 /// A call's state in words; an ended call says why it ended.
 pub fn call_state(call: &CallSnapshot) -> String {
     match call.view {

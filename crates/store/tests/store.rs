@@ -825,8 +825,10 @@ fn child_imports_and_waits_to_be_killed() {
     import(&mut store, &csv);
     // On a line of its own: libtest may have written "test ... " on the current one.
     println!("\n{IMPORT_COMMITTED}");
-    // The parent kills this process now; if it does not, stop by ourselves.
-    std::thread::sleep(std::time::Duration::from_secs(60));
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    // Crash at once, as a kill would: the background indexer has had microseconds of its
+    // minutes of work (a parent racing to kill us could lose to a fast indexer).
+    std::process::abort();
 }
 
 #[test]
@@ -841,12 +843,12 @@ fn killed_while_indexing_the_next_open_completes_the_index() {
         .unwrap();
     let stdout = io::BufReader::new(child.stdout.take().unwrap());
     let imported = stdout.lines().map_while(Result::ok).any(|line| line == IMPORT_COMMITTED);
-    // Stop the child's indexer between two chunks, then kill the process there.
-    let lock = imported.then(|| hold_write_lock(&db.path));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // The child aborts right after its import; should it hang instead, stop it here.
+    let _ = child.kill();
+    let status = child.wait().unwrap();
     assert!(imported, "the child never finished its import");
-    let lock = lock.unwrap();
+    assert!(!status.success(), "the child crashed instead of finishing: {status}");
+    let lock = hold_write_lock(&db.path);
     let pending: Option<i64> = lock.query_row("SELECT pending_from FROM fts_sync", [], |r| r.get(0)).unwrap();
     lock.execute_batch("ROLLBACK").unwrap();
     drop(lock);

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use softphone_core::call::{CallEnd, CallId, CallOutcome, Direction, Party};
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_store::{
-    CallDirection, CallEngine, CallFinish, CallLogEntry, CallState, LeadId, NewCall, Store, StoreError,
+    CallDirection, CallEngine, CallFinish, CallLogEntry, CallState, IndexingPaused, LeadId, NewCall, Store, StoreError,
 };
 
 use crate::errors;
@@ -22,6 +22,9 @@ pub struct Database {
     rows: Mutex<HashMap<CallId, softphone_store::CallId>>,
     /// Rows of calls that ended this session, for their wrap-up.
     finished: Mutex<HashMap<CallId, softphone_store::CallId>>,
+    /// Held while any call is live: the background indexing of a large import waits, so it
+    /// does not compete with the call's audio for the cores.
+    indexing_paused: Mutex<Option<IndexingPaused>>,
 }
 
 pub fn store_error(error: StoreError) -> IpcError {
@@ -75,20 +78,26 @@ impl Database {
         engine: CallEngine,
         at: i64,
     ) -> Result<Option<i64>, IpcError> {
-        let entry: CallLogEntry = self.with(|store| {
-            store.start_call(&NewCall {
-                direction: match direction {
-                    Direction::Inbound => CallDirection::Inbound,
-                    Direction::Outbound => CallDirection::Outbound,
-                },
-                remote_number: remote.number.clone(),
-                lead_id: lead_id.map(LeadId),
-                engine,
-                started_at_ms: at,
-            })
+        let entry: (CallLogEntry, IndexingPaused) = self.with(|store| {
+            store
+                .start_call(&NewCall {
+                    direction: match direction {
+                        Direction::Inbound => CallDirection::Inbound,
+                        Direction::Outbound => CallDirection::Outbound,
+                    },
+                    remote_number: remote.number.clone(),
+                    lead_id: lead_id.map(LeadId),
+                    engine,
+                    started_at_ms: at,
+                })
+                .map(|entry| (entry, store.pause_indexing()))
         })?;
+        let (entry, pause) = entry;
         if let Ok(mut rows) = self.rows.lock() {
             rows.insert(call_id.clone(), entry.id);
+        }
+        if let Ok(mut paused) = self.indexing_paused.lock() {
+            paused.get_or_insert(pause);
         }
         Ok(entry.lead_id.map(|lead| lead.0))
     }
@@ -105,7 +114,11 @@ impl Database {
     /// Finalizes the row. Declined inbound calls are logged as missed (not taken), calls that never
     /// connected for another reason as failed, with the cause saying which.
     pub fn call_finished(&self, call_id: &CallId, end: &CallEnd) -> Result<(), IpcError> {
-        let Some(row) = self.rows.lock().ok().and_then(|mut rows| rows.remove(call_id)) else { return Ok(()) };
+        let removed = self.rows.lock().ok().map(|mut rows| (rows.remove(call_id), rows.is_empty()));
+        let Some((Some(row), no_call_left)) = removed else { return Ok(()) };
+        if no_call_left && let Ok(mut paused) = self.indexing_paused.lock() {
+            *paused = None;
+        }
         if let Ok(mut finished) = self.finished.lock() {
             finished.insert(call_id.clone(), row);
         }

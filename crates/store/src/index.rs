@@ -10,10 +10,13 @@
 //! transaction and moves the mark past them in the same transaction, so every committed state is
 //! consistent; between chunks other writers (the app's own connection) get the write lock.
 //! While leads await the index, [`Store::search_leads`] finds them by scanning them (see there).
+//!
+//! [`Store::pause_indexing`] holds the indexer between two chunks (the app does so while a call
+//! is live, so a million-lead import does not take the cores the call's audio needs).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -54,17 +57,48 @@ struct Control {
     wake: bool,
     /// Why the last run stopped early.
     failure: Option<String>,
+    /// Live [`IndexingPaused`] guards; the thread starts no chunk while there is one.
+    pauses: usize,
 }
 
 #[derive(Debug, Default)]
 struct Shared {
     control: Mutex<Control>,
+    /// Signalled when the last pause ends or the store is dropped.
+    resumed: Condvar,
     stop: AtomicBool,
 }
 
 impl Shared {
     fn control(&self) -> std::sync::MutexGuard<'_, Control> {
         self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits while indexing is paused; returns `false` if the store is being dropped.
+    fn wait_while_paused(&self) -> bool {
+        let mut control = self.control();
+        while control.pauses > 0 && !self.stop.load(Ordering::SeqCst) {
+            control = self.resumed.wait(control).unwrap_or_else(PoisonError::into_inner);
+        }
+        !self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// Holds the background indexer between two chunks for as long as it lives (see
+/// [`Store::pause_indexing`]). Searches keep finding the leads it has not reached.
+#[derive(Debug)]
+#[must_use = "indexing resumes as soon as the guard is dropped"]
+pub struct IndexingPaused {
+    shared: Arc<Shared>,
+}
+
+impl Drop for IndexingPaused {
+    fn drop(&mut self) {
+        let mut control = self.shared.control();
+        control.pauses = control.pauses.saturating_sub(1);
+        if control.pauses == 0 {
+            self.shared.resumed.notify_all();
+        }
     }
 }
 
@@ -117,12 +151,20 @@ impl BackgroundIndexer {
     fn failure(&self) -> Option<String> {
         self.shared.control().failure.clone()
     }
+
+    fn pause(&self) -> IndexingPaused {
+        self.shared.control().pauses += 1;
+        IndexingPaused { shared: Arc::clone(&self.shared) }
+    }
 }
 
 impl Drop for BackgroundIndexer {
     /// Stops the thread after its current chunk; the rest is indexed after the next open.
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        // Under the lock, so a thread about to wait for a pause to end cannot miss this.
+        drop(self.shared.control());
+        self.shared.resumed.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -135,7 +177,7 @@ fn run(path: &std::path::Path, shared: &Shared) -> Result<(), StoreError> {
     conn.execute_batch(&format!("PRAGMA cache_size = -{INDEXER_CACHE_KIB}"))?;
     loop {
         shared.control().wake = false;
-        while !shared.stop.load(Ordering::SeqCst) {
+        while shared.wait_while_paused() {
             match index_chunk(&mut conn) {
                 Ok(true) => {}
                 Ok(false) => break,
@@ -195,5 +237,12 @@ impl Store {
             }
         };
         Ok(IndexStatus { leads_pending, failure: self.indexer.failure() })
+    }
+
+    /// Holds the background indexer after its current chunk (about a fifth of a second of
+    /// work) until the returned guard and any other live one are dropped. Guards may outlive
+    /// the store; dropping the store still stops the indexer.
+    pub fn pause_indexing(&self) -> IndexingPaused {
+        self.indexer.pause()
     }
 }

@@ -28,7 +28,7 @@ use rusqlite_migration::{M, Migrations};
 pub use call_log::{CallDirection, CallEngine, CallFinish, CallId, CallLogEntry, CallLogFilter, CallState, NewCall};
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};
-pub use index::IndexStatus;
+pub use index::{IndexStatus, IndexingPaused};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};
 

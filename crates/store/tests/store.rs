@@ -717,14 +717,6 @@ fn large_import_csv(leads: usize) -> String {
 
 const LARGE_IMPORT_LEADS: usize = 25_000;
 
-/// Holds the database's write lock, which stops the background indexer between two chunks.
-fn hold_write_lock(path: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
-    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    conn
-}
-
 /// Waits for the background indexer to finish (bounded: a stuck indexer fails the test).
 fn wait_for_index(store: &Store) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -753,13 +745,11 @@ fn a_large_import_is_searchable_while_its_index_is_built_and_after() {
     let mut store = db.open();
     let ann = store.create_lead(&lead("Ann Lee", "Acme", "+12125550100"), NOW).unwrap();
     let path = db.write_csv("large.csv", &large_import_csv(LARGE_IMPORT_LEADS));
+    // Held as the app holds it during a call: the import commits, the indexer waits.
+    let paused = store.pause_indexing();
     let report = import(&mut store, &path);
     assert_eq!(report.inserted, LARGE_IMPORT_LEADS as u64);
-
-    // The import returned with its leads committed; stop the indexer where it is.
-    let lock = hold_write_lock(&db.path);
-    let pending = store.index_status().unwrap().leads_pending;
-    assert!(pending > 0, "the index was complete before the test could look; import more leads");
+    assert_eq!(store.index_status().unwrap().leads_pending, LARGE_IMPORT_LEADS as u64, "nothing indexed while paused");
     assert_eq!(store.lead_count().unwrap(), LARGE_IMPORT_LEADS as u64 + 1);
     let newest = store.search_leads("lead", Page::first(3)).unwrap();
     assert_eq!(names(&newest), ["Lead 24999", "Lead 24998", "Lead 24997"], "newest first while indexing");
@@ -784,8 +774,11 @@ fn a_large_import_is_searchable_while_its_index_is_built_and_after() {
     let expected = (0..LARGE_IMPORT_LEADS).filter(|i| i % 7 == 3 || i.to_string().starts_with('3')).count();
     assert_eq!(while_indexing.len(), expected);
     assert!(while_indexing.windows(2).all(|pair| pair[0] > pair[1]), "newest first, no repeats across pages");
-    lock.execute_batch("ROLLBACK").unwrap();
-    drop(lock);
+    let second_pause = store.pause_indexing();
+    drop(paused);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(store.index_status().unwrap().leads_pending, LARGE_IMPORT_LEADS as u64, "paused while any guard lives");
+    drop(second_pause);
 
     // Edits while the indexer runs land in the index whichever it reaches first.
     let zebra = store.search_leads("zebra", Page::first(1)).unwrap().remove(0);
@@ -822,12 +815,13 @@ fn child_imports_and_waits_to_be_killed() {
     let mut store = Store::open(&path).unwrap();
     let csv = path.with_file_name("large.csv");
     std::fs::write(&csv, large_import_csv(LARGE_IMPORT_LEADS)).unwrap();
+    // Killed before the indexer indexed a chunk, whatever the machine's speed.
+    let _paused = store.pause_indexing();
     import(&mut store, &csv);
     // On a line of its own: libtest may have written "test ... " on the current one.
     println!("\n{IMPORT_COMMITTED}");
     std::io::Write::flush(&mut std::io::stdout()).unwrap();
-    // Crash at once, as a kill would: the background indexer has had microseconds of its
-    // minutes of work (a parent racing to kill us could lose to a fast indexer).
+    // Crash at once, as a kill would (a parent racing to kill us could lose to a fast indexer).
     std::process::abort();
 }
 
@@ -848,11 +842,11 @@ fn killed_while_indexing_the_next_open_completes_the_index() {
     let status = child.wait().unwrap();
     assert!(imported, "the child never finished its import");
     assert!(!status.success(), "the child crashed instead of finishing: {status}");
-    let lock = hold_write_lock(&db.path);
-    let pending: Option<i64> = lock.query_row("SELECT pending_from FROM fts_sync", [], |r| r.get(0)).unwrap();
-    lock.execute_batch("ROLLBACK").unwrap();
-    drop(lock);
-    assert!(pending.is_some(), "the index was complete before the kill; import more leads");
+    let pending: Option<i64> = rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .query_row("SELECT pending_from FROM fts_sync", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, Some(1), "the kill left the whole import to index");
 
     let store = db.open();
     assert_eq!(store.lead_count().unwrap(), LARGE_IMPORT_LEADS as u64, "the committed import survived");

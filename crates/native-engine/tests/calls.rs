@@ -3,185 +3,20 @@
 //! both sides: the engine's fake microphone plays 880 Hz and the simulator's media hears it; the
 //! simulator plays 440 Hz and the engine's fake speaker measures it. Every wait is bounded.
 
+mod common;
+
 use std::time::{Duration, SystemTime};
 
+use common::{
+    BUSY, MIC_HZ, NO_ANSWER, Phone, REJECT, SIM_TONE_HZ, TONE, dial, far_end_hears, login_token, next_connection,
+    next_update, ready_phone, sim_call, simulator, state, timings, until_sim, until_speaker_plays,
+    until_speaker_silent,
+};
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, Party, SdkState};
 use softphone_core::secret::Secret;
 use softphone_media::{AudioSystem, FakeAudioSpec};
-use softphone_native_engine::{ConnectionChange, NativeEngine, NativeEngineConfig, NativeEngineEvent};
-use softphone_sim::signaling::{CallView, Hangup, InboundCall};
-use softphone_sim::{RunningSimulator, SignalingConfig, Simulator, SimulatorConfig};
-use softphone_telnyx::rtc::{Backoff, RtcTimings};
-use tokio::sync::mpsc::Receiver;
-
-/// The longest any expected event may take.
-const WAIT: Duration = Duration::from_secs(10);
-/// What the engine's fake microphone plays.
-const MIC_HZ: f32 = 880.0;
-/// What the simulator's tone number plays.
-const SIM_TONE_HZ: f32 = 440.0;
-const TONE: &str = "+15555550100";
-const BUSY: &str = "+15555550102";
-const NO_ANSWER: &str = "+15555550103";
-const REJECT: &str = "+15555550104";
-
-async fn simulator(token_ttl: Duration) -> RunningSimulator {
-    let signaling = SignalingConfig {
-        ping_interval: Duration::from_millis(500),
-        answer_delay: Duration::from_millis(50),
-        no_answer_timeout: Duration::from_secs(2),
-        early_media_duration: Duration::from_millis(100),
-        hangup_after: Duration::from_secs(60),
-        reattach_window: Duration::from_secs(10),
-    };
-    Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
-        .await
-        .expect("the simulator starts")
-}
-
-/// A login token for a new telephony credential, as `issue_login_token` would get it.
-fn login_token(sim: &RunningSimulator) -> (String, Secret) {
-    let credential = sim.state().create_credential("native-engine-tests".into(), None, None, None);
-    let token = sim.state().mint_login_token(&credential.id, SystemTime::now()).expect("the credential exists");
-    (credential.id, Secret::new(token))
-}
-
-fn timings() -> RtcTimings {
-    RtcTimings {
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(5),
-        idle_ping_after: Duration::from_secs(2),
-        ping_timeout: Duration::from_secs(1),
-        backoff: Backoff { initial: Duration::from_millis(100), max: Duration::from_millis(400), jitter: 0.1 },
-        max_reconnect_attempts: 20,
-        bye_wait: Duration::from_secs(1),
-    }
-}
-
-struct Phone {
-    engine: NativeEngine,
-    events: Receiver<NativeEngineEvent>,
-    audio: AudioSystem,
-}
-
-async fn ready_phone(sim: &RunningSimulator) -> Phone {
-    let (_, token) = login_token(sim);
-    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
-    let mut config = NativeEngineConfig::new(sim.ws_url(), token, Vec::new());
-    config.timings = timings();
-    let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
-    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
-    Phone { engine, events, audio }
-}
-
-async fn next_event<T>(
-    events: &mut Receiver<NativeEngineEvent>,
-    what: &str,
-    pick: impl Fn(&NativeEngineEvent) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no {what} within {WAIT:?}"))
-            .unwrap_or_else(|| panic!("the engine stopped before {what}"));
-        if let Some(found) = pick(&event) {
-            return found;
-        }
-    }
-}
-
-async fn next_connection(
-    events: &mut Receiver<NativeEngineEvent>,
-    what: &str,
-    wanted: impl Fn(&ConnectionChange) -> bool,
-) -> ConnectionChange {
-    next_event(events, what, |event| match event {
-        NativeEngineEvent::Connection(change) if wanted(change) => Some(change.clone()),
-        _ => None,
-    })
-    .await
-}
-
-async fn next_update(
-    events: &mut Receiver<NativeEngineEvent>,
-    call: &CallId,
-    what: &str,
-    wanted: impl Fn(&EngineUpdate) -> bool,
-) -> EngineUpdate {
-    next_event(events, what, |event| match event {
-        NativeEngineEvent::Call { call_id, update } if call_id == call && wanted(update) => Some(update.clone()),
-        _ => None,
-    })
-    .await
-}
-
-fn state(wanted: SdkState) -> impl Fn(&EngineUpdate) -> bool {
-    move |update| matches!(update, EngineUpdate::State { state } if *state == wanted)
-}
-
-fn sim_call(sim: &RunningSimulator, call_id: &str) -> Option<CallView> {
-    sim.switchboard().calls().into_iter().find(|call| call.id == call_id)
-}
-
-/// Waits until the simulator's view of the call satisfies `check`.
-async fn until_sim(sim: &RunningSimulator, call_id: &str, what: &str, check: impl Fn(&CallView) -> bool) -> CallView {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(call) = sim_call(sim, call_id).filter(|call| check(call)) {
-            return call;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the simulator never saw {what}: {:?}", sim_call(sim, call_id));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The simulator's far end hears a tone near `hz`.
-fn far_end_hears(call: &CallView, hz: f32) -> bool {
-    let heard = call.heard.as_ref().and_then(|heard| heard["dominant_hz"].as_f64());
-    heard.is_some_and(|heard| (heard - f64::from(hz)).abs() < 15.0)
-}
-
-/// Waits until the engine's fake speaker plays a tone near `hz`.
-async fn until_speaker_plays(audio: &AudioSystem, hz: f32) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let analysis = audio.speaker_analysis();
-        if analysis.as_ref().and_then(|a| a.dominant_hz).is_some_and(|heard| (heard - hz).abs() < 15.0) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the speaker never played {hz} Hz: {analysis:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn until_speaker_silent(audio: &AudioSystem) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let analysis = audio.speaker_analysis();
-        if analysis.as_ref().is_none_or(|a| a.dominant_hz.is_none()) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the speaker kept playing: {analysis:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn dial(phone: &mut Phone, number: &str) -> CallId {
-    let call_id = CallId(uuid_like(number));
-    phone
-        .engine
-        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: number.to_owned() })
-        .await
-        .expect("the invite is accepted");
-    call_id
-}
-
-/// A call id unique enough for one test run.
-fn uuid_like(seed: &str) -> String {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{nanos:x}-{}", seed.trim_start_matches('+'))
-}
+use softphone_native_engine::{ConnectionChange, NativeEngine, NativeEngineConfig};
+use softphone_sim::signaling::{Hangup, InboundCall};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_call_has_two_way_audio_holds_sends_dtmf_and_hangs_up() {

@@ -38,6 +38,11 @@ struct Cli {
     /// Milliseconds the directory numbers ring before they answer or reject.
     #[arg(long, value_name = "MS", default_value_t = 2_000)]
     answer_delay_ms: u64,
+
+    /// Send malformed, oversized, duplicated, stale and unknown frames among the real ones
+    /// (also `POST /control/hostile {"enabled": bool}`).
+    #[arg(long)]
+    hostile: bool,
 }
 
 #[tokio::main]
@@ -69,6 +74,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.hostile {
+        sim.switchboard().set_hostile(true);
+    }
     {
         let mut stdout = std::io::stdout().lock();
         let written = writeln!(stdout, "listening on {}", sim.base_url()).and_then(|()| stdout.flush());

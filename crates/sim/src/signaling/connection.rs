@@ -10,6 +10,7 @@ use super::frames::{
     CallParams, ClientReadyParams, EmptyParams, ErrorFrame, GatewayState, GatewayStateResult, Incoming, JSONRPC,
     LoginParams, LoginResult, MethodResult, PingParams, Reply, ResultFrame, RpcError, ServerRequest, classify, codes,
 };
+use super::hostile::Hostility;
 use super::switchboard::{ConnLink, OUTBOX_CAPACITY, Outgoing, Switchboard};
 
 struct Connection {
@@ -21,6 +22,8 @@ struct Connection {
     /// Calls of a reattached session, attached once the client asked for `gatewayState`.
     pending_attach: Vec<String>,
     pings_sent: u64,
+    /// The noise of hostile mode (see [`super::hostile`]), when the switchboard is hostile.
+    hostility: Hostility,
 }
 
 /// Serves one upgraded websocket until the client leaves or the control API drops it.
@@ -37,6 +40,7 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
         query_voice_sdk_id: query_voice_sdk_id.map(|v| v.chars().take(128).collect()),
         pending_attach: Vec::new(),
         pings_sent: 0,
+        hostility: Hostility::default(),
     };
     tracing::debug!(conn = conn.link.id, "websocket open");
     let mut closing = conn.board.closing();
@@ -55,13 +59,15 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
                         break;
                     }
                 };
+                let replies = conn.on_the_wire(replies);
                 if !send_all(&mut socket, replies).await {
                     break;
                 }
             }
             Some(outgoing) = outbox.recv() => match outgoing {
                 Outgoing::Text(text) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    let frames = conn.on_the_wire(vec![text]);
+                    if !send_all(&mut socket, frames).await {
                         break;
                     }
                 }
@@ -89,7 +95,8 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
                     ServerRequest::Ping(PingParams { serno: conn.pings_sent }),
                     conn.voice_sdk_id.as_deref(),
                 );
-                if socket.send(Message::Text(ping.into())).await.is_err() {
+                let frames = conn.on_the_wire(vec![ping]);
+                if !send_all(&mut socket, frames).await {
                     break;
                 }
             }
@@ -108,6 +115,14 @@ async fn send_all(socket: &mut WebSocket, frames: Vec<String>) -> bool {
 }
 
 impl Connection {
+    /// The frames to write for `frames`: themselves, plus noise in hostile mode.
+    fn on_the_wire(&mut self, frames: Vec<String>) -> Vec<String> {
+        if !self.board.hostile() {
+            return frames;
+        }
+        frames.into_iter().flat_map(|frame| self.hostility.frames_for(frame)).collect()
+    }
+
     fn closed(&self) {
         tracing::debug!(conn = self.link.id, "websocket closed");
         self.board.connection_closed(self.link.id, self.sessid.as_deref());

@@ -10,6 +10,7 @@
 //! | `POST /control/sessions/{id}/drop`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
 //! | `POST /control/sessions/{id}/punt`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
 //! | `POST /control/pings`                  | `{"answer": bool}`                                | 204 |
+//! | `POST /control/hostile`                | `{"enabled": bool}` (see [`super::hostile`])      | 204 |
 //!
 //! Errors: 404 unknown call or session, 409 call already ended or no client logged in,
 //! 422 unusable body, 500 media failure; all with `{"error": "..."}`.
@@ -39,6 +40,7 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/sessions/{id}/drop", post(drop_sessions))
         .route("/control/sessions/{id}/punt", post(punt))
         .route("/control/pings", post(pings))
+        .route("/control/hostile", post(hostile))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(loopback_only))
         .with_state(board)
@@ -152,6 +154,22 @@ async fn pings(State(board): State<Switchboard>, body: Result<Json<PingsBody>, J
     match body {
         Ok(Json(body)) => {
             board.set_answer_pings(body.answer);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(rejection) => body_error(&rejection),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostileBody {
+    enabled: bool,
+}
+
+async fn hostile(State(board): State<Switchboard>, body: Result<Json<HostileBody>, JsonRejection>) -> Response {
+    match body {
+        Ok(Json(body)) => {
+            board.set_hostile(body.enabled);
             StatusCode::NO_CONTENT.into_response()
         }
         Err(rejection) => body_error(&rejection),

@@ -16,12 +16,16 @@
 //!   params (-32602) get JSON-RPC errors and the connection stays up. Messages over
 //!   [`MAX_MESSAGE_BYTES`] close the connection (the websocket layer refuses to buffer them).
 //!
+//! - Hostile mode ([`hostile`]): malformed, oversized, duplicated, stale and unknown frames
+//!   among the real ones, for clients to prove they survive them.
+//!
 //! Unanswered calls end when their socket goes (`NORMAL_TEMPORARY_FAILURE` 41); answered calls
 //! wait for a reconnection and end with `RECOVERY_ON_TIMER_EXPIRE` 102 if none comes.
 
 pub mod connection;
 pub mod control;
 pub mod frames;
+pub mod hostile;
 pub mod numbers;
 pub mod switchboard;
 

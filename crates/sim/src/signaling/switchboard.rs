@@ -451,6 +451,7 @@ struct Board {
     ended_order: std::collections::VecDeque<String>,
     next_seq: u64,
     ignore_pings: bool,
+    hostile: bool,
 }
 
 struct Inner {
@@ -583,6 +584,17 @@ impl Switchboard {
     /// Answer client pings (`true`, the default) or ignore them.
     pub fn set_answer_pings(&self, answer: bool) {
         self.board().ignore_pings = !answer;
+    }
+
+    /// Whether every frame sent comes with noise (see [`super::hostile`]).
+    pub fn hostile(&self) -> bool {
+        self.board().hostile
+    }
+
+    /// Turns hostile mode on or off, for every connection at once.
+    pub fn set_hostile(&self, hostile: bool) {
+        self.board().hostile = hostile;
+        tracing::info!(hostile, "hostile mode");
     }
 
     // -----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! [`RtcClient`]: one `telnyx_rtc` websocket, driven by a task that owns the socket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -364,6 +364,7 @@ impl RtcClient {
             gateway_poll_at: None,
             reattached: Vec::new(),
             out: Vec::new(),
+            ended: VecDeque::new(),
         };
         tokio::spawn(task.run(socket));
         Ok((RtcClient { commands: commands_tx }, events))
@@ -608,12 +609,33 @@ struct Task {
     reattached: Vec<String>,
     /// Frames to write after the current step.
     out: Vec<String>,
+    /// Calls that ended lately, newest last: a repeated or late frame about one of them (a
+    /// duplicated invite, a stale answer) must not bring it back.
+    ended: VecDeque<String>,
 }
+
+/// How many ended calls [`Task::ended`] remembers.
+const ENDED_CALLS_REMEMBERED: usize = 64;
 
 /// Re-polls of an unregistered gateway before giving up (the SDK: 5).
 const GATEWAY_POLLS: u32 = 5;
 
 impl Task {
+    /// Removes a call and remembers that it ended.
+    fn forget(&mut self, call_id: &str) -> Option<Call> {
+        let call = self.calls.remove(call_id)?;
+        if self.ended.len() == ENDED_CALLS_REMEMBERED {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(call_id.to_owned());
+        Some(call)
+    }
+
+    /// The phase of a live call this client knows.
+    fn phase(&self, call_id: &str) -> Option<Phase> {
+        self.calls.get(call_id).map(|call| call.phase)
+    }
+
     async fn run(mut self, first: Socket) {
         let mut socket = first;
         self.send_login(None);
@@ -883,7 +905,7 @@ impl Task {
     }
 
     async fn end_locally(&mut self, call_id: &str, cause: &ByeCause) {
-        if self.calls.remove(call_id).is_some() {
+        if self.forget(call_id).is_some() {
             self.emit(RtcEvent::Ended {
                 call_id: call_id.to_owned(),
                 cause: Some(cause.cause.clone()),
@@ -1104,7 +1126,7 @@ impl Task {
                 Err(error) => {
                     // The SDK: SDP_SEND_FAILED, then a BYE with USER_BUSY.
                     let error = rejected(error, &[]);
-                    if let (Some(call), Some(sessid)) = (self.calls.remove(&call_id), self.sessid.clone()) {
+                    if let (Some(call), Some(sessid)) = (self.forget(&call_id), self.sessid.clone()) {
                         let cause = ByeCause::user_busy();
                         let params = bye_params(&sessid, call.dialog(&call_id), &cause);
                         self.request("telnyx_rtc.bye", params, Purpose::Bye { call_id: call_id.clone(), cause }, None);
@@ -1173,7 +1195,7 @@ impl Task {
                     let lost: Vec<String> = self.calls.keys().filter(|id| !reattached.contains(id)).cloned().collect();
                     self.emit(RtcEvent::Reconnected { reattached }).await;
                     for call_id in lost {
-                        self.calls.remove(&call_id);
+                        self.forget(&call_id);
                         let error =
                             RtcError::Protocol("Telnyx did not reattach the call after the reconnection".into());
                         self.emit(RtcEvent::CallFailed { call_id, error }).await;
@@ -1228,36 +1250,53 @@ impl Task {
                 self.request("telnyx_rtc.ping", json!({}), Purpose::Ping, None);
             }
             ServerRequest::Invite(params) => self.on_invite(params).await,
+            // Ringing, early media and answer only move an outbound call forward; a repeated or
+            // late one (for a call already answered, ended, or never placed) is dropped.
             ServerRequest::Ringing(CallInfoParams { call_id, .. }) => {
-                self.emit(RtcEvent::Ringing { call_id }).await;
+                if matches!(self.phase(&call_id), Some(Phase::Requesting | Phase::Trying)) {
+                    self.emit(RtcEvent::Ringing { call_id }).await;
+                } else {
+                    tracing::debug!(%call_id, "ringing for no call being placed ignored");
+                }
             }
             ServerRequest::Media(SdpParams { call_id, sdp }) => {
-                let fresh =
-                    self.calls.get(&call_id).is_none_or(|c| matches!(c.phase, Phase::Requesting | Phase::Trying));
+                let fresh = matches!(self.phase(&call_id), Some(Phase::Requesting | Phase::Trying));
                 if let (true, Some(sdp)) = (fresh, sdp) {
                     if let Some(call) = self.calls.get_mut(&call_id) {
                         call.phase = Phase::Early;
                     }
                     self.emit(RtcEvent::EarlyMedia { call_id, sdp }).await;
+                } else {
+                    tracing::debug!(%call_id, "early media for no call being placed ignored");
                 }
             }
             ServerRequest::Answer(SdpParams { call_id, sdp }) => {
-                if let Some(call) = self.calls.get_mut(&call_id) {
-                    call.phase = Phase::Active;
+                if matches!(self.phase(&call_id), Some(Phase::Requesting | Phase::Trying | Phase::Early)) {
+                    if let Some(call) = self.calls.get_mut(&call_id) {
+                        call.phase = Phase::Active;
+                    }
+                    self.emit(RtcEvent::Answered { call_id, sdp }).await;
+                } else {
+                    tracing::debug!(%call_id, "answer for no call being placed ignored");
                 }
-                self.emit(RtcEvent::Answered { call_id, sdp }).await;
             }
             ServerRequest::Bye(ByeParams { call_id, cause, cause_code, sip_code, sip_reason }) => {
-                self.calls.remove(&call_id);
-                self.emit(RtcEvent::Ended { call_id, cause, cause_code, sip_code, sip_reason }).await;
+                if self.forget(&call_id).is_some() {
+                    self.emit(RtcEvent::Ended { call_id, cause, cause_code, sip_code, sip_reason }).await;
+                } else {
+                    tracing::debug!(%call_id, "bye for no live call ignored");
+                }
             }
-            ServerRequest::Display(params) => {
+            ServerRequest::Display(params) if self.calls.contains_key(&params.call_id) => {
                 self.emit(RtcEvent::Display {
                     call_id: params.call_id,
                     name: params.display_name,
                     number: params.display_number,
                 })
                 .await;
+            }
+            ServerRequest::Display(params) => {
+                tracing::debug!(call_id = %params.call_id, "display for no live call ignored");
             }
             ServerRequest::Attach(CallInfoParams { call_id, sdp, .. }) => match sdp {
                 Some(sdp_offer) if self.calls.contains_key(&call_id) => {
@@ -1277,6 +1316,10 @@ impl Task {
     }
 
     async fn on_invite(&mut self, params: CallInfoParams) {
+        if self.calls.contains_key(&params.call_id) || self.ended.contains(&params.call_id) {
+            tracing::debug!(call_id = %params.call_id, "repeated invite ignored");
+            return;
+        }
         let Some(sdp_offer) = params.sdp.filter(|s| !s.is_empty()) else {
             tracing::warn!(call_id = %params.call_id, "inbound invite without SDP ignored");
             return;

@@ -109,13 +109,15 @@ pub fn call_log(props: &CallLogProps) -> Html {
                                     <td class="log-number">{ wording::number(&entry.remote_number) }</td>
                                     <td class="log-lead">{ entry.lead_id.and_then(|id| lead_names.get(&id).cloned()).unwrap_or_default() }</td>
                                     <td class="log-outcome">{ wording::outcome(entry) }</td>
-                                    <td class="log-wrap-up">
-                                        if let Some(disposition) = &entry.disposition {
-                                            <span class="log-disposition">{ disposition.label() }</span>
-                                        }
-                                        if !entry.note.is_empty() {
-                                            <span class="log-note" title={entry.note.clone()}>{ &entry.note }</span>
-                                        }
+                                    <td>
+                                        <div class="log-wrap-up">
+                                            if let Some(disposition) = &entry.disposition {
+                                                <span class="log-disposition">{ disposition.label() }</span>
+                                            }
+                                            if !entry.note.is_empty() {
+                                                <span class="log-note" title={entry.note.clone()}>{ &entry.note }</span>
+                                            }
+                                        </div>
                                     </td>
                                     <td class="log-duration">{ entry.duration_ms.map(wording::duration).unwrap_or_default() }</td>
                                     <td><button class="secondary redial" onclick={redial}>{ "Redial" }</button></td>

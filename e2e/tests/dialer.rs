@@ -16,9 +16,11 @@ async fn dialing_a_valid_number_shows_the_call_and_hang_up_ends_it_in_the_log() 
 
     // The simulator's no-answer number: it rings for 30 s, long enough to look at the call.
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
-    app.type_into("#dial-number", "(555) 555-0103").await;
+    // Typed as bare digits, the number is grouped in the field as it grows.
+    app.type_into("#dial-number", "5555550103").await;
     let check = app.wait_for_text("#dial-check", |text| text.starts_with("Valid")).await;
     assert_eq!(check, "Valid: +1 555-555-0103");
+    assert_eq!(field_value(&app).await, "(555) 555-0103");
     app.type_into("#dial-number", ENTER).await;
 
     let state = app.wait_for_text("#calls-panel .call-state", |text| !text.is_empty()).await;
@@ -50,7 +52,22 @@ async fn dialing_a_valid_number_shows_the_call_and_hang_up_ends_it_in_the_log() 
     app.find("#filter-outbound").await.click().await.expect("outbound filter");
     app.wait_for_count("#call-log .log-row", |count| count == 1).await;
 
+    // Back in the dialer, the number is among the recent ones; a click puts it in the field.
+    app.open("dialer").await;
+    let recent = app.wait_for_text(".recent-numbers", |text| text.contains("+1 555-555-0103")).await;
+    assert_eq!(recent.matches("555-555-0103").count(), 1, "listed once: {recent}");
+    app.screenshot("dialer-recent").await;
+    app.find(".recent-number").await.click().await.expect("recent number");
+    app.wait_for_text("#dial-check", |text| text == "Valid: +1 555-555-0103").await;
+    assert_eq!(field_value(&app).await, "+1 555-555-0103");
+
     app.close().await;
+}
+
+/// What the dialer's number field holds.
+async fn field_value(app: &App) -> String {
+    let field = app.find("#dial-number").await;
+    field.prop("value").await.expect("value").unwrap_or_default()
 }
 
 #[tokio::test]

@@ -69,6 +69,21 @@ pub fn number(text: &str) -> String {
     PhoneNumber::from_stored(text).map_or_else(|_| text.to_owned(), |number| number.format_international())
 }
 
+/// The dialer's recent numbers: the call log's remote numbers, newest first, each once, at most
+/// `count` (the log is newest first already).
+pub fn recent_numbers(entries: &[CallLogEntry], count: usize) -> Vec<String> {
+    let mut numbers: Vec<String> = Vec::with_capacity(count);
+    for entry in entries {
+        if numbers.len() == count {
+            break;
+        }
+        if !entry.remote_number.is_empty() && !numbers.contains(&entry.remote_number) {
+            numbers.push(entry.remote_number.clone());
+        }
+    }
+    numbers
+}
+
 /// What the dialer says about the number being typed, before dialing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NumberCheck {
@@ -286,6 +301,18 @@ mod tests {
         assert_eq!(error_sentence(&number), "The phone number is too short.");
         let offline = IpcError::new(ErrorCode::Offline, "reqwest: dns error");
         assert!(error_sentence(&offline).starts_with("Telnyx cannot be reached"));
+    }
+
+    #[test]
+    fn recent_numbers_are_the_newest_distinct_ones() {
+        let with = |number: &str| CallLogEntry {
+            remote_number: number.into(),
+            ..entry(CallDirection::Outbound, LoggedCallState::Completed, None)
+        };
+        let log = [with("+14155550100"), with("+14155550101"), with("+14155550100"), with(""), with("+14155550102")];
+        assert_eq!(recent_numbers(&log, 5), ["+14155550100", "+14155550101", "+14155550102"]);
+        assert_eq!(recent_numbers(&log, 2), ["+14155550100", "+14155550101"]);
+        assert!(recent_numbers(&[], 5).is_empty());
     }
 
     fn entry(direction: CallDirection, state: LoggedCallState, cause: Option<&str>) -> CallLogEntry {

@@ -50,6 +50,12 @@ impl Region {
         country::Id::from_str(&upper).map(Region).map_err(|_| RegionError::Unknown { code: upper })
     }
 
+    /// Whether the region dials with `+1` (the North American Numbering Plan: US, CA, the
+    /// Caribbean's NANP countries, ...).
+    pub fn is_nanp(&self) -> bool {
+        DATABASE.by_id(self.as_str()).is_some_and(|metadata| metadata.country_code() == 1)
+    }
+
     /// The two upper-case letters, e.g. `"US"`.
     pub fn as_str(&self) -> &str {
         // `country::Id` derives strum's `AsRefStr`: the variant name is the ISO code.
@@ -809,6 +815,40 @@ mod tests {
     }
 }
 
+/// The dialer's field as the agent types: a North American number (`+1`, a leading `1`, or bare
+/// digits with a NANP default region) is grouped as it grows, `(415) 555-01` then
+/// `(415) 555-0100`, or `+1 415-555-0100` when typed with `+1`. Anything else (another country,
+/// letters, `*`/`#`, more digits than a NANP number has) is left exactly as typed; the dialer's
+/// check line shows those formatted once they are valid. Never changes which digits are there.
+pub fn format_as_typed(input: &str, default_region: Region) -> String {
+    let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.' | '+');
+    let trimmed = input.trim_start();
+    if trimmed.is_empty() || !trimmed.chars().all(allowed) || trimmed[1..].contains('+') {
+        return input.to_owned();
+    }
+    let plus = trimmed.starts_with('+');
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    let (prefix, national) = match (plus, digits.strip_prefix('1')) {
+        (true, Some(national)) => ("+1 ", national),
+        (true, None) => return input.to_owned(),
+        (false, _) if !default_region.is_nanp() => return input.to_owned(),
+        (false, Some(national)) => ("1 ", national),
+        (false, None) => ("", digits.as_str()),
+    };
+    if national.len() > 10 || national.starts_with(['0', '1']) {
+        return input.to_owned();
+    }
+    // No separator is ever added after the last digit, so a backspace always removes a digit.
+    let (area, rest) = national.split_at(national.len().min(3));
+    let (exchange, line) = rest.split_at(rest.len().min(3));
+    let groups: Vec<&str> = [area, exchange, line].into_iter().filter(|group| !group.is_empty()).collect();
+    let grouped = match (prefix, groups.as_slice()) {
+        ("", [area, rest @ ..]) if !rest.is_empty() => format!("({area}) {}", rest.join("-")),
+        (_, groups) => groups.join("-"),
+    };
+    format!("{prefix}{grouped}").trim_end().to_owned()
+}
+
 /// The number text of a `tel:` or `callto:` link the app was opened with, for the dialer.
 ///
 /// Accepts `tel:+14155550100`, `tel:+1-415-555-0100;ext=1`, `callto:+14155550100`,
@@ -850,6 +890,96 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod format_as_typed_tests {
+    use super::*;
+
+    fn typed_key_by_key(text: &str, region: Region) -> Vec<String> {
+        let mut field = String::new();
+        text.chars()
+            .map(|key| {
+                field.push(key);
+                field = format_as_typed(&field, region);
+                field.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_north_american_number_is_grouped_as_it_grows() {
+        assert_eq!(
+            typed_key_by_key("4155550100", Region::US),
+            [
+                "4",
+                "41",
+                "415",
+                "(415) 5",
+                "(415) 55",
+                "(415) 555",
+                "(415) 555-0",
+                "(415) 555-01",
+                "(415) 555-010",
+                "(415) 555-0100"
+            ]
+        );
+        assert_eq!(typed_key_by_key("+14155550100", Region::GB).last().unwrap(), "+1 415-555-0100");
+        assert_eq!(typed_key_by_key("+14", Region::GB), ["+", "+1", "+1 4"]);
+        assert_eq!(typed_key_by_key("14155550100", Region::US).last().unwrap(), "1 415-555-0100");
+        // Canada is NANP too; pasting a formatted number regroups it.
+        assert_eq!(format_as_typed("416.555.0100", Region::new("CA").unwrap()), "(416) 555-0100");
+    }
+
+    #[test]
+    fn a_backspace_always_removes_a_digit() {
+        for (before, after_backspace) in
+            [("(415) 555-0", "(415) 555"), ("(415) 5", "415"), ("+1 4", "+1"), ("+1 415-5", "+1 415")]
+        {
+            let mut field = before.to_owned();
+            field.pop();
+            assert_eq!(format_as_typed(&field, Region::US), after_backspace, "backspace in {before:?}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_as_typed() {
+        for (input, region) in [
+            ("020 7946 0958", Region::GB),    // not a NANP region
+            ("4155550100", Region::GB),       // bare digits are national in GB
+            ("+44 20 7946", Region::US),      // another country code
+            ("*72", Region::US),              // a feature code
+            ("415555010099", Region::US),     // longer than a NANP number
+            ("0155", Region::US),             // no NANP area code starts with 0 or 1
+            ("415 555 0100 x12", Region::US), // letters
+            ("1-800-FLOWERS", Region::US),
+            ("4+15", Region::US),
+        ] {
+            assert_eq!(format_as_typed(input, region), input, "{input} in {region}");
+        }
+        assert_eq!(format_as_typed("", Region::US), "");
+    }
+
+    #[test]
+    fn formatting_keeps_the_digits_and_the_number_they_make() {
+        for input in ["4155550100", "(415) 555-0100", "+1 415 555 0100", "14155550100"] {
+            let formatted = format_as_typed(input, Region::US);
+            let digits = |text: &str| text.chars().filter(char::is_ascii_digit).collect::<String>();
+            assert_eq!(digits(&formatted), digits(input));
+            assert_eq!(
+                PhoneNumber::parse(&formatted, Region::US).unwrap(),
+                PhoneNumber::parse(input, Region::US).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn nanp_regions_are_known() {
+        assert!(Region::US.is_nanp());
+        assert!(Region::new("JM").unwrap().is_nanp());
+        assert!(!Region::GB.is_nanp());
+        assert!(!Region::DE.is_nanp());
+    }
 }
 
 #[cfg(test)]

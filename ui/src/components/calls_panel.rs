@@ -19,10 +19,19 @@ pub fn calls_panel(props: &CallsPanelProps) -> Html {
     if props.calls.calls.is_empty() {
         return html! {};
     }
+    // Answering a second call holds the one in progress (the shell's machine does it): the
+    // button says so.
+    let talking = |call: &CallSnapshot| {
+        matches!(
+            call.view,
+            CallView::Active | CallView::Holding | CallView::Resuming | CallView::EarlyMedia | CallView::Dialing
+        )
+    };
     html! {
         <aside id="calls-panel" class="calls-panel" aria-label="Calls">
-            { for props.calls.calls.iter().rev().map(|call| html! {
-                <CallCard key={call.call_id.0.clone()} call={call.clone()} />
+            { for props.calls.calls.iter().rev().map(|call| {
+                let another_in_progress = props.calls.calls.iter().any(|other| other.call_id != call.call_id && talking(other));
+                html! { <CallCard key={call.call_id.0.clone()} call={call.clone()} {another_in_progress} /> }
             }) }
         </aside>
     }
@@ -31,6 +40,8 @@ pub fn calls_panel(props: &CallsPanelProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct CallCardProps {
     call: CallSnapshot,
+    /// Another call is connected or being placed: answering this one puts that one on hold.
+    another_in_progress: bool,
 }
 
 /// Runs a call command, showing its failure on the card.
@@ -51,18 +62,18 @@ where
 #[function_component(CallCard)]
 fn call_card(props: &CallCardProps) -> Html {
     let call = &props.call;
-    let lead_name = use_state(|| None::<String>);
+    let lead = use_state(|| None::<(String, String)>);
     let error = use_state(|| None::<IpcError>);
     let keypad = use_state(|| false);
     let now = use_state(|| UnixMillis(js_sys::Date::now() as u64));
 
     {
-        let lead_name = lead_name.clone();
+        let lead = lead.clone();
         use_effect_with(call.lead_id, move |lead_id| {
             if let Some(lead_id) = *lead_id {
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(lead) = backend::get_lead(LeadId(lead_id)).await {
-                        lead_name.set(Some(lead.name));
+                    if let Ok(found) = backend::get_lead(LeadId(lead_id)).await {
+                        lead.set(Some((found.name, found.company)));
                     }
                 });
             }
@@ -96,8 +107,11 @@ fn call_card(props: &CallCardProps) -> Html {
                 if let Some(name) = remote_name {
                     <span class="call-remote-name">{ name }</span>
                 }
-                if let Some(name) = &*lead_name {
+                if let Some((name, company)) = &*lead {
                     <span class="call-lead">{ name.clone() }</span>
+                    if !company.is_empty() {
+                        <span class="call-lead-company">{ company.clone() }</span>
+                    }
                 }
             </div>
             <div class="call-status">
@@ -109,7 +123,7 @@ fn call_card(props: &CallCardProps) -> Html {
             </div>
             <div class="call-actions">
                 if ringing_in {
-                    { button("answer primary", "Answer", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::answer_call(&id).await } } })) }
+                    { button("answer primary", if props.another_in_progress { "Hold & answer" } else { "Answer" }, act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::answer_call(&id).await } } })) }
                     { button("decline danger", "Decline", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::decline_call(&id).await } } })) }
                 }
                 if connected {

@@ -1,5 +1,7 @@
+use softphone_core::call::CallsSnapshot;
 use softphone_core::ipc::IpcError;
-use softphone_core::phone::Region;
+use softphone_core::lead::Page;
+use softphone_core::phone::{Region, format_as_typed};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -16,7 +18,12 @@ pub struct DialerProps {
     /// still fills the field.
     #[prop_or_default]
     pub prefill: Option<(u32, String)>,
+    /// The live calls: the recent numbers are read again whenever they change.
+    pub calls: CallsSnapshot,
 }
+
+/// How many recent numbers the dialer lists.
+const RECENT_NUMBERS: usize = 5;
 
 const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 
@@ -44,6 +51,19 @@ pub fn dialer(props: &DialerProps) -> Html {
         });
     }
 
+    let recent = use_state(Vec::<String>::new);
+    {
+        let recent = recent.clone();
+        use_effect_with(props.calls.clone(), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                // A failed read leaves the list as it was; the Calls page reports the error.
+                if let Ok(entries) = backend::get_recent_calls(Page { limit: 50, offset: 0 }).await {
+                    recent.set(wording::recent_numbers(&entries, RECENT_NUMBERS));
+                }
+            });
+        });
+    }
+
     let dial = {
         let number = number.clone();
         let error = error.clone();
@@ -62,12 +82,16 @@ pub fn dialer(props: &DialerProps) -> Html {
             });
         })
     };
+    let region = props.region;
     let oninput = {
         let number = number.clone();
         let error = error.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            number.set(input.value());
+            let typed = input.value();
+            // Grouped only while the agent types at the end: an edit in the middle keeps its caret.
+            let at_end = input.selection_start().ok().flatten().is_none_or(|caret| caret as usize >= typed.len());
+            number.set(if at_end { format_as_typed(&typed, region) } else { typed });
             error.set(None);
         })
     };
@@ -107,7 +131,7 @@ pub fn dialer(props: &DialerProps) -> Html {
             <div class="keypad">
                 { for KEYS.iter().map(|&key| {
                     let number = number.clone();
-                    let onclick = Callback::from(move |_| number.set(format!("{}{key}", *number)));
+                    let onclick = Callback::from(move |_| number.set(format_as_typed(&format!("{}{key}", *number), region)));
                     html! { <button class="key" data-key={key} {onclick}>{ key }</button> }
                 }) }
             </div>
@@ -120,11 +144,30 @@ pub fn dialer(props: &DialerProps) -> Html {
                         Callback::from(move |_| {
                             let mut text = (*number).clone();
                             text.pop();
-                            number.set(text);
+                            number.set(format_as_typed(&text, region));
                         })
                     }}
                 >{ "⌫" }</button>
             </div>
+            if !recent.is_empty() {
+                <div class="recent-numbers" aria-label="Recent numbers">
+                    <h3>{ "Recent" }</h3>
+                    <ul>
+                        { for recent.iter().map(|stored| {
+                            let shown = wording::number(stored);
+                            let (number, error) = (number.clone(), error.clone());
+                            let fill = shown.clone();
+                            let onclick = Callback::from(move |_| {
+                                number.set(fill.clone());
+                                error.set(None);
+                            });
+                            html! {
+                                <li><button class="recent-number secondary" data-number={stored.clone()} title="Put this number in the field" {onclick}>{ shown }</button></li>
+                            }
+                        }) }
+                    </ul>
+                </div>
+            }
             if let Some(sentence) = dial_error.filter(|sentence| !matches!(&check, NumberCheck::Invalid(shown) if shown == sentence)) {
                 <p id="dial-error" class="error" role="alert">{ sentence }</p>
             }

@@ -40,7 +40,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
     };
     let body = match section {
         Section::Dialer => {
-            html! { <Dialer demo={props.demo} region={props.region} prefill={props.dial_request.clone()} /> }
+            html! { <Dialer demo={props.demo} region={props.region} prefill={props.dial_request.clone()} calls={props.calls.clone()} /> }
         }
         Section::Leads => {
             html! {

@@ -4,37 +4,13 @@
 
 mod common;
 
-use common::App;
+use common::{App, until_sim};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
 /// The first sample lead, on the simulator's tone number (+1 555-555-0100, plays 440 Hz).
 const TONE_LEAD: &str = "Evelyn Patel";
 const TONE_NUMBER: &str = "+15555550100";
-
-/// The simulator's view of the one call it carries.
-async fn sim_calls(app: &App) -> Vec<Value> {
-    let body: Value = reqwest_get(&format!("{}/control/calls", app.simulator_url().await)).await;
-    body["calls"].as_array().cloned().unwrap_or_default()
-}
-
-async fn reqwest_get(url: &str) -> Value {
-    let response = common::http().get(url).send().await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
-    response.json().await.expect("the control API answers JSON")
-}
-
-/// Waits until the simulator's calls satisfy `check`; returns the matching call.
-async fn until_sim(app: &App, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
-    loop {
-        let calls = sim_calls(app).await;
-        if let Some(call) = calls.iter().find(|call| check(call)) {
-            return call.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "the simulator never saw {what}: {calls:?}\n{}", app.log_tail());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
 
 fn hears(call: &Value, hz: f64) -> bool {
     call["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)

@@ -174,6 +174,18 @@ async fn a_caller_who_hangs_up_first_leaves_a_missed_call_notice_and_a_badge_on_
     let row = app.wait_for_text("#call-log .log-row.state-missed", |text| !text.is_empty()).await;
     assert!(row.contains(LEAD), "the missed call names the lead: {row}");
     app.wait_for_count("#missed-badge", |count| count == 0).await;
+
+    // Call back on the missed-call notification dials the caller, on the lead.
+    desktop.daemon().invoke(missed.id, "call-back").expect("the agent clicks Call back");
+    let active = "#calls-panel .call-card.view-active";
+    app.wait_for_text(&format!("{active} .call-lead"), |text| text == LEAD).await;
+    let direction = app.find(&format!("{active} .call-direction")).await.text().await.expect("direction");
+    assert_eq!(direction, "OUTGOING", "as painted (upper case)");
+    let number = app.find(&format!("{active} .call-number")).await.text().await.expect("number");
+    assert_eq!(number, "+1 555-555-0100");
+    let far_end = common::until_sim(&app, "the call back", |call| call["to"] == LEAD_NUMBER).await;
+    assert_eq!(far_end["direction"], "outbound", "{far_end}");
+    app.screenshot("missed-called-back").await;
     app.close().await;
 }
 

@@ -12,7 +12,7 @@ use softphone_core::ipc::{
 use softphone_core::secret::Secret;
 use softphone_core::settings::Settings;
 use softphone_keychain::SipCredentials;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use std::path::PathBuf;
 
@@ -85,18 +85,20 @@ pub fn get_calls(calls: State<'_, Calls>) -> Result<CallsSnapshot, IpcError> {
 
 /// Validates the number, then dials it. Returns the new call's id.
 #[tauri::command]
-pub fn place_call<R: Runtime>(
-    app: AppHandle<R>,
-    connection: State<'_, Connection>,
-    number: String,
-    lead_id: Option<i64>,
-) -> Result<CallId, IpcError> {
-    let region = crate::settings::region(&app);
-    let demo = connection.0.lock().map(|status| status.demo).unwrap_or(false);
-    let number = parse_dialable(&number, region, demo).map_err(errors::number)?;
+pub fn place_call<R: Runtime>(app: AppHandle<R>, number: String, lead_id: Option<i64>) -> Result<CallId, IpcError> {
+    dial(&app, &number, lead_id)
+}
+
+/// Validates `number` (the region from the settings; demo mode also takes the simulator's
+/// directory numbers), then dials it. The dialer, Redial and a notification's Call back all come
+/// here.
+pub fn dial<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallId, IpcError> {
+    let region = crate::settings::region(app);
+    let demo = app.state::<Connection>().0.lock().map(|status| status.demo).unwrap_or(false);
+    let number = parse_dialable(number, region, demo).map_err(errors::number)?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
-    calls::dispatch(&app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;
+    calls::dispatch(app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;
     Ok(call_id)
 }
 

@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 
 use softphone_core::call::{CallEvent, CallId, Party};
-use softphone_core::ipc::{DesktopStatus, event};
+use softphone_core::ipc::{DesktopStatus, IpcError, event};
 use softphone_core::phone::PhoneNumber;
 use softphone_notify::{CallAction, IncomingCallNotice, NotificationEvent, Notifier, NotifyError};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -145,7 +145,7 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
                 }
                 CallAction::CallBack => {
                     crate::desktop::show_window(&app);
-                    app.emit(event::WINDOW_SHOW_CALL, &call_id).map_err(|e| crate::errors::internal(&e.to_string()))
+                    call_back(&app, &call_id)
                 }
             };
             if let Err(error) = outcome {
@@ -153,6 +153,25 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
             }
         }
     });
+}
+
+/// The Call back button of a missed-call notification: dials the caller (and the lead the missed
+/// call was matched to), as Redial in the call log does.
+fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcError> {
+    let from_machine = app.state::<calls::Calls>().snapshot()?.calls.into_iter().find(|call| &call.call_id == missed);
+    let (number, lead_id) = match from_machine {
+        Some(call) => (call.remote.number, call.lead_id),
+        // Already dismissed from the window: the call log still has it.
+        None => {
+            let database = app.state::<Database>();
+            let row = database.finished_row(missed)?;
+            let entry = database.with(|store| store.call(row))?;
+            (entry.remote_number, entry.lead_id.map(|lead| lead.0))
+        }
+    };
+    let call_id = crate::commands::dial(app, &number, lead_id)?;
+    tracing::info!(missed = %missed.0, call_id = %call_id.0, "calling back a missed call");
+    Ok(())
 }
 
 /// What the notice says: the caller, and the lead the number belongs to.

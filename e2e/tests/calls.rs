@@ -120,6 +120,18 @@ async fn an_inbound_call_from_a_lead_pops_the_lead_and_is_answered_from_the_wind
     until_sim(&app, "the answered call hearing the agent", |call| call["id"] == call_id.as_str() && hears(call, 880.0))
         .await;
 
+    // Transferred: Telnyx names the new far end (telnyx_rtc.display) and the card follows.
+    let display = common::http()
+        .post(format!("{}/control/calls/{call_id}/display", app.simulator_url().await))
+        .json(&json!({ "name": "Billing desk", "number": "+14155550199" }))
+        .send()
+        .await
+        .expect("the control API sends a display update");
+    assert!(display.status().is_success(), "{}", display.status());
+    app.wait_for_text("#calls-panel .call-number", |text| text == "+1 415-555-0199").await;
+    app.wait_for_text("#calls-panel .call-remote-name", |text| text == "Billing desk").await;
+    app.screenshot("call-transferred").await;
+
     common::http()
         .post(format!("{}/control/calls/{call_id}/hangup", app.simulator_url().await))
         .json(&json!({}))

@@ -338,3 +338,44 @@ fn sdk_states_travel_as_the_sdk_strings_and_unknown_ones_survive() {
         assert_eq!(serde_json::to_value(&parsed).expect("serializes"), serde_json::json!(state));
     }
 }
+
+#[test]
+fn a_new_far_end_is_shown_on_the_live_call_and_an_ended_call_keeps_its_own() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("a"), at(0));
+    ok(&mut machine, CallEvent::Answer { call_id: id("a") }, at(1));
+    ok(&mut machine, sdk("a", "active"), at(2));
+    let remote = |machine: &CallMachine| machine.snapshot().calls[0].remote.clone();
+
+    // Transferred to someone else: the agent sees who is on the line now.
+    let transferred = EngineUpdate::RemoteChanged { name: Some("Billing".into()), number: Some("+15550001111".into()) };
+    let effects = ok(&mut machine, engine("a", transferred), at(3));
+    assert!(effects.contains(&Effect::Publish));
+    assert_eq!(remote(&machine), Party { number: "+15550001111".into(), name: Some("Billing".into()) });
+
+    // A name alone keeps the number; a new number alone drops the old name, which was someone else's.
+    ok(
+        &mut machine,
+        engine("a", EngineUpdate::RemoteChanged { name: Some("Billing desk".into()), number: None }),
+        at(4),
+    );
+    assert_eq!(remote(&machine), Party { number: "+15550001111".into(), name: Some("Billing desk".into()) });
+    ok(
+        &mut machine,
+        engine("a", EngineUpdate::RemoteChanged { name: None, number: Some("+15550002222".into()) }),
+        at(5),
+    );
+    assert_eq!(remote(&machine), party("+15550002222"));
+    // The same again changes nothing the agent sees.
+    let same = EngineUpdate::RemoteChanged { name: None, number: Some("+15550002222".into()) };
+    assert!(!ok(&mut machine, engine("a", same), at(6)).contains(&Effect::Publish));
+
+    ok(&mut machine, ended("a", "NORMAL_CLEARING", Some(200)), at(7));
+    let late = EngineUpdate::RemoteChanged { name: Some("Late".into()), number: Some("+15550003333".into()) };
+    ok(&mut machine, engine("a", late), at(8));
+    assert_eq!(remote(&machine), party("+15550002222"), "an ended call keeps who it was with");
+
+    // About no call at all: refused.
+    let stray = EngineUpdate::RemoteChanged { name: None, number: Some("+15550004444".into()) };
+    assert!(machine.handle(engine("zz", stray), at(9)).is_err());
+}

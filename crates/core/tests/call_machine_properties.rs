@@ -66,6 +66,13 @@ fn event() -> impl Strategy<Value = CallEvent> {
             call_id,
             update: EngineUpdate::Failed { message: "media failed".into() }
         }),
+        (call_id(), any::<bool>()).prop_map(|(call_id, named)| CallEvent::Engine {
+            call_id,
+            update: EngineUpdate::RemoteChanged {
+                name: named.then(|| "Transferred".into()),
+                number: Some("+14155550199".into())
+            }
+        }),
         Just(CallEvent::Tick),
     ]
 }

@@ -371,6 +371,24 @@ impl CallMachine {
                 self.finish(&call_id, cause, sip_code, now, effects);
                 Ok(())
             }
+            EngineUpdate::RemoteChanged { name, number } => {
+                let call = self.call_mut(&call_id)?;
+                // An ended call keeps who it was with.
+                if call.phase != Phase::Ended {
+                    let number = number.filter(|number| !number.trim().is_empty());
+                    let someone_else = number.as_ref().is_some_and(|number| *number != call.remote.number);
+                    if let Some(number) = number {
+                        call.remote.number = number;
+                    }
+                    match name {
+                        Some(name) => call.remote.name = Some(name).filter(|name| !name.trim().is_empty()),
+                        // A new number without a name: the old name was someone else's.
+                        None if someone_else => call.remote.name = None,
+                        None => {}
+                    }
+                }
+                Ok(())
+            }
             EngineUpdate::Failed { message: _ } => {
                 let call = self.call(&call_id)?;
                 match call.phase {

@@ -150,6 +150,9 @@ pub enum EngineUpdate {
     Ended { cause: HangupCause, sip_code: Option<u16> },
     /// The engine failed this call (media, SDP, permission); the message is for the log.
     Failed { message: String },
+    /// The far end is someone else now (`telnyx_rtc.display`, e.g. after a transfer): the new
+    /// name and number, each only when given.
+    RemoteChanged { name: Option<String>, number: Option<String> },
 }
 
 /// Everything that can happen to the calls.

@@ -7,7 +7,7 @@ use super::client::{HoldState, RtcEvent};
 
 /// The updates one event means, per call, in order. Events about the connection only
 /// (`Ready`, `LoginFailed`, `Reconnected`) and those the machine has no state for (`Ringing` of
-/// an outbound call, which the SDK never shows as a state; `Display`) map to nothing.
+/// an outbound call, which the SDK never shows as a state) map to nothing.
 pub fn engine_updates(event: &RtcEvent) -> Vec<(CallId, EngineUpdate)> {
     let one = |call_id: &str, update: EngineUpdate| vec![(CallId::from(call_id), update)];
     let state = |call_id: &str, state: SdkState| one(call_id, EngineUpdate::State { state });
@@ -15,8 +15,10 @@ pub fn engine_updates(event: &RtcEvent) -> Vec<(CallId, EngineUpdate)> {
         RtcEvent::Ready { .. }
         | RtcEvent::LoginFailed { .. }
         | RtcEvent::Reconnected { .. }
-        | RtcEvent::Ringing { .. }
-        | RtcEvent::Display { .. } => Vec::new(),
+        | RtcEvent::Ringing { .. } => Vec::new(),
+        RtcEvent::Display { call_id, name, number } => {
+            one(call_id, EngineUpdate::RemoteChanged { name: name.clone(), number: number.clone() })
+        }
         RtcEvent::Trying { call_id } => state(call_id, SdkState::Trying),
         RtcEvent::EarlyMedia { call_id, .. } => state(call_id, SdkState::Early),
         RtcEvent::Answered { call_id, .. } | RtcEvent::Attached { call_id } => state(call_id, SdkState::Active),
@@ -75,6 +77,14 @@ mod tests {
         assert_eq!(updates(RtcEvent::HoldChanged { call_id: c(), state: HoldState::Held }), s(SdkState::Held));
         assert_eq!(updates(RtcEvent::HoldChanged { call_id: c(), state: HoldState::Active }), s(SdkState::Active));
         assert_eq!(updates(RtcEvent::Ringing { call_id: c() }), vec![]);
+        assert_eq!(
+            updates(RtcEvent::Display {
+                call_id: c(),
+                name: Some("Billing".into()),
+                number: Some("+15550001111".into())
+            }),
+            vec![EngineUpdate::RemoteChanged { name: Some("Billing".into()), number: Some("+15550001111".into()) }]
+        );
         assert_eq!(
             updates(RtcEvent::Ended {
                 call_id: c(),

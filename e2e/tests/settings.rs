@@ -70,3 +70,43 @@ async fn a_wrong_api_key_is_refused_with_telnyxs_reason_and_nothing_is_stored() 
     app.close().await;
     telnyx.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_teams_own_disposition_is_added_in_settings_and_offered_after_a_call() {
+    let app = App::launch().await;
+    app.open("settings").await;
+    app.wait_for_count("#disposition-settings .disposition", |count| count == 7).await;
+    // A standard code cannot be added again as a custom one: the reason is shown.
+    app.type_into("#new-disposition", "callback").await;
+    app.find("#add-disposition").await.click().await.expect("add");
+    let refused = app.wait_for_text("#disposition-error", |text| !text.is_empty()).await;
+    assert!(refused.to_lowercase().contains("standard"), "{refused}");
+    app.find("#new-disposition").await.clear().await.expect("clear");
+    app.type_into("#new-disposition", "Demo booked").await;
+    app.find("#add-disposition").await.click().await.expect("add");
+    app.wait_for_text("#disposition-settings .disposition.custom .disposition-label", |text| text == "Demo booked")
+        .await;
+    app.wait_for_count("#disposition-error", |count| count == 0).await;
+    app.screenshot("settings-dispositions").await;
+
+    // After a call, the wrap-up form offers it, and the call log keeps it.
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.open("dialer").await;
+    app.type_into("#dial-number", "+15555550100\u{E007}").await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    let form = app.find("#calls-panel .wrap-up-disposition").await;
+    form.select_by_value("Demo booked").await.expect("the custom disposition is offered");
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+    app.open("calls").await;
+    app.wait_for_text("#call-log .log-row .log-disposition", |text| text == "Demo booked").await;
+
+    // Removed, it is no longer offered; the call keeps it.
+    app.open("settings").await;
+    app.find("#disposition-settings .remove-disposition").await.click().await.expect("remove");
+    app.wait_for_count("#disposition-settings .disposition.custom", |count| count == 0).await;
+    app.open("calls").await;
+    app.wait_for_text("#call-log .log-row .log-disposition", |text| text == "Demo booked").await;
+    app.close().await;
+}

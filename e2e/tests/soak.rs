@@ -207,6 +207,9 @@ impl Plan {
             .then(|| (0..3).map(|_| DIGITS[(dice.next() % DIGITS.len() as u64) as usize]).collect());
         let listen = kind.talks() && dice.one_in(4);
         let wrap_up = match dice.next() % 6 {
+            // A call the agent never talked on (declined, or the caller gave up) gets no wrap-up
+            // form, only Dismiss, as in Telnyx's and Close's clients.
+            _ if matches!(kind, Kind::InboundDeclined | Kind::InboundMissed) => WrapUp::Dismiss,
             0 | 1 => WrapUp::SaveProposed,
             2 => WrapUp::Callback,
             _ => WrapUp::Dismiss,

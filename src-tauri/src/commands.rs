@@ -4,7 +4,7 @@ use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party
 use softphone_core::call_log::CallEngine;
 use softphone_core::call_log::CallLogId;
 use softphone_core::demo_leads::parse_dialable;
-use softphone_core::disposition::Disposition;
+use softphone_core::disposition::{CustomDisposition, Disposition};
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus,
     Diagnostics, IpcError, LoginTokenGrant,
@@ -318,6 +318,27 @@ pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition
     Ok(Disposition::STANDARD.into_iter().chain(custom).collect())
 }
 
+/// Adds the team's own disposition (e.g. "Demo booked") to the list offered after a call; adding
+/// one that exists changes nothing. Answers the whole list, as `get_dispositions` does.
+#[tauri::command]
+pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
+    let custom = CustomDisposition::new(&label).map_err(disposition_refused)?;
+    database.with(|store| store.add_custom_disposition(&custom, calls::now().0 as i64))?;
+    get_dispositions(database)
+}
+
+/// Takes a custom disposition off the list offered. Calls and leads that carry it keep it.
+#[tauri::command]
+pub fn remove_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
+    let custom = CustomDisposition::new(&label).map_err(disposition_refused)?;
+    database.with(|store| store.remove_custom_disposition(&custom))?;
+    get_dispositions(database)
+}
+
+fn disposition_refused(error: softphone_core::disposition::DispositionError) -> IpcError {
+    IpcError::new(softphone_core::ipc::ErrorCode::InvalidArgument, error.to_string())
+}
+
 /// Saves a logged call's wrap-up: a disposition code or custom label (or none) and a note. The
 /// lead, if any, takes the disposition as its latest outcome.
 #[tauri::command]
@@ -331,6 +352,6 @@ pub fn set_call_disposition(
         .filter(|text| !text.trim().is_empty())
         .map(|text| Disposition::from_code(text.trim()))
         .transpose()
-        .map_err(|error| IpcError::new(softphone_core::ipc::ErrorCode::InvalidArgument, error.to_string()))?;
+        .map_err(disposition_refused)?;
     database.with(|store| store.set_call_disposition(call_log_id, disposition.as_ref(), &note, calls::now().0 as i64))
 }

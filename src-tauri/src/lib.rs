@@ -84,6 +84,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_lead_calls,
             commands::get_dispositions,
             commands::set_call_disposition,
+            commands::add_custom_disposition,
+            commands::remove_custom_disposition,
             commands::wrap_up_call,
             commands::get_unseen_missed_count,
             commands::mark_missed_calls_seen,
@@ -450,5 +452,51 @@ mod tests {
         assert_eq!(saved["note"], "Call back Tuesday");
         let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
         assert_eq!(lead["last_disposition"], "callback", "the lead shows its latest outcome: {lead}");
+    }
+
+    #[test]
+    fn the_teams_own_dispositions_are_added_offered_used_and_removed_and_survive_a_restart() {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("data dir"));
+        let labels = |list: &Value| -> Vec<String> {
+            list.as_array().expect("a list").iter().map(|d| d.as_str().expect("a code").to_owned()).collect()
+        };
+        let shell = shell_in("http://127.0.0.1:9", data.clone());
+        let standard = labels(&shell.invoke(command::GET_DISPOSITIONS, json!({})));
+
+        let listed: Value = shell.invoke(command::ADD_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" }));
+        assert_eq!(labels(&listed), [standard.clone(), vec!["Demo booked".to_owned()]].concat());
+        // The same again (any case) is one entry; a bad label is refused with the reason.
+        let again: Value = shell.invoke(command::ADD_CUSTOM_DISPOSITION, json!({ "label": "demo BOOKED" }));
+        assert_eq!(labels(&again).len(), standard.len() + 1, "{again}");
+        for bad in ["", "   ", "callback"] {
+            let refused = shell.call(command::ADD_CUSTOM_DISPOSITION, json!({ "label": bad })).expect_err(bad);
+            assert_eq!(refused.code, ErrorCode::InvalidArgument, "{bad:?}: {refused:?}");
+            assert!(!refused.message.is_empty());
+        }
+
+        // A wrap-up can use it.
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550100" }));
+        for update in
+            [json!({ "kind": "state", "state": "active" }), json!({ "kind": "ended", "cause": "NORMAL_CLEARING" })]
+        {
+            shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update })).expect("update");
+        }
+        let row = recent_calls(&shell)[0]["id"].clone();
+        let saved: Value = shell.invoke(
+            command::SET_CALL_DISPOSITION,
+            json!({ "callLogId": row, "disposition": "Demo booked", "note": "" }),
+        );
+        assert_eq!(saved["disposition"], "Demo booked", "{saved}");
+        drop(shell);
+
+        // After a restart it is still offered; removed, it is not, and the call keeps it.
+        let shell = shell_in("http://127.0.0.1:9", data);
+        assert!(labels(&shell.invoke(command::GET_DISPOSITIONS, json!({}))).contains(&"Demo booked".to_owned()));
+        let listed: Value = shell.invoke(command::REMOVE_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" }));
+        assert_eq!(labels(&listed), standard);
+        assert_eq!(recent_calls(&shell)[0]["disposition"], "Demo booked");
+        let missing =
+            shell.call(command::REMOVE_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" })).expect_err("gone");
+        assert_eq!(missing.code, ErrorCode::NotFound, "{missing:?}");
     }
 }

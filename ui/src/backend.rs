@@ -274,6 +274,21 @@ pub async fn get_dispositions() -> Result<Vec<Disposition>, IpcError> {
 }
 
 #[derive(Serialize)]
+struct LabelArgs<'a> {
+    label: &'a str,
+}
+
+/// Adds the team's own disposition; answers the whole list.
+pub async fn add_custom_disposition(label: &str) -> Result<Vec<Disposition>, IpcError> {
+    invoke(command::ADD_CUSTOM_DISPOSITION, &LabelArgs { label }).await
+}
+
+/// Takes a custom disposition off the list; answers the whole list.
+pub async fn remove_custom_disposition(label: &str) -> Result<Vec<Disposition>, IpcError> {
+    invoke(command::REMOVE_CUSTOM_DISPOSITION, &LabelArgs { label }).await
+}
+
+#[derive(Serialize)]
 struct EngineArgs {
     engine: CallEngine,
 }

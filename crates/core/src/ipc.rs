@@ -33,6 +33,8 @@ pub mod command {
     pub const GET_LEAD_CALLS: &str = "get_lead_calls";
     pub const GET_DISPOSITIONS: &str = "get_dispositions";
     pub const SET_CALL_DISPOSITION: &str = "set_call_disposition";
+    pub const ADD_CUSTOM_DISPOSITION: &str = "add_custom_disposition";
+    pub const REMOVE_CUSTOM_DISPOSITION: &str = "remove_custom_disposition";
     pub const WRAP_UP_CALL: &str = "wrap_up_call";
     pub const GET_UNSEEN_MISSED_COUNT: &str = "get_unseen_missed_count";
     pub const MARK_MISSED_CALLS_SEEN: &str = "mark_missed_calls_seen";

@@ -3,6 +3,7 @@ mod calling_settings;
 mod calls_panel;
 mod diagnostics;
 mod dialer;
+mod disposition_settings;
 mod leads;
 mod ringing_banner;
 mod section_page;

@@ -3,6 +3,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::calling_settings::CallingSettings;
+use super::disposition_settings::DispositionSettings;
 use crate::backend;
 use crate::wording;
 
@@ -129,6 +130,7 @@ pub fn settings(props: &SettingsProps) -> Html {
                 <p id="settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
             <CallingSettings on_saved={props.on_saved.clone()} />
+            <DispositionSettings />
         </div>
     }
 }

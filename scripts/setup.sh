@@ -47,7 +47,8 @@ if ! have_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
   log "cargo: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (not --locked: see LEARNINGS.md)"
   cargo install --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
-if ! have_version tauri-driver "$TAURI_DRIVER_VERSION"; then
+# tauri-driver has no --version: ask cargo what it installed.
+if ! cargo install --list | grep -qx "tauri-driver v$TAURI_DRIVER_VERSION:"; then
   log "cargo: installing tauri-driver $TAURI_DRIVER_VERSION"
   cargo install --locked "tauri-driver@$TAURI_DRIVER_VERSION"
 fi

@@ -213,7 +213,7 @@ impl PhoneNumber {
     }
 
     /// Reads an E.164 string this app validated and stored earlier (a database column), checking
-    /// only its shape: `+`, 8 to 15 digits, a known country calling code.
+    /// only its shape: `+`, a known country calling code, a national part, at most 15 digits.
     ///
     /// Not re-validated on purpose: a number accepted once stays readable when a later
     /// libphonenumber metadata update retires its range, and loading a page of leads costs
@@ -224,15 +224,18 @@ impl PhoneNumber {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PhoneNumberError::NotANumber);
         }
-        if digits.len() < 8 {
-            return Err(PhoneNumberError::TooShort);
-        }
         if digits.len() > MAX_E164_DIGITS {
             return Err(PhoneNumberError::TooLong);
         }
         let number = PhoneNumber { e164: e164.to_owned() };
         if number.country_code() == 0 {
             return Err(PhoneNumberError::UnknownCountryCode);
+        }
+        // No minimum length beyond a national part: valid numbers can be as short as 7 digits in
+        // all (`+49 30 090`, found by the phone_parse fuzz target; the old minimum of 8 made
+        // such a lead unreadable, and with it every page of the lead list it was on).
+        if digits.len() <= digit_count(number.country_code()) {
+            return Err(PhoneNumberError::TooShort);
         }
         Ok(number)
     }
@@ -890,6 +893,31 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod stored_length_tests {
+    use super::*;
+
+    #[test]
+    fn every_number_parse_accepts_reads_back_from_storage() {
+        // Found by the phone_parse fuzz target: a valid Berlin number of 7 digits in all.
+        let berlin = PhoneNumber::parse("tel:+49 300 90", Region::DE).expect("valid");
+        assert_eq!(PhoneNumber::from_stored(berlin.as_e164()), Ok(berlin));
+        // Every short number libphonenumber accepts (3 to 7 national digits after these codes).
+        let mut short_ones = 0;
+        for code in ["43", "49", "290", "683", "690", "354", "298", "376"] {
+            for national in (100..10_000_000u32).step_by(4999) {
+                let text = format!("+{code}{national}");
+                if let Ok(number) = PhoneNumber::parse(&text, Region::US) {
+                    assert_eq!(PhoneNumber::from_stored(number.as_e164()), Ok(number), "{text}");
+                    short_ones += usize::from(text.len() <= 8);
+                }
+            }
+        }
+        assert!(short_ones > 0, "the sample has numbers of 7 digits or fewer");
+        assert_eq!(PhoneNumber::from_stored("+49"), Err(PhoneNumberError::TooShort));
+    }
 }
 
 #[cfg(test)]

@@ -449,6 +449,23 @@ fn csv_header_variants_are_recognised() {
     }
 }
 
+#[test]
+fn a_lead_with_a_short_valid_number_is_listed_with_its_neighbours() {
+    // Found by the phone_parse fuzz target: 7 digits in all is a valid Berlin number, and one
+    // such lead used to make every page of the list it was on fail to load.
+    let db = Db::new();
+    let mut store = db.open();
+    let csv = "Name,Phone\nKurz GmbH,+49 30 090\nAnn Lee,+1 415 555 0100\n";
+    let report = store.import_leads_csv(&db.write_csv("leads.csv", csv), Region::DE, NOW, |_| {}).unwrap();
+    assert_eq!(report.inserted, 2, "{report:?}");
+    let listed = store.search_leads("", Page { limit: 10, offset: 0 }).expect("the list loads");
+    let mut names: Vec<&str> = listed.iter().map(|lead| lead.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Ann Lee", "Kurz GmbH"]);
+    let kurz = store.search_leads("Kurz", Page { limit: 10, offset: 0 }).unwrap();
+    assert_eq!(kurz[0].phone.as_e164(), "+4930090");
+}
+
 /// Yields `limit` bytes of `inner`, then fails like a disk or network error would.
 struct FailingReader<R> {
     inner: R,

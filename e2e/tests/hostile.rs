@@ -57,6 +57,15 @@ async fn hostile_frames_leave_the_app_ready_and_its_calls_true() {
     let log = app.wait_for_text("#call-log", |_| true).await;
     assert!(log.contains("+1 415-555-0142") || log.contains("Hostile Caller"), "the inbound call is logged: {log}");
     app.screenshot("hostile-call-log").await;
+
+    // (The call log's lead filter, on these two rows: a lead's name shows only that lead's calls.)
+    app.find("#call-log .log-lead .lead-calls").await.click().await.expect("the lead's name");
+    app.wait_for_count("#call-log .log-row", |count| count == 1).await;
+    let chip = app.wait_for_text("#filter-lead-clear", |text| !text.is_empty()).await;
+    assert!(chip.starts_with("Evelyn Patel"), "{chip}");
+    app.screenshot("call-log-one-lead").await;
+    app.find("#filter-lead-clear").await.click().await.expect("every lead again");
+    app.wait_for_count("#call-log .log-row", |count| count == 2).await;
     set_hostile(&app, false).await;
     app.close().await;
 }

@@ -19,10 +19,12 @@ pub struct CallLogProps {
     pub calls: CallsSnapshot,
 }
 
-async fn load(filter: CallFilter, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
-    match filter {
-        CallFilter::Missed => backend::get_missed_calls(page).await,
-        CallFilter::All | CallFilter::Inbound | CallFilter::Outbound => backend::get_recent_calls(page).await,
+async fn load(filter: CallFilter, lead: Option<LeadId>, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
+    match (lead, filter) {
+        // One lead's calls; the filter then narrows them here.
+        (Some(lead), _) => backend::get_lead_calls(lead, page).await,
+        (None, CallFilter::Missed) => backend::get_missed_calls(page).await,
+        (None, CallFilter::All | CallFilter::Inbound | CallFilter::Outbound) => backend::get_recent_calls(page).await,
     }
 }
 
@@ -30,6 +32,8 @@ async fn load(filter: CallFilter, page: Page) -> Result<Vec<CallLogEntry>, IpcEr
 #[function_component(CallLog)]
 pub fn call_log(props: &CallLogProps) -> Html {
     let filter = use_state(CallFilter::default);
+    // The lead whose calls alone are shown (picked by clicking a lead's name in the log).
+    let lead_filter = use_state(|| None::<(LeadId, String)>);
     let entries = use_state(Vec::<CallLogEntry>::new);
     let pages = use_state(|| 1_u32);
     let more = use_state(|| false);
@@ -38,12 +42,13 @@ pub fn call_log(props: &CallLogProps) -> Html {
 
     {
         let (entries, more, error, lead_names) = (entries.clone(), more.clone(), error.clone(), lead_names.clone());
-        use_effect_with((*filter, *pages, props.calls.clone()), move |(filter, pages, _)| {
-            let (filter, pages) = (*filter, *pages);
+        let lead = lead_filter.as_ref().map(|(lead, _)| *lead);
+        use_effect_with((*filter, lead, *pages, props.calls.clone()), move |(filter, lead, pages, _)| {
+            let (filter, lead, pages) = (*filter, *lead, *pages);
             wasm_bindgen_futures::spawn_local(async move {
                 // One request for every page shown so far, so a refresh keeps the agent's place.
                 let page = Page { limit: CALLS_PAGE.saturating_mul(pages), offset: 0 };
-                match load(filter, page).await {
+                match load(filter, lead, page).await {
                     Ok(rows) => {
                         more.set(rows.len() as u32 >= page.limit && page.limit < Page::MAX_LIMIT);
                         let mut names = (*lead_names).clone();
@@ -79,6 +84,11 @@ pub fn call_log(props: &CallLogProps) -> Html {
                         >{ choice.label() }</button>
                     }
                 }) }
+                if let Some((_, name)) = &*lead_filter {
+                    <button id="filter-lead-clear" class="filter current lead-filter" title="Show every lead's calls"
+                        onclick={{ let (lead_filter, pages) = (lead_filter.clone(), pages.clone()); Callback::from(move |_| { lead_filter.set(None); pages.set(1); }) }}
+                    >{ format!("{name} ×") }</button>
+                }
             </div>
             if let Some(failure) = &*error {
                 <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
@@ -107,7 +117,13 @@ pub fn call_log(props: &CallLogProps) -> Html {
                                     <td class="log-time">{ wording::clock_time(entry.started_at_ms, offset) }</td>
                                     <td class="log-direction" title={if inbound { "Inbound" } else { "Outbound" }}>{ if inbound { "↙ In" } else { "↗ Out" } }</td>
                                     <td class="log-number">{ wording::number(&entry.remote_number) }</td>
-                                    <td class="log-lead">{ entry.lead_id.and_then(|id| lead_names.get(&id).cloned()).unwrap_or_default() }</td>
+                                    <td class="log-lead">
+                                        if let Some((lead, name)) = entry.lead_id.and_then(|id| lead_names.get(&id).map(|name| (id, name.clone()))) {
+                                            <button class="link lead-calls" title="Only this lead's calls"
+                                                onclick={{ let (lead_filter, pages) = (lead_filter.clone(), pages.clone()); let name = name.clone(); Callback::from(move |_| { lead_filter.set(Some((lead, name.clone()))); pages.set(1); }) }}
+                                            >{ name }</button>
+                                        }
+                                    </td>
                                     <td class="log-outcome">{ wording::outcome(entry) }</td>
                                     <td>
                                         <div class="log-wrap-up">

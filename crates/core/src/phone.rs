@@ -20,6 +20,12 @@ use thiserror::Error;
 
 /// Most digits an E.164 number may have, country code included (ITU-T E.164).
 const MAX_E164_DIGITS: usize = 15;
+/// Fewest digits (calling code included) [`PhoneNumber::from_stored`] reads back. Valid numbers
+/// are as short as 6 digits in all (`+43`/`+49` + 4, measured over 43 calling codes with every
+/// national number up to 5 digits); the old minimum of 8 refused `+49 30 090`, found by the
+/// phone_parse fuzz target, which made a lead unreadable and with it every page of the lead list
+/// it was on.
+const MIN_STORED_DIGITS: usize = 5;
 
 /// A country or territory as an ISO 3166-1 alpha-2 code (`US`, `GB`, `DE`), used as the default
 /// region for numbers written without a country code.
@@ -213,7 +219,7 @@ impl PhoneNumber {
     }
 
     /// Reads an E.164 string this app validated and stored earlier (a database column), checking
-    /// only its shape: `+`, a known country calling code, a national part, at most 15 digits.
+    /// only its shape: `+`, a known country calling code, a national part, 5 to 15 digits.
     ///
     /// Not re-validated on purpose: a number accepted once stays readable when a later
     /// libphonenumber metadata update retires its range, and loading a page of leads costs
@@ -231,10 +237,7 @@ impl PhoneNumber {
         if number.country_code() == 0 {
             return Err(PhoneNumberError::UnknownCountryCode);
         }
-        // No minimum length beyond a national part: valid numbers can be as short as 7 digits in
-        // all (`+49 30 090`, found by the phone_parse fuzz target; the old minimum of 8 made
-        // such a lead unreadable, and with it every page of the lead list it was on).
-        if digits.len() <= digit_count(number.country_code()) {
+        if digits.len() < MIN_STORED_DIGITS || digits.len() <= digit_count(number.country_code()) {
             return Err(PhoneNumberError::TooShort);
         }
         Ok(number)

@@ -18,7 +18,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{App, Launch};
+use common::{App, Dice, Launch};
 use serde_json::{Value, json};
 
 /// The simulator's tone number: answers after its ring delay and plays 440 Hz.
@@ -29,27 +29,6 @@ const CSV_ROWS: usize = 3000;
 const NOTE_LEAD: i64 = 1;
 /// Versions of the note written back to back while the kill comes.
 const NOTE_VERSIONS: u32 = 400;
-
-/// A small deterministic generator (xorshift64*), so a failing run can be replayed by seed.
-struct Dice(u64);
-
-impl Dice {
-    fn new(seed: u64) -> Dice {
-        Dice(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A whole number in `0..bound`.
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-}
 
 /// Where in a call the kill comes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{App, Launch};
+use common::{App, Dice, Launch};
 use serde_json::{Value, json};
 
 /// WebDriver's Enter key.
@@ -39,27 +39,6 @@ const SETTLE: Duration = Duration::from_secs(5);
 const CALLERS: [&str; 3] = ["+15555550100", "+14155550123", "+12125550199"];
 /// What the agent types on the keypad in calls with DTMF.
 const DIGITS: [&str; 3] = ["1", "5", "#"];
-
-/// A small deterministic generator (xorshift64*), so a failing order can be replayed by seed.
-struct Dice(u64);
-
-impl Dice {
-    fn new(seed: u64) -> Dice {
-        Dice(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// True with probability `1 / n`.
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n.max(1))
-    }
-}
 
 /// What happens in one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -113,7 +92,7 @@ struct Outcome {
 impl Kind {
     fn pick(dice: &mut Dice) -> Kind {
         let total: u64 = MIX.iter().map(|(_, weight)| weight).sum();
-        let mut roll = dice.next() % total;
+        let mut roll = dice.below(total);
         for (kind, weight) in MIX {
             if roll < weight {
                 return kind;
@@ -199,14 +178,13 @@ struct Plan {
 impl Plan {
     fn draw(dice: &mut Dice) -> Plan {
         let kind = Kind::pick(dice);
-        let number =
-            if kind.inbound() { CALLERS[(dice.next() % CALLERS.len() as u64) as usize] } else { kind.number() };
+        let number = if kind.inbound() { CALLERS[dice.below(CALLERS.len() as u64) as usize] } else { kind.number() };
         let talks_long = matches!(kind, Kind::Tone | Kind::Echo | Kind::InboundAnswered);
         let hold = talks_long && dice.one_in(3);
         let dtmf = (talks_long && dice.one_in(3))
-            .then(|| (0..3).map(|_| DIGITS[(dice.next() % DIGITS.len() as u64) as usize]).collect());
+            .then(|| (0..3).map(|_| DIGITS[dice.below(DIGITS.len() as u64) as usize]).collect());
         let listen = kind.talks() && dice.one_in(4);
-        let wrap_up = match dice.next() % 6 {
+        let wrap_up = match dice.below(6) {
             // A call the agent never talked on (declined, or the caller gave up) gets no wrap-up
             // form, only Dismiss, as in Telnyx's and Close's clients.
             _ if matches!(kind, Kind::InboundDeclined | Kind::InboundMissed) => WrapUp::Dismiss,

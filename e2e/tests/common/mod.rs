@@ -505,3 +505,30 @@ pub fn random_hex() -> String {
     let state = std::collections::hash_map::RandomState::new();
     format!("{:016x}{:016x}", state.hash_one(1u8), state.hash_one(2u8))
 }
+
+/// A small deterministic generator (xorshift64*), so a failing order of events can be replayed
+/// by its seed (the soak and crash-safety suites print theirs).
+pub struct Dice(u64);
+
+impl Dice {
+    pub fn new(seed: u64) -> Dice {
+        Dice(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A whole number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+
+    /// True with probability `1 / n`.
+    pub fn one_in(&mut self, n: u64) -> bool {
+        self.next().is_multiple_of(n.max(1))
+    }
+}

@@ -132,6 +132,15 @@ async fn an_inbound_call_from_a_lead_pops_the_lead_and_is_answered_from_the_wind
     app.wait_for_text("#calls-panel .call-remote-name", |text| text == "Billing desk").await;
     app.screenshot("call-transferred").await;
 
+    // A second caller while this call is on: answering would hold this one, and the button says so.
+    let second = common::ring_from(&app, "+14155550142", "Second caller").await;
+    let waiting = format!("#call-{second}");
+    app.wait_for_text(&format!("{waiting} .answer"), |text| text == "Hold & answer").await;
+    app.find(&format!("{waiting} .decline")).await.click().await.expect("decline the second call");
+    app.wait_for_text(&format!("{waiting} .call-state"), |text| text.contains("Declined")).await;
+    app.find(&format!("{waiting} .dismiss")).await.click().await.expect("dismiss it");
+    app.wait_for_count(&waiting, |count| count == 0).await;
+
     common::http()
         .post(format!("{}/control/calls/{call_id}/hangup", app.simulator_url().await))
         .json(&json!({}))

@@ -781,11 +781,14 @@ impl Task {
                 },
                 _ = tick.tick() => self.on_tick().await,
             };
-            if let Err(error) = self.flush(socket).await {
-                return SocketEnd::Lost(error);
-            }
+            let flushed = self.flush(socket).await;
+            // An ending step wins over a failed write: after a punt the server has closed the
+            // socket, and a write failing then is not a lost connection to reconnect.
             if let Some(end) = step {
                 return end;
+            }
+            if let Err(error) = flushed {
+                return SocketEnd::Lost(error);
             }
         }
     }

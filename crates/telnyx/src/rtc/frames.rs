@@ -280,7 +280,9 @@ impl ServerRequest {
 
     /// Whether the SDK acks this request with `{result:{method}}` when it has an id.
     pub fn is_acked(&self) -> bool {
-        !matches!(self, Self::ClientReady(_) | Self::GatewayState(_) | Self::Ping | Self::Notification(_))
+        // The SDK acks a punt only in keep-alive mode; this client never keeps the peer across a
+        // punt, and the server has closed the socket by the time an ack could go out.
+        !matches!(self, Self::ClientReady(_) | Self::GatewayState(_) | Self::Ping | Self::Punt | Self::Notification(_))
     }
 }
 
@@ -314,6 +316,9 @@ mod tests {
         assert!(matches!(&unknown, ServerRequest::Unknown(m) if m == "telnyx_rtc.somethingNew"));
         assert!(unknown.is_acked());
         assert!(!ServerRequest::parse("telnyx_rtc.ping", Value::Null).unwrap().is_acked());
+        // A punt is followed by the server closing the socket: an ack would be written into a
+        // closed connection (and its failure once read as a drop to reconnect from).
+        assert!(!ServerRequest::parse("telnyx_rtc.punt", json!({})).unwrap().is_acked());
         let frame: ServerFrame = serde_json::from_str(
             r#"{"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"no"},"voice_sdk_id":"v"}"#,
         )

@@ -16,6 +16,7 @@ const SERVICE: &str = "io.agentsoftphone.desktop.test";
 /// Set in the child's environment; scenarios refuse to run without it.
 const PRIVATE_BUS_MARKER: &str = "SOFTPHONE_TEST_PRIVATE_BUS";
 const API_KEY: &str = "KEY_test_value_private_bus_0123456789";
+const SCENARIO_LIMIT: Duration = Duration::from_secs(30);
 
 /// A process stopped with SIGTERM when dropped.
 struct Daemon(Child);
@@ -101,12 +102,25 @@ fn start_keyring(bus: &str, dir: &Path) -> Daemon {
 
 /// Runs one scenario of this file in a child process with `bus` as its session bus.
 fn run_scenario(name: &str, bus: &str, expect: &str) -> String {
-    let output = Command::new(std::env::current_exe().expect("test binary"))
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", name, "--include-ignored", "--nocapture", "--test-threads=1"])
         .env("DBUS_SESSION_BUS_ADDRESS", bus)
         .env(PRIVATE_BUS_MARKER, expect)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("scenario runs");
+    // A keychain call that waits on a prompt nobody can answer would hang the suite.
+    let deadline = Instant::now() + SCENARIO_LIMIT;
+    while child.try_wait().expect("scenario status").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("scenario {name} did not finish within {SCENARIO_LIMIT:?} (a keychain call hung)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("scenario output");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "scenario {name} failed:\n{text}");
     text
@@ -153,6 +167,58 @@ fn no_secret_service_is_a_clear_error() {
     run_scenario("scenario_unavailable", &address, "unavailable");
     // No bus at all.
     run_scenario("scenario_unavailable", &format!("unix:path={}", dir.path().join("nothing").display()), "unavailable");
+}
+
+#[test]
+fn a_locked_keyring_is_a_coded_error_and_keeps_the_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_bus, address) = start_bus(dir.path());
+    let keyring = start_keyring(&address, dir.path());
+    run_scenario("scenario_leave_api_key", &address, "keyring");
+
+    // Lock every collection, as the desktop does when the screen locks or the agent logs out.
+    let collections = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--dest=org.freedesktop.secrets",
+            "--print-reply",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.DBus.Properties.Get",
+            "string:org.freedesktop.Secret.Service",
+            "string:Collections",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .output()
+        .expect("dbus-send runs");
+    let listing = String::from_utf8_lossy(&collections.stdout).into_owned();
+    let paths: Vec<&str> = listing
+        .split('"')
+        .filter(|part| part.starts_with("/org/freedesktop/secrets/collection/"))
+        .collect();
+    assert!(!paths.is_empty(), "the keyring has a collection:\n{listing}");
+    let locked = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--dest=org.freedesktop.secrets",
+            "--print-reply",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            &format!("array:objpath:{}", paths.join(",")),
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &address)
+        .output()
+        .expect("dbus-send runs");
+    assert!(locked.status.success(), "lock: {}", String::from_utf8_lossy(&locked.stderr));
+
+    // No prompt can be shown on this bus (no prompter), as on a headless session: the app says
+    // the keychain is locked instead of hanging or reading nothing.
+    run_scenario("scenario_locked", &address, "locked");
+
+    // Unlocking (here: the keyring daemon started again with the login password, as at the
+    // next desktop login) brings the same credentials back: being locked lost nothing.
+    drop(keyring);
+    let _keyring = start_keyring(&address, dir.path());
+    run_scenario("scenario_still_stored", &address, "keyring");
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -229,4 +295,30 @@ fn scenario_unavailable() {
             other => panic!("expected Unavailable, got {other:?}"),
         }
     }
+}
+
+#[test]
+#[ignore = "run by a_locked_keyring_is_a_coded_error_and_keeps_the_credentials on a private bus"]
+fn scenario_locked() {
+    if on_private_bus().as_deref() != Some("locked") {
+        return;
+    }
+    let keychain = Keychain::new(SERVICE);
+    match keychain.load() {
+        Err(error @ KeychainError::Locked { .. }) => {
+            let sentence = error.to_string();
+            assert!(sentence.contains("locked") && sentence.contains("Unlock"), "{sentence}");
+            assert!(!sentence.contains(API_KEY), "{sentence}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+#[ignore = "run by a_locked_keyring_is_a_coded_error_and_keeps_the_credentials on a private bus"]
+fn scenario_still_stored() {
+    if on_private_bus().as_deref() != Some("keyring") {
+        return;
+    }
+    assert_eq!(Keychain::new(SERVICE).load().expect("load"), Some(credentials(false)));
 }

@@ -5,7 +5,9 @@
 //!   gets ready by itself once Telnyx answers again;
 //! - the socket drops during an active call: the call stays on screen and comes back (the
 //!   simulator sees it reattached with audio), never ended silently;
-//! - a punt: the status bar says why the phone is signed out and the call shows that it ended.
+//! - a punt: the status bar says why the phone is signed out and the call shows that it ended;
+//! - a call that outlives its login token: the app logs in again with a fresh one before it
+//!   lapses, so a drop long after the first token expired is still recovered.
 
 mod common;
 
@@ -94,5 +96,53 @@ async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
     let state = app.wait_for_text("#calls-panel .call-state", |text| text != "Active").await;
     assert!(state.starts_with("Ended") || state.contains("Failed"), "the call shows it ended: {state}");
     app.screenshot("telnyx-faults-punted").await;
+    app.close().await;
+}
+
+/// Login tokens of this simulator lapse this long after they are minted (Telnyx: 24 hours).
+const SHORT_TOKEN_TTL: Duration = Duration::from_secs(6);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_longer_than_its_login_token_still_recovers_from_a_drop() {
+    let account = common::RealAccount::start_with_token_ttl(&common::random_hex(), SHORT_TOKEN_TTL).await;
+    let app = App::launch_with(account.launch(None, "info")).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    account.save_in_settings(&app).await;
+    let logged_in = Instant::now();
+
+    // The call lasts more than twice the token's life: it stays up all along.
+    let call_id = ring_and_answer(&app, &account).await;
+    while logged_in.elapsed() < SHORT_TOKEN_TTL * 2 + Duration::from_secs(1) {
+        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
+        assert_eq!(state, "Active", "the call stays up while its token is replaced\n{}", app.log_tail());
+        assert_eq!(app.find("#connection-state").await.text().await.unwrap_or_default(), "Ready");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let refreshes = app.log_text().matches("login token refreshed").count();
+    assert!(refreshes >= 2, "the app logged in again before each token lapsed ({refreshes} times)\n{}", app.log_tail());
+
+    // Long after the first token expired, the socket drops: the reconnection logs in with the
+    // current token (an expired one would be refused and the call lost) and the call comes back.
+    let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
+    assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
+        assert!(!state.starts_with("Ended"), "the call was lost with the drop: {state}\n{}", app.log_tail());
+        let call = sim_call(&account, &call_id);
+        let back = call["reattached"].as_u64().unwrap_or(0) > reattached_before
+            && call["media_connected"] == json!(true)
+            && call["end"].is_null()
+            && hears(&call, 880.0);
+        if back && state == "Active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.screenshot("telnyx-faults-token-outlived").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     app.close().await;
 }

@@ -25,10 +25,24 @@ use crate::calls::{self, Calls};
 use crate::{Connection, errors};
 
 /// Refresh the login token this long before it expires (the SDK warns 60 s before; the token
-/// cache mints a new one from 5 minutes before).
+/// cache mints a new one from 5 minutes before), or a quarter of its remaining life before when
+/// that is shorter (a short-lived token).
 const TOKEN_REFRESH_LEAD: Duration = Duration::from_secs(4 * 60);
-/// Retry a failed refresh after this long.
+/// Retry a failed refresh after this long (or sooner, for a token about to expire).
 const TOKEN_RETRY: Duration = Duration::from_secs(30);
+
+/// How long to wait before logging in again with a new token, `remaining` before the current
+/// one expires: never less than a second, so a token that is already expired is not hammered.
+fn token_refresh_wait(remaining: Duration) -> Duration {
+    let lead = TOKEN_REFRESH_LEAD.min(remaining / 4);
+    remaining.saturating_sub(lead).max(Duration::from_secs(1))
+}
+
+/// Seconds from now to `expires_at_unix`.
+fn token_remaining(expires_at_unix: u64) -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Duration::from_secs(expires_at_unix.saturating_sub(now))
+}
 /// After a failed start of the native engine (Telnyx unreachable, token minting failing), the
 /// first retry comes after this long; the pause doubles up to [`NATIVE_RETRY_MAX`].
 const NATIVE_RETRY_FIRST: Duration = Duration::from_secs(2);
@@ -275,9 +289,7 @@ async fn follow_events<R: Runtime>(app: AppHandle<R>, mut events: mpsc::Receiver
 /// Logs in again with a new JWT before the current one expires, for as long as the engine runs.
 async fn keep_token_fresh<R: Runtime>(app: AppHandle<R>, engine: NativeEngine, mut expires_at_unix: u64) {
     loop {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let wait = Duration::from_secs(expires_at_unix.saturating_sub(now)).saturating_sub(TOKEN_REFRESH_LEAD);
-        tokio::time::sleep(wait.max(Duration::from_secs(1))).await;
+        tokio::time::sleep(token_refresh_wait(token_remaining(expires_at_unix))).await;
         let still_running = app.state::<EngineHost>().native().is_some_and(|current| current.same_as(&engine));
         if !still_running {
             return;
@@ -295,8 +307,9 @@ async fn keep_token_fresh<R: Runtime>(app: AppHandle<R>, engine: NativeEngine, m
                 expires_at_unix = next;
             }
             Err(reason) => {
-                tracing::warn!(%reason, "the login token could not be refreshed; retrying");
-                tokio::time::sleep(TOKEN_RETRY).await;
+                let retry = TOKEN_RETRY.min(token_remaining(expires_at_unix) / 4).max(Duration::from_secs(1));
+                tracing::warn!(%reason, retry_in_ms = retry.as_millis() as u64, "the login token could not be refreshed; retrying");
+                tokio::time::sleep(retry).await;
             }
         }
     }
@@ -391,5 +404,24 @@ fn media_diagnostics(
         output_level_dbfs: Some(f64::from(levels.output_dbfs)),
         input_level_dbfs: Some(f64::from(levels.input_dbfs)),
         heard_hz: heard.and_then(|h| h.dominant_hz).map(f64::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::token_refresh_wait;
+
+    #[test]
+    fn a_token_is_replaced_before_it_expires_whatever_its_lifetime() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        // Telnyx's 24-hour token: four minutes before the end.
+        assert_eq!(token_refresh_wait(hours(24)), hours(24) - Duration::from_secs(240));
+        // A short-lived token: at three quarters of what is left, well before it lapses.
+        assert_eq!(token_refresh_wait(Duration::from_secs(8)), Duration::from_secs(6));
+        // Expired or about to: retried after a second, not in a tight loop.
+        assert_eq!(token_refresh_wait(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(token_refresh_wait(Duration::from_millis(900)), Duration::from_secs(1));
     }
 }

@@ -450,12 +450,18 @@ pub struct RealAccount {
 impl RealAccount {
     /// Starts the bus, the keyring and the simulator; `run` (random hex) makes the values unique.
     pub async fn start(run: &str) -> RealAccount {
+        RealAccount::start_with_token_ttl(run, softphone_sim::DEFAULT_TOKEN_TTL).await
+    }
+
+    /// [`RealAccount::start`] with login tokens that expire `token_ttl` after they are minted.
+    pub async fn start_with_token_ttl(run: &str, token_ttl: Duration) -> RealAccount {
         let dir = tempfile::tempdir().expect("temp dir");
         let bus = softphone_notify::test_support::PrivateBus::start().expect("a private D-Bus bus (package dbus)");
         let keyring = start_keyring(&bus, dir.path());
         let api_key = format!("KEY_canary_{run}");
         let config = softphone_sim::SimulatorConfig {
             api_keys: vec![api_key.clone()],
+            token_ttl,
             ..softphone_sim::SimulatorConfig::default()
         };
         let sim = softphone_sim::Simulator::start(config).await.expect("the simulator starts");

@@ -191,10 +191,8 @@ fn a_locked_keyring_is_a_coded_error_and_keeps_the_credentials() {
         .output()
         .expect("dbus-send runs");
     let listing = String::from_utf8_lossy(&collections.stdout).into_owned();
-    let paths: Vec<&str> = listing
-        .split('"')
-        .filter(|part| part.starts_with("/org/freedesktop/secrets/collection/"))
-        .collect();
+    let paths: Vec<&str> =
+        listing.split('"').filter(|part| part.starts_with("/org/freedesktop/secrets/collection/")).collect();
     assert!(!paths.is_empty(), "the keyring has a collection:\n{listing}");
     let locked = Command::new("dbus-send")
         .args([

@@ -199,3 +199,57 @@ async fn the_keyboard_answers_mutes_and_ends_a_call_and_lists_its_shortcuts() {
     app.wait_for_count("#dial-number:focus", |count| count == 1).await;
     app.close().await;
 }
+
+#[tokio::test]
+async fn a_headset_unplugged_mid_call_leaves_the_call_on_the_default_devices_and_says_so() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+
+    // The agent works on a headset: chosen in Settings for the microphone and the speaker.
+    app.open("settings").await;
+    app.wait_for_text("#settings-speaker", |text| text.contains("Fake headset")).await;
+    app.find("#settings-microphone").await.select_by_value("Fake headset microphone").await.expect("headset mic");
+    app.find("#settings-speaker").await.select_by_value("Fake headset").await.expect("headset");
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+
+    app.open("dialer").await;
+    app.type_into("#dial-number", TONE_NUMBER).await;
+    app.find("#dial-call").await.click().await.expect("call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_meter_hears(&app, 440.0).await;
+    app.open("diagnostics").await;
+    app.wait_for_text("#diagnostics-audio", |text| text.contains("Speaker: Fake headset")).await;
+
+    // The headset's cable comes out.
+    app.client
+        .execute(
+            "return window.__TAURI__.core.invoke('unplug_fake_audio_device', { name: arguments[0] });",
+            vec![json!("Fake headset")],
+        )
+        .await
+        .expect("the headset is unplugged");
+    let notice = app.wait_for_text("#audio-notice .audio-notice-text", |text| !text.is_empty()).await;
+    assert!(
+        notice.contains("Fake headset") && notice.contains("disconnected") && notice.contains("Fake speaker"),
+        "the agent reads which device went and where the sound is now: {notice}"
+    );
+    app.screenshot("audio-headset-unplugged").await;
+
+    // The call goes on, and the far end is heard on the default speaker.
+    assert_eq!(app.find("#calls-panel .call-state").await.text().await.expect("state"), "Active");
+    app.wait_for_text("#diagnostics-audio", |text| text.contains("Speaker: system default")).await;
+    until_meter_hears(&app, 440.0).await;
+    let call = until_sim(&app, "the agent's microphone", |call| hears(call, 880.0)).await;
+    assert!(call["end"].is_null(), "the call is still up at the far end: {call}");
+
+    app.find("#audio-notice .audio-notice-dismiss").await.click().await.expect("dismiss");
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    while app.client.find(Locator::Css("#audio-notice")).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the notice stays after Dismiss");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.close().await;
+}

@@ -208,6 +208,12 @@ pub fn get_audio_devices<R: Runtime>(app: AppHandle<R>) -> Result<AudioDeviceLis
     crate::settings::audio_devices(&app)
 }
 
+/// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs `name`, as a test would a headset.
+#[tauri::command]
+pub fn unplug_fake_audio_device<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {
+    crate::settings::unplug_fake_audio_device(&app, &name)
+}
+
 #[tauri::command]
 pub fn get_desktop_status<R: Runtime>(app: AppHandle<R>) -> DesktopStatus {
     crate::notifications::desktop_status(&app)

@@ -100,6 +100,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::get_desktop_status,
             commands::set_do_not_disturb,
             commands::take_pending_dial,
+            commands::unplug_fake_audio_device,
         ])
 }
 
@@ -149,6 +150,7 @@ pub fn run() {
                 Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
             }
             settings::load(app.handle());
+            settings::forward_audio_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
             calls::spawn_ticker(app.handle().clone());

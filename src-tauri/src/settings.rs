@@ -3,12 +3,12 @@
 
 use std::sync::Mutex;
 
-use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList};
+use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList, AudioNotice, event};
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::Region;
 use softphone_core::settings::Settings;
 use softphone_media::{AudioDevice, DeviceChoice};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::database::Database;
 use crate::engine::EngineHost;
@@ -94,4 +94,33 @@ pub fn audio_devices<R: Runtime>(app: &AppHandle<R>) -> Result<AudioDeviceList, 
         list.into_iter().map(|device| AudioDeviceInfo { name: device.name, is_default: device.is_default }).collect()
     };
     Ok(AudioDeviceList { inputs: listed(devices.inputs), outputs: listed(devices.outputs), fake: devices.fake })
+}
+
+/// Tells the window whenever a chosen audio device goes away (audio falls back to the default)
+/// or cannot be opened, for the life of the app.
+pub fn forward_audio_device_events<R: Runtime>(app: &AppHandle<R>) {
+    let Some(audio) = app.state::<EngineHost>().audio().cloned() else { return };
+    let events = audio.subscribe();
+    let app = app.clone();
+    let forwarding = std::thread::Builder::new().name("audio-device-events".into()).spawn(move || {
+        for event in events {
+            let notice = AudioNotice { message: event.sentence() };
+            tracing::warn!(message = %notice.message, "audio device changed");
+            if let Err(error) = app.emit(event::AUDIO_DEVICE_CHANGED, notice) {
+                tracing::warn!(%error, "could not tell the window about the audio device");
+            }
+        }
+    });
+    if let Err(error) = forwarding {
+        tracing::warn!(%error, "audio device changes will not be shown");
+    }
+}
+
+/// Fake devices only: unplugs `name`, as a test unplugs a headset.
+pub fn unplug_fake_audio_device<R: Runtime>(app: &AppHandle<R>, name: &str) -> Result<(), IpcError> {
+    let host = app.state::<EngineHost>();
+    let audio = host.audio().filter(|audio| audio.is_fake()).ok_or_else(|| {
+        IpcError::new(ErrorCode::InvalidArgument, "Only fake audio devices can be unplugged by the app.")
+    })?;
+    audio.unplug_fake_device(name).map_err(|error| IpcError::new(ErrorCode::InvalidArgument, error.to_string()))
 }

@@ -89,6 +89,13 @@ pub fn app() -> Html {
             backend::on_desktop_updated(on_desktop.clone(), on_error.clone());
             {
                 let dispatch = dispatch.clone();
+                let on_notice = Callback::from(move |notice: softphone_core::ipc::AudioNotice| {
+                    dispatch.dispatch(AppAction::AudioNotice(Some(notice.message)))
+                });
+                backend::on_audio_device_changed(on_notice, on_error.clone());
+            }
+            {
+                let dispatch = dispatch.clone();
                 let on_call = Callback::from(move |call_id: CallId| {
                     let dispatch = dispatch.clone();
                     wasm_bindgen_futures::spawn_local(async move {
@@ -239,6 +246,15 @@ pub fn app() -> Html {
             <Sidebar current={state.section} {on_open} unseen_missed={state.unseen_missed} />
             <main class="content">
                 <RingingBanner calls={state.calls.clone()} desktop={state.desktop.clone()} />
+                if let Some(notice) = state.audio_notice.clone() {
+                    <div id="audio-notice" class="audio-notice" role="status">
+                        <span class="audio-notice-text">{ notice }</span>
+                        <button class="audio-notice-dismiss"
+                            onclick={{ let dispatch = state.dispatcher(); Callback::from(move |_| dispatch.dispatch(AppAction::AudioNotice(None))) }}>
+                            { "Dismiss" }
+                        </button>
+                    </div>
+                }
                 <CallsPanel calls={state.calls.clone()} />
                 <SectionPage
                     section={state.section}

@@ -8,8 +8,8 @@ use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::call_log::{CallEngine, CallLogEntry};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
-    AppInfo, AudioDeviceList, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus,
-    Diagnostics, ErrorCode, IpcError, LoginTokenGrant, command, event,
+    AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
+    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
@@ -378,6 +378,11 @@ pub fn on_desktop_updated(on_status: Callback<DesktopStatus>, on_error: Callback
 /// The agent clicked a call's notification: show that call, for the life of the window.
 pub fn on_show_call(on_call: Callback<CallId>, on_error: Callback<IpcError>) {
     listen_forever(event::WINDOW_SHOW_CALL, on_call, on_error);
+}
+
+/// A chosen audio device went away or failed, for the life of the window.
+pub fn on_audio_device_changed(on_notice: Callback<AudioNotice>, on_error: Callback<IpcError>) {
+    listen_forever(event::AUDIO_DEVICE_CHANGED, on_notice, on_error);
 }
 
 /// Calls `on_update` with every `call://updated` snapshot, for the life of the window.

@@ -74,6 +74,8 @@ pub struct AppState {
     /// The engine carrying calls, once chosen, and why it is not the one asked for (if so).
     pub engine: Option<CallEngine>,
     pub engine_notice: Option<String>,
+    /// The latest audio device change (a headset unplugged), until the agent dismisses it.
+    pub audio_notice: Option<String>,
 }
 
 impl AppState {
@@ -115,6 +117,8 @@ pub enum AppAction {
     },
     /// The settings were read or saved.
     SettingsLoaded(Settings),
+    /// An audio device went away or failed (`Some`), or the agent dismissed the notice.
+    AudioNotice(Option<String>),
 }
 
 impl Reducible for AppState {
@@ -137,6 +141,7 @@ impl Reducible for AppState {
             }
             AppAction::DesktopUpdated(status) => next.desktop = Some(status),
             AppAction::SettingsLoaded(settings) => next.settings = Some(settings),
+            AppAction::AudioNotice(notice) => next.audio_notice = notice,
             AppAction::EngineChosen { engine, notice } => {
                 next.engine = engine;
                 next.engine_notice = notice;

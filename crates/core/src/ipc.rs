@@ -49,6 +49,8 @@ pub mod command {
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";
     pub const SET_DO_NOT_DISTURB: &str = "set_do_not_disturb";
     pub const TAKE_PENDING_DIAL: &str = "take_pending_dial";
+    /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs one, as a test would a headset.
+    pub const UNPLUG_FAKE_AUDIO_DEVICE: &str = "unplug_fake_audio_device";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -67,6 +69,8 @@ pub mod event {
     pub const WINDOW_SHOW_CALL: &str = "window://show-call";
     /// Payload: the number text of a `tel:` / `callto:` link, for the dialer to check and show.
     pub const DIAL_REQUESTED: &str = "dial://requested";
+    /// Payload: [`super::AudioNotice`], when a chosen audio device went away or failed.
+    pub const AUDIO_DEVICE_CHANGED: &str = "audio://device-changed";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
@@ -215,6 +219,13 @@ pub struct DesktopStatus {
     pub notifications_problem: Option<String>,
     /// Inbound calls are declined (busy) and logged as missed.
     pub do_not_disturb: bool,
+}
+
+/// Something the agent should know about the audio devices (a headset unplugged mid-call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioNotice {
+    /// A sentence naming the device and what is used instead.
+    pub message: String,
 }
 
 /// Whether the OS keychain can be used.

@@ -104,6 +104,33 @@ pub enum AudioDeviceEvent {
     },
 }
 
+impl AudioDeviceEvent {
+    /// The event as the agent reads it.
+    pub fn sentence(&self) -> String {
+        match self {
+            AudioDeviceEvent::DeviceLost { role, device, fell_back_to } => {
+                let now = match role {
+                    DeviceRole::Microphone => "the call now uses",
+                    DeviceRole::Speaker => "sound now plays on",
+                    DeviceRole::Ringer => "incoming calls now ring on",
+                };
+                format!("The {role} \u{201c}{device}\u{201d} was disconnected; {now} \u{201c}{fell_back_to}\u{201d}.")
+            }
+            AudioDeviceEvent::DeviceFailed { message, .. } => {
+                let mut sentence = message.clone();
+                if let Some(first) = sentence.get(..1) {
+                    let upper = first.to_uppercase();
+                    sentence.replace_range(..1, &upper);
+                }
+                if !sentence.ends_with('.') {
+                    sentence.push('.');
+                }
+                sentence
+            }
+        }
+    }
+}
+
 /// What the engine needs of one call: where to put captured audio and where to pull playout.
 pub(crate) trait CallAudio: Send + Sync {
     /// Captured microphone audio (48 kHz, one 10 ms frame).
@@ -486,6 +513,26 @@ impl AudioSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_events_read_as_sentences_naming_the_device_and_what_is_used_now() {
+        let lost = AudioDeviceEvent::DeviceLost {
+            role: DeviceRole::Microphone,
+            device: "Jabra Evolve 40".into(),
+            fell_back_to: "Default".into(),
+        };
+        assert_eq!(
+            lost.sentence(),
+            "The microphone \u{201c}Jabra Evolve 40\u{201d} was disconnected; the call now uses \u{201c}Default\u{201d}."
+        );
+        let failed = AudioDeviceEvent::DeviceFailed {
+            role: DeviceRole::Speaker,
+            device: "Default".into(),
+            code: "AudioDeviceUnavailable".into(),
+            message: "the speaker \"Default\" cannot be opened: busy".into(),
+        };
+        assert_eq!(failed.sentence(), "The speaker \"Default\" cannot be opened: busy.");
+    }
 
     #[test]
     fn levels_average_the_last_100_ms() {

@@ -132,7 +132,7 @@ return Object.prototype.hasOwnProperty.call(window.__TAURI_INTERNALS__.callbacks
 "#;
 
 /// The shell's events (softphone_core::ipc::event).
-const EVENTS: [&str; 7] = [
+const EVENTS: [&str; 8] = [
     "connection://updated",
     "call://updated",
     "engine://command",
@@ -140,6 +140,7 @@ const EVENTS: [&str; 7] = [
     "desktop://updated",
     "window://show-call",
     "dial://requested",
+    "audio://device-changed",
 ];
 
 /// Asks every read-only command once, through the recording wrapper.

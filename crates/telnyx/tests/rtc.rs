@@ -20,6 +20,11 @@ const TONE: &str = "+15555550100";
 const BUSY: &str = "+15555550102";
 
 async fn start() -> RunningSimulator {
+    start_with_token_ttl(softphone_sim::DEFAULT_TOKEN_TTL).await
+}
+
+/// A simulator whose login tokens expire `token_ttl` after they are minted.
+async fn start_with_token_ttl(token_ttl: Duration) -> RunningSimulator {
     let signaling = SignalingConfig {
         ping_interval: Duration::from_millis(300),
         answer_delay: Duration::from_millis(50),
@@ -28,7 +33,9 @@ async fn start() -> RunningSimulator {
         hangup_after: Duration::from_secs(30),
         reattach_window: Duration::from_secs(10),
     };
-    Simulator::start(SimulatorConfig { signaling, ..SimulatorConfig::default() }).await.expect("simulator starts")
+    Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
+        .await
+        .expect("simulator starts")
 }
 
 fn http() -> reqwest::Client {
@@ -374,6 +381,52 @@ async fn dropped_socket_reconnects_and_the_call_is_reattached_with_media() {
     let sessions = sim.switchboard().sessions();
     assert_eq!((sessions.len(), sessions[0].sessid.as_str()), (1, sessid.as_str()), "the same session came back");
     client.dtmf("call-keep", "5").await.expect("the call works after recovery");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnection_refused_for_an_expired_token_gets_its_call_back_with_a_fresh_token() {
+    // A laptop asleep past the token's life: the socket is dead and the token expired.
+    let sim = start_with_token_ttl(Duration::from_secs(2)).await;
+    let credential_id = credential(&sim).await;
+    let (client, mut events) = connect(&sim, mint(&sim, &credential_id).await).await;
+    let sessid = next(&mut events, "Ready", |e| match e {
+        RtcEvent::Ready { sessid } => Some(sessid.clone()),
+        _ => None,
+    })
+    .await;
+    let _media = answered_call(&client, &mut events, "call-asleep", Playback::Silence).await;
+    until_sim_call(&sim, "call-asleep", "media up", |c| c["media_connected"] == true).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+
+    control(&sim, "/control/sessions/all/drop", json!({})).await;
+    let refused = next(&mut events, "LoginFailed", |e| match e {
+        RtcEvent::LoginFailed { error } => Some(error.to_string()),
+        _ => None,
+    })
+    .await;
+    assert!(refused.contains("expired"), "{refused}");
+
+    // The shell mints a fresh token and hands it over: the same session and call come back.
+    client.refresh_token(mint(&sim, &credential_id).await).await.expect("the fresh token is accepted");
+    let reattached = next(&mut events, "Reconnected", |e| match e {
+        RtcEvent::Reconnected { reattached } => Some(reattached.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reattached, vec!["call-asleep".to_owned()]);
+    let offer = next(&mut events, "Attach", |e| match e {
+        RtcEvent::Attach { call_id, sdp_offer } if call_id == "call-asleep" => Some(sdp_offer.clone()),
+        _ => None,
+    })
+    .await;
+    let (_recovered, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 1000.0 }).unwrap();
+    client.attach_answer("call-asleep", &answer).await.expect("attach accepted");
+    until_sim_call(&sim, "call-asleep", "reattached with media", |c| {
+        c["state"] == "active" && c["end"].is_null() && c["reattached"].as_u64() >= Some(1)
+    })
+    .await;
+    let sessions = sim.switchboard().sessions();
+    assert_eq!((sessions.len(), sessions[0].sessid.as_str()), (1, sessid.as_str()), "the same session came back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -999,7 +999,11 @@ impl Task {
             }
             Command::Login { login, reply } => {
                 self.config.login = login.clone();
-                self.send_login_with(login, None, Some(reply));
+                // After a reconnection's login was refused (its token expired while the socket
+                // was down), the new login asks for the same session again, so the calls
+                // waiting for it are reattached. On a live session it is a plain refresh.
+                let previous = (self.reconnection && !self.ready && self.voice_sdk_id.is_some()).then_some(sessid);
+                self.send_login_with(login, previous, Some(reply));
             }
             Command::Disconnect { reply } => {
                 let _ = reply.send(());

@@ -146,3 +146,45 @@ async fn a_call_longer_than_its_login_token_still_recovers_from_a_drop() {
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_lapsed_while_the_socket_was_down_is_replaced_and_the_call_comes_back() {
+    let account = common::RealAccount::start(&common::random_hex()).await;
+    let app = App::launch_with(account.launch(None, "info")).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    account.save_in_settings(&app).await;
+    let call_id = ring_and_answer(&app, &account).await;
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while !hears(&sim_call(&account, &call_id), 880.0) {
+        assert!(Instant::now() < deadline, "no audio before the drop: {}", sim_call(&account, &call_id));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The laptop slept: its token lapsed (the app's timers did not run) and the socket died.
+    account.sim.state().expire_tokens_now();
+    assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
+
+    // The reconnection's login is refused; the app mints a new token and the call comes back.
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
+        assert!(!state.starts_with("Ended"), "the call was lost: {state}\n{}", app.log_tail());
+        let call = sim_call(&account, &call_id);
+        let back = call["reattached"].as_u64().unwrap_or(0) >= 1
+            && call["media_connected"] == json!(true)
+            && call["end"].is_null()
+            && hears(&call, 880.0);
+        if back && state == "Active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let log = app.log_text();
+    assert!(log.contains("expired"), "the refusal was the lapsed token:\n{}", app.log_tail());
+    app.screenshot("telnyx-faults-token-lapsed").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.close().await;
+}

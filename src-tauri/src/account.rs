@@ -207,6 +207,14 @@ impl Account {
         Ok(())
     }
 
+    /// Drops the cached login token: Telnyx refused it, so the next one is minted anew.
+    pub async fn forget_login_token(&self) {
+        match self.mode.lock().await.as_mut() {
+            Some(Mode::Demo { tokens, .. } | Mode::Telnyx { tokens }) => tokens.clear(),
+            None => {}
+        }
+    }
+
     /// A login token for the engine, minted or from the cache.
     pub async fn issue_login_token(&self) -> Result<LoginTokenGrant, IpcError> {
         let now = SystemTime::now();

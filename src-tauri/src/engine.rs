@@ -5,8 +5,8 @@
 //! `use_call_engine`. Until then, and with the webview engine, the machine's engine commands go
 //! to the window as `engine://command` events.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use softphone_core::call::{CallId, EngineCommand, RingerMode};
@@ -30,6 +30,15 @@ use crate::{Connection, errors};
 const TOKEN_REFRESH_LEAD: Duration = Duration::from_secs(4 * 60);
 /// Retry a failed refresh after this long (or sooner, for a token about to expire).
 const TOKEN_RETRY: Duration = Duration::from_secs(30);
+
+/// The refresh timer looks at the wall clock at least this often: a machine that slept does not
+/// advance tokio's (monotonic) timers, but its tokens expired all the same.
+const TOKEN_CLOCK_CHECK: Duration = Duration::from_secs(30);
+/// After Telnyx refused a login (a token that lapsed while the socket was down), the first new
+/// login with a freshly minted token comes after this long; the pause doubles up to
+/// [`RELOGIN_MAX`].
+const RELOGIN_FIRST: Duration = Duration::from_secs(1);
+const RELOGIN_MAX: Duration = Duration::from_secs(60);
 
 /// How long to wait before logging in again with a new token, `remaining` before the current
 /// one expires: never less than a second, so a token that is already expired is not hammered.
@@ -244,7 +253,7 @@ async fn start_native<R: Runtime>(app: &AppHandle<R>) -> Result<(), IpcError> {
     *engine_state.route.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
         Route::Native { engine: engine.clone(), commands };
     tauri::async_runtime::spawn(execute_in_order(engine.clone(), queue));
-    tauri::async_runtime::spawn(follow_events(app.clone(), events));
+    tauri::async_runtime::spawn(follow_events(app.clone(), engine.clone(), events));
     tauri::async_runtime::spawn(keep_token_fresh(app.clone(), engine, grant.expires_at_unix));
     tracing::info!("calls go through the native engine");
     Ok(())
@@ -259,8 +268,23 @@ async fn execute_in_order(engine: NativeEngine, mut queue: mpsc::UnboundedReceiv
     }
 }
 
-async fn follow_events<R: Runtime>(app: AppHandle<R>, mut events: mpsc::Receiver<NativeEngineEvent>) {
+async fn follow_events<R: Runtime>(
+    app: AppHandle<R>,
+    engine: NativeEngine,
+    mut events: mpsc::Receiver<NativeEngineEvent>,
+) {
+    let relogging = Arc::new(AtomicBool::new(false));
     while let Some(event) = events.recv().await {
+        if let NativeEngineEvent::Connection(ConnectionChange::LoginFailed { .. }) = &event
+            && !relogging.swap(true, Ordering::SeqCst)
+        {
+            let relogging = relogging.clone();
+            let (app, engine) = (app.clone(), engine.clone());
+            tauri::async_runtime::spawn(async move {
+                login_again(&app, &engine).await;
+                relogging.store(false, Ordering::SeqCst);
+            });
+        }
         match event {
             NativeEngineEvent::Call { call_id, update } => {
                 if let Err(error) = calls::engine_update(&app, call_id, update) {
@@ -286,10 +310,61 @@ async fn follow_events<R: Runtime>(app: AppHandle<R>, mut events: mpsc::Receiver
     }
 }
 
+/// Telnyx refused the engine's login (typically: the socket was down while the token lapsed, so
+/// the reconnection's login was refused). Mints a new token and logs in with it, pausing longer
+/// after each refusal, until one is accepted, the account is refused (the key was revoked: the
+/// status bar says so) or the engine stops.
+async fn login_again<R: Runtime>(app: &AppHandle<R>, engine: &NativeEngine) {
+    let mut pause = RELOGIN_FIRST;
+    loop {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RELOGIN_MAX);
+        if !app.state::<EngineHost>().native().is_some_and(|current| current.same_as(engine)) {
+            return;
+        }
+        let account = app.state::<Account>();
+        account.forget_login_token().await;
+        let grant = match account.issue_login_token().await {
+            Ok(grant) => grant,
+            Err(error) if error.code == ErrorCode::TelnyxAuthRejected => {
+                tracing::warn!(reason = %error.message, "the account was refused; not logging in again");
+                set_connection(app, ConnectionState::Error, Some(error.message));
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(reason = %error.message, "no new login token yet; retrying");
+                continue;
+            }
+        };
+        match engine.refresh_token(Secret::new(grant.login_token)).await {
+            Ok(()) => {
+                tracing::info!("logged in again with a new login token");
+                return;
+            }
+            Err(error) => tracing::warn!(code = %error.code(), %error, "the new login was refused too; retrying"),
+        }
+    }
+}
+
+/// When the current token (expiring at `expires_at_unix`) is due to be replaced, by the wall
+/// clock.
+fn token_refresh_due(expires_at_unix: u64) -> SystemTime {
+    SystemTime::now() + token_refresh_wait(token_remaining(expires_at_unix))
+}
+
 /// Logs in again with a new JWT before the current one expires, for as long as the engine runs.
 async fn keep_token_fresh<R: Runtime>(app: AppHandle<R>, engine: NativeEngine, mut expires_at_unix: u64) {
+    let mut due = token_refresh_due(expires_at_unix);
     loop {
-        tokio::time::sleep(token_refresh_wait(token_remaining(expires_at_unix))).await;
+        if let Ok(left) = due.duration_since(SystemTime::now())
+            && !left.is_zero()
+        {
+            tokio::time::sleep(left.min(TOKEN_CLOCK_CHECK)).await;
+            if !app.state::<EngineHost>().native().is_some_and(|current| current.same_as(&engine)) {
+                return;
+            }
+            continue;
+        }
         let still_running = app.state::<EngineHost>().native().is_some_and(|current| current.same_as(&engine));
         if !still_running {
             return;
@@ -305,11 +380,12 @@ async fn keep_token_fresh<R: Runtime>(app: AppHandle<R>, engine: NativeEngine, m
             Ok(next) => {
                 tracing::info!(expires_at_unix = next, "login token refreshed");
                 expires_at_unix = next;
+                due = token_refresh_due(next);
             }
             Err(reason) => {
                 let retry = TOKEN_RETRY.min(token_remaining(expires_at_unix) / 4).max(Duration::from_secs(1));
                 tracing::warn!(%reason, retry_in_ms = retry.as_millis() as u64, "the login token could not be refreshed; retrying");
-                tokio::time::sleep(retry).await;
+                due = SystemTime::now() + retry;
             }
         }
     }

@@ -7,6 +7,8 @@
 //!   `{"delay_ms":3000}`: 204, or 422 with `{"error": "..."}`.
 //! - `DELETE /control/faults`: drops every queued fault; 204.
 //! - `POST /control/reset`: drops faults and the request log (credentials stay); 204.
+//! - `POST /control/tokens/expire`: every login token issued so far is expired from now on (a
+//!   machine asleep past them); `{"issued_before_expired": <unix seconds>}`.
 
 use std::net::SocketAddr;
 
@@ -28,6 +30,7 @@ pub fn routes(state: SimState) -> Router {
         .route("/control/state", get(show_state))
         .route("/control/faults", post(push_fault).delete(clear_faults))
         .route("/control/reset", post(reset))
+        .route("/control/tokens/expire", post(expire_tokens))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(middleware::from_fn(loopback_only))
         .with_state(state)
@@ -39,6 +42,11 @@ async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Requ
     } else {
         (StatusCode::FORBIDDEN, Json(json!({ "error": "the control API answers loopback peers only" }))).into_response()
     }
+}
+
+/// Every login token issued so far is expired from now on (a machine that slept past them).
+async fn expire_tokens(State(state): State<SimState>) -> Json<serde_json::Value> {
+    Json(json!({ "issued_before_expired": state.expire_tokens_now() }))
 }
 
 async fn show_state(State(state): State<SimState>) -> Json<StateSnapshot> {

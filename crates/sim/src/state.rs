@@ -177,6 +177,8 @@ struct Data {
     requests: VecDeque<RequestRecord>,
     requests_total: u64,
     next_seq: u64,
+    /// Tokens issued before this Unix second are expired (`POST /control/tokens/expire`).
+    tokens_issued_before_expired: Option<u64>,
 }
 
 struct Inner {
@@ -339,10 +341,24 @@ impl SimState {
     /// [`Self::verify_login_token`] at a given time.
     pub fn verify_login_token_at(&self, token: &str, now: SystemTime) -> Result<Claims, TokenRejection> {
         let claims = self.inner.signer.verify(token, unix_secs(now))?;
+        if let Some(cutoff) = self.data().tokens_issued_before_expired
+            && claims.iat < cutoff
+        {
+            return Err(TokenRejection::Expired { exp: cutoff });
+        }
         if self.credential(&claims.sub).is_none() {
             return Err(TokenRejection::UnknownCredential);
         }
         Ok(claims)
+    }
+
+    /// Expires every login token issued so far (up to and including the current second), as
+    /// if the client's machine had slept past their lifetime; tokens minted from the next second
+    /// on are valid. Returns that cutoff (Unix seconds).
+    pub fn expire_tokens_now(&self) -> u64 {
+        let cutoff = unix_secs(SystemTime::now()) + 1;
+        self.data().tokens_issued_before_expired = Some(cutoff);
+        cutoff
     }
 
     /// Queues a fault rule behind those already queued.
@@ -459,6 +475,20 @@ mod tests {
 
     fn state() -> SimState {
         SimState::new(vec!["KEY_sim_test".into()], Duration::from_secs(60))
+    }
+
+    #[test]
+    fn expiring_the_tokens_refuses_those_issued_so_far_and_not_later_ones() {
+        let s = state();
+        let id = s.create_credential("conn".into(), None, None, None).id;
+        let now = SystemTime::now();
+        let old = s.mint_login_token(&id, now).expect("minted");
+        assert!(s.verify_login_token_at(&old, now).is_ok());
+        let cutoff = s.expire_tokens_now();
+        assert_eq!(s.verify_login_token_at(&old, now), Err(TokenRejection::Expired { exp: cutoff }));
+        let later = now + Duration::from_secs(2);
+        let fresh = s.mint_login_token(&id, later).expect("minted");
+        assert!(s.verify_login_token_at(&fresh, later).is_ok());
     }
 
     #[test]

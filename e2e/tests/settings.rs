@@ -110,3 +110,43 @@ async fn the_teams_own_disposition_is_added_in_settings_and_offered_after_a_call
     app.wait_for_text("#call-log .log-row .log-disposition", |text| text == "Demo booked").await;
     app.close().await;
 }
+
+/// Waits until the speaker (the fake one measures what it plays) plays about `hz`.
+async fn until_speaker_plays(app: &App, hz: f64, what: &str) {
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    let mut last = serde_json::Value::Null;
+    while std::time::Instant::now() < deadline {
+        last = app
+            .client
+            .execute("return window.__TAURI__.core.invoke('get_audio_meter').then((meter) => meter.heard_hz);", vec![])
+            .await
+            .expect("the audio meter answers");
+        if last.as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what}: the speaker never played {hz} Hz; last heard {last}");
+}
+
+#[tokio::test]
+async fn the_chosen_ringtone_is_previewed_and_rings_the_next_incoming_call() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.open("settings").await;
+    app.wait_for_text("#settings-ringtone", |text| text.contains("Classic") && text.contains("Pulse")).await;
+    app.find("#settings-ringtone").await.select_by_value("pulse").await.expect("choose Pulse");
+    app.find("#settings-ringtone-preview").await.click().await.expect("preview");
+    // Pulse beeps at 1200 Hz; the classic ringtone never does.
+    until_speaker_plays(&app, 1200.0, "the preview").await;
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    app.screenshot("settings-ringtone").await;
+
+    let call_id = common::ring_from(&app, "+14155550123", "Ringtone Check").await;
+    app.wait_for_text(&format!("#call-{call_id} .call-state"), |text| text == "Ringing").await;
+    until_speaker_plays(&app, 1200.0, "the incoming call").await;
+    app.find(&format!("#call-{call_id} .decline")).await.click().await.expect("decline");
+    app.wait_for_text(&format!("#call-{call_id} .call-state"), |text| text.starts_with("Ended")).await;
+    app.close().await;
+}

@@ -33,6 +33,9 @@ const DEFAULT_CALLS: usize = 500;
 const DEFAULT_SEED: u64 = 20_261_123;
 /// Idle time over which CPU use is measured.
 const IDLE_WINDOW: Duration = Duration::from_secs(10);
+/// Memory is measured every this many calls (`SOAK_CHECK_EVERY`, default 100).
+static CHECKPOINT_EVERY: std::sync::LazyLock<usize> =
+    std::sync::LazyLock::new(|| env_number("SOAK_CHECK_EVERY", 100).max(1) as usize);
 /// Quiet time before a measurement (timers of the last call run out, WebKit collects garbage).
 const SETTLE: Duration = Duration::from_secs(5);
 /// Callers of inbound calls: a demo lead's number (a screen-pop) and numbers of nobody.
@@ -527,13 +530,22 @@ async fn measure(app: &App, calls: usize) -> Sample {
     let idle_cpu_percent =
         after.saturating_sub(before) as f64 / clock_ticks_per_second() as f64 / IDLE_WINDOW.as_secs_f64() * 100.0;
     let sample = Sample { calls, pss_by_name, private_kib, processes: tree.len(), idle_cpu_percent };
+    // What the page holds: elements in the DOM and the wasm heap (it only grows).
+    let dom_elements = app.client.execute("return document.getElementsByTagName('*').length;", vec![]).await;
+    let wasm_bytes = app
+        .client
+        .execute("return window.wasmBindings.default().then((wasm) => wasm.memory.buffer.byteLength);", vec![])
+        .await;
     eprintln!(
-        "soak: after {calls} calls: PSS {:.1} MiB (private {:.1} MiB) over {} processes {:?} KiB, idle CPU {:.2} %",
+        "soak: after {calls} calls: PSS {:.1} MiB (private {:.1} MiB) over {} processes {:?} KiB, idle CPU {:.2} %, \
+         DOM elements {}, wasm memory {} MiB",
         sample.total_mib(),
         sample.private_mib(),
         sample.processes,
         sample.pss_by_name,
-        sample.idle_cpu_percent
+        sample.idle_cpu_percent,
+        dom_elements.ok().and_then(|n| n.as_u64()).map_or("?".into(), |n| n.to_string()),
+        wasm_bytes.ok().and_then(|n| n.as_u64()).map_or("?".into(), |n| format!("{:.1}", n as f64 / 1048576.0)),
     );
     sample
 }
@@ -649,7 +661,7 @@ async fn a_day_of_calls_keeps_memory_flat_and_every_call_in_the_log() {
         if index % 50 == 0 {
             eprintln!("soak: {index} of {calls} calls, {:.0} s", calls_started.elapsed().as_secs_f64());
         }
-        if index % 100 == 0 || index == calls {
+        if index % *CHECKPOINT_EVERY == 0 || index == calls {
             samples.push(measure(&app, index).await);
         }
     }

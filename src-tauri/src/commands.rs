@@ -208,6 +208,12 @@ pub fn get_audio_devices<R: Runtime>(app: AppHandle<R>) -> Result<AudioDeviceLis
     crate::settings::audio_devices(&app)
 }
 
+/// Plays a ringtone once, so the agent can hear it before choosing it.
+#[tauri::command]
+pub fn preview_ringtone<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {
+    crate::settings::preview_ringtone(&app, &name)
+}
+
 /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs `name`, as a test would a headset.
 #[tauri::command]
 pub fn unplug_fake_audio_device<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {

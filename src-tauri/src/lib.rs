@@ -101,6 +101,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::set_do_not_disturb,
             commands::take_pending_dial,
             commands::unplug_fake_audio_device,
+            commands::preview_ringtone,
         ])
 }
 
@@ -156,6 +157,7 @@ pub fn run() {
             calls::spawn_ticker(app.handle().clone());
             notifications::start(app.handle());
             desktop::create_tray(app.handle());
+            desktop::paint_without_gpu_compositing(app.handle());
             if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
                 desktop::open_dial_link(app.handle(), number);
             }

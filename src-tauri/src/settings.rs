@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList, AudioNotice, event};
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::Region;
-use softphone_core::settings::Settings;
+use softphone_core::settings::{Ringtone, Settings};
 use softphone_media::{AudioDevice, DeviceChoice};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -76,10 +76,11 @@ fn apply<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
         speaker: settings.audio_output.clone(),
         ringer: settings.ringer_output.clone(),
     };
-    if let Some(audio) = app.state::<EngineHost>().audio()
-        && let Err(error) = audio.select(choice)
-    {
-        tracing::warn!(code = ?error.code(), %error, "a chosen audio device is not there; using the default");
+    if let Some(audio) = app.state::<EngineHost>().audio() {
+        audio.set_ringtone(settings.ringtone());
+        if let Err(error) = audio.select(choice) {
+            tracing::warn!(code = ?error.code(), %error, "a chosen audio device is not there; using the default");
+        }
     }
 }
 
@@ -123,4 +124,17 @@ pub fn unplug_fake_audio_device<R: Runtime>(app: &AppHandle<R>, name: &str) -> R
         IpcError::new(ErrorCode::InvalidArgument, "Only fake audio devices can be unplugged by the app.")
     })?;
     audio.unplug_fake_device(name).map_err(|error| IpcError::new(ErrorCode::InvalidArgument, error.to_string()))
+}
+
+/// Plays the ringtone stored as `name` once on the ringer device (Settings' Preview).
+pub fn preview_ringtone<R: Runtime>(app: &AppHandle<R>, name: &str) -> Result<(), IpcError> {
+    let ringtone = Ringtone::from_name(name).ok_or_else(|| {
+        IpcError::new(ErrorCode::InvalidArgument, format!("There is no ringtone called \u{201c}{name}\u{201d}."))
+    })?;
+    let host = app.state::<EngineHost>();
+    let audio = host.audio().ok_or_else(|| {
+        IpcError::new(ErrorCode::AudioUnavailable, "No speaker could be opened to play the ringtone.")
+    })?;
+    audio.preview_ringtone(ringtone);
+    Ok(())
 }

@@ -346,6 +346,16 @@ pub async fn get_audio_devices() -> Result<AudioDeviceList, IpcError> {
     invoke(command::GET_AUDIO_DEVICES, &NoArgs {}).await
 }
 
+#[derive(Serialize)]
+struct NameArgs<'a> {
+    name: &'a str,
+}
+
+/// Plays the ringtone stored as `name` once, on the ringer device.
+pub async fn preview_ringtone(name: &str) -> Result<(), IpcError> {
+    invoke(command::PREVIEW_RINGTONE, &NameArgs { name }).await
+}
+
 pub async fn get_desktop_status() -> Result<DesktopStatus, IpcError> {
     invoke(command::GET_DESKTOP_STATUS, &NoArgs {}).await
 }

@@ -49,6 +49,7 @@ pub mod command {
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";
     pub const SET_DO_NOT_DISTURB: &str = "set_do_not_disturb";
     pub const TAKE_PENDING_DIAL: &str = "take_pending_dial";
+    pub const PREVIEW_RINGTONE: &str = "preview_ringtone";
     /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs one, as a test would a headset.
     pub const UNPLUG_FAKE_AUDIO_DEVICE: &str = "unplug_fake_audio_device";
 }

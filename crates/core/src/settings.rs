@@ -48,9 +48,53 @@ impl Default for Settings {
     }
 }
 
+/// The ringtones the app can play, by the name [`Settings::ringtone`] stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ringtone {
+    /// A fast two-tone warble (660/880 Hz), then two seconds of quiet.
+    Classic,
+    /// Two soft bell notes falling (1047 Hz, 784 Hz).
+    Chime,
+    /// Four short 1200 Hz beeps, like a desk phone.
+    Pulse,
+}
+
+impl Ringtone {
+    pub const ALL: [Ringtone; 3] = [Ringtone::Classic, Ringtone::Chime, Ringtone::Pulse];
+
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ringtone::Classic => "classic",
+            Ringtone::Chime => "chime",
+            Ringtone::Pulse => "pulse",
+        }
+    }
+
+    /// The name shown in Settings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ringtone::Classic => "Classic",
+            Ringtone::Chime => "Chime",
+            Ringtone::Pulse => "Pulse",
+        }
+    }
+
+    /// The ringtone stored as `name`; `None` for a name this version does not know.
+    pub fn from_name(name: &str) -> Option<Ringtone> {
+        Ringtone::ALL.into_iter().find(|ringtone| ringtone.name() == name)
+    }
+}
+
 impl Settings {
     /// The ringtone of a fresh install.
     pub const DEFAULT_RINGTONE: &str = "classic";
+
+    /// The ringtone to play: the stored one, or the classic one for a name this version does not
+    /// know (a newer version chose it; it stays stored for that version).
+    pub fn ringtone(&self) -> Ringtone {
+        Ringtone::from_name(&self.ringtone).unwrap_or(Ringtone::Classic)
+    }
     /// Longest device or ringtone name accepted, in characters.
     pub const NAME_MAX_CHARS: usize = 200;
 
@@ -138,6 +182,18 @@ pub enum SettingsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ringtones_round_trip_by_name_and_an_unknown_one_plays_the_classic() {
+        for ringtone in Ringtone::ALL {
+            assert_eq!(Ringtone::from_name(ringtone.name()), Some(ringtone));
+        }
+        assert_eq!(Settings::default().ringtone(), Ringtone::Classic);
+        assert_eq!(Settings::default().ringtone, Ringtone::Classic.name());
+        let newer = Settings { ringtone: "marimba".into(), ..Settings::default() };
+        assert_eq!(newer.ringtone(), Ringtone::Classic);
+        assert_eq!(newer.validate(), Ok(()), "a newer version's ringtone does not block saving other settings");
+    }
 
     #[test]
     fn a_fresh_install_uses_us_automatic_and_the_classic_ringtone() {

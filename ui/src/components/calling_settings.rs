@@ -1,7 +1,7 @@
 use gloo::timers::callback::Interval;
 use softphone_core::ipc::{AudioDeviceList, AudioMeter, IpcError};
 use softphone_core::phone::Region;
-use softphone_core::settings::{EngineChoice, Settings};
+use softphone_core::settings::{EngineChoice, Ringtone, Settings};
 use yew::prelude::*;
 
 use crate::backend;
@@ -88,6 +88,19 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let on_input = edit(|settings, value| settings.audio_input = (!value.is_empty()).then_some(value));
     let on_output = edit(|settings, value| settings.audio_output = (!value.is_empty()).then_some(value));
     let on_ringer = edit(|settings, value| settings.ringer_output = (!value.is_empty()).then_some(value));
+    let on_ringtone = edit(|settings, value| settings.ringtone = value);
+    let on_preview = {
+        let (draft, error) = (draft.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(name) = (*draft).as_ref().map(|settings| settings.ringtone().name()) else { return };
+            let error = error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(failure) = backend::preview_ringtone(name).await {
+                    error.set(Some(failure));
+                }
+            });
+        })
+    };
     let on_save = {
         let (draft, saved, error, on_saved) = (draft.clone(), saved.clone(), error.clone(), props.on_saved.clone());
         Callback::from(move |event: SubmitEvent| {
@@ -151,6 +164,15 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
             <select id="settings-speaker" onchange={on_output}>{ device_options(&devices.outputs, &current.audio_output) }</select>
             <label for="settings-ringer">{ "Ringer" }</label>
             <select id="settings-ringer" onchange={on_ringer}>{ device_options(&devices.outputs, &current.ringer_output) }</select>
+            <label for="settings-ringtone">{ "Ringtone" }</label>
+            <div class="inline-field">
+                <select id="settings-ringtone" onchange={on_ringtone}>
+                    { for Ringtone::ALL.iter().map(|ringtone| html! {
+                        <option value={ringtone.name()} selected={current.ringtone() == *ringtone}>{ ringtone.label() }</option>
+                    }) }
+                </select>
+                <button id="settings-ringtone-preview" type="button" onclick={on_preview}>{ "Preview" }</button>
+            </div>
             <label for="settings-mic-meter">{ "Microphone level" }</label>
             <meter id="settings-mic-meter" class="meter wide" min="-60" max="0" low="-50" high="-6" optimum="-20"
                 value={format!("{:.1}", mic_level.clamp(-60.0, 0.0))}></meter>

@@ -104,6 +104,10 @@ pub(super) fn run(shared: Arc<Shared>) {
         let (calls, want) = {
             let mut state = shared.state();
             state.calls.retain(|call| call.strong_count() > 0);
+            if state.ringtone_preview_until.is_some_and(|until| now >= until) {
+                state.ringtone = None;
+                state.ringtone_preview_until = None;
+            }
             if state.processing != processing {
                 processing = state.processing;
                 processor = VoiceProcessor::new(processing);

@@ -18,7 +18,7 @@ pub use fake::{FakeAudioSpec, FakeMic};
 
 use crate::dsp::analysis;
 use crate::dsp::echo::VoiceProcessingConfig;
-use crate::dsp::tones::Cadence;
+use crate::dsp::tones::{Cadence, Ringtone};
 use crate::{DeviceRole, MediaError};
 
 /// The environment variable that selects fake audio devices; see [`FakeAudioSpec`] for its syntax.
@@ -152,6 +152,10 @@ pub(crate) struct State {
     pub(crate) choice: DeviceChoice,
     pub(crate) unplugged: Vec<String>,
     pub(crate) ringtone: Option<Cadence>,
+    /// The ringtone inbound calls ring with.
+    pub(crate) ringtone_choice: Ringtone,
+    /// The ringtone playing is a preview that stops at this time.
+    pub(crate) ringtone_preview_until: Option<Instant>,
     pub(crate) ringback: Option<Cadence>,
     pub(crate) call_waiting: Option<Cadence>,
     pub(crate) calls: Vec<Weak<dyn CallAudio>>,
@@ -165,6 +169,9 @@ pub(crate) struct State {
     /// 10 ms frames played since the devices opened, up to the end of `tape`.
     pub(crate) tape_frames: u64,
 }
+
+/// How long Settings' Preview plays a ringtone: one cycle.
+pub const RINGTONE_PREVIEW: Duration = Duration::from_secs(3);
 
 /// How much of the fake speaker's output [`AudioSystem::fake_speaker_tape`] keeps.
 pub const TAPE_SECONDS: usize = 4;
@@ -280,6 +287,8 @@ impl AudioSystem {
                 choice: DeviceChoice::default(),
                 unplugged: Vec::new(),
                 ringtone: None,
+                ringtone_choice: Ringtone::Classic,
+                ringtone_preview_until: None,
                 ringback: None,
                 call_waiting: None,
                 calls: Vec::new(),
@@ -372,12 +381,32 @@ impl AudioSystem {
 
     /// Starts the ringtone on the ringer device (an inbound call rings).
     pub fn start_ringtone(&self) {
-        self.shared().state().ringtone.get_or_insert_with(Cadence::ringtone);
+        let mut state = self.shared().state();
+        let chosen = state.ringtone_choice;
+        state.ringtone_preview_until = None;
+        state.ringtone.get_or_insert_with(|| Cadence::ringtone_of(chosen));
+    }
+
+    /// Which ringtone inbound calls ring with (from the next ring).
+    pub fn set_ringtone(&self, ringtone: Ringtone) {
+        self.shared().state().ringtone_choice = ringtone;
+    }
+
+    /// Plays `ringtone` once on the ringer device (Settings' Preview), unless a call is ringing.
+    pub fn preview_ringtone(&self, ringtone: Ringtone) {
+        let mut state = self.shared().state();
+        if state.ringtone.is_some() && state.ringtone_preview_until.is_none() {
+            return;
+        }
+        state.ringtone = Some(Cadence::ringtone_of(ringtone));
+        state.ringtone_preview_until = Some(Instant::now() + RINGTONE_PREVIEW);
     }
 
     /// Stops the ringtone.
     pub fn stop_ringtone(&self) {
-        self.shared().state().ringtone = None;
+        let mut state = self.shared().state();
+        state.ringtone = None;
+        state.ringtone_preview_until = None;
     }
 
     /// Starts ringback on the speaker (an outbound call rings at the far end and no early media).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::dsp::g711::from_i16;
 use crate::dsp::resample::StreamResampler;
 use crate::{MediaError, SAMPLE_RATE};
+pub use softphone_core::settings::Ringtone;
 
 /// Peak amplitude of a test tone with an RMS level of -20 dBFS.
 pub const TONE_AMPLITUDE: f32 = 0.1 * SQRT_2;
@@ -168,6 +169,19 @@ const RINGTONE: &[Step] = &[
     Step { hz: &[880.0], ms: 50 },
     Step { hz: &[], ms: 2_000 },
 ];
+/// Chime ringtone: two bell notes falling (C6 then G5), then 2 s off.
+const CHIME: &[Step] = &[Step { hz: &[1046.5], ms: 400 }, Step { hz: &[783.99], ms: 600 }, Step { hz: &[], ms: 2_000 }];
+/// Pulse ringtone: four 1200 Hz beeps of 150 ms, 100 ms apart, then 2.1 s off (3 s a cycle).
+const PULSE: &[Step] = &[
+    Step { hz: &[1200.0], ms: 150 },
+    Step { hz: &[], ms: 100 },
+    Step { hz: &[1200.0], ms: 150 },
+    Step { hz: &[], ms: 100 },
+    Step { hz: &[1200.0], ms: 150 },
+    Step { hz: &[], ms: 100 },
+    Step { hz: &[1200.0], ms: 150 },
+    Step { hz: &[], ms: 2_100 },
+];
 /// Call waiting (a second call rings during a call): two 440 Hz beeps of 300 ms, then 8 s off.
 const CALL_WAITING: &[Step] = &[
     Step { hz: &[440.0], ms: 300 },
@@ -182,9 +196,19 @@ impl Cadence {
         Cadence::new(RINGBACK, TONE_AMPLITUDE / 2.0)
     }
 
-    /// The ringtone at -14 dBFS (it must be heard across a room).
+    /// The classic ringtone at -14 dBFS (it must be heard across a room).
     pub fn ringtone() -> Cadence {
-        Cadence::new(RINGTONE, TONE_AMPLITUDE * 2.0)
+        Cadence::ringtone_of(Ringtone::Classic)
+    }
+
+    /// One of the app's ringtones, at -14 dBFS.
+    pub fn ringtone_of(ringtone: Ringtone) -> Cadence {
+        let steps = match ringtone {
+            Ringtone::Classic => RINGTONE,
+            Ringtone::Chime => CHIME,
+            Ringtone::Pulse => PULSE,
+        };
+        Cadence::new(steps, TONE_AMPLITUDE * 2.0)
     }
 
     /// The call-waiting beeps at -20 dBFS.
@@ -248,6 +272,29 @@ mod tests {
         assert_eq!(level_dbfs(&samples[2 * second..]), crate::dsp::analysis::FLOOR_DBFS);
         let hz = dominant_hz(&decimate_by_6(&samples[..second / 2]), 8_000).unwrap();
         assert!((hz - 440.0).abs() < 3.0 || (hz - 480.0).abs() < 3.0, "{hz}");
+    }
+
+    #[test]
+    fn each_ringtone_has_its_own_pitch_and_a_quiet_pause() {
+        let ms = SAMPLE_RATE as usize / 1000;
+        for (ringtone, first_ms, pitches) in [
+            (Ringtone::Classic, 1_000, &[660.0, 880.0][..]),
+            (Ringtone::Chime, 400, &[1046.5][..]),
+            (Ringtone::Pulse, 150, &[1200.0][..]),
+        ] {
+            let mut cadence = Cadence::ringtone_of(ringtone);
+            let mut samples = vec![0.0; 3 * SAMPLE_RATE as usize];
+            cadence.mix_into(&mut samples);
+            assert!(level_dbfs(&samples[..first_ms * ms]) > -18.0, "{ringtone:?} rings loud");
+            let hz = dominant_hz(&decimate_by_6(&samples[..first_ms * ms]), 8_000).unwrap();
+            assert!(pitches.iter().any(|pitch| (hz - pitch).abs() < 12.0), "{ringtone:?} at {hz} Hz");
+            // The last second of each cycle is quiet.
+            assert_eq!(
+                level_dbfs(&samples[2 * SAMPLE_RATE as usize..]),
+                crate::dsp::analysis::FLOOR_DBFS,
+                "{ringtone:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,20 +13,25 @@ async fn demo_leads_are_seeded_and_searching_a_name_prefix_narrows_the_list() {
     let app = App::launch().await;
     app.open("leads").await;
 
-    // A full first page of samples, and more behind it.
-    app.wait_for_count("#lead-results .lead-row", |count| count == 50).await;
+    // The first page of samples, and more behind it (the list renders the rows in view).
+    app.wait_for_count("#lead-results .lead-row", |count| count > 5).await;
+    app.screenshot("leads-first-page").await;
     app.find("#lead-more").await;
 
     app.type_into("#lead-search", "Evel").await;
-    let narrowed = app.wait_for_count("#lead-results .lead-row", |count| (1..50).contains(&count)).await;
+    // The "More" button goes with the unfiltered list: the matches fit one page.
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    while app.client.find(fantoccini::Locator::Css("#lead-more")).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the search never narrowed the list");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     app.wait_for_text("#lead-results", |text| text.contains(FIRST_SAMPLE)).await;
     let names = app.client.find_all(fantoccini::Locator::Css("#lead-results .lead-name")).await.expect("names");
-    assert_eq!(names.len(), narrowed);
+    assert!(!names.is_empty());
     for name in names {
         let name = name.text().await.expect("name");
         assert!(name.starts_with("Evel"), "only matches are listed: {name}");
     }
-    assert!(app.client.find(fantoccini::Locator::Css("#lead-more")).await.is_err(), "the matches fit one page");
 
     // Open the first sample (on the simulator's tone number): its card shows the fields and the
     // notes can be saved.
@@ -54,6 +59,63 @@ async fn demo_leads_are_seeded_and_searching_a_name_prefix_narrows_the_list() {
     app.wait_for_text("#lead-detail .lead-calls", |text| text.contains("In progress")).await;
     app.screenshot("leads-call").await;
 
+    app.close().await;
+}
+
+#[tokio::test]
+async fn scrolling_the_lead_list_loads_every_lead_while_the_window_renders_a_screenful() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.open("leads").await;
+    app.wait_for_count("#lead-results .lead-row", |count| count > 5).await;
+    let first_name = app.find("#lead-results .lead-name").await.text().await.expect("the first lead's name");
+    // The last of the 300 samples, as the shell lists them.
+    let last: serde_json::Value = app
+        .client
+        .execute(
+            "return window.__TAURI__.core.invoke('search_leads', { query: '', page: { limit: 1, offset: 299 } });",
+            vec![],
+        )
+        .await
+        .expect("the shell lists leads");
+    let last_name = last[0]["name"].as_str().expect("a 300th lead").to_owned();
+
+    // The agent scrolls down, a screen at a time, until the list ends.
+    let mut most_rows = 0;
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT * 2;
+    loop {
+        app.client
+            .execute("const list = document.getElementById('lead-results'); list.scrollTop += list.clientHeight; return true;", vec![])
+            .await
+            .expect("scroll");
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let rows = app.client.find_all(fantoccini::Locator::Css("#lead-results .lead-row")).await.expect("rows").len();
+        most_rows = most_rows.max(rows);
+        let text = app.find("#lead-results").await.text().await.unwrap_or_default();
+        if text.contains(&last_name) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "scrolling never reached {last_name}");
+    }
+    assert!(most_rows <= 40, "the DOM held {most_rows} rows of 300: the list is not virtualized");
+    let scroll_height: serde_json::Value = app
+        .client
+        .execute("return document.getElementById('lead-results').scrollHeight;", vec![])
+        .await
+        .expect("scroll height");
+    assert!(
+        scroll_height.as_f64().unwrap_or(0.0) >= 300.0 * 52.0,
+        "the scrollbar spans all 300 leads: {scroll_height}"
+    );
+    assert!(app.client.find(fantoccini::Locator::Css("#lead-more")).await.is_err(), "every page is loaded");
+    app.screenshot("leads-scrolled-to-the-end").await;
+
+    // Back at the top, the first lead is there again.
+    app.client
+        .execute("document.getElementById('lead-results').scrollTop = 0; return true;", vec![])
+        .await
+        .expect("scroll to the top");
+    app.wait_for_text("#lead-results .lead-name", |text| text == first_name).await;
     app.close().await;
 }
 

@@ -192,24 +192,3 @@ mod tests {
         assert_eq!(dial_link_in(args(&["softphone", "https://example.com"])), None);
     }
 }
-
-/// WebKitGTK's accelerated compositing, on machines without a GPU driver, renders through Mesa's
-/// software GL and keeps its buffers: measured 82 MiB more at start-up and 65 MiB more after
-/// eight calls (soak, LEARNINGS 2026-12-04). The window has no 3D or video, so painting it in
-/// software loses nothing the agent sees.
-pub fn paint_without_gpu_compositing<R: Runtime>(app: &AppHandle<R>) {
-    #[cfg(target_os = "linux")]
-    for window in app.webview_windows().into_values() {
-        let applied = window.with_webview(|webview| {
-            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-            if let Some(settings) = webview.inner().settings() {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-        });
-        if let Err(error) = applied {
-            tracing::warn!(%error, "the webview keeps its default compositing");
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = app;
-}

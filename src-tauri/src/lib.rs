@@ -157,7 +157,6 @@ pub fn run() {
             calls::spawn_ticker(app.handle().clone());
             notifications::start(app.handle());
             desktop::create_tray(app.handle());
-            desktop::paint_without_gpu_compositing(app.handle());
             if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
                 desktop::open_dial_link(app.handle(), number);
             }

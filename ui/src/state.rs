@@ -186,6 +186,41 @@ impl Reducible for AppState {
 /// Leads per page of the lead list.
 pub const LEADS_PAGE: u32 = 50;
 
+/// Height of one row of the lead list, in CSS pixels (the stylesheet fixes it).
+pub const LEAD_ROW_PX: f64 = 52.0;
+/// Rows rendered above and below the visible ones, so fast scrolling shows no gap.
+pub const LEAD_ROWS_OVERSCAN: usize = 8;
+
+/// The rows of a virtualized list to put in the DOM for a scroll position: `start..end` of the
+/// loaded rows, the space the rows not rendered take above and below, and whether the view is
+/// close enough to the end to load the next page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowWindow {
+    pub start: usize,
+    pub end: usize,
+    pub above_px: f64,
+    pub below_px: f64,
+    pub near_end: bool,
+}
+
+impl RowWindow {
+    /// `scroll_top` and `viewport_px` of the scrolling list, `rows` loaded.
+    pub fn at(scroll_top: f64, viewport_px: f64, rows: usize) -> RowWindow {
+        let first_visible = (scroll_top.max(0.0) / LEAD_ROW_PX) as usize;
+        let visible = (viewport_px.max(LEAD_ROW_PX) / LEAD_ROW_PX).ceil() as usize;
+        let start = first_visible.saturating_sub(LEAD_ROWS_OVERSCAN).min(rows);
+        let end = (first_visible + visible + LEAD_ROWS_OVERSCAN).min(rows);
+        RowWindow {
+            start,
+            end,
+            above_px: start as f64 * LEAD_ROW_PX,
+            below_px: (rows - end) as f64 * LEAD_ROW_PX,
+            // Within a page of the last loaded row: fetch the next before the agent gets there.
+            near_end: first_visible + visible + LEADS_PAGE as usize / 2 >= rows,
+        }
+    }
+}
+
 /// The lead list: what was searched, the pages loaded so far, and the lead opened. Answers to
 /// an older search (`generation`) are dropped, so fast typing never shows stale results.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -391,6 +426,34 @@ mod tests {
         assert_eq!(state.leads.len(), 3);
         assert_eq!(state.next, None, "a short page is the last");
         assert!(!state.loading);
+    }
+
+    #[test]
+    fn the_list_renders_only_the_rows_in_view_and_keeps_the_scroll_height() {
+        // 10,000 leads loaded, a 520 px view (10 rows): at the top, in the middle, at the end.
+        let top = RowWindow::at(0.0, 520.0, 10_000);
+        assert_eq!((top.start, top.end), (0, 10 + LEAD_ROWS_OVERSCAN));
+        assert_eq!(top.above_px, 0.0);
+        assert!(!top.near_end);
+        let middle = RowWindow::at(5_000.0 * LEAD_ROW_PX, 520.0, 10_000);
+        assert_eq!((middle.start, middle.end), (5_000 - LEAD_ROWS_OVERSCAN, 5_010 + LEAD_ROWS_OVERSCAN));
+        assert!(middle.end - middle.start <= 10 + 2 * LEAD_ROWS_OVERSCAN, "the DOM holds a screenful, not the list");
+        // Rendered rows plus the spacers always add up to the whole list's height.
+        for window in [top, middle] {
+            let rendered = (window.end - window.start) as f64 * LEAD_ROW_PX;
+            assert_eq!(window.above_px + rendered + window.below_px, 10_000.0 * LEAD_ROW_PX);
+        }
+        let end = RowWindow::at(9_990.0 * LEAD_ROW_PX, 520.0, 10_000);
+        assert_eq!(end.end, 10_000);
+        assert_eq!(end.below_px, 0.0);
+        assert!(end.near_end, "the next page is fetched before the last row shows");
+        // A short list, and one scrolled past its end (rows removed under the view).
+        assert_eq!(
+            RowWindow::at(0.0, 520.0, 3),
+            RowWindow { start: 0, end: 3, above_px: 0.0, below_px: 0.0, near_end: true }
+        );
+        let past = RowWindow::at(1e9, 520.0, 40);
+        assert!(past.start <= past.end && past.end == 40, "{past:?}");
     }
 
     #[test]

@@ -6,11 +6,11 @@ use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallLogEntry;
 use softphone_core::ipc::IpcError;
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
-use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
-use crate::state::{LEADS_PAGE, LeadList, LeadListAction};
+use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::wording;
 
 /// How long typing must pause before the search runs, in milliseconds.
@@ -44,6 +44,34 @@ pub struct LeadsPageProps {
 pub fn leads_page(props: &LeadsPageProps) -> Html {
     let list = use_reducer(LeadList::default);
     let pending: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
+    // The list is virtualized: only the rows in view (and a few around) are in the DOM.
+    let results = use_node_ref();
+    let above = use_node_ref();
+    let below = use_node_ref();
+    let scroll = use_state(|| (0.0f64, 520.0f64));
+    let window = RowWindow::at(scroll.0, scroll.1, list.leads.len());
+    {
+        // Spacers stand in for the rows not rendered; their heights go through the CSSOM (the
+        // CSP allows no style attributes).
+        let (above, below) = (above.clone(), below.clone());
+        use_effect_with((window.above_px.to_bits(), window.below_px.to_bits()), move |_| {
+            for (node, px) in [(&above, window.above_px), (&below, window.below_px)] {
+                if let Some(element) = node.cast::<HtmlElement>() {
+                    let _ = element.style().set_property("height", &format!("{px}px"));
+                }
+            }
+        });
+    }
+    {
+        // A new search starts at the top of the list.
+        let (results, scroll) = (results.clone(), scroll.clone());
+        use_effect_with(list.generation, move |_| {
+            if let Some(element) = results.cast::<Element>() {
+                element.set_scroll_top(0);
+                scroll.set((0.0, f64::from(element.client_height())));
+            }
+        });
+    }
 
     {
         // Again when demo mode is confirmed: the shell seeds the sample leads before it says so.
@@ -87,6 +115,22 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
             }
         })
     };
+    let on_scroll = {
+        let (list, scroll, results) = (list.clone(), scroll.clone(), results.clone());
+        Callback::from(move |_: Event| {
+            let Some(element) = results.cast::<Element>() else { return };
+            let (top, height) = (f64::from(element.scroll_top()), f64::from(element.client_height()));
+            scroll.set((top, height));
+            // Scrolling near the end loads the next page, as "More" does.
+            if RowWindow::at(top, height, list.leads.len()).near_end
+                && !list.loading
+                && let Some(page) = list.next
+            {
+                list.dispatch(LeadListAction::LoadingMore);
+                fetch(list.dispatcher(), list.query.clone(), list.generation, page);
+            }
+        })
+    };
     let on_updated = {
         let dispatcher = list.dispatcher();
         Callback::from(move |lead| dispatcher.dispatch(LeadListAction::LeadUpdated(lead)))
@@ -121,8 +165,11 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
                 if let Some(error) = &list.error {
                     <p class="error" role="alert">{ wording::error_sentence(error) }</p>
                 }
-                <ul id="lead-results" class="lead-results">
-                    { for list.leads.iter().map(|lead| {
+                <ul id="lead-results" class="lead-results" ref={results} onscroll={on_scroll}>
+                    if !list.leads.is_empty() {
+                        <li class="lead-spacer" aria-hidden="true" ref={above}></li>
+                    }
+                    { for list.leads[window.start..window.end].iter().map(|lead| {
                         let dispatcher = list.dispatcher();
                         let id = lead.id;
                         let selected = list.selected == Some(id);
@@ -140,6 +187,9 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
                             </li>
                         }
                     }) }
+                    if !list.leads.is_empty() {
+                        <li class="lead-spacer" aria-hidden="true" ref={below}></li>
+                    }
                 </ul>
                 if list.leads.is_empty() && !list.loading && list.error.is_none() {
                     <p id="lead-empty" class="muted">{ if list.query.trim().is_empty() { "No leads yet." } else { "No lead matches that search." } }</p>

@@ -47,6 +47,14 @@ async fn window_shows_the_frame_with_version_from_the_shell() {
         .collect();
     assert!(log_text.contains("softphone started"), "log file says the app started: {log_text:?}");
 
+    // The app paints without WebKit's accelerated compositing (a third less memory on machines
+    // without a GPU driver): it started itself again with the switch set.
+    let environment = std::fs::read(format!("/proc/{}/environ", app.app_pid())).expect("the app's environment");
+    assert!(
+        environment.split(|byte| *byte == 0).any(|entry| entry == b"WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+        "the app runs with WEBKIT_DISABLE_COMPOSITING_MODE=1"
+    );
+
     app.close().await;
 }
 

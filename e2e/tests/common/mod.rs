@@ -183,11 +183,25 @@ impl App {
             )
             .await
             .expect("the page paints");
-        let png = self.client.screenshot().await.expect("screenshot");
+        // The app's X11 window as the agent sees it (ImageMagick's `import`). WebKitWebDriver's
+        // own screenshot never returns when WebKit paints without accelerated compositing,
+        // which is how the app paints on Linux (LEARNINGS 2026-12-04).
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let path = dir.join(format!("{scenario}.png"));
-        std::fs::write(&path, png).expect("screenshot written");
+        let pid = self.app_pid();
+        let windows = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
+            .output()
+            .expect("xdotool runs (scripts/setup.sh installs it)");
+        let window = String::from_utf8_lossy(&windows.stdout).split_whitespace().last().map(String::from);
+        let window = window.unwrap_or_else(|| "root".to_owned());
+        let captured = Command::new("import")
+            .args(["-window", &window])
+            .arg(&path)
+            .status()
+            .expect("import runs (ImageMagick; scripts/setup.sh installs it)");
+        assert!(captured.success(), "the window {window} could not be captured: {captured}");
         eprintln!("screenshot: {}", path.display());
     }
 
@@ -231,7 +245,7 @@ impl App {
     }
 
     /// The app's process: the descendant of tauri-driver running the app binary.
-    fn app_pid(&self) -> u32 {
+    pub fn app_pid(&self) -> u32 {
         let binary = std::fs::canonicalize(app_binary()).expect("the app binary's path");
         let mut parents = std::collections::HashMap::new();
         for entry in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {

@@ -183,11 +183,14 @@ fn call_waiting_holds_the_first_call_to_answer_the_second() {
     let effects = ok(&mut machine, incoming("b"), at(10));
     assert!(effects.contains(&Effect::Ringer { mode: RingerMode::CallWaiting }));
 
+    // The window labels the answer button from the view: the first call will be held.
+    assert!(view(&machine, "a").is_held_to_answer_another());
     let effects = ok(&mut machine, CallEvent::Answer { call_id: id("b") }, at(12));
     assert_eq!(
         engine_commands(&effects),
         [EngineCommand::Hold { call_id: id("a") }, EngineCommand::Answer { call_id: id("b") }]
     );
+    assert!(!view(&machine, "a").is_held_to_answer_another(), "already on its way to hold");
     assert_eq!(view(&machine, "a"), CallView::Holding);
     ok(&mut machine, sdk("a", "held"), at(12));
     ok(&mut machine, sdk("b", "active"), at(13));

@@ -21,12 +21,7 @@ pub fn calls_panel(props: &CallsPanelProps) -> Html {
     }
     // Answering a second call holds the one in progress (the shell's machine does it): the
     // button says so.
-    let talking = |call: &CallSnapshot| {
-        matches!(
-            call.view,
-            CallView::Active | CallView::Holding | CallView::Resuming | CallView::EarlyMedia | CallView::Dialing
-        )
-    };
+    let talking = |call: &CallSnapshot| call.view.is_held_to_answer_another();
     html! {
         <aside id="calls-panel" class="calls-panel" aria-label="Calls">
             { for props.calls.calls.iter().rev().map(|call| {

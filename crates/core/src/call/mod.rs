@@ -227,6 +227,14 @@ pub enum CallView {
     Ended,
 }
 
+impl CallView {
+    /// Connected and on the agent's microphone and speaker: answering or resuming another call
+    /// puts this one on hold first (so the Answer button says "Hold & answer").
+    pub fn is_held_to_answer_another(self) -> bool {
+        matches!(self, CallView::Active | CallView::Resuming)
+    }
+}
+
 /// How a call ended, for the call log and the agent's wrap-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -10,6 +10,22 @@ use softphone_sim::{RunningSimulator, Simulator, SimulatorConfig};
 use softphone_telnyx::{CredentialId, LoginTokens, TelnyxApi, TelnyxConfig, TokenRequest};
 use tokio::sync::Mutex;
 
+/// The runtime the demo simulator runs on: one worker thread of its own, for the app's life.
+fn demo_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("demo-telnyx")
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 use crate::errors;
 
 /// Where the app finds Telnyx; from the environment in the app, explicit in tests.
@@ -120,7 +136,20 @@ impl Account {
 
     async fn demo_mode(&self) -> Result<Mode, IpcError> {
         let timings = std::env::var(DEMO_TIMINGS_VAR).ok();
-        let simulator = Simulator::start(demo_simulator_config(timings.as_deref())).await.map_err(|error| {
+        let config = demo_simulator_config(timings.as_deref());
+        // The simulator stands in for Telnyx, which runs elsewhere: on its own runtime, a shell
+        // task that blocks a worker (a busy database, a slow command) cannot starve "Telnyx".
+        let starting = demo_runtime()
+            .map_err(|error| {
+                tracing::error!(%error, "the demo simulator has no runtime");
+                errors::internal("Starting demo mode")
+            })?
+            .spawn(Simulator::start(config));
+        let started = starting.await.map_err(|error| {
+            tracing::error!(%error, "the demo simulator's start-up panicked");
+            errors::internal("Starting demo mode")
+        })?;
+        let simulator = started.map_err(|error| {
             tracing::error!(%error, "the demo simulator could not start");
             errors::internal("Starting demo mode")
         })?;

@@ -41,6 +41,35 @@ fn hears(call: &Value, hz: f64) -> bool {
     call["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)
 }
 
+/// Waits until the simulator hears the agent's microphone (880 Hz) on `call_id`.
+async fn until_far_end_hears_the_agent(account: &common::RealAccount, call_id: &str) {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while !hears(&sim_call(account, call_id), 880.0) {
+        assert!(Instant::now() < deadline, "no audio before the drop: {}", sim_call(account, call_id));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// After a drop: the call never shows as ended, and comes back Active, reattached (more often
+/// than `reattached_before`), the far end hearing the agent again.
+async fn until_recovered(app: &App, account: &common::RealAccount, call_id: &str, reattached_before: u64) {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
+        assert!(!state.starts_with("Ended"), "the call was lost with the drop: {state}\n{}", app.log_tail());
+        let call = sim_call(account, call_id);
+        let back = call["reattached"].as_u64().unwrap_or(0) > reattached_before
+            && call["media_connected"] == json!(true)
+            && call["end"].is_null()
+            && hears(&call, 880.0);
+        if back && state == "Active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
     let account = common::RealAccount::start(&common::random_hex()).await;
@@ -64,28 +93,10 @@ async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
 
     // A socket drop mid-call: the call is recovered, not hung up.
     let call_id = ring_and_answer(&app, &account).await;
-    let deadline = Instant::now() + common::UI_TIMEOUT;
-    while !hears(&sim_call(&account, &call_id), 880.0) {
-        assert!(Instant::now() < deadline, "no audio before the drop: {}", sim_call(&account, &call_id));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_far_end_hears_the_agent(&account, &call_id).await;
     let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
     assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
-    let deadline = Instant::now() + common::UI_TIMEOUT;
-    loop {
-        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
-        assert!(!state.starts_with("Ended"), "the call was hung up by the drop: {state}\n{}", app.log_tail());
-        let call = sim_call(&account, &call_id);
-        let back = call["reattached"].as_u64().unwrap_or(0) > reattached_before
-            && call["media_connected"] == json!(true)
-            && call["end"].is_null()
-            && hears(&call, 880.0);
-        if back && state == "Active" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_recovered(&app, &account, &call_id, reattached_before).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
 
     // A punt: signed out, said in the status bar; the call shows it ended.
@@ -125,21 +136,7 @@ async fn a_call_longer_than_its_login_token_still_recovers_from_a_drop() {
     // current token (an expired one would be refused and the call lost) and the call comes back.
     let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
     assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
-    let deadline = Instant::now() + common::UI_TIMEOUT;
-    loop {
-        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
-        assert!(!state.starts_with("Ended"), "the call was lost with the drop: {state}\n{}", app.log_tail());
-        let call = sim_call(&account, &call_id);
-        let back = call["reattached"].as_u64().unwrap_or(0) > reattached_before
-            && call["media_connected"] == json!(true)
-            && call["end"].is_null()
-            && hears(&call, 880.0);
-        if back && state == "Active" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_recovered(&app, &account, &call_id, reattached_before).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     app.screenshot("telnyx-faults-token-outlived").await;
     app.find("#calls-panel .hangup").await.click().await.expect("hang up");
@@ -154,32 +151,15 @@ async fn a_token_that_lapsed_while_the_socket_was_down_is_replaced_and_the_call_
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     account.save_in_settings(&app).await;
     let call_id = ring_and_answer(&app, &account).await;
-    let deadline = Instant::now() + common::UI_TIMEOUT;
-    while !hears(&sim_call(&account, &call_id), 880.0) {
-        assert!(Instant::now() < deadline, "no audio before the drop: {}", sim_call(&account, &call_id));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_far_end_hears_the_agent(&account, &call_id).await;
 
     // The laptop slept: its token lapsed (the app's timers did not run) and the socket died.
+    let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
     account.sim.state().expire_tokens_now();
     assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
 
     // The reconnection's login is refused; the app mints a new token and the call comes back.
-    let deadline = Instant::now() + common::UI_TIMEOUT;
-    loop {
-        let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
-        assert!(!state.starts_with("Ended"), "the call was lost: {state}\n{}", app.log_tail());
-        let call = sim_call(&account, &call_id);
-        let back = call["reattached"].as_u64().unwrap_or(0) >= 1
-            && call["media_connected"] == json!(true)
-            && call["end"].is_null()
-            && hears(&call, 880.0);
-        if back && state == "Active" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the call never came back: {state}, {call}\n{}", app.log_tail());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_recovered(&app, &account, &call_id, reattached_before).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     let log = app.log_text();
     assert!(log.contains("expired"), "the refusal was the lapsed token:\n{}", app.log_tail());

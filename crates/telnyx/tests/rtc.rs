@@ -173,6 +173,25 @@ async fn answered_call(
     media
 }
 
+/// After a reconnection: the client reports `call_id` reattached, gets the simulator's new offer
+/// and answers it with media playing 1000 Hz, which it returns.
+async fn reattach(client: &RtcClient, events: &mut Receiver<RtcEvent>, call_id: &str) -> MediaSession {
+    let reattached = next(events, "Reconnected", |e| match e {
+        RtcEvent::Reconnected { reattached } => Some(reattached.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reattached, vec![call_id.to_owned()]);
+    let offer = next(events, "Attach", |e| match e {
+        RtcEvent::Attach { call_id: id, sdp_offer } if id == call_id => Some(sdp_offer.clone()),
+        _ => None,
+    })
+    .await;
+    let (recovered, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 1000.0 }).unwrap();
+    client.attach_answer(call_id, &answer).await.expect("attach accepted");
+    recovered
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_login_gets_ready_keeps_pinging_refreshes_and_disconnects() {
     let sim = start().await;
@@ -355,19 +374,7 @@ async fn dropped_socket_reconnects_and_the_call_is_reattached_with_media() {
         "{reconnecting:?}"
     );
     assert_eq!(engine_updates(&reconnecting)[0].1, EngineUpdate::State { state: SdkState::Recovering });
-    let reattached = next(&mut events, "Reconnected", |e| match e {
-        RtcEvent::Reconnected { reattached } => Some(reattached.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(reattached, vec!["call-keep".to_owned()]);
-    let offer = next(&mut events, "Attach", |e| match e {
-        RtcEvent::Attach { call_id, sdp_offer } if call_id == "call-keep" => Some(sdp_offer.clone()),
-        _ => None,
-    })
-    .await;
-    let (recovered, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 1000.0 }).unwrap();
-    client.attach_answer("call-keep", &answer).await.expect("attach accepted");
+    let recovered = reattach(&client, &mut events, "call-keep").await;
     let attached = next(&mut events, "Attached", |e| matches!(e, RtcEvent::Attached { .. }).then(|| e.clone())).await;
     assert_eq!(engine_updates(&attached)[0].1, EngineUpdate::State { state: SdkState::Active });
 
@@ -408,19 +415,7 @@ async fn a_reconnection_refused_for_an_expired_token_gets_its_call_back_with_a_f
 
     // The shell mints a fresh token and hands it over: the same session and call come back.
     client.refresh_token(mint(&sim, &credential_id).await).await.expect("the fresh token is accepted");
-    let reattached = next(&mut events, "Reconnected", |e| match e {
-        RtcEvent::Reconnected { reattached } => Some(reattached.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(reattached, vec!["call-asleep".to_owned()]);
-    let offer = next(&mut events, "Attach", |e| match e {
-        RtcEvent::Attach { call_id, sdp_offer } if call_id == "call-asleep" => Some(sdp_offer.clone()),
-        _ => None,
-    })
-    .await;
-    let (_recovered, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 1000.0 }).unwrap();
-    client.attach_answer("call-asleep", &answer).await.expect("attach accepted");
+    let _recovered = reattach(&client, &mut events, "call-asleep").await;
     until_sim_call(&sim, "call-asleep", "reattached with media", |c| {
         c["state"] == "active" && c["end"].is_null() && c["reattached"].as_u64() >= Some(1)
     })

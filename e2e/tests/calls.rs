@@ -253,3 +253,95 @@ async fn a_headset_unplugged_mid_call_leaves_the_call_on_the_default_devices_and
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     app.close().await;
 }
+
+/// The window's WebKit web process: the child of the app whose name WebKit gives it.
+fn web_process_of(app: &App) -> Option<u32> {
+    let app_pid = app.app_pid();
+    std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok).find_map(|entry| {
+        let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+        // `pid (comm) state ppid ...`; the kernel cuts comm to 15 bytes.
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (head, rest) = stat.rsplit_once(')')?;
+        let ppid = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+        (ppid == app_pid && head.ends_with("(WebKitWebProces")).then_some(pid)
+    })
+}
+
+/// The share of bytes that differ between two captures of the same area.
+fn differing_share(before: &[u8], after: &[u8]) -> f64 {
+    assert_eq!(before.len(), after.len(), "the two captures are of one area");
+    let differing = before.iter().zip(after).filter(|(a, b)| a.abs_diff(**b) > 8).count();
+    differing as f64 / before.len().max(1) as f64
+}
+
+#[tokio::test]
+async fn a_window_whose_web_process_crashes_mid_call_comes_back_with_the_call_still_up() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.type_into("#dial-number", TONE_NUMBER).await;
+    app.find("#dial-call").await.click().await.expect("call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_meter_hears(&app, 440.0).await;
+    // What the agent sees of the call that does not tick: who, the state and the buttons; and the
+    // status bar. And the talk time, which does.
+    let head = app.area_of("#calls-panel .call-head").await;
+    let state = app.area_of("#calls-panel .call-state").await;
+    let actions = app.area_of("#calls-panel .call-actions").await;
+    let status_bar = app.area_of("#connection-state").await;
+    let timer = app.area_of("#calls-panel .call-timer").await;
+    let areas = [head, state, actions, status_bar];
+    let seen_before: Vec<Vec<u8>> = areas.iter().map(|&area| app.pixels_in(area)).collect();
+    app.screenshot("web-process-before-crash").await;
+
+    // WebKit's content process dies (a WebKit bug, the OOM killer). The window keeps its last
+    // picture but is dead to the agent. WebKitWebDriver ends its session with the page, so from
+    // here the window is read from the X server and driven by its keyboard, as the agent does.
+    let crashed = web_process_of(&app).expect("the window has a web process");
+    let killed = std::process::Command::new("kill").args(["-KILL", &crashed.to_string()]).status().expect("kill");
+    assert!(killed.success(), "kill -9 {crashed}");
+
+    // The shell reloads the window, which shows the same call, still up, and the status bar again.
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let reborn = web_process_of(&app).filter(|&pid| pid != crashed);
+        let differences: Vec<f64> = areas
+            .iter()
+            .zip(&seen_before)
+            .map(|(&area, before)| differing_share(before, &app.pixels_in(area)))
+            .collect();
+        if reborn.is_some() && differences.iter().all(|&share| share < 0.01) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window did not come back as it was (new web process: {reborn:?}; share of pixels changed per \
+             area: {differences:?})\n{}",
+            app.log_tail()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(app.log_text().contains("web process ended; reloading"), "{}", app.log_tail());
+    // Alive, not a picture: the talk time ticks on.
+    let talk_time = app.pixels_in(timer);
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    while differing_share(&talk_time, &app.pixels_in(timer)) == 0.0 {
+        assert!(std::time::Instant::now() < deadline, "the talk time stands still in the reloaded window");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let call = until_sim(&app, "the far end, after the crash", |call| hears(call, 880.0)).await;
+    assert!(call["end"].is_null(), "the crash did not hang the call up: {call}");
+    let path = common::screenshot_dir().join("web-process-crash-recovered.png");
+    let captured = std::process::Command::new("import").args(["-window", &app.x11_window()]).arg(&path).status();
+    assert!(captured.is_ok_and(|status| status.success()), "the recovered window is captured");
+
+    // And the reloaded window still works the call: the agent's hang-up shortcut ends it, and the
+    // card stops saying "Active".
+    app.press_keys("alt+e");
+    until_sim(&app, "the call's end, from the reloaded window", |call| !call["end"].is_null()).await;
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    while differing_share(&seen_before[1], &app.pixels_in(state)) < 0.01 {
+        assert!(std::time::Instant::now() < deadline, "the call card still says Active after the hang-up");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+}

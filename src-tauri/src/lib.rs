@@ -10,6 +10,7 @@ mod errors;
 mod logging;
 mod notifications;
 mod settings;
+mod web_process;
 
 use std::sync::Mutex;
 
@@ -157,6 +158,7 @@ pub fn run() {
             calls::spawn_ticker(app.handle().clone());
             notifications::start(app.handle());
             desktop::create_tray(app.handle());
+            web_process::reload_when_it_dies(app.handle());
             if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
                 desktop::open_dial_link(app.handle(), number);
             }

@@ -61,6 +61,15 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client")
 }
 
+/// A rectangle of the app's window, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Area {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// How to start the app, beyond the defaults.
 #[derive(Default)]
 pub struct Launch {
@@ -189,13 +198,7 @@ impl App {
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let path = dir.join(format!("{scenario}.png"));
-        let pid = self.app_pid();
-        let windows = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
-            .output()
-            .expect("xdotool runs (scripts/setup.sh installs it)");
-        let window = String::from_utf8_lossy(&windows.stdout).split_whitespace().last().map(String::from);
-        let window = window.unwrap_or_else(|| "root".to_owned());
+        let window = self.x11_window();
         let captured = Command::new("import")
             .args(["-window", &window])
             .arg(&path)
@@ -203,6 +206,49 @@ impl App {
             .expect("import runs (ImageMagick; scripts/setup.sh installs it)");
         assert!(captured.success(), "the window {window} could not be captured: {captured}");
         eprintln!("screenshot: {}", path.display());
+    }
+
+    /// The app's visible X11 window (the root window if none is found).
+    pub fn x11_window(&self) -> String {
+        let windows = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--pid", &self.app_pid().to_string()])
+            .output()
+            .expect("xdotool runs (scripts/setup.sh installs it)");
+        let window = String::from_utf8_lossy(&windows.stdout).split_whitespace().last().map(String::from);
+        window.unwrap_or_else(|| "root".to_owned())
+    }
+
+    /// The pixels (RGB, row by row) the X server shows in `area` of the app's window, in window
+    /// coordinates: what the agent sees there, read without WebDriver.
+    pub fn pixels_in(&self, area: Area) -> Vec<u8> {
+        let Area { x, y, width, height } = area;
+        let output = Command::new("import")
+            .args(["-window", &self.x11_window(), "-crop", &format!("{width}x{height}+{x}+{y}"), "+repage", "rgb:-"])
+            .output()
+            .expect("import runs (ImageMagick; scripts/setup.sh installs it)");
+        assert!(
+            output.status.success(),
+            "the window could not be captured: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    /// Where `css` is drawn in the window (the webview fills the window, at scale 1 under Xvfb).
+    pub async fn area_of(&self, css: &str) -> Area {
+        let (x, y, width, height) = self.find(css).await.rectangle().await.expect("the element's rectangle");
+        let round = |value: f64| value.round().max(0.0) as u32;
+        Area { x: round(x), y: round(y), width: round(width), height: round(height) }
+    }
+
+    /// Types keys into the app's window as the X server's keyboard (xdotool names, e.g.
+    /// `alt+e`): reaches the window without WebDriver.
+    pub fn press_keys(&self, keys: &str) {
+        let window = self.x11_window();
+        let focused = Command::new("xdotool").args(["windowfocus", "--sync", &window]).status().expect("xdotool runs");
+        assert!(focused.success(), "the window {window} could not be focused");
+        let pressed = Command::new("xdotool").args(["key", "--clearmodifiers", keys]).status().expect("xdotool runs");
+        assert!(pressed.success(), "xdotool could not press {keys}");
     }
 
     /// Ends the session (which closes the app); dropping the rest stops tauri-driver.

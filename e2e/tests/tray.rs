@@ -1,0 +1,246 @@
+//! The tray icon, as a desktop panel shows it. Each scenario starts a private session bus with a
+//! StatusNotifierWatcher on it (tests/support/tray_host.py: the part of a panel that tray icons
+//! register with), gives the app that bus, then reads the tray menu the panel would show and
+//! clicks its entries the way the agent would (com.canonical.dbusmenu, as the panel does).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{App, Launch};
+use fantoccini::Locator;
+use serde_json::Value;
+use softphone_notify::test_support::{PYTHON, PrivateBus, RecordingDaemon};
+
+/// The first demo lead, on the simulator's tone number.
+const LEAD_NUMBER: &str = "+15555550100";
+
+const STATUS_READY: &str = "Status: Ready";
+const DO_NOT_DISTURB: &str = "Do not disturb";
+const SHOW_OR_HIDE: &str = "Show or hide the window";
+const QUIT: &str = "Quit Softphone";
+
+/// The panel's side of the tray on a private bus; stopped by its pid when dropped.
+struct TrayHost {
+    process: Child,
+    address: String,
+}
+
+impl TrayHost {
+    fn start(bus: &PrivateBus) -> TrayHost {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tray_host.py");
+        let mut process = Command::new(PYTHON)
+            .arg(script)
+            .args(["--address", bus.address()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the tray host starts (python3-dbus, python3-gi)");
+        let mut ready = String::new();
+        BufReader::new(process.stdout.take().expect("piped")).read_line(&mut ready).expect("the tray host's output");
+        assert_eq!(ready.trim(), "READY", "the tray host owns org.kde.StatusNotifierWatcher");
+        TrayHost { process, address: bus.address().to_owned() }
+    }
+
+    fn call(&self, method: &str, args: &[String]) -> Result<String, String> {
+        let output = Command::new("dbus-send")
+            .arg(format!("--bus={}", self.address))
+            .args(["--dest=org.kde.StatusNotifierWatcher", "--print-reply=literal", "--reply-timeout=10000"])
+            .arg("/StatusNotifierWatcher")
+            .arg(format!("org.softphone.Test.{method}"))
+            .args(args)
+            .output()
+            .expect("dbus-send runs (Debian package dbus)");
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+
+    /// What the panel shows now: the registered items, their properties and menus.
+    fn snapshot(&self) -> Value {
+        let json = self.call("Snapshot", &[]).unwrap_or_else(|error| panic!("the tray host's snapshot: {error}"));
+        serde_json::from_str(&json).unwrap_or_else(|error| panic!("the snapshot {json:?}: {error}"))
+    }
+
+    /// The agent clicks the tray menu's entry `label`.
+    fn click(&self, label: &str) {
+        if let Err(error) = self.call("Click", &[format!("string:{label}")]) {
+            panic!("clicking {label:?} in the tray menu: {error}");
+        }
+    }
+
+    /// Waits until the newest tray item satisfies `check`, and returns it.
+    async fn until_item(&self, app: &App, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + common::UI_TIMEOUT;
+        loop {
+            let snapshot = self.snapshot();
+            if let Some(item) = snapshot["items"].as_array().and_then(|items| items.last()).filter(|item| check(item)) {
+                return item.clone();
+            }
+            assert!(Instant::now() < deadline, "the tray never showed {what}: {snapshot:#}\n{}", app.log_tail());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the tray menu's status line reads `status` (e.g. "Status: In call").
+    async fn until_status(&self, app: &App, status: &str) -> Value {
+        self.until_item(app, status, |item| entry(item, status).is_some()).await
+    }
+}
+
+impl Drop for TrayHost {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// The labels of the menu entries the agent sees (visible ones; separators as "-").
+fn labels(item: &Value) -> Vec<String> {
+    menu(item)
+        .iter()
+        .filter(|entry| entry["visible"] == true)
+        .map(|entry| if entry["type"] == "separator" { "-".to_owned() } else { text(&entry["label"]) })
+        .collect()
+}
+
+fn menu(item: &Value) -> Vec<Value> {
+    item["menu"].as_array().cloned().unwrap_or_default()
+}
+
+fn entry(item: &Value, label: &str) -> Option<Value> {
+    menu(item).into_iter().find(|entry| entry["label"] == label)
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+fn do_not_disturb_is_ticked(item: &Value) -> bool {
+    entry(item, DO_NOT_DISTURB).is_some_and(|entry| entry["toggle_state"] == 1)
+}
+
+/// Whether the app has a window on screen (mapped), as the X server says.
+fn window_on_screen(app: &App) -> bool {
+    let windows = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--pid", &app.app_pid().to_string()])
+        .output()
+        .expect("xdotool runs (scripts/setup.sh installs it)");
+    !String::from_utf8_lossy(&windows.stdout).trim().is_empty()
+}
+
+async fn until_window_on_screen(app: &App, on_screen: bool) {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while window_on_screen(app) != on_screen {
+        let state = if on_screen { "shown" } else { "hidden" };
+        assert!(Instant::now() < deadline, "the window was never {state}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "written in session 5, not yet run against the app (time ran out); run with --ignored and drop this"]
+async fn the_tray_menu_tells_the_status_and_its_do_not_disturb_turns_calls_away() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let tray = TrayHost::start(&bus);
+    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+
+    let item = tray.until_status(&app, STATUS_READY).await;
+    assert_eq!(labels(&item), [STATUS_READY, "-", DO_NOT_DISTURB, SHOW_OR_HIDE, QUIT]);
+    assert_eq!(item["properties"]["Status"], "Active", "the icon is shown: {item:#}");
+    assert!(!text(&item["properties"]["IconName"]).is_empty(), "the icon has a picture: {item:#}");
+    let status = entry(&item, STATUS_READY).expect("the status line");
+    assert_eq!(status["enabled"], false, "the status line is information, not a button");
+    let dnd = entry(&item, DO_NOT_DISTURB).expect("the Do Not Disturb entry");
+    assert_eq!(dnd["toggle_type"], "checkmark");
+    assert_eq!(dnd["toggle_state"], 0, "Do Not Disturb starts off");
+    assert_eq!(tray.snapshot()["registrations"], 1, "one tray icon");
+
+    // Do Not Disturb from the tray: the window and the tray say so, and a caller hears busy.
+    tray.click(DO_NOT_DISTURB);
+    app.wait_for_text("#dnd-toggle", |text| text == "Do not disturb: on").await;
+    let item = tray.until_status(&app, "Status: Do not disturb").await;
+    assert!(do_not_disturb_is_ticked(&item), "the entry is ticked: {item:#}");
+    let call_id = common::ring_from(&app, LEAD_NUMBER, "Front desk").await;
+    let call =
+        common::until_sim(&app, "the call declined", |call| call["id"] == call_id.as_str() && !call["end"].is_null())
+            .await;
+    assert_eq!(call["end"]["cause"], "USER_BUSY", "{call}");
+    assert_eq!(app.wait_for_text("#missed-badge", |text| !text.is_empty()).await, "1", "logged as missed");
+    assert!(app.client.find(Locator::Css("#ringing-banner")).await.is_err(), "it did not ring in the window");
+    let popups: Vec<_> = notifications
+        .notifications()
+        .into_iter()
+        .filter(|notify| notify.summary.starts_with("Incoming call"))
+        .collect();
+    assert!(popups.is_empty(), "no popup while Do Not Disturb is on: {popups:?}");
+    app.screenshot("tray-do-not-disturb").await;
+
+    // Off again from the tray.
+    tray.click(DO_NOT_DISTURB);
+    app.wait_for_text("#dnd-toggle", |text| text == "Do not disturb: off").await;
+    let item = tray.until_status(&app, STATUS_READY).await;
+    assert!(!do_not_disturb_is_ticked(&item), "the tick is gone: {item:#}");
+
+    // A call: the tray says so while it lasts.
+    app.open("dialer").await;
+    app.type_into("#dial-number", LEAD_NUMBER).await;
+    app.find("#dial-call").await.click().await.expect("call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    tray.until_status(&app, "Status: In call").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    tray.until_status(&app, STATUS_READY).await;
+    app.close().await;
+}
+
+#[tokio::test]
+#[ignore = "written in session 5, not yet run against the app (time ran out); run with --ignored and drop this"]
+async fn the_tray_hides_and_brings_back_the_window_and_quits_and_the_next_start_keeps_do_not_disturb() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let tray = TrayHost::start(&bus);
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    tray.until_status(&app, STATUS_READY).await;
+    assert!(window_on_screen(&app), "the window starts on screen");
+
+    tray.click(SHOW_OR_HIDE);
+    until_window_on_screen(&app, false).await;
+    tray.click(SHOW_OR_HIDE);
+    until_window_on_screen(&app, true).await;
+    assert_eq!(app.find("#connection-state").await.text().await.expect("the connection line"), "Ready");
+
+    tray.click(DO_NOT_DISTURB);
+    tray.until_item(&app, "Do Not Disturb ticked", do_not_disturb_is_ticked).await;
+
+    // Quit from the tray: the app ends by itself and its icon leaves the panel.
+    let pid = app.app_pid();
+    tray.click(QUIT);
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the app (pid {pid}) did not quit from the tray\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while tray.snapshot()["items"].as_array().is_some_and(|items| !items.is_empty()) {
+        assert!(Instant::now() < deadline, "the icon stayed in the panel: {:#}", tray.snapshot());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let data_home = app.quit().await;
+
+    // The next start remembers Do Not Disturb, in the tray as in the window.
+    let mut launch = Launch::on_bus(&bus);
+    launch.data_home = Some(data_home);
+    let app = App::launch_with(launch).await;
+    app.wait_for_text("#dnd-toggle", |text| text == "Do not disturb: on").await;
+    let item = tray.until_status(&app, "Status: Do not disturb").await;
+    assert!(do_not_disturb_is_ticked(&item), "ticked after the restart: {item:#}");
+    assert_eq!(tray.snapshot()["items"].as_array().map(Vec::len), Some(1), "one icon after the restart");
+    app.close().await;
+}

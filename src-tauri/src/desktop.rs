@@ -103,7 +103,8 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) {
 
 fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
-    let dnd_item = CheckMenuItem::with_id(app, "dnd", "Do not disturb", true, false, None::<&str>)?;
+    // Ticked as the settings say: Do Not Disturb may have been applied before the tray existed.
+    let dnd_item = CheckMenuItem::with_id(app, "dnd", "Do not disturb", true, do_not_disturb(app), None::<&str>)?;
     let show = MenuItem::with_id(app, "show", "Show or hide the window", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit Softphone", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;

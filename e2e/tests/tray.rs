@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::{App, Launch};
 use fantoccini::Locator;
 use serde_json::Value;
-use softphone_notify::test_support::{PYTHON, PrivateBus, RecordingDaemon};
+use softphone_notify::test_support::{PYTHON, PrivateBus, RecordingDaemon, SUPPORT_DIR, call_test_interface, first_line};
 
 /// The first demo lead, on the simulator's tone number.
 const LEAD_NUMBER: &str = "+15555550100";
@@ -35,30 +34,22 @@ impl TrayHost {
         let mut process = Command::new(PYTHON)
             .arg(script)
             .args(["--address", bus.address()])
+            .env("PYTHONPATH", SUPPORT_DIR)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
             .expect("the tray host starts (python3-dbus, python3-gi)");
-        let mut ready = String::new();
-        BufReader::new(process.stdout.take().expect("piped")).read_line(&mut ready).expect("the tray host's output");
+        let stdout = process.stdout.take().expect("piped");
+        // Owned before waiting, so a host that never gets ready is still stopped by its pid.
+        let host = TrayHost { process, address: bus.address().to_owned() };
+        let ready = first_line(stdout, "the tray host owning org.kde.StatusNotifierWatcher")
+            .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(ready.trim(), "READY", "the tray host owns org.kde.StatusNotifierWatcher");
-        TrayHost { process, address: bus.address().to_owned() }
+        host
     }
 
-    fn call(&self, method: &str, args: &[String]) -> Result<String, String> {
-        let output = Command::new("dbus-send")
-            .arg(format!("--bus={}", self.address))
-            .args(["--dest=org.kde.StatusNotifierWatcher", "--print-reply=literal", "--reply-timeout=10000"])
-            .arg("/StatusNotifierWatcher")
-            .arg(format!("org.softphone.Test.{method}"))
-            .args(args)
-            .output()
-            .expect("dbus-send runs (Debian package dbus)");
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-        } else {
-            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-        }
+    fn call(&self, method: &str, args: &[String]) -> std::io::Result<String> {
+        call_test_interface(&self.address, "org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher", method, args)
     }
 
     /// What the panel shows now: the registered items, their properties and menus.

@@ -25,6 +25,10 @@ use serde::Deserialize;
 /// Debian's interpreter, which has python3-dbus and python3-gi (a pyenv `python3` on PATH may not).
 pub const PYTHON: &str = "/usr/bin/python3";
 
+/// The folder of the python test helpers, and of `dbus_test_service.py`, the module they share; a
+/// helper kept elsewhere (the end-to-end suite's tray host) gets it as `PYTHONPATH`.
+pub const SUPPORT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support");
+
 /// The recording daemon's script.
 pub const DAEMON_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/notification_daemon.py");
 
@@ -302,26 +306,42 @@ impl RecordingDaemon {
     }
 
     fn test_call(&self, method: &str, args: &[String]) -> std::io::Result<()> {
-        let output = Command::new("dbus-send")
-            .arg(format!("--bus={}", self.address))
-            .args(["--dest=org.freedesktop.Notifications", "--print-reply", "--reply-timeout=5000"])
-            .arg("/org/freedesktop/Notifications")
-            .arg(format!("org.softphone.Test.{method}"))
-            .args(args)
-            .output()?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(std::io::Error::other(format!(
-                "{method}{args:?} on the notification daemon failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            )))
-        }
+        call_test_interface(&self.address, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", method, args)
+            .map(drop)
     }
 }
 
-/// The first line a child prints, or an error if it prints none within [`START_TIMEOUT`].
-fn first_line(stdout: std::process::ChildStdout, what: &str) -> std::io::Result<String> {
+/// Calls `org.softphone.Test.<method>` on a test helper (`destination`, object `path`) on the bus at
+/// `bus_address`, through `dbus-send`; `args` as dbus-send takes them (`string:Quit`, `uint32:7`).
+/// Returns the reply as `--print-reply=literal` prints it, trimmed; an error carries dbus-send's
+/// complaint (the helper's exception, or no reply within 10 s).
+pub fn call_test_interface(
+    bus_address: &str,
+    destination: &str,
+    path: &str,
+    method: &str,
+    args: &[String],
+) -> std::io::Result<String> {
+    let output = Command::new("dbus-send")
+        .arg(format!("--bus={bus_address}"))
+        .arg(format!("--dest={destination}"))
+        .args(["--print-reply=literal", "--reply-timeout=10000", path])
+        .arg(format!("org.softphone.Test.{method}"))
+        .args(args)
+        .output()?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(std::io::Error::other(format!(
+            "{method}{args:?} on {destination} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// The first line a child prints (its READY line, say), or an error if it prints none within
+/// 10 s: a helper that hangs at start-up fails the test at once instead of blocking it.
+pub fn first_line(stdout: std::process::ChildStdout, what: &str) -> std::io::Result<String> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();

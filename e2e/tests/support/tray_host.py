@@ -22,13 +22,12 @@ Needs Debian's python3-dbus and python3-gi (run it with /usr/bin/python3).
 
 import argparse
 import json
-import signal
 import sys
 
 import dbus
-import dbus.mainloop.glib
 import dbus.service
-from gi.repository import GLib
+
+from dbus_test_service import plain, serve
 
 BUS_NAME = "org.kde.StatusNotifierWatcher"
 OBJECT_PATH = "/StatusNotifierWatcher"
@@ -38,23 +37,6 @@ MENU = "com.canonical.dbusmenu"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 TEST = "org.softphone.Test"
 CALL_TIMEOUT_S = 5
-
-
-def plain(value):
-    """A D-Bus value as JSON-compatible Python."""
-    if isinstance(value, dbus.Boolean):
-        return bool(value)
-    if isinstance(value, (dbus.Byte, dbus.Int16, dbus.UInt16, dbus.Int32, dbus.UInt32, dbus.Int64, dbus.UInt64)):
-        return int(value)
-    if isinstance(value, dbus.Double):
-        return float(value)
-    if isinstance(value, (dbus.String, dbus.ObjectPath, dbus.Signature)):
-        return str(value)
-    if isinstance(value, dbus.Dictionary):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (dbus.Array, dbus.Struct, list, tuple)):
-        return [plain(item) for item in value]
-    return value
 
 
 def flatten(node, entries):
@@ -191,19 +173,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", required=True, help="D-Bus address of the bus to serve on")
     args = parser.parse_args()
-
-    dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
-    connection = dbus.bus.BusConnection(args.address)
-    loop = GLib.MainLoop()
-    connection.call_on_disconnection(lambda _connection: loop.quit())
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
-    watcher = Watcher(connection)
-    name = dbus.service.BusName(BUS_NAME, bus=connection, do_not_queue=True)
-    watcher.StatusNotifierHostRegistered()
-    print("READY", flush=True)
-    loop.run()
-    del name, watcher
-    return 0
+    return serve(args.address, BUS_NAME, Watcher, on_named=lambda watcher: watcher.StatusNotifierHostRegistered())
 
 
 if __name__ == "__main__":

@@ -223,14 +223,18 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
     let notes = use_state(String::new);
     let error = use_state(|| None::<IpcError>);
     let saved = use_state(|| false);
+    // The card shows (and takes typing) only once the first read has put the stored notes in the
+    // box; a refresh answering before it would show an empty box for the agent to type over.
+    let notes_loaded = use_mut_ref(|| false);
 
     {
-        let (lead, notes, error) = (lead.clone(), notes.clone(), error.clone());
+        let (lead, notes, error, notes_loaded) = (lead.clone(), notes.clone(), error.clone(), notes_loaded.clone());
         use_effect_with(props.lead_id, move |&lead_id| {
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_lead(lead_id).await {
                     Ok(found) => {
                         notes.set(found.notes.clone());
+                        *notes_loaded.borrow_mut() = true;
                         lead.set(Some(found));
                     }
                     Err(failure) => error.set(Some(failure)),
@@ -241,7 +245,7 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
     {
         // The calls changed (one ended, a wrap-up was saved): the history and the lead's latest
         // outcome are read again; the notes being typed are left alone.
-        let (calls, lead, error) = (calls.clone(), lead.clone(), error.clone());
+        let (calls, lead, error, notes_loaded) = (calls.clone(), lead.clone(), error.clone(), notes_loaded.clone());
         use_effect_with((props.lead_id, props.calls.clone()), move |(lead_id, _)| {
             let lead_id = *lead_id;
             wasm_bindgen_futures::spawn_local(async move {
@@ -249,7 +253,9 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                     Ok(found) => calls.set(found),
                     Err(failure) => error.set(Some(failure)),
                 }
-                if let Ok(found) = backend::get_lead(lead_id).await {
+                if let Ok(found) = backend::get_lead(lead_id).await
+                    && *notes_loaded.borrow()
+                {
                     lead.set(Some(found));
                 }
             });

@@ -20,14 +20,14 @@ Needs Debian's python3-dbus and python3-gi (run it with /usr/bin/python3).
 
 import argparse
 import json
-import signal
 import sys
 import time
 
 import dbus
-import dbus.mainloop.glib
 import dbus.service
 from gi.repository import GLib
+
+from dbus_test_service import plain, serve
 
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
@@ -37,23 +37,6 @@ TEST = "org.softphone.Test"
 REASON_EXPIRED = 1
 REASON_DISMISSED = 2
 REASON_CLOSED_BY_CALL = 3
-
-
-def plain(value):
-    """A D-Bus value as JSON-compatible Python."""
-    if isinstance(value, dbus.Boolean):
-        return bool(value)
-    if isinstance(value, (dbus.Byte, dbus.Int16, dbus.UInt16, dbus.Int32, dbus.UInt32, dbus.Int64, dbus.UInt64)):
-        return int(value)
-    if isinstance(value, dbus.Double):
-        return float(value)
-    if isinstance(value, (dbus.String, dbus.ObjectPath, dbus.Signature)):
-        return str(value)
-    if isinstance(value, dbus.Dictionary):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (dbus.Array, dbus.Struct, list, tuple)):
-        return [plain(item) for item in value]
-    return value
 
 
 def type_code(value):
@@ -180,19 +163,12 @@ def main():
     parser.add_argument("--capabilities", default="actions,body,persistence", help="comma-separated")
     parser.add_argument("--click-on-notify", default=None, help="action key to invoke on every new notification")
     args = parser.parse_args()
-
-    dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
-    connection = dbus.bus.BusConnection(args.address)
-    loop = GLib.MainLoop()
-    connection.call_on_disconnection(lambda _connection: loop.quit())
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     capabilities = [item for item in args.capabilities.split(",") if item]
-    server = RecordingServer(connection, args.record, capabilities, args.click_on_notify)
-    name = dbus.service.BusName(BUS_NAME, bus=connection, do_not_queue=True)
-    print("READY", flush=True)
-    loop.run()
-    del name, server
-    return 0
+    return serve(
+        args.address,
+        BUS_NAME,
+        lambda connection: RecordingServer(connection, args.record, capabilities, args.click_on_notify),
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use common::{App, Launch};
 use fantoccini::Locator;
 use serde_json::Value;
-use softphone_notify::test_support::{PYTHON, PrivateBus, RecordingDaemon, SUPPORT_DIR, call_test_interface, first_line};
+use softphone_notify::test_support::{
+    PYTHON, PrivateBus, RecordingDaemon, SUPPORT_DIR, call_test_interface, first_line,
+};
 
 /// The first demo lead, on the simulator's tone number.
 const LEAD_NUMBER: &str = "+15555550100";

@@ -306,8 +306,14 @@ impl RecordingDaemon {
     }
 
     fn test_call(&self, method: &str, args: &[String]) -> std::io::Result<()> {
-        call_test_interface(&self.address, "org.freedesktop.Notifications", "/org/freedesktop/Notifications", method, args)
-            .map(drop)
+        call_test_interface(
+            &self.address,
+            "org.freedesktop.Notifications",
+            "/org/freedesktop/Notifications",
+            method,
+            args,
+        )
+        .map(drop)
     }
 }
 

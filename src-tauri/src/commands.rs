@@ -95,7 +95,10 @@ pub fn place_call<R: Runtime>(app: AppHandle<R>, number: String, lead_id: Option
 pub fn dial<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallId, IpcError> {
     let region = crate::settings::region(app);
     let demo = app.state::<Connection>().0.lock().map(|status| status.demo).unwrap_or(false);
-    let number = parse_dialable(number, region, demo).map_err(errors::number)?;
+    let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
+        // The number itself stays out of the log; its length tells a cut-off entry from a typo.
+        tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
+    })?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
     calls::dispatch(app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;

@@ -128,12 +128,12 @@ impl App {
 
     /// The first element matching `css`, waiting for it to appear.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(UI_TIMEOUT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|error| panic!("{css} did not appear within {UI_TIMEOUT:?}: {error}"))
+        match self.client.wait().at_most(UI_TIMEOUT).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(error) => {
+                panic!("{css} did not appear within {UI_TIMEOUT:?}: {error}\n{}", self.failure_report().await)
+            }
+        }
     }
 
     /// Waits until the text of `css` satisfies `accept`, returning it.
@@ -151,7 +151,7 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{css} never showed the expected text; last seen: {last:?}\n{}", self.log_tail());
+        panic!("{css} never showed the expected text; last seen: {last:?}\n{}", self.failure_report().await);
     }
 
     /// Waits until the number of elements matching `css` satisfies `accept`, returning it.
@@ -167,7 +167,10 @@ impl App {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{css} never matched the expected number of elements; last seen: {last}");
+        panic!(
+            "{css} never matched the expected number of elements; last seen: {last}\n{}",
+            self.failure_report().await
+        );
     }
 
     /// Types `text` into the field `css` (clicking it first, as an agent would).
@@ -332,6 +335,40 @@ impl App {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// What the agent would have seen when a step failed: the window captured to
+    /// `FAILED-<time>.png`, the page's visible text, and the app's last log lines. The text and
+    /// the log are in the message, so CI's output shows them without the screenshot.
+    pub async fn failure_report(&self) -> String {
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis());
+        let dir = screenshot_dir();
+        let path = dir.join(format!("FAILED-{stamp}.png"));
+        let captured = std::fs::create_dir_all(&dir).is_ok()
+            && Command::new("import")
+                .args(["-window", &self.x11_window()])
+                .arg(&path)
+                .status()
+                .is_ok_and(|status| status.success());
+        let screenshot =
+            if captured { format!("window: {}", path.display()) } else { "window: not captured".to_owned() };
+        // A dead web process never answers; the page's text is then left out.
+        let page = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client.execute("return document.body ? document.body.innerText : '';", vec![]),
+        )
+        .await;
+        let page = match page {
+            Ok(Ok(text)) => {
+                let text = text.as_str().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
+                let cut: String = text.chars().take(1500).collect();
+                format!("page text: {cut}")
+            }
+            Ok(Err(error)) => format!("page text: not read ({error})"),
+            Err(_) => "page text: not read (the page did not answer within 5 s)".to_owned(),
+        };
+        format!("{screenshot}\n{page}\n{}", self.log_tail())
     }
 
     /// The app's last log lines, newest last, for a failure message.

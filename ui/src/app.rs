@@ -69,34 +69,27 @@ pub fn app() -> Html {
                 let dispatch = dispatch.clone();
                 Callback::from(move |snapshot| dispatch.dispatch(AppAction::CallsUpdated(snapshot)))
             };
-            backend::on_connection_updated(on_status.clone(), on_error.clone());
-            backend::on_calls_updated(on_calls.clone(), on_error.clone());
-            {
+            let on_progress = {
                 let dispatch = dispatch.clone();
-                let on_progress =
-                    Callback::from(move |progress| dispatch.dispatch(AppAction::ImportProgressed(progress)));
-                backend::on_import_progress(on_progress, on_error.clone());
-            }
-            {
+                Callback::from(move |progress| dispatch.dispatch(AppAction::ImportProgressed(progress)))
+            };
+            let on_number = {
                 let dispatch = dispatch.clone();
-                let on_number = Callback::from(move |number| dispatch.dispatch(AppAction::DialRequested(number)));
-                backend::on_dial_requested(on_number, on_error.clone());
-            }
+                Callback::from(move |number| dispatch.dispatch(AppAction::DialRequested(number)))
+            };
             let on_desktop = {
                 let dispatch = dispatch.clone();
                 Callback::from(move |status| dispatch.dispatch(AppAction::DesktopUpdated(status)))
             };
-            backend::on_desktop_updated(on_desktop.clone(), on_error.clone());
-            {
+            let on_notice = {
                 let dispatch = dispatch.clone();
-                let on_notice = Callback::from(move |notice: softphone_core::ipc::AudioNotice| {
+                Callback::from(move |notice: softphone_core::ipc::AudioNotice| {
                     dispatch.dispatch(AppAction::AudioNotice(Some(notice.message)))
-                });
-                backend::on_audio_device_changed(on_notice, on_error.clone());
-            }
-            {
+                })
+            };
+            let on_call = {
                 let dispatch = dispatch.clone();
-                let on_call = Callback::from(move |call_id: CallId| {
+                Callback::from(move |call_id: CallId| {
                     let dispatch = dispatch.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         let lead = backend::get_calls().await.ok().and_then(|snapshot| {
@@ -111,41 +104,49 @@ pub fn app() -> Html {
                             None => dispatch.dispatch(AppAction::Open(Section::Calls)),
                         }
                     });
-                });
-                backend::on_show_call(on_call, on_error.clone());
-            }
-            {
+                })
+            };
+            let on_choice = {
                 let dispatch = dispatch.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(status) = backend::get_desktop_status().await {
-                        on_desktop.emit(status);
-                    }
-                    if let Ok(Some(number)) = backend::take_pending_dial().await {
-                        dispatch.dispatch(AppAction::DialRequested(number));
-                    }
-                });
-            }
-            {
-                let on_choice = {
-                    let dispatch = dispatch.clone();
-                    Callback::from(move |choice: call_engine::EngineChoice| {
-                        dispatch.dispatch(AppAction::EngineChosen { engine: choice.engine, notice: choice.notice });
-                    })
-                };
-                let dispatch = dispatch.clone();
-                let on_error = on_error.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let settings = backend::get_settings().await.unwrap_or_default();
-                    let preference = match settings.engine {
-                        EngineChoice::Automatic => EnginePreference::Automatic,
-                        EngineChoice::Webview => EnginePreference::Webview,
-                        EngineChoice::Native => EnginePreference::Native,
-                    };
-                    dispatch.dispatch(AppAction::SettingsLoaded(settings));
-                    call_engine::start(preference, webview_engine, on_choice, on_error);
-                });
-            }
+                Callback::from(move |choice: call_engine::EngineChoice| {
+                    dispatch.dispatch(AppAction::EngineChosen { engine: choice.engine, notice: choice.notice });
+                })
+            };
             wasm_bindgen_futures::spawn_local(async move {
+                // Subscribe first, read second: a change the shell emits between a read and a
+                // later subscription would never reach the window (CI saw "Starting" forever).
+                backend::on_connection_updated(on_status, on_error.clone()).await;
+                backend::on_calls_updated(on_calls, on_error.clone()).await;
+                backend::on_import_progress(on_progress, on_error.clone()).await;
+                backend::on_dial_requested(on_number, on_error.clone()).await;
+                backend::on_desktop_updated(on_desktop.clone(), on_error.clone()).await;
+                backend::on_audio_device_changed(on_notice, on_error.clone()).await;
+                backend::on_show_call(on_call, on_error.clone()).await;
+                {
+                    let dispatch = dispatch.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(status) = backend::get_desktop_status().await {
+                            on_desktop.emit(status);
+                        }
+                        if let Ok(Some(number)) = backend::take_pending_dial().await {
+                            dispatch.dispatch(AppAction::DialRequested(number));
+                        }
+                    });
+                }
+                {
+                    let dispatch = dispatch.clone();
+                    let on_error = on_error.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let settings = backend::get_settings().await.unwrap_or_default();
+                        let preference = match settings.engine {
+                            EngineChoice::Automatic => EnginePreference::Automatic,
+                            EngineChoice::Webview => EnginePreference::Webview,
+                            EngineChoice::Native => EnginePreference::Native,
+                        };
+                        dispatch.dispatch(AppAction::SettingsLoaded(settings));
+                        call_engine::start(preference, webview_engine, on_choice, on_error);
+                    });
+                }
                 match backend::get_app_info().await {
                     Ok(info) => dispatch.dispatch(AppAction::AppInfoLoaded(info)),
                     Err(error) => on_error.emit(error),

@@ -376,42 +376,46 @@ pub async fn take_pending_dial() -> Result<Option<String>, IpcError> {
 }
 
 /// A `tel:` / `callto:` link to show in the dialer, for the life of the window.
-pub fn on_dial_requested(on_number: Callback<String>, on_error: Callback<IpcError>) {
-    listen_forever(event::DIAL_REQUESTED, on_number, on_error);
+pub async fn on_dial_requested(on_number: Callback<String>, on_error: Callback<IpcError>) {
+    listen_forever(event::DIAL_REQUESTED, on_number, on_error).await;
 }
 
 /// Notifications or Do Not Disturb changed, for the life of the window.
-pub fn on_desktop_updated(on_status: Callback<DesktopStatus>, on_error: Callback<IpcError>) {
-    listen_forever(event::DESKTOP_UPDATED, on_status, on_error);
+pub async fn on_desktop_updated(on_status: Callback<DesktopStatus>, on_error: Callback<IpcError>) {
+    listen_forever(event::DESKTOP_UPDATED, on_status, on_error).await;
 }
 
 /// The agent clicked a call's notification: show that call, for the life of the window.
-pub fn on_show_call(on_call: Callback<CallId>, on_error: Callback<IpcError>) {
-    listen_forever(event::WINDOW_SHOW_CALL, on_call, on_error);
+pub async fn on_show_call(on_call: Callback<CallId>, on_error: Callback<IpcError>) {
+    listen_forever(event::WINDOW_SHOW_CALL, on_call, on_error).await;
 }
 
 /// A chosen audio device went away or failed, for the life of the window.
-pub fn on_audio_device_changed(on_notice: Callback<AudioNotice>, on_error: Callback<IpcError>) {
-    listen_forever(event::AUDIO_DEVICE_CHANGED, on_notice, on_error);
+pub async fn on_audio_device_changed(on_notice: Callback<AudioNotice>, on_error: Callback<IpcError>) {
+    listen_forever(event::AUDIO_DEVICE_CHANGED, on_notice, on_error).await;
 }
 
 /// Calls `on_update` with every `call://updated` snapshot, for the life of the window.
-pub fn on_calls_updated(on_update: Callback<CallsSnapshot>, on_error: Callback<IpcError>) {
-    listen_forever(event::CALL_UPDATED, on_update, on_error);
+pub async fn on_calls_updated(on_update: Callback<CallsSnapshot>, on_error: Callback<IpcError>) {
+    listen_forever(event::CALL_UPDATED, on_update, on_error).await;
 }
 
 /// Calls `on_progress` with every `import://progress`, for the life of the window.
-pub fn on_import_progress(on_progress: Callback<ImportProgress>, on_error: Callback<IpcError>) {
-    listen_forever(event::IMPORT_PROGRESS, on_progress, on_error);
+pub async fn on_import_progress(on_progress: Callback<ImportProgress>, on_error: Callback<IpcError>) {
+    listen_forever(event::IMPORT_PROGRESS, on_progress, on_error).await;
 }
 
 /// Calls `on_update` with every `connection://updated` the shell emits, for the life of the
 /// window (the subscription is never dropped, so its closure is intentionally leaked).
-pub fn on_connection_updated(on_update: Callback<ConnectionStatus>, on_error: Callback<IpcError>) {
-    listen_forever(event::CONNECTION_UPDATED, on_update, on_error);
+pub async fn on_connection_updated(on_update: Callback<ConnectionStatus>, on_error: Callback<IpcError>) {
+    listen_forever(event::CONNECTION_UPDATED, on_update, on_error).await;
 }
 
-pub fn listen_forever<T: DeserializeOwned + 'static>(
+/// Subscribes `on_payload` to the shell's `name` event for the life of the window (the closure
+/// is intentionally leaked). Resolves once the shell has the subscription: an event emitted after
+/// that reaches the window, so a state read after it cannot miss a change (the window read
+/// "Starting" and never heard "Ready" when it read first and subscribed later).
+pub async fn listen_forever<T: DeserializeOwned + 'static>(
     name: &'static str,
     on_payload: Callback<T>,
     on_error: Callback<IpcError>,
@@ -427,13 +431,11 @@ pub fn listen_forever<T: DeserializeOwned + 'static>(
             )),
         }
     });
-    wasm_bindgen_futures::spawn_local(async move {
-        if let Err(rejection) = tauri_listen(name, &handler).await {
-            on_error.emit(IpcError::new(
-                ErrorCode::Internal,
-                format!("The window could not subscribe to {name}: {}", describe_js_error(&rejection)),
-            ));
-        }
-        handler.forget();
-    });
+    if let Err(rejection) = tauri_listen(name, &handler).await {
+        on_error.emit(IpcError::new(
+            ErrorCode::Internal,
+            format!("The window could not subscribe to {name}: {}", describe_js_error(&rejection)),
+        ));
+    }
+    handler.forget();
 }

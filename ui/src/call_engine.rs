@@ -70,10 +70,8 @@ async fn start_webview(running: &RunningWebviewEngine) -> Result<(), IpcError> {
             });
         }
     });
-    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, on_update, on_session)
-        .map_err(|error| IpcError::new(ErrorCode::EngineFailed, error.to_string()))?;
-    *running.borrow_mut() = Some(engine);
-    let _ = backend::report_engine_connection(ConnectionState::Connecting, None).await;
+    // The shell's commands reach the engine only through this subscription: it is in place
+    // before the engine reports itself.
     let commands = Rc::clone(running);
     backend::listen_forever(
         event::ENGINE_COMMAND,
@@ -83,6 +81,11 @@ async fn start_webview(running: &RunningWebviewEngine) -> Result<(), IpcError> {
             }
         }),
         Callback::from(|error: IpcError| gloo::console::error!(error.message)),
-    );
+    )
+    .await;
+    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, on_update, on_session)
+        .map_err(|error| IpcError::new(ErrorCode::EngineFailed, error.to_string()))?;
+    *running.borrow_mut() = Some(engine);
+    let _ = backend::report_engine_connection(ConnectionState::Connecting, None).await;
     Ok(())
 }

@@ -172,6 +172,7 @@ mod tests {
                     end: None,
                 })
                 .collect(),
+            revision: 1,
         }
     }
 

@@ -1,3 +1,6 @@
+use std::cell::Cell;
+use std::rc::Rc;
+
 use softphone_core::call::{CallId, CallsSnapshot};
 use softphone_core::lead::LeadId;
 use wasm_bindgen::JsCast;
@@ -48,6 +51,37 @@ fn key_press(event: &web_sys::KeyboardEvent) -> KeyPress {
     KeyPress { key: event.key(), alt: event.alt_key(), ctrl: event.ctrl_key(), meta: event.meta_key(), in_text_field }
 }
 
+/// How often the window re-reads the calls: the safety net for a `call://updated` that never
+/// arrives (CI once saw a ringing call, notified on the desktop, that the window never showed).
+const CALLS_REREAD_MS: u32 = 2_000;
+
+/// Re-reads the calls every [`CALLS_REREAD_MS`]; a snapshot newer than every event so far means an
+/// event was lost: it is applied and said on the console.
+fn reread_calls_forever(seen_revision: Rc<Cell<u64>>, dispatch: UseReducerDispatcher<AppState>) {
+    let busy = Rc::new(Cell::new(false));
+    let interval = gloo::timers::callback::Interval::new(CALLS_REREAD_MS, move || {
+        if busy.replace(true) {
+            return;
+        }
+        let (busy, seen_revision, dispatch) = (Rc::clone(&busy), Rc::clone(&seen_revision), dispatch.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Ok(snapshot) = backend::get_calls().await
+                && snapshot.revision > seen_revision.get()
+            {
+                gloo::console::warn!(format!(
+                    "call://updated revision {} never arrived; the re-read found it",
+                    snapshot.revision
+                ));
+                seen_revision.set(snapshot.revision);
+                dispatch.dispatch(AppAction::CallsLoaded(snapshot));
+            }
+            busy.set(false);
+        });
+    });
+    // For the life of the window.
+    interval.forget();
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(AppState::default);
@@ -65,9 +99,15 @@ pub fn app() -> Html {
                 let dispatch = dispatch.clone();
                 Callback::from(move |error| dispatch.dispatch(AppAction::ShellFailed(error)))
             };
+            // The newest revision of the calls the window has seen, from events or reads.
+            let seen_revision = Rc::new(Cell::new(0u64));
             let on_calls = {
                 let dispatch = dispatch.clone();
-                Callback::from(move |snapshot| dispatch.dispatch(AppAction::CallsUpdated(snapshot)))
+                let seen_revision = Rc::clone(&seen_revision);
+                Callback::from(move |snapshot: CallsSnapshot| {
+                    seen_revision.set(seen_revision.get().max(snapshot.revision));
+                    dispatch.dispatch(AppAction::CallsUpdated(snapshot));
+                })
             };
             let on_progress = {
                 let dispatch = dispatch.clone();
@@ -156,9 +196,13 @@ pub fn app() -> Html {
                     Err(error) => on_error.emit(error),
                 }
                 match backend::get_calls().await {
-                    Ok(snapshot) => dispatch.dispatch(AppAction::CallsLoaded(snapshot)),
+                    Ok(snapshot) => {
+                        seen_revision.set(seen_revision.get().max(snapshot.revision));
+                        dispatch.dispatch(AppAction::CallsLoaded(snapshot));
+                    }
                     Err(error) => on_error.emit(error),
                 }
+                reread_calls_forever(seen_revision, dispatch);
             });
         });
     }

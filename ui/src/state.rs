@@ -56,9 +56,8 @@ pub struct AppState {
     /// The latest failure talking to the shell, shown until the next success.
     pub shell_error: Option<IpcError>,
     /// The shell's latest snapshot of every call; rendered as is.
+    /// The newest snapshot seen, by revision: events and reads may arrive in either order.
     pub calls: CallsSnapshot,
-    /// A `call://updated` event arrived (so the start-up query's answer is older).
-    pub calls_from_event: bool,
     /// The latest progress of a running CSV import.
     pub import_progress: Option<ImportProgress>,
     /// Missed calls the agent has not seen: the badge on Calls.
@@ -101,7 +100,8 @@ pub enum AppAction {
     ConnectionLoaded(ConnectionStatus),
     ShellFailed(IpcError),
     CallsUpdated(CallsSnapshot),
-    /// The start-up query's snapshot: used only if no `call://updated` came first.
+    /// A read of the calls (at start-up, and the periodic re-read): used only if it is not older
+    /// than what the window has.
     CallsLoaded(CallsSnapshot),
     ImportProgressed(ImportProgress),
     /// The shell counted the missed calls not yet seen.
@@ -163,12 +163,8 @@ impl Reducible for AppState {
                 next.shell_error = None;
             }
             AppAction::ShellFailed(error) => next.shell_error = Some(error),
-            AppAction::CallsUpdated(snapshot) => {
-                next.calls = snapshot;
-                next.calls_from_event = true;
-            }
-            AppAction::CallsLoaded(snapshot) => {
-                if !next.calls_from_event {
+            AppAction::CallsUpdated(snapshot) | AppAction::CallsLoaded(snapshot) => {
+                if snapshot.revision >= next.calls.revision {
                     next.calls = snapshot;
                 }
             }
@@ -352,13 +348,21 @@ mod tests {
                 answered_at: None,
                 end: None,
             }],
+            revision: 1,
         };
-        // The call already ended (event: no calls); the late answer still had it ringing.
-        let state = reduce(AppState::default(), AppAction::CallsUpdated(CallsSnapshot::default()));
+        let gone = CallsSnapshot { calls: Vec::new(), revision: 2 };
+        // The call already went (event: no calls); the late answer still had it ringing.
+        let state = reduce(AppState::default(), AppAction::CallsUpdated(gone.clone()));
         let state = reduce(state, AppAction::CallsLoaded(ringing.clone()));
-        assert_eq!(state.calls, CallsSnapshot::default());
-        let state = reduce(AppState::default(), AppAction::CallsLoaded(ringing.clone()));
-        assert_eq!(state.calls, ringing, "without an event the answer counts");
+        assert_eq!(state.calls, gone);
+        // An event older than the read (emitted first, delivered last) does not undo it either.
+        let state = reduce(AppState::default(), AppAction::CallsLoaded(gone.clone()));
+        let state = reduce(state, AppAction::CallsUpdated(ringing.clone()));
+        assert_eq!(state.calls, gone);
+        // A read newer than the last event (an event that never came) counts.
+        let state = reduce(AppState::default(), AppAction::CallsUpdated(ringing.clone()));
+        let state = reduce(state, AppAction::CallsLoaded(gone.clone()));
+        assert_eq!(state.calls, gone, "the re-read catches up");
     }
 
     #[test]

@@ -382,3 +382,17 @@ fn a_new_far_end_is_shown_on_the_live_call_and_an_ended_call_keeps_its_own() {
     let stray = EngineUpdate::RemoteChanged { name: None, number: Some("+15550004444".into()) };
     assert!(machine.handle(engine("zz", stray), at(9)).is_err());
 }
+
+#[test]
+fn every_published_change_has_a_higher_revision_and_a_refused_event_none() {
+    let mut machine = CallMachine::new();
+    assert_eq!(machine.snapshot().revision, 0);
+    let effects = ok(&mut machine, incoming("in"), at(1));
+    assert!(effects.contains(&Effect::Publish));
+    let ringing = machine.snapshot().revision;
+    assert!(ringing > 0);
+    assert!(machine.handle(CallEvent::Answer { call_id: id("nobody") }, at(2)).is_err());
+    assert_eq!(machine.snapshot().revision, ringing, "a refused event changes nothing");
+    ok(&mut machine, CallEvent::Answer { call_id: id("in") }, at(2));
+    assert!(machine.snapshot().revision > ringing);
+}

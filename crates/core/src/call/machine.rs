@@ -105,6 +105,8 @@ impl Call {
 pub struct CallMachine {
     calls: Vec<Call>,
     ringer: Option<RingerMode>,
+    /// How many times the calls changed: the snapshot's revision.
+    revision: u64,
 }
 
 impl CallMachine {
@@ -114,7 +116,7 @@ impl CallMachine {
 
     /// The snapshot the UI renders.
     pub fn snapshot(&self) -> CallsSnapshot {
-        CallsSnapshot { calls: self.calls.iter().map(Call::snapshot).collect() }
+        CallsSnapshot { calls: self.calls.iter().map(Call::snapshot).collect(), revision: self.revision }
     }
 
     /// True while any call is not ended: the shell sends [`CallEvent::Tick`] only then.
@@ -139,6 +141,7 @@ impl CallMachine {
         self.derive_effects(&ringing_before, &mut effects);
         self.trim_ended();
         if self.calls != before {
+            self.revision += 1;
             effects.push(Effect::Publish);
         }
         Ok(effects)

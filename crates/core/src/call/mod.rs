@@ -282,6 +282,10 @@ pub struct CallSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CallsSnapshot {
     pub calls: Vec<CallSnapshot>,
+    /// Counts the changes of the calls: a window that holds a higher revision ignores this one
+    /// (events and reads can arrive in either order).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// What the shell tells an engine to do.

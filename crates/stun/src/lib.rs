@@ -123,7 +123,10 @@ pub enum Attribute {
     Username(String),
     Realm(String),
     Nonce(String),
-    ErrorCode { code: u16, reason: String },
+    ErrorCode {
+        code: u16,
+        reason: String,
+    },
     Lifetime(u32),
     RequestedTransport(u8),
     Data(Vec<u8>),
@@ -132,7 +135,10 @@ pub enum Attribute {
     MessageIntegrity([u8; 20]),
     /// Only read; [`Message::encode`] adds one when asked.
     Fingerprint(u32),
-    Unknown { kind: u16, value: Vec<u8> },
+    Unknown {
+        kind: u16,
+        value: Vec<u8>,
+    },
 }
 
 const ATTR_USERNAME: u16 = 0x0006;
@@ -607,10 +613,9 @@ mod tests {
 
     #[test]
     fn an_error_response_carries_its_code_and_reason() {
-        let reply = Message::request(Method::Allocate, [1; 12]).reply(Class::Error).with(Attribute::ErrorCode {
-            code: 401,
-            reason: "Unauthorized".to_owned(),
-        });
+        let reply = Message::request(Method::Allocate, [1; 12])
+            .reply(Class::Error)
+            .with(Attribute::ErrorCode { code: 401, reason: "Unauthorized".to_owned() });
         let decoded = Message::decode(&reply.encode(None, false)).expect("decodes");
         assert_eq!(decoded.class, Class::Error);
         assert_eq!(decoded.error_code(), Some((401, "Unauthorized")));
@@ -619,8 +624,12 @@ mod tests {
     #[test]
     fn rtp_dtls_and_cut_messages_are_refused_without_a_panic() {
         assert_eq!(Message::decode(&[0x80, 0x00, 0x00, 0x01]), Err(StunError::NotStun));
-        assert_eq!(Message::decode(&[22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(StunError::NotStun));
-        let whole = Message::request(Method::Binding, [3; 12]).with(Attribute::Software("x".to_owned())).encode(None, true);
+        assert_eq!(
+            Message::decode(&[22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(StunError::NotStun)
+        );
+        let whole =
+            Message::request(Method::Binding, [3; 12]).with(Attribute::Software("x".to_owned())).encode(None, true);
         for cut in 0..whole.len() {
             assert!(Message::decode(&whole[..cut]).is_err(), "cut at {cut}");
         }

@@ -473,6 +473,7 @@ fn media_diagnostics(
         call_id: call_id.as_str().to_owned(),
         codec: stats.codec.clone(),
         ice_state: stats.ice_state.to_string(),
+        route: stats.route.clone(),
         rtt_ms: stats.rtt_ms.map(f64::from),
         jitter_ms: stats.jitter_ms.map(f64::from),
         packet_loss_percent: Some(f64::from(stats.packet_loss_pct)),

@@ -159,6 +159,10 @@ pub struct CallMediaDiagnostics {
     pub codec: Option<String>,
     /// E.g. `connected`.
     pub ice_state: String,
+    /// Our end of the path in use: `host` (direct), `srflx` (direct, through our NAT) or
+    /// `relay` (through the TURN server); `None` until ICE has chosen.
+    #[serde(default)]
+    pub route: Option<String>,
     pub rtt_ms: Option<f64>,
     pub jitter_ms: Option<f64>,
     pub packet_loss_percent: Option<f64>,

@@ -80,6 +80,9 @@ pub enum MediaError {
     /// [`crate::CallMedia::send_dtmf`] got a character that is not `0-9`, `*`, `#` or `A-D`.
     #[error("'{0}' is not a DTMF digit (use 0-9, *, #, A-D)")]
     InvalidDtmf(char),
+    /// A relay-only call could not get a TURN allocation.
+    #[error("no TURN relay could be allocated: {0}")]
+    NoRelay(String),
     /// The call's media thread has stopped (it failed, see the log, or the call ended).
     #[error("the call's media has stopped")]
     Stopped,
@@ -110,6 +113,7 @@ impl MediaError {
             MediaError::NoAudio => "NoAudio",
             MediaError::NoPendingOffer => "NoPendingOffer",
             MediaError::InvalidDtmf(_) => "InvalidDtmf",
+            MediaError::NoRelay(_) => "NoRelay",
             MediaError::Stopped => "MediaStopped",
             MediaError::Codec(_) => "Codec",
             MediaError::Processing(_) => "AudioProcessing",

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate};
 use softphone_core::ipc::IceServer;
 use softphone_core::secret::Secret;
-use softphone_media::{AudioSystem, CallMedia, MediaError, MediaStats};
+use softphone_media::{AudioSystem, CallMedia, CallMediaOptions, MediaError, MediaStats};
 use softphone_telnyx::rtc::{CallerId, RtcClient, RtcConfig, RtcError, RtcEvent, RtcLogin, RtcTimings, engine_updates};
 use tokio::sync::mpsc;
 
@@ -47,6 +47,8 @@ pub struct NativeEngineConfig {
     pub caller_id: CallerId,
     /// Signaling timings (the SDK's by default).
     pub timings: RtcTimings,
+    /// How each call's media is set up (which candidates, codecs); the defaults by default.
+    pub media: CallMediaOptions,
 }
 
 impl NativeEngineConfig {
@@ -58,6 +60,7 @@ impl NativeEngineConfig {
             ice_servers,
             caller_id: CallerId::default(),
             timings: RtcTimings::default(),
+            media: CallMediaOptions::default(),
         }
     }
 }
@@ -140,6 +143,7 @@ struct Shared {
     rtc: RtcClient,
     audio: AudioSystem,
     ice_servers: Vec<IceServer>,
+    media_options: CallMediaOptions,
     caller_id: CallerId,
     calls: Mutex<HashMap<String, CallSlot>>,
     events: mpsc::Sender<NativeEngineEvent>,
@@ -166,6 +170,7 @@ impl NativeEngine {
             rtc,
             audio,
             ice_servers: config.ice_servers,
+            media_options: config.media,
             caller_id: config.caller_id,
             calls: Mutex::new(HashMap::new()),
             events,
@@ -228,7 +233,7 @@ impl NativeEngine {
 
     async fn dial(&self, call_id: &CallId, number: &str) -> Result<(), NativeEngineError> {
         let shared = &self.shared;
-        let (media, offer) = CallMedia::offer(&shared.audio, &shared.ice_servers)?;
+        let (media, offer) = new_media(shared, None).await?;
         shared.lock_calls().insert(call_id.as_str().to_owned(), CallSlot { media: Some(media), ..CallSlot::default() });
         shared.rtc.invite(call_id.as_str(), number, shared.caller_id.clone(), &offer, Vec::new()).await?;
         Ok(())
@@ -241,7 +246,7 @@ impl NativeEngine {
             let slot = calls.get_mut(call_id.as_str()).ok_or_else(|| unknown(call_id))?;
             slot.inbound_offer.take().ok_or_else(|| unknown(call_id))?
         };
-        let (media, answer) = CallMedia::answer(&shared.audio, &shared.ice_servers, &offer)?;
+        let (media, answer) = new_media(shared, Some(offer)).await?;
         if let Some(slot) = shared.lock_calls().get_mut(call_id.as_str()) {
             media.set_muted(slot.muted);
             slot.media = Some(media);
@@ -354,6 +359,18 @@ async fn pump(shared: Arc<Shared>, mut rtc_events: mpsc::Receiver<RtcEvent>) {
     }
 }
 
+/// A call's media and our SDP: an offer, or the answer to `remote_offer`. Made on a blocking
+/// thread, since gathering candidates from STUN/TURN servers may take up to 1.5 s.
+async fn new_media(shared: &Shared, remote_offer: Option<String>) -> Result<(CallMedia, String), NativeEngineError> {
+    let (audio, ice, options) = (shared.audio.clone(), shared.ice_servers.clone(), shared.media_options);
+    let made = tokio::task::spawn_blocking(move || match remote_offer {
+        None => CallMedia::offer_with(&audio, &ice, options),
+        Some(offer) => CallMedia::answer_with(&audio, &ice, &offer, options),
+    })
+    .await;
+    Ok(made.map_err(|_| MediaError::Stopped)??)
+}
+
 fn accept_answer(shared: &Shared, call_id: &str, sdp: &str) -> Result<(), NativeEngineError> {
     let calls = shared.lock_calls();
     let media = calls.get(call_id).and_then(|slot| slot.media.as_ref()).ok_or_else(|| unknown(&call_id.into()))?;
@@ -363,7 +380,7 @@ fn accept_answer(shared: &Shared, call_id: &str, sdp: &str) -> Result<(), Native
 
 /// Telnyx recovers a call after a reconnect with a fresh offer: new media, answered on attach.
 async fn reattach(shared: &Shared, call_id: &str, offer: &str) -> Result<(), NativeEngineError> {
-    let (media, answer) = CallMedia::answer(&shared.audio, &shared.ice_servers, offer)?;
+    let (media, answer) = new_media(shared, Some(offer.to_owned())).await?;
     {
         let mut calls = shared.lock_calls();
         let slot = calls.entry(call_id.to_owned()).or_default();

@@ -223,3 +223,44 @@ async fn an_inbound_call_has_audio_with_telnyx_ice_servers_configured() {
     phone.engine.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_call_through_the_turn_relay_has_two_way_audio() {
+    // As a network that lets nothing through but the TURN server: relay-only media, every
+    // packet through the simulator's TURN server.
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let turn = softphone_sim::turn::TurnServer::start(softphone_sim::turn::TurnConfig::default()).expect("turn");
+    let (_, token) = login_token(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let ice = vec![softphone_core::ipc::IceServer {
+        urls: vec![turn.turn_url()],
+        username: Some(softphone_sim::turn::DEFAULT_TURN_USERNAME.into()),
+        credential: Some(softphone_sim::turn::DEFAULT_TURN_PASSWORD.into()),
+    }];
+    let mut config = NativeEngineConfig::new(sim.ws_url(), token, ice);
+    config.timings = timings();
+    config.media.candidates = softphone_media::CandidatePolicy::RelayOnly;
+    let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let mut phone = Phone { engine, events, audio };
+    let call_id = dial(&mut phone, TONE).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the engine's 880 Hz microphone", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    // str0m reports the chosen pair with its statistics, once a second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let route = loop {
+        let stats = phone.engine.call_stats(&call_id).expect("the call's media");
+        if stats.route.is_some() || tokio::time::Instant::now() > deadline {
+            break stats.route;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(route.as_deref(), Some("relay"));
+    let relayed = turn.stats();
+    assert!(relayed.relayed_to_peers > 0 && relayed.relayed_to_clients > 0, "{relayed:?}");
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}

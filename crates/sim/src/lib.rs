@@ -6,7 +6,8 @@
 //! - a control API for tests (`/control/...`, see [`control`]): injected faults, the request log,
 //!   the credentials;
 //! - the `telnyx_rtc` signaling websocket at `/`, the call logic with its directory of scripted
-//!   numbers, and their control endpoints (see [`signaling`]).
+//!   numbers, and their control endpoints (see [`signaling`]);
+//! - a STUN/TURN server over UDP standing in for Telnyx's (see [`turn`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), softphone_sim::SimError> {
@@ -22,6 +23,7 @@ pub mod rest;
 pub mod signaling;
 pub mod state;
 pub mod token;
+pub mod turn;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -43,6 +43,11 @@ struct Cli {
     /// (also `POST /control/hostile {"enabled": bool}`).
     #[arg(long)]
     hostile: bool,
+
+    /// Also serve STUN and TURN over UDP here (user `testuser`, password `testpassword`, as the
+    /// SDK's defaults), e.g. 127.0.0.1:3478; its address goes to stderr.
+    #[arg(long, value_name = "IP:PORT")]
+    turn: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -77,6 +82,14 @@ async fn main() -> ExitCode {
     if cli.hostile {
         sim.switchboard().set_hostile(true);
     }
+    let turn_config = cli.turn.map(|listen| softphone_sim::turn::TurnConfig { listen, ..Default::default() });
+    let _turn = match turn_config.map(softphone_sim::turn::TurnServer::start).transpose() {
+        Ok(turn) => turn,
+        Err(error) => {
+            eprintln!("softphone-sim: cannot serve TURN: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     {
         let mut stdout = std::io::stdout().lock();
         let written = writeln!(stdout, "listening on {}", sim.base_url()).and_then(|()| stdout.flush());

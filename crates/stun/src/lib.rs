@@ -104,6 +104,26 @@ fn split_message_type(value: u16) -> (Method, Class) {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TransactionId(pub [u8; 12]);
 
+impl TransactionId {
+    /// A fresh, unpredictable id.
+    pub fn random() -> TransactionId {
+        TransactionId(random_bytes())
+    }
+}
+
+/// `N` unpredictable bytes (SipHash keyed by the standard library's per-process random seed).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; N];
+    for chunk in out.chunks_mut(8) {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_usize(chunk.as_ptr() as usize);
+        let word = hasher.finish().to_be_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    out
+}
+
 impl fmt::Debug for TransactionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for byte in self.0 {
@@ -539,6 +559,12 @@ fn decode_attribute(kind: u16, value: &[u8], transaction_id: &TransactionId) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_transaction_ids_differ() {
+        let ids: std::collections::HashSet<_> = (0..1_000).map(|_| TransactionId::random()).collect();
+        assert_eq!(ids.len(), 1_000);
+    }
 
     const ID: TransactionId = TransactionId([0xB7, 0xE7, 0xA7, 0x01, 0xBC, 0x34, 0xD6, 0x86, 0xFA, 0x87, 0xDF, 0xAE]);
 

@@ -57,7 +57,7 @@ pub fn diagnostics_page() -> Html {
                 } else {
                     <table class="diagnostics-calls">
                         <thead><tr>
-                            <th>{ "Codec" }</th><th>{ "ICE" }</th><th>{ "RTT" }</th><th>{ "Jitter" }</th>
+                            <th>{ "Codec" }</th><th>{ "ICE" }</th><th>{ "Path" }</th><th>{ "RTT" }</th><th>{ "Jitter" }</th>
                             <th>{ "Loss" }</th><th>{ "MOS" }</th><th>{ "Heard" }</th><th>{ "Mic" }</th>
                         </tr></thead>
                         <tbody>
@@ -65,6 +65,7 @@ pub fn diagnostics_page() -> Html {
                                 <tr class="diagnostics-call" data-call-id={call.call_id.clone()}>
                                     <td class="codec">{ call.codec.clone().unwrap_or_else(|| "—".into()) }</td>
                                     <td class="ice">{ &call.ice_state }</td>
+                                    <td class="route">{ route_label(call.route.as_deref()) }</td>
                                     <td>{ figure(call.rtt_ms, "ms") }</td>
                                     <td>{ figure(call.jitter_ms, "ms") }</td>
                                     <td>{ figure(call.packet_loss_percent, "%") }</td>
@@ -81,5 +82,15 @@ pub fn diagnostics_page() -> Html {
                 }
             }
         </div>
+    }
+}
+
+/// How the call's audio travels, in an agent's words.
+fn route_label(route: Option<&str>) -> &'static str {
+    match route {
+        Some("host") => "Direct",
+        Some("srflx") => "Direct (through NAT)",
+        Some("relay") => "TURN relay",
+        _ => "—",
     }
 }

@@ -3,6 +3,7 @@
 mod peer;
 mod playout;
 mod stats;
+mod turn;
 
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
@@ -48,6 +49,10 @@ pub enum CandidatePolicy {
     LoopbackOnly,
     /// The outward interface (the socket binds 0.0.0.0) and 127.0.0.1.
     AllInterfaces,
+    /// The TURN relay only, as a browser's `iceTransportPolicy: "relay"`: every packet goes
+    /// through the TURN server, and the call fails ([`MediaError::NoRelay`]) when none can be
+    /// allocated.
+    RelayOnly,
 }
 
 /// Tuning of one call's media; [`Default`] is what the app uses.
@@ -99,6 +104,11 @@ pub struct MediaStats {
     pub ice_state: String,
     /// How long ICE + DTLS took, in ms.
     pub connect_ms: Option<u32>,
+    /// The kind of our candidate on the path in use: `"host"`, `"srflx"` or `"relay"` (through
+    /// the TURN server); `None` before ICE has chosen.
+    pub route: Option<String>,
+    /// Our TURN relayed address, when the call has one.
+    pub relayed_addr: Option<SocketAddr>,
     /// Round-trip time (RTCP, else ICE), in ms.
     pub rtt_ms: Option<f32>,
     /// Interarrival jitter of received audio (RTCP, RFC 3550), in ms.
@@ -129,7 +139,8 @@ pub struct MediaStats {
 /// through and capturing from the [`AudioSystem`]. Dropping it closes the connection (DTLS
 /// close_notify), joins the thread and takes the call out of the audio mix.
 ///
-/// Offers and answers are non-trickle: the SDP already carries our host candidates.
+/// Offers and answers are non-trickle: the SDP already carries our candidates (host, and with ICE
+/// servers the server-reflexive and TURN-relayed ones, gathered within 1.5 s before the SDP is made).
 pub struct CallMedia {
     published: Arc<Mutex<Published>>,
     commands: Sender<Command>,
@@ -163,7 +174,7 @@ impl CallMedia {
     ) -> Result<(CallMedia, String), MediaError> {
         let published = Arc::default();
         let link = Arc::new(CallLink::new(options.jitter_target_ms)?);
-        let (peer, offer) = Peer::offering(Arc::clone(&published), Arc::clone(&link), &options, !ice.is_empty())?;
+        let (peer, offer) = Peer::offering(Arc::clone(&published), Arc::clone(&link), &options, ice)?;
         Ok((CallMedia::spawn(audio, peer, published, link)?, offer))
     }
 
@@ -186,8 +197,7 @@ impl CallMedia {
     ) -> Result<(CallMedia, String), MediaError> {
         let published = Arc::default();
         let link = Arc::new(CallLink::new(options.jitter_target_ms)?);
-        let (peer, answer) =
-            Peer::answering(Arc::clone(&published), Arc::clone(&link), &options, !ice.is_empty(), remote_offer)?;
+        let (peer, answer) = Peer::answering(Arc::clone(&published), Arc::clone(&link), &options, ice, remote_offer)?;
         Ok((CallMedia::spawn(audio, peer, published, link)?, answer))
     }
 
@@ -281,6 +291,18 @@ impl CallMedia {
             state: published.state.clone(),
             ice_state: published.ice_state.map_or_else(|| "new".to_owned(), ice_state_name),
             connect_ms: published.connected_after.map(|d| d.as_millis() as u32),
+            route: published.peer.as_ref().and_then(|peer| peer.selected_candidate_pair.as_ref()).map(|pair| {
+                let local = Some(pair.local.addr);
+                if local == published.relayed {
+                    "relay"
+                } else if local == published.server_reflexive {
+                    "srflx"
+                } else {
+                    "host"
+                }
+                .to_owned()
+            }),
+            relayed_addr: published.relayed,
             rtt_ms,
             jitter_ms,
             packet_loss_pct,

@@ -19,10 +19,11 @@ use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use super::playout::{CallLink, RecvCodec};
+use super::turn::{self, TurnClient};
 use super::{CallMediaOptions, CandidatePolicy, CodecChoice, MediaState};
 use crate::dsp::g711::{to_i16, ulaw_encode};
 use crate::dsp::resample::StreamResampler;
-use crate::{MediaError, SAMPLE_RATE};
+use crate::{IceServer, MediaError, SAMPLE_RATE};
 
 /// The longest the loop sleeps: how late captured audio can be picked up.
 const POLL: Duration = Duration::from_millis(4);
@@ -87,6 +88,10 @@ pub(crate) struct Published {
     pub(crate) packets_received: u64,
     pub(crate) bytes_received: u64,
     pub(crate) connected_after: Option<Duration>,
+    /// Our TURN relayed address, when the call has one.
+    pub(crate) relayed: Option<SocketAddr>,
+    /// Our server-reflexive address, when STUN gave one.
+    pub(crate) server_reflexive: Option<SocketAddr>,
 }
 
 pub(crate) struct Peer {
@@ -95,6 +100,10 @@ pub(crate) struct Peer {
     local_addr: SocketAddr,
     /// The non-loopback address our host candidate announces, if any.
     interface_addr: Option<SocketAddr>,
+    /// The TURN allocation carrying the relayed candidate's traffic, if there is one.
+    turn: Option<TurnClient>,
+    /// Datagrams for the TURN server, reused.
+    turn_out: Vec<Vec<u8>>,
     published: Arc<Mutex<Published>>,
     link: Arc<CallLink>,
     audio_mid: Option<Mid>,
@@ -127,6 +136,10 @@ impl std::fmt::Debug for Peer {
 
 fn webrtc(error: RtcError) -> MediaError {
     MediaError::Webrtc(error.to_string())
+}
+
+fn candidate_error(error: impl std::fmt::Display) -> MediaError {
+    MediaError::Webrtc(format!("ICE candidate: {error}"))
 }
 
 fn sdp_error(error: RtcError) -> MediaError {
@@ -189,30 +202,71 @@ fn interface_ip() -> Option<IpAddr> {
 }
 
 impl Peer {
-    /// A fresh `Rtc` with host candidates on a new UDP socket.
+    /// A fresh `Rtc` on a new UDP socket, with host candidates and what the ICE servers gave
+    /// (a server-reflexive and a relayed candidate), as `options.candidates` says.
     fn new(
         published: Arc<Mutex<Published>>,
         link: Arc<CallLink>,
         options: &CallMediaOptions,
-        has_ice_servers: bool,
+        ice: &[IceServer],
     ) -> Result<Peer, MediaError> {
+        let relay_only = options.candidates == CandidatePolicy::RelayOnly;
         let loopback_only = match options.candidates {
-            CandidatePolicy::Auto => !has_ice_servers,
+            CandidatePolicy::Auto => ice.is_empty(),
             CandidatePolicy::LoopbackOnly => true,
-            CandidatePolicy::AllInterfaces => false,
+            CandidatePolicy::AllInterfaces | CandidatePolicy::RelayOnly => false,
         };
         let interface = if loopback_only { None } else { interface_ip() };
-        let bind_ip =
-            if interface.is_some() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::LOCALHOST) };
+        let bind_ip = if interface.is_some() || relay_only {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
         let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))?;
         let port = socket.local_addr()?.port();
         let local_addr = SocketAddr::from(([127, 0, 0, 1], port));
         let interface_addr = interface.map(|ip| SocketAddr::new(ip, port));
+        let gathered = if loopback_only || ice.is_empty() {
+            turn::Gathered::default()
+        } else {
+            turn::gather(&socket, ice, turn::GATHER_BUDGET)
+        };
+        for problem in &gathered.problems {
+            tracing::warn!(%problem, "ICE server gave no candidate");
+        }
+        if relay_only && gathered.relay.is_none() {
+            let why = if gathered.problems.is_empty() {
+                "no TURN server is configured".to_owned()
+            } else {
+                gathered.problems.join("; ")
+            };
+            return Err(MediaError::NoRelay(why));
+        }
         let now = Instant::now();
         let mut rtc = rtc_config(options.codecs).build(now);
-        for addr in interface_addr.into_iter().chain([local_addr]) {
-            let candidate = Candidate::host(addr, "udp").map_err(|e| MediaError::Webrtc(e.to_string()))?;
-            rtc.add_local_candidate(candidate);
+        if !relay_only {
+            for addr in interface_addr.into_iter().chain([local_addr]) {
+                rtc.add_local_candidate(Candidate::host(addr, "udp").map_err(candidate_error)?);
+            }
+            // A reflexive address that is one of our own is no candidate of its own.
+            if let Some(mapped) = gathered.server_reflexive
+                && Some(mapped) != interface_addr
+                && mapped != local_addr
+            {
+                let base = interface_addr.unwrap_or(local_addr);
+                rtc.add_local_candidate(Candidate::server_reflexive(mapped, base, "udp").map_err(candidate_error)?);
+            }
+        }
+        if let Some(relay) = &gathered.relay {
+            let local =
+                if relay.server().ip().is_loopback() { local_addr } else { interface_addr.unwrap_or(local_addr) };
+            rtc.add_local_candidate(Candidate::relayed(relay.relayed(), local, "udp").map_err(candidate_error)?);
+            tracing::debug!(relayed = %relay.relayed(), server = %relay.server(), "TURN relay allocated");
+        }
+        {
+            let mut published = published.lock().unwrap_or_else(PoisonError::into_inner);
+            published.relayed = gathered.relay.as_ref().map(TurnClient::relayed);
+            published.server_reflexive = gathered.server_reflexive;
         }
         let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
             .map_err(|e| MediaError::Codec(e.to_string()))?;
@@ -222,6 +276,8 @@ impl Peer {
             socket,
             local_addr,
             interface_addr,
+            turn: gathered.relay,
+            turn_out: Vec::new(),
             published,
             link,
             audio_mid: None,
@@ -249,7 +305,7 @@ impl Peer {
         published: Arc<Mutex<Published>>,
         link: Arc<CallLink>,
         options: &CallMediaOptions,
-        has_ice_servers: bool,
+        ice: &[IceServer],
         offer_sdp: &str,
     ) -> Result<(Peer, String), MediaError> {
         let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
@@ -258,8 +314,9 @@ impl Peer {
         }
         // A peer on this machine (the simulator) reaches loopback only; announcing the interface
         // candidate too (one socket serves both) left ICE without a working pair when we answer.
-        let has_ice_servers = has_ice_servers && !offers_loopback_only(offer_sdp);
-        let mut peer = Peer::new(published, link, options, has_ice_servers)?;
+        let ice =
+            if options.candidates != CandidatePolicy::RelayOnly && offers_loopback_only(offer_sdp) { &[] } else { ice };
+        let mut peer = Peer::new(published, link, options, ice)?;
         let answer = peer.rtc.sdp_api().accept_offer(offer).map_err(sdp_error)?;
         peer.drain()?;
         // str0m announces remote media (Event::MediaAdded) only once SRTP is up; the mid is in the
@@ -274,9 +331,9 @@ impl Peer {
         published: Arc<Mutex<Published>>,
         link: Arc<CallLink>,
         options: &CallMediaOptions,
-        has_ice_servers: bool,
+        ice: &[IceServer],
     ) -> Result<(Peer, String), MediaError> {
-        let mut peer = Peer::new(published, link, options, has_ice_servers)?;
+        let mut peer = Peer::new(published, link, options, ice)?;
         let mut change = peer.rtc.sdp_api();
         let mid = change.add_media(
             MediaKind::Audio,
@@ -345,12 +402,28 @@ impl Peer {
                     self.rtc_deadline = deadline;
                     return Ok(());
                 }
-                Output::Transmit(transmit) => {
-                    if let Err(error) = self.socket.send_to(&transmit.contents, transmit.destination) {
-                        tracing::debug!(%error, to = %transmit.destination, "call media send failed");
+                Output::Transmit(transmit) => match &mut self.turn {
+                    Some(turn) if transmit.source == turn.relayed() => {
+                        turn.wrap(transmit.destination, &transmit.contents, Instant::now(), &mut self.turn_out);
+                        self.send_to_turn();
                     }
-                }
+                    _ => {
+                        if let Err(error) = self.socket.send_to(&transmit.contents, transmit.destination) {
+                            tracing::debug!(%error, to = %transmit.destination, "call media send failed");
+                        }
+                    }
+                },
                 Output::Event(event) => self.on_event(event),
+            }
+        }
+    }
+
+    /// Sends what the TURN client has queued for its server.
+    fn send_to_turn(&mut self) {
+        let Some(turn) = &self.turn else { return };
+        for datagram in self.turn_out.drain(..) {
+            if let Err(error) = self.socket.send_to(&datagram, turn.server()) {
+                tracing::debug!(%error, server = %turn.server(), "TURN send failed");
             }
         }
     }
@@ -498,7 +571,13 @@ impl Peer {
                     Ok(Command::SendDtmf(codes)) => self.dtmf_queue.extend(codes),
                     Ok(Command::Stop) | Err(TryRecvError::Disconnected) => {
                         let _ = self.rtc.close();
-                        return self.drain();
+                        let drained = self.drain();
+                        if let Some(turn) = &mut self.turn {
+                            let release = turn.release();
+                            self.turn_out.push(release);
+                            self.send_to_turn();
+                        }
+                        return drained;
                     }
                     Err(TryRecvError::Empty) => break,
                 }
@@ -508,6 +587,10 @@ impl Peer {
             }
 
             let now = Instant::now();
+            if let Some(turn) = &mut self.turn {
+                turn.on_timer(now, &mut self.turn_out);
+                self.send_to_turn();
+            }
             if self.connected {
                 let mut frame = std::mem::take(&mut self.frame);
                 let ready = self.link.take_captured(&mut frame);
@@ -530,14 +613,31 @@ impl Peer {
             self.socket.set_read_timeout(Some(wait))?;
             match self.socket.recv_from(&mut buf) {
                 Ok((len, source)) => {
-                    let Ok(contents) = buf[..len].try_into() else {
-                        continue;
+                    let mut bytes = &buf[..len];
+                    let relayed;
+                    let (source, destination) = match &mut self.turn {
+                        // From the TURN server: a peer's packet in a Data indication, or the
+                        // answer to one of our requests.
+                        Some(turn) if source == turn.server() => {
+                            let unwrapped = turn.on_server_datagram(bytes, Instant::now(), &mut self.turn_out);
+                            let destination = turn.relayed();
+                            self.send_to_turn();
+                            let Some((peer, data)) = unwrapped else {
+                                continue;
+                            };
+                            relayed = data;
+                            bytes = &relayed;
+                            (peer, destination)
+                        }
+                        // One socket serves both host candidates: a packet from loopback came to
+                        // the loopback candidate, anything else to the interface's.
+                        _ => match self.interface_addr {
+                            Some(interface) if !source.ip().is_loopback() => (source, interface),
+                            _ => (source, self.local_addr),
+                        },
                     };
-                    // One socket serves both host candidates: a packet from loopback came to the
-                    // loopback candidate, anything else to the interface's.
-                    let destination = match self.interface_addr {
-                        Some(interface) if !source.ip().is_loopback() => interface,
-                        _ => self.local_addr,
+                    let Ok(contents) = bytes.try_into() else {
+                        continue;
                     };
                     let input =
                         Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination, contents });

@@ -1,0 +1,535 @@
+//! Candidates beyond the host's: a server-reflexive address from STUN and a relayed one from a
+//! TURN server over UDP (RFC 8656), on the call's own UDP socket.
+//!
+//! [`gather`] runs before the SDP is made (our offers and answers are non-trickle, as the
+//! Telnyx SDK's), within a time budget: a STUN server that does not answer, or a name that does
+//! not resolve, costs at most that budget and the call goes on with what was found.
+//!
+//! [`TurnClient`] then carries the relayed candidate's traffic: what str0m sends from the relayed
+//! address goes to the server as Send indications (after a CreatePermission for the peer's IP),
+//! Data indications from the server come back as if received on the relayed address. It
+//! refreshes the allocation and the permissions before they lapse, answers a stale nonce, and
+//! frees the allocation when the call ends.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use softphone_stun::{
+    Attribute, Class, DEFAULT_LIFETIME_SECS, IntegrityKey, Message, Method, PERMISSION_LIFETIME_SECS, TRANSPORT_UDP,
+    TransactionId,
+};
+
+use crate::IceServer;
+
+/// How long gathering may take in all, DNS included.
+pub(crate) const GATHER_BUDGET: Duration = Duration::from_millis(1_500);
+/// How often an unanswered STUN request is sent again (RFC 8489 starts at 500 ms; a call is
+/// waiting here, so sooner).
+const RETRANSMIT: Duration = Duration::from_millis(250);
+const STUN_PORT: u16 = 3478;
+/// Permissions last 300 s; they are renewed a minute before.
+const PERMISSION_RENEW: Duration = Duration::from_secs(PERMISSION_LIFETIME_SECS as u64 - 60);
+
+/// An ICE server URL this engine can use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IceUrl {
+    /// `stun:host[:port]`.
+    Stun { host: String, port: u16 },
+    /// `turn:host[:port][?transport=udp]`.
+    TurnUdp { host: String, port: u16 },
+}
+
+/// Parses `stun:` and `turn:` URLs (RFC 7064 / 7065). `turns:` and `?transport=tcp` are not
+/// carried by this engine: `None`.
+pub(crate) fn parse_ice_url(url: &str) -> Option<IceUrl> {
+    let (scheme, rest) = url.trim().split_once(':')?;
+    let (authority, query) = match rest.split_once('?') {
+        Some((authority, query)) => (authority, Some(query)),
+        None => (rest, None),
+    };
+    let (host, port) = split_host_port(authority)?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "stun" if query.is_none() => Some(IceUrl::Stun { host, port }),
+        "turn" => match query.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("transport=udp") => Some(IceUrl::TurnUdp { host, port }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn split_host_port(authority: &str) -> Option<(String, u16)> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(port) => port.parse().ok()?,
+            None if after.is_empty() => STUN_PORT,
+            None => return None,
+        };
+        return Some((host.to_owned(), port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_owned(), port.parse().ok()?)),
+        None => Some((authority.to_owned(), STUN_PORT)),
+    }
+    .filter(|(host, _)| !host.is_empty())
+}
+
+/// What [`gather`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered {
+    /// Our address as a STUN (or TURN) server sees it.
+    pub(crate) server_reflexive: Option<SocketAddr>,
+    /// A TURN allocation, ready to carry traffic.
+    pub(crate) relay: Option<TurnClient>,
+    /// Why a server gave nothing, in words for the log (and for a relay-only call's error).
+    pub(crate) problems: Vec<String>,
+}
+
+struct TurnTarget {
+    server: SocketAddr,
+    username: String,
+    password: String,
+}
+
+/// Requests without an answer: what they were, where they went, their bytes, when to resend.
+type PendingRequests = HashMap<TransactionId, (Pending, SocketAddr, Vec<u8>, Instant)>;
+
+enum Pending {
+    Binding,
+    /// `challenge`: the realm and nonce the request carried (with the credential), if any.
+    Allocate {
+        challenge: Option<(String, String)>,
+    },
+}
+
+/// Asks every STUN server for our reflexive address and the first TURN server (UDP) for a
+/// relay, on `socket`, within `budget`. `socket` must not be read by anyone else meanwhile.
+pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration) -> Gathered {
+    let deadline = Instant::now() + budget;
+    let mut gathered = Gathered::default();
+    let mut stun_hosts = Vec::new();
+    let mut turn_hosts = Vec::new();
+    for server in servers {
+        for url in &server.urls {
+            match parse_ice_url(url) {
+                Some(IceUrl::Stun { host, port }) => stun_hosts.push((host, port)),
+                Some(IceUrl::TurnUdp { host, port }) => match (&server.username, &server.credential) {
+                    (Some(username), Some(password)) => {
+                        turn_hosts.push(((host, port), username.clone(), password.clone()));
+                    }
+                    _ => gathered.problems.push(format!("{url}: a TURN server needs a username and a credential")),
+                },
+                None => tracing::debug!(%url, "ICE server URL not used by the native engine (turns:, TCP or unknown)"),
+            }
+        }
+    }
+    let ipv4 = socket.local_addr().is_ok_and(|addr| addr.is_ipv4());
+    let mut names: Vec<(String, u16)> = stun_hosts.clone();
+    names.extend(turn_hosts.iter().map(|(name, _, _)| name.clone()));
+    let resolved = resolve(&names, ipv4, deadline);
+    let stun_servers: Vec<SocketAddr> = stun_hosts.iter().filter_map(|name| resolved.get(name).copied()).collect();
+    let turn = turn_hosts.into_iter().find_map(|(name, username, password)| {
+        let server = resolved.get(&name).copied();
+        if server.is_none() {
+            gathered.problems.push(format!("TURN server {}:{} did not resolve", name.0, name.1));
+        }
+        Some(TurnTarget { server: server?, username, password })
+    });
+    for (host, port) in &stun_hosts {
+        if !resolved.contains_key(&(host.clone(), *port)) {
+            gathered.problems.push(format!("STUN server {host}:{port} did not resolve"));
+        }
+    }
+    if stun_servers.is_empty() && turn.is_none() {
+        return gathered;
+    }
+
+    let mut pending: PendingRequests = HashMap::new();
+    let send = |pending: &mut PendingRequests, id: TransactionId, kind: Pending, to: SocketAddr, bytes: Vec<u8>| {
+        if let Err(error) = socket.send_to(&bytes, to) {
+            tracing::debug!(%error, %to, "ICE server request not sent");
+        }
+        pending.insert(id, (kind, to, bytes, Instant::now() + RETRANSMIT));
+    };
+    for server in &stun_servers {
+        let request = Message::request(Method::Binding, softphone_stun::random_bytes());
+        send(&mut pending, request.transaction_id, Pending::Binding, *server, request.encode(None, true));
+    }
+    if let Some(target) = &turn {
+        let request = allocate_request(&[]);
+        send(
+            &mut pending,
+            request.transaction_id,
+            Pending::Allocate { challenge: None },
+            target.server,
+            request.encode(None, true),
+        );
+    }
+
+    let mut buf = vec![0u8; 2_048];
+    let mut turn_done = turn.is_none();
+    let mut stun_answers = 0;
+    while Instant::now() < deadline && (!turn_done || stun_answers < stun_servers.len()) {
+        let now = Instant::now();
+        for (_, to, bytes, resend_at) in pending.values_mut() {
+            if *resend_at <= now {
+                let _ = socket.send_to(bytes, *to);
+                *resend_at = now + RETRANSMIT;
+            }
+        }
+        let next_resend = pending.values().map(|(_, _, _, at)| *at).min().unwrap_or(deadline);
+        let wait = next_resend.min(deadline).saturating_duration_since(now).max(Duration::from_millis(1));
+        if socket.set_read_timeout(Some(wait)).is_err() {
+            break;
+        }
+        let Ok((len, from)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let bytes = &buf[..len];
+        let Ok(message) = Message::decode(bytes) else {
+            continue;
+        };
+        // An answer comes from where its request went, or it is not an answer.
+        if pending.get(&message.transaction_id).is_none_or(|(_, to, _, _)| *to != from) {
+            continue;
+        }
+        let Some((kind, _, _, _)) = pending.remove(&message.transaction_id) else {
+            continue;
+        };
+        match (kind, message.class) {
+            (Pending::Binding, Class::Success) => {
+                stun_answers += 1;
+                if let Some(mapped) = message.xor_mapped_address() {
+                    gathered.server_reflexive.get_or_insert(mapped);
+                }
+            }
+            (Pending::Binding, _) => {
+                stun_answers += 1;
+                gathered.problems.push(format!("STUN server {from} refused the binding request"));
+            }
+            (Pending::Allocate { challenge }, class) => {
+                let Some(target) = &turn else { continue };
+                match allocation_answer(&message, bytes, class, challenge, target) {
+                    AllocateStep::Retry { realm, nonce } => {
+                        let key = IntegrityKey::long_term(&target.username, &realm, &target.password);
+                        let request = allocate_request(&[
+                            Attribute::Username(target.username.clone()),
+                            Attribute::Realm(realm.clone()),
+                            Attribute::Nonce(nonce.clone()),
+                        ]);
+                        send(
+                            &mut pending,
+                            request.transaction_id,
+                            Pending::Allocate { challenge: Some((realm, nonce)) },
+                            target.server,
+                            request.encode(Some(&key), true),
+                        );
+                    }
+                    AllocateStep::Granted { relayed, mapped, lifetime, realm, nonce } => {
+                        turn_done = true;
+                        if let Some(mapped) = mapped {
+                            gathered.server_reflexive.get_or_insert(mapped);
+                        }
+                        gathered.relay = Some(TurnClient::new(target, relayed, lifetime, realm, nonce, now));
+                    }
+                    AllocateStep::Refused(problem) => {
+                        turn_done = true;
+                        gathered.problems.push(problem);
+                    }
+                }
+            }
+        }
+    }
+    if !turn_done && let Some(target) = &turn {
+        gathered.problems.push(format!("TURN server {} did not answer within {budget:?}", target.server));
+    }
+    let unanswered = stun_servers.len() - stun_answers;
+    if unanswered > 0 {
+        gathered.problems.push(format!("{unanswered} STUN server(s) did not answer within {budget:?}"));
+    }
+    gathered
+}
+
+fn allocate_request(auth: &[Attribute]) -> Message {
+    let mut request = Message::request(Method::Allocate, softphone_stun::random_bytes());
+    for attribute in auth {
+        request = request.with(attribute.clone());
+    }
+    request.with(Attribute::RequestedTransport(TRANSPORT_UDP))
+}
+
+enum AllocateStep {
+    /// 401 or 438: send again with the credential, realm and nonce.
+    Retry {
+        realm: String,
+        nonce: String,
+    },
+    Granted {
+        relayed: SocketAddr,
+        mapped: Option<SocketAddr>,
+        lifetime: u32,
+        realm: String,
+        nonce: String,
+    },
+    Refused(String),
+}
+
+/// What an answer to our Allocate means.
+fn allocation_answer(
+    message: &Message,
+    bytes: &[u8],
+    class: Class,
+    challenge: Option<(String, String)>,
+    target: &TurnTarget,
+) -> AllocateStep {
+    let server = target.server;
+    match class {
+        Class::Error => {
+            let (code, reason) = message.error_code().unwrap_or((0, "no error code"));
+            match (code, message.realm(), message.nonce()) {
+                (401, Some(_), Some(_)) if challenge.is_some() => {
+                    AllocateStep::Refused(format!("TURN server {server} refused the credentials (401 {reason})"))
+                }
+                (401 | 438, Some(realm), Some(nonce)) => {
+                    AllocateStep::Retry { realm: realm.to_owned(), nonce: nonce.to_owned() }
+                }
+                _ => AllocateStep::Refused(format!("TURN server {server} refused the allocation ({code} {reason})")),
+            }
+        }
+        Class::Success => {
+            // The server's answer is signed with the key the request was.
+            let Some((realm, nonce)) = challenge else {
+                return AllocateStep::Refused(format!("TURN server {server} allocated without asking for credentials"));
+            };
+            let Some(relayed) = message.xor_relayed_address() else {
+                return AllocateStep::Refused(format!("TURN server {server} gave no relayed address"));
+            };
+            if message.has_integrity()
+                && !message
+                    .verify_integrity(bytes, &IntegrityKey::long_term(&target.username, &realm, &target.password))
+            {
+                return AllocateStep::Refused(format!("TURN server {server} answered with a wrong integrity"));
+            }
+            AllocateStep::Granted {
+                relayed,
+                mapped: message.xor_mapped_address(),
+                lifetime: message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS),
+                realm,
+                nonce,
+            }
+        }
+        _ => AllocateStep::Refused(format!("TURN server {server} answered oddly")),
+    }
+}
+
+/// Resolves `names` to one address each of the socket's family, all within `deadline` (each
+/// lookup on its own thread: a hanging resolver must not hold the call).
+fn resolve(names: &[(String, u16)], ipv4: bool, deadline: Instant) -> HashMap<(String, u16), SocketAddr> {
+    let (found, results) = mpsc::channel();
+    let mut asked = 0;
+    for name in names {
+        if let Ok(ip) = name.0.parse::<IpAddr>() {
+            let _ = found.send((name.clone(), Some(SocketAddr::new(ip, name.1))));
+            asked += 1;
+            continue;
+        }
+        let found = found.clone();
+        let name = name.clone();
+        let spawned = std::thread::Builder::new().name("ice-dns".to_owned()).spawn(move || {
+            let address = (name.0.as_str(), name.1)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut addresses| addresses.find(|address| address.is_ipv4() == ipv4));
+            let _ = found.send((name, address));
+        });
+        if spawned.is_ok() {
+            asked += 1;
+        }
+    }
+    drop(found);
+    let mut resolved = HashMap::new();
+    for _ in 0..asked {
+        let Ok((name, address)) = results.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            break;
+        };
+        if let Some(address) = address.filter(|address| address.is_ipv4() == ipv4) {
+            resolved.insert(name, address);
+        }
+    }
+    resolved
+}
+
+/// A TURN allocation in use by one call.
+#[derive(Debug)]
+pub(crate) struct TurnClient {
+    server: SocketAddr,
+    username: String,
+    realm: String,
+    nonce: String,
+    key: IntegrityKey,
+    relayed: SocketAddr,
+    refresh_at: Instant,
+    /// Peer IP → when its permission was last asked for.
+    permissions: HashMap<IpAddr, Instant>,
+    /// Requests without an answer yet: what to send again after a stale nonce.
+    pending: HashMap<TransactionId, (Method, Vec<Attribute>)>,
+    lost: bool,
+}
+
+impl TurnClient {
+    fn new(
+        target: &TurnTarget,
+        relayed: SocketAddr,
+        lifetime: u32,
+        realm: String,
+        nonce: String,
+        now: Instant,
+    ) -> TurnClient {
+        TurnClient {
+            server: target.server,
+            username: target.username.clone(),
+            key: IntegrityKey::long_term(&target.username, &realm, &target.password),
+            realm,
+            nonce,
+            relayed,
+            refresh_at: now + refresh_after(lifetime),
+            permissions: HashMap::new(),
+            pending: HashMap::new(),
+            lost: false,
+        }
+    }
+
+    /// The TURN server's address: datagrams from there are TURN's.
+    pub(crate) fn server(&self) -> SocketAddr {
+        self.server
+    }
+
+    /// The relayed transport address: the candidate the peer sends to.
+    pub(crate) fn relayed(&self) -> SocketAddr {
+        self.relayed
+    }
+
+    fn request(&mut self, method: Method, attributes: Vec<Attribute>) -> Vec<u8> {
+        let mut request = Message::request(method, softphone_stun::random_bytes())
+            .with(Attribute::Username(self.username.clone()))
+            .with(Attribute::Realm(self.realm.clone()))
+            .with(Attribute::Nonce(self.nonce.clone()));
+        for attribute in &attributes {
+            request = request.with(attribute.clone());
+        }
+        self.pending.insert(request.transaction_id, (method, attributes));
+        request.encode(Some(&self.key), true)
+    }
+
+    /// What to send to the server so that `data` reaches `peer` from the relayed address: a
+    /// CreatePermission first when the peer's IP has none (or it is due for renewal), then a
+    /// Send indication.
+    pub(crate) fn wrap(&mut self, peer: SocketAddr, data: &[u8], now: Instant, out: &mut Vec<Vec<u8>>) {
+        let due = self.permissions.get(&peer.ip()).is_none_or(|asked| now >= *asked + PERMISSION_RENEW);
+        if due {
+            self.permissions.insert(peer.ip(), now);
+            out.push(self.request(Method::CreatePermission, vec![Attribute::XorPeerAddress(peer)]));
+        }
+        let indication = Message::new(Method::Send, Class::Indication, TransactionId::random())
+            .with(Attribute::XorPeerAddress(peer))
+            .with(Attribute::Data(data.to_vec()));
+        out.push(indication.encode(None, false));
+    }
+
+    /// A datagram from the server: the peer's packet inside a Data indication, or an answer
+    /// to one of our requests (a stale nonce is answered with the request again, into `out`).
+    pub(crate) fn on_server_datagram(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Option<(SocketAddr, Vec<u8>)> {
+        let message = Message::decode(bytes).ok()?;
+        match (message.method, message.class) {
+            (Method::Data, Class::Indication) => {
+                let peer = message.xor_peer_address()?;
+                let data = message.data()?.to_vec();
+                Some((peer, data))
+            }
+            (_, Class::Success) => {
+                let (method, _) = self.pending.remove(&message.transaction_id)?;
+                if method == Method::Refresh {
+                    let lifetime = message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS);
+                    self.refresh_at = now + refresh_after(lifetime);
+                }
+                None
+            }
+            (_, Class::Error) => {
+                let (method, attributes) = self.pending.remove(&message.transaction_id)?;
+                match (message.error_code(), message.nonce()) {
+                    (Some((438, _)), Some(nonce)) => {
+                        self.nonce = nonce.to_owned();
+                        out.push(self.request(method, attributes));
+                    }
+                    (Some((code, reason)), _) => {
+                        if method == Method::Refresh && code == 437 {
+                            self.lost = true;
+                        }
+                        tracing::warn!(?method, code, reason, server = %self.server, "TURN request refused");
+                    }
+                    (None, _) => tracing::warn!(?method, server = %self.server, "TURN request refused"),
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Refreshes the allocation when it is due.
+    pub(crate) fn on_timer(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+        if self.lost || now < self.refresh_at {
+            return;
+        }
+        // Asked again in 30 s if this one gets no answer.
+        self.refresh_at = now + Duration::from_secs(30);
+        out.push(self.request(Method::Refresh, vec![Attribute::Lifetime(DEFAULT_LIFETIME_SECS)]));
+    }
+
+    /// Frees the allocation (Refresh with lifetime 0).
+    pub(crate) fn release(&mut self) -> Vec<u8> {
+        self.request(Method::Refresh, vec![Attribute::Lifetime(0)])
+    }
+}
+
+/// When to refresh an allocation of `lifetime` seconds: a minute before it lapses, or halfway
+/// through a short one.
+fn refresh_after(lifetime: u32) -> Duration {
+    let lifetime = u64::from(lifetime.max(2));
+    Duration::from_secs(if lifetime > 120 { lifetime - 60 } else { lifetime / 2 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ice_urls_parse_as_browsers_read_them() {
+        let stun = |host: &str, port| Some(IceUrl::Stun { host: host.to_owned(), port });
+        let turn = |host: &str, port| Some(IceUrl::TurnUdp { host: host.to_owned(), port });
+        assert_eq!(parse_ice_url("stun:stun.telnyx.com:3478"), stun("stun.telnyx.com", 3478));
+        assert_eq!(parse_ice_url("stun:stun.l.google.com"), stun("stun.l.google.com", 3478));
+        assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=udp"), turn("turn.telnyx.com", 3478));
+        assert_eq!(parse_ice_url("TURN:127.0.0.1:5000"), turn("127.0.0.1", 5000));
+        assert_eq!(parse_ice_url("turn:[::1]:5000?transport=UDP"), turn("::1", 5000));
+        assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=tcp"), None);
+        assert_eq!(parse_ice_url("turns:turn.telnyx.com:443"), None);
+        assert_eq!(parse_ice_url("stun:"), None);
+        assert_eq!(parse_ice_url("stun:host:notaport"), None);
+        assert_eq!(parse_ice_url("http://example.com"), None);
+    }
+
+    #[test]
+    fn allocations_are_refreshed_before_they_lapse() {
+        assert_eq!(refresh_after(600), Duration::from_secs(540));
+        assert_eq!(refresh_after(60), Duration::from_secs(30));
+        assert_eq!(refresh_after(0), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,463 @@
+//! A STUN and TURN server over UDP (RFC 8489 / RFC 8656), standing in for `stun.telnyx.com` and
+//! `turn.telnyx.com` on loopback.
+//!
+//! What it does: Binding (server-reflexive addresses), Allocate with the long-term credential
+//! (401 with realm and nonce first, as Telnyx's TURN answers), Refresh (lifetime 0 frees the
+//! allocation), CreatePermission, Send indications out through the relay socket and Data
+//! indications back. ChannelBind is refused (400): the clients it serves send indications.
+//!
+//! Every allocation has its own relay socket on the server's IP and a thread reading it; packets
+//! from a peer without a permission are dropped, as RFC 8656 §9 says. [`TurnStats`] counts what
+//! was relayed each way, so a test can tell a relayed call from a direct one.
+//!
+//! ```no_run
+//! let turn = softphone_sim::turn::TurnServer::start(softphone_sim::turn::TurnConfig::default()).unwrap();
+//! println!("turn:{}?transport=udp", turn.local_addr());
+//! ```
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use softphone_stun::{
+    Attribute, Class, DEFAULT_LIFETIME_SECS, IntegrityKey, Message, Method, PERMISSION_LIFETIME_SECS, TRANSPORT_UDP,
+    is_stun,
+};
+
+/// How often the server's threads look at their stop flag.
+const TICK: Duration = Duration::from_millis(50);
+/// The longest allocation lifetime granted (RFC 8656 §7.2: the server may cap it).
+const MAX_LIFETIME_SECS: u32 = 3_600;
+const RECV_BUFFER: usize = 2_048;
+
+/// The credentials Telnyx's SDK ships for its TURN servers (telnyx-protocol.md): fine to print.
+pub const DEFAULT_TURN_USERNAME: &str = "testuser";
+/// See [`DEFAULT_TURN_USERNAME`].
+pub const DEFAULT_TURN_PASSWORD: &str = "testpassword";
+
+/// How to start a [`TurnServer`].
+#[derive(Clone)]
+pub struct TurnConfig {
+    /// Where to listen (UDP); port 0 lets the OS pick. Relay sockets open on the same IP.
+    pub listen: SocketAddr,
+    /// The realm sent in 401 answers; part of the long-term key.
+    pub realm: String,
+    /// The one accepted username.
+    pub username: String,
+    /// Its password. Not shown by `Debug`.
+    pub password: String,
+}
+
+impl Default for TurnConfig {
+    /// 127.0.0.1:0, realm `telnyx.sim`, [`DEFAULT_TURN_USERNAME`] / [`DEFAULT_TURN_PASSWORD`].
+    fn default() -> TurnConfig {
+        TurnConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            realm: "telnyx.sim".to_owned(),
+            username: DEFAULT_TURN_USERNAME.to_owned(),
+            password: DEFAULT_TURN_PASSWORD.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TurnConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnConfig")
+            .field("listen", &self.listen)
+            .field("realm", &self.realm)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What the server has done since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TurnStats {
+    /// Binding requests answered (server-reflexive lookups).
+    pub bindings: u64,
+    /// Allocations granted.
+    pub allocations: u64,
+    /// Allocations alive now.
+    pub live_allocations: u64,
+    /// Requests refused for missing or wrong credentials (the first, unauthenticated Allocate of
+    /// every client is one of these).
+    pub unauthorized: u64,
+    /// Datagrams relayed from clients to peers (Send indications).
+    pub relayed_to_peers: u64,
+    /// Datagrams relayed from peers to clients (Data indications).
+    pub relayed_to_clients: u64,
+    /// Datagrams dropped because the peer had no permission.
+    pub dropped_without_permission: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    bindings: AtomicU64,
+    allocations: AtomicU64,
+    unauthorized: AtomicU64,
+    relayed_to_peers: AtomicU64,
+    relayed_to_clients: AtomicU64,
+    dropped_without_permission: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Allocation {
+    relay: UdpSocket,
+    relayed_addr: SocketAddr,
+    expires: Instant,
+    /// Peer IP → when its permission lapses.
+    permissions: HashMap<IpAddr, Instant>,
+    alive: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Allocation {
+    fn permits(&self, peer: IpAddr, now: Instant) -> bool {
+        self.permissions.get(&peer).is_some_and(|lapses| *lapses > now)
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    socket: UdpSocket,
+    key: IntegrityKey,
+    config: TurnConfig,
+    nonce: String,
+    counters: Counters,
+    /// Client address (the 5-tuple's varying part) → its allocation.
+    allocations: Mutex<HashMap<SocketAddr, Allocation>>,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn allocations(&self) -> MutexGuard<'_, HashMap<SocketAddr, Allocation>> {
+        self.allocations.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn send(&self, bytes: &[u8], to: SocketAddr) {
+        if let Err(error) = self.socket.send_to(bytes, to) {
+            tracing::debug!(%error, %to, "turn: send failed");
+        }
+    }
+}
+
+/// A running STUN/TURN server. Dropping it stops its threads and frees every allocation.
+#[derive(Debug)]
+pub struct TurnServer {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TurnServer {
+    /// Binds `config.listen` and serves on a thread of its own.
+    pub fn start(config: TurnConfig) -> std::io::Result<TurnServer> {
+        let socket = UdpSocket::bind(config.listen)?;
+        socket.set_read_timeout(Some(TICK))?;
+        let local_addr = socket.local_addr()?;
+        let key = IntegrityKey::long_term(&config.username, &config.realm, &config.password);
+        let nonce = format!("{:016x}", u64::from_be_bytes(softphone_stun::random_bytes()));
+        let shared = Arc::new(Shared {
+            socket,
+            key,
+            config,
+            nonce,
+            counters: Counters::default(),
+            allocations: Mutex::default(),
+            stop: AtomicBool::new(false),
+        });
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name("sim-turn".to_owned()).spawn(move || serve(&serving))?;
+        tracing::info!(%local_addr, "turn server listening");
+        Ok(TurnServer { local_addr, shared, thread: Some(thread) })
+    }
+
+    /// The address clients send to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `turn:IP:PORT?transport=udp`, as an ICE server URL.
+    pub fn turn_url(&self) -> String {
+        format!("turn:{}?transport=udp", self.local_addr)
+    }
+
+    /// `stun:IP:PORT`, as an ICE server URL.
+    pub fn stun_url(&self) -> String {
+        format!("stun:{}", self.local_addr)
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> TurnStats {
+        let counters = &self.shared.counters;
+        TurnStats {
+            bindings: counters.bindings.load(Ordering::Relaxed),
+            allocations: counters.allocations.load(Ordering::Relaxed),
+            live_allocations: self.shared.allocations().len() as u64,
+            unauthorized: counters.unauthorized.load(Ordering::Relaxed),
+            relayed_to_peers: counters.relayed_to_peers.load(Ordering::Relaxed),
+            relayed_to_clients: counters.relayed_to_clients.load(Ordering::Relaxed),
+            dropped_without_permission: counters.dropped_without_permission.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The relayed addresses of the live allocations.
+    pub fn relayed_addrs(&self) -> Vec<SocketAddr> {
+        self.shared.allocations().values().map(|allocation| allocation.relayed_addr).collect()
+    }
+}
+
+impl Drop for TurnServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let allocations: Vec<_> = self.shared.allocations().drain().map(|(_, allocation)| allocation).collect();
+        for allocation in allocations {
+            close(allocation);
+        }
+    }
+}
+
+fn close(mut allocation: Allocation) {
+    allocation.alive.store(false, Ordering::Relaxed);
+    if let Some(thread) = allocation.thread.take() {
+        let _ = thread.join();
+    }
+}
+
+fn serve(shared: &Arc<Shared>) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    while !shared.stop.load(Ordering::Relaxed) {
+        expire(shared);
+        match shared.socket.recv_from(&mut buf) {
+            Ok((len, from)) => handle(shared, &buf[..len], from),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::ConnectionRefused
+                ) => {}
+            Err(error) => {
+                tracing::warn!(%error, "turn server stopped");
+                return;
+            }
+        }
+    }
+}
+
+/// Frees allocations whose lifetime ran out.
+fn expire(shared: &Shared) {
+    let now = Instant::now();
+    let lapsed: Vec<_> = {
+        let mut allocations = shared.allocations();
+        let clients: Vec<_> =
+            allocations.iter().filter(|(_, allocation)| allocation.expires <= now).map(|(client, _)| *client).collect();
+        clients.into_iter().filter_map(|client| allocations.remove(&client)).collect()
+    };
+    for allocation in lapsed {
+        tracing::debug!(relayed = %allocation.relayed_addr, "turn: allocation expired");
+        close(allocation);
+    }
+}
+
+fn handle(shared: &Arc<Shared>, bytes: &[u8], from: SocketAddr) {
+    if !is_stun(bytes) {
+        // ChannelData (or noise): channels are never bound here.
+        return;
+    }
+    let Ok(message) = Message::decode(bytes) else {
+        return;
+    };
+    match (message.method, message.class) {
+        (Method::Binding, Class::Request) => {
+            shared.counters.bindings.fetch_add(1, Ordering::Relaxed);
+            let reply = message.reply(Class::Success).with(Attribute::XorMappedAddress(from));
+            shared.send(&reply.encode(None, true), from);
+        }
+        (Method::Send, Class::Indication) => relay_to_peer(shared, &message, from),
+        (Method::Allocate | Method::Refresh | Method::CreatePermission | Method::ChannelBind, Class::Request) => {
+            if !authenticated(shared, &message, bytes, from) {
+                return;
+            }
+            let reply = match message.method {
+                Method::Allocate => allocate(shared, &message, from),
+                Method::Refresh => refresh(shared, &message, from),
+                Method::CreatePermission => create_permission(shared, &message, from),
+                _ => error(&message, 400, "Bad Request: use Send indications"),
+            };
+            shared.send(&reply.encode(Some(&shared.key), true), from);
+        }
+        _ => {}
+    }
+}
+
+/// Checks the long-term credential; answers 401 (with realm and nonce) when it is missing or
+/// wrong.
+fn authenticated(shared: &Shared, message: &Message, bytes: &[u8], from: SocketAddr) -> bool {
+    let config = &shared.config;
+    let known_user = message.username() == Some(config.username.as_str());
+    if message.has_integrity() && known_user && message.verify_integrity(bytes, &shared.key) {
+        if message.nonce() != Some(shared.nonce.as_str()) {
+            let reply = error(message, 438, "Stale Nonce")
+                .with(Attribute::Realm(config.realm.clone()))
+                .with(Attribute::Nonce(shared.nonce.clone()));
+            shared.send(&reply.encode(None, true), from);
+            return false;
+        }
+        return true;
+    }
+    shared.counters.unauthorized.fetch_add(1, Ordering::Relaxed);
+    let reply = error(message, 401, "Unauthorized")
+        .with(Attribute::Realm(config.realm.clone()))
+        .with(Attribute::Nonce(shared.nonce.clone()));
+    shared.send(&reply.encode(None, true), from);
+    false
+}
+
+fn error(request: &Message, code: u16, reason: &str) -> Message {
+    request.reply(Class::Error).with(Attribute::ErrorCode { code, reason: reason.to_owned() })
+}
+
+fn granted_lifetime(message: &Message) -> u32 {
+    message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS).min(MAX_LIFETIME_SECS)
+}
+
+fn allocate(shared: &Arc<Shared>, message: &Message, from: SocketAddr) -> Message {
+    if message.requested_transport() != Some(TRANSPORT_UDP) {
+        return error(message, 442, "Unsupported Transport Protocol");
+    }
+    if shared.allocations().contains_key(&from) {
+        return error(message, 437, "Allocation Mismatch");
+    }
+    let relay = match UdpSocket::bind(SocketAddr::new(shared.config.listen.ip(), 0)) {
+        Ok(relay) => relay,
+        Err(_) => return error(message, 508, "Insufficient Capacity"),
+    };
+    let (Ok(relayed_addr), Ok(reader), Ok(())) =
+        (relay.local_addr(), relay.try_clone(), relay.set_read_timeout(Some(TICK)))
+    else {
+        return error(message, 508, "Insufficient Capacity");
+    };
+    let lifetime = granted_lifetime(message);
+    let alive = Arc::new(AtomicBool::new(true));
+    let thread = {
+        let shared = Arc::clone(shared);
+        let alive = Arc::clone(&alive);
+        std::thread::Builder::new()
+            .name(format!("sim-turn-relay-{}", relayed_addr.port()))
+            .spawn(move || relay_to_client(&shared, &reader, from, &alive))
+    };
+    let Ok(thread) = thread else {
+        return error(message, 508, "Insufficient Capacity");
+    };
+    shared.allocations().insert(
+        from,
+        Allocation {
+            relay,
+            relayed_addr,
+            expires: Instant::now() + Duration::from_secs(u64::from(lifetime)),
+            permissions: HashMap::new(),
+            alive,
+            thread: Some(thread),
+        },
+    );
+    shared.counters.allocations.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(client = %from, relayed = %relayed_addr, lifetime, "turn: allocated");
+    message
+        .reply(Class::Success)
+        .with(Attribute::XorRelayedAddress(relayed_addr))
+        .with(Attribute::XorMappedAddress(from))
+        .with(Attribute::Lifetime(lifetime))
+}
+
+fn refresh(shared: &Shared, message: &Message, from: SocketAddr) -> Message {
+    let lifetime = granted_lifetime(message);
+    let freed = {
+        let mut allocations = shared.allocations();
+        let Some(allocation) = allocations.get_mut(&from) else {
+            return error(message, 437, "Allocation Mismatch");
+        };
+        if lifetime == 0 {
+            allocations.remove(&from)
+        } else {
+            allocation.expires = Instant::now() + Duration::from_secs(u64::from(lifetime));
+            None
+        }
+    };
+    if let Some(allocation) = freed {
+        tracing::debug!(client = %from, "turn: allocation freed");
+        close(allocation);
+    }
+    message.reply(Class::Success).with(Attribute::Lifetime(lifetime))
+}
+
+fn create_permission(shared: &Shared, message: &Message, from: SocketAddr) -> Message {
+    let peers: Vec<IpAddr> = message
+        .attributes
+        .iter()
+        .filter_map(|attribute| match attribute {
+            Attribute::XorPeerAddress(peer) => Some(peer.ip()),
+            _ => None,
+        })
+        .collect();
+    if peers.is_empty() {
+        return error(message, 400, "Bad Request: no XOR-PEER-ADDRESS");
+    }
+    let mut allocations = shared.allocations();
+    let Some(allocation) = allocations.get_mut(&from) else {
+        return error(message, 437, "Allocation Mismatch");
+    };
+    let lapses = Instant::now() + Duration::from_secs(u64::from(PERMISSION_LIFETIME_SECS));
+    for peer in peers {
+        allocation.permissions.insert(peer, lapses);
+    }
+    message.reply(Class::Success)
+}
+
+fn relay_to_peer(shared: &Shared, message: &Message, from: SocketAddr) {
+    let (Some(peer), Some(data)) = (message.xor_peer_address(), message.data()) else {
+        return;
+    };
+    let allocations = shared.allocations();
+    let Some(allocation) = allocations.get(&from) else {
+        return;
+    };
+    if !allocation.permits(peer.ip(), Instant::now()) {
+        shared.counters.dropped_without_permission.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    // Counted before it leaves, so whoever receives it sees it counted.
+    shared.counters.relayed_to_peers.fetch_add(1, Ordering::Relaxed);
+    if let Err(error) = allocation.relay.send_to(data, peer) {
+        tracing::debug!(%error, %peer, "turn: relay send failed");
+    }
+}
+
+/// One allocation's relay socket: what peers send there goes to the client as Data indications.
+fn relay_to_client(shared: &Shared, relay: &UdpSocket, client: SocketAddr, alive: &AtomicBool) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    while alive.load(Ordering::Relaxed) && !shared.stop.load(Ordering::Relaxed) {
+        let (len, peer) = match relay.recv_from(&mut buf) {
+            Ok(received) => received,
+            Err(_) => continue,
+        };
+        let permitted =
+            shared.allocations().get(&client).is_some_and(|allocation| allocation.permits(peer.ip(), Instant::now()));
+        if !permitted {
+            shared.counters.dropped_without_permission.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let indication = Message::new(Method::Data, Class::Indication, softphone_stun::TransactionId::random())
+            .with(Attribute::XorPeerAddress(peer))
+            .with(Attribute::Data(buf[..len].to_vec()));
+        shared.counters.relayed_to_clients.fetch_add(1, Ordering::Relaxed);
+        shared.send(&indication.encode(None, false), client);
+    }
+}

@@ -1,0 +1,139 @@
+//! The simulator's STUN/TURN server, spoken to byte by byte over UDP on 127.0.0.1: Binding,
+//! the long-term credential's 401 challenge, Allocate, permissions (a peer without one is not
+//! heard), Send and Data indications, Refresh with lifetime 0.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use softphone_sim::turn::{DEFAULT_TURN_PASSWORD, DEFAULT_TURN_USERNAME, TurnConfig, TurnServer};
+use softphone_stun::{Attribute, Class, IntegrityKey, Message, Method, TRANSPORT_UDP, TransactionId};
+
+fn socket() -> UdpSocket {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    socket
+}
+
+fn exchange(client: &UdpSocket, server: SocketAddr, request: &[u8]) -> (Message, Vec<u8>) {
+    client.send_to(request, server).expect("send");
+    let mut buf = [0u8; 2_048];
+    let (len, from) = client.recv_from(&mut buf).expect("an answer within 2 s");
+    assert_eq!(from, server);
+    (Message::decode(&buf[..len]).expect("a STUN answer"), buf[..len].to_vec())
+}
+
+struct Session {
+    client: UdpSocket,
+    server: SocketAddr,
+    key: IntegrityKey,
+    realm: String,
+    nonce: String,
+}
+
+impl Session {
+    fn request(&self, method: Method, attributes: Vec<Attribute>) -> (Message, Vec<u8>) {
+        let mut request = Message::request(method, TransactionId::random().0)
+            .with(Attribute::Username(DEFAULT_TURN_USERNAME.to_owned()))
+            .with(Attribute::Realm(self.realm.clone()))
+            .with(Attribute::Nonce(self.nonce.clone()));
+        for attribute in attributes {
+            request = request.with(attribute);
+        }
+        exchange(&self.client, self.server, &request.encode(Some(&self.key), true))
+    }
+}
+
+/// Allocates with the 401 dance; returns the session and the relayed address.
+fn allocate(turn: &TurnServer, password: &str) -> (Session, Result<SocketAddr, (u16, String)>) {
+    let client = socket();
+    let first = Message::request(Method::Allocate, [1; 12]).with(Attribute::RequestedTransport(TRANSPORT_UDP));
+    let (challenge, _) = exchange(&client, turn.local_addr(), &first.encode(None, true));
+    assert_eq!(challenge.class, Class::Error);
+    assert_eq!(challenge.error_code().map(|(code, _)| code), Some(401), "{challenge:?}");
+    let realm = challenge.realm().expect("a realm").to_owned();
+    let nonce = challenge.nonce().expect("a nonce").to_owned();
+    let key = IntegrityKey::long_term(DEFAULT_TURN_USERNAME, &realm, password);
+    let session = Session { client, server: turn.local_addr(), key, realm, nonce };
+    let (answer, bytes) = session.request(Method::Allocate, vec![Attribute::RequestedTransport(TRANSPORT_UDP)]);
+    let result = match answer.class {
+        Class::Success => {
+            assert!(answer.verify_integrity(&bytes, &session.key), "the answer is signed with our key");
+            Ok(answer.xor_relayed_address().expect("a relayed address"))
+        }
+        _ => Err(answer.error_code().map(|(code, reason)| (code, reason.to_owned())).expect("an error code")),
+    };
+    (session, result)
+}
+
+#[test]
+fn binding_tells_the_client_its_address() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("start");
+    let client = socket();
+    let request = Message::request(Method::Binding, [7; 12]);
+    let (answer, _) = exchange(&client, turn.local_addr(), &request.encode(None, true));
+    assert_eq!(answer.class, Class::Success);
+    assert_eq!(answer.transaction_id, request.transaction_id);
+    assert_eq!(answer.xor_mapped_address(), Some(client.local_addr().unwrap()));
+    assert_eq!(turn.stats().bindings, 1);
+}
+
+#[test]
+fn a_relay_carries_packets_both_ways_for_permitted_peers_only() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("start");
+    let (session, relayed) = allocate(&turn, DEFAULT_TURN_PASSWORD);
+    let relayed = relayed.expect("allocated");
+    assert_eq!(turn.relayed_addrs(), [relayed]);
+    let peer = socket();
+    let peer_addr = peer.local_addr().unwrap();
+
+    // No permission yet: the peer's packet is dropped.
+    peer.send_to(b"too early", relayed).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(turn.stats().dropped_without_permission, 1, "{:?}", turn.stats());
+
+    let (granted, _) = session.request(Method::CreatePermission, vec![Attribute::XorPeerAddress(peer_addr)]);
+    assert_eq!(granted.class, Class::Success, "{granted:?}");
+
+    let send = Message::new(Method::Send, Class::Indication, TransactionId::random())
+        .with(Attribute::XorPeerAddress(peer_addr))
+        .with(Attribute::Data(b"to the peer".to_vec()));
+    session.client.send_to(&send.encode(None, false), session.server).unwrap();
+    let mut buf = [0u8; 2_048];
+    let (len, from) = peer.recv_from(&mut buf).expect("the peer gets the data");
+    assert_eq!((&buf[..len], from), (&b"to the peer"[..], relayed), "from the relayed address");
+
+    peer.send_to(b"to the client", relayed).unwrap();
+    let (len, _) = session.client.recv_from(&mut buf).expect("a Data indication");
+    let data = Message::decode(&buf[..len]).expect("STUN");
+    assert_eq!((data.method, data.class), (Method::Data, Class::Indication));
+    assert_eq!(data.xor_peer_address(), Some(peer_addr));
+    assert_eq!(data.data(), Some(&b"to the client"[..]));
+    let stats = turn.stats();
+    assert_eq!((stats.relayed_to_peers, stats.relayed_to_clients), (1, 1), "{stats:?}");
+
+    let (freed, _) = session.request(Method::Refresh, vec![Attribute::Lifetime(0)]);
+    assert_eq!(freed.class, Class::Success);
+    assert_eq!(turn.stats().live_allocations, 0);
+    peer.send_to(b"after the end", relayed).unwrap();
+    session.client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(session.client.recv_from(&mut buf).is_err(), "nothing is relayed once freed");
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_nothing_is_allocated() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("start");
+    let (_, result) = allocate(&turn, "wrong");
+    assert_eq!(result.map_err(|(code, _)| code), Err(401));
+    assert_eq!(turn.stats().allocations, 0);
+    assert_eq!(turn.stats().unauthorized, 2);
+}
+
+#[test]
+fn a_second_allocation_from_the_same_address_is_a_mismatch() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("start");
+    let (session, first) = allocate(&turn, DEFAULT_TURN_PASSWORD);
+    first.expect("allocated");
+    let (again, _) = session.request(Method::Allocate, vec![Attribute::RequestedTransport(TRANSPORT_UDP)]);
+    assert_eq!(again.error_code().map(|(code, _)| code), Some(437));
+    assert_eq!(turn.stats().live_allocations, 1);
+}

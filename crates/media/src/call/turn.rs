@@ -527,6 +527,36 @@ mod tests {
     }
 
     #[test]
+    fn stun_gives_the_address_the_server_sees_and_turn_a_relay() {
+        let server = softphone_sim::turn::TurnServer::start(softphone_sim::turn::TurnConfig::default()).unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let servers = [
+            IceServer { urls: vec![server.stun_url()], username: None, credential: None },
+            IceServer {
+                urls: vec![server.turn_url()],
+                username: Some(softphone_sim::turn::DEFAULT_TURN_USERNAME.to_owned()),
+                credential: Some(softphone_sim::turn::DEFAULT_TURN_PASSWORD.to_owned()),
+            },
+        ];
+        let gathered = gather(&socket, &servers, GATHER_BUDGET);
+        assert!(gathered.problems.is_empty(), "{:?}", gathered.problems);
+        assert_eq!(gathered.server_reflexive, Some(socket.local_addr().unwrap()));
+        let relay = gathered.relay.expect("a relay");
+        assert_eq!(server.relayed_addrs(), [relay.relayed()]);
+        assert_eq!(server.stats().bindings, 1);
+    }
+
+    #[test]
+    fn a_stun_name_that_does_not_resolve_is_a_problem_not_a_wait() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let servers =
+            [IceServer { urls: vec!["stun:does-not-exist.invalid:3478".to_owned()], username: None, credential: None }];
+        let gathered = gather(&socket, &servers, GATHER_BUDGET);
+        assert_eq!(gathered.server_reflexive, None);
+        assert_eq!(gathered.problems, ["STUN server does-not-exist.invalid:3478 did not resolve"]);
+    }
+
+    #[test]
     fn allocations_are_refreshed_before_they_lapse() {
         assert_eq!(refresh_after(600), Duration::from_secs(540));
         assert_eq!(refresh_after(60), Duration::from_secs(30));

@@ -129,3 +129,54 @@ fn ice_servers_that_never_answer_leave_the_call_on_host_candidates() {
     silent.set_nonblocking(true).expect("nonblocking");
     assert!(silent.recv_from(&mut buf).is_ok(), "the silent servers were asked");
 }
+
+#[test]
+fn with_udp_blocked_turn_over_tcp_carries_the_call() {
+    // A network that drops UDP to the TURN server and lets TCP through: Telnyx's second TURN URL.
+    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
+    let ice = vec![IceServer {
+        urls: vec![turn.turn_url(), turn.turn_tcp_url()],
+        username: Some(DEFAULT_TURN_USERNAME.to_owned()),
+        credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
+    }];
+    let audio = fake_audio(440.0);
+    let (call, offer) = CallMedia::offer_with(&audio, &ice, relay_only()).expect("offer through TCP");
+    assert_eq!(candidate_kinds(&offer), ["relay"], "{offer}");
+    let (far_end, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 880.0 }).expect("answer");
+    call.accept_answer(&answer).expect("answer accepted");
+    sim_hears(&far_end, 440.0);
+    we_hear(&audio, 880.0);
+    let through = wait_for(
+        "audio packets relayed both ways",
+        || Some(turn.stats()).filter(|stats| stats.relayed_to_peers > 50 && stats.relayed_to_clients > 50),
+        || format!("{:?}", turn.stats()),
+    );
+    assert_eq!(wait_for("the route", || call.stats().route, || format!("{:?}", call.stats())), "relay");
+    eprintln!("through TURN over TCP: {through:?}");
+    drop(call);
+    wait_for(
+        "the allocation freed when the call ends",
+        || (turn.stats().live_allocations == 0).then_some(()),
+        || format!("{:?}", turn.stats()),
+    );
+}
+
+#[test]
+fn with_udp_open_the_udp_relay_is_preferred_and_the_tcp_one_let_go() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("TURN starts");
+    let ice = vec![IceServer {
+        urls: vec![turn.turn_url(), turn.turn_tcp_url()],
+        username: Some(DEFAULT_TURN_USERNAME.to_owned()),
+        credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
+    }];
+    let audio = fake_audio(440.0);
+    let (call, _offer) = CallMedia::offer_with(&audio, &ice, relay_only()).expect("offer");
+    // Both were asked at once; the TCP connection is closed and its allocation freed.
+    wait_for(
+        "one allocation left",
+        || (turn.stats().live_allocations == 1).then_some(()),
+        || format!("{:?}", turn.stats()),
+    );
+    let relayed = turn.relayed_addrs();
+    assert_eq!(call.stats().relayed_addr, relayed.first().copied(), "the call keeps the UDP relay");
+}

@@ -1,10 +1,14 @@
-//! A STUN and TURN server over UDP (RFC 8489 / RFC 8656), standing in for `stun.telnyx.com` and
-//! `turn.telnyx.com` on loopback.
+//! A STUN and TURN server over UDP and TCP (RFC 8489 / RFC 8656), standing in for
+//! `stun.telnyx.com` and `turn.telnyx.com` on loopback. Both listen on the same port; over TCP
+//! the messages come back to back on the connection, and closing it frees its allocation.
 //!
 //! What it does: Binding (server-reflexive addresses), Allocate with the long-term credential
 //! (401 with realm and nonce first, as Telnyx's TURN answers), Refresh (lifetime 0 frees the
 //! allocation), CreatePermission, Send indications out through the relay socket and Data
 //! indications back. ChannelBind is refused (400): the clients it serves send indications.
+//!
+//! [`TurnConfig::answer_udp`] off makes it a black hole for UDP, as a firewall that lets only TCP
+//! out.
 //!
 //! Every allocation has its own relay socket on the server's IP and a thread reading it; packets
 //! from a peer without a permission are dropped, as RFC 8656 §9 says. [`TurnStats`] counts what
@@ -16,7 +20,8 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -49,6 +54,8 @@ pub struct TurnConfig {
     pub username: String,
     /// Its password. Not shown by `Debug`.
     pub password: String,
+    /// Answer over UDP (else UDP is dropped unanswered, as by a firewall); TCP always answers.
+    pub answer_udp: bool,
 }
 
 impl Default for TurnConfig {
@@ -59,6 +66,7 @@ impl Default for TurnConfig {
             realm: "telnyx.sim".to_owned(),
             username: DEFAULT_TURN_USERNAME.to_owned(),
             password: DEFAULT_TURN_PASSWORD.to_owned(),
+            answer_udp: true,
         }
     }
 }
@@ -70,6 +78,7 @@ impl std::fmt::Debug for TurnConfig {
             .field("realm", &self.realm)
             .field("username", &self.username)
             .field("password", &"<redacted>")
+            .field("answer_udp", &self.answer_udp)
             .finish()
     }
 }
@@ -102,6 +111,22 @@ struct Counters {
     relayed_to_peers: AtomicU64,
     relayed_to_clients: AtomicU64,
     dropped_without_permission: AtomicU64,
+}
+
+/// How the server reaches a client: from where its UDP came, or over its TCP connection.
+#[derive(Debug, Clone)]
+enum ClientLink {
+    Udp(SocketAddr),
+    Tcp(SocketAddr, Arc<Mutex<TcpStream>>),
+}
+
+impl ClientLink {
+    /// The client's transport address: what its allocation is known by.
+    fn addr(&self) -> SocketAddr {
+        match self {
+            ClientLink::Udp(addr) | ClientLink::Tcp(addr, _) => *addr,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -138,9 +163,13 @@ impl Shared {
         self.allocations.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn send(&self, bytes: &[u8], to: SocketAddr) {
-        if let Err(error) = self.socket.send_to(bytes, to) {
-            tracing::debug!(%error, %to, "turn: send failed");
+    fn send(&self, bytes: &[u8], to: &ClientLink) {
+        let sent = match to {
+            ClientLink::Udp(addr) => self.socket.send_to(bytes, addr).map(|_| ()),
+            ClientLink::Tcp(_, stream) => stream.lock().unwrap_or_else(PoisonError::into_inner).write_all(bytes),
+        };
+        if let Err(error) = sent {
+            tracing::debug!(%error, to = %to.addr(), "turn: send failed");
         }
     }
 }
@@ -150,15 +179,17 @@ impl Shared {
 pub struct TurnServer {
     local_addr: SocketAddr,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl TurnServer {
-    /// Binds `config.listen` and serves on a thread of its own.
+    /// Binds `config.listen` for UDP and the same port for TCP, and serves on threads of its own.
     pub fn start(config: TurnConfig) -> std::io::Result<TurnServer> {
         let socket = UdpSocket::bind(config.listen)?;
         socket.set_read_timeout(Some(TICK))?;
         let local_addr = socket.local_addr()?;
+        let listener = TcpListener::bind(local_addr)?;
+        listener.set_nonblocking(true)?;
         let key = IntegrityKey::long_term(&config.username, &config.realm, &config.password);
         let nonce = format!("{:016x}", u64::from_be_bytes(softphone_stun::random_bytes()));
         let shared = Arc::new(Shared {
@@ -171,9 +202,12 @@ impl TurnServer {
             stop: AtomicBool::new(false),
         });
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("sim-turn".to_owned()).spawn(move || serve(&serving))?;
-        tracing::info!(%local_addr, "turn server listening");
-        Ok(TurnServer { local_addr, shared, thread: Some(thread) })
+        let udp = std::thread::Builder::new().name("sim-turn".to_owned()).spawn(move || serve(&serving))?;
+        let accepting = Arc::clone(&shared);
+        let tcp =
+            std::thread::Builder::new().name("sim-turn-tcp".to_owned()).spawn(move || accept(&accepting, &listener))?;
+        tracing::info!(%local_addr, "turn server listening (UDP and TCP)");
+        Ok(TurnServer { local_addr, shared, threads: vec![udp, tcp] })
     }
 
     /// The address clients send to.
@@ -184,6 +218,11 @@ impl TurnServer {
     /// `turn:IP:PORT?transport=udp`, as an ICE server URL.
     pub fn turn_url(&self) -> String {
         format!("turn:{}?transport=udp", self.local_addr)
+    }
+
+    /// `turn:IP:PORT?transport=tcp`, as an ICE server URL.
+    pub fn turn_tcp_url(&self) -> String {
+        format!("turn:{}?transport=tcp", self.local_addr)
     }
 
     /// `stun:IP:PORT`, as an ICE server URL.
@@ -214,7 +253,7 @@ impl TurnServer {
 impl Drop for TurnServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
         let allocations: Vec<_> = self.shared.allocations().drain().map(|(_, allocation)| allocation).collect();
@@ -236,7 +275,8 @@ fn serve(shared: &Arc<Shared>) {
     while !shared.stop.load(Ordering::Relaxed) {
         expire(shared);
         match shared.socket.recv_from(&mut buf) {
-            Ok((len, from)) => handle(shared, &buf[..len], from),
+            Ok(_) if !shared.config.answer_udp => {}
+            Ok((len, from)) => handle(shared, &buf[..len], &ClientLink::Udp(from)),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -249,6 +289,71 @@ fn serve(shared: &Arc<Shared>) {
                 return;
             }
         }
+    }
+}
+
+/// Takes TCP connections, each served on a thread of its own.
+fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, from)) => {
+                let shared = Arc::clone(shared);
+                let spawned = std::thread::Builder::new()
+                    .name(format!("sim-turn-tcp-{}", from.port()))
+                    .spawn(move || serve_connection(&shared, stream, from));
+                if let Err(error) = spawned {
+                    tracing::warn!(%error, "turn: connection not served");
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK),
+            Err(error) => {
+                tracing::warn!(%error, "turn: TCP accept failed");
+                std::thread::sleep(TICK);
+            }
+        }
+    }
+}
+
+/// One client's TCP connection: STUN messages back to back. Closing it frees its allocation.
+fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, from: SocketAddr) {
+    let (Ok(()), Ok(()), Ok(writer)) =
+        (stream.set_nonblocking(false), stream.set_read_timeout(Some(TICK)), stream.try_clone())
+    else {
+        return;
+    };
+    let link = ClientLink::Tcp(from, Arc::new(Mutex::new(writer)));
+    let mut reader = stream;
+    let mut inbox = Vec::new();
+    let mut buf = vec![0u8; RECV_BUFFER];
+    while !shared.stop.load(Ordering::Relaxed) {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(len) => inbox.extend_from_slice(&buf[..len]),
+            Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                continue;
+            }
+            Err(_) => break,
+        }
+        loop {
+            match softphone_stun::take_framed(&mut inbox) {
+                Ok(Some(message)) => handle(shared, &message, &link),
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::debug!(client = %from, "turn: not STUN over TCP, connection dropped");
+                    inbox.clear();
+                    return free(shared, from);
+                }
+            }
+        }
+    }
+    free(shared, from);
+}
+
+fn free(shared: &Shared, client: SocketAddr) {
+    let freed = shared.allocations().remove(&client);
+    if let Some(allocation) = freed {
+        tracing::debug!(%client, "turn: connection closed, allocation freed");
+        close(allocation);
     }
 }
 
@@ -267,7 +372,7 @@ fn expire(shared: &Shared) {
     }
 }
 
-fn handle(shared: &Arc<Shared>, bytes: &[u8], from: SocketAddr) {
+fn handle(shared: &Arc<Shared>, bytes: &[u8], from: &ClientLink) {
     if !is_stun(bytes) {
         // ChannelData (or noise): channels are never bound here.
         return;
@@ -278,18 +383,18 @@ fn handle(shared: &Arc<Shared>, bytes: &[u8], from: SocketAddr) {
     match (message.method, message.class) {
         (Method::Binding, Class::Request) => {
             shared.counters.bindings.fetch_add(1, Ordering::Relaxed);
-            let reply = message.reply(Class::Success).with(Attribute::XorMappedAddress(from));
+            let reply = message.reply(Class::Success).with(Attribute::XorMappedAddress(from.addr()));
             shared.send(&reply.encode(None, true), from);
         }
-        (Method::Send, Class::Indication) => relay_to_peer(shared, &message, from),
+        (Method::Send, Class::Indication) => relay_to_peer(shared, &message, from.addr()),
         (Method::Allocate | Method::Refresh | Method::CreatePermission | Method::ChannelBind, Class::Request) => {
             if !authenticated(shared, &message, bytes, from) {
                 return;
             }
             let reply = match message.method {
                 Method::Allocate => allocate(shared, &message, from),
-                Method::Refresh => refresh(shared, &message, from),
-                Method::CreatePermission => create_permission(shared, &message, from),
+                Method::Refresh => refresh(shared, &message, from.addr()),
+                Method::CreatePermission => create_permission(shared, &message, from.addr()),
                 _ => error(&message, 400, "Bad Request: use Send indications"),
             };
             shared.send(&reply.encode(Some(&shared.key), true), from);
@@ -300,7 +405,7 @@ fn handle(shared: &Arc<Shared>, bytes: &[u8], from: SocketAddr) {
 
 /// Checks the long-term credential; answers 401 (with realm and nonce) when it is missing or
 /// wrong.
-fn authenticated(shared: &Shared, message: &Message, bytes: &[u8], from: SocketAddr) -> bool {
+fn authenticated(shared: &Shared, message: &Message, bytes: &[u8], from: &ClientLink) -> bool {
     let config = &shared.config;
     let known_user = message.username() == Some(config.username.as_str());
     if message.has_integrity() && known_user && message.verify_integrity(bytes, &shared.key) {
@@ -329,7 +434,8 @@ fn granted_lifetime(message: &Message) -> u32 {
     message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS).min(MAX_LIFETIME_SECS)
 }
 
-fn allocate(shared: &Arc<Shared>, message: &Message, from: SocketAddr) -> Message {
+fn allocate(shared: &Arc<Shared>, message: &Message, link: &ClientLink) -> Message {
+    let from = link.addr();
     if message.requested_transport() != Some(TRANSPORT_UDP) {
         return error(message, 442, "Unsupported Transport Protocol");
     }
@@ -350,9 +456,10 @@ fn allocate(shared: &Arc<Shared>, message: &Message, from: SocketAddr) -> Messag
     let thread = {
         let shared = Arc::clone(shared);
         let alive = Arc::clone(&alive);
+        let link = link.clone();
         std::thread::Builder::new()
             .name(format!("sim-turn-relay-{}", relayed_addr.port()))
-            .spawn(move || relay_to_client(&shared, &reader, from, &alive))
+            .spawn(move || relay_to_client(&shared, &reader, &link, &alive))
     };
     let Ok(thread) = thread else {
         return error(message, 508, "Insufficient Capacity");
@@ -441,7 +548,8 @@ fn relay_to_peer(shared: &Shared, message: &Message, from: SocketAddr) {
 }
 
 /// One allocation's relay socket: what peers send there goes to the client as Data indications.
-fn relay_to_client(shared: &Shared, relay: &UdpSocket, client: SocketAddr, alive: &AtomicBool) {
+fn relay_to_client(shared: &Shared, relay: &UdpSocket, link: &ClientLink, alive: &AtomicBool) {
+    let client = link.addr();
     let mut buf = vec![0u8; RECV_BUFFER];
     while alive.load(Ordering::Relaxed) && !shared.stop.load(Ordering::Relaxed) {
         let (len, peer) = match relay.recv_from(&mut buf) {
@@ -458,6 +566,6 @@ fn relay_to_client(shared: &Shared, relay: &UdpSocket, client: SocketAddr, alive
             .with(Attribute::XorPeerAddress(peer))
             .with(Attribute::Data(buf[..len].to_vec()));
         shared.counters.relayed_to_clients.fetch_add(1, Ordering::Relaxed);
-        shared.send(&indication.encode(None, false), client);
+        shared.send(&indication.encode(None, false), link);
     }
 }

@@ -137,3 +137,51 @@ fn a_second_allocation_from_the_same_address_is_a_mismatch() {
     assert_eq!(again.error_code().map(|(code, _)| code), Some(437));
     assert_eq!(turn.stats().live_allocations, 1);
 }
+
+#[test]
+fn over_tcp_messages_come_back_to_back_and_closing_frees_the_allocation() {
+    use std::io::{Read, Write};
+    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("start");
+    let udp = socket();
+    udp.send_to(&Message::request(Method::Binding, [3; 12]).encode(None, true), turn.local_addr()).unwrap();
+    let mut buf = [0u8; 2_048];
+    udp.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(udp.recv_from(&mut buf).is_err(), "UDP is not answered when answer_udp is off");
+
+    let mut stream = std::net::TcpStream::connect(turn.local_addr()).expect("TCP on the same port");
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut inbox = Vec::new();
+    let mut next = |stream: &mut std::net::TcpStream| loop {
+        if let Some(message) = softphone_stun::take_framed(&mut inbox).expect("STUN") {
+            return Message::decode(&message).expect("decodes");
+        }
+        let len = stream.read(&mut buf).expect("an answer within 2 s");
+        assert!(len > 0, "the server closed the connection");
+        inbox.extend_from_slice(&buf[..len]);
+    };
+    // Two requests in one write: two answers, in order.
+    let first = Message::request(Method::Allocate, [4; 12]).with(Attribute::RequestedTransport(TRANSPORT_UDP));
+    let binding = Message::request(Method::Binding, [5; 12]);
+    stream.write_all(&[first.encode(None, true), binding.encode(None, true)].concat()).unwrap();
+    let challenge = next(&mut stream);
+    assert_eq!(challenge.error_code().map(|(code, _)| code), Some(401));
+    let mapped = next(&mut stream);
+    assert_eq!(mapped.xor_mapped_address(), Some(stream.local_addr().unwrap()));
+
+    let key = IntegrityKey::long_term(DEFAULT_TURN_USERNAME, challenge.realm().unwrap(), DEFAULT_TURN_PASSWORD);
+    let request = Message::request(Method::Allocate, [6; 12])
+        .with(Attribute::Username(DEFAULT_TURN_USERNAME.to_owned()))
+        .with(Attribute::Realm(challenge.realm().unwrap().to_owned()))
+        .with(Attribute::Nonce(challenge.nonce().unwrap().to_owned()))
+        .with(Attribute::RequestedTransport(TRANSPORT_UDP));
+    stream.write_all(&request.encode(Some(&key), true)).unwrap();
+    let granted = next(&mut stream);
+    assert_eq!(granted.class, Class::Success, "{granted:?}");
+    assert_eq!(turn.stats().live_allocations, 1);
+    drop(stream);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while turn.stats().live_allocations > 0 {
+        assert!(std::time::Instant::now() < deadline, "the allocation outlived its connection");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

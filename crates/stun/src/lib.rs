@@ -239,6 +239,24 @@ pub fn is_stun(bytes: &[u8]) -> bool {
     bytes.len() >= HEADER_LEN && bytes[0] < 4 && bytes[4..8] == MAGIC_COOKIE.to_be_bytes()
 }
 
+/// Takes the first whole STUN message off the front of `stream` (what a TCP connection to a TURN
+/// server has delivered so far, RFC 8656 §3.1: messages back to back). `Ok(None)`: not whole
+/// yet. `Err`: the stream does not carry STUN (the caller drops the connection).
+pub fn take_framed(stream: &mut Vec<u8>) -> Result<Option<Vec<u8>>, StunError> {
+    if stream.len() < HEADER_LEN {
+        return Ok(None);
+    }
+    if !is_stun(stream) {
+        return Err(StunError::NotStun);
+    }
+    let whole = HEADER_LEN + usize::from(u16::from_be_bytes([stream[2], stream[3]]));
+    if stream.len() < whole {
+        return Ok(None);
+    }
+    let rest = stream.split_off(whole);
+    Ok(Some(std::mem::replace(stream, rest)))
+}
+
 impl Message {
     pub fn new(method: Method, class: Class, transaction_id: TransactionId) -> Message {
         Message { method, class, transaction_id, attributes: Vec::new(), integrity_at: None }
@@ -559,6 +577,21 @@ fn decode_attribute(kind: u16, value: &[u8], transaction_id: &TransactionId) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_cut_out_of_a_stream_whole() {
+        let first = Message::request(Method::Binding, [1; 12]).encode(None, true);
+        let second = Message::request(Method::Allocate, [2; 12]).with(Attribute::Data(vec![9; 33])).encode(None, false);
+        let mut stream = [first.clone(), second.clone()].concat();
+        let tail = stream.split_off(first.len() + 5);
+        assert_eq!(take_framed(&mut stream), Ok(Some(first)));
+        assert_eq!(take_framed(&mut stream), Ok(None), "only 5 bytes of the second");
+        stream.extend_from_slice(&tail);
+        assert_eq!(take_framed(&mut stream), Ok(Some(second)));
+        assert!(stream.is_empty());
+        let mut noise = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        assert_eq!(take_framed(&mut noise), Err(StunError::NotStun));
+    }
 
     #[test]
     fn random_transaction_ids_differ() {

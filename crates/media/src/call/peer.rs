@@ -258,8 +258,11 @@ impl Peer {
             }
         }
         if let Some(relay) = &gathered.relay {
-            let local =
-                if relay.server().ip().is_loopback() { local_addr } else { interface_addr.unwrap_or(local_addr) };
+            let local = relay.tcp_local_addr().unwrap_or(if relay.server().ip().is_loopback() {
+                local_addr
+            } else {
+                interface_addr.unwrap_or(local_addr)
+            });
             rtc.add_local_candidate(Candidate::relayed(relay.relayed(), local, "udp").map_err(candidate_error)?);
             tracing::debug!(relayed = %relay.relayed(), server = %relay.server(), "TURN relay allocated");
         }
@@ -420,12 +423,38 @@ impl Peer {
 
     /// Sends what the TURN client has queued for its server.
     fn send_to_turn(&mut self) {
-        let Some(turn) = &self.turn else { return };
-        for datagram in self.turn_out.drain(..) {
-            if let Err(error) = self.socket.send_to(&datagram, turn.server()) {
-                tracing::debug!(%error, server = %turn.server(), "TURN send failed");
-            }
+        let Some(turn) = &mut self.turn else { return };
+        for message in self.turn_out.drain(..) {
+            turn.transmit(&self.socket, &message);
         }
+    }
+
+    /// A message from the TURN server: a peer's packet in a Data indication goes to str0m as if
+    /// received on the relayed address; an answer to one of our requests is the client's.
+    fn on_turn_message(&mut self, bytes: &[u8]) -> Result<(), MediaError> {
+        let Some(turn) = &mut self.turn else { return Ok(()) };
+        let unwrapped = turn.on_server_datagram(bytes, Instant::now(), &mut self.turn_out);
+        let relayed = turn.relayed();
+        self.send_to_turn();
+        match unwrapped {
+            Some((peer, data)) => self.receive(peer, relayed, &data),
+            None => Ok(()),
+        }
+    }
+
+    /// A packet from `source` that arrived on our candidate `destination`, to str0m.
+    fn receive(&mut self, source: SocketAddr, destination: SocketAddr, bytes: &[u8]) -> Result<(), MediaError> {
+        let Ok(contents) = bytes.try_into() else {
+            return Ok(());
+        };
+        let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination, contents });
+        if self.rtc.accepts(&input) {
+            if let Err(error) = self.rtc.handle_input(input) {
+                tracing::debug!(%error, "call media input rejected");
+            }
+            self.drain()?;
+        }
+        Ok(())
     }
 
     fn on_event(&mut self, event: Event) {
@@ -589,7 +618,11 @@ impl Peer {
             let now = Instant::now();
             if let Some(turn) = &mut self.turn {
                 turn.on_timer(now, &mut self.turn_out);
+                let messages = turn.read_stream();
                 self.send_to_turn();
+                for message in messages {
+                    self.on_turn_message(&message)?;
+                }
             }
             if self.connected {
                 let mut frame = std::mem::take(&mut self.frame);
@@ -613,40 +646,17 @@ impl Peer {
             self.socket.set_read_timeout(Some(wait))?;
             match self.socket.recv_from(&mut buf) {
                 Ok((len, source)) => {
-                    let mut bytes = &buf[..len];
-                    let relayed;
-                    let (source, destination) = match &mut self.turn {
-                        // From the TURN server: a peer's packet in a Data indication, or the
-                        // answer to one of our requests.
-                        Some(turn) if source == turn.server() => {
-                            let unwrapped = turn.on_server_datagram(bytes, Instant::now(), &mut self.turn_out);
-                            let destination = turn.relayed();
-                            self.send_to_turn();
-                            let Some((peer, data)) = unwrapped else {
-                                continue;
-                            };
-                            relayed = data;
-                            bytes = &relayed;
-                            (peer, destination)
-                        }
-                        // One socket serves both host candidates: a packet from loopback came to
-                        // the loopback candidate, anything else to the interface's.
-                        _ => match self.interface_addr {
-                            Some(interface) if !source.ip().is_loopback() => (source, interface),
-                            _ => (source, self.local_addr),
-                        },
-                    };
-                    let Ok(contents) = bytes.try_into() else {
+                    if self.turn.as_ref().is_some_and(|turn| turn.over_udp() && source == turn.server()) {
+                        self.on_turn_message(&buf[..len])?;
                         continue;
-                    };
-                    let input =
-                        Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination, contents });
-                    if self.rtc.accepts(&input) {
-                        if let Err(error) = self.rtc.handle_input(input) {
-                            tracing::debug!(%error, "call media input rejected");
-                        }
-                        self.drain()?;
                     }
+                    // One socket serves both host candidates: a packet from loopback came to the
+                    // loopback candidate, anything else to the interface's.
+                    let destination = match self.interface_addr {
+                        Some(interface) if !source.ip().is_loopback() => interface,
+                        _ => self.local_addr,
+                    };
+                    self.receive(source, destination, &buf[..len])?;
                 }
                 Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 // ICMP port unreachable from a peer that went away shows up here on Linux.

@@ -5,6 +5,10 @@
 //! Telnyx SDK's), within a time budget: a STUN server that does not answer, or a name that does
 //! not resolve, costs at most that budget and the call goes on with what was found.
 //!
+//! TURN over TCP (`?transport=tcp`, as Telnyx's second TURN URL) is asked at the same time, on a
+//! connection of its own: it is used when UDP gets no relay (a network that lets only TCP out),
+//! else closed. The relayed address itself is UDP either way.
+//!
 //! [`TurnClient`] then carries the relayed candidate's traffic: what str0m sends from the relayed
 //! address goes to the server as Send indications (after a CreatePermission for the peer's IP),
 //! Data indications from the server come back as if received on the relayed address. It
@@ -12,7 +16,8 @@
 //! frees the allocation when the call ends.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -39,10 +44,12 @@ pub(crate) enum IceUrl {
     Stun { host: String, port: u16 },
     /// `turn:host[:port][?transport=udp]`.
     TurnUdp { host: String, port: u16 },
+    /// `turn:host[:port]?transport=tcp`.
+    TurnTcp { host: String, port: u16 },
 }
 
-/// Parses `stun:` and `turn:` URLs (RFC 7064 / 7065). `turns:` and `?transport=tcp` are not
-/// carried by this engine: `None`.
+/// Parses `stun:` and `turn:` URLs (RFC 7064 / 7065). `turns:` (TLS) is not carried by this
+/// engine: `None`.
 pub(crate) fn parse_ice_url(url: &str) -> Option<IceUrl> {
     let (scheme, rest) = url.trim().split_once(':')?;
     let (authority, query) = match rest.split_once('?') {
@@ -54,6 +61,7 @@ pub(crate) fn parse_ice_url(url: &str) -> Option<IceUrl> {
         "stun" if query.is_none() => Some(IceUrl::Stun { host, port }),
         "turn" => match query.map(str::to_ascii_lowercase).as_deref() {
             None | Some("transport=udp") => Some(IceUrl::TurnUdp { host, port }),
+            Some("transport=tcp") => Some(IceUrl::TurnTcp { host, port }),
             _ => None,
         },
         _ => None,
@@ -88,6 +96,7 @@ pub(crate) struct Gathered {
     pub(crate) problems: Vec<String>,
 }
 
+#[derive(Clone)]
 struct TurnTarget {
     server: SocketAddr,
     username: String,
@@ -112,41 +121,78 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
     let mut gathered = Gathered::default();
     let mut stun_hosts = Vec::new();
     let mut turn_hosts = Vec::new();
+    let mut turn_tcp_hosts = Vec::new();
     for server in servers {
         for url in &server.urls {
-            match parse_ice_url(url) {
-                Some(IceUrl::Stun { host, port }) => stun_hosts.push((host, port)),
-                Some(IceUrl::TurnUdp { host, port }) => match (&server.username, &server.credential) {
-                    (Some(username), Some(password)) => {
-                        turn_hosts.push(((host, port), username.clone(), password.clone()));
-                    }
-                    _ => gathered.problems.push(format!("{url}: a TURN server needs a username and a credential")),
-                },
-                None => tracing::debug!(%url, "ICE server URL not used by the native engine (turns:, TCP or unknown)"),
+            let credential = server.username.clone().zip(server.credential.clone());
+            match (parse_ice_url(url), credential) {
+                (Some(IceUrl::Stun { host, port }), _) => stun_hosts.push((host, port)),
+                (Some(IceUrl::TurnUdp { host, port }), Some((username, password))) => {
+                    turn_hosts.push(((host, port), username, password));
+                }
+                (Some(IceUrl::TurnTcp { host, port }), Some((username, password))) => {
+                    turn_tcp_hosts.push(((host, port), username, password));
+                }
+                (Some(_), None) => {
+                    gathered.problems.push(format!("{url}: a TURN server needs a username and a credential"));
+                }
+                (None, _) => tracing::debug!(%url, "ICE server URL not used by the native engine (turns: or unknown)"),
             }
         }
     }
     let ipv4 = socket.local_addr().is_ok_and(|addr| addr.is_ipv4());
     let mut names: Vec<(String, u16)> = stun_hosts.clone();
-    names.extend(turn_hosts.iter().map(|(name, _, _)| name.clone()));
+    names.extend(turn_hosts.iter().chain(&turn_tcp_hosts).map(|(name, _, _)| name.clone()));
     let resolved = resolve(&names, ipv4, deadline);
     let stun_servers: Vec<SocketAddr> = stun_hosts.iter().filter_map(|name| resolved.get(name).copied()).collect();
-    let turn = turn_hosts.into_iter().find_map(|(name, username, password)| {
-        let server = resolved.get(&name).copied();
-        if server.is_none() {
-            gathered.problems.push(format!("TURN server {}:{} did not resolve", name.0, name.1));
-        }
-        Some(TurnTarget { server: server?, username, password })
+    let mut first_resolved = |hosts: Vec<((String, u16), String, String)>| {
+        hosts.into_iter().find_map(|(name, username, password)| {
+            let server = resolved.get(&name).copied();
+            if server.is_none() {
+                gathered.problems.push(format!("TURN server {}:{} did not resolve", name.0, name.1));
+            }
+            Some(TurnTarget { server: server?, username, password })
+        })
+    };
+    let turn = first_resolved(turn_hosts);
+    let turn_tcp = first_resolved(turn_tcp_hosts).map(|target| {
+        let (done, result) = mpsc::channel();
+        let spawned = std::thread::Builder::new().name("turn-tcp".to_owned()).spawn(move || {
+            let _ = done.send(allocate_over_tcp(&target, deadline));
+        });
+        (spawned.is_ok(), result)
     });
     for (host, port) in &stun_hosts {
         if !resolved.contains_key(&(host.clone(), *port)) {
             gathered.problems.push(format!("STUN server {host}:{port} did not resolve"));
         }
     }
-    if stun_servers.is_empty() && turn.is_none() {
-        return gathered;
+    if !stun_servers.is_empty() || turn.is_some() {
+        ask_over_udp(socket, &stun_servers, turn.as_ref(), deadline, budget, &mut gathered);
     }
+    if let Some((true, result)) = turn_tcp {
+        let over_tcp = result.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        match over_tcp {
+            // UDP is the better path; the TCP connection closes and the server frees its relay.
+            Ok(Ok(_)) if gathered.relay.is_some() => {}
+            Ok(Ok(relay)) => gathered.relay = Some(relay),
+            Ok(Err(problem)) => gathered.problems.push(problem),
+            Err(_) => gathered.problems.push(format!("TURN over TCP did not finish within {budget:?}")),
+        }
+    }
+    gathered
+}
 
+/// Binding requests to every STUN server and an Allocate to the UDP TURN server, on `socket`,
+/// until all have answered or `deadline`.
+fn ask_over_udp(
+    socket: &UdpSocket,
+    stun_servers: &[SocketAddr],
+    turn: Option<&TurnTarget>,
+    deadline: Instant,
+    budget: Duration,
+    gathered: &mut Gathered,
+) {
     let mut pending: PendingRequests = HashMap::new();
     let send = |pending: &mut PendingRequests, id: TransactionId, kind: Pending, to: SocketAddr, bytes: Vec<u8>| {
         if let Err(error) = socket.send_to(&bytes, to) {
@@ -154,11 +200,11 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
         }
         pending.insert(id, (kind, to, bytes, Instant::now() + RETRANSMIT));
     };
-    for server in &stun_servers {
+    for server in stun_servers {
         let request = Message::request(Method::Binding, softphone_stun::random_bytes());
         send(&mut pending, request.transaction_id, Pending::Binding, *server, request.encode(None, true));
     }
-    if let Some(target) = &turn {
+    if let Some(target) = turn {
         let request = allocate_request(&[]);
         send(
             &mut pending,
@@ -211,7 +257,7 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
                 gathered.problems.push(format!("STUN server {from} refused the binding request"));
             }
             (Pending::Allocate { challenge }, class) => {
-                let Some(target) = &turn else { continue };
+                let Some(target) = turn else { continue };
                 match allocation_answer(&message, bytes, class, challenge, target) {
                     AllocateStep::Retry { realm, nonce } => {
                         let key = IntegrityKey::long_term(&target.username, &realm, &target.password);
@@ -233,7 +279,8 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
                         if let Some(mapped) = mapped {
                             gathered.server_reflexive.get_or_insert(mapped);
                         }
-                        gathered.relay = Some(TurnClient::new(target, relayed, lifetime, realm, nonce, now));
+                        gathered.relay =
+                            Some(TurnClient::new(target, relayed, lifetime, realm, nonce, now, TurnLink::Udp));
                     }
                     AllocateStep::Refused(problem) => {
                         turn_done = true;
@@ -243,14 +290,77 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
             }
         }
     }
-    if !turn_done && let Some(target) = &turn {
+    if !turn_done && let Some(target) = turn {
         gathered.problems.push(format!("TURN server {} did not answer within {budget:?}", target.server));
     }
     let unanswered = stun_servers.len() - stun_answers;
     if unanswered > 0 {
         gathered.problems.push(format!("{unanswered} STUN server(s) did not answer within {budget:?}"));
     }
-    gathered
+}
+
+/// An allocation over a TCP connection to `target`: the 401 challenge, then the request with
+/// the credential, each answer read whole off the stream; all before `deadline`.
+fn allocate_over_tcp(target: &TurnTarget, deadline: Instant) -> Result<TurnClient, String> {
+    let server = target.server;
+    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let failed = |error: std::io::Error| format!("TURN server {server} over TCP: {error}");
+    let mut stream = TcpStream::connect_timeout(&server, left()).map_err(failed)?;
+    stream.set_nodelay(true).map_err(failed)?;
+    let mut inbox = Vec::new();
+    let mut challenge: Option<(String, String)> = None;
+    // The unauthenticated request, the one with the credential, and one more for a stale nonce.
+    for _ in 0..3 {
+        let request = match &challenge {
+            None => allocate_request(&[]),
+            Some((realm, nonce)) => allocate_request(&[
+                Attribute::Username(target.username.clone()),
+                Attribute::Realm(realm.clone()),
+                Attribute::Nonce(nonce.clone()),
+            ]),
+        };
+        let key =
+            challenge.as_ref().map(|(realm, _)| IntegrityKey::long_term(&target.username, realm, &target.password));
+        stream.write_all(&request.encode(key.as_ref(), true)).map_err(failed)?;
+        let (message, bytes) = loop {
+            let bytes = read_framed(&mut stream, &mut inbox, deadline).map_err(failed)?;
+            match Message::decode(&bytes) {
+                Ok(message) if message.transaction_id == request.transaction_id => break (message, bytes),
+                _ => continue,
+            }
+        };
+        match allocation_answer(&message, &bytes, message.class, challenge.clone(), target) {
+            AllocateStep::Retry { realm, nonce } => challenge = Some((realm, nonce)),
+            AllocateStep::Granted { relayed, lifetime, realm, nonce, .. } => {
+                stream.set_nonblocking(true).map_err(failed)?;
+                let link = TurnLink::Tcp { stream, inbox, outbox: Vec::new() };
+                return Ok(TurnClient::new(target, relayed, lifetime, realm, nonce, Instant::now(), link));
+            }
+            AllocateStep::Refused(problem) => return Err(format!("{problem} (TCP)")),
+        }
+    }
+    Err(format!("TURN server {server} kept asking for credentials (TCP)"))
+}
+
+/// Reads until one whole STUN message is in `inbox`, and takes it.
+fn read_framed(stream: &mut TcpStream, inbox: &mut Vec<u8>, deadline: Instant) -> std::io::Result<Vec<u8>> {
+    let mut buf = [0u8; 2_048];
+    loop {
+        match softphone_stun::take_framed(inbox) {
+            Ok(Some(message)) => return Ok(message),
+            Ok(None) => {}
+            Err(error) => return Err(std::io::Error::new(ErrorKind::InvalidData, error)),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut buf)? {
+            0 => return Err(ErrorKind::UnexpectedEof.into()),
+            len => inbox.extend_from_slice(&buf[..len]),
+        }
+    }
 }
 
 fn allocate_request(auth: &[Attribute]) -> Message {
@@ -362,9 +472,20 @@ fn resolve(names: &[(String, u16)], ipv4: bool, deadline: Instant) -> HashMap<(S
     resolved
 }
 
+/// How a [`TurnClient`] reaches its server.
+#[derive(Debug)]
+pub(crate) enum TurnLink {
+    /// Datagrams on the call's UDP socket.
+    Udp,
+    /// STUN messages back to back on a TCP connection (non-blocking), with what has been read
+    /// but not yet taken, and what could not be written yet.
+    Tcp { stream: TcpStream, inbox: Vec<u8>, outbox: Vec<u8> },
+}
+
 /// A TURN allocation in use by one call.
 #[derive(Debug)]
 pub(crate) struct TurnClient {
+    link: TurnLink,
     server: SocketAddr,
     username: String,
     realm: String,
@@ -387,8 +508,10 @@ impl TurnClient {
         realm: String,
         nonce: String,
         now: Instant,
+        link: TurnLink,
     ) -> TurnClient {
         TurnClient {
+            link,
             server: target.server,
             username: target.username.clone(),
             key: IntegrityKey::long_term(&target.username, &realm, &target.password),
@@ -405,6 +528,70 @@ impl TurnClient {
     /// The TURN server's address: datagrams from there are TURN's.
     pub(crate) fn server(&self) -> SocketAddr {
         self.server
+    }
+
+    /// True when the server is reached by datagrams on the call's socket (else over TCP).
+    pub(crate) fn over_udp(&self) -> bool {
+        matches!(self.link, TurnLink::Udp)
+    }
+
+    /// Our end of the TCP connection, when the server is reached over TCP.
+    pub(crate) fn tcp_local_addr(&self) -> Option<SocketAddr> {
+        match &self.link {
+            TurnLink::Udp => None,
+            TurnLink::Tcp { stream, .. } => stream.local_addr().ok(),
+        }
+    }
+
+    /// Sends one message to the server: on `socket`, or on the TCP connection (what the
+    /// connection cannot take now waits for the next call).
+    pub(crate) fn transmit(&mut self, socket: &UdpSocket, message: &[u8]) {
+        let server = self.server;
+        match &mut self.link {
+            TurnLink::Udp => {
+                if let Err(error) = socket.send_to(message, server) {
+                    tracing::debug!(%error, %server, "TURN send failed");
+                }
+            }
+            TurnLink::Tcp { stream, outbox, .. } => {
+                outbox.extend_from_slice(message);
+                flush(stream, outbox);
+            }
+        }
+    }
+
+    /// The whole messages the TCP connection has brought since the last call (none over UDP).
+    pub(crate) fn read_stream(&mut self) -> Vec<Vec<u8>> {
+        let TurnLink::Tcp { stream, inbox, outbox } = &mut self.link else {
+            return Vec::new();
+        };
+        flush(stream, outbox);
+        let mut buf = [0u8; 4_096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    if !self.lost {
+                        tracing::warn!(server = %self.server, "the TURN server closed the TCP connection");
+                    }
+                    self.lost = true;
+                    break;
+                }
+                Ok(len) => inbox.extend_from_slice(&buf[..len]),
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    if !self.lost {
+                        tracing::warn!(%error, server = %self.server, "TURN over TCP failed");
+                    }
+                    self.lost = true;
+                    break;
+                }
+            }
+        }
+        let mut messages = Vec::new();
+        while let Ok(Some(message)) = softphone_stun::take_framed(inbox) {
+            messages.push(message);
+        }
+        messages
     }
 
     /// The relayed transport address: the candidate the peer sends to.
@@ -499,6 +686,24 @@ impl TurnClient {
     }
 }
 
+/// Writes what the connection takes of `outbox` now.
+fn flush(stream: &mut TcpStream, outbox: &mut Vec<u8>) {
+    while !outbox.is_empty() {
+        match stream.write(outbox) {
+            Ok(0) => return,
+            Ok(written) => {
+                outbox.drain(..written);
+            }
+            Err(error) if error.kind() == ErrorKind::WouldBlock => return,
+            Err(error) => {
+                tracing::debug!(%error, "TURN over TCP: write failed");
+                outbox.clear();
+                return;
+            }
+        }
+    }
+}
+
 /// When to refresh an allocation of `lifetime` seconds: a minute before it lapses, or halfway
 /// through a short one.
 fn refresh_after(lifetime: u32) -> Duration {
@@ -519,7 +724,11 @@ mod tests {
         assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=udp"), turn("turn.telnyx.com", 3478));
         assert_eq!(parse_ice_url("TURN:127.0.0.1:5000"), turn("127.0.0.1", 5000));
         assert_eq!(parse_ice_url("turn:[::1]:5000?transport=UDP"), turn("::1", 5000));
-        assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=tcp"), None);
+        assert_eq!(
+            parse_ice_url("turn:turn.telnyx.com:3478?transport=tcp"),
+            Some(IceUrl::TurnTcp { host: "turn.telnyx.com".to_owned(), port: 3478 })
+        );
+        assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=sctp"), None);
         assert_eq!(parse_ice_url("turns:turn.telnyx.com:443"), None);
         assert_eq!(parse_ice_url("stun:"), None);
         assert_eq!(parse_ice_url("stun:host:notaport"), None);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8's fuzzing: each cargo-fuzz target for FUZZ_SECONDS (default 600), one after the other.
-#   scripts/fuzz.sh                 all four targets
+#   scripts/fuzz.sh                 all five targets
 #   scripts/fuzz.sh server_frame    one of them
 # Needs the nightly toolchain (rustup, from the registries here) and cargo-fuzz (installed from
 # crates.io if missing). New inputs go to each fuzz/corpus/, crashes to each fuzz/artifacts/.
@@ -12,6 +12,7 @@ targets=(
   "crates/sim/fuzz signaling_frame"    # what the simulator reads from a client
   "crates/store/fuzz csv_import"       # a CSV file of leads
   "crates/core/fuzz phone_parse"       # a typed or imported phone number
+  "crates/stun/fuzz stun_message"      # STUN/TURN from a TURN server, or to the simulator's
 )
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked

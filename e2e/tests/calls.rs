@@ -70,6 +70,8 @@ async fn a_call_to_a_lead_has_audio_holds_sends_digits_and_is_wrapped_up_into_th
     app.wait_for_text(".diagnostics-call .codec", |text| text.eq_ignore_ascii_case("opus")).await;
     app.wait_for_text(".diagnostics-call .ice", |text| text == "connected" || text == "completed").await;
     app.wait_for_text(".diagnostics-call .mos", |text| text.parse::<f64>().is_ok_and(|mos| mos > 3.5)).await;
+    // The demo simulator is on this machine: the audio goes directly, not through a relay.
+    app.wait_for_text(".diagnostics-call .route", |text| text == "Direct").await;
     app.screenshot("call-diagnostics").await;
 
     app.find("#calls-panel .hangup").await.click().await.expect("hang up");

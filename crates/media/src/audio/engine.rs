@@ -15,8 +15,11 @@ use crate::dsp::echo::{VoiceProcessingConfig, VoiceProcessor};
 use crate::dsp::tones::MicSource;
 use crate::{AudioDeviceEvent, FRAME_10MS};
 
-/// How often the engine wakes.
+/// How often the engine wakes while something plays or captures.
 const TICK: Duration = Duration::from_millis(5);
+/// How often it wakes while nothing does, only to notice that something should (a ringtone or a
+/// call starts at most this late). Waking every 5 ms cost the idle app 0.6-0.9 % of a core.
+const IDLE_TICK: Duration = Duration::from_millis(20);
 /// The most frames a late tick catches up on before skipping ahead.
 const MAX_CATCH_UP: u64 = 10;
 
@@ -178,7 +181,7 @@ pub(super) fn run(shared: Arc<Shared>) {
             }
         }
         drop(calls);
-        std::thread::sleep(TICK);
+        std::thread::sleep(if want.active { TICK } else { IDLE_TICK });
     }
 }
 

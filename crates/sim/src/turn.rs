@@ -185,10 +185,9 @@ pub struct TurnServer {
 impl TurnServer {
     /// Binds `config.listen` for UDP and the same port for TCP, and serves on threads of its own.
     pub fn start(config: TurnConfig) -> std::io::Result<TurnServer> {
-        let socket = UdpSocket::bind(config.listen)?;
+        let (socket, listener) = bind_both(config.listen)?;
         socket.set_read_timeout(Some(TICK))?;
         let local_addr = socket.local_addr()?;
-        let listener = TcpListener::bind(local_addr)?;
         listener.set_nonblocking(true)?;
         let key = IntegrityKey::long_term(&config.username, &config.realm, &config.password);
         let nonce = format!("{:016x}", u64::from_be_bytes(softphone_stun::random_bytes()));
@@ -259,6 +258,23 @@ impl Drop for TurnServer {
         let allocations: Vec<_> = self.shared.allocations().drain().map(|(_, allocation)| allocation).collect();
         for allocation in allocations {
             close(allocation);
+        }
+    }
+}
+
+/// A UDP socket and a TCP listener on the same port. With port 0 the OS picks the UDP port, which
+/// TCP may have in use (another test's connection): then another pick, a few times.
+fn bind_both(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut attempts = 0;
+    loop {
+        let socket = UdpSocket::bind(listen)?;
+        match TcpListener::bind(socket.local_addr()?) {
+            Ok(listener) => return Ok((socket, listener)),
+            Err(error) if listen.port() == 0 && attempts < 20 => {
+                attempts += 1;
+                tracing::debug!(%error, "turn: TCP port taken, picking another");
+            }
+            Err(error) => return Err(error),
         }
     }
 }

@@ -217,6 +217,23 @@ impl RowWindow {
     }
 }
 
+/// Numbers the searches, from one counter shared by every handler that starts one. A handler
+/// cannot take the next number from the list it was rendered with: keystrokes that come faster
+/// than renders share that list, and each one's search would be numbered alike while the list
+/// counted both (CI saw a search for "Evelyn Patel" whose answer was dropped as stale, leaving
+/// the unfiltered list on screen).
+#[derive(Debug, Clone, Default)]
+pub struct SearchTickets(Rc<std::cell::Cell<u32>>);
+
+impl SearchTickets {
+    /// A number no earlier search had.
+    pub fn next(&self) -> u32 {
+        let ticket = self.0.get().wrapping_add(1);
+        self.0.set(ticket);
+        ticket
+    }
+}
+
 /// The lead list: what was searched, the pages loaded so far, and the lead opened. Answers to
 /// an older search (`generation`) are dropped, so fast typing never shows stale results.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -233,8 +250,12 @@ pub struct LeadList {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeadListAction {
-    /// The agent typed: a new search starts (its first page is fetched after the debounce).
-    Search(String),
+    /// The agent typed: a new search starts (its first page is fetched after the debounce),
+    /// numbered by [`SearchTickets`].
+    Search {
+        query: String,
+        generation: u32,
+    },
     /// The next page is being fetched.
     LoadingMore,
     Loaded {
@@ -257,9 +278,9 @@ impl Reducible for LeadList {
     fn reduce(self: Rc<Self>, action: LeadListAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            LeadListAction::Search(query) => {
+            LeadListAction::Search { query, generation } => {
                 next.query = query;
-                next.generation = next.generation.wrapping_add(1);
+                next.generation = generation;
                 next.loading = true;
                 next.error = None;
             }
@@ -419,9 +440,33 @@ mod tests {
         (*Rc::new(state).reduce(action)).clone()
     }
 
+    thread_local! {
+        static TICKETS: SearchTickets = SearchTickets::default();
+    }
+
+    fn search(query: &str) -> LeadListAction {
+        LeadListAction::Search { query: query.into(), generation: TICKETS.with(SearchTickets::next) }
+    }
+
+    #[test]
+    fn keystrokes_faster_than_renders_still_show_the_last_search() {
+        // Two keystrokes handled by callbacks from the same render: each holds its own clone
+        // of the tickets, as the handlers do.
+        let tickets = SearchTickets::default();
+        let (first_handler, second_handler) = (tickets.clone(), tickets.clone());
+        let typed = LeadListAction::Search { query: "Evelyn".into(), generation: first_handler.next() };
+        let state = leads(LeadList::default(), typed);
+        let last = second_handler.next();
+        let state = leads(state, LeadListAction::Search { query: "Evelyn Patel".into(), generation: last });
+        let answer = LeadListAction::Loaded { generation: last, page: Page::first(50), leads: vec![lead(7, "Evelyn")] };
+        let state = leads(state, answer);
+        assert_eq!(state.leads.len(), 1, "the answer to the last search is shown");
+        assert!(!state.loading);
+    }
+
     #[test]
     fn a_full_page_offers_more_and_more_appends() {
-        let state = leads(LeadList::default(), LeadListAction::Search(String::new()));
+        let state = leads(LeadList::default(), search(""));
         let generation = state.generation;
         let page = Page::first(2);
         let state = leads(state, LeadListAction::Loaded { generation, page, leads: vec![lead(1, "A"), lead(2, "B")] });
@@ -462,9 +507,9 @@ mod tests {
 
     #[test]
     fn answers_to_an_older_search_are_dropped() {
-        let state = leads(LeadList::default(), LeadListAction::Search("a".into()));
+        let state = leads(LeadList::default(), search("a"));
         let old = state.generation;
-        let state = leads(state, LeadListAction::Search("ad".into()));
+        let state = leads(state, search("ad"));
         let state =
             leads(state, LeadListAction::Loaded { generation: old, page: Page::first(50), leads: vec![lead(1, "Bo")] });
         assert!(state.leads.is_empty() && state.loading, "still waiting for the newer search");
@@ -478,7 +523,7 @@ mod tests {
 
     #[test]
     fn saved_notes_show_in_the_list() {
-        let state = leads(LeadList::default(), LeadListAction::Search(String::new()));
+        let state = leads(LeadList::default(), search(""));
         let generation = state.generation;
         let state =
             leads(state, LeadListAction::Loaded { generation, page: Page::first(50), leads: vec![lead(1, "A")] });

@@ -88,7 +88,11 @@ fn a_relay_carries_packets_both_ways_for_permitted_peers_only() {
 
     // No permission yet: the peer's packet is dropped.
     peer.send_to(b"too early", relayed).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while turn.stats().dropped_without_permission == 0 {
+        assert!(std::time::Instant::now() < deadline, "never dropped: {:?}", turn.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(turn.stats().dropped_without_permission, 1, "{:?}", turn.stats());
 
     let (granted, _) = session.request(Method::CreatePermission, vec![Attribute::XorPeerAddress(peer_addr)]);

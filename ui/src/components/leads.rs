@@ -10,7 +10,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
-use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
+use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow, SearchTickets};
 use crate::wording;
 
 /// How long typing must pause before the search runs, in milliseconds.
@@ -44,6 +44,7 @@ pub struct LeadsPageProps {
 pub fn leads_page(props: &LeadsPageProps) -> Html {
     let list = use_reducer(LeadList::default);
     let pending: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
+    let tickets = use_mut_ref(SearchTickets::default).borrow().clone();
     // The list is virtualized: only the rows in view (and a few around) are in the DOM.
     let results = use_node_ref();
     let above = use_node_ref();
@@ -75,10 +76,11 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
 
     {
         // Again when demo mode is confirmed: the shell seeds the sample leads before it says so.
-        let list = list.clone();
+        let (list, tickets) = (list.clone(), tickets.clone());
         use_effect_with(props.demo, move |_| {
-            list.dispatch(LeadListAction::Search(list.query.clone()));
-            fetch(list.dispatcher(), list.query.clone(), list.generation.wrapping_add(1), Page::first(LEADS_PAGE));
+            let generation = tickets.next();
+            list.dispatch(LeadListAction::Search { query: list.query.clone(), generation });
+            fetch(list.dispatcher(), list.query.clone(), generation, Page::first(LEADS_PAGE));
         });
     }
 
@@ -94,11 +96,12 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     let oninput = {
         let list = list.clone();
         let pending = pending.clone();
+        let tickets = tickets.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
             let query = input.value();
-            let generation = list.generation.wrapping_add(1);
-            list.dispatch(LeadListAction::Search(query.clone()));
+            let generation = tickets.next();
+            list.dispatch(LeadListAction::Search { query: query.clone(), generation });
             let dispatcher = list.dispatcher();
             // Replacing the timeout cancels the previous one: only the last keystroke searches.
             *pending.borrow_mut() = Some(Timeout::new(SEARCH_DEBOUNCE_MS, move || {
@@ -142,9 +145,10 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
 
     let on_imported = {
         let list = list.clone();
+        let tickets = tickets.clone();
         Callback::from(move |()| {
-            let generation = list.generation.wrapping_add(1);
-            list.dispatch(LeadListAction::Search(list.query.clone()));
+            let generation = tickets.next();
+            list.dispatch(LeadListAction::Search { query: list.query.clone(), generation });
             fetch(list.dispatcher(), list.query.clone(), generation, Page::first(LEADS_PAGE));
         })
     };

@@ -170,11 +170,12 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
     if !stun_servers.is_empty() || turn.is_some() {
         ask_over_udp(socket, &stun_servers, turn.as_ref(), deadline, budget, &mut gathered);
     }
-    if let Some((true, result)) = turn_tcp {
-        let over_tcp = result.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        match over_tcp {
-            // UDP is the better path; the TCP connection closes and the server frees its relay.
-            Ok(Ok(_)) if gathered.relay.is_some() => {}
+    // With a UDP relay, TCP is not waited for: whatever it allocates is dropped with its
+    // connection (the server then frees it).
+    if let Some((true, result)) = turn_tcp
+        && gathered.relay.is_none()
+    {
+        match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(Ok(relay)) => gathered.relay = Some(relay),
             Ok(Err(problem)) => gathered.problems.push(problem),
             Err(_) => gathered.problems.push(format!("TURN over TCP did not finish within {budget:?}")),

@@ -559,7 +559,8 @@ fn decode_attribute(kind: u16, value: &[u8], transaction_id: &TransactionId) -> 
         ATTR_NONCE => Attribute::Nonce(text(kind, value)?),
         ATTR_SOFTWARE => Attribute::Software(text(kind, value)?),
         ATTR_ERROR_CODE => {
-            if value.len() < 4 {
+            // The number is 0-99 (RFC 8489 §14.8): 3|104 would read as 404 and encode as 404.
+            if value.len() < 4 || value[3] > 99 {
                 return Err(bad());
             }
             let code = u16::from(value[2] & 0x07) * 100 + u16::from(value[3]);
@@ -591,6 +592,18 @@ mod tests {
         assert!(stream.is_empty());
         let mut noise = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
         assert_eq!(take_framed(&mut noise), Err(StunError::NotStun));
+    }
+
+    #[test]
+    fn an_error_code_number_over_99_is_malformed() {
+        // Found by the stun_message fuzz target: class 7, number 104 decoded as 804, which
+        // encodes as class 0, number 4.
+        let crash = include_bytes!("../fuzz/seeds/stun_message/error_code_number_104");
+        assert_eq!(Message::decode(crash), Err(StunError::BadAttribute(ATTR_ERROR_CODE)));
+        let fine = Message::request(Method::Allocate, [1; 12])
+            .reply(Class::Error)
+            .with(Attribute::ErrorCode { code: 699, reason: "x".to_owned() });
+        assert_eq!(Message::decode(&fine.encode(None, false)).unwrap().error_code(), Some((699, "x")));
     }
 
     #[test]

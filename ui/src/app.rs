@@ -372,7 +372,7 @@ pub fn app() -> Html {
 
 #[cfg(test)]
 mod tests {
-    use softphone_core::call::{CallId, CallSnapshot, CallView, CallsSnapshot, Direction, Party, UnixMillis};
+    use softphone_core::call::CallsSnapshot;
 
     use super::{CALLS_REREAD_IDLE_TICKS, SeenCalls, reread_due};
 
@@ -386,17 +386,7 @@ mod tests {
 
     #[test]
     fn an_older_snapshot_does_not_hide_a_newer_one() {
-        let ringing = CallSnapshot {
-            call_id: CallId("call-1".into()),
-            direction: Direction::Inbound,
-            remote: Party { number: "+14155550100".into(), name: None },
-            lead_id: None,
-            view: CallView::Ringing,
-            muted: false,
-            started_at: UnixMillis(0),
-            answered_at: None,
-            end: None,
-        };
+        let ringing = crate::state::inbound_ringing_call("call-1");
         let seen = SeenCalls::default();
         seen.saw(&CallsSnapshot { calls: vec![ringing], revision: 7 });
         assert_eq!((seen.revision.get(), seen.any.get()), (7, true), "a call is up: re-read every tick");

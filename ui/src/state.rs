@@ -217,6 +217,23 @@ impl RowWindow {
     }
 }
 
+/// An inbound call ringing from +1 415-555-0100, for tests.
+#[cfg(test)]
+pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapshot {
+    use softphone_core::call::{CallId, CallSnapshot, CallView, Direction, Party, UnixMillis};
+    CallSnapshot {
+        call_id: CallId(id.into()),
+        direction: Direction::Inbound,
+        remote: Party { number: "+14155550100".into(), name: None },
+        lead_id: None,
+        view: CallView::Ringing,
+        muted: false,
+        started_at: UnixMillis(0),
+        answered_at: None,
+        end: None,
+    }
+}
+
 /// Numbers the searches, from one counter shared by every handler that starts one. A handler
 /// cannot take the next number from the list it was rendered with: keystrokes that come faster
 /// than renders share that list, and each one's search would be numbered alike while the list
@@ -356,21 +373,7 @@ mod tests {
         let state = reduce(AppState::default(), AppAction::ConnectionLoaded(status(ConnectionState::Offline)));
         assert_eq!(state.connection, Some(status(ConnectionState::Offline)), "without an event the answer counts");
 
-        use softphone_core::call::{CallId, CallSnapshot, CallView, Direction, Party, UnixMillis};
-        let ringing = CallsSnapshot {
-            calls: vec![CallSnapshot {
-                call_id: CallId("c1".into()),
-                direction: Direction::Inbound,
-                remote: Party { number: "+14155550100".into(), name: None },
-                lead_id: None,
-                view: CallView::Ringing,
-                muted: false,
-                started_at: UnixMillis(0),
-                answered_at: None,
-                end: None,
-            }],
-            revision: 1,
-        };
+        let ringing = CallsSnapshot { calls: vec![inbound_ringing_call("c1")], revision: 1 };
         let gone = CallsSnapshot { calls: Vec::new(), revision: 2 };
         // The call already went (event: no calls); the late answer still had it ringing.
         let state = reduce(AppState::default(), AppAction::CallsUpdated(gone.clone()));

@@ -30,6 +30,24 @@ fn candidate_kinds(sdp: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the TURN server has relayed audio both ways (50 packets each: a second of it).
+fn until_relayed_both_ways(turn: &TurnServer) -> softphone_sim::turn::TurnStats {
+    wait_for(
+        "audio packets relayed both ways",
+        || Some(turn.stats()).filter(|stats| stats.relayed_to_peers > 50 && stats.relayed_to_clients > 50),
+        || format!("{:?}", turn.stats()),
+    )
+}
+
+/// Waits until the TURN server holds no allocation (the call ended and released its own).
+fn until_freed(turn: &TurnServer) {
+    wait_for(
+        "the allocation freed when the call ends",
+        || (turn.stats().live_allocations == 0).then_some(()),
+        || format!("{:?}", turn.stats()),
+    );
+}
+
 fn relayed_call_has_audio_both_ways(offerer: Offerer) {
     let turn = TurnServer::start(TurnConfig::default()).expect("the TURN server starts");
     let ice = turn_server(&turn, DEFAULT_TURN_PASSWORD);
@@ -60,22 +78,14 @@ fn relayed_call_has_audio_both_ways(offerer: Offerer) {
     );
     sim_hears(&far_end, 440.0);
     we_hear(&audio, 880.0);
-    let through = wait_for(
-        "audio packets relayed both ways",
-        || Some(turn.stats()).filter(|stats| stats.relayed_to_peers > 50 && stats.relayed_to_clients > 50),
-        || format!("{:?}", turn.stats()),
-    );
+    let through = until_relayed_both_ways(&turn);
     let route = wait_for("the route in the stats", || call.stats().route, || format!("{:?}", call.stats()));
     assert_eq!(route, "relay");
     assert_eq!(call.stats().relayed_addr, Some(relayed[0]));
     eprintln!("{offerer:?} offers through TURN: {through:?}");
 
     drop(call);
-    wait_for(
-        "the allocation freed when the call ends",
-        || (turn.stats().live_allocations == 0).then_some(()),
-        || format!("{:?}", turn.stats()),
-    );
+    until_freed(&turn);
 }
 
 #[test]
@@ -146,19 +156,11 @@ fn with_udp_blocked_turn_over_tcp_carries_the_call() {
     call.accept_answer(&answer).expect("answer accepted");
     sim_hears(&far_end, 440.0);
     we_hear(&audio, 880.0);
-    let through = wait_for(
-        "audio packets relayed both ways",
-        || Some(turn.stats()).filter(|stats| stats.relayed_to_peers > 50 && stats.relayed_to_clients > 50),
-        || format!("{:?}", turn.stats()),
-    );
+    let through = until_relayed_both_ways(&turn);
     assert_eq!(wait_for("the route", || call.stats().route, || format!("{:?}", call.stats())), "relay");
     eprintln!("through TURN over TCP: {through:?}");
     drop(call);
-    wait_for(
-        "the allocation freed when the call ends",
-        || (turn.stats().live_allocations == 0).then_some(()),
-        || format!("{:?}", turn.stats()),
-    );
+    until_freed(&turn);
 }
 
 #[test]

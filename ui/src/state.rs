@@ -273,6 +273,10 @@ pub enum LeadListAction {
         query: String,
         generation: u32,
     },
+    /// The same search again, whatever it is by now (leads were imported, demo leads seeded).
+    Refresh {
+        generation: u32,
+    },
     /// The next page is being fetched.
     LoadingMore,
     Loaded {
@@ -297,6 +301,11 @@ impl Reducible for LeadList {
         match action {
             LeadListAction::Search { query, generation } => {
                 next.query = query;
+                next.generation = generation;
+                next.loading = true;
+                next.error = None;
+            }
+            LeadListAction::Refresh { generation } => {
                 next.generation = generation;
                 next.loading = true;
                 next.error = None;
@@ -465,6 +474,11 @@ mod tests {
         let state = leads(state, answer);
         assert_eq!(state.leads.len(), 1, "the answer to the last search is shown");
         assert!(!state.loading);
+        // An import finishing after the typing searches again for what was typed, not for what
+        // its handler saw.
+        let state = leads(state, LeadListAction::Refresh { generation: tickets.next() });
+        assert_eq!(state.query, "Evelyn Patel");
+        assert!(state.loading);
     }
 
     #[test]

@@ -1,6 +1,3 @@
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use gloo::timers::callback::Timeout;
 use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallLogEntry;
@@ -43,7 +40,6 @@ pub struct LeadsPageProps {
 #[function_component(LeadsPage)]
 pub fn leads_page(props: &LeadsPageProps) -> Html {
     let list = use_reducer(LeadList::default);
-    let pending: Rc<RefCell<Option<Timeout>>> = use_mut_ref(|| None);
     let tickets = use_mut_ref(SearchTickets::default).borrow().clone();
     // The list is virtualized: only the rows in view (and a few around) are in the DOM.
     let results = use_node_ref();
@@ -75,12 +71,25 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     }
 
     {
+        // Whatever search the list is on gets fetched, once nothing has changed it for
+        // SEARCH_DEBOUNCE_MS: this runs after every render that changed the search, and its
+        // clean-up cancels the timer of the one before. The fetch follows the state, so no handler
+        // has to guess which search is the latest.
+        let dispatcher = list.dispatcher();
+        use_effect_with((list.query.clone(), list.generation), move |(query, generation)| {
+            let (query, generation) = (query.clone(), *generation);
+            let timer = Timeout::new(SEARCH_DEBOUNCE_MS, move || {
+                fetch(dispatcher, query, generation, Page::first(LEADS_PAGE));
+            });
+            move || drop(timer)
+        });
+    }
+
+    {
         // Again when demo mode is confirmed: the shell seeds the sample leads before it says so.
-        let (list, tickets) = (list.clone(), tickets.clone());
+        let (dispatcher, tickets) = (list.dispatcher(), tickets.clone());
         use_effect_with(props.demo, move |_| {
-            let generation = tickets.next();
-            list.dispatch(LeadListAction::Search { query: list.query.clone(), generation });
-            fetch(list.dispatcher(), list.query.clone(), generation, Page::first(LEADS_PAGE));
+            dispatcher.dispatch(LeadListAction::Refresh { generation: tickets.next() });
         });
     }
 
@@ -94,19 +103,11 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     }
 
     let oninput = {
-        let list = list.clone();
-        let pending = pending.clone();
+        let dispatcher = list.dispatcher();
         let tickets = tickets.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            let query = input.value();
-            let generation = tickets.next();
-            list.dispatch(LeadListAction::Search { query: query.clone(), generation });
-            let dispatcher = list.dispatcher();
-            // Replacing the timeout cancels the previous one: only the last keystroke searches.
-            *pending.borrow_mut() = Some(Timeout::new(SEARCH_DEBOUNCE_MS, move || {
-                fetch(dispatcher, query, generation, Page::first(LEADS_PAGE));
-            }));
+            dispatcher.dispatch(LeadListAction::Search { query: input.value(), generation: tickets.next() });
         })
     };
     let on_more = {
@@ -144,13 +145,9 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     };
 
     let on_imported = {
-        let list = list.clone();
+        let dispatcher = list.dispatcher();
         let tickets = tickets.clone();
-        Callback::from(move |()| {
-            let generation = tickets.next();
-            list.dispatch(LeadListAction::Search { query: list.query.clone(), generation });
-            fetch(list.dispatcher(), list.query.clone(), generation, Page::first(LEADS_PAGE));
-        })
+        Callback::from(move |()| dispatcher.dispatch(LeadListAction::Refresh { generation: tickets.next() }))
     };
 
     html! {

@@ -234,23 +234,6 @@ pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapsh
     }
 }
 
-/// Numbers the searches, from one counter shared by every handler that starts one. A handler
-/// cannot take the next number from the list it was rendered with: keystrokes that come faster
-/// than renders share that list, and each one's search would be numbered alike while the list
-/// counted both (CI saw a search for "Evelyn Patel" whose answer was dropped as stale, leaving
-/// the unfiltered list on screen).
-#[derive(Debug, Clone, Default)]
-pub struct SearchTickets(Rc<std::cell::Cell<u32>>);
-
-impl SearchTickets {
-    /// A number no earlier search had.
-    pub fn next(&self) -> u32 {
-        let ticket = self.0.get().wrapping_add(1);
-        self.0.set(ticket);
-        ticket
-    }
-}
-
 /// The lead list: what was searched, the pages loaded so far, and the lead opened. Answers to
 /// an older search (`generation`) are dropped, so fast typing never shows stale results.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -267,16 +250,10 @@ pub struct LeadList {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeadListAction {
-    /// The agent typed: a new search starts (its first page is fetched after the debounce),
-    /// numbered by [`SearchTickets`].
-    Search {
-        query: String,
-        generation: u32,
-    },
+    /// The agent typed: a new search starts (the page's effect fetches it after the debounce).
+    Search(String),
     /// The same search again, whatever it is by now (leads were imported, demo leads seeded).
-    Refresh {
-        generation: u32,
-    },
+    Refresh,
     /// The next page is being fetched.
     LoadingMore,
     Loaded {
@@ -299,14 +276,14 @@ impl Reducible for LeadList {
     fn reduce(self: Rc<Self>, action: LeadListAction) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            LeadListAction::Search { query, generation } => {
+            LeadListAction::Search(query) => {
                 next.query = query;
-                next.generation = generation;
+                next.generation = next.generation.wrapping_add(1);
                 next.loading = true;
                 next.error = None;
             }
-            LeadListAction::Refresh { generation } => {
-                next.generation = generation;
+            LeadListAction::Refresh => {
+                next.generation = next.generation.wrapping_add(1);
                 next.loading = true;
                 next.error = None;
             }
@@ -452,31 +429,24 @@ mod tests {
         (*Rc::new(state).reduce(action)).clone()
     }
 
-    thread_local! {
-        static TICKETS: SearchTickets = SearchTickets::default();
-    }
-
     fn search(query: &str) -> LeadListAction {
-        LeadListAction::Search { query: query.into(), generation: TICKETS.with(SearchTickets::next) }
+        LeadListAction::Search(query.into())
     }
 
     #[test]
     fn keystrokes_faster_than_renders_still_show_the_last_search() {
-        // Two keystrokes handled by callbacks from the same render: each holds its own clone
-        // of the tickets, as the handlers do.
-        let tickets = SearchTickets::default();
-        let (first_handler, second_handler) = (tickets.clone(), tickets.clone());
-        let typed = LeadListAction::Search { query: "Evelyn".into(), generation: first_handler.next() };
-        let state = leads(LeadList::default(), typed);
-        let last = second_handler.next();
-        let state = leads(state, LeadListAction::Search { query: "Evelyn Patel".into(), generation: last });
+        // Two keystrokes before a render: the list counts both, and the page's effect fetches
+        // under the number the list ends on.
+        let state = leads(LeadList::default(), search("Evelyn"));
+        let state = leads(state, search("Evelyn Patel"));
+        let last = state.generation;
         let answer = LeadListAction::Loaded { generation: last, page: Page::first(50), leads: vec![lead(7, "Evelyn")] };
         let state = leads(state, answer);
         assert_eq!(state.leads.len(), 1, "the answer to the last search is shown");
         assert!(!state.loading);
         // An import finishing after the typing searches again for what was typed, not for what
         // its handler saw.
-        let state = leads(state, LeadListAction::Refresh { generation: tickets.next() });
+        let state = leads(state, LeadListAction::Refresh);
         assert_eq!(state.query, "Evelyn Patel");
         assert!(state.loading);
     }

@@ -7,7 +7,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
-use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow, SearchTickets};
+use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::wording;
 
 /// How long typing must pause before the search runs, in milliseconds.
@@ -40,7 +40,6 @@ pub struct LeadsPageProps {
 #[function_component(LeadsPage)]
 pub fn leads_page(props: &LeadsPageProps) -> Html {
     let list = use_reducer(LeadList::default);
-    let tickets = use_mut_ref(SearchTickets::default).borrow().clone();
     // The list is virtualized: only the rows in view (and a few around) are in the DOM.
     let results = use_node_ref();
     let above = use_node_ref();
@@ -87,10 +86,8 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
 
     {
         // Again when demo mode is confirmed: the shell seeds the sample leads before it says so.
-        let (dispatcher, tickets) = (list.dispatcher(), tickets.clone());
-        use_effect_with(props.demo, move |_| {
-            dispatcher.dispatch(LeadListAction::Refresh { generation: tickets.next() });
-        });
+        let dispatcher = list.dispatcher();
+        use_effect_with(props.demo, move |_| dispatcher.dispatch(LeadListAction::Refresh));
     }
 
     {
@@ -104,10 +101,9 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
 
     let oninput = {
         let dispatcher = list.dispatcher();
-        let tickets = tickets.clone();
         Callback::from(move |event: InputEvent| {
             let input: HtmlInputElement = event.target_unchecked_into();
-            dispatcher.dispatch(LeadListAction::Search { query: input.value(), generation: tickets.next() });
+            dispatcher.dispatch(LeadListAction::Search(input.value()));
         })
     };
     let on_more = {
@@ -146,8 +142,7 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
 
     let on_imported = {
         let dispatcher = list.dispatcher();
-        let tickets = tickets.clone();
-        Callback::from(move |()| dispatcher.dispatch(LeadListAction::Refresh { generation: tickets.next() }))
+        Callback::from(move |()| dispatcher.dispatch(LeadListAction::Refresh))
     };
 
     html! {

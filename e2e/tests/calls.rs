@@ -256,19 +256,6 @@ async fn a_headset_unplugged_mid_call_leaves_the_call_on_the_default_devices_and
     app.close().await;
 }
 
-/// The window's WebKit web process: the child of the app whose name WebKit gives it.
-fn web_process_of(app: &App) -> Option<u32> {
-    let app_pid = app.app_pid();
-    std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok).find_map(|entry| {
-        let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
-        // `pid (comm) state ppid ...`; the kernel cuts comm to 15 bytes.
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        let (head, rest) = stat.rsplit_once(')')?;
-        let ppid = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
-        (ppid == app_pid && head.ends_with("(WebKitWebProces")).then_some(pid)
-    })
-}
-
 /// The share of bytes that differ between two captures of the same area.
 fn differing_share(before: &[u8], after: &[u8]) -> f64 {
     assert_eq!(before.len(), after.len(), "the two captures are of one area");
@@ -298,14 +285,14 @@ async fn a_window_whose_web_process_crashes_mid_call_comes_back_with_the_call_st
     // WebKit's content process dies (a WebKit bug, the OOM killer). The window keeps its last
     // picture but is dead to the agent. WebKitWebDriver ends its session with the page, so from
     // here the window is read from the X server and driven by its keyboard, as the agent does.
-    let crashed = web_process_of(&app).expect("the window has a web process");
+    let crashed = app.web_process().expect("the window has a web process");
     let killed = std::process::Command::new("kill").args(["-KILL", &crashed.to_string()]).status().expect("kill");
     assert!(killed.success(), "kill -9 {crashed}");
 
     // The shell reloads the window, which shows the same call, still up, and the status bar again.
     let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
     loop {
-        let reborn = web_process_of(&app).filter(|&pid| pid != crashed);
+        let reborn = app.web_process().filter(|&pid| pid != crashed);
         let differences: Vec<f64> = areas
             .iter()
             .zip(&seen_before)

@@ -323,6 +323,19 @@ impl App {
             .expect("the app runs under tauri-driver")
     }
 
+    /// The window's WebKit web process: the child of the app whose name WebKit gives it.
+    pub fn web_process(&self) -> Option<u32> {
+        let app_pid = self.app_pid();
+        std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok).find_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            // `pid (comm) state ppid ...`; the kernel cuts comm to 15 bytes.
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let ppid = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+            (ppid == app_pid && head.ends_with("(WebKitWebProces")).then_some(pid)
+        })
+    }
+
     /// Everything the app logged so far (its daily log files).
     pub fn log_text(&self) -> String {
         let log_dir = self.data_home.path().join("data/io.agentsoftphone.desktop/logs");

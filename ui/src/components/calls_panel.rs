@@ -207,7 +207,8 @@ struct WrapUpFormProps {
 #[function_component(WrapUpForm)]
 fn wrap_up_form(props: &WrapUpFormProps) -> Html {
     let call = &props.call;
-    let dispositions = use_state(Vec::<Disposition>::new);
+    // None until the shell answers: the select appears with its options, never empty first.
+    let dispositions = use_state(|| None::<Vec<Disposition>>);
     let chosen = use_state(|| wording::suggested_disposition(call.end.as_ref()).map(|d| d.code().to_owned()));
     // The note is read from the field when saving (what the agent sees is what is saved).
     let note_field = use_node_ref();
@@ -219,8 +220,11 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::get_dispositions().await {
-                    Ok(list) => dispositions.set(list),
-                    Err(failure) => error.set(Some(failure)),
+                    Ok(list) => dispositions.set(Some(list)),
+                    Err(failure) => {
+                        dispositions.set(Some(Vec::new()));
+                        error.set(Some(failure));
+                    }
                 }
             });
         });
@@ -253,13 +257,17 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
         <form class="wrap-up" aria-label="Wrap-up" onsubmit={on_save}>
             <label class="wrap-up-field">
                 <span>{ "Disposition" }</span>
-                <select class="wrap-up-disposition" onchange={on_choose}>
-                    <option value="" selected={selected.is_empty()}>{ "— none —" }</option>
-                    { for dispositions.iter().map(|disposition| {
-                        let code = disposition.code().to_owned();
-                        html! { <option value={code.clone()} selected={code == selected}>{ disposition.label() }</option> }
-                    }) }
-                </select>
+                if let Some(dispositions) = &*dispositions {
+                    <select class="wrap-up-disposition" onchange={on_choose}>
+                        <option value="" selected={selected.is_empty()}>{ "— none —" }</option>
+                        { for dispositions.iter().map(|disposition| {
+                            let code = disposition.code().to_owned();
+                            html! { <option value={code.clone()} selected={code == selected}>{ disposition.label() }</option> }
+                        }) }
+                    </select>
+                } else {
+                    <span class="wrap-up-loading muted">{ "Loading…" }</span>
+                }
             </label>
             <label class="wrap-up-field">
                 <span>{ "Note" }</span>

@@ -461,16 +461,17 @@ fn process_tree(root: u32) -> Vec<u32> {
     tree
 }
 
-/// A process's PSS and its private memory (`Private_Clean` + `Private_Dirty`), in KiB, from
+/// A process's PSS, its private memory (`Private_Clean` + `Private_Dirty`) and the part of its PSS
+/// backed by files (`Pss_File`: the code and data of the libraries it has touched), in KiB, from
 /// `/proc/PID/smaps_rollup`. PSS splits shared pages among every process mapping them, so it
 /// changes when other WebKit instances start or stop on the machine; private memory does not.
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = rollup.lines().find(|line| line.starts_with(name))?;
         line.split_whitespace().nth(1)?.parse().ok()
     };
-    Some((field("Pss:")?, field("Private_Clean:")? + field("Private_Dirty:")?))
+    Some((field("Pss:")?, field("Private_Clean:")? + field("Private_Dirty:")?, field("Pss_File:")?))
 }
 
 fn process_name(pid: u32) -> String {
@@ -494,6 +495,8 @@ struct Sample {
     pss_by_name: BTreeMap<String, u64>,
     /// Private memory in KiB of the whole tree.
     private_kib: u64,
+    /// The file-backed part of the tree's PSS in KiB (library code touched so far).
+    file_backed_kib: u64,
     processes: usize,
     /// CPU time of the whole tree over [`IDLE_WINDOW`], in percent of one core.
     idle_cpu_percent: f64,
@@ -517,10 +520,12 @@ async fn measure(app: &App, calls: usize) -> Sample {
     let tree = process_tree(root);
     let mut pss_by_name = BTreeMap::new();
     let mut private_kib = 0;
+    let mut file_backed_kib = 0;
     for &pid in &tree {
-        if let Some((pss, private)) = memory_kib(pid) {
+        if let Some((pss, private, file_backed)) = memory_kib(pid) {
             *pss_by_name.entry(process_name(pid)).or_insert(0) += pss;
             private_kib += private;
+            file_backed_kib += file_backed;
         }
     }
     let ticks = |tree: &[u32]| tree.iter().filter_map(|&pid| proc_stat(pid)).map(|(_, ticks)| ticks).sum::<u64>();
@@ -529,7 +534,7 @@ async fn measure(app: &App, calls: usize) -> Sample {
     let after = ticks(&tree);
     let idle_cpu_percent =
         after.saturating_sub(before) as f64 / clock_ticks_per_second() as f64 / IDLE_WINDOW.as_secs_f64() * 100.0;
-    let sample = Sample { calls, pss_by_name, private_kib, processes: tree.len(), idle_cpu_percent };
+    let sample = Sample { calls, pss_by_name, private_kib, file_backed_kib, processes: tree.len(), idle_cpu_percent };
     // What the page holds: elements in the DOM and the wasm heap (it only grows).
     let dom_elements = app.client.execute("return document.getElementsByTagName('*').length;", vec![]).await;
     let wasm_bytes = app
@@ -537,10 +542,12 @@ async fn measure(app: &App, calls: usize) -> Sample {
         .execute("return window.wasmBindings.default().then((wasm) => wasm.memory.buffer.byteLength);", vec![])
         .await;
     eprintln!(
-        "soak: after {calls} calls: PSS {:.1} MiB (private {:.1} MiB) over {} processes {:?} KiB, idle CPU {:.2} %, \
+        "soak: after {calls} calls: PSS {:.1} MiB (private {:.1} MiB, file-backed {:.1} MiB) over {} processes {:?} KiB, \
+         idle CPU {:.2} %, \
          DOM elements {}, wasm memory {} MiB",
         sample.total_mib(),
         sample.private_mib(),
+        sample.file_backed_kib as f64 / 1024.0,
         sample.processes,
         sample.pss_by_name,
         sample.idle_cpu_percent,

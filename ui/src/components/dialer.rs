@@ -31,6 +31,10 @@ const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0",
 #[function_component(Dialer)]
 pub fn dialer(props: &DialerProps) -> Html {
     let number = use_state(String::new);
+    // The field as the agent sees it. Actions read and write it directly: a handler made in an
+    // earlier render holds an earlier number, and a click can come before the last keystroke's
+    // render (CI dialed "+1 555-555-010" while the field showed "+1 555-555-0100").
+    let field = use_node_ref();
     let error = use_state(|| None::<IpcError>);
     let check = wording::check_number(&number, props.region, props.demo);
     // The shell's refusal; not repeated when the check above already says the same.
@@ -65,10 +69,10 @@ pub fn dialer(props: &DialerProps) -> Html {
     }
 
     let dial = {
-        let number = number.clone();
+        let (number, field) = (number.clone(), field.clone());
         let error = error.clone();
         Callback::from(move |()| {
-            let typed = (*number).clone();
+            let typed = shown_number(&field, &number);
             let number = number.clone();
             let error = error.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -113,6 +117,7 @@ pub fn dialer(props: &DialerProps) -> Html {
                 type="tel"
                 placeholder="Number, e.g. (415) 555-0100"
                 autocomplete="off"
+                ref={field.clone()}
                 value={(*number).clone()}
                 {oninput}
                 {onkeydown}
@@ -130,8 +135,11 @@ pub fn dialer(props: &DialerProps) -> Html {
             </p>
             <div class="keypad">
                 { for KEYS.iter().map(|&key| {
-                    let number = number.clone();
-                    let onclick = Callback::from(move |_| number.set(format_as_typed(&format!("{}{key}", *number), region)));
+                    let (number, field) = (number.clone(), field.clone());
+                    let onclick = Callback::from(move |_| {
+                        let typed = format_as_typed(&format!("{}{key}", shown_number(&field, &number)), region);
+                        show_number(&field, &number, typed);
+                    });
                     html! { <button class="key" data-key={key} {onclick}>{ key }</button> }
                 }) }
             </div>
@@ -140,11 +148,11 @@ pub fn dialer(props: &DialerProps) -> Html {
                 <button
                     class="secondary"
                     onclick={{
-                        let number = number.clone();
+                        let (number, field) = (number.clone(), field.clone());
                         Callback::from(move |_| {
-                            let mut text = (*number).clone();
+                            let mut text = shown_number(&field, &number);
                             text.pop();
-                            number.set(format_as_typed(&text, region));
+                            show_number(&field, &number, format_as_typed(&text, region));
                         })
                     }}
                 >{ "⌫" }</button>
@@ -173,4 +181,17 @@ pub fn dialer(props: &DialerProps) -> Html {
             }
         </div>
     }
+}
+
+/// The number in the field now (the state's when the field is not mounted).
+fn shown_number(field: &NodeRef, number: &UseStateHandle<String>) -> String {
+    field.cast::<HtmlInputElement>().map_or_else(|| (**number).clone(), |input| input.value())
+}
+
+/// Puts `text` in the field at once, so the next click reads it even before the next render.
+fn show_number(field: &NodeRef, number: &UseStateHandle<String>, text: String) {
+    if let Some(input) = field.cast::<HtmlInputElement>() {
+        input.set_value(&text);
+    }
+    number.set(text);
 }

@@ -31,9 +31,7 @@ const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0",
 #[function_component(Dialer)]
 pub fn dialer(props: &DialerProps) -> Html {
     let number = use_state(String::new);
-    // The field as the agent sees it. Actions read and write it directly: a handler made in an
-    // earlier render holds an earlier number, and a click can come before the last keystroke's
-    // render (CI dialed "+1 555-555-010" while the field showed "+1 555-555-0100").
+    // The field as the agent sees it: actions read and write it directly (`field_text`).
     let field = use_node_ref();
     let error = use_state(|| None::<IpcError>);
     let check = wording::check_number(&number, props.region, props.demo);
@@ -72,7 +70,7 @@ pub fn dialer(props: &DialerProps) -> Html {
         let (number, field) = (number.clone(), field.clone());
         let error = error.clone();
         Callback::from(move |()| {
-            let typed = shown_number(&field, &number);
+            let typed = super::field_text(&field, &number);
             let number = number.clone();
             let error = error.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -137,7 +135,7 @@ pub fn dialer(props: &DialerProps) -> Html {
                 { for KEYS.iter().map(|&key| {
                     let (number, field) = (number.clone(), field.clone());
                     let onclick = Callback::from(move |_| {
-                        let typed = format_as_typed(&format!("{}{key}", shown_number(&field, &number)), region);
+                        let typed = format_as_typed(&format!("{}{key}", super::field_text(&field, &number)), region);
                         show_number(&field, &number, typed);
                     });
                     html! { <button class="key" data-key={key} {onclick}>{ key }</button> }
@@ -150,7 +148,7 @@ pub fn dialer(props: &DialerProps) -> Html {
                     onclick={{
                         let (number, field) = (number.clone(), field.clone());
                         Callback::from(move |_| {
-                            let mut text = shown_number(&field, &number);
+                            let mut text = super::field_text(&field, &number);
                             text.pop();
                             show_number(&field, &number, format_as_typed(&text, region));
                         })
@@ -181,11 +179,6 @@ pub fn dialer(props: &DialerProps) -> Html {
             }
         </div>
     }
-}
-
-/// The number in the field now (the state's when the field is not mounted).
-fn shown_number(field: &NodeRef, number: &UseStateHandle<String>) -> String {
-    field.cast::<HtmlInputElement>().map_or_else(|| (**number).clone(), |input| input.value())
 }
 
 /// Puts `text` in the field at once, so the next click reads it even before the next render.

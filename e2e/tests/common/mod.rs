@@ -173,11 +173,28 @@ impl App {
         );
     }
 
-    /// Types `text` into the field `css` (clicking it first, as an agent would).
+    /// Types `text` into the field `css` (clicking it first, as an agent would), and waits until
+    /// the field shows it, as an agent looks before clicking on. WebKitWebDriver's key presses
+    /// reach the page after the command returns: CI once clicked Call while the last digit was
+    /// still on its way, and dialed one digit short. Letters and digits are compared (fields may
+    /// format what is typed); text with a special key (Enter) acts on its own and is not waited for.
     pub async fn type_into(&self, css: &str, text: &str) {
+        let significant = |text: &str| text.chars().filter(|c| c.is_alphanumeric()).count();
         let field = self.find(css).await;
         field.click().await.expect("focus the field");
+        let value = async || field.prop("value").await.ok().flatten().unwrap_or_default();
+        let expected = significant(&value().await) + significant(text);
         field.send_keys(text).await.unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+        if text.chars().any(|c| ('\u{E000}'..='\u{F8FF}').contains(&c)) {
+            return;
+        }
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while significant(&value().await) < expected {
+            if Instant::now() > deadline {
+                panic!("{css} never showed {text:?}: {:?}\n{}", value().await, self.failure_report().await);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Opens a section from the sidebar and waits for its page.
@@ -296,16 +313,8 @@ impl App {
     /// The app's process: the descendant of tauri-driver running the app binary.
     pub fn app_pid(&self) -> u32 {
         let binary = std::fs::canonicalize(app_binary()).expect("the app binary's path");
-        let mut parents = std::collections::HashMap::new();
-        for entry in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-            if let Some(ppid) = ppid {
-                parents.insert(pid, ppid);
-            }
-        }
+        let parents: std::collections::HashMap<u32, u32> =
+            processes().into_iter().map(|process| (process.pid, process.ppid)).collect();
         let descends_from_driver = |mut pid: u32| {
             while let Some(&parent) = parents.get(&pid) {
                 if parent == self._driver.0.id() {
@@ -323,17 +332,14 @@ impl App {
             .expect("the app runs under tauri-driver")
     }
 
-    /// The window's WebKit web process: the child of the app whose name WebKit gives it.
+    /// The window's WebKit web process: the child of the app whose name WebKit gives it (the
+    /// kernel cuts names to 15 bytes).
     pub fn web_process(&self) -> Option<u32> {
         let app_pid = self.app_pid();
-        std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok).find_map(|entry| {
-            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
-            // `pid (comm) state ppid ...`; the kernel cuts comm to 15 bytes.
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let (head, rest) = stat.rsplit_once(')')?;
-            let ppid = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
-            (ppid == app_pid && head.ends_with("(WebKitWebProces")).then_some(pid)
-        })
+        processes()
+            .into_iter()
+            .find(|process| process.ppid == app_pid && process.name == "WebKitWebProces")
+            .map(|p| p.pid)
     }
 
     /// Everything the app logged so far (its daily log files).
@@ -647,4 +653,28 @@ impl Dice {
     pub fn one_in(&mut self, n: u64) -> bool {
         self.next().is_multiple_of(n.max(1))
     }
+}
+
+/// A running process as `/proc/PID/stat` gives it.
+struct Process {
+    pid: u32,
+    ppid: u32,
+    name: String,
+}
+
+/// Every process on the machine.
+fn processes() -> Vec<Process> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let ppid = rest.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+            let name = head.split_once('(')?.1.to_owned();
+            Some(Process { pid, ppid, name })
+        })
+        .collect()
 }

@@ -31,8 +31,6 @@ const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0",
 #[function_component(Dialer)]
 pub fn dialer(props: &DialerProps) -> Html {
     let number = use_state(String::new);
-    // The field as the agent sees it: actions read and write it directly (`field_text`).
-    let field = use_node_ref();
     let error = use_state(|| None::<IpcError>);
     let check = wording::check_number(&number, props.region, props.demo);
     // The shell's refusal; not repeated when the check above already says the same.
@@ -67,10 +65,10 @@ pub fn dialer(props: &DialerProps) -> Html {
     }
 
     let dial = {
-        let (number, field) = (number.clone(), field.clone());
+        let number = number.clone();
         let error = error.clone();
         Callback::from(move |()| {
-            let typed = super::field_text(&field, &number);
+            let typed = (*number).clone();
             let number = number.clone();
             let error = error.clone();
             wasm_bindgen_futures::spawn_local(async move {
@@ -115,7 +113,6 @@ pub fn dialer(props: &DialerProps) -> Html {
                 type="tel"
                 placeholder="Number, e.g. (415) 555-0100"
                 autocomplete="off"
-                ref={field.clone()}
                 value={(*number).clone()}
                 {oninput}
                 {onkeydown}
@@ -133,11 +130,8 @@ pub fn dialer(props: &DialerProps) -> Html {
             </p>
             <div class="keypad">
                 { for KEYS.iter().map(|&key| {
-                    let (number, field) = (number.clone(), field.clone());
-                    let onclick = Callback::from(move |_| {
-                        let typed = format_as_typed(&format!("{}{key}", super::field_text(&field, &number)), region);
-                        show_number(&field, &number, typed);
-                    });
+                    let number = number.clone();
+                    let onclick = Callback::from(move |_| number.set(format_as_typed(&format!("{}{key}", *number), region)));
                     html! { <button class="key" data-key={key} {onclick}>{ key }</button> }
                 }) }
             </div>
@@ -146,11 +140,11 @@ pub fn dialer(props: &DialerProps) -> Html {
                 <button
                     class="secondary"
                     onclick={{
-                        let (number, field) = (number.clone(), field.clone());
+                        let number = number.clone();
                         Callback::from(move |_| {
-                            let mut text = super::field_text(&field, &number);
+                            let mut text = (*number).clone();
                             text.pop();
-                            show_number(&field, &number, format_as_typed(&text, region));
+                            number.set(format_as_typed(&text, region));
                         })
                     }}
                 >{ "⌫" }</button>
@@ -179,12 +173,4 @@ pub fn dialer(props: &DialerProps) -> Html {
             }
         </div>
     }
-}
-
-/// Puts `text` in the field at once, so the next click reads it even before the next render.
-fn show_number(field: &NodeRef, number: &UseStateHandle<String>, text: String) {
-    if let Some(input) = field.cast::<HtmlInputElement>() {
-        input.set_value(&text);
-    }
-    number.set(text);
 }

@@ -13,7 +13,6 @@ use crate::wording;
 pub fn disposition_settings() -> Html {
     let dispositions = use_state(Vec::<Disposition>::new);
     let label = use_state(String::new);
-    let label_field = use_node_ref();
     let error = use_state(|| None::<IpcError>);
     {
         let (dispositions, error) = (dispositions.clone(), error.clone());
@@ -42,10 +41,10 @@ pub fn disposition_settings() -> Html {
         }
     };
     let on_add = {
-        let (label, label_field, apply) = (label.clone(), label_field.clone(), apply.clone());
+        let (label, apply) = (label.clone(), apply.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let (typed, label, apply) = (super::field_text(&label_field, &label), label.clone(), apply.clone());
+            let (typed, label, apply) = ((*label).clone(), label.clone(), apply.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 if apply(backend::add_custom_disposition(&typed).await) {
                     label.set(String::new());
@@ -88,7 +87,7 @@ pub fn disposition_settings() -> Html {
             </ul>
             <div class="add-disposition">
                 <input id="new-disposition" type="text" placeholder="e.g. Demo booked"
-                    ref={label_field} value={(*label).clone()} oninput={on_input} />
+                    value={(*label).clone()} oninput={on_input} />
                 <button id="add-disposition" type="submit" class="secondary">{ "Add" }</button>
             </div>
             if let Some(failure) = &*error {

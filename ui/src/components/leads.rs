@@ -217,7 +217,6 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
     let lead = use_state(|| None::<Lead>);
     let calls = use_state(Vec::<CallLogEntry>::new);
     let notes = use_state(String::new);
-    let notes_field = use_node_ref();
     let error = use_state(|| None::<IpcError>);
     let saved = use_state(|| false);
     // The card shows (and takes typing) only once the first read has put the stored notes in the
@@ -278,18 +277,12 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
         })
     };
     let on_save = {
-        let (notes, notes_field, error, saved, lead) =
-            (notes.clone(), notes_field.clone(), error.clone(), saved.clone(), lead.clone());
+        let (notes, error, saved, lead) = (notes.clone(), error.clone(), saved.clone(), lead.clone());
         let on_updated = props.on_updated.clone();
         let lead_id = props.lead_id;
         Callback::from(move |_| {
-            let (text, error, saved, lead, on_updated) = (
-                super::field_text(&notes_field, &notes),
-                error.clone(),
-                saved.clone(),
-                lead.clone(),
-                on_updated.clone(),
-            );
+            let (text, error, saved, lead, on_updated) =
+                ((*notes).clone(), error.clone(), saved.clone(), lead.clone(), on_updated.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::update_lead_notes(lead_id, &text).await {
                     Ok(updated) => {
@@ -332,7 +325,7 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
             </dl>
             <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", shown.phone.format_international()) }</button>
             <label class="notes-label" for="lead-notes">{ "Notes" }</label>
-            <textarea id="lead-notes" rows="4" ref={notes_field} value={(*notes).clone()} oninput={on_notes}></textarea>
+            <textarea id="lead-notes" rows="4" value={(*notes).clone()} oninput={on_notes}></textarea>
             <div class="notes-actions">
                 <button id="lead-save-notes" class="secondary" onclick={on_save}>{ "Save notes" }</button>
                 if *saved {

@@ -24,7 +24,6 @@ pub fn settings(props: &SettingsProps) -> Html {
     let status = use_state(|| None::<CredentialsStatus>);
     let api_key = use_state(String::new);
     let connection_id = use_state(String::new);
-    let (api_key_field, connection_id_field) = (use_node_ref(), use_node_ref());
     let error = use_state(|| None::<IpcError>);
     let busy = use_state(|| false);
 
@@ -50,16 +49,13 @@ pub fn settings(props: &SettingsProps) -> Html {
     let on_save = {
         let (status, api_key, connection_id, error, busy) =
             (status.clone(), api_key.clone(), connection_id.clone(), error.clone(), busy.clone());
-        let (api_key_field, connection_id_field) = (api_key_field.clone(), connection_id_field.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let typed_key = super::field_text(&api_key_field, &api_key);
-            let typed_connection = super::field_text(&connection_id_field, &connection_id);
             let (status, api_key, connection_id, error, busy) =
                 (status.clone(), api_key.clone(), connection_id.clone(), error.clone(), busy.clone());
             busy.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                match backend::save_credentials(&typed_key, &typed_connection).await {
+                match backend::save_credentials(&api_key, &connection_id).await {
                     Ok(saved) => {
                         status.set(Some(saved));
                         error.set(None);
@@ -115,9 +111,9 @@ pub fn settings(props: &SettingsProps) -> Html {
             }
             <form id="credentials-form" class="credentials-form" onsubmit={on_save}>
                 <label for="api-key">{ "API key" }</label>
-                <input id="api-key" type="password" autocomplete="off" placeholder="KEY…" ref={api_key_field} value={(*api_key).clone()} oninput={field(&api_key)} />
+                <input id="api-key" type="password" autocomplete="off" placeholder="KEY…" value={(*api_key).clone()} oninput={field(&api_key)} />
                 <label for="connection-id">{ "Connection id" }</label>
-                <input id="connection-id" type="text" autocomplete="off" ref={connection_id_field} value={(*connection_id).clone()} oninput={field(&connection_id)} />
+                <input id="connection-id" type="text" autocomplete="off" value={(*connection_id).clone()} oninput={field(&connection_id)} />
                 <div class="form-actions">
                     <button id="save-credentials" class="primary" type="submit" disabled={*busy || api_key.is_empty() || connection_id.is_empty()}>{ "Save credentials" }</button>
                     <button

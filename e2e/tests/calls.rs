@@ -264,6 +264,44 @@ fn differing_share(before: &[u8], after: &[u8]) -> f64 {
 }
 
 #[tokio::test]
+async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_call() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // The browser refuses the next node the window inserts, once, as WebKit may when a page's
+    // state and its DOM disagree. Yew meets it mid-render; nothing unwinds in wasm, so Yew stays
+    // locked and the window would never draw again: the ringing call CI once never saw.
+    app.client
+        .execute(
+            "window.__beforeTheFailure = true;
+             const insert = Node.prototype.insertBefore;
+             Node.prototype.insertBefore = function () {
+               Node.prototype.insertBefore = insert;
+               throw new DOMException('refused by the test', 'HierarchyRequestError');
+             };
+             return true;",
+            vec![],
+        )
+        .await
+        .expect("the next insertion is set to fail");
+    common::ring_from(&app, TONE_NUMBER, "Front desk").await;
+
+    // The shell reloads the window, which reads the ringing call from the shell.
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    let reloaded = app.client.execute("return window.__beforeTheFailure !== true;", vec![]).await.expect("script");
+    assert_eq!(reloaded, json!(true), "the window showing the call is a reloaded one");
+    let log = app.log_text();
+    assert!(log.contains("the window failed; reloading the window"), "{}", app.log_tail());
+    // Yew's panic over the refused node, with its place.
+    assert!(log.contains("failed to insert node"), "the log says what failed: {}", app.log_tail());
+    app.screenshot("window-failure-recovered").await;
+
+    // And the reloaded window works the call.
+    app.find("#calls-panel .answer").await.click().await.expect("answer");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    app.close().await;
+}
+
+#[tokio::test]
 async fn a_window_whose_web_process_crashes_mid_call_comes_back_with_the_call_still_up() {
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;

@@ -7,7 +7,7 @@ use softphone_core::demo_leads::parse_dialable;
 use softphone_core::disposition::{CustomDisposition, Disposition};
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, ConnectionState, ConnectionStatus, CredentialsStatus, DesktopStatus,
-    Diagnostics, IpcError, LoginTokenGrant,
+    Diagnostics, IpcError, LoginTokenGrant, WindowFailure, WindowRecovery,
 };
 use softphone_core::secret::Secret;
 use softphone_core::settings::Settings;
@@ -221,6 +221,12 @@ pub fn preview_ringtone<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(
 #[tauri::command]
 pub fn unplug_fake_audio_device<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {
     crate::settings::unplug_fake_audio_device(&app, &name)
+}
+
+/// The window's own code failed (see [`crate::web_process::window_failed`]).
+#[tauri::command]
+pub fn report_window_failure<R: Runtime>(app: AppHandle<R>, failure: WindowFailure) -> WindowRecovery {
+    crate::web_process::window_failed(&app, &failure)
 }
 
 #[tauri::command]

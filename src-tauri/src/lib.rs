@@ -57,6 +57,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(notifications::Notifications::default())
         .manage(settings::CurrentSettings::default())
         .manage(database::Database::default())
+        .manage(web_process::WindowReloads::default())
         .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
         .invoke_handler(tauri::generate_handler![
             commands::get_app_info,
@@ -103,6 +104,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::take_pending_dial,
             commands::unplug_fake_audio_device,
             commands::preview_ringtone,
+            commands::report_window_failure,
         ])
 }
 

@@ -2,6 +2,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use softphone_core::call::{CallId, CallsSnapshot};
+use softphone_core::ipc::WindowFailureKind;
 use softphone_core::lead::LeadId;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -12,6 +13,7 @@ use crate::call_engine;
 use crate::components::{CallsPanel, RingingBanner, SectionPage, Sidebar, StatusBar};
 use crate::shortcuts::{self, CallAction, KeyPress, SHORTCUTS, Shortcut};
 use crate::state::{AppAction, AppState, Section};
+use crate::window_health::{self, RenderWatch};
 use softphone_core::settings::EngineChoice;
 use softphone_ui::engine::EnginePreference;
 
@@ -58,6 +60,9 @@ const CALLS_REREAD_MS: u32 = 2_000;
 /// With no call up, only every this many ticks (10 s): each read is an IPC round trip, and every
 /// 2 s they cost the idle window 2-3 % of a core (measured: 4.7 % idle in all, 1.4 % without).
 const CALLS_REREAD_IDLE_TICKS: u32 = 5;
+/// Ticks a read may go unanswered before the window says so in the shell's log (a lost IPC answer
+/// would otherwise stop the re-reads for good, unseen) and reads again.
+const CALLS_READ_UNANSWERED_TICKS: u32 = 5;
 
 /// What the window has seen of the shell's calls: the newest revision, and whether any call was up
 /// in it.
@@ -86,16 +91,35 @@ fn reread_due(tick: u32, calls_up: bool) -> bool {
 /// Re-reads the calls (see [`reread_due`]); a snapshot newer than every event so far means an
 /// event was lost: it is applied and said on the console.
 fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppState>) {
-    let busy = Rc::new(Cell::new(false));
+    // The tick the outstanding read started at, if one is outstanding.
+    let outstanding: Rc<Cell<Option<u32>>> = Rc::new(Cell::new(None));
     let mut tick = 0u32;
     let interval = gloo::timers::callback::Interval::new(CALLS_REREAD_MS, move || {
         tick = tick.wrapping_add(1);
-        if !reread_due(tick, seen.any.get()) || busy.replace(true) {
+        if let Some(started) = outstanding.get() {
+            let waited = tick.wrapping_sub(started);
+            if waited < CALLS_READ_UNANSWERED_TICKS {
+                return;
+            }
+            // Said once per lost read; the next read goes out regardless.
+            window_health::report(
+                WindowFailureKind::ScriptError,
+                format!("the shell has not answered get_calls for {} ms", waited * CALLS_REREAD_MS),
+            );
+            outstanding.set(None);
+        }
+        if !reread_due(tick, seen.any.get()) {
             return;
         }
-        let (busy, seen, dispatch) = (Rc::clone(&busy), Rc::clone(&seen), dispatch.clone());
+        outstanding.set(Some(tick));
+        let (outstanding, seen, dispatch) = (Rc::clone(&outstanding), Rc::clone(&seen), dispatch.clone());
         wasm_bindgen_futures::spawn_local(async move {
-            if let Ok(snapshot) = backend::get_calls().await
+            let answer = backend::get_calls().await;
+            // Only the newest read clears the mark (an answer after its reported loss does not).
+            if outstanding.get() == Some(tick) {
+                outstanding.set(None);
+            }
+            if let Ok(snapshot) = answer
                 && snapshot.revision > seen.revision.get()
             {
                 gloo::console::warn!(format!(
@@ -105,7 +129,6 @@ fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppS
                 seen.saw(&snapshot);
                 dispatch.dispatch(AppAction::CallsLoaded(snapshot));
             }
-            busy.set(false);
         });
     });
     // For the life of the window.
@@ -342,6 +365,7 @@ pub fn app() -> Html {
                     on_settings_saved={{ let dispatch = state.dispatcher(); Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings))) }}
                 />
             </main>
+            <RenderWatch />
             <StatusBar
                 connection={state.connection.clone()}
                 app_info={state.app_info.clone()}

@@ -9,7 +9,7 @@ use softphone_core::call_log::{CallEngine, CallLogEntry};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
-    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, command, event,
+    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, WindowFailure, WindowRecovery, command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
@@ -21,6 +21,11 @@ extern "C" {
     /// `window.__TAURI__.core.invoke`; a rejected promise (or a missing `__TAURI__`) is `Err`.
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "core"], js_name = invoke)]
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    /// `window.__TAURI__.core.invoke`, called at once rather than awaited (see
+    /// [`report_window_failure`]).
+    #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "core"], js_name = invoke)]
+    fn tauri_invoke_now(cmd: &str, args: JsValue) -> Result<js_sys::Promise, JsValue>;
 
     /// `window.__TAURI__.event.listen`; resolves to the unlisten function.
     #[wasm_bindgen(catch, js_namespace = ["window", "__TAURI__", "event"], js_name = listen)]
@@ -438,4 +443,41 @@ pub async fn listen_forever<T: DeserializeOwned + 'static>(
         ));
     }
     handler.forget();
+}
+
+#[derive(Serialize)]
+struct WindowFailureArgs<'a> {
+    failure: &'a WindowFailure,
+}
+
+/// Reports a failure of the window's own code. Called from the panic hook, so it goes around the
+/// futures executor, which the failure may have left stuck: the invoke is made at once and its
+/// answer (`None` if the shell could not be reached) comes to `answered` from a plain callback.
+pub fn report_window_failure(failure: &WindowFailure, answered: impl FnOnce(Option<WindowRecovery>) + 'static) {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let Ok(args) = WindowFailureArgs { failure }.serialize(&serializer) else { return answered(None) };
+    let promise = match tauri_invoke_now(command::REPORT_WINDOW_FAILURE, args) {
+        Ok(promise) => promise,
+        Err(_) => return answered(None),
+    };
+    // Whichever of the two callbacks runs takes `answered`.
+    let answered = std::rc::Rc::new(std::cell::Cell::new(Some(answered)));
+    let on_answer = {
+        let answered = std::rc::Rc::clone(&answered);
+        Closure::once(move |answer: JsValue| {
+            if let Some(answered) = answered.take() {
+                answered(serde_wasm_bindgen::from_value(answer).ok());
+            }
+        })
+    };
+    let on_rejection = Closure::once(move |_: JsValue| {
+        if let Some(answered) = answered.take() {
+            answered(None);
+        }
+    });
+    let _ = promise.then2(&on_answer, &on_rejection);
+    // Freed by JS once the promise settles... which wasm cannot see: left to live with the page
+    // (one pair per report, and reports are few).
+    on_answer.forget();
+    on_rejection.forget();
 }

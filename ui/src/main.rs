@@ -6,8 +6,10 @@ mod call_engine;
 mod components;
 mod shortcuts;
 mod state;
+mod window_health;
 mod wording;
 
 fn main() {
+    window_health::watch();
     yew::Renderer::<app::App>::new().render();
 }

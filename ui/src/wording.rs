@@ -7,6 +7,13 @@ use softphone_core::demo_leads::parse_dialable;
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::{PhoneNumber, Region};
 
+/// Over a window whose own code failed, while the shell reloads it.
+pub const WINDOW_FAILED_RELOADING: &str =
+    "This window hit an error and is reloading. Your calls go on and come back with it.";
+/// Over a window that failed too often to be reloaded again.
+pub const WINDOW_FAILED_FOR_GOOD: &str =
+    "This window keeps failing and was not reloaded. Your calls go on; restart the app to get the window back.";
+
 /// A call's state in words; an ended call says why it ended.
 pub fn call_state(call: &CallSnapshot) -> String {
     match call.view {

@@ -52,6 +52,7 @@ pub mod command {
     pub const PREVIEW_RINGTONE: &str = "preview_ringtone";
     /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs one, as a test would a headset.
     pub const UNPLUG_FAKE_AUDIO_DEVICE: &str = "unplug_fake_audio_device";
+    pub const REPORT_WINDOW_FAILURE: &str = "report_window_failure";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -231,6 +232,52 @@ pub struct DesktopStatus {
 pub struct AudioNotice {
     /// A sentence naming the device and what is used instead.
     pub message: String,
+}
+
+/// A failure of the window's own code, reported to the shell: it goes to the log (the browser
+/// console is out of anyone's sight) and a failure that breaks the window gets it reloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowFailure {
+    pub kind: WindowFailureKind,
+    /// What the window saw: the panic's message and place, or the error and its stack.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowFailureKind {
+    /// A Rust panic in the UI.
+    Panic,
+    /// An uncaught error that came through the UI's wasm: a trap, or a browser call that threw
+    /// in the middle of a render.
+    WasmError,
+    /// A render the UI asked for never ran: the window shows a picture of the past.
+    StoppedDrawing,
+    /// An uncaught error in other script (the webview engine's SDK): the window goes on.
+    ScriptError,
+}
+
+impl WindowFailureKind {
+    /// Whether the window can no longer be trusted to show the calls. A panic or an error
+    /// through the wasm leaves the UI's state half-updated (nothing unwinds in wasm), and Yew,
+    /// caught mid-render, never renders again.
+    pub fn breaks_the_window(self) -> bool {
+        !matches!(self, Self::ScriptError)
+    }
+}
+
+/// What the shell does about a [`WindowFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowRecovery {
+    /// Logged; the window goes on.
+    Logged,
+    /// The window is being reloaded; it reads the calls from the shell again.
+    Reloading,
+    /// The window broke too often in the last minute to reload it again; the agent must
+    /// restart the app (calls go on meanwhile).
+    GaveUp,
 }
 
 /// Whether the OS keychain can be used.

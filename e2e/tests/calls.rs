@@ -267,6 +267,9 @@ fn differing_share(before: &[u8], after: &[u8]) -> f64 {
 async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_call() {
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // The agent is working through the leads.
+    app.open("leads").await;
+    app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
     // The browser refuses the next node the window inserts, once, as WebKit may when a page's
     // state and its DOM disagree. Yew meets it mid-render; nothing unwinds in wasm, so Yew stays
     // locked and the window would never draw again: the ringing call CI once never saw.
@@ -285,10 +288,12 @@ async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_
         .expect("the next insertion is set to fail");
     common::ring_from(&app, TONE_NUMBER, "Front desk").await;
 
-    // The shell reloads the window, which reads the ringing call from the shell.
+    // The shell reloads the window, which reads the ringing call from the shell and opens where
+    // the agent was.
     app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
     let reloaded = app.client.execute("return window.__beforeTheFailure !== true;", vec![]).await.expect("script");
     assert_eq!(reloaded, json!(true), "the window showing the call is a reloaded one");
+    app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
     let log = app.log_text();
     assert!(log.contains("the window failed; reloading the window"), "{}", app.log_tail());
     // Yew's panic over the refused node, with its place.

@@ -137,7 +137,9 @@ fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppS
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(AppState::default);
+    // A reloaded window (its own failure, its web process's death) opens where the agent was.
+    let state = use_reducer(|| AppState { section: window_health::section_before_reload(), ..AppState::default() });
+    use_effect_with(state.section, |&section| window_health::remember_section(section));
     let webview_engine: call_engine::RunningWebviewEngine = use_mut_ref(|| None);
 
     {

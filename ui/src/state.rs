@@ -36,6 +36,11 @@ impl Section {
         }
     }
 
+    /// The section a [`Section::slug`] names.
+    pub fn from_slug(slug: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|section| section.slug() == slug)
+    }
+
     /// Stable id fragment for DOM ids (`nav-dialer`, `section-dialer`), used by the e2e suite.
     pub fn slug(self) -> &'static str {
         match self {
@@ -383,6 +388,12 @@ mod tests {
         assert_eq!(state.dial_request, Some((1, "+1".into())));
         let state = reduce(state, AppAction::DialRequested("+1".into()));
         assert_eq!(state.dial_request, Some((2, "+1".into())));
+    }
+
+    #[test]
+    fn every_section_is_found_again_by_its_slug_which_a_reloaded_window_reads() {
+        assert!(Section::ALL.into_iter().all(|section| Section::from_slug(section.slug()) == Some(section)));
+        assert_eq!(Section::from_slug("nowhere"), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   any other (the webview engine's SDK) is only logged;
 //! - [`RenderWatch`], for a failure nobody threw: a render it asks for every
 //!   [`RENDER_WATCH_MS`] must have run by its next tick.
+//!
+//! The reloaded window opens the section the agent was on ([`section_before_reload`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -21,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use crate::backend;
+use crate::state::Section;
 use crate::wording;
 
 /// How often [`RenderWatch`] asks for a render.
@@ -126,6 +129,30 @@ fn show_notice(text: &str) {
         }
     };
     notice.set_text_content(Some(text));
+}
+
+/// Where the agent is, kept for the life of the window's session (a reload keeps its
+/// `sessionStorage`, a new start of the app does not): a reloaded window opens where it was, so a
+/// reload costs the agent a flash, not their place.
+const SECTION_KEY: &str = "softphone.section";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The section to open: the one the window showed before a reload, else the default.
+pub fn section_before_reload() -> Section {
+    session_storage()
+        .and_then(|storage| storage.get_item(SECTION_KEY).ok()?)
+        .and_then(|slug| Section::from_slug(&slug))
+        .unwrap_or_default()
+}
+
+/// Notes the section shown, for [`section_before_reload`].
+pub fn remember_section(section: Section) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(SECTION_KEY, section.slug());
+    }
 }
 
 /// Asks for a render of itself every [`RENDER_WATCH_MS`]; a render that has not run by a later

@@ -160,8 +160,8 @@ pub struct CallMediaDiagnostics {
     pub codec: Option<String>,
     /// E.g. `connected`.
     pub ice_state: String,
-    /// Our end of the path in use: `host` (direct), `srflx` (direct, through our NAT) or
-    /// `relay` (through the TURN server); `None` until ICE has chosen.
+    /// The path in use: `host` (direct), `srflx` (direct, crossing our NAT) or `relay` (through
+    /// the TURN server); `None` until ICE has chosen.
     #[serde(default)]
     pub route: Option<String>,
     pub rtt_ms: Option<f64>,

@@ -312,24 +312,7 @@ impl App {
 
     /// The app's process: the descendant of tauri-driver running the app binary.
     pub fn app_pid(&self) -> u32 {
-        let binary = std::fs::canonicalize(app_binary()).expect("the app binary's path");
-        let parents: std::collections::HashMap<u32, u32> =
-            processes().into_iter().map(|process| (process.pid, process.ppid)).collect();
-        let descends_from_driver = |mut pid: u32| {
-            while let Some(&parent) = parents.get(&pid) {
-                if parent == self._driver.0.id() {
-                    return true;
-                }
-                pid = parent;
-            }
-            false
-        };
-        parents
-            .keys()
-            .copied()
-            .filter(|&pid| descends_from_driver(pid))
-            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
-            .expect("the app runs under tauri-driver")
+        self._driver.app_pid().expect("the app runs under tauri-driver")
     }
 
     /// The window's WebKit web process: the child of the app whose name WebKit gives it (the
@@ -469,14 +452,56 @@ pub async fn hang_up_as_caller(app: &App, call_id: &str) {
 }
 
 /// tauri-driver, stopped with SIGTERM when dropped (also when a scenario panics): SIGKILL would
-/// orphan the WebKitWebDriver it started.
+/// orphan the WebKitWebDriver it started. The app goes with the WebDriver session; one whose
+/// session already ended (its web process was killed) would outlive it, so it is ended too.
 struct DriverProcess(Child);
+
+impl DriverProcess {
+    /// The descendant of tauri-driver running the app binary.
+    fn app_pid(&self) -> Option<u32> {
+        let binary = std::fs::canonicalize(app_binary()).ok()?;
+        let parents: std::collections::HashMap<u32, u32> =
+            processes().into_iter().map(|process| (process.pid, process.ppid)).collect();
+        let descends_from_driver = |mut pid: u32| {
+            while let Some(&parent) = parents.get(&pid) {
+                if parent == self.0.id() {
+                    return true;
+                }
+                pid = parent;
+            }
+            false
+        };
+        parents
+            .keys()
+            .copied()
+            .filter(|&pid| descends_from_driver(pid))
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+    }
+}
 
 impl Drop for DriverProcess {
     fn drop(&mut self) {
+        let app = self.app_pid();
+        let born = app.and_then(start_time);
         let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
         let _ = self.0.wait();
+        let Some(app) = app else { return };
+        // Still the same process (same start time, not a reused pid): a moment to exit, then ended.
+        let same_process = || born.is_some() && start_time(app) == born;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while same_process() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if same_process() {
+            let _ = Command::new("kill").args(["-KILL", &app.to_string()]).status();
+        }
     }
+}
+
+/// A process's start time (field 22 of `/proc/PID/stat`, after the parenthesised name).
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(19)).map(str::to_owned)
 }
 
 async fn wait_for_port(port: u16) {

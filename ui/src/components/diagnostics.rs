@@ -89,8 +89,24 @@ pub fn diagnostics_page() -> Html {
 fn route_label(route: Option<&str>) -> &'static str {
     match route {
         Some("host") => "Direct",
-        Some("srflx") => "Direct (through NAT)",
+        // A browser names a mapping it learned from the far end's checks peer-reflexive.
+        Some("srflx" | "prflx") => "Direct (through NAT)",
         Some("relay") => "TURN relay",
         _ => "—",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn each_route_the_engines_report_has_words() {
+        assert_eq!(route_label(Some("host")), "Direct");
+        assert_eq!(route_label(Some("srflx")), "Direct (through NAT)");
+        assert_eq!(route_label(Some("relay")), "TURN relay");
+        assert_eq!(route_label(Some("prflx")), "Direct (through NAT)");
+        assert_eq!(route_label(Some("mdns")), "—");
+        assert_eq!(route_label(None), "—");
     }
 }

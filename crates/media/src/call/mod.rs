@@ -93,6 +93,30 @@ pub enum MediaState {
     Closed,
 }
 
+/// The kind of the path in use, from the selected pair: `"relay"` through our TURN allocation;
+/// otherwise direct, and `"srflx"` when it crosses our NAT (the STUN server saw us at a mapped
+/// address, and the far end is out on the internet), else `"host"`. ICE pairs a reflexive
+/// candidate through its base (RFC 8445 §6.1.2.4 prunes it as redundant), so our end of the pair
+/// alone never says "srflx".
+pub fn route_kind(
+    local: SocketAddr,
+    remote: SocketAddr,
+    relayed: Option<SocketAddr>,
+    nat_mapping: Option<SocketAddr>,
+) -> &'static str {
+    let remote_is_local_network = match remote.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        std::net::IpAddr::V6(ip) => ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local(),
+    };
+    if Some(local) == relayed {
+        "relay"
+    } else if nat_mapping.is_some() && !remote_is_local_network {
+        "srflx"
+    } else {
+        "host"
+    }
+}
+
 /// Figures for the diagnostics page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaStats {
@@ -104,8 +128,8 @@ pub struct MediaStats {
     pub ice_state: String,
     /// How long ICE + DTLS took, in ms.
     pub connect_ms: Option<u32>,
-    /// The kind of our candidate on the path in use: `"host"`, `"srflx"` or `"relay"` (through
-    /// the TURN server); `None` before ICE has chosen.
+    /// The path in use ([`route_kind`]): `"host"`, `"srflx"` or `"relay"` (through the TURN
+    /// server); `None` before ICE has chosen.
     pub route: Option<String>,
     /// Our TURN relayed address, when the call has one.
     pub relayed_addr: Option<SocketAddr>,
@@ -292,15 +316,7 @@ impl CallMedia {
             ice_state: published.ice_state.map_or_else(|| "new".to_owned(), ice_state_name),
             connect_ms: published.connected_after.map(|d| d.as_millis() as u32),
             route: published.peer.as_ref().and_then(|peer| peer.selected_candidate_pair.as_ref()).map(|pair| {
-                let local = Some(pair.local.addr);
-                if local == published.relayed {
-                    "relay"
-                } else if local == published.server_reflexive {
-                    "srflx"
-                } else {
-                    "host"
-                }
-                .to_owned()
+                route_kind(pair.local.addr, pair.remote.addr, published.relayed, published.nat_mapping).to_owned()
             }),
             relayed_addr: published.relayed,
             rtt_ms,
@@ -336,5 +352,31 @@ impl Drop for CallMedia {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_kind;
+    use std::net::SocketAddr;
+
+    fn at(text: &str) -> SocketAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn the_route_is_named_from_both_ends_of_the_selected_pair() {
+        let host = at("192.168.1.20:40000");
+        let media_server = at("203.0.113.7:16384");
+        let mapping = Some(at("198.51.100.4:61000"));
+        let relayed = Some(at("203.0.113.9:50000"));
+        assert_eq!(route_kind(host, media_server, None, None), "host", "a public host, no NAT");
+        assert_eq!(route_kind(host, media_server, None, mapping), "srflx", "out to the internet through our NAT");
+        assert_eq!(route_kind(at("203.0.113.9:50000"), media_server, relayed, mapping), "relay");
+        // Both behind the same NAT: the packets never cross it.
+        assert_eq!(route_kind(host, at("192.168.1.30:16384"), None, mapping), "host");
+        assert_eq!(route_kind(at("127.0.0.1:40000"), at("127.0.0.1:16384"), None, mapping), "host");
+        assert_eq!(route_kind(at("[fd00::2]:40000"), at("[fd00::9]:16384"), None, mapping), "host");
+        assert_eq!(route_kind(at("[2001:db8::2]:40000"), at("[2001:db8:1::9]:16384"), None, mapping), "srflx");
     }
 }

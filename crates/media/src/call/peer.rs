@@ -90,8 +90,8 @@ pub(crate) struct Published {
     pub(crate) connected_after: Option<Duration>,
     /// Our TURN relayed address, when the call has one.
     pub(crate) relayed: Option<SocketAddr>,
-    /// Our server-reflexive address, when STUN gave one.
-    pub(crate) server_reflexive: Option<SocketAddr>,
+    /// Where our NAT maps us, when STUN saw us at an address that is none of our own.
+    pub(crate) nat_mapping: Option<SocketAddr>,
 }
 
 pub(crate) struct Peer {
@@ -269,7 +269,9 @@ impl Peer {
         {
             let mut published = published.lock().unwrap_or_else(PoisonError::into_inner);
             published.relayed = gathered.relay.as_ref().map(TurnClient::relayed);
-            published.server_reflexive = gathered.server_reflexive;
+            // Only a mapping that is none of our own addresses is a NAT's.
+            published.nat_mapping =
+                gathered.server_reflexive.filter(|&mapped| Some(mapped) != interface_addr && mapped != local_addr);
         }
         let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
             .map_err(|e| MediaError::Codec(e.to_string()))?;

@@ -334,6 +334,8 @@ fn telnyx_ice_servers() -> Vec<IceServer> {
             urls: vec![
                 "turn:turn.telnyx.com:3478?transport=udp".into(),
                 "turn:turn.telnyx.com:3478?transport=tcp".into(),
+                // For networks that let only TLS on 443 out.
+                "turns:turn.telnyx.com:443".into(),
             ],
             username: Some("testuser".into()),
             credential: Some("testpassword".into()),

@@ -38,7 +38,10 @@ pub use audio::{
     ANALYSIS_WINDOW, AudioDevice, AudioDeviceEvent, AudioDevices, AudioLevels, AudioSystem, DeviceChoice,
     FAKE_AUDIO_ENV, FakeAudioSpec, FakeMic, SpeakerAnalysis, TAPE_SECONDS,
 };
-pub use call::{CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, MediaState, MediaStats, mos_estimate};
+pub use call::{
+    CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, MediaState, MediaStats, mos_estimate,
+    trust_turn_certificate,
+};
 pub use dsp::echo::VoiceProcessingConfig;
 pub use error::{DeviceRole, MediaError};
 pub use softphone_core::ipc::IceServer;

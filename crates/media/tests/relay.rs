@@ -1,6 +1,7 @@
 //! Calls through a TURN relay: our media against the simulator's media peer with every packet
 //! passing the simulator's TURN server (relay-only, as `iceTransportPolicy: "relay"`), in both
-//! offer directions; wrong TURN credentials; an ICE server that never answers.
+//! offer directions; wrong TURN credentials; an ICE server that never answers; TURN over TCP and
+//! over TLS when UDP is blocked; a TLS certificate that is not trusted.
 
 mod common;
 
@@ -182,4 +183,49 @@ fn with_udp_open_the_udp_relay_is_preferred_and_the_tcp_one_let_go() {
     );
     let relayed = turn.relayed_addrs();
     assert_eq!(call.stats().relayed_addr, relayed.first().copied(), "the call keeps the UDP relay");
+}
+
+#[test]
+fn with_only_tls_let_out_turn_over_tls_carries_the_call() {
+    // A network that lets only TLS out (Telnyx's `turns:turn.telnyx.com:443`): UDP to the TURN
+    // server is dropped and no plain TCP URL is given.
+    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
+    softphone_media::trust_turn_certificate(turn.certificate_pem()).expect("the server's certificate");
+    let ice = vec![IceServer {
+        urls: vec![turn.turn_url(), turn.turns_url()],
+        username: Some(DEFAULT_TURN_USERNAME.to_owned()),
+        credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
+    }];
+    let audio = fake_audio(440.0);
+    let (call, offer) = CallMedia::offer_with(&audio, &ice, relay_only()).expect("offer through TLS");
+    assert_eq!(candidate_kinds(&offer), ["relay"], "{offer}");
+    let (far_end, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 880.0 }).expect("answer");
+    call.accept_answer(&answer).expect("answer accepted");
+    sim_hears(&far_end, 440.0);
+    we_hear(&audio, 880.0);
+    let through = until_relayed_both_ways(&turn);
+    assert_eq!(wait_for("the route", || call.stats().route, || format!("{:?}", call.stats())), "relay");
+    eprintln!("through TURN over TLS: {through:?}");
+    drop(call);
+    until_freed(&turn);
+}
+
+#[test]
+fn a_turn_server_whose_certificate_is_not_trusted_gives_no_relay_and_says_why() {
+    // Another server's certificate is trusted; this one's (self-signed, its own) is not.
+    let trusted = TurnServer::start(TurnConfig::default()).expect("TURN starts");
+    softphone_media::trust_turn_certificate(trusted.certificate_pem()).expect("the certificate");
+    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
+    let ice = vec![IceServer {
+        urls: vec![turn.turns_url()],
+        username: Some(DEFAULT_TURN_USERNAME.to_owned()),
+        credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
+    }];
+    let audio = fake_audio(440.0);
+    let error = CallMedia::offer_with(&audio, &ice, relay_only()).expect_err("no relay, no relay-only call");
+    assert_eq!(error.code(), "NoRelay");
+    let message = error.to_string();
+    assert!(message.contains("over TLS") && message.contains("certificate is not trusted"), "{message}");
+    assert_eq!(turn.stats().unauthorized, 0, "no request went over an untrusted connection");
+    assert!(softphone_media::trust_turn_certificate(b"not a certificate").is_err());
 }

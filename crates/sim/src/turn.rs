@@ -7,6 +7,10 @@
 //! allocation), CreatePermission, Send indications out through the relay socket and Data
 //! indications back. ChannelBind is refused (400): the clients it serves send indications.
 //!
+//! It also takes TURN over TLS (`turns:`, RFC 7065), on a port of its own, with a self-signed
+//! certificate made at start ([`TurnServer::certificate_pem`], for the client to trust), as
+//! `turns:turn.telnyx.com:443` for networks that let only TLS out.
+//!
 //! [`TurnConfig::answer_udp`] off makes it a black hole for UDP, as a firewall that lets only TCP
 //! out.
 //!
@@ -114,10 +118,20 @@ struct Counters {
 }
 
 /// How the server reaches a client: from where its UDP came, or over its TCP connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum ClientLink {
     Udp(SocketAddr),
-    Tcp(SocketAddr, Arc<Mutex<TcpStream>>),
+    /// Plain TCP, or TLS over TCP: the writing half (for TLS, the whole shared stream).
+    Tcp(SocketAddr, Arc<Mutex<dyn Write + Send>>),
+}
+
+impl std::fmt::Debug for ClientLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientLink::Udp(addr) => write!(f, "Udp({addr})"),
+            ClientLink::Tcp(addr, _) => write!(f, "Tcp({addr})"),
+        }
+    }
 }
 
 impl ClientLink {
@@ -178,6 +192,8 @@ impl Shared {
 #[derive(Debug)]
 pub struct TurnServer {
     local_addr: SocketAddr,
+    tls_addr: SocketAddr,
+    certificate_pem: Vec<u8>,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -205,8 +221,16 @@ impl TurnServer {
         let accepting = Arc::clone(&shared);
         let tcp =
             std::thread::Builder::new().name("sim-turn-tcp".to_owned()).spawn(move || accept(&accepting, &listener))?;
-        tracing::info!(%local_addr, "turn server listening (UDP and TCP)");
-        Ok(TurnServer { local_addr, shared, threads: vec![udp, tcp] })
+        let (acceptor, certificate_pem) = tls_acceptor(local_addr.ip()).map_err(std::io::Error::other)?;
+        let tls_listener = TcpListener::bind(SocketAddr::new(local_addr.ip(), 0))?;
+        tls_listener.set_nonblocking(true)?;
+        let tls_addr = tls_listener.local_addr()?;
+        let accepting = Arc::clone(&shared);
+        let tls = std::thread::Builder::new()
+            .name("sim-turn-tls".to_owned())
+            .spawn(move || accept_tls(&accepting, &tls_listener, &acceptor))?;
+        tracing::info!(%local_addr, %tls_addr, "turn server listening (UDP and TCP; TLS)");
+        Ok(TurnServer { local_addr, tls_addr, certificate_pem, shared, threads: vec![udp, tcp, tls] })
     }
 
     /// The address clients send to.
@@ -222,6 +246,16 @@ impl TurnServer {
     /// `turn:IP:PORT?transport=tcp`, as an ICE server URL.
     pub fn turn_tcp_url(&self) -> String {
         format!("turn:{}?transport=tcp", self.local_addr)
+    }
+
+    /// `turns:IP:PORT` (TLS, on its own port), as an ICE server URL.
+    pub fn turns_url(&self) -> String {
+        format!("turns:{}", self.tls_addr)
+    }
+
+    /// The TLS certificate (PEM), self-signed for the server's IP: what a client must trust.
+    pub fn certificate_pem(&self) -> &[u8] {
+        &self.certificate_pem
     }
 
     /// `stun:IP:PORT`, as an ICE server URL.
@@ -339,10 +373,21 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, from: SocketAddr) {
     };
     let link = ClientLink::Tcp(from, Arc::new(Mutex::new(writer)));
     let mut reader = stream;
+    serve_stream(shared, from, &link, |buf| reader.read(buf));
+}
+
+/// Reads STUN messages off a connection (`read` gives what came, or WouldBlock / TimedOut when
+/// nothing did) and answers them on `link`, until the connection closes or the server stops.
+fn serve_stream(
+    shared: &Arc<Shared>,
+    from: SocketAddr,
+    link: &ClientLink,
+    mut read: impl FnMut(&mut [u8]) -> std::io::Result<usize>,
+) {
     let mut inbox = Vec::new();
     let mut buf = vec![0u8; RECV_BUFFER];
     while !shared.stop.load(Ordering::Relaxed) {
-        match reader.read(&mut buf) {
+        match read(&mut buf) {
             Ok(0) => break,
             Ok(len) => inbox.extend_from_slice(&buf[..len]),
             Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
@@ -352,7 +397,7 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, from: SocketAddr) {
         }
         loop {
             match softphone_stun::take_framed(&mut inbox) {
-                Ok(Some(message)) => handle(shared, &message, &link),
+                Ok(Some(message)) => handle(shared, &message, link),
                 Ok(None) => break,
                 Err(_) => {
                     tracing::debug!(client = %from, "turn: not STUN over TCP, connection dropped");
@@ -363,6 +408,126 @@ fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, from: SocketAddr) {
         }
     }
     free(shared, from);
+}
+
+/// An acceptor with a fresh self-signed certificate for `ip` (and `localhost`), and the
+/// certificate as PEM.
+fn tls_acceptor(ip: IpAddr) -> Result<(openssl::ssl::SslAcceptor, Vec<u8>), openssl::error::ErrorStack> {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::ssl::{SslAcceptor, SslMethod};
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509, X509NameBuilder};
+
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    let key = PKey::from_ec_key(EcKey::generate(&group)?)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(64, MsbOption::MAYBE_ZERO, false)?;
+    // A name of its own: a client trusting several servers' certificates finds an issuer by name.
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_nid(Nid::COMMONNAME, &format!("turn.telnyx.sim {}", serial.to_hex_str()?))?;
+    let name = name.build();
+    let mut certificate = X509::builder()?;
+    certificate.set_version(2)?;
+    let serial = serial.to_asn1_integer()?;
+    certificate.set_serial_number(&serial)?;
+    certificate.set_subject_name(&name)?;
+    certificate.set_issuer_name(&name)?;
+    certificate.set_pubkey(&key)?;
+    certificate.set_not_before(&*Asn1Time::days_from_now(0)?)?;
+    certificate.set_not_after(&*Asn1Time::days_from_now(2)?)?;
+    let alternative_names = SubjectAlternativeName::new()
+        .ip(&ip.to_string())
+        .dns("localhost")
+        .build(&certificate.x509v3_context(None, None))?;
+    certificate.append_extension(alternative_names)?;
+    certificate.sign(&key, MessageDigest::sha256())?;
+    let certificate = certificate.build();
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server())?;
+    acceptor.set_private_key(&key)?;
+    acceptor.set_certificate(&certificate)?;
+    acceptor.check_private_key()?;
+    Ok((acceptor.build(), certificate.to_pem()?))
+}
+
+/// Takes TLS connections, each served on a thread of its own.
+fn accept_tls(shared: &Arc<Shared>, listener: &TcpListener, acceptor: &openssl::ssl::SslAcceptor) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((stream, from)) => {
+                let (shared, acceptor) = (Arc::clone(shared), acceptor.clone());
+                let spawned = std::thread::Builder::new()
+                    .name(format!("sim-turn-tls-{}", from.port()))
+                    .spawn(move || serve_tls_connection(&shared, &acceptor, stream, from));
+                if let Err(error) = spawned {
+                    tracing::warn!(%error, "turn: TLS connection not served");
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK),
+            Err(error) => {
+                tracing::warn!(%error, "turn: TLS accept failed");
+                std::thread::sleep(TICK);
+            }
+        }
+    }
+}
+
+/// One client's TLS connection. One TLS stream cannot be split into a reading and a writing half,
+/// so the socket is non-blocking and the reader takes the stream's lock only to look.
+fn serve_tls_connection(
+    shared: &Arc<Shared>,
+    acceptor: &openssl::ssl::SslAcceptor,
+    stream: TcpStream,
+    from: SocketAddr,
+) {
+    let (Ok(()), Ok(())) = (stream.set_nonblocking(false), stream.set_read_timeout(Some(Duration::from_secs(5))))
+    else {
+        return;
+    };
+    let stream = match acceptor.accept(stream) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::debug!(%error, client = %from, "turn: TLS handshake failed");
+            return;
+        }
+    };
+    if stream.get_ref().set_nonblocking(true).is_err() {
+        return;
+    }
+    let stream = Arc::new(Mutex::new(PatientWriter(stream)));
+    let link = ClientLink::Tcp(from, Arc::clone(&stream) as Arc<Mutex<dyn Write + Send>>);
+    serve_stream(shared, from, &link, |buf| {
+        let read = stream.lock().unwrap_or_else(PoisonError::into_inner).0.read(buf);
+        if matches!(&read, Err(error) if error.kind() == std::io::ErrorKind::WouldBlock) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        read
+    });
+}
+
+/// A non-blocking TLS stream whose writes wait out a full socket (briefly) instead of failing.
+struct PatientWriter(openssl::ssl::SslStream<TcpStream>);
+
+impl Write for PatientWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            match self.0.write(bytes) {
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 fn free(shared: &Shared, client: SocketAddr) {

@@ -5,6 +5,8 @@ mod playout;
 mod stats;
 mod turn;
 
+pub use turn::trust_turn_certificate;
+
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, PoisonError, Weak};

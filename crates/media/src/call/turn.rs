@@ -5,9 +5,12 @@
 //! Telnyx SDK's), within a time budget: a STUN server that does not answer, or a name that does
 //! not resolve, costs at most that budget and the call goes on with what was found.
 //!
-//! TURN over TCP (`?transport=tcp`, as Telnyx's second TURN URL) is asked at the same time, on a
-//! connection of its own: it is used when UDP gets no relay (a network that lets only TCP out),
-//! else closed. The relayed address itself is UDP either way.
+//! TURN over TCP (`?transport=tcp`, as Telnyx's second TURN URL) and over TLS (`turns:`, as
+//! `turns:turn.telnyx.com:443`, for networks that let only TLS out) are asked at the same time,
+//! each on a connection of its own: TCP is used when UDP gets no relay, TLS when neither does;
+//! the others are closed. The relayed address itself is UDP either way. TLS trusts the system's
+//! certificate authorities (an enterprise's own included) and any certificate given to
+//! [`trust_turn_certificate`].
 //!
 //! [`TurnClient`] then carries the relayed candidate's traffic: what str0m sends from the relayed
 //! address goes to the server as Send indications (after a CreatePermission for the peer's IP),
@@ -18,7 +21,7 @@
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use softphone_stun::{
@@ -34,6 +37,8 @@ pub(crate) const GATHER_BUDGET: Duration = Duration::from_millis(1_500);
 /// waiting here, so sooner).
 const RETRANSMIT: Duration = Duration::from_millis(250);
 const STUN_PORT: u16 = 3478;
+/// The default port of `turns:` (RFC 7065).
+const TURNS_PORT: u16 = 5349;
 /// Permissions last 300 s; they are renewed a minute before.
 const PERMISSION_RENEW: Duration = Duration::from_secs(PERMISSION_LIFETIME_SECS as u64 - 60);
 
@@ -46,41 +51,44 @@ pub(crate) enum IceUrl {
     TurnUdp { host: String, port: u16 },
     /// `turn:host[:port]?transport=tcp`.
     TurnTcp { host: String, port: u16 },
+    /// `turns:host[:port][?transport=tcp]`: TLS over TCP.
+    TurnTls { host: String, port: u16 },
 }
 
-/// Parses `stun:` and `turn:` URLs (RFC 7064 / 7065). `turns:` (TLS) is not carried by this
-/// engine: `None`.
+/// Parses `stun:`, `turn:` and `turns:` URLs (RFC 7064 / 7065). `turns:` over DTLS
+/// (`?transport=udp`) is not carried by this engine: `None`.
 pub(crate) fn parse_ice_url(url: &str) -> Option<IceUrl> {
     let (scheme, rest) = url.trim().split_once(':')?;
     let (authority, query) = match rest.split_once('?') {
         Some((authority, query)) => (authority, Some(query)),
         None => (rest, None),
     };
-    let (host, port) = split_host_port(authority)?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "stun" if query.is_none() => Some(IceUrl::Stun { host, port }),
-        "turn" => match query.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("transport=udp") => Some(IceUrl::TurnUdp { host, port }),
-            Some("transport=tcp") => Some(IceUrl::TurnTcp { host, port }),
-            _ => None,
-        },
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = if scheme == "turns" { TURNS_PORT } else { STUN_PORT };
+    let (host, port) = split_host_port(authority, default_port)?;
+    let transport = query.map(str::to_ascii_lowercase);
+    match (scheme.as_str(), transport.as_deref()) {
+        ("stun", None) => Some(IceUrl::Stun { host, port }),
+        ("turn", None | Some("transport=udp")) => Some(IceUrl::TurnUdp { host, port }),
+        ("turn", Some("transport=tcp")) => Some(IceUrl::TurnTcp { host, port }),
+        ("turns", None | Some("transport=tcp")) => Some(IceUrl::TurnTls { host, port }),
         _ => None,
     }
 }
 
-fn split_host_port(authority: &str) -> Option<(String, u16)> {
+fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
     if let Some(bracketed) = authority.strip_prefix('[') {
         let (host, after) = bracketed.split_once(']')?;
         let port = match after.strip_prefix(':') {
             Some(port) => port.parse().ok()?,
-            None if after.is_empty() => STUN_PORT,
+            None if after.is_empty() => default_port,
             None => return None,
         };
         return Some((host.to_owned(), port));
     }
     match authority.rsplit_once(':') {
         Some((host, port)) => Some((host.to_owned(), port.parse().ok()?)),
-        None => Some((authority.to_owned(), STUN_PORT)),
+        None => Some((authority.to_owned(), default_port)),
     }
     .filter(|(host, _)| !host.is_empty())
 }
@@ -101,6 +109,8 @@ struct TurnTarget {
     server: SocketAddr,
     username: String,
     password: String,
+    /// Over TLS: the name the certificate must be for (the URL's host).
+    tls_name: Option<String>,
 }
 
 /// Requests without an answer: what they were, where they went, their bytes, when to resend.
@@ -122,6 +132,7 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
     let mut stun_hosts = Vec::new();
     let mut turn_hosts = Vec::new();
     let mut turn_tcp_hosts = Vec::new();
+    let mut turn_tls_hosts = Vec::new();
     for server in servers {
         for url in &server.urls {
             let credential = server.username.clone().zip(server.credential.clone());
@@ -133,35 +144,45 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
                 (Some(IceUrl::TurnTcp { host, port }), Some((username, password))) => {
                     turn_tcp_hosts.push(((host, port), username, password));
                 }
+                (Some(IceUrl::TurnTls { host, port }), Some((username, password))) => {
+                    turn_tls_hosts.push(((host, port), username, password));
+                }
                 (Some(_), None) => {
                     gathered.problems.push(format!("{url}: a TURN server needs a username and a credential"));
                 }
-                (None, _) => tracing::debug!(%url, "ICE server URL not used by the native engine (turns: or unknown)"),
+                (None, _) => tracing::debug!(%url, "ICE server URL not used by the native engine"),
             }
         }
     }
     let ipv4 = socket.local_addr().is_ok_and(|addr| addr.is_ipv4());
     let mut names: Vec<(String, u16)> = stun_hosts.clone();
-    names.extend(turn_hosts.iter().chain(&turn_tcp_hosts).map(|(name, _, _)| name.clone()));
+    names.extend(turn_hosts.iter().chain(&turn_tcp_hosts).chain(&turn_tls_hosts).map(|(name, _, _)| name.clone()));
     let resolved = resolve(&names, ipv4, deadline);
     let stun_servers: Vec<SocketAddr> = stun_hosts.iter().filter_map(|name| resolved.get(name).copied()).collect();
-    let mut first_resolved = |hosts: Vec<((String, u16), String, String)>| {
+    let mut first_resolved = |hosts: Vec<((String, u16), String, String)>, tls: bool| {
         hosts.into_iter().find_map(|(name, username, password)| {
             let server = resolved.get(&name).copied();
             if server.is_none() {
                 gathered.problems.push(format!("TURN server {}:{} did not resolve", name.0, name.1));
             }
-            Some(TurnTarget { server: server?, username, password })
+            Some(TurnTarget { server: server?, username, password, tls_name: tls.then(|| name.0.clone()) })
         })
     };
-    let turn = first_resolved(turn_hosts);
-    let turn_tcp = first_resolved(turn_tcp_hosts).map(|target| {
-        let (done, result) = mpsc::channel();
-        let spawned = std::thread::Builder::new().name("turn-tcp".to_owned()).spawn(move || {
-            let _ = done.send(allocate_over_tcp(&target, deadline));
-        });
-        (spawned.is_ok(), result)
-    });
+    let turn = first_resolved(turn_hosts, false);
+    // TCP first, then TLS: the order they are used in when UDP gets no relay.
+    let turn_streams: Vec<_> = [first_resolved(turn_tcp_hosts, false), first_resolved(turn_tls_hosts, true)]
+        .into_iter()
+        .flatten()
+        .filter_map(|target| {
+            let (done, result) = mpsc::channel();
+            let transport = if target.tls_name.is_some() { "TLS" } else { "TCP" };
+            let spawned =
+                std::thread::Builder::new().name(format!("turn-{}", transport.to_lowercase())).spawn(move || {
+                    let _ = done.send(allocate_over_stream(&target, deadline));
+                });
+            spawned.is_ok().then_some((transport, result))
+        })
+        .collect();
     for (host, port) in &stun_hosts {
         if !resolved.contains_key(&(host.clone(), *port)) {
             gathered.problems.push(format!("STUN server {host}:{port} did not resolve"));
@@ -170,15 +191,16 @@ pub(crate) fn gather(socket: &UdpSocket, servers: &[IceServer], budget: Duration
     if !stun_servers.is_empty() || turn.is_some() {
         ask_over_udp(socket, &stun_servers, turn.as_ref(), deadline, budget, &mut gathered);
     }
-    // With a UDP relay, TCP is not waited for: whatever it allocates is dropped with its
-    // connection (the server then frees it).
-    if let Some((true, result)) = turn_tcp
-        && gathered.relay.is_none()
-    {
+    // With a UDP relay, TCP and TLS are not waited for: whatever they allocate is dropped with
+    // its connection (the server then frees it).
+    for (transport, result) in turn_streams {
+        if gathered.relay.is_some() {
+            break;
+        }
         match result.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(Ok(relay)) => gathered.relay = Some(relay),
             Ok(Err(problem)) => gathered.problems.push(problem),
-            Err(_) => gathered.problems.push(format!("TURN over TCP did not finish within {budget:?}")),
+            Err(_) => gathered.problems.push(format!("TURN over {transport} did not finish within {budget:?}")),
         }
     }
     gathered
@@ -300,14 +322,25 @@ fn ask_over_udp(
     }
 }
 
-/// An allocation over a TCP connection to `target`: the 401 challenge, then the request with
-/// the credential, each answer read whole off the stream; all before `deadline`.
-fn allocate_over_tcp(target: &TurnTarget, deadline: Instant) -> Result<TurnClient, String> {
+/// An allocation over a TCP (or TLS) connection to `target`: the 401 challenge, then the request
+/// with the credential, each answer read whole off the stream; all before `deadline`.
+fn allocate_over_stream(target: &TurnTarget, deadline: Instant) -> Result<TurnClient, String> {
     let server = target.server;
+    let transport = if target.tls_name.is_some() { "TLS" } else { "TCP" };
     let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let failed = |error: std::io::Error| format!("TURN server {server} over TCP: {error}");
-    let mut stream = TcpStream::connect_timeout(&server, left()).map_err(failed)?;
-    stream.set_nodelay(true).map_err(failed)?;
+    let failed = |error: std::io::Error| format!("TURN server {server} over {transport}: {error}");
+    let tcp = TcpStream::connect_timeout(&server, left()).map_err(failed)?;
+    tcp.set_nodelay(true).map_err(failed)?;
+    let mut stream = match &target.tls_name {
+        None => TurnStream::Tcp(tcp),
+        Some(name) => {
+            tcp.set_read_timeout(Some(left())).map_err(failed)?;
+            tcp.set_write_timeout(Some(left())).map_err(failed)?;
+            TurnStream::Tls(Box::new(
+                tls_handshake(name, tcp).map_err(|error| format!("TURN server {server} over TLS ({name}): {error}"))?,
+            ))
+        }
+    };
     let mut inbox = Vec::new();
     let mut challenge: Option<(String, String)> = None;
     // The unauthenticated request, the one with the credential, and one more for a stale nonce.
@@ -333,18 +366,102 @@ fn allocate_over_tcp(target: &TurnTarget, deadline: Instant) -> Result<TurnClien
         match allocation_answer(&message, &bytes, message.class, challenge.clone(), target) {
             AllocateStep::Retry { realm, nonce } => challenge = Some((realm, nonce)),
             AllocateStep::Granted { relayed, lifetime, realm, nonce, .. } => {
-                stream.set_nonblocking(true).map_err(failed)?;
-                let link = TurnLink::Tcp { stream, inbox, outbox: Vec::new() };
+                stream.tcp().set_nonblocking(true).map_err(failed)?;
+                let link = TurnLink::Stream { stream, inbox, outbox: Vec::new() };
                 return Ok(TurnClient::new(target, relayed, lifetime, realm, nonce, Instant::now(), link));
             }
-            AllocateStep::Refused(problem) => return Err(format!("{problem} (TCP)")),
+            AllocateStep::Refused(problem) => return Err(format!("{problem} ({transport})")),
         }
     }
-    Err(format!("TURN server {server} kept asking for credentials (TCP)"))
+    Err(format!("TURN server {server} kept asking for credentials ({transport})"))
+}
+
+/// Certificates trusted for TURN over TLS besides the system's: see [`trust_turn_certificate`].
+static TRUSTED_TURN_CERTIFICATES: Mutex<Vec<openssl::x509::X509>> = Mutex::new(Vec::new());
+
+/// Trusts `pem` (one or more certificates) for TURN over TLS, for the life of the process: a
+/// private TURN server's own authority, or a test's self-signed server.
+pub fn trust_turn_certificate(pem: &[u8]) -> Result<(), String> {
+    let certificates =
+        openssl::x509::X509::stack_from_pem(pem).map_err(|error| format!("not a PEM certificate: {error}"))?;
+    if certificates.is_empty() {
+        return Err("no certificate in the PEM text".to_owned());
+    }
+    TRUSTED_TURN_CERTIFICATES.lock().unwrap_or_else(PoisonError::into_inner).extend(certificates);
+    Ok(())
+}
+
+/// The TLS handshake with a TURN server, checking its certificate is for `name` and from an
+/// authority the system (or [`trust_turn_certificate`]) trusts.
+fn tls_handshake(name: &str, tcp: TcpStream) -> Result<openssl::ssl::SslStream<TcpStream>, String> {
+    let mut connector = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())
+        .map_err(|error| error.to_string())?;
+    for certificate in TRUSTED_TURN_CERTIFICATES.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        // A certificate already in the store is no error worth failing the call for.
+        let _ = connector.cert_store_mut().add_cert(certificate.clone());
+    }
+    connector.build().connect(name, tcp).map_err(|error| match error {
+        openssl::ssl::HandshakeError::Failure(mid) => {
+            let verify = mid.ssl().verify_result();
+            if verify == openssl::x509::X509VerifyResult::OK {
+                mid.error().to_string()
+            } else {
+                format!("the certificate is not trusted: {}", verify.error_string())
+            }
+        }
+        other => other.to_string(),
+    })
+}
+
+/// A TURN server's connection: plain TCP, or TLS over TCP.
+pub(crate) enum TurnStream {
+    Tcp(TcpStream),
+    Tls(Box<openssl::ssl::SslStream<TcpStream>>),
+}
+
+impl TurnStream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            TurnStream::Tcp(tcp) => tcp,
+            TurnStream::Tls(tls) => tls.get_ref(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TurnStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if matches!(self, TurnStream::Tcp(_)) { "Tcp" } else { "Tls" };
+        f.debug_tuple(kind).field(&self.tcp().peer_addr().ok()).finish()
+    }
+}
+
+impl Read for TurnStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            TurnStream::Tcp(tcp) => tcp.read(buf),
+            TurnStream::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for TurnStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            TurnStream::Tcp(tcp) => tcp.write(bytes),
+            TurnStream::Tls(tls) => tls.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            TurnStream::Tcp(tcp) => tcp.flush(),
+            TurnStream::Tls(tls) => tls.flush(),
+        }
+    }
 }
 
 /// Reads until one whole STUN message is in `inbox`, and takes it.
-fn read_framed(stream: &mut TcpStream, inbox: &mut Vec<u8>, deadline: Instant) -> std::io::Result<Vec<u8>> {
+fn read_framed(stream: &mut TurnStream, inbox: &mut Vec<u8>, deadline: Instant) -> std::io::Result<Vec<u8>> {
     let mut buf = [0u8; 2_048];
     loop {
         match softphone_stun::take_framed(inbox) {
@@ -356,7 +473,7 @@ fn read_framed(stream: &mut TcpStream, inbox: &mut Vec<u8>, deadline: Instant) -
         if left.is_zero() {
             return Err(ErrorKind::TimedOut.into());
         }
-        stream.set_read_timeout(Some(left))?;
+        stream.tcp().set_read_timeout(Some(left))?;
         match stream.read(&mut buf)? {
             0 => return Err(ErrorKind::UnexpectedEof.into()),
             len => inbox.extend_from_slice(&buf[..len]),
@@ -478,9 +595,9 @@ fn resolve(names: &[(String, u16)], ipv4: bool, deadline: Instant) -> HashMap<(S
 pub(crate) enum TurnLink {
     /// Datagrams on the call's UDP socket.
     Udp,
-    /// STUN messages back to back on a TCP connection (non-blocking), with what has been read
-    /// but not yet taken, and what could not be written yet.
-    Tcp { stream: TcpStream, inbox: Vec<u8>, outbox: Vec<u8> },
+    /// STUN messages back to back on a TCP or TLS connection (non-blocking), with what has been
+    /// read but not yet taken, and what could not be written yet.
+    Stream { stream: TurnStream, inbox: Vec<u8>, outbox: Vec<u8> },
 }
 
 /// A TURN allocation in use by one call.
@@ -531,16 +648,16 @@ impl TurnClient {
         self.server
     }
 
-    /// True when the server is reached by datagrams on the call's socket (else over TCP).
+    /// True when the server is reached by datagrams on the call's socket (else over TCP or TLS).
     pub(crate) fn over_udp(&self) -> bool {
         matches!(self.link, TurnLink::Udp)
     }
 
-    /// Our end of the TCP connection, when the server is reached over TCP.
+    /// Our end of the TCP connection, when the server is reached over TCP or TLS.
     pub(crate) fn tcp_local_addr(&self) -> Option<SocketAddr> {
         match &self.link {
             TurnLink::Udp => None,
-            TurnLink::Tcp { stream, .. } => stream.local_addr().ok(),
+            TurnLink::Stream { stream, .. } => stream.tcp().local_addr().ok(),
         }
     }
 
@@ -554,7 +671,7 @@ impl TurnClient {
                     tracing::debug!(%error, %server, "TURN send failed");
                 }
             }
-            TurnLink::Tcp { stream, outbox, .. } => {
+            TurnLink::Stream { stream, outbox, .. } => {
                 outbox.extend_from_slice(message);
                 flush(stream, outbox);
             }
@@ -563,7 +680,7 @@ impl TurnClient {
 
     /// The whole messages the TCP connection has brought since the last call (none over UDP).
     pub(crate) fn read_stream(&mut self) -> Vec<Vec<u8>> {
-        let TurnLink::Tcp { stream, inbox, outbox } = &mut self.link else {
+        let TurnLink::Stream { stream, inbox, outbox } = &mut self.link else {
             return Vec::new();
         };
         flush(stream, outbox);
@@ -687,8 +804,9 @@ impl TurnClient {
     }
 }
 
-/// Writes what the connection takes of `outbox` now.
-fn flush(stream: &mut TcpStream, outbox: &mut Vec<u8>) {
+/// Writes what the connection takes of `outbox` now. (OpenSSL, which may take part of a record,
+/// is given the same bytes again: the rest of `outbox` starts with them.)
+fn flush(stream: &mut TurnStream, outbox: &mut Vec<u8>) {
     while !outbox.is_empty() {
         match stream.write(outbox) {
             Ok(0) => return,
@@ -730,7 +848,10 @@ mod tests {
             Some(IceUrl::TurnTcp { host: "turn.telnyx.com".to_owned(), port: 3478 })
         );
         assert_eq!(parse_ice_url("turn:turn.telnyx.com:3478?transport=sctp"), None);
-        assert_eq!(parse_ice_url("turns:turn.telnyx.com:443"), None);
+        let tls = |host: &str, port| Some(IceUrl::TurnTls { host: host.to_owned(), port });
+        assert_eq!(parse_ice_url("turns:turn.telnyx.com:443"), tls("turn.telnyx.com", 443));
+        assert_eq!(parse_ice_url("turns:turn.telnyx.com?transport=tcp"), tls("turn.telnyx.com", 5349));
+        assert_eq!(parse_ice_url("turns:turn.telnyx.com:443?transport=udp"), None, "DTLS is not carried");
         assert_eq!(parse_ice_url("stun:"), None);
         assert_eq!(parse_ice_url("stun:host:notaport"), None);
         assert_eq!(parse_ice_url("http://example.com"), None);

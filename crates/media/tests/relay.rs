@@ -31,11 +31,12 @@ fn candidate_kinds(sdp: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits until the TURN server has relayed audio both ways (50 packets each: a second of it).
+/// Waits until the TURN server has relayed audio both ways (50 packets each: a second of it),
+/// through a bound channel (ChannelData, as browsers send it, not 36-byte indications).
 fn until_relayed_both_ways(turn: &TurnServer) -> softphone_sim::turn::TurnStats {
     wait_for(
-        "audio packets relayed both ways",
-        || Some(turn.stats()).filter(|stats| stats.relayed_to_peers > 50 && stats.relayed_to_clients > 50),
+        "audio packets relayed both ways through a channel",
+        || Some(turn.stats()).filter(|stats| stats.channel_data_to_peers > 50 && stats.channel_data_to_clients > 50),
         || format!("{:?}", turn.stats()),
     )
 }

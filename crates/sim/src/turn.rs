@@ -5,7 +5,8 @@
 //! What it does: Binding (server-reflexive addresses), Allocate with the long-term credential
 //! (401 with realm and nonce first, as Telnyx's TURN answers), Refresh (lifetime 0 frees the
 //! allocation), CreatePermission, Send indications out through the relay socket and Data
-//! indications back. ChannelBind is refused (400): the clients it serves send indications.
+//! indications back, ChannelBind and ChannelData (4 bytes of header instead of 36; a peer with a
+//! channel is relayed to the client as ChannelData).
 //!
 //! It also takes TURN over TLS (`turns:`, RFC 7065), on a port of its own, with a self-signed
 //! certificate made at start ([`TurnServer::certificate_pem`], for the client to trust), as
@@ -105,6 +106,10 @@ pub struct TurnStats {
     pub relayed_to_clients: u64,
     /// Datagrams dropped because the peer had no permission.
     pub dropped_without_permission: u64,
+    /// Of those relayed to peers, the ones that came as ChannelData.
+    pub channel_data_to_peers: u64,
+    /// Of those relayed to clients, the ones sent as ChannelData.
+    pub channel_data_to_clients: u64,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +120,8 @@ struct Counters {
     relayed_to_peers: AtomicU64,
     relayed_to_clients: AtomicU64,
     dropped_without_permission: AtomicU64,
+    channel_data_to_peers: AtomicU64,
+    channel_data_to_clients: AtomicU64,
 }
 
 /// How the server reaches a client: from where its UDP came, or over its TCP connection.
@@ -150,6 +157,8 @@ struct Allocation {
     expires: Instant,
     /// Peer IP → when its permission lapses.
     permissions: HashMap<IpAddr, Instant>,
+    /// Bound channels: number → (peer, when the binding lapses).
+    channels: HashMap<u16, (SocketAddr, Instant)>,
     alive: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -157,6 +166,11 @@ struct Allocation {
 impl Allocation {
     fn permits(&self, peer: IpAddr, now: Instant) -> bool {
         self.permissions.get(&peer).is_some_and(|lapses| *lapses > now)
+    }
+
+    /// The live channel bound to `peer`, if any.
+    fn channel_of(&self, peer: SocketAddr, now: Instant) -> Option<u16> {
+        self.channels.iter().find_map(|(number, (bound, lapses))| (*bound == peer && *lapses > now).then_some(*number))
     }
 }
 
@@ -274,6 +288,8 @@ impl TurnServer {
             relayed_to_peers: counters.relayed_to_peers.load(Ordering::Relaxed),
             relayed_to_clients: counters.relayed_to_clients.load(Ordering::Relaxed),
             dropped_without_permission: counters.dropped_without_permission.load(Ordering::Relaxed),
+            channel_data_to_peers: counters.channel_data_to_peers.load(Ordering::Relaxed),
+            channel_data_to_clients: counters.channel_data_to_clients.load(Ordering::Relaxed),
         }
     }
 
@@ -554,8 +570,10 @@ fn expire(shared: &Shared) {
 }
 
 fn handle(shared: &Arc<Shared>, bytes: &[u8], from: &ClientLink) {
+    if let Some((channel, data)) = softphone_stun::decode_channel_data(bytes) {
+        return channel_data_to_peer(shared, channel, data, from.addr());
+    }
     if !is_stun(bytes) {
-        // ChannelData (or noise): channels are never bound here.
         return;
     }
     let Ok(message) = Message::decode(bytes) else {
@@ -576,7 +594,7 @@ fn handle(shared: &Arc<Shared>, bytes: &[u8], from: &ClientLink) {
                 Method::Allocate => allocate(shared, &message, from),
                 Method::Refresh => refresh(shared, &message, from.addr()),
                 Method::CreatePermission => create_permission(shared, &message, from.addr()),
-                _ => error(&message, 400, "Bad Request: use Send indications"),
+                _ => channel_bind(shared, &message, from.addr()),
             };
             shared.send(&reply.encode(Some(&shared.key), true), from);
         }
@@ -652,6 +670,7 @@ fn allocate(shared: &Arc<Shared>, message: &Message, link: &ClientLink) -> Messa
             relayed_addr,
             expires: Instant::now() + Duration::from_secs(u64::from(lifetime)),
             permissions: HashMap::new(),
+            channels: HashMap::new(),
             alive,
             thread: Some(thread),
         },
@@ -709,6 +728,55 @@ fn create_permission(shared: &Shared, message: &Message, from: SocketAddr) -> Me
     message.reply(Class::Success)
 }
 
+/// Binds (or refreshes) a channel to a peer (RFC 8656 §12.2): a number in range, not bound to
+/// another peer, and a peer not bound to another number. It also installs the peer's permission.
+fn channel_bind(shared: &Shared, message: &Message, from: SocketAddr) -> Message {
+    let (Some(number), Some(peer)) = (message.channel_number(), message.xor_peer_address()) else {
+        return error(message, 400, "Bad Request: CHANNEL-NUMBER and XOR-PEER-ADDRESS are required");
+    };
+    if !softphone_stun::CHANNEL_NUMBERS.contains(&number) {
+        return error(message, 400, "Bad Request: channel number out of range");
+    }
+    let now = Instant::now();
+    let mut allocations = shared.allocations();
+    let Some(allocation) = allocations.get_mut(&from) else {
+        return error(message, 437, "Allocation Mismatch");
+    };
+    let taken_by_other =
+        allocation.channels.get(&number).is_some_and(|(bound, lapses)| *bound != peer && *lapses > now);
+    let peer_on_other = allocation.channel_of(peer, now).is_some_and(|other| other != number);
+    if taken_by_other || peer_on_other {
+        return error(message, 400, "Bad Request: channel or peer already bound");
+    }
+    let lapses = now + Duration::from_secs(u64::from(softphone_stun::CHANNEL_LIFETIME_SECS));
+    allocation.channels.insert(number, (peer, lapses));
+    let permission = now + Duration::from_secs(u64::from(PERMISSION_LIFETIME_SECS));
+    let kept = allocation.permissions.entry(peer.ip()).or_insert(permission);
+    *kept = (*kept).max(permission);
+    message.reply(Class::Success)
+}
+
+/// ChannelData from a client: out through the relay to the channel's peer.
+fn channel_data_to_peer(shared: &Shared, channel: u16, data: &[u8], from: SocketAddr) {
+    let allocations = shared.allocations();
+    let Some(allocation) = allocations.get(&from) else {
+        return;
+    };
+    let now = Instant::now();
+    let Some((peer, _)) = allocation.channels.get(&channel).filter(|(_, lapses)| *lapses > now) else {
+        return;
+    };
+    if !allocation.permits(peer.ip(), now) {
+        shared.counters.dropped_without_permission.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    shared.counters.channel_data_to_peers.fetch_add(1, Ordering::Relaxed);
+    shared.counters.relayed_to_peers.fetch_add(1, Ordering::Relaxed);
+    if let Err(error) = allocation.relay.send_to(data, *peer) {
+        tracing::debug!(%error, %peer, "turn: relay send failed");
+    }
+}
+
 fn relay_to_peer(shared: &Shared, message: &Message, from: SocketAddr) {
     let (Some(peer), Some(data)) = (message.xor_peer_address(), message.data()) else {
         return;
@@ -728,7 +796,8 @@ fn relay_to_peer(shared: &Shared, message: &Message, from: SocketAddr) {
     }
 }
 
-/// One allocation's relay socket: what peers send there goes to the client as Data indications.
+/// One allocation's relay socket: what peers send there goes to the client as ChannelData when
+/// the peer has a channel, else as Data indications.
 fn relay_to_client(shared: &Shared, relay: &UdpSocket, link: &ClientLink, alive: &AtomicBool) {
     let client = link.addr();
     let mut buf = vec![0u8; RECV_BUFFER];
@@ -737,16 +806,29 @@ fn relay_to_client(shared: &Shared, relay: &UdpSocket, link: &ClientLink, alive:
             Ok(received) => received,
             Err(_) => continue,
         };
-        let permitted =
-            shared.allocations().get(&client).is_some_and(|allocation| allocation.permits(peer.ip(), Instant::now()));
-        if !permitted {
+        let now = Instant::now();
+        // Whether the peer may send, and its channel if it has one.
+        let route = shared
+            .allocations()
+            .get(&client)
+            .filter(|allocation| allocation.permits(peer.ip(), now))
+            .map(|allocation| allocation.channel_of(peer, now));
+        let Some(channel) = route else {
             shared.counters.dropped_without_permission.fetch_add(1, Ordering::Relaxed);
             continue;
-        }
-        let indication = Message::new(Method::Data, Class::Indication, softphone_stun::TransactionId::random())
-            .with(Attribute::XorPeerAddress(peer))
-            .with(Attribute::Data(buf[..len].to_vec()));
+        };
         shared.counters.relayed_to_clients.fetch_add(1, Ordering::Relaxed);
-        shared.send(&indication.encode(None, false), link);
+        match channel {
+            Some(channel) => {
+                shared.counters.channel_data_to_clients.fetch_add(1, Ordering::Relaxed);
+                shared.send(&softphone_stun::encode_channel_data(channel, &buf[..len]), link);
+            }
+            None => {
+                let indication = Message::new(Method::Data, Class::Indication, softphone_stun::TransactionId::random())
+                    .with(Attribute::XorPeerAddress(peer))
+                    .with(Attribute::Data(buf[..len].to_vec()));
+                shared.send(&indication.encode(None, false), link);
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The simulator's STUN/TURN server, spoken to byte by byte over UDP on 127.0.0.1: Binding,
 //! the long-term credential's 401 challenge, Allocate, permissions (a peer without one is not
-//! heard), Send and Data indications, Refresh with lifetime 0.
+//! heard), Send and Data indications, ChannelBind and ChannelData, Refresh with lifetime 0.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -121,6 +121,52 @@ fn a_relay_carries_packets_both_ways_for_permitted_peers_only() {
     peer.send_to(b"after the end", relayed).unwrap();
     session.client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
     assert!(session.client.recv_from(&mut buf).is_err(), "nothing is relayed once freed");
+}
+
+#[test]
+fn a_bound_channel_carries_channel_data_both_ways() {
+    let turn = TurnServer::start(TurnConfig::default()).expect("start");
+    let (session, relayed) = allocate(&turn, DEFAULT_TURN_PASSWORD);
+    let relayed = relayed.expect("allocated");
+    let peer = socket();
+    let peer_addr = peer.local_addr().unwrap();
+
+    // Out of range, then missing the peer: refused.
+    let (refused, _) = session
+        .request(Method::ChannelBind, vec![Attribute::ChannelNumber(0x3FFF), Attribute::XorPeerAddress(peer_addr)]);
+    assert_eq!(refused.error_code().map(|(code, _)| code), Some(400), "{refused:?}");
+    let (refused, _) = session.request(Method::ChannelBind, vec![Attribute::ChannelNumber(0x4000)]);
+    assert_eq!(refused.error_code().map(|(code, _)| code), Some(400), "{refused:?}");
+
+    // Bound: the binding is also the peer's permission.
+    let (bound, _) = session
+        .request(Method::ChannelBind, vec![Attribute::ChannelNumber(0x4000), Attribute::XorPeerAddress(peer_addr)]);
+    assert_eq!(bound.class, Class::Success, "{bound:?}");
+    // The same number for another peer is refused; the same binding again is a refresh.
+    let (refused, _) = session.request(
+        Method::ChannelBind,
+        vec![Attribute::ChannelNumber(0x4000), Attribute::XorPeerAddress("127.0.0.1:9".parse().unwrap())],
+    );
+    assert_eq!(refused.error_code().map(|(code, _)| code), Some(400), "{refused:?}");
+    let (refreshed, _) = session
+        .request(Method::ChannelBind, vec![Attribute::ChannelNumber(0x4000), Attribute::XorPeerAddress(peer_addr)]);
+    assert_eq!(refreshed.class, Class::Success, "{refreshed:?}");
+
+    session.client.send_to(&softphone_stun::encode_channel_data(0x4000, b"to the peer"), session.server).unwrap();
+    let mut buf = [0u8; 2_048];
+    let (len, from) = peer.recv_from(&mut buf).expect("the peer gets the data");
+    assert_eq!((&buf[..len], from), (&b"to the peer"[..], relayed), "from the relayed address");
+
+    peer.send_to(b"to the client", relayed).unwrap();
+    let (len, _) = session.client.recv_from(&mut buf).expect("ChannelData");
+    assert_eq!(softphone_stun::decode_channel_data(&buf[..len]), Some((0x4000, &b"to the client"[..])));
+    // An unbound channel carries nothing.
+    session.client.send_to(&softphone_stun::encode_channel_data(0x4001, b"nowhere"), session.server).unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    assert!(peer.recv_from(&mut buf).is_err(), "an unbound channel reaches no one");
+    let stats = turn.stats();
+    assert_eq!((stats.channel_data_to_peers, stats.channel_data_to_clients), (1, 1), "{stats:?}");
+    assert_eq!((stats.relayed_to_peers, stats.relayed_to_clients), (1, 1), "{stats:?}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! STUN (RFC 8489) and TURN (RFC 8656) messages, as far as a UDP TURN client and server need
-//! them: Binding, Allocate, Refresh, CreatePermission, Send and Data indications, the long-term
-//! credential (MESSAGE-INTEGRITY with MD5(username:realm:password)) and FINGERPRINT.
+//! STUN (RFC 8489) and TURN (RFC 8656) messages, as far as a TURN client and server need them:
+//! Binding, Allocate, Refresh, CreatePermission, ChannelBind, Send and Data indications,
+//! ChannelData, the long-term credential (MESSAGE-INTEGRITY with MD5(username:realm:password))
+//! and FINGERPRINT.
 //!
 //! Decoding never panics on hostile bytes: every length is checked against what arrived.
 
@@ -21,6 +22,11 @@ pub const DEFAULT_LIFETIME_SECS: u32 = 600;
 pub const PERMISSION_LIFETIME_SECS: u32 = 300;
 /// REQUESTED-TRANSPORT's value for UDP (the IANA protocol number).
 pub const TRANSPORT_UDP: u8 = 17;
+/// How long a TURN channel binding lasts (RFC 8656 §12), in seconds.
+pub const CHANNEL_LIFETIME_SECS: u32 = 600;
+/// The channel numbers a client may bind (RFC 8656 §12).
+pub const CHANNEL_NUMBERS: std::ops::RangeInclusive<u16> = 0x4000..=0x4FFF;
+const CHANNEL_DATA_HEADER: usize = 4;
 
 /// A STUN method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,6 +155,8 @@ pub enum Attribute {
     },
     Lifetime(u32),
     RequestedTransport(u8),
+    /// CHANNEL-NUMBER: the channel a ChannelBind asks for.
+    ChannelNumber(u16),
     Data(Vec<u8>),
     Software(String),
     /// Only read; [`Message::encode`] computes its own from the key it is given.
@@ -164,6 +172,7 @@ pub enum Attribute {
 const ATTR_USERNAME: u16 = 0x0006;
 const ATTR_MESSAGE_INTEGRITY: u16 = 0x0008;
 const ATTR_ERROR_CODE: u16 = 0x0009;
+const ATTR_CHANNEL_NUMBER: u16 = 0x000C;
 const ATTR_LIFETIME: u16 = 0x000D;
 const ATTR_XOR_PEER_ADDRESS: u16 = 0x0012;
 const ATTR_DATA: u16 = 0x0013;
@@ -239,10 +248,50 @@ pub fn is_stun(bytes: &[u8]) -> bool {
     bytes.len() >= HEADER_LEN && bytes[0] < 4 && bytes[4..8] == MAGIC_COOKIE.to_be_bytes()
 }
 
-/// Takes the first whole STUN message off the front of `stream` (what a TCP connection to a TURN
-/// server has delivered so far, RFC 8656 §3.1: messages back to back). `Ok(None)`: not whole
-/// yet. `Err`: the stream does not carry STUN (the caller drops the connection).
+/// True when `bytes` start like a ChannelData message (RFC 7983: first byte 64-79).
+pub fn is_channel_data(bytes: &[u8]) -> bool {
+    bytes.len() >= CHANNEL_DATA_HEADER && (0x40..=0x4F).contains(&bytes[0])
+}
+
+/// A ChannelData message (RFC 8656 §12.4): the channel, the length, the data, padded to a
+/// multiple of 4 bytes (required over TCP, allowed over UDP). `data` longer than 65,535 bytes is
+/// cut there (a datagram never is).
+pub fn encode_channel_data(channel: u16, data: &[u8]) -> Vec<u8> {
+    let data = &data[..data.len().min(usize::from(u16::MAX))];
+    let mut out = Vec::with_capacity(CHANNEL_DATA_HEADER + data.len() + 3);
+    out.extend_from_slice(&channel.to_be_bytes());
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().next_multiple_of(4), 0);
+    out
+}
+
+/// The channel and the data of a ChannelData message; `None` when the bytes are not one (a
+/// channel number out of range, or a length beyond what arrived).
+pub fn decode_channel_data(bytes: &[u8]) -> Option<(u16, &[u8])> {
+    if !is_channel_data(bytes) {
+        return None;
+    }
+    let channel = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let length = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+    let data = bytes.get(CHANNEL_DATA_HEADER..CHANNEL_DATA_HEADER + length)?;
+    CHANNEL_NUMBERS.contains(&channel).then_some((channel, data))
+}
+
+/// Takes the first whole STUN or ChannelData message off the front of `stream` (what a TCP
+/// connection to a TURN server has delivered so far, RFC 8656 §3.1 and §12.5: messages back to
+/// back, ChannelData padded to 4 bytes). `Ok(None)`: not whole yet. `Err`: the stream carries
+/// neither (the caller drops the connection).
 pub fn take_framed(stream: &mut Vec<u8>) -> Result<Option<Vec<u8>>, StunError> {
+    if is_channel_data(stream) {
+        let length = usize::from(u16::from_be_bytes([stream[2], stream[3]]));
+        let whole = (CHANNEL_DATA_HEADER + length).next_multiple_of(4);
+        if stream.len() < whole {
+            return Ok(None);
+        }
+        let rest = stream.split_off(whole);
+        return Ok(Some(std::mem::replace(stream, rest)));
+    }
     if stream.len() < HEADER_LEN {
         return Ok(None);
     }
@@ -325,6 +374,10 @@ impl Message {
             Attribute::Lifetime(seconds) => put_attribute(out, ATTR_LIFETIME, &seconds.to_be_bytes()),
             Attribute::RequestedTransport(protocol) => {
                 put_attribute(out, ATTR_REQUESTED_TRANSPORT, &[*protocol, 0, 0, 0]);
+            }
+            Attribute::ChannelNumber(number) => {
+                let [high, low] = number.to_be_bytes();
+                put_attribute(out, ATTR_CHANNEL_NUMBER, &[high, low, 0, 0]);
             }
             Attribute::Data(bytes) => put_attribute(out, ATTR_DATA, bytes),
             Attribute::Unknown { kind, value } => put_attribute(out, *kind, value),
@@ -441,6 +494,13 @@ impl Message {
     pub fn nonce(&self) -> Option<&str> {
         self.attributes.iter().find_map(|attribute| match attribute {
             Attribute::Nonce(text) => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn channel_number(&self) -> Option<u16> {
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::ChannelNumber(number) => Some(*number),
             _ => None,
         })
     }
@@ -568,6 +628,10 @@ fn decode_attribute(kind: u16, value: &[u8], transaction_id: &TransactionId) -> 
         }
         ATTR_LIFETIME => Attribute::Lifetime(u32::from_be_bytes(value.try_into().map_err(|_| bad())?)),
         ATTR_REQUESTED_TRANSPORT => Attribute::RequestedTransport(*value.first().ok_or_else(bad)?),
+        ATTR_CHANNEL_NUMBER => match value {
+            [high, low, _, _] => Attribute::ChannelNumber(u16::from_be_bytes([*high, *low])),
+            _ => return Err(bad()),
+        },
         ATTR_DATA => Attribute::Data(value.to_vec()),
         ATTR_MESSAGE_INTEGRITY => Attribute::MessageIntegrity(value.try_into().map_err(|_| bad())?),
         ATTR_FINGERPRINT => Attribute::Fingerprint(u32::from_be_bytes(value.try_into().map_err(|_| bad())?)),
@@ -590,8 +654,41 @@ mod tests {
         stream.extend_from_slice(&tail);
         assert_eq!(take_framed(&mut stream), Ok(Some(second)));
         assert!(stream.is_empty());
-        let mut noise = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        // A TLS client on the plain port: neither STUN (0-3) nor ChannelData (64-79).
+        let mut noise =
+            vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(take_framed(&mut noise), Err(StunError::NotStun));
+    }
+
+    #[test]
+    fn channel_data_is_framed_padded_and_read_back() {
+        let first = encode_channel_data(0x4001, b"hello");
+        assert_eq!(first, [0x40, 0x01, 0, 5, b'h', b'e', b'l', b'l', b'o', 0, 0, 0], "padded to 4 bytes");
+        assert_eq!(decode_channel_data(&first), Some((0x4001, &b"hello"[..])));
+        let stun = Message::request(Method::Binding, [3; 12]).encode(None, true);
+        let second = encode_channel_data(0x4FFF, &[7; 8]);
+        // Back to back on a TCP stream: ChannelData, STUN, ChannelData, the last one cut short.
+        let mut stream = [first.clone(), stun.clone(), second.clone()].concat();
+        let tail = stream.split_off(stream.len() - 3);
+        assert_eq!(take_framed(&mut stream), Ok(Some(first)));
+        assert_eq!(take_framed(&mut stream), Ok(Some(stun)));
+        assert_eq!(take_framed(&mut stream), Ok(None));
+        stream.extend_from_slice(&tail);
+        assert_eq!(take_framed(&mut stream), Ok(Some(second)));
+        // Not ChannelData: a number out of range, a length beyond the bytes, a STUN message.
+        assert_eq!(decode_channel_data(&[0x50, 0, 0, 0]), None);
+        assert_eq!(decode_channel_data(&[0x40, 0, 0, 9, 1, 2]), None);
+        assert_eq!(decode_channel_data(&Message::request(Method::Binding, [3; 12]).encode(None, false)), None);
+    }
+
+    #[test]
+    fn a_channel_bind_carries_its_number() {
+        let request = Message::request(Method::ChannelBind, [4; 12])
+            .with(Attribute::ChannelNumber(0x4002))
+            .with(Attribute::XorPeerAddress("192.0.2.7:5000".parse().unwrap()));
+        let decoded = Message::decode(&request.encode(None, true)).expect("decodes");
+        assert_eq!(decoded.channel_number(), Some(0x4002));
+        assert_eq!(decoded.xor_peer_address(), Some("192.0.2.7:5000".parse().unwrap()));
     }
 
     #[test]

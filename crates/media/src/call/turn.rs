@@ -13,10 +13,12 @@
 //! [`trust_turn_certificate`].
 //!
 //! [`TurnClient`] then carries the relayed candidate's traffic: what str0m sends from the relayed
-//! address goes to the server as Send indications (after a CreatePermission for the peer's IP),
-//! Data indications from the server come back as if received on the relayed address. It
-//! refreshes the allocation and the permissions before they lapse, answers a stale nonce, and
-//! frees the allocation when the call ends.
+//! address goes to the server after a CreatePermission for the peer's IP and a ChannelBind for
+//! the peer, as Send indications until the channel is bound, then as ChannelData (4 bytes of
+//! header instead of 36: on 20 ms Opus packets, about a quarter less relay traffic, as browsers
+//! send). Data indications and ChannelData from the server come back as if received on the
+//! relayed address. It refreshes the allocation, the permissions and the channels before they
+//! lapse, answers a stale nonce, and frees the allocation when the call ends.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
@@ -25,8 +27,8 @@ use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use softphone_stun::{
-    Attribute, Class, DEFAULT_LIFETIME_SECS, IntegrityKey, Message, Method, PERMISSION_LIFETIME_SECS, TRANSPORT_UDP,
-    TransactionId,
+    Attribute, CHANNEL_LIFETIME_SECS, CHANNEL_NUMBERS, Class, DEFAULT_LIFETIME_SECS, IntegrityKey, Message, Method,
+    PERMISSION_LIFETIME_SECS, TRANSPORT_UDP, TransactionId,
 };
 
 use crate::IceServer;
@@ -41,6 +43,8 @@ const STUN_PORT: u16 = 3478;
 const TURNS_PORT: u16 = 5349;
 /// Permissions last 300 s; they are renewed a minute before.
 const PERMISSION_RENEW: Duration = Duration::from_secs(PERMISSION_LIFETIME_SECS as u64 - 60);
+/// Channel bindings last 600 s; they are renewed a minute before.
+const CHANNEL_RENEW: Duration = Duration::from_secs(CHANNEL_LIFETIME_SECS as u64 - 60);
 
 /// An ICE server URL this engine can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -600,6 +604,16 @@ pub(crate) enum TurnLink {
     Stream { stream: TurnStream, inbox: Vec<u8>, outbox: Vec<u8> },
 }
 
+/// A channel to one peer (RFC 8656 §12).
+#[derive(Debug)]
+struct Channel {
+    number: u16,
+    /// The server said yes: packets go as ChannelData (until then, as Send indications).
+    bound: bool,
+    /// When the binding was last asked for.
+    asked: Instant,
+}
+
 /// A TURN allocation in use by one call.
 #[derive(Debug)]
 pub(crate) struct TurnClient {
@@ -613,6 +627,10 @@ pub(crate) struct TurnClient {
     refresh_at: Instant,
     /// Peer IP → when its permission was last asked for.
     permissions: HashMap<IpAddr, Instant>,
+    /// Peer → its channel.
+    channels: HashMap<SocketAddr, Channel>,
+    /// Channel number → peer, for what comes back.
+    channel_peers: HashMap<u16, SocketAddr>,
     /// Requests without an answer yet: what to send again after a stale nonce.
     pending: HashMap<TransactionId, (Method, Vec<Attribute>)>,
     lost: bool,
@@ -638,6 +656,8 @@ impl TurnClient {
             relayed,
             refresh_at: now + refresh_after(lifetime),
             permissions: HashMap::new(),
+            channels: HashMap::new(),
+            channel_peers: HashMap::new(),
             pending: HashMap::new(),
             lost: false,
         }
@@ -730,18 +750,47 @@ impl TurnClient {
     }
 
     /// What to send to the server so that `data` reaches `peer` from the relayed address: a
-    /// CreatePermission first when the peer's IP has none (or it is due for renewal), then a
-    /// Send indication.
+    /// CreatePermission first when the peer's IP has none (or it is due for renewal), and a
+    /// ChannelBind when the peer has no channel (or it is due); then the data, as ChannelData
+    /// once the channel is bound, else as a Send indication.
     pub(crate) fn wrap(&mut self, peer: SocketAddr, data: &[u8], now: Instant, out: &mut Vec<Vec<u8>>) {
         let due = self.permissions.get(&peer.ip()).is_none_or(|asked| now >= *asked + PERMISSION_RENEW);
         if due {
             self.permissions.insert(peer.ip(), now);
             out.push(self.request(Method::CreatePermission, vec![Attribute::XorPeerAddress(peer)]));
         }
-        let indication = Message::new(Method::Send, Class::Indication, TransactionId::random())
-            .with(Attribute::XorPeerAddress(peer))
-            .with(Attribute::Data(data.to_vec()));
-        out.push(indication.encode(None, false));
+        let next_number = CHANNEL_NUMBERS.start() + self.channels.len() as u16;
+        let channel_due = match self.channels.get_mut(&peer) {
+            Some(channel) if now >= channel.asked + CHANNEL_RENEW => {
+                channel.asked = now;
+                Some(channel.number)
+            }
+            Some(_) => None,
+            None if CHANNEL_NUMBERS.contains(&next_number) => {
+                self.channels.insert(peer, Channel { number: next_number, bound: false, asked: now });
+                self.channel_peers.insert(next_number, peer);
+                Some(next_number)
+            }
+            // Every number taken (4,096 peers): this one goes by indications.
+            None => None,
+        };
+        if let Some(number) = channel_due {
+            out.push(
+                self.request(
+                    Method::ChannelBind,
+                    vec![Attribute::ChannelNumber(number), Attribute::XorPeerAddress(peer)],
+                ),
+            );
+        }
+        match self.channels.get(&peer) {
+            Some(channel) if channel.bound => out.push(softphone_stun::encode_channel_data(channel.number, data)),
+            _ => {
+                let indication = Message::new(Method::Send, Class::Indication, TransactionId::random())
+                    .with(Attribute::XorPeerAddress(peer))
+                    .with(Attribute::Data(data.to_vec()));
+                out.push(indication.encode(None, false));
+            }
+        }
     }
 
     /// A datagram from the server: the peer's packet inside a Data indication, or an answer
@@ -752,6 +801,10 @@ impl TurnClient {
         now: Instant,
         out: &mut Vec<Vec<u8>>,
     ) -> Option<(SocketAddr, Vec<u8>)> {
+        if let Some((number, data)) = softphone_stun::decode_channel_data(bytes) {
+            let peer = *self.channel_peers.get(&number)?;
+            return Some((peer, data.to_vec()));
+        }
         let message = Message::decode(bytes).ok()?;
         match (message.method, message.class) {
             (Method::Data, Class::Indication) => {
@@ -760,10 +813,22 @@ impl TurnClient {
                 Some((peer, data))
             }
             (_, Class::Success) => {
-                let (method, _) = self.pending.remove(&message.transaction_id)?;
-                if method == Method::Refresh {
-                    let lifetime = message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS);
-                    self.refresh_at = now + refresh_after(lifetime);
+                let (method, attributes) = self.pending.remove(&message.transaction_id)?;
+                match method {
+                    Method::Refresh => {
+                        let lifetime = message.lifetime().unwrap_or(DEFAULT_LIFETIME_SECS);
+                        self.refresh_at = now + refresh_after(lifetime);
+                    }
+                    Method::ChannelBind => {
+                        let peer = attributes.iter().find_map(|attribute| match attribute {
+                            Attribute::XorPeerAddress(peer) => Some(*peer),
+                            _ => None,
+                        });
+                        if let Some(channel) = peer.and_then(|peer| self.channels.get_mut(&peer)) {
+                            channel.bound = true;
+                        }
+                    }
+                    _ => {}
                 }
                 None
             }

@@ -1,14 +1,15 @@
 //! What a TURN server (or anyone on the path) can send the native engine, and what a client can
-//! send the simulator's TURN server: STUN over UDP, and STUN back to back over TCP.
+//! send the simulator's TURN server: STUN and ChannelData over UDP, and both back to back over TCP.
 //! `scripts/fuzz.sh stun_message`.
 //!
 //! Properties: decoding never panics; whatever decodes encodes again and decodes to the same
 //! attributes; integrity checks on hostile bytes never panic; cutting a stream into messages
-//! never panics and never loses or invents bytes.
+//! never panics and never loses or invents bytes; ChannelData that decodes encodes to the same
+//! channel and data.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use softphone_stun::{IntegrityKey, Message, take_framed};
+use softphone_stun::{IntegrityKey, Message, decode_channel_data, encode_channel_data, take_framed};
 
 fuzz_target!(|bytes: &[u8]| {
     let key = IntegrityKey::long_term("testuser", "telnyx.sim", "testpassword");
@@ -27,6 +28,10 @@ fuzz_target!(|bytes: &[u8]| {
         };
         assert_eq!(plain(&again), plain(&message));
         assert!(again.verify_integrity(&message.encode(Some(&key), true), &key));
+    }
+    if let Some((channel, data)) = decode_channel_data(bytes) {
+        let again = encode_channel_data(channel, data);
+        assert_eq!(decode_channel_data(&again), Some((channel, data)));
     }
     let mut stream = bytes.to_vec();
     let mut taken = 0;

@@ -267,7 +267,8 @@ fn differing_share(before: &[u8], after: &[u8]) -> f64 {
 async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_call() {
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
-    // The agent is working through the leads.
+    // The agent has begun a number, and gone to look something up in the leads.
+    app.type_into("#dial-number", "+1415555").await;
     app.open("leads").await;
     app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
     // The browser refuses the next node the window inserts, once, as WebKit may when a page's
@@ -294,6 +295,10 @@ async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_
     let reloaded = app.client.execute("return window.__beforeTheFailure !== true;", vec![]).await.expect("script");
     assert_eq!(reloaded, json!(true), "the window showing the call is a reloaded one");
     app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
+    // And the number begun is still in the dialer.
+    app.open("dialer").await;
+    let begun = app.find("#dial-number").await.prop("value").await.expect("the field's value");
+    assert_eq!(begun.as_deref(), Some("+1 415-555"), "the dialer kept the number begun");
     let log = app.log_text();
     assert!(log.contains("the window failed; reloading the window"), "{}", app.log_tail());
     // Yew's panic over the refused node, with its place.

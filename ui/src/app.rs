@@ -139,7 +139,7 @@ fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppS
 pub fn app() -> Html {
     // A reloaded window (its own failure, its web process's death) opens where the agent was.
     let state = use_reducer(|| AppState { section: window_health::section_before_reload(), ..AppState::default() });
-    use_effect_with(state.section, |&section| window_health::remember_section(section));
+    use_effect_with(state.section, |&section| window_health::keep(window_health::Kept::Section, section.slug()));
     let webview_engine: call_engine::RunningWebviewEngine = use_mut_ref(|| None);
 
     {

@@ -12,7 +12,8 @@
 //! - [`RenderWatch`], for a failure nobody threw: a render it asks for every
 //!   [`RENDER_WATCH_MS`] must have run by its next tick.
 //!
-//! The reloaded window opens the section the agent was on ([`section_before_reload`]).
+//! The reloaded window opens the section the agent was on, with the dialer's number as it was
+//! ([`Kept`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -131,28 +132,45 @@ fn show_notice(text: &str) {
     notice.set_text_content(Some(text));
 }
 
-/// Where the agent is, kept for the life of the window's session (a reload keeps its
-/// `sessionStorage`, a new start of the app does not): a reloaded window opens where it was, so a
-/// reload costs the agent a flash, not their place.
-const SECTION_KEY: &str = "softphone.section";
+/// What the window keeps for the life of its session (a reload keeps `sessionStorage`, a new
+/// start of the app does not), so that a reload costs the agent a flash, not their place or what
+/// they were typing.
+#[derive(Debug, Clone, Copy)]
+pub enum Kept {
+    /// The section shown.
+    Section,
+    /// The dialer's number, as typed (also kept across a trip to another section).
+    DialerText,
+}
+
+impl Kept {
+    fn key(self) -> &'static str {
+        match self {
+            Kept::Section => "softphone.section",
+            Kept::DialerText => "softphone.dialer",
+        }
+    }
+}
 
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// The section to open: the one the window showed before a reload, else the default.
-pub fn section_before_reload() -> Section {
-    session_storage()
-        .and_then(|storage| storage.get_item(SECTION_KEY).ok()?)
-        .and_then(|slug| Section::from_slug(&slug))
-        .unwrap_or_default()
+/// What was kept, if anything.
+pub fn kept(what: Kept) -> Option<String> {
+    session_storage()?.get_item(what.key()).ok()?
 }
 
-/// Notes the section shown, for [`section_before_reload`].
-pub fn remember_section(section: Section) {
+/// Keeps `value` for [`kept`].
+pub fn keep(what: Kept, value: &str) {
     if let Some(storage) = session_storage() {
-        let _ = storage.set_item(SECTION_KEY, section.slug());
+        let _ = storage.set_item(what.key(), value);
     }
+}
+
+/// The section to open: the one the window showed before a reload, else the default.
+pub fn section_before_reload() -> Section {
+    kept(Kept::Section).and_then(|slug| Section::from_slug(&slug)).unwrap_or_default()
 }
 
 /// Asks for a render of itself every [`RENDER_WATCH_MS`]; a render that has not run by a later

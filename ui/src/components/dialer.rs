@@ -6,6 +6,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend;
+use crate::window_health::{self, Kept};
 use crate::wording::{self, NumberCheck};
 
 #[derive(Properties, PartialEq)]
@@ -30,7 +31,9 @@ const KEYS: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0",
 /// A number field checked as the agent types, a keypad, and Call (or Enter).
 #[function_component(Dialer)]
 pub fn dialer(props: &DialerProps) -> Html {
-    let number = use_state(String::new);
+    // As the agent left it: before a reload of the window, or a trip to another section.
+    let number = use_state(|| window_health::kept(Kept::DialerText).unwrap_or_default());
+    use_effect_with((*number).clone(), |text| window_health::keep(Kept::DialerText, text));
     let error = use_state(|| None::<IpcError>);
     let check = wording::check_number(&number, props.region, props.demo);
     // The shell's refusal; not repeated when the check above already says the same.

@@ -267,10 +267,11 @@ fn differing_share(before: &[u8], after: &[u8]) -> f64 {
 async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_call() {
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
-    // The agent has begun a number, and gone to look something up in the leads.
+    // The agent has begun a number, and gone to look someone up in the leads.
     app.type_into("#dial-number", "+1415555").await;
     app.open("leads").await;
-    app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
+    app.type_into("#lead-search", "Evelyn Patel").await;
+    app.wait_for_text("#lead-results", |text| text.contains("Evelyn Patel") && !text.contains("Abigail")).await;
     // The browser refuses the next node the window inserts, once, as WebKit may when a page's
     // state and its DOM disagree. Yew meets it mid-render; nothing unwinds in wasm, so Yew stays
     // locked and the window would never draw again: the ringing call CI once never saw.
@@ -294,7 +295,9 @@ async fn a_window_whose_own_code_fails_mid_render_reloads_and_shows_the_ringing_
     app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
     let reloaded = app.client.execute("return window.__beforeTheFailure !== true;", vec![]).await.expect("script");
     assert_eq!(reloaded, json!(true), "the window showing the call is a reloaded one");
-    app.wait_for_count("#lead-results .lead-row", |rows| rows > 0).await;
+    let search = app.find("#lead-search").await.prop("value").await.expect("the search's value");
+    assert_eq!(search.as_deref(), Some("Evelyn Patel"), "the search is as the agent left it");
+    app.wait_for_text("#lead-results", |text| text.contains("Evelyn Patel") && !text.contains("Abigail")).await;
     // And the number begun is still in the dialer.
     app.open("dialer").await;
     let begun = app.find("#dial-number").await.prop("value").await.expect("the field's value");

@@ -12,8 +12,8 @@
 //! - [`RenderWatch`], for a failure nobody threw: a render it asks for every
 //!   [`RENDER_WATCH_MS`] must have run by its next tick.
 //!
-//! The reloaded window opens the section the agent was on, with the dialer's number as it was
-//! ([`Kept`]).
+//! The reloaded window opens the section the agent was on, with the dialer's number and the lead
+//! search as they were ([`Kept`]).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -141,6 +141,8 @@ pub enum Kept {
     Section,
     /// The dialer's number, as typed (also kept across a trip to another section).
     DialerText,
+    /// The lead search, as typed (likewise).
+    LeadSearch,
 }
 
 impl Kept {
@@ -148,6 +150,7 @@ impl Kept {
         match self {
             Kept::Section => "softphone.section",
             Kept::DialerText => "softphone.dialer",
+            Kept::LeadSearch => "softphone.lead-search",
         }
     }
 }

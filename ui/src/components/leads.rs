@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::backend;
 use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
+use crate::window_health::{self, Kept};
 use crate::wording;
 
 /// How long typing must pause before the search runs, in milliseconds.
@@ -39,7 +40,12 @@ pub struct LeadsPageProps {
 /// Search (debounced), the paged list, the opened lead, and CSV import.
 #[function_component(LeadsPage)]
 pub fn leads_page(props: &LeadsPageProps) -> Html {
-    let list = use_reducer(LeadList::default);
+    // The search as the agent left it: before a reload of the window, or a trip to another section.
+    let list = use_reducer(|| LeadList {
+        query: window_health::kept(Kept::LeadSearch).unwrap_or_default(),
+        ..LeadList::default()
+    });
+    use_effect_with(list.query.clone(), |query| window_health::keep(Kept::LeadSearch, query));
     // The list is virtualized: only the rows in view (and a few around) are in the DOM.
     let results = use_node_ref();
     let above = use_node_ref();

@@ -16,7 +16,6 @@
 //! search as they were ([`Kept`]).
 
 use std::cell::Cell;
-use std::rc::Rc;
 
 use softphone_core::ipc::{WindowFailure, WindowFailureKind, WindowRecovery};
 use wasm_bindgen::JsCast;
@@ -176,8 +175,40 @@ pub fn section_before_reload() -> Section {
     kept(Kept::Section).and_then(|slug| Section::from_slug(&slug)).unwrap_or_default()
 }
 
+/// What one tick of [`RenderWatch`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BeatStep {
+    /// The last render ran: ask for this next one.
+    Ask(u32),
+    /// The last render has not run yet; still within what a slow render may take.
+    Wait,
+    /// The last render has not run for this many ticks: the window stopped drawing.
+    Stopped(u32),
+}
+
+/// [`RenderWatch`]'s count: the render it last asked for, and how many ticks have found it not
+/// yet drawn.
+#[derive(Debug, Default)]
+struct RenderBeat {
+    asked: u32,
+    late_ticks: u32,
+}
+
+impl RenderBeat {
+    /// One tick, given the beat the last render drew.
+    fn tick(&mut self, drawn: u32) -> BeatStep {
+        if drawn >= self.asked {
+            self.late_ticks = 0;
+            self.asked += 1;
+            return BeatStep::Ask(self.asked);
+        }
+        self.late_ticks += 1;
+        if self.late_ticks > LATE_TICKS_TOLERATED { BeatStep::Stopped(self.late_ticks) } else { BeatStep::Wait }
+    }
+}
+
 /// Asks for a render of itself every [`RENDER_WATCH_MS`]; a render that has not run by a later
-/// tick means the window stopped drawing. Draws nothing.
+/// tick means the window stopped drawing ([`RenderBeat`]). Draws nothing.
 #[function_component(RenderWatch)]
 pub fn render_watch() -> Html {
     let asked = use_state(|| 0u32);
@@ -187,26 +218,19 @@ pub fn render_watch() -> Html {
     {
         let ask = asked.setter();
         use_effect_with((), move |_| {
-            let last_asked = Rc::new(Cell::new(0u32));
-            let mut late_ticks = 0u32;
-            let interval = gloo::timers::callback::Interval::new(RENDER_WATCH_MS, move || {
-                let behind = *drawn.borrow() < last_asked.get();
-                late_ticks = if behind { late_ticks + 1 } else { 0 };
-                if late_ticks > LATE_TICKS_TOLERATED {
-                    report(
+            let mut beat = RenderBeat::default();
+            let interval =
+                gloo::timers::callback::Interval::new(RENDER_WATCH_MS, move || match beat.tick(*drawn.borrow()) {
+                    BeatStep::Ask(next) => ask.set(next),
+                    BeatStep::Wait => {}
+                    BeatStep::Stopped(late_ticks) => report(
                         WindowFailureKind::StoppedDrawing,
                         format!(
                             "a render asked for {} ms ago never ran",
                             u64::from(late_ticks) * u64::from(RENDER_WATCH_MS)
                         ),
-                    );
-                    return;
-                }
-                if !behind {
-                    last_asked.set(last_asked.get() + 1);
-                    ask.set(last_asked.get());
-                }
-            });
+                    ),
+                });
             move || drop(interval)
         });
     }
@@ -215,7 +239,24 @@ pub fn render_watch() -> Html {
 
 #[cfg(test)]
 mod tests {
-    use super::through_wasm;
+    use super::{BeatStep, LATE_TICKS_TOLERATED, RenderBeat, through_wasm};
+
+    #[test]
+    fn a_render_that_never_runs_is_reported_after_the_ticks_a_slow_one_may_take() {
+        let mut beat = RenderBeat::default();
+        // Drawing keeps up: each tick asks for the next render.
+        assert_eq!(beat.tick(0), BeatStep::Ask(1));
+        assert_eq!(beat.tick(1), BeatStep::Ask(2));
+        // A slow render: waited for, then drawn, and the count starts again.
+        assert_eq!(beat.tick(1), BeatStep::Wait);
+        assert_eq!(beat.tick(2), BeatStep::Ask(3));
+        // A render that never runs.
+        for _ in 0..LATE_TICKS_TOLERATED {
+            assert_eq!(beat.tick(2), BeatStep::Wait);
+        }
+        assert_eq!(beat.tick(2), BeatStep::Stopped(LATE_TICKS_TOLERATED + 1));
+        assert_eq!(beat.tick(2), BeatStep::Stopped(LATE_TICKS_TOLERATED + 2), "said again; report() says it once");
+    }
 
     #[test]
     fn traps_and_errors_with_wasm_frames_break_the_window_others_do_not() {

@@ -142,27 +142,35 @@ fn ice_servers_that_never_answer_leave_the_call_on_host_candidates() {
     assert!(silent.recv_from(&mut buf).is_ok(), "the silent servers were asked");
 }
 
-#[test]
-fn with_udp_blocked_turn_over_tcp_carries_the_call() {
-    // A network that drops UDP to the TURN server and lets TCP through: Telnyx's second TURN URL.
-    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
+/// A relay-only call our side offers through `turn`, given only `urls` (with the simulator's
+/// credential): audio both ways through a channel, the route says relay, and the allocation is
+/// freed when the call ends. `how` names the path in the messages.
+fn relay_only_call_has_audio_through(turn: &TurnServer, urls: Vec<String>, how: &str) {
     let ice = vec![IceServer {
-        urls: vec![turn.turn_url(), turn.turn_tcp_url()],
+        urls,
         username: Some(DEFAULT_TURN_USERNAME.to_owned()),
         credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
     }];
     let audio = fake_audio(440.0);
-    let (call, offer) = CallMedia::offer_with(&audio, &ice, relay_only()).expect("offer through TCP");
+    let (call, offer) = CallMedia::offer_with(&audio, &ice, relay_only())
+        .unwrap_or_else(|error| panic!("offer through {how}: {error}"));
     assert_eq!(candidate_kinds(&offer), ["relay"], "{offer}");
     let (far_end, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 880.0 }).expect("answer");
     call.accept_answer(&answer).expect("answer accepted");
     sim_hears(&far_end, 440.0);
     we_hear(&audio, 880.0);
-    let through = until_relayed_both_ways(&turn);
+    let through = until_relayed_both_ways(turn);
     assert_eq!(wait_for("the route", || call.stats().route, || format!("{:?}", call.stats())), "relay");
-    eprintln!("through TURN over TCP: {through:?}");
+    eprintln!("through {how}: {through:?}");
     drop(call);
-    until_freed(&turn);
+    until_freed(turn);
+}
+
+#[test]
+fn with_udp_blocked_turn_over_tcp_carries_the_call() {
+    // A network that drops UDP to the TURN server and lets TCP through: Telnyx's second TURN URL.
+    let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
+    relay_only_call_has_audio_through(&turn, vec![turn.turn_url(), turn.turn_tcp_url()], "TURN over TCP");
 }
 
 #[test]
@@ -192,23 +200,7 @@ fn with_only_tls_let_out_turn_over_tls_carries_the_call() {
     // server is dropped and no plain TCP URL is given.
     let turn = TurnServer::start(TurnConfig { answer_udp: false, ..TurnConfig::default() }).expect("TURN starts");
     softphone_media::trust_turn_certificate(turn.certificate_pem()).expect("the server's certificate");
-    let ice = vec![IceServer {
-        urls: vec![turn.turn_url(), turn.turns_url()],
-        username: Some(DEFAULT_TURN_USERNAME.to_owned()),
-        credential: Some(DEFAULT_TURN_PASSWORD.to_owned()),
-    }];
-    let audio = fake_audio(440.0);
-    let (call, offer) = CallMedia::offer_with(&audio, &ice, relay_only()).expect("offer through TLS");
-    assert_eq!(candidate_kinds(&offer), ["relay"], "{offer}");
-    let (far_end, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 880.0 }).expect("answer");
-    call.accept_answer(&answer).expect("answer accepted");
-    sim_hears(&far_end, 440.0);
-    we_hear(&audio, 880.0);
-    let through = until_relayed_both_ways(&turn);
-    assert_eq!(wait_for("the route", || call.stats().route, || format!("{:?}", call.stats())), "relay");
-    eprintln!("through TURN over TLS: {through:?}");
-    drop(call);
-    until_freed(&turn);
+    relay_only_call_has_audio_through(&turn, vec![turn.turn_url(), turn.turns_url()], "TURN over TLS");
 }
 
 #[test]

@@ -233,16 +233,19 @@ impl TurnServer {
         let serving = Arc::clone(&shared);
         let udp = std::thread::Builder::new().name("sim-turn".to_owned()).spawn(move || serve(&serving))?;
         let accepting = Arc::clone(&shared);
-        let tcp =
-            std::thread::Builder::new().name("sim-turn-tcp".to_owned()).spawn(move || accept(&accepting, &listener))?;
+        let tcp = std::thread::Builder::new()
+            .name("sim-turn-tcp".to_owned())
+            .spawn(move || accept(&accepting, &listener, "TCP", serve_connection))?;
         let (acceptor, certificate_pem) = tls_acceptor(local_addr.ip()).map_err(std::io::Error::other)?;
         let tls_listener = TcpListener::bind(SocketAddr::new(local_addr.ip(), 0))?;
         tls_listener.set_nonblocking(true)?;
         let tls_addr = tls_listener.local_addr()?;
         let accepting = Arc::clone(&shared);
-        let tls = std::thread::Builder::new()
-            .name("sim-turn-tls".to_owned())
-            .spawn(move || accept_tls(&accepting, &tls_listener, &acceptor))?;
+        let tls = std::thread::Builder::new().name("sim-turn-tls".to_owned()).spawn(move || {
+            accept(&accepting, &tls_listener, "TLS", move |shared, stream, from| {
+                serve_tls_connection(shared, &acceptor, stream, from);
+            });
+        })?;
         tracing::info!(%local_addr, %tls_addr, "turn server listening (UDP and TCP; TLS)");
         Ok(TurnServer { local_addr, tls_addr, certificate_pem, shared, threads: vec![udp, tcp, tls] })
     }
@@ -358,22 +361,26 @@ fn serve(shared: &Arc<Shared>) {
     }
 }
 
-/// Takes TCP connections, each served on a thread of its own.
-fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
+/// Takes connections (`transport` names them in the log), each served by `serve` on a thread of
+/// its own.
+fn accept<S>(shared: &Arc<Shared>, listener: &TcpListener, transport: &'static str, serve: S)
+where
+    S: Fn(&Arc<Shared>, TcpStream, SocketAddr) + Clone + Send + 'static,
+{
     while !shared.stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, from)) => {
-                let shared = Arc::clone(shared);
+                let (shared, serve) = (Arc::clone(shared), serve.clone());
                 let spawned = std::thread::Builder::new()
-                    .name(format!("sim-turn-tcp-{}", from.port()))
-                    .spawn(move || serve_connection(&shared, stream, from));
+                    .name(format!("sim-turn-{}-{}", transport.to_lowercase(), from.port()))
+                    .spawn(move || serve(&shared, stream, from));
                 if let Err(error) = spawned {
-                    tracing::warn!(%error, "turn: connection not served");
+                    tracing::warn!(%error, transport, "turn: connection not served");
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK),
             Err(error) => {
-                tracing::warn!(%error, "turn: TCP accept failed");
+                tracing::warn!(%error, transport, "turn: accept failed");
                 std::thread::sleep(TICK);
             }
         }
@@ -468,28 +475,6 @@ fn tls_acceptor(ip: IpAddr) -> Result<(openssl::ssl::SslAcceptor, Vec<u8>), open
     acceptor.set_certificate(&certificate)?;
     acceptor.check_private_key()?;
     Ok((acceptor.build(), certificate.to_pem()?))
-}
-
-/// Takes TLS connections, each served on a thread of its own.
-fn accept_tls(shared: &Arc<Shared>, listener: &TcpListener, acceptor: &openssl::ssl::SslAcceptor) {
-    while !shared.stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, from)) => {
-                let (shared, acceptor) = (Arc::clone(shared), acceptor.clone());
-                let spawned = std::thread::Builder::new()
-                    .name(format!("sim-turn-tls-{}", from.port()))
-                    .spawn(move || serve_tls_connection(&shared, &acceptor, stream, from));
-                if let Err(error) = spawned {
-                    tracing::warn!(%error, "turn: TLS connection not served");
-                }
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(TICK),
-            Err(error) => {
-                tracing::warn!(%error, "turn: TLS accept failed");
-                std::thread::sleep(TICK);
-            }
-        }
-    }
 }
 
 /// One client's TLS connection. One TLS stream cannot be split into a reading and a writing half,

@@ -17,6 +17,7 @@ APT_PACKAGES=(
   chromium chromium-driver
   libopus-dev libasound2-dev
   python3-dbus python3-gi
+  coturn openssl
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -48,8 +48,9 @@ window.harness = (() => {
     return found;
   }
 
-  function dial(destinationNumber) {
-    const created = client.newCall({ destinationNumber, callerNumber: "+15550000000", audio: true, video: false });
+  function dial(destinationNumber, extra) {
+    const options = { destinationNumber, callerNumber: "+15550000000", audio: true, video: false };
+    const created = client.newCall(Object.assign(options, extra || {}));
     calls.set(created.id, created);
     return created.id;
   }

@@ -121,8 +121,8 @@ fn main() {
         return;
     }
     if std::env::var_os("LATENCY_DEBUG").is_none() {
-        measure("opus, jitter target 40 ms", CodecChoice::OpusAndPcmu, 40);
-        measure("opus, jitter target 20 ms", CodecChoice::OpusAndPcmu, 20);
+        measure("opus, jitter target 40 ms", CodecChoice::OpusAndG711, 40);
+        measure("opus, jitter target 20 ms", CodecChoice::OpusAndG711, 20);
     }
     measure("PCMU, jitter target 40 ms", CodecChoice::PcmuOnly, 40);
 }

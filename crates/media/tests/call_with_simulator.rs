@@ -32,7 +32,7 @@ fn two_way_audio(offerer: Offerer, codecs: CodecChoice, expected_codec: &str) {
 
 #[test]
 fn we_offer_opus_and_audio_flows_both_ways() {
-    two_way_audio(Offerer::Us, CodecChoice::OpusAndPcmu, "opus");
+    two_way_audio(Offerer::Us, CodecChoice::OpusAndG711, "opus");
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn we_offer_pcmu_only_and_audio_flows_both_ways() {
 
 #[test]
 fn simulator_offers_and_we_answer_with_opus() {
-    two_way_audio(Offerer::Simulator, CodecChoice::OpusAndPcmu, "opus");
+    two_way_audio(Offerer::Simulator, CodecChoice::OpusAndG711, "opus");
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn simulator_offers_and_we_answer_with_pcmu_only() {
 #[test]
 fn dtmf_digits_reach_the_far_end_in_order() {
     let audio = fake_audio(440.0);
-    let (call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Silence);
+    let (call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Silence);
     call.send_dtmf("19*#").unwrap();
     common::wait_for(
         "the simulator to receive 19*#",
@@ -75,7 +75,7 @@ fn dtmf_works_over_pcmu_too() {
 #[test]
 fn mute_sends_silence_and_unmute_brings_the_voice_back() {
     let audio = fake_audio(440.0);
-    let (call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     sim_hears(&far_end, 440.0);
     call.set_muted(true);
     sim_hears_silence(&far_end);
@@ -88,7 +88,7 @@ fn mute_sends_silence_and_unmute_brings_the_voice_back() {
 #[test]
 fn hold_silences_both_directions_and_unhold_resumes_them() {
     let audio = fake_audio(440.0);
-    let (call, far_end) = connect(&audio, Offerer::Simulator, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (call, far_end) = connect(&audio, Offerer::Simulator, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     sim_hears(&far_end, 440.0);
     we_hear(&audio, 880.0);
     call.set_held(true);
@@ -102,7 +102,7 @@ fn hold_silences_both_directions_and_unhold_resumes_them() {
 #[test]
 fn early_media_answer_then_the_same_final_answer_is_accepted_once() {
     let audio = fake_audio(440.0);
-    let (call, offer) = CallMedia::offer_with(&audio, &[], common::options(CodecChoice::OpusAndPcmu)).unwrap();
+    let (call, offer) = CallMedia::offer_with(&audio, &[], common::options(CodecChoice::OpusAndG711)).unwrap();
     let (far_end, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 880.0 }).unwrap();
     // 183 Session Progress with SDP: early media flows.
     call.accept_answer(&answer).unwrap();
@@ -117,16 +117,16 @@ fn early_media_answer_then_the_same_final_answer_is_accepted_once() {
 #[test]
 fn garbage_sdp_is_a_coded_error() {
     let audio = fake_audio(440.0);
-    let error = CallMedia::answer_with(&audio, &[], "not sdp", common::options(CodecChoice::OpusAndPcmu)).unwrap_err();
+    let error = CallMedia::answer_with(&audio, &[], "not sdp", common::options(CodecChoice::OpusAndG711)).unwrap_err();
     assert_eq!(error.code(), "InvalidSdp", "{error}");
-    let (call, _offer) = CallMedia::offer_with(&audio, &[], common::options(CodecChoice::OpusAndPcmu)).unwrap();
+    let (call, _offer) = CallMedia::offer_with(&audio, &[], common::options(CodecChoice::OpusAndG711)).unwrap();
     assert_eq!(call.accept_answer("v=0 nonsense").unwrap_err().code(), "InvalidSdp");
 }
 
 #[test]
 fn stats_report_rtt_jitter_loss_and_mos_once_rtcp_flows() {
     let audio = fake_audio(440.0);
-    let (call, _far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (call, _far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     let stats = common::wait_for(
         "RTCP-based figures",
         || {
@@ -146,11 +146,11 @@ fn stats_report_rtt_jitter_loss_and_mos_once_rtcp_flows() {
 #[test]
 fn two_calls_can_exist_and_only_the_active_one_plays() {
     let audio = fake_audio(440.0);
-    let (first, first_far) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (first, first_far) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     we_hear(&audio, 880.0);
     first.set_held(true);
     let (_second, second_far) =
-        connect(&audio, Offerer::Simulator, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 1_200.0 });
+        connect(&audio, Offerer::Simulator, CodecChoice::OpusAndG711, Playback::Tone { hz: 1_200.0 });
     we_hear(&audio, 1_200.0);
     sim_hears(&second_far, 440.0);
     sim_hears_silence(&first_far);

@@ -69,7 +69,7 @@ fn unplugging_the_chosen_headset_mid_call_falls_back_to_the_speaker_and_says_so(
     let audio = fake_audio(440.0);
     let events = audio.subscribe();
     audio.select(DeviceChoice { speaker: Some(HEADSET.to_owned()), ..DeviceChoice::default() }).unwrap();
-    let (_call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (_call, far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     common::we_hear(&audio, 880.0);
     assert_eq!(audio.speaker_analysis().unwrap().device, HEADSET);
 
@@ -96,7 +96,7 @@ fn meters_show_the_microphone_during_a_call() {
     let audio = fake_audio(440.0);
     let idle = audio.levels();
     assert!(idle.input_dbfs < -100.0, "nothing is open before a call: {idle:?}");
-    let (_call, _far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (_call, _far_end) = connect(&audio, Offerer::Us, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     let levels = wait_for(
         "the meters",
         || Some(audio.levels()).filter(|l| (l.input_dbfs + 20.0).abs() < 1.0 && (l.output_dbfs + 20.0).abs() < 3.0),
@@ -137,7 +137,7 @@ fn a_call_still_connects_without_a_sound_card_and_the_failure_is_reported() {
     }
     let audio = AudioSystem::cpal().unwrap();
     let events = audio.subscribe();
-    let (call, far_end) = connect(&audio, Offerer::Simulator, CodecChoice::OpusAndPcmu, Playback::Tone { hz: 880.0 });
+    let (call, far_end) = connect(&audio, Offerer::Simulator, CodecChoice::OpusAndG711, Playback::Tone { hz: 880.0 });
     assert_eq!(call.state(), MediaState::Connected);
     let event = events.recv_timeout(Duration::from_secs(5)).unwrap();
     let AudioDeviceEvent::DeviceFailed { code, .. } = &event else { panic!("unexpected {event:?}") };

@@ -21,7 +21,7 @@ fn turn_server(turn: &TurnServer, password: &str) -> Vec<IceServer> {
 }
 
 fn relay_only() -> CallMediaOptions {
-    CallMediaOptions { codecs: CodecChoice::OpusAndPcmu, candidates: CandidatePolicy::RelayOnly, ..Default::default() }
+    CallMediaOptions { codecs: CodecChoice::OpusAndG711, candidates: CandidatePolicy::RelayOnly, ..Default::default() }
 }
 
 fn candidate_kinds(sdp: &str) -> Vec<String> {

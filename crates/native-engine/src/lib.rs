@@ -28,7 +28,9 @@ use softphone_core::call::{CallId, EngineCommand, EngineUpdate};
 use softphone_core::ipc::IceServer;
 use softphone_core::secret::Secret;
 use softphone_media::{AudioSystem, CallMedia, CallMediaOptions, MediaError, MediaStats};
-use softphone_telnyx::rtc::{CallerId, RtcClient, RtcConfig, RtcError, RtcEvent, RtcLogin, RtcTimings, engine_updates};
+use softphone_telnyx::rtc::{
+    CallerId, HoldState, RtcClient, RtcConfig, RtcError, RtcEvent, RtcLogin, RtcTimings, engine_updates,
+};
 use tokio::sync::mpsc;
 
 /// Events queued for the shell before the engine waits for it.
@@ -136,6 +138,8 @@ struct CallSlot {
     media: Option<CallMedia>,
     inbound_offer: Option<String>,
     muted: bool,
+    /// On hold as Telnyx last said; a reattached call's new media starts so.
+    held: bool,
 }
 
 #[derive(Debug)]
@@ -164,6 +168,11 @@ impl NativeEngine {
     ) -> Result<(NativeEngine, mpsc::Receiver<NativeEngineEvent>), NativeEngineError> {
         let mut rtc_config = RtcConfig::new(config.signaling_url, RtcLogin::Token(config.login_token));
         rtc_config.timings = config.timings;
+        // As the SDK names its audio track: the microphone chosen, else the default one.
+        let default_input = || audio.devices().ok()?.inputs.into_iter().find(|device| device.is_default);
+        if let Some(label) = audio.choice().microphone.or_else(|| default_input().map(|device| device.name)) {
+            rtc_config.microphone_label = label;
+        }
         let (rtc, rtc_events) = RtcClient::connect(rtc_config).await?;
         let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
         let shared = Arc::new(Shared {
@@ -207,12 +216,12 @@ impl NativeEngine {
                 Ok(())
             }
             EngineCommand::Hold { call_id } => {
-                shared.rtc.hold(call_id.as_str()).await?;
-                self.with_media(&call_id, |media| media.set_held(true))
+                let state = shared.rtc.hold(call_id.as_str()).await?;
+                self.set_held(&call_id, state == HoldState::Held)
             }
             EngineCommand::Unhold { call_id } => {
-                shared.rtc.unhold(call_id.as_str()).await?;
-                self.with_media(&call_id, |media| media.set_held(false))
+                let state = shared.rtc.unhold(call_id.as_str()).await?;
+                self.set_held(&call_id, state == HoldState::Held)
             }
             EngineCommand::SetMuted { call_id, muted } => {
                 let mut calls = shared.calls.lock().unwrap_or_else(PoisonError::into_inner);
@@ -269,11 +278,13 @@ impl NativeEngine {
         outcome
     }
 
-    fn with_media(&self, call_id: &CallId, act: impl FnOnce(&CallMedia)) -> Result<(), NativeEngineError> {
-        let calls = self.shared.lock_calls();
-        let slot = calls.get(call_id.as_str()).ok_or_else(|| unknown(call_id))?;
+    /// The call's hold state as Telnyx answered it, for its media now and after a reattach.
+    fn set_held(&self, call_id: &CallId, held: bool) -> Result<(), NativeEngineError> {
+        let mut calls = self.shared.lock_calls();
+        let slot = calls.get_mut(call_id.as_str()).ok_or_else(|| unknown(call_id))?;
+        slot.held = held;
         if let Some(media) = &slot.media {
-            act(media);
+            media.set_held(held);
         }
         Ok(())
     }
@@ -381,14 +392,16 @@ fn accept_answer(shared: &Shared, call_id: &str, sdp: &str) -> Result<(), Native
 /// Telnyx recovers a call after a reconnect with a fresh offer: new media, answered on attach.
 async fn reattach(shared: &Shared, call_id: &str, offer: &str) -> Result<(), NativeEngineError> {
     let (media, answer) = new_media(shared, Some(offer.to_owned())).await?;
-    {
+    let muted = {
         let mut calls = shared.lock_calls();
         let slot = calls.entry(call_id.to_owned()).or_default();
         media.set_muted(slot.muted);
+        media.set_held(slot.held);
         // The old peer's socket is gone with the old media.
         slot.media = Some(media);
-    }
-    shared.rtc.attach_answer(call_id, &answer).await?;
+        slot.muted
+    };
+    shared.rtc.attach_answer(call_id, &answer, muted).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use common::{
     BUSY, MIC_HZ, NO_ANSWER, Phone, REJECT, SIM_TONE_HZ, TONE, dial, far_end_hears, login_token, next_connection,
-    next_update, ready_phone, sim_call, simulator, state, timings, until_sim, until_speaker_plays,
+    next_update, ready_phone, sim_call, simulator, spoke_like_the_sdk, state, timings, until_sim, until_speaker_plays,
     until_speaker_silent,
 };
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, Party, SdkState};
@@ -58,6 +58,7 @@ async fn outbound_call_has_two_way_audio_holds_sends_dtmf_and_hangs_up() {
     until_sim(&sim, &call_id.0, "the end", |call| call.end.is_some()).await;
     assert!(phone.engine.call_stats(&call_id).is_none(), "the call's media is gone after the hangup");
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -76,6 +77,7 @@ async fn busy_no_answer_and_reject_end_with_their_causes() {
         assert!(phone.engine.call_stats(&call_id).is_none(), "no media left for {number}");
     }
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -109,6 +111,7 @@ async fn inbound_call_rings_is_answered_with_audio_and_hung_up_by_the_caller() {
     assert_eq!(cause, HangupCause::NormalClearing);
     until_speaker_silent(&phone.audio).await;
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -127,6 +130,7 @@ async fn declining_an_inbound_call_tells_the_caller_user_busy() {
     let end = serde_json::to_value(call.end.expect("ended")).unwrap();
     assert_eq!(end["cause"], "USER_BUSY", "{end}");
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -152,6 +156,7 @@ async fn a_dropped_socket_mid_call_is_recovered_with_audio() {
     phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
     next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -175,6 +180,7 @@ async fn a_fresh_token_on_the_live_socket_keeps_the_call() {
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
     assert!(sim_call(&sim, &call_id.0).is_some_and(|call| call.end.is_none()), "the call is still up");
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -191,6 +197,7 @@ async fn a_foreign_token_is_refused_with_a_sentence() {
     assert!(message.contains("Telnyx refused the login"), "{message}");
     assert!(!message.contains("not-a-token"), "the token never appears in messages: {message}");
     engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -221,6 +228,7 @@ async fn an_inbound_call_has_audio_with_telnyx_ice_servers_configured() {
     until_sim(&sim, &call_id.0, "the engine's microphone", |call| far_end_hears(call, MIC_HZ)).await;
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -261,6 +269,75 @@ async fn an_outbound_call_through_the_turn_relay_has_two_way_audio() {
     assert!(relayed.relayed_to_peers > 0 && relayed.relayed_to_clients > 0, "{relayed:?}");
     phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
     next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+/// Telnyx's FreeSWITCH reads a `0.0.0.0` connection address as the RFC 2543 hold method and
+/// stops sending (the simulator does the same): an inbound answer and a reattach must name a
+/// real candidate, or the agent hears nothing from the moment the call is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_and_a_reattach_name_a_real_address_so_the_far_end_keeps_sending() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let started = sim
+        .switchboard()
+        .start_inbound(InboundCall { from: "+14155550125".into(), ..Default::default() })
+        .expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id.clone());
+    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    spoke_like_the_sdk(&sim);
+
+    sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
+    next_update(&mut phone.events, &call_id, "recovering", state(SdkState::Recovering)).await;
+    next_update(&mut phone.events, &call_id, "active after the reattach", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the reattached media", |call| call.reattached == 1 && far_end_hears(call, MIC_HZ))
+        .await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    spoke_like_the_sdk(&sim);
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Telnyx keeps a held call held across a socket drop. The SDK says so in its attach
+/// (`wasHeldBeforeRecovery`) and shows the call held; so must the engine, or the agent sees
+/// Active while the customer hears hold music. One Resume brings the call back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_held_when_the_socket_dropped_comes_back_held_and_resumes_with_one_action() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let call_id = dial(&mut phone, TONE).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    phone.engine.execute(EngineCommand::Hold { call_id: call_id.clone() }).await.expect("hold");
+    next_update(&mut phone.events, &call_id, "held", state(SdkState::Held)).await;
+
+    sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
+    next_update(&mut phone.events, &call_id, "recovering", state(SdkState::Recovering)).await;
+    let after = next_update(&mut phone.events, &call_id, "back after the reattach", |u| {
+        matches!(u, EngineUpdate::State { state: SdkState::Held | SdkState::Active })
+    })
+    .await;
+    assert_eq!(after, EngineUpdate::State { state: SdkState::Held }, "the recovered call shows held, as Telnyx has it");
+    let call = until_sim(&sim, &call_id.0, "the reattach", |call| call.reattached == 1 && call.media_connected).await;
+    assert_eq!(call.hold_state, Some("held"), "Telnyx still holds the call");
+    spoke_like_the_sdk(&sim);
+
+    phone.engine.execute(EngineCommand::Unhold { call_id: call_id.clone() }).await.expect("resume");
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the call resumed with audio", |call| {
+        call.hold_state == Some("active") && far_end_hears(call, MIC_HZ)
+    })
+    .await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    spoke_like_the_sdk(&sim);
     phone.engine.shutdown().await;
     sim.shutdown().await;
 }

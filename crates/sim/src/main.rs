@@ -44,6 +44,12 @@ struct Cli {
     #[arg(long)]
     hostile: bool,
 
+    /// Check every client frame against the shapes the real @telnyx/webrtc SDK sends
+    /// (crates/sim/fixtures/sdk-frame-shapes.json); what differs is logged and listed at
+    /// GET /control/findings (also `POST /control/strict {"enabled": bool}`).
+    #[arg(long)]
+    strict: bool,
+
     /// Also serve STUN and TURN over UDP here (user `testuser`, password `testpassword`, as the
     /// SDK's defaults), e.g. 127.0.0.1:3478; its address goes to stderr.
     #[arg(long, value_name = "IP:PORT")]
@@ -81,6 +87,9 @@ async fn main() -> ExitCode {
     };
     if cli.hostile {
         sim.switchboard().set_hostile(true);
+    }
+    if cli.strict {
+        sim.switchboard().audit().set_strict(true);
     }
     let turn_config = cli.turn.map(|listen| softphone_sim::turn::TurnConfig { listen, ..Default::default() });
     let _turn = match turn_config.map(softphone_sim::turn::TurnServer::start).transpose() {

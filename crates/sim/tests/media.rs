@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use softphone_sim::media::{Heard, MediaError, MediaSession, Playback};
+use softphone_sim::media::{DtlsAnswerRole, FarEnd, FarEndCodecs, Heard, MediaError, MediaSession, Playback};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const HEAR_TIMEOUT: Duration = Duration::from_secs(5);
@@ -125,6 +125,44 @@ fn pcmu_only_offer_gets_pcmu_both_ways() {
 }
 
 #[test]
+fn a_far_end_limited_to_pcma_talks_a_law_both_ways() {
+    let (a, offer) = MediaSession::offer(Playback::Tone { hz: 440.0 }).expect("offer");
+    let alaw_only = FarEnd { codecs: FarEndCodecs::PcmaOnly, ..FarEnd::default() };
+    let (b, answer) = MediaSession::answer_as(alaw_only, &offer, Playback::Tone { hz: 1000.0 }).expect("answer");
+    assert!(answer.contains("PCMA/8000") && !answer.contains("opus") && !answer.contains("PCMU"), "{answer}");
+    a.accept_answer(&answer).expect("accept answer");
+    let a_heard = hears_tone(&a, "A over PCMA", 1000.0, 10.0);
+    let b_heard = hears_tone(&b, "B over PCMA", 440.0, 10.0);
+    for heard in [&a_heard, &b_heard] {
+        assert!((-22.0..=-18.0).contains(&heard.level_dbfs), "{heard:?}");
+        assert_eq!(heard.bytes_received, heard.packets_received * 160, "A-law at 8 kHz: {heard:?}");
+    }
+}
+
+#[test]
+fn ice_lite_and_either_dtls_role_connect_with_audio() {
+    for (ice_lite, dtls_answer) in [
+        (true, DtlsAnswerRole::Active),
+        (true, DtlsAnswerRole::Passive),
+        (false, DtlsAnswerRole::Passive),
+        (false, DtlsAnswerRole::Active),
+    ] {
+        let far_end = FarEnd { ice_lite, dtls_answer, ..FarEnd::default() };
+        let (a, offer) = MediaSession::offer(Playback::Tone { hz: 440.0 }).expect("offer");
+        let (b, answer) = MediaSession::answer_as(far_end, &offer, Playback::Tone { hz: 1000.0 }).expect("answer");
+        let role = match dtls_answer {
+            DtlsAnswerRole::Active => "a=setup:active",
+            DtlsAnswerRole::Passive => "a=setup:passive",
+        };
+        assert!(answer.contains(role), "{far_end:?}: {answer}");
+        assert_eq!(answer.contains("a=ice-lite"), ice_lite, "{answer}");
+        a.accept_answer(&answer).expect("accept answer");
+        hears_tone(&a, &format!("the offerer of {far_end:?}"), 1000.0, 10.0);
+        hears_tone(&b, &format!("{far_end:?}"), 440.0, 10.0);
+    }
+}
+
+#[test]
 fn dtmf_digits_arrive_once_each_in_order() {
     for munge in [str::to_owned as fn(&str) -> String, pcmu_only] {
         let (a, b, _) = connected_pair(Playback::Tone { hz: 440.0 }, Playback::Silence, munge);
@@ -151,12 +189,16 @@ fn bad_input_is_refused_with_a_typed_error() {
         MediaSession::answer(&video_only, Playback::Silence),
         Err(MediaError::NoAudio | MediaError::InvalidSdp(_))
     ));
-    // Only codecs the peer lacks (PCMA here): no usable audio.
-    let pcma_only = pcmu_only(&offer)
-        .replace("RTP/SAVPF 0 126", "RTP/SAVPF 8 126")
-        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000");
-    assert!(pcma_only.contains("PCMA") && !pcma_only.contains("PCMU"), "{pcma_only}");
-    let refused = MediaSession::answer(&pcma_only, Playback::Silence);
+    // Only codecs the peer lacks (G722 here): no usable audio.
+    let g722_only = pcmu_only(&offer)
+        .replace("RTP/SAVPF 0 126", "RTP/SAVPF 9 126")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:9 G722/8000");
+    assert!(g722_only.contains("G722") && !g722_only.contains("PCMU"), "{g722_only}");
+    let refused = MediaSession::answer(&g722_only, Playback::Silence);
+    assert!(matches!(refused, Err(MediaError::NoAudio)), "{refused:?}");
+    // A far end limited to PCMA refuses an offer without it.
+    let alaw_only = FarEnd { codecs: FarEndCodecs::PcmaOnly, ..FarEnd::default() };
+    let refused = MediaSession::answer_as(alaw_only, &pcmu_only(&offer), Playback::Silence);
     assert!(matches!(refused, Err(MediaError::NoAudio)), "{refused:?}");
     let missing = Playback::Wav("/nonexistent/far-end.wav".into());
     assert!(matches!(MediaSession::offer(missing), Err(MediaError::Wav { .. })));

@@ -636,3 +636,125 @@ async fn shutdown_closes_websockets_as_going_away() {
         }
     }
 }
+
+/// What Telnyx's FreeSWITCH would act on: an SDP whose connection address is 0.0.0.0 holds the
+/// call (the far end stops sending, and it is a finding); one with no codec in common fails
+/// the call with INCOMPATIBLE_DESTINATION 88 / 488.
+#[tokio::test]
+async fn a_zero_connection_address_holds_the_far_end_and_no_common_codec_fails_the_call() {
+    let sim = start().await;
+    let mut client = Client::connect(&sim.ws_url()).await;
+    let (sessid, _, _) = client.login_token(&token(&sim).await).await;
+
+    let (media, offer) = client_offer(Playback::Tone { hz: 1000.0 });
+    assert!(!offer.contains("c=IN IP4 0.0.0.0"), "the simulator's own SDP names its address: {offer}");
+    let zeroed: String = offer
+        .lines()
+        .map(|line| if line.starts_with("c=IN IP4 ") { "c=IN IP4 0.0.0.0" } else { line })
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    client.invite(&sessid, "call-zero", TONE, &zeroed).await;
+    let answer = client.server_request("telnyx_rtc.answer").await;
+    media.accept_answer(answer["params"]["sdp"].as_str().unwrap()).unwrap();
+    // The far end hears the client, but sends nothing back: it is on hold.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let heard = control_call(&sim, "call-zero").await["heard"].clone();
+        if heard["dominant_hz"].as_f64().is_some_and(|hz| (hz - 1000.0).abs() < 50.0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the far end never heard the client: {heard}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(media.heard().packets_received, 0, "nothing was sent to a client that said 0.0.0.0");
+    let findings = control_get(&sim, "/control/findings").await;
+    assert_eq!(findings["total"], 1, "{findings}");
+    assert!(findings["findings"][0]["what"].as_str().unwrap().contains("RFC 2543 hold"), "{findings}");
+
+    // An offer of G722 only: the call is created, then fails as FreeSWITCH's "NO CODECS".
+    let (_g722, offer) = client_offer(Playback::Silence);
+    let mut g722_only: String = offer
+        .lines()
+        .filter(|line| {
+            !line.starts_with("a=rtpmap:") && !line.starts_with("a=fmtp:") && !line.starts_with("a=rtcp-fb:")
+        })
+        .map(|line| match line.strip_prefix("m=audio ") {
+            Some(rest) => format!("m=audio {} UDP/TLS/RTP/SAVPF 9\r\n", rest.split(' ').next().unwrap()),
+            None => format!("{line}\r\n"),
+        })
+        .collect();
+    g722_only.push_str("a=rtpmap:9 G722/8000\r\n");
+    let created = client.invite(&sessid, "call-g722", TONE, &g722_only).await;
+    assert_eq!(created["result"]["message"], "CALL CREATED", "{created}");
+    let bye = client.server_request("telnyx_rtc.bye").await;
+    assert_eq!(
+        (&bye["params"]["cause"], &bye["params"]["causeCode"], &bye["params"]["sipCode"]),
+        (&json!("INCOMPATIBLE_DESTINATION"), &json!(88), &json!(488)),
+        "{bye}"
+    );
+    let findings = control_get(&sim, "/control/findings").await;
+    assert!(findings["findings"][1]["what"].as_str().unwrap().contains("no codec in common"), "{findings}");
+}
+
+/// Telnyx keeps a held call held across a recovery: an attach that does not say
+/// wasHeldBeforeRecovery is a finding (the client would show the call active), and the call
+/// stays held either way.
+#[tokio::test]
+async fn an_attach_that_forgets_the_hold_is_a_finding_and_the_call_stays_held() {
+    let sim = start().await;
+    let login_token = token(&sim).await;
+    let mut client = Client::connect(&sim.ws_url()).await;
+    let (sessid, voice_sdk_id, _) = client.login_token(&login_token).await;
+    let (media, offer) = client_offer(Playback::Silence);
+    client.invite(&sessid, "call-held", TONE, &offer).await;
+    let answer = client.server_request("telnyx_rtc.answer").await;
+    media.accept_answer(answer["params"]["sdp"].as_str().unwrap()).unwrap();
+    client.call_request("telnyx_rtc.modify", "call-held", json!({"action": "hold"})).await;
+
+    for remembers in [false, true] {
+        control_post(&sim, "/control/sessions/all/drop", json!({})).await;
+        while let Some(Ok(_)) = client.read().await {}
+        client = Client::connect(&format!("{}?voice_sdk_id={voice_sdk_id}", sim.ws_url())).await;
+        client.login(json!({"login_token": login_token, "reconnection": true, "sessid": sessid})).await;
+        let attach = client.server_request("telnyx_rtc.attach").await;
+        let (_recovered, answer_sdp) =
+            MediaSession::answer(attach["params"]["sdp"].as_str().unwrap(), Playback::Silence).unwrap();
+        let mut dialog = json!({"callID": "call-held", "attach": true, "recoveredCallId": "call-held"});
+        if remembers {
+            dialog["wasHeldBeforeRecovery"] = json!(true);
+        }
+        let attached = client
+            .call_request("telnyx_rtc.attach", "call-held", json!({"sdp": answer_sdp, "dialogParams": dialog}))
+            .await;
+        assert_eq!(attached["result"]["message"], "CALL ATTACHED", "{attached}");
+        assert_eq!(control_call(&sim, "call-held").await["state"], "held", "Telnyx keeps the hold");
+        let findings = control_get(&sim, "/control/findings").await;
+        assert_eq!(findings["total"], 1, "only the attach that forgot the hold: {findings}");
+        assert_eq!(findings["findings"][0]["path"], "params.dialogParams.wasHeldBeforeRecovery");
+    }
+}
+
+/// Strict mode checks every client frame against the real SDK's recorded shapes.
+#[tokio::test]
+async fn strict_mode_lists_frames_the_sdk_would_not_send() {
+    let sim = start().await;
+    let response = control_post(&sim, "/control/strict", json!({"enabled": true})).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let mut client = Client::connect(&sim.ws_url()).await;
+    // The test client's login leaves out what the SDK always sends (User-Agent, loginParams...).
+    client.login_token(&token(&sim).await).await;
+    let findings = control_get(&sim, "/control/findings").await;
+    assert_eq!(findings["strict"], true);
+    let paths: Vec<&str> = findings["findings"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(paths.contains(&"params.User-Agent") && paths.contains(&"params.loginParams"), "{findings}");
+    client.request("telnyx_rtc.nonsense", json!({})).await;
+    let findings = control_get(&sim, "/control/findings").await;
+    let last = findings["findings"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "telnyx_rtc.nonsense", "{findings}");
+
+    let cleared = http().delete(format!("{}/control/findings", sim.base_url())).send().await.unwrap();
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    assert_eq!(control_get(&sim, "/control/findings").await["total"], 0);
+    let shapes = control_get(&sim, "/control/frame-shapes").await;
+    assert!(shapes["kinds"]["login"]["frames"].as_u64() >= Some(1), "every frame's shape is recorded: {shapes}");
+}

@@ -188,7 +188,7 @@ async fn reattach(client: &RtcClient, events: &mut Receiver<RtcEvent>, call_id: 
     })
     .await;
     let (recovered, answer) = MediaSession::answer(&offer, Playback::Tone { hz: 1000.0 }).unwrap();
-    client.attach_answer(call_id, &answer).await.expect("attach accepted");
+    client.attach_answer(call_id, &answer, false).await.expect("attach accepted");
     recovered
 }
 

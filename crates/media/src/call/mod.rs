@@ -2,6 +2,7 @@
 
 mod peer;
 mod playout;
+mod sdp;
 mod stats;
 mod turn;
 
@@ -30,13 +31,16 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CodecChoice {
-    /// Opus (preferred) and PCMU.
+    /// Opus (preferred), then PCMU and PCMA (G.711 µ-law and A-law, 8 kHz): what the SDK offers
+    /// of what we implement.
     #[default]
-    OpusAndPcmu,
+    OpusAndG711,
     /// Opus only.
     OpusOnly,
     /// PCMU only (G.711 µ-law, 8 kHz).
     PcmuOnly,
+    /// PCMA only (G.711 A-law, 8 kHz).
+    PcmaOnly,
 }
 
 /// Which host candidates the SDP carries.
@@ -122,7 +126,7 @@ pub fn route_kind(
 /// Figures for the diagnostics page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaStats {
-    /// The codec we send with: `"opus"` or `"PCMU"`; `None` before negotiation.
+    /// The codec we send with: `"opus"`, `"PCMU"` or `"PCMA"`; `None` before negotiation.
     pub codec: Option<String>,
     /// The connection.
     pub state: MediaState,
@@ -292,7 +296,7 @@ impl CallMedia {
         let (jitter, depth) = self.link.playout().stats();
         let published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
         let codec = published.codec.map(|codec| codec.name().to_owned());
-        let clock = if codec.as_deref() == Some("PCMU") { 8_000.0 } else { 48_000.0 };
+        let clock = if matches!(codec.as_deref(), Some("PCMU" | "PCMA")) { 8_000.0 } else { 48_000.0 };
         let ingress = published.ingress.as_ref();
         let egress = published.egress.as_ref();
         let rtt = egress.and_then(|e| e.rtt).or_else(|| published.peer.as_ref().and_then(|p| p.rtt)).or_else(|| {

@@ -19,9 +19,10 @@ use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use super::playout::{CallLink, RecvCodec};
+use super::sdp;
 use super::turn::{self, TurnClient};
 use super::{CallMediaOptions, CandidatePolicy, CodecChoice, MediaState};
-use crate::dsp::g711::{to_i16, ulaw_encode};
+use crate::dsp::g711::{alaw_encode, to_i16, ulaw_encode};
 use crate::dsp::resample::StreamResampler;
 use crate::{IceServer, MediaError, SAMPLE_RATE};
 
@@ -63,6 +64,7 @@ impl std::fmt::Debug for Command {
 pub(crate) enum SendCodec {
     Opus(Pt),
     Pcmu(Pt),
+    Pcma(Pt),
 }
 
 impl SendCodec {
@@ -70,6 +72,7 @@ impl SendCodec {
         match self {
             SendCodec::Opus(_) => "opus",
             SendCodec::Pcmu(_) => "PCMU",
+            SendCodec::Pcma(_) => "PCMA",
         }
     }
 }
@@ -150,24 +153,23 @@ fn sdp_error(error: RtcError) -> MediaError {
     }
 }
 
-/// Opus at 48 kHz and/or PCMU, each with telephone-event at its clock rate.
+/// Opus at 48 kHz, PCMU and PCMA as `codecs` allows, in the SDK's order, each clock rate with
+/// its telephone-event.
 fn rtc_config(codecs: CodecChoice) -> RtcConfig {
     let mut config = RtcConfig::new()
         .clear_codecs()
         .set_stats_interval(Some(STATS_INTERVAL))
         // Our jitter buffer reorders; str0m should hand frames over as they arrive.
         .set_reordering_size_audio(0);
-    if codecs != CodecChoice::PcmuOnly {
-        config = config.enable_opus(true, false);
-    }
-    if codecs != CodecChoice::OpusOnly {
-        config = config.enable_pcmu(true, false);
-    }
+    let opus = matches!(codecs, CodecChoice::OpusAndG711 | CodecChoice::OpusOnly);
+    let pcmu = matches!(codecs, CodecChoice::OpusAndG711 | CodecChoice::PcmuOnly);
+    let pcma = matches!(codecs, CodecChoice::OpusAndG711 | CodecChoice::PcmaOnly);
+    config = config.enable_opus(opus, false).enable_pcmu(pcmu, false).enable_pcma(pcma, false);
     let mut tele = Vec::new();
-    if codecs != CodecChoice::PcmuOnly {
+    if opus {
         tele.push((PT_TELE_48K, Frequency::FORTY_EIGHT_KHZ));
     }
-    if codecs != CodecChoice::OpusOnly {
+    if pcmu || pcma {
         tele.push((PT_TELE_8K, Frequency::EIGHT_KHZ));
     }
     for (pt, rate) in tele {
@@ -313,7 +315,8 @@ impl Peer {
         ice: &[IceServer],
         offer_sdp: &str,
     ) -> Result<(Peer, String), MediaError> {
-        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(&sdp::offer_for_active_answer(offer_sdp))
+            .map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
         if !offer_sdp.lines().any(|line| line.starts_with("m=audio")) {
             return Err(MediaError::NoAudio);
         }
@@ -328,7 +331,7 @@ impl Peer {
         // offer already.
         peer.audio_mid = audio_mid(offer_sdp).map(Mid::from);
         peer.choose_codec()?;
-        Ok((peer, answer.to_sdp_string()))
+        Ok((peer, sdp::with_default_destination(&answer.to_sdp_string())))
     }
 
     /// Offers one send-receive audio m-line with our host candidates.
@@ -351,7 +354,7 @@ impl Peer {
         peer.drain()?;
         peer.audio_mid = Some(mid);
         peer.pending_offer = Some(pending);
-        Ok((peer, offer.to_sdp_string()))
+        Ok((peer, sdp::with_default_destination(&offer.to_sdp_string())))
     }
 
     fn accept_answer(&mut self, answer_sdp: &str) -> Result<(), MediaError> {
@@ -377,14 +380,16 @@ impl Peer {
         self.choose_codec()
     }
 
-    /// Picks the send codec from the negotiated payload types: Opus if the remote has it, else PCMU.
+    /// Picks the send codec from the negotiated payload types: Opus if the remote has it, else
+    /// PCMU, else PCMA.
     fn choose_codec(&mut self) -> Result<(), MediaError> {
         let mid = self.audio_mid.ok_or(MediaError::NoAudio)?;
         let writer = self.rtc.writer(mid).ok_or(MediaError::NoAudio)?;
         let params: Vec<_> = writer.payload_params().map(|p| (p.spec().codec, p.pt())).collect();
         let opus = params.iter().find(|(codec, _)| *codec == Codec::Opus).map(|&(_, pt)| SendCodec::Opus(pt));
         let pcmu = params.iter().find(|(codec, _)| *codec == Codec::PCMU).map(|&(_, pt)| SendCodec::Pcmu(pt));
-        let codec = opus.or(pcmu).ok_or(MediaError::NoAudio)?;
+        let pcma = params.iter().find(|(codec, _)| *codec == Codec::PCMA).map(|&(_, pt)| SendCodec::Pcma(pt));
+        let codec = opus.or(pcmu).or(pcma).ok_or(MediaError::NoAudio)?;
         self.send_codec = Some(codec);
         self.published().codec = Some(codec);
         tracing::debug!(?codec, local = %self.local_addr, "call media negotiated");
@@ -506,6 +511,7 @@ impl Peer {
         let codec = match data.params.spec().codec {
             Codec::Opus => RecvCodec::Opus,
             Codec::PCMU => RecvCodec::Pcmu,
+            Codec::PCMA => RecvCodec::Pcma,
             _ => return,
         };
         if self.link.is_held() {
@@ -530,13 +536,14 @@ impl Peer {
                 out.truncate(len);
                 (pt, out, Frequency::FORTY_EIGHT_KHZ, FRAME_20MS as u64)
             }
-            SendCodec::Pcmu(pt) => {
+            SendCodec::Pcmu(pt) | SendCodec::Pcma(pt) => {
                 self.downsample.process(&self.frame, &mut self.narrow)?;
                 // The resampler's first output comes a little late: send whole 20 ms only.
                 if self.narrow.len() < 160 {
                     return Ok(());
                 }
-                let bytes: Vec<u8> = self.narrow.drain(..160).map(|s| ulaw_encode(to_i16(s))).collect();
+                let encode = if matches!(codec, SendCodec::Pcmu(_)) { ulaw_encode } else { alaw_encode };
+                let bytes: Vec<u8> = self.narrow.drain(..160).map(|s| encode(to_i16(s))).collect();
                 (pt, bytes, Frequency::EIGHT_KHZ, 160)
             }
         };

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::audio::CallAudio;
-use crate::dsp::g711::{from_i16, ulaw_decode};
+use crate::dsp::g711::{alaw_decode, from_i16, ulaw_decode};
 use crate::dsp::jitter::{JitterBuffer, JitterStats, Pop};
 use crate::dsp::resample::StreamResampler;
 use crate::{MediaError, SAMPLE_RATE};
@@ -23,13 +23,14 @@ const JITTER_MAX_MS: u32 = 200;
 pub(crate) enum RecvCodec {
     Opus,
     Pcmu,
+    Pcma,
 }
 
 impl RecvCodec {
     fn clock_rate(self) -> u32 {
         match self {
             RecvCodec::Opus => SAMPLE_RATE,
-            RecvCodec::Pcmu => 8_000,
+            RecvCodec::Pcmu | RecvCodec::Pcma => 8_000,
         }
     }
 }
@@ -76,7 +77,7 @@ impl Playout {
         }
         let duration = match codec {
             RecvCodec::Opus => opus::packet::get_nb_samples(&payload, SAMPLE_RATE).unwrap_or(960) as u64,
-            RecvCodec::Pcmu => payload.len() as u64,
+            RecvCodec::Pcmu | RecvCodec::Pcma => payload.len() as u64,
         };
         self.jitter.push(timestamp, duration, payload);
     }
@@ -117,16 +118,17 @@ impl Playout {
                     }
                 }
             }
-            RecvCodec::Pcmu => {
+            RecvCodec::Pcmu | RecvCodec::Pcma => {
+                let decode = if codec == RecvCodec::Pcmu { ulaw_decode } else { alaw_decode };
                 self.narrow.clear();
                 match payload {
-                    Some(bytes) => self.narrow.extend(bytes.iter().map(|&b| from_i16(ulaw_decode(b)))),
+                    Some(bytes) => self.narrow.extend(bytes.iter().map(|&b| from_i16(decode(b)))),
                     None => self.narrow.extend(std::iter::repeat_n(0.0, duration as usize)),
                 }
                 self.decoded.clear();
                 let mut wide = std::mem::take(&mut self.decoded);
                 if let Err(error) = self.upsample.process(&self.narrow, &mut wide) {
-                    tracing::debug!(%error, "PCMU frame not resampled");
+                    tracing::debug!(%error, ?codec, "G.711 frame not resampled");
                 }
                 self.pending.extend(wide.iter().copied());
                 wide.resize(OPUS_MAX_FRAME, 0.0);

@@ -33,9 +33,20 @@ pub async fn simulator(token_ttl: Duration) -> RunningSimulator {
         hangup_after: Duration::from_secs(60),
         reattach_window: Duration::from_secs(10),
     };
-    Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
+    let sim = Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
         .await
-        .expect("the simulator starts")
+        .expect("the simulator starts");
+    // Every frame the engine sends is checked against what the real SDK sends.
+    sim.switchboard().audit().set_strict(true);
+    sim
+}
+
+/// The engine said nothing the real SDK would not have said, and nothing Telnyx would have
+/// acted on otherwise (a 0.0.0.0 hold, a forgotten hold after a recovery, no common codec).
+pub fn spoke_like_the_sdk(sim: &RunningSimulator) {
+    let findings = sim.switchboard().audit().findings();
+    assert!(findings.strict, "the simulator checks frames");
+    assert_eq!(findings.total, 0, "the simulator found: {:#?}", findings.findings);
 }
 
 /// A login token for a new telephony credential, as `issue_login_token` would get it.

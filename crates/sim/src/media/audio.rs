@@ -51,6 +51,27 @@ pub(crate) fn ulaw_decode(byte: u8) -> i16 {
     value as i16
 }
 
+/// G.711 A-law encoding of one 16-bit linear sample: sign, 3-bit segment, 4-bit step, even bits
+/// inverted.
+pub(crate) fn alaw_encode(sample: i16) -> u8 {
+    let sample = i32::from(sample);
+    let (sign, magnitude) = if sample >= 0 { (0x80, sample) } else { (0x00, -sample - 1) };
+    let magnitude = magnitude >> 3; // 13 bits: 0..=4095
+    let bits = 32 - magnitude.leading_zeros() as i32;
+    let segment = (bits - 5).max(0);
+    let step = if segment == 0 { magnitude >> 1 } else { (magnitude >> segment) & 0x0F };
+    ((sign | (segment << 4) | step) ^ 0x55) as u8
+}
+
+/// G.711 A-law decoding of one byte to a 16-bit linear sample (the middle of its step).
+pub(crate) fn alaw_decode(byte: u8) -> i16 {
+    let byte = i32::from(byte ^ 0x55);
+    let segment = (byte >> 4) & 0x07;
+    let step = byte & 0x0F;
+    let magnitude = if segment == 0 { (step << 4) + 8 } else { ((step << 4) + 0x108) << (segment - 1) };
+    (if byte & 0x80 != 0 { magnitude } else { -magnitude }) as i16
+}
+
 pub(crate) fn to_i16(sample: f32) -> i16 {
     (sample.clamp(-1.0, 1.0) * 32_767.0).round() as i16
 }
@@ -178,6 +199,20 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alaw_matches_reference_points_and_every_code_round_trips() {
+        // ITU-T G.711: the smallest steps are 0xD5 / 0x55 (±8), full scale 0xAA / 0x2A.
+        assert_eq!(alaw_encode(0), 0xD5);
+        assert_eq!(alaw_decode(0xD5), 8);
+        assert_eq!(alaw_decode(0x55), -8);
+        assert_eq!(alaw_encode(i16::MAX), 0xAA);
+        assert_eq!(alaw_encode(i16::MIN), 0x2A);
+        assert_eq!(alaw_decode(0xAA), 32_256);
+        for byte in 0..=255u8 {
+            assert_eq!(alaw_encode(alaw_decode(byte)), byte, "code {byte:#04x}");
+        }
+    }
 
     #[test]
     fn ulaw_matches_reference_points_and_round_trips_within_quantization() {

@@ -58,6 +58,44 @@ pub enum Playback {
     Echo,
 }
 
+/// The codecs a far end takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FarEndCodecs {
+    /// Opus (preferred), PCMU and PCMA.
+    #[default]
+    All,
+    /// G.711 A-law only, as a carrier leg limited to PCMA.
+    PcmaOnly,
+}
+
+/// The DTLS role a far end takes when it answers an `actpass` offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DtlsAnswerRole {
+    /// `a=setup:active`, the DTLS client, as FreeSWITCH (`get_setup`) and browsers answer.
+    #[default]
+    Active,
+    /// `a=setup:passive`, the DTLS server.
+    Passive,
+}
+
+/// How the far end plays its part in negotiation, as media servers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct FarEnd {
+    /// The codecs it takes.
+    #[serde(default)]
+    pub codecs: FarEndCodecs,
+    /// ICE-lite (`a=ice-lite`), as a media server on a public address may be (FreeSWITCH with
+    /// `ice_lite`): it answers connectivity checks and makes none, so the client must be the
+    /// controlling agent and nominate, whichever side offered.
+    #[serde(default)]
+    pub ice_lite: bool,
+    /// The DTLS role it takes when it answers; when it offers it says `actpass`.
+    #[serde(default)]
+    pub dtls_answer: DtlsAnswerRole,
+}
+
 /// What the media peer has received.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Heard {
@@ -79,8 +117,8 @@ pub enum MediaError {
     /// The SDP did not parse or str0m refused it.
     #[error("invalid SDP: {0}")]
     InvalidSdp(String),
-    /// No audio m-line, or none of its codecs is Opus or PCMU.
-    #[error("no usable audio in the SDP (need an audio m-line with Opus or PCMU)")]
+    /// No audio m-line, or none of its codecs is one the far end takes.
+    #[error("no usable audio in the SDP (need an audio m-line with a codec the far end takes)")]
     NoAudio,
     /// [`MediaSession::accept_answer`] on a session that has no offer outstanding (it answered,
     /// or already took an answer).
@@ -150,8 +188,17 @@ impl MediaSession {
     /// The client offered (outbound call from the softphone, or a client re-offer). Returns the
     /// session and the SDP answer (non-trickle: carries a 127.0.0.1 host candidate).
     pub fn answer(offer_sdp: &str, playback: Playback) -> Result<(MediaSession, String), MediaError> {
+        MediaSession::answer_as(FarEnd::default(), offer_sdp, playback)
+    }
+
+    /// [`MediaSession::answer`] as `far_end` would.
+    pub fn answer_as(
+        far_end: FarEnd,
+        offer_sdp: &str,
+        playback: Playback,
+    ) -> Result<(MediaSession, String), MediaError> {
         let shared = Arc::default();
-        let (peer, answer) = Peer::answering(Arc::clone(&shared), Source::new(&playback)?, offer_sdp)?;
+        let (peer, answer) = Peer::answering(Arc::clone(&shared), Source::new(&playback)?, far_end, offer_sdp)?;
         Ok((MediaSession::spawn(peer, shared)?, answer))
     }
 
@@ -159,8 +206,13 @@ impl MediaSession {
     /// and the SDP offer (with a 127.0.0.1 host candidate). Media starts after
     /// [`MediaSession::accept_answer`].
     pub fn offer(playback: Playback) -> Result<(MediaSession, String), MediaError> {
+        MediaSession::offer_as(FarEnd::default(), playback)
+    }
+
+    /// [`MediaSession::offer`] as `far_end` would.
+    pub fn offer_as(far_end: FarEnd, playback: Playback) -> Result<(MediaSession, String), MediaError> {
         let shared = Arc::default();
-        let (peer, offer) = Peer::offering(Arc::clone(&shared), Source::new(&playback)?)?;
+        let (peer, offer) = Peer::offering(Arc::clone(&shared), Source::new(&playback)?, far_end)?;
         Ok((MediaSession::spawn(peer, shared)?, offer))
     }
 
@@ -188,6 +240,12 @@ impl MediaSession {
             Source::Silence
         });
         let _ = self.commands.send(Command::SetPlayback(source));
+    }
+
+    /// Sends RTP (`true`, the default) or pauses it, as FreeSWITCH pauses its RTP toward an
+    /// endpoint that put it on hold (ICE and DTLS keep going, so sending can resume).
+    pub fn set_sending(&self, sending: bool) {
+        let _ = self.commands.send(Command::SetSending(sending));
     }
 
     /// Sends `digits` (`0-9`, `*`, `#`, `A-D`; others are skipped) as RFC 4733 telephone-events,

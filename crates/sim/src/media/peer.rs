@@ -18,7 +18,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use super::audio::{self, ECHO_MAX, FRAME, Source};
-use super::{MediaError, Shared};
+use super::{DtlsAnswerRole, FarEnd, FarEndCodecs, MediaError, Shared};
 
 /// The send cadence.
 const FRAME_INTERVAL: Duration = Duration::from_millis(20);
@@ -38,6 +38,7 @@ const RECV_BUFFER: usize = 2_000;
 pub(crate) enum Command {
     AcceptAnswer(String, SyncSender<Result<(), MediaError>>),
     SetPlayback(Source),
+    SetSending(bool),
     SendDtmf(String),
     Stop,
 }
@@ -47,6 +48,7 @@ impl std::fmt::Debug for Command {
         match self {
             Command::AcceptAnswer(..) => f.write_str("AcceptAnswer"),
             Command::SetPlayback(source) => write!(f, "SetPlayback({source:?})"),
+            Command::SetSending(sending) => write!(f, "SetSending({sending})"),
             Command::SendDtmf(digits) => write!(f, "SendDtmf({digits:?})"),
             Command::Stop => f.write_str("Stop"),
         }
@@ -58,6 +60,7 @@ impl std::fmt::Debug for Command {
 enum SendCodec {
     Opus(Pt),
     Pcmu(Pt),
+    Pcma(Pt),
 }
 
 pub(crate) struct Peer {
@@ -85,6 +88,8 @@ pub(crate) struct Peer {
     next_dtmf: Instant,
     connected_since: Option<Instant>,
     created: Instant,
+    /// Held by the client's SDP: no RTP goes out ([`super::MediaSession::set_sending`]).
+    paused: bool,
 }
 
 impl std::fmt::Debug for Peer {
@@ -109,11 +114,21 @@ fn sdp_error(error: RtcError) -> MediaError {
     }
 }
 
-/// Opus at 48 kHz and PCMU, each with telephone-event at its clock rate. Nothing else: an offer
-/// with only PCMA or G722 gets [`MediaError::NoAudio`].
-fn rtc_config() -> RtcConfig {
-    let mut config = RtcConfig::new().clear_codecs().enable_opus(true, false).enable_pcmu(true, false);
-    for (pt, rate) in [(PT_TELE_48K, Frequency::FORTY_EIGHT_KHZ), (PT_TELE_8K, Frequency::EIGHT_KHZ)] {
+/// Opus at 48 kHz, PCMU and PCMA (or only PCMA), each clock rate with its telephone-event;
+/// ICE-lite if the far end is. An offer with none of its codecs gets [`MediaError::NoAudio`].
+fn rtc_config(far_end: FarEnd) -> RtcConfig {
+    let all = far_end.codecs == FarEndCodecs::All;
+    let mut config = RtcConfig::new()
+        .clear_codecs()
+        .set_ice_lite(far_end.ice_lite)
+        .enable_opus(all, false)
+        .enable_pcmu(all, false)
+        .enable_pcma(true, false);
+    let mut tele = vec![(PT_TELE_8K, Frequency::EIGHT_KHZ)];
+    if all {
+        tele.insert(0, (PT_TELE_48K, Frequency::FORTY_EIGHT_KHZ));
+    }
+    for (pt, rate) in tele {
         config.codec_config().add_config(
             pt.into(),
             None,
@@ -128,11 +143,11 @@ fn rtc_config() -> RtcConfig {
 
 impl Peer {
     /// A fresh `Rtc` with a host candidate on a new 127.0.0.1 socket.
-    fn new(shared: Arc<Mutex<Shared>>, source: Source) -> Result<Peer, MediaError> {
+    fn new(shared: Arc<Mutex<Shared>>, source: Source, far_end: FarEnd) -> Result<Peer, MediaError> {
         let socket = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let local_addr = socket.local_addr()?;
         let now = Instant::now();
-        let mut rtc = rtc_config().build(now);
+        let mut rtc = rtc_config(far_end).build(now);
         let candidate = Candidate::host(local_addr, "udp").map_err(|e| MediaError::Webrtc(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let encoder = opus::Encoder::new(audio::RATE, opus::Channels::Mono, opus::Application::Audio)
@@ -160,6 +175,7 @@ impl Peer {
             next_dtmf: now,
             connected_since: None,
             created: now,
+            paused: false,
         };
         peer.drain()?;
         Ok(peer)
@@ -169,25 +185,36 @@ impl Peer {
     pub(crate) fn answering(
         shared: Arc<Mutex<Shared>>,
         source: Source,
+        far_end: FarEnd,
         offer_sdp: &str,
     ) -> Result<(Peer, String), MediaError> {
-        let offer = SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
+        // str0m answers `actpass` as `passive`; told the offerer is passive, it takes `active`.
+        let read_as = match far_end.dtls_answer {
+            DtlsAnswerRole::Active => offer_sdp.replace("a=setup:actpass", "a=setup:passive"),
+            DtlsAnswerRole::Passive => offer_sdp.to_owned(),
+        };
+        let offer = SdpOffer::from_sdp_string(&read_as).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
         if !offer_sdp.lines().any(|line| line.starts_with("m=audio")) {
             return Err(MediaError::NoAudio);
         }
-        let mut peer = Peer::new(shared, source)?;
+        let mut peer = Peer::new(shared, source, far_end)?;
         let answer = peer.rtc.sdp_api().accept_offer(offer).map_err(sdp_error)?;
         peer.drain()?;
         // str0m announces remote media (Event::MediaAdded) only once SRTP is up; the mid is in the
         // offer already.
         peer.audio_mid = audio_mid(offer_sdp).map(Mid::from);
         peer.choose_codec()?;
-        Ok((peer, answer.to_sdp_string()))
+        let answer = with_connection_address(&answer.to_sdp_string(), peer.local_addr);
+        Ok((peer, answer))
     }
 
     /// Offers one send-receive audio m-line with our host candidate.
-    pub(crate) fn offering(shared: Arc<Mutex<Shared>>, source: Source) -> Result<(Peer, String), MediaError> {
-        let mut peer = Peer::new(shared, source)?;
+    pub(crate) fn offering(
+        shared: Arc<Mutex<Shared>>,
+        source: Source,
+        far_end: FarEnd,
+    ) -> Result<(Peer, String), MediaError> {
+        let mut peer = Peer::new(shared, source, far_end)?;
         let mut change = peer.rtc.sdp_api();
         let mid = change.add_media(
             MediaKind::Audio,
@@ -200,7 +227,8 @@ impl Peer {
         peer.drain()?;
         peer.audio_mid = Some(mid);
         peer.pending_offer = Some(pending);
-        Ok((peer, offer.to_sdp_string()))
+        let offer = with_connection_address(&offer.to_sdp_string(), peer.local_addr);
+        Ok((peer, offer))
     }
 
     fn accept_answer(&mut self, answer_sdp: &str) -> Result<(), MediaError> {
@@ -219,7 +247,8 @@ impl Peer {
         let params: Vec<_> = writer.payload_params().map(|p| (p.spec().codec, p.pt())).collect();
         let opus = params.iter().find(|(codec, _)| *codec == Codec::Opus).map(|&(_, pt)| SendCodec::Opus(pt));
         let pcmu = params.iter().find(|(codec, _)| *codec == Codec::PCMU).map(|&(_, pt)| SendCodec::Pcmu(pt));
-        self.send_codec = Some(opus.or(pcmu).ok_or(MediaError::NoAudio)?);
+        let pcma = params.iter().find(|(codec, _)| *codec == Codec::PCMA).map(|&(_, pt)| SendCodec::Pcma(pt));
+        self.send_codec = Some(opus.or(pcmu).or(pcma).ok_or(MediaError::NoAudio)?);
         tracing::debug!(codec = ?self.send_codec, local = %self.local_addr, "media peer negotiated");
         Ok(())
     }
@@ -285,8 +314,10 @@ impl Peer {
                     }
                 }
             }
-            Codec::PCMU => {
-                let narrow: Vec<f32> = data.data.iter().map(|&b| audio::from_i16(audio::ulaw_decode(b))).collect();
+            Codec::PCMU | Codec::PCMA => {
+                let decode =
+                    if data.params.spec().codec == Codec::PCMU { audio::ulaw_decode } else { audio::alaw_decode };
+                let narrow: Vec<f32> = data.data.iter().map(|&b| audio::from_i16(decode(b))).collect();
                 audio::interpolate(&narrow, &mut self.pcmu_last)
             }
             Codec::Tele => {
@@ -330,6 +361,14 @@ impl Peer {
             return Ok(());
         };
         let frame = self.source.next_frame(&mut self.echo);
+        if self.paused {
+            // Held by the client: nothing goes out, the source moves on as time does.
+            self.media_time += match codec {
+                SendCodec::Opus(_) => FRAME as u64,
+                SendCodec::Pcmu(_) | SendCodec::Pcma(_) => (FRAME / audio::PCMU_FACTOR) as u64,
+            };
+            return Ok(());
+        }
         let (pt, payload, rate, step) = match codec {
             SendCodec::Opus(pt) => {
                 let mut out = vec![0u8; 1_500];
@@ -337,9 +376,10 @@ impl Peer {
                 out.truncate(len);
                 (pt, out, Frequency::FORTY_EIGHT_KHZ, FRAME as u64)
             }
-            SendCodec::Pcmu(pt) => {
+            SendCodec::Pcmu(pt) | SendCodec::Pcma(pt) => {
+                let encode = if matches!(codec, SendCodec::Pcmu(_)) { audio::ulaw_encode } else { audio::alaw_encode };
                 let narrow = audio::decimate(&frame);
-                let bytes: Vec<u8> = narrow.iter().map(|&s| audio::ulaw_encode(audio::to_i16(s))).collect();
+                let bytes: Vec<u8> = narrow.iter().map(|&s| encode(audio::to_i16(s))).collect();
                 let step = bytes.len() as u64;
                 (pt, bytes, Frequency::EIGHT_KHZ, step)
             }
@@ -392,6 +432,7 @@ impl Peer {
                         let _ = reply.send(self.accept_answer(&sdp));
                     }
                     Ok(Command::SetPlayback(source)) => self.source = source,
+                    Ok(Command::SetSending(sending)) => self.paused = !sending,
                     Ok(Command::SendDtmf(digits)) => {
                         self.dtmf_queue.extend(digits.chars().filter_map(dtmf_code));
                     }
@@ -451,6 +492,23 @@ impl Peer {
             }
         }
     }
+}
+
+/// `sdp` (as str0m writes it: `m=audio 9`, `c=IN IP4 0.0.0.0`) naming our one candidate's address
+/// and port instead, as FreeSWITCH writes its media address into `c=` and `m=`: a client that
+/// reads `0.0.0.0` as hold, as FreeSWITCH does, must not see it from us either.
+fn with_connection_address(sdp: &str, addr: SocketAddr) -> String {
+    let (ip, port) = (addr.ip(), addr.port());
+    sdp.split_inclusive("\r\n")
+        .map(|line| match line.trim_end() {
+            "c=IN IP4 0.0.0.0" => format!("c=IN IP4 {ip}\r\n"),
+            "a=rtcp:9 IN IP4 0.0.0.0" => format!("a=rtcp:{port} IN IP4 {ip}\r\n"),
+            trimmed => match trimmed.strip_prefix("m=audio 9 ") {
+                Some(rest) => format!("m=audio {port} {rest}\r\n"),
+                None => line.to_owned(),
+            },
+        })
+        .collect()
 }
 
 /// The `a=mid` of the first audio m-section.

@@ -153,6 +153,9 @@ impl Connection {
             let message = format!("Invalid Request: a frame of {} bytes exceeds {MAX_FRAME_BYTES} bytes", text.len());
             return vec![self.error(Value::Null, RpcError::new(codes::INVALID_REQUEST, message))];
         }
+        if let Ok(frame) = serde_json::from_str::<Value>(text) {
+            self.board.audit().client_frame(&frame);
+        }
         let (id, method, params) = match classify(text) {
             Err((id, error)) => return vec![self.error(id, error)],
             Ok(Incoming::Ack) => return Vec::new(),

@@ -11,6 +11,10 @@
 //! | `POST /control/sessions/{id}/punt`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
 //! | `POST /control/pings`                  | `{"answer": bool}`                                | 204 |
 //! | `POST /control/hostile`                | `{"enabled": bool}` (see [`super::hostile`])      | 204 |
+//! | `POST /control/strict`                 | `{"enabled": bool}` (see [`super::audit`])        | 204 |
+//! | `GET /control/findings`                |                                                   | [`FindingsView`] |
+//! | `DELETE /control/findings`             |                                                   | 204 |
+//! | `GET /control/frame-shapes`            |                                                   | [`FrameShapes`] of every client frame so far |
 //!
 //! Errors: 404 unknown call or session, 409 call already ended or no client logged in,
 //! 422 unusable body, 500 media failure; all with `{"error": "..."}`.
@@ -27,6 +31,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+#[cfg(doc)]
+use super::audit::FindingsView;
+#[cfg(doc)]
+use super::frame_shapes::FrameShapes;
 use super::switchboard::{ControlError, Hangup, InboundCall, Switchboard};
 
 /// The signaling control routes.
@@ -41,6 +49,9 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/sessions/{id}/punt", post(punt))
         .route("/control/pings", post(pings))
         .route("/control/hostile", post(hostile))
+        .route("/control/strict", post(strict))
+        .route("/control/findings", get(findings).delete(clear_findings))
+        .route("/control/frame-shapes", get(frame_shapes))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(loopback_only))
         .with_state(board)
@@ -174,4 +185,27 @@ async fn hostile(State(board): State<Switchboard>, body: Result<Json<HostileBody
         }
         Err(rejection) => body_error(&rejection),
     }
+}
+
+async fn strict(State(board): State<Switchboard>, body: Result<Json<HostileBody>, JsonRejection>) -> Response {
+    match body {
+        Ok(Json(HostileBody { enabled })) => {
+            board.audit().set_strict(enabled);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(rejection) => body_error(&rejection),
+    }
+}
+
+async fn findings(State(board): State<Switchboard>) -> Response {
+    Json(board.audit().findings()).into_response()
+}
+
+async fn clear_findings(State(board): State<Switchboard>) -> Response {
+    board.audit().clear_findings();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn frame_shapes(State(board): State<Switchboard>) -> Response {
+    Json(board.audit().observed()).into_response()
 }

@@ -367,6 +367,9 @@ pub struct DialogParams {
     pub caller_id_number: Option<String>,
     /// `X-...` headers.
     pub custom_headers: Option<Vec<CustomHeader>>,
+    /// `attach`: the call was held when the socket dropped, and the client will show it held.
+    #[serde(rename = "wasHeldBeforeRecovery")]
+    pub was_held_before_recovery: Option<bool>,
 }
 
 /// Params of the client's call requests (`invite`, `answer`, `attach`, `bye`, `modify`, `info`).

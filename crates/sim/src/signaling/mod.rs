@@ -22,8 +22,11 @@
 //! Unanswered calls end when their socket goes (`NORMAL_TEMPORARY_FAILURE` 41); answered calls
 //! wait for a reconnection and end with `RECOVERY_ON_TIMER_EXPIRE` 102 if none comes.
 
+pub mod audit;
+pub mod client_sdp;
 pub mod connection;
 pub mod control;
+pub mod frame_shapes;
 pub mod frames;
 pub mod hostile;
 pub mod numbers;

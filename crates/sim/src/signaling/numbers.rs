@@ -4,6 +4,8 @@
 //! All numbers are in the fictional +1 555 555 01xx range. A number not in the directory answers
 //! like a number that does not exist: `UNALLOCATED_NUMBER` (1) / SIP 404, with no ringing.
 
+use crate::media::{DtlsAnswerRole, FarEnd, FarEndCodecs};
+
 /// What the far end does when the softphone calls it. Timings come from
 /// [`super::SignalingConfig`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -26,6 +28,15 @@ pub enum Behaviour {
     HangUp,
     /// No such number: `UNALLOCATED_NUMBER` 1 / 404, no ringing.
     Unallocated,
+    /// Like [`Behaviour::Tone`], but takes G.711 A-law only (a carrier leg limited to PCMA); an
+    /// offer without PCMA fails with `INCOMPATIBLE_DESTINATION` 88 / 488.
+    AlawOnly,
+    /// Like [`Behaviour::Tone`], from an ICE-lite media server that answers `a=setup:active`.
+    IceLite,
+    /// Like [`Behaviour::Tone`], from an ICE-lite media server that answers `a=setup:passive`.
+    IceLitePassive,
+    /// Like [`Behaviour::Tone`], from a full-ICE far end that answers `a=setup:passive`.
+    DtlsPassive,
 }
 
 impl Behaviour {
@@ -40,7 +51,23 @@ impl Behaviour {
             Behaviour::EarlyMedia => "early-media",
             Behaviour::HangUp => "hangup",
             Behaviour::Unallocated => "unallocated",
+            Behaviour::AlawOnly => "alaw-only",
+            Behaviour::IceLite => "ice-lite",
+            Behaviour::IceLitePassive => "ice-lite-passive",
+            Behaviour::DtlsPassive => "dtls-passive",
         }
+    }
+
+    /// How the number's far end negotiates media.
+    pub fn far_end(self) -> FarEnd {
+        let (codecs, ice_lite, dtls_answer) = match self {
+            Behaviour::AlawOnly => (FarEndCodecs::PcmaOnly, false, DtlsAnswerRole::Active),
+            Behaviour::IceLite => (FarEndCodecs::All, true, DtlsAnswerRole::Active),
+            Behaviour::IceLitePassive => (FarEndCodecs::All, true, DtlsAnswerRole::Passive),
+            Behaviour::DtlsPassive => (FarEndCodecs::All, false, DtlsAnswerRole::Passive),
+            _ => return FarEnd::default(),
+        };
+        FarEnd { codecs, ice_lite, dtls_answer }
     }
 }
 
@@ -84,6 +111,26 @@ pub const DIRECTORY: &[Listing] = &[
         number: "+15555550107",
         behaviour: Behaviour::Unallocated,
         description: "no such number: UNALLOCATED_NUMBER 1 / SIP 404 (as any number not listed)",
+    },
+    Listing {
+        number: "+15555550108",
+        behaviour: Behaviour::AlawOnly,
+        description: "answers with G.711 A-law only (440 Hz); no PCMA offered: INCOMPATIBLE_DESTINATION 88 / 488",
+    },
+    Listing {
+        number: "+15555550109",
+        behaviour: Behaviour::IceLite,
+        description: "answers (440 Hz) as an ICE-lite media server, a=setup:active",
+    },
+    Listing {
+        number: "+15555550110",
+        behaviour: Behaviour::IceLitePassive,
+        description: "answers (440 Hz) as an ICE-lite media server, a=setup:passive",
+    },
+    Listing {
+        number: "+15555550111",
+        behaviour: Behaviour::DtlsPassive,
+        description: "answers (440 Hz) with full ICE, a=setup:passive",
     },
 ];
 

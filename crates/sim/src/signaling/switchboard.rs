@@ -14,12 +14,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 use super::SignalingConfig;
+use super::audit::Audit;
+use super::client_sdp;
 use super::frames::{
     ByeParams, ByeResult, CallInfoParams, CallParams, CallResult, CustomHeader, DisplayParams, EmptyParams, JSONRPC,
     LoginParams, ModifyResult, OutDialogParams, Reply, RequestFrame, RpcError, SdpParams, ServerRequest, codes,
 };
 use super::numbers::{Behaviour, behaviour_of};
-use crate::media::{MediaSession, Playback};
+use crate::media::{FarEnd, MediaError, MediaSession, Playback};
 use crate::state::SimState;
 
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
@@ -181,6 +183,11 @@ impl Cause {
     pub fn recovery_timer_expired() -> Self {
         Self::new("RECOVERY_ON_TIMER_EXPIRE", 102, 408, "Request Timeout")
     }
+    /// `INCOMPATIBLE_DESTINATION` 88 / 488 Not Acceptable Here: no codec in common (FreeSWITCH's
+    /// "NO CODECS").
+    pub fn incompatible_destination() -> Self {
+        Self::new("INCOMPATIBLE_DESTINATION", 88, 488, "Not Acceptable Here")
+    }
 
     fn bye(&self, call_id: &str) -> ServerRequest {
         ServerRequest::Bye(ByeParams {
@@ -277,6 +284,10 @@ pub struct InboundCall {
     /// What the caller plays; a 440 Hz tone if absent.
     #[serde(default)]
     pub playback: Option<PlaybackSpec>,
+    /// How the caller's media server negotiates (ICE-lite, codecs); full ICE and every codec if
+    /// absent.
+    #[serde(default)]
+    pub far_end: Option<FarEnd>,
 }
 
 /// What `POST /control/calls/inbound` answers.
@@ -351,6 +362,8 @@ struct Call {
     dtmf: String,
     media_dtmf: String,
     playback: PlaybackSpec,
+    /// How its media server negotiates, again on every reattach.
+    far_end: FarEnd,
     /// Shared so that blocking media calls run outside the board's lock.
     media: Option<Arc<MediaSession>>,
     /// The answer SDP of an outbound call, until it went out in `media` or `answer`.
@@ -462,6 +475,8 @@ struct Inner {
     next_conn_id: AtomicU64,
     /// Turns `true` once when the simulator shuts down; every connection then closes.
     closing: watch::Sender<bool>,
+    /// What the simulator noticed about its clients.
+    audit: Audit,
 }
 
 /// Sessions and calls of one simulator. Cheap to clone; clones share everything.
@@ -513,6 +528,7 @@ impl Switchboard {
                 next_request_id: AtomicU64::new(1000),
                 next_conn_id: AtomicU64::new(1),
                 closing: watch::Sender::new(false),
+                audit: Audit::default(),
             }),
         }
     }
@@ -520,6 +536,22 @@ impl Switchboard {
     /// The timings in use.
     pub fn config(&self) -> &SignalingConfig {
         &self.inner.config
+    }
+
+    /// Findings about the clients, the shapes of their frames, and strict mode.
+    pub fn audit(&self) -> &Audit {
+        &self.inner.audit
+    }
+
+    /// Notes a client SDP that Telnyx's FreeSWITCH would read as hold, and pauses what the far
+    /// end sends as it would. True if it did.
+    fn hold_by_sdp(&self, method: &str, call_id: &str, sdp: &str, media: Option<&MediaSession>) -> bool {
+        let Some(signal) = client_sdp::hold_signal(sdp) else { return false };
+        self.inner.audit.report(method, "params.sdp", format!("call {call_id}: {}", signal.sentence()));
+        if let Some(media) = media {
+            media.set_sending(false);
+        }
+        true
     }
 
     fn board(&self) -> MutexGuard<'_, Board> {
@@ -724,20 +756,39 @@ impl Switchboard {
             }
         }
         let playback = match behaviour {
-            Behaviour::Tone | Behaviour::HangUp => Some(PlaybackSpec::Tone { hz: 440.0 }),
+            Behaviour::Tone
+            | Behaviour::HangUp
+            | Behaviour::AlawOnly
+            | Behaviour::IceLite
+            | Behaviour::IceLitePassive
+            | Behaviour::DtlsPassive => Some(PlaybackSpec::Tone { hz: 440.0 }),
             Behaviour::EarlyMedia => Some(PlaybackSpec::Tone { hz: 425.0 }),
             Behaviour::Echo => Some(PlaybackSpec::Echo),
             Behaviour::Busy | Behaviour::NoAnswer | Behaviour::Reject | Behaviour::Unallocated => None,
         };
         // Media is set up (and the SDP checked) only for numbers that answer.
+        let mut incompatible = false;
         let (media, answer_sdp) = match (playback, params.sdp.as_deref()) {
-            (Some(playback), Some(offer)) => match MediaSession::answer(offer, playback.to_media()) {
-                Ok((media, answer)) => (Some(Arc::new(media)), Some(answer)),
-                Err(error) => {
-                    tracing::info!(%error, %call_id, "unusable SDP offer");
-                    return Err(RpcError::new(codes::CODEC_ERROR, format!("the SDP offer is unusable: {error}")));
+            (Some(playback), Some(offer)) => {
+                match MediaSession::answer_as(behaviour.far_end(), offer, playback.to_media()) {
+                    Ok((media, answer)) => (Some(Arc::new(media)), Some(answer)),
+                    Err(MediaError::NoAudio) if client_sdp::audio_port(offer).is_some() => {
+                        // FreeSWITCH: "NO CODECS", the call fails with INCOMPATIBLE_DESTINATION.
+                        let offered = client_sdp::audio_codecs(offer).join(", ");
+                        self.inner.audit.report(
+                            "telnyx_rtc.invite",
+                            "params.sdp",
+                            format!("call {call_id}: no codec in common with the far end (offered: {offered})"),
+                        );
+                        incompatible = true;
+                        (None, None)
+                    }
+                    Err(error) => {
+                        tracing::info!(%error, %call_id, "unusable SDP offer");
+                        return Err(RpcError::new(codes::CODEC_ERROR, format!("the SDP offer is unusable: {error}")));
+                    }
                 }
-            },
+            }
             (Some(_), None) => {
                 return Err(RpcError::new(codes::INVALID_PARAMS, "Invalid params: the invite has no sdp"));
             }
@@ -760,6 +811,7 @@ impl Switchboard {
             dtmf: String::new(),
             media_dtmf: String::new(),
             playback: playback.unwrap_or(PlaybackSpec::Silence),
+            far_end: behaviour.far_end(),
             media,
             answer_sdp,
             final_heard: None,
@@ -770,7 +822,19 @@ impl Switchboard {
         // An ended call with the same id is replaced.
         board.calls.insert(call_id.clone(), call);
         board.ended_order.retain(|id| id != &call_id);
-        let task = tokio::spawn(self.clone().script(call_id.clone(), behaviour));
+        if let Some(offer) = params.sdp.as_deref() {
+            let media = board.calls.get(&call_id).and_then(|call| call.media.clone());
+            self.hold_by_sdp("telnyx_rtc.invite", &call_id, offer, media.as_deref());
+        }
+        let task = if incompatible {
+            let this = self.clone();
+            let id = call_id.clone();
+            tokio::spawn(async move {
+                this.far_end_hangs_up(&id, Cause::incompatible_destination());
+            })
+        } else {
+            tokio::spawn(self.clone().script(call_id.clone(), behaviour))
+        };
         if let Some(call) = board.calls.get_mut(&call_id) {
             call.timer = Some(task.abort_handle());
         }
@@ -798,7 +862,12 @@ impl Switchboard {
                 tokio::time::sleep(config.no_answer_timeout).await;
                 self.far_end_hangs_up(&call_id, Cause::no_answer());
             }
-            Behaviour::Tone | Behaviour::Echo => {
+            Behaviour::Tone
+            | Behaviour::Echo
+            | Behaviour::AlawOnly
+            | Behaviour::IceLite
+            | Behaviour::IceLitePassive
+            | Behaviour::DtlsPassive => {
                 self.ring(&call_id);
                 tokio::time::sleep(config.answer_delay).await;
                 self.far_end_answers(&call_id, None);
@@ -894,11 +963,12 @@ impl Switchboard {
             }
             call.media.clone()
         };
-        if let Some(media) = media
+        if let Some(media) = &media
             && let Err(error) = media.accept_answer(sdp)
         {
             return Err(RpcError::new(codes::CODEC_ERROR, format!("the SDP answer is unusable: {error}")));
         }
+        self.hold_by_sdp("telnyx_rtc.answer", &call_id, sdp, media.as_deref());
         let mut board = self.board();
         let call = owned_live_call(&mut board, sessid, &call_id)?;
         if call.state != CallState::Ringing {
@@ -917,16 +987,30 @@ impl Switchboard {
         let call_id = required_call_id(params)?;
         let sdp =
             params.sdp.as_deref().ok_or_else(|| RpcError::new(codes::INVALID_PARAMS, "Invalid params: no sdp"))?;
-        let media = {
+        let (media, held) = {
             let mut board = self.board();
-            owned_live_call(&mut board, sessid, &call_id)?.media.clone()
+            let call = owned_live_call(&mut board, sessid, &call_id)?;
+            (call.media.clone(), call.state == CallState::Held)
         };
-        if let Some(media) = media
+        if let Some(media) = &media
             && let Err(error) = media.accept_answer(sdp)
         {
             return Err(RpcError::new(codes::CODEC_ERROR, format!("the SDP answer is unusable: {error}")));
         }
-        tracing::info!(%call_id, "call attached");
+        self.hold_by_sdp("telnyx_rtc.attach", &call_id, sdp, media.as_deref());
+        // Telnyx keeps a held call held across the recovery; the SDK says so with
+        // wasHeldBeforeRecovery and shows the call held. A client that does not would show it active.
+        if held && params.dialog_params.was_held_before_recovery != Some(true) {
+            self.inner.audit.report(
+                "telnyx_rtc.attach",
+                "params.dialogParams.wasHeldBeforeRecovery",
+                format!(
+                    "call {call_id} is held, but the attach does not say wasHeldBeforeRecovery: the client \
+                     will show it active while the far end stays held"
+                ),
+            );
+        }
+        tracing::info!(%call_id, held, "call attached");
         Ok(Reply::Call(CallResult { message: "CALL ATTACHED", call_id, sessid: sessid.to_owned() }))
     }
 
@@ -998,14 +1082,14 @@ impl Switchboard {
     /// After REGED of a reattached session: a fresh offer per call in `telnyx_rtc.attach`.
     pub(crate) fn send_attaches(&self, sessid: &str, call_ids: &[String]) {
         for call_id in call_ids {
-            let playback = {
+            let (playback, far_end) = {
                 let board = self.board();
                 match board.calls.get(call_id).filter(|c| c.sessid == sessid && c.live()) {
-                    Some(call) => call.playback,
+                    Some(call) => (call.playback, call.far_end),
                     None => continue,
                 }
             };
-            let (media, offer) = match MediaSession::offer(playback.to_media()) {
+            let (media, offer) = match MediaSession::offer_as(far_end, playback.to_media()) {
                 Ok(pair) => pair,
                 Err(error) => {
                     tracing::warn!(%error, %call_id, "no media for the reattached call");
@@ -1122,8 +1206,9 @@ impl Switchboard {
     pub fn start_inbound(&self, request: InboundCall) -> Result<InboundStarted, ControlError> {
         let sessid = Self::pick_session(&self.board(), request.to.as_deref())?;
         let playback = request.playback.unwrap_or(PlaybackSpec::Tone { hz: 440.0 });
+        let far_end = request.far_end.unwrap_or_default();
         let (media, offer) =
-            MediaSession::offer(playback.to_media()).map_err(|e| ControlError::Media(e.to_string()))?;
+            MediaSession::offer_as(far_end, playback.to_media()).map_err(|e| ControlError::Media(e.to_string()))?;
         let call_id = uuid::Uuid::new_v4().to_string();
         let mut board = self.board();
         let Some(session) = board.sessions.get(&sessid) else {
@@ -1146,6 +1231,7 @@ impl Switchboard {
             dtmf: String::new(),
             media_dtmf: String::new(),
             playback,
+            far_end,
             media: Some(Arc::new(media)),
             answer_sdp: None,
             final_heard: None,

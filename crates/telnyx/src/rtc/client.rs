@@ -98,6 +98,12 @@ impl Default for RtcTimings {
     }
 }
 
+/// The `@telnyx/webrtc` version whose wire protocol this client speaks, frame for frame (the
+/// conformance suite records that SDK's frames; the simulator's strict mode holds us to them).
+/// Telnyx sees it where the SDK puts its own version: `User-Agent.sdkVersion` in `login`, and
+/// `User-Agent: "Web-<version>"` in `invite`, `answer` and `attach`.
+pub const SDK_PROTOCOL_VERSION: &str = "2.27.10";
+
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct RtcConfig {
@@ -105,8 +111,11 @@ pub struct RtcConfig {
     pub url: String,
     /// Token or SIP credential.
     pub login: RtcLogin,
-    /// Sent as `User-Agent` in `login` (`data`) and in call requests.
+    /// Who we are, in `login`'s `User-Agent.data` (where the SDK puts the browser's user agent).
     pub user_agent: String,
+    /// The microphone's name, in each call's `userVariables.microphoneLabel` (as the SDK names
+    /// its audio track).
+    pub microphone_label: String,
     /// Timings.
     pub timings: RtcTimings,
 }
@@ -117,7 +126,13 @@ impl RtcConfig {
         RtcConfig {
             url: url.into(),
             login,
-            user_agent: format!("softphone-native/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: format!(
+                "softphone-native/{} ({}; {})",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+            microphone_label: "Default".to_owned(),
             timings: RtcTimings::default(),
         }
     }
@@ -261,10 +276,13 @@ pub enum RtcEvent {
         /// A fresh SDP offer.
         sdp_offer: String,
     },
-    /// Telnyx accepted our attach answer: the call is active again.
+    /// Telnyx accepted our attach answer: the call is up again, held if it was held when the
+    /// socket dropped (as the SDK reports it; Telnyx keeps a held call held).
     Attached {
         /// The call.
         call_id: String,
+        /// It was held before the recovery, and still is.
+        held: bool,
     },
     /// The server threw this client out (`telnyx_rtc.punt`): calls are gone, no reconnect.
     Punted {
@@ -331,6 +349,7 @@ enum Command {
     AttachAnswer {
         call_id: String,
         sdp: String,
+        muted: bool,
         reply: Reply,
     },
     Login {
@@ -443,11 +462,17 @@ impl RtcClient {
     }
 
     /// Answers a [`RtcEvent::Attach`] offer (client `telnyx_rtc.attach`, `attach:true`,
-    /// `recoveredCallId`); [`RtcEvent::Attached`] follows.
-    pub async fn attach_answer(&self, call_id: &str, sdp_answer: &str) -> Result<(), RtcError> {
-        self.ask(|reply| Command::AttachAnswer { call_id: call_id.to_owned(), sdp: sdp_answer.to_owned(), reply })
-            .await
-            .map(drop)
+    /// `recoveredCallId`; `muted`: whether the microphone is muted, as the SDK tells Telnyx);
+    /// [`RtcEvent::Attached`] follows.
+    pub async fn attach_answer(&self, call_id: &str, sdp_answer: &str, muted: bool) -> Result<(), RtcError> {
+        self.ask(|reply| Command::AttachAnswer {
+            call_id: call_id.to_owned(),
+            sdp: sdp_answer.to_owned(),
+            muted,
+            reply,
+        })
+        .await
+        .map(drop)
     }
 
     /// Sends `login` with a new JWT on the live socket (the session and its calls stay); also
@@ -532,24 +557,29 @@ impl Phase {
 #[derive(Debug)]
 struct Call {
     phase: Phase,
-    destination: Option<String>,
-    remote_name: Option<String>,
-    remote_number: Option<String>,
-    local_name: Option<String>,
-    local_number: Option<String>,
-    headers: Vec<CustomHeader>,
+    /// The call's options as the SDK keeps them, sent on every frame about the call.
+    dialog: DialogParams,
+    /// Held when the socket dropped: the attach, and every frame after it, says
+    /// `wasHeldBeforeRecovery: true`, and the call comes back held.
+    held_before_recovery: bool,
 }
 
 impl Call {
-    fn dialog(&self, call_id: &str) -> DialogParams {
-        DialogParams {
-            destination_number: self.destination.clone(),
-            remote_caller_id_name: self.remote_name.clone(),
-            remote_caller_id_number: self.remote_number.clone(),
-            caller_id_name: self.local_name.clone(),
-            caller_id_number: self.local_number.clone(),
-            custom_headers: self.headers.clone(),
-            ..DialogParams::for_call(call_id)
+    fn new(phase: Phase, dialog: DialogParams) -> Call {
+        Call { phase, dialog, held_before_recovery: false }
+    }
+
+    fn dialog(&self) -> DialogParams {
+        self.dialog.clone()
+    }
+
+    /// The socket went (or Telnyx offers a recovery): an answered call waits for its attach,
+    /// remembering whether it was held.
+    fn recovering(&mut self) {
+        // Each recovery starts afresh, as the SDK builds a new call: held now, or not.
+        if self.phase != Phase::Recovering {
+            self.held_before_recovery = self.phase == Phase::Held;
+            self.phase = Phase::Recovering;
         }
     }
 }
@@ -713,7 +743,7 @@ impl Task {
         }
         for call in self.calls.values_mut() {
             if call.phase.answered() {
-                call.phase = Phase::Recovering;
+                call.recovering();
             }
         }
         self.ready = false;
@@ -848,7 +878,7 @@ impl Task {
             "userVariables": {"push_when_active": false, "pn_late_fanout": false},
             "reconnection": self.reconnection,
             "loginParams": {"early_sdp_answer": false},
-            "User-Agent": {"sdkVersion": env!("CARGO_PKG_VERSION"), "data": self.config.user_agent},
+            "User-Agent": {"sdkVersion": SDK_PROTOCOL_VERSION, "data": self.config.user_agent},
         });
         match &login {
             RtcLogin::Token(token) => params["login_token"] = Value::String(token.expose().to_owned()),
@@ -928,23 +958,23 @@ impl Task {
             }
             return;
         };
-        let user_agent = self.config.user_agent.clone();
+        let user_agent = format!("Web-{SDK_PROTOCOL_VERSION}");
         match command {
             Command::Invite { call_id, destination, caller_id, sdp, headers, reply } => {
                 if self.calls.contains_key(&call_id) {
                     let _ = reply.send(Err(RtcError::InvalidArgument(format!("call {call_id} already exists"))));
                     return;
                 }
-                let call = Call {
-                    phase: Phase::Requesting,
-                    destination: Some(destination.clone()),
-                    remote_name: Some("Outbound Call".into()),
-                    remote_number: Some(destination),
-                    local_name: caller_id.name,
-                    local_number: caller_id.number,
+                let dialog = DialogParams::outbound(
+                    &call_id,
+                    &destination,
+                    caller_id.name,
+                    caller_id.number,
                     headers,
-                };
-                let dialog = call.dialog(&call_id);
+                    &self.config.microphone_label,
+                );
+                let call = Call::new(Phase::Requesting, dialog);
+                let dialog = call.dialog();
                 self.calls.insert(call_id.clone(), call);
                 let params = json!({"sessid": sessid, "sdp": sdp, "dialogParams": dialog, "User-Agent": user_agent});
                 self.request("telnyx_rtc.invite", params, Purpose::Invite(call_id), Some(reply));
@@ -955,7 +985,8 @@ impl Task {
                     return;
                 };
                 call.phase = Phase::Answering;
-                let dialog = call.dialog(&call_id);
+                call.dialog.microphone_opened(&self.config.microphone_label);
+                let dialog = call.dialog();
                 let params = json!({"sessid": sessid, "sdp": sdp, "dialogParams": dialog, "User-Agent": user_agent});
                 self.request("telnyx_rtc.answer", params, Purpose::Answer(call_id), Some(reply));
             }
@@ -967,7 +998,7 @@ impl Task {
                 let cause = cause.unwrap_or_else(|| {
                     if call.phase.answered() { ByeCause::normal_clearing() } else { ByeCause::user_busy() }
                 });
-                let params = bye_params(&sessid, call.dialog(&call_id), &cause);
+                let params = bye_params(&sessid, call.dialog(), &cause);
                 self.request("telnyx_rtc.bye", params, Purpose::Bye { call_id, cause }, Some(reply));
             }
             Command::Modify { call_id, action, reply } => {
@@ -975,7 +1006,7 @@ impl Task {
                     let _ = reply.send(Err(RtcError::UnknownCall(call_id)));
                     return;
                 };
-                let params = json!({"sessid": sessid, "action": action, "dialogParams": call.dialog(&call_id)});
+                let params = json!({"sessid": sessid, "action": action, "dialogParams": call.dialog()});
                 self.request("telnyx_rtc.modify", params, Purpose::Modify(call_id), Some(reply));
             }
             Command::Dtmf { call_id, digits, reply } => {
@@ -983,17 +1014,16 @@ impl Task {
                     let _ = reply.send(Err(RtcError::UnknownCall(call_id)));
                     return;
                 };
-                let params = json!({"sessid": sessid, "dtmf": digits, "dialogParams": call.dialog(&call_id)});
+                let params = json!({"sessid": sessid, "dtmf": digits, "dialogParams": call.dialog()});
                 self.request("telnyx_rtc.info", params, Purpose::Info, Some(reply));
             }
-            Command::AttachAnswer { call_id, sdp, reply } => {
-                let Some(call) = self.calls.get(&call_id) else {
+            Command::AttachAnswer { call_id, sdp, muted, reply } => {
+                let Some(call) = self.calls.get_mut(&call_id) else {
                     let _ = reply.send(Err(RtcError::UnknownCall(call_id)));
                     return;
                 };
-                let mut dialog = call.dialog(&call_id);
-                dialog.attach = true;
-                dialog.recovered_call_id = Some(call_id.clone());
+                call.dialog.muted_mic_on_start = Some(muted);
+                let dialog = call.dialog();
                 let params = json!({"sessid": sessid, "sdp": sdp, "dialogParams": dialog, "User-Agent": user_agent});
                 self.request("telnyx_rtc.attach", params, Purpose::Attach(call_id), Some(reply));
             }
@@ -1019,7 +1049,7 @@ impl Task {
                 .iter()
                 .map(|(id, call)| {
                     let cause = if call.phase.answered() { ByeCause::normal_clearing() } else { ByeCause::user_busy() };
-                    (id.clone(), cause, call.dialog(id))
+                    (id.clone(), cause, call.dialog())
                 })
                 .collect();
             for (call_id, cause, dialog) in calls {
@@ -1135,7 +1165,7 @@ impl Task {
                     let error = rejected(error, &[]);
                     if let (Some(call), Some(sessid)) = (self.forget(&call_id), self.sessid.clone()) {
                         let cause = ByeCause::user_busy();
-                        let params = bye_params(&sessid, call.dialog(&call_id), &cause);
+                        let params = bye_params(&sessid, call.dialog(), &cause);
                         self.request("telnyx_rtc.bye", params, Purpose::Bye { call_id: call_id.clone(), cause }, None);
                     }
                     self.emit(RtcEvent::CallFailed { call_id, error: error.clone() }).await;
@@ -1175,10 +1205,12 @@ impl Task {
             Purpose::Info => respond(reply, outcome.map_err(|e| rejected(e, &[]))),
             Purpose::Attach(call_id) => match outcome {
                 Ok(result) => {
+                    let mut held = false;
                     if let Some(call) = self.calls.get_mut(&call_id) {
-                        call.phase = Phase::Active;
+                        held = call.held_before_recovery;
+                        call.phase = if held { Phase::Held } else { Phase::Active };
                     }
-                    self.emit(RtcEvent::Attached { call_id }).await;
+                    self.emit(RtcEvent::Attached { call_id, held }).await;
                     respond(reply, Ok(result));
                 }
                 Err(error) => respond(reply, Err(rejected(error, &[]))),
@@ -1259,8 +1291,12 @@ impl Task {
             ServerRequest::Invite(params) => self.on_invite(params).await,
             // Ringing, early media and answer only move an outbound call forward; a repeated or
             // late one (for a call already answered, ended, or never placed) is dropped.
-            ServerRequest::Ringing(CallInfoParams { call_id, .. }) => {
+            ServerRequest::Ringing(params) => {
+                let call_id = params.call_id.clone();
                 if matches!(self.phase(&call_id), Some(Phase::Requesting | Phase::Trying)) {
+                    if let Some(call) = self.calls.get_mut(&call_id) {
+                        call.dialog.learn_telnyx_ids(&params);
+                    }
                     self.emit(RtcEvent::Ringing { call_id }).await;
                 } else {
                     tracing::debug!(%call_id, "ringing for no call being placed ignored");
@@ -1305,14 +1341,24 @@ impl Task {
             ServerRequest::Display(params) => {
                 tracing::debug!(call_id = %params.call_id, "display for no live call ignored");
             }
-            ServerRequest::Attach(CallInfoParams { call_id, sdp, .. }) => match sdp {
-                Some(sdp_offer) if self.calls.contains_key(&call_id) => {
+            ServerRequest::Attach(params) => match params.sdp.clone() {
+                Some(sdp_offer) if self.calls.contains_key(&params.call_id) => {
+                    let call_id = params.call_id.clone();
+                    let label = self.config.microphone_label.clone();
                     if let Some(call) = self.calls.get_mut(&call_id) {
-                        call.phase = Phase::Recovering;
+                        call.recovering();
+                        // The SDK answers the attach with a new call built from its params, as
+                        // from an invite, marked as recovered (and held, if it was).
+                        let mut dialog = DialogParams::from_server(&params);
+                        dialog.microphone_opened(&label);
+                        dialog.attach = true;
+                        dialog.recovered_call_id = Some(call_id.clone());
+                        dialog.was_held_before_recovery = call.held_before_recovery.then_some(true);
+                        call.dialog = dialog;
                     }
                     self.emit(RtcEvent::Attach { call_id, sdp_offer }).await;
                 }
-                _ => tracing::warn!(%call_id, "attach for an unknown call or without SDP ignored"),
+                _ => tracing::warn!(call_id = %params.call_id, "attach for an unknown call or without SDP ignored"),
             },
             ServerRequest::Punt => return Some(SocketEnd::Punted),
             ServerRequest::Candidate => {}
@@ -1327,24 +1373,14 @@ impl Task {
             tracing::debug!(call_id = %params.call_id, "repeated invite ignored");
             return;
         }
-        let Some(sdp_offer) = params.sdp.filter(|s| !s.is_empty()) else {
+        let Some(sdp_offer) = params.sdp.clone().filter(|s| !s.is_empty()) else {
             tracing::warn!(call_id = %params.call_id, "inbound invite without SDP ignored");
             return;
         };
-        let headers = params.dialog_params.map(|d| d.custom_headers).unwrap_or_default();
+        let dialog = DialogParams::from_server(&params);
+        let headers = dialog.custom_headers.clone().unwrap_or_default();
         let caller_number = params.caller_id_number.clone().unwrap_or_default();
-        self.calls.insert(
-            params.call_id.clone(),
-            Call {
-                phase: Phase::Ringing,
-                destination: params.callee_id_number.clone(),
-                remote_name: params.caller_id_name.clone(),
-                remote_number: params.caller_id_number.clone(),
-                local_name: params.callee_id_name,
-                local_number: params.callee_id_number,
-                headers: headers.clone(),
-            },
-        );
+        self.calls.insert(params.call_id.clone(), Call::new(Phase::Ringing, dialog));
         self.emit(RtcEvent::Incoming {
             call_id: params.call_id,
             caller_number,
@@ -1356,7 +1392,9 @@ impl Task {
     }
 }
 
-fn bye_params(sessid: &str, dialog: DialogParams, cause: &ByeCause) -> Value {
+fn bye_params(sessid: &str, mut dialog: DialogParams, cause: &ByeCause) -> Value {
+    // The SDK's hangup merges its own headers into the call's: the list is always there.
+    dialog.custom_headers.get_or_insert_default();
     json!({
         "sipCode": null,
         "sip_call_id": null,

@@ -21,7 +21,11 @@ pub fn engine_updates(event: &RtcEvent) -> Vec<(CallId, EngineUpdate)> {
         }
         RtcEvent::Trying { call_id } => state(call_id, SdkState::Trying),
         RtcEvent::EarlyMedia { call_id, .. } => state(call_id, SdkState::Early),
-        RtcEvent::Answered { call_id, .. } | RtcEvent::Attached { call_id } => state(call_id, SdkState::Active),
+        RtcEvent::Answered { call_id, .. } | RtcEvent::Attached { call_id, held: false } => {
+            state(call_id, SdkState::Active)
+        }
+        // The SDK: a call held when the socket dropped comes back held (Telnyx kept it held).
+        RtcEvent::Attached { call_id, held: true } => state(call_id, SdkState::Held),
         RtcEvent::Incoming { call_id, caller_number, caller_name, .. } => one(
             call_id,
             EngineUpdate::Incoming { remote: Party { number: caller_number.clone(), name: caller_name.clone() } },
@@ -73,7 +77,8 @@ mod tests {
         assert_eq!(updates(RtcEvent::Trying { call_id: c() }), s(SdkState::Trying));
         assert_eq!(updates(RtcEvent::EarlyMedia { call_id: c(), sdp: "v=0".into() }), s(SdkState::Early));
         assert_eq!(updates(RtcEvent::Answered { call_id: c(), sdp: None }), s(SdkState::Active));
-        assert_eq!(updates(RtcEvent::Attached { call_id: c() }), s(SdkState::Active));
+        assert_eq!(updates(RtcEvent::Attached { call_id: c(), held: false }), s(SdkState::Active));
+        assert_eq!(updates(RtcEvent::Attached { call_id: c(), held: true }), s(SdkState::Held));
         assert_eq!(updates(RtcEvent::HoldChanged { call_id: c(), state: HoldState::Held }), s(SdkState::Held));
         assert_eq!(updates(RtcEvent::HoldChanged { call_id: c(), state: HoldState::Active }), s(SdkState::Active));
         assert_eq!(updates(RtcEvent::Ringing { call_id: c() }), vec![]);

@@ -53,24 +53,80 @@ pub struct CustomHeader {
     pub value: String,
 }
 
-/// The `dialogParams` of the client's call requests, as `BaseRequest` renames them.
-#[derive(Debug, Clone, Default, Serialize)]
+/// `dialogParams.userVariables` of a call: the SDK writes the microphone's label into it once
+/// the call has a microphone (an inbound call from its answer on; one declined never has).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UserVariables {
+    /// The microphone in use, as the SDK names `getUserMedia`'s track.
+    #[serde(rename = "microphoneLabel", skip_serializing_if = "Option::is_none")]
+    pub microphone_label: Option<String>,
+}
+
+/// `dialogParams.mediaSettings` of an outbound call (the SDK's defaults; never applied to SDP).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MediaSettings {
+    /// Always false.
+    #[serde(rename = "useSdpASBandwidthKbps")]
+    pub use_sdp_as_bandwidth_kbps: bool,
+    /// Always 0.
+    #[serde(rename = "sdpASBandwidthKbps")]
+    pub sdp_as_bandwidth_kbps: u32,
+}
+
+/// The `dialogParams` of the client's call requests: the SDK's call options as `BaseRequest`
+/// renames them, key for key (`crates/sim/fixtures/sdk-frame-shapes.json` records them).
+///
+/// The SDK builds a call's options in two ways, and so does [`DialogParams::outbound`] /
+/// [`DialogParams::from_server`]: `newCall` (an outbound call: `video` and `mediaSettings`, no
+/// `debug`...), and `_buildCall` from a server `invite` or `attach` (`debug`, `debugOutput`,
+/// `trickleIce`, `forceRelayCandidate`, `keepConnectionAliveOnSocketClose`; what the server left
+/// out stays out). The options then live with the call: the Telnyx ids once `ringing` brings
+/// them, `attach`/`recoveredCallId`/`wasHeldBeforeRecovery` after a recovery, on every frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DialogParams {
     /// Always true (audio calls).
     pub audio: bool,
-    /// Always false.
-    pub video: bool,
+    /// False on an outbound call; absent on one built from the server's offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<bool>,
     /// Always false.
     #[serde(rename = "useStereo")]
     pub use_stereo: bool,
-    /// True only on the client's `telnyx_rtc.attach`.
+    /// True once the call was recovered by an attach.
     pub attach: bool,
     /// Always false.
     #[serde(rename = "screenShare")]
     pub screen_share: bool,
+    /// False, on calls built from the server's offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug: Option<bool>,
+    /// `"socket"`, on calls built from the server's offer.
+    #[serde(rename = "debugOutput", skip_serializing_if = "Option::is_none")]
+    pub debug_output: Option<String>,
+    /// False (our SDP is complete), on calls built from the server's offer.
+    #[serde(rename = "trickleIce", skip_serializing_if = "Option::is_none")]
+    pub trickle_ice: Option<bool>,
+    /// False, on calls built from the server's offer.
+    #[serde(rename = "forceRelayCandidate", skip_serializing_if = "Option::is_none")]
+    pub force_relay_candidate: Option<bool>,
+    /// False, on calls built from the server's offer.
+    #[serde(rename = "keepConnectionAliveOnSocketClose", skip_serializing_if = "Option::is_none")]
+    pub keep_connection_alive_on_socket_close: Option<bool>,
+    /// On a recovered call: whether the microphone was muted when the socket dropped.
+    #[serde(rename = "mutedMicOnStart", skip_serializing_if = "Option::is_none")]
+    pub muted_mic_on_start: Option<bool>,
+    /// Always false.
+    #[serde(rename = "prefetchIceCandidates")]
+    pub prefetch_ice_candidates: bool,
     /// Empty: the native engine has no ICE server list to leak.
     #[serde(rename = "iceServers")]
     pub ice_servers: Vec<Value>,
+    /// The microphone's label.
+    #[serde(rename = "userVariables")]
+    pub user_variables: UserVariables,
+    /// On an outbound call.
+    #[serde(rename = "mediaSettings", skip_serializing_if = "Option::is_none")]
+    pub media_settings: Option<MediaSettings>,
     /// The call id (UUID).
     #[serde(rename = "callID")]
     pub call_id: String,
@@ -83,23 +139,103 @@ pub struct DialogParams {
     /// The far end's number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_caller_id_number: Option<String>,
-    /// Our presented name.
+    /// Our presented name (`""` on an outbound call without one, as the SDK's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_id_name: Option<String>,
     /// Our presented number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_id_number: Option<String>,
-    /// `X-...` headers.
-    pub custom_headers: Vec<CustomHeader>,
-    /// On `attach`: the id of the call being recovered.
+    /// `X-...` headers: ours on an outbound call, the caller's echoed back on an inbound one, as
+    /// the SDK does. Absent when there are none, except on `bye`, where the SDK always has them
+    /// (its hangup merges its own into the list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_headers: Option<Vec<CustomHeader>>,
+    /// Telnyx's ids of the call, once the server gave them (`ringing`, `invite`, `attach`).
+    #[serde(rename = "telnyxCallControlId", skip_serializing_if = "Option::is_none")]
+    pub telnyx_call_control_id: Option<String>,
+    /// See `telnyx_call_control_id`.
+    #[serde(rename = "telnyxSessionId", skip_serializing_if = "Option::is_none")]
+    pub telnyx_session_id: Option<String>,
+    /// See `telnyx_call_control_id`.
+    #[serde(rename = "telnyxLegId", skip_serializing_if = "Option::is_none")]
+    pub telnyx_leg_id: Option<String>,
+    /// After a recovery: the id of the call recovered (its own), on every later frame.
     #[serde(rename = "recoveredCallId", skip_serializing_if = "Option::is_none")]
     pub recovered_call_id: Option<String>,
+    /// After a recovery of a held call: `true`, on the attach and every later frame.
+    #[serde(rename = "wasHeldBeforeRecovery", skip_serializing_if = "Option::is_none")]
+    pub was_held_before_recovery: Option<bool>,
 }
 
 impl DialogParams {
-    /// Audio-only defaults for `call_id`.
-    pub fn for_call(call_id: &str) -> Self {
+    fn base(call_id: &str) -> Self {
         DialogParams { audio: true, call_id: call_id.to_owned(), ..DialogParams::default() }
+    }
+
+    /// The call has a microphone now (the SDK writes its label when it opens the track).
+    pub fn microphone_opened(&mut self, label: &str) {
+        self.user_variables.microphone_label = Some(label.to_owned());
+    }
+
+    /// An outbound call's options, as the SDK's `newCall` makes them: the far end is "Outbound
+    /// Call" at the number dialled; our name and number are `""` when not set.
+    pub fn outbound(
+        call_id: &str,
+        destination: &str,
+        caller_name: Option<String>,
+        caller_number: Option<String>,
+        headers: Vec<CustomHeader>,
+        microphone_label: &str,
+    ) -> Self {
+        DialogParams {
+            video: Some(false),
+            media_settings: Some(MediaSettings::default()),
+            destination_number: Some(destination.to_owned()),
+            remote_caller_id_name: Some("Outbound Call".to_owned()),
+            remote_caller_id_number: Some(destination.to_owned()),
+            caller_id_name: Some(caller_name.unwrap_or_default()),
+            caller_id_number: Some(caller_number.unwrap_or_default()),
+            custom_headers: (!headers.is_empty()).then_some(headers),
+            user_variables: UserVariables { microphone_label: Some(microphone_label.to_owned()) },
+            ..DialogParams::base(call_id)
+        }
+    }
+
+    /// A call's options built from the server's `invite` or `attach`, as `VertoHandler._buildCall`
+    /// maps them: the callee is us, the caller the far end; the caller's headers are kept (and
+    /// echoed); what the server left out stays out.
+    pub fn from_server(params: &CallInfoParams) -> Self {
+        let headers = params.dialog_params.as_ref().map(|d| d.custom_headers.clone()).unwrap_or_default();
+        DialogParams {
+            debug: Some(false),
+            debug_output: Some("socket".to_owned()),
+            trickle_ice: Some(false),
+            force_relay_candidate: Some(false),
+            keep_connection_alive_on_socket_close: Some(false),
+            destination_number: params.callee_id_number.clone(),
+            remote_caller_id_name: params.caller_id_name.clone(),
+            remote_caller_id_number: params.caller_id_number.clone().or_else(|| params.callee_id_number.clone()),
+            caller_id_name: params.callee_id_name.clone(),
+            caller_id_number: params.callee_id_number.clone(),
+            custom_headers: (!headers.is_empty()).then_some(headers),
+            telnyx_call_control_id: params.telnyx_call_control_id.clone(),
+            telnyx_session_id: params.telnyx_session_id.clone(),
+            telnyx_leg_id: params.telnyx_leg_id.clone(),
+            ..DialogParams::base(&params.call_id)
+        }
+    }
+
+    /// Keeps Telnyx's ids from a server request about the call (the SDK stores them on
+    /// `ringing`); ids already known are kept when the request has none.
+    pub fn learn_telnyx_ids(&mut self, params: &CallInfoParams) {
+        let learn = |known: &mut Option<String>, given: &Option<String>| {
+            if let Some(id) = given.as_ref().filter(|id| !id.is_empty()) {
+                *known = Some(id.clone());
+            }
+        };
+        learn(&mut self.telnyx_call_control_id, &params.telnyx_call_control_id);
+        learn(&mut self.telnyx_session_id, &params.telnyx_session_id);
+        learn(&mut self.telnyx_leg_id, &params.telnyx_leg_id);
     }
 }
 
@@ -150,6 +286,10 @@ pub struct CallInfoParams {
     pub callee_id_number: Option<String>,
     /// Telnyx's call control id.
     pub telnyx_call_control_id: Option<String>,
+    /// Telnyx's session id.
+    pub telnyx_session_id: Option<String>,
+    /// Telnyx's leg id.
+    pub telnyx_leg_id: Option<String>,
     /// `{custom_headers}` of an inbound call.
     #[serde(rename = "dialogParams")]
     pub dialog_params: Option<InboundDialogParams>,
@@ -292,16 +432,29 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn dialog_params_use_the_wire_names() {
-        let mut params = DialogParams::for_call("c1");
-        params.destination_number = Some("+15555550100".into());
-        params.custom_headers = vec![CustomHeader { name: "X-A".into(), value: "1".into() }];
+    fn dialog_params_use_the_wire_names_and_leave_out_what_the_sdk_leaves_out() {
+        let headers = vec![CustomHeader { name: "X-A".into(), value: "1".into() }];
+        let params = DialogParams::outbound("c1", "+15555550100", None, None, headers, "Mic");
         let value = serde_json::to_value(&params).unwrap();
         assert_eq!(value["callID"], "c1");
         assert_eq!(value["destination_number"], "+15555550100");
         assert_eq!(value["custom_headers"], json!([{"name": "X-A", "value": "1"}]));
         assert_eq!(value["attach"], false);
-        assert!(value.get("recoveredCallId").is_none());
+        assert_eq!(value["caller_id_name"], "", "the SDK's default is sent empty");
+        assert_eq!(value["userVariables"], json!({"microphoneLabel": "Mic"}));
+        assert_eq!(value["mediaSettings"], json!({"useSdpASBandwidthKbps": false, "sdpASBandwidthKbps": 0}));
+        assert!(value.get("recoveredCallId").is_none() && value.get("debug").is_none());
+
+        let invite =
+            CallInfoParams { call_id: "c2".into(), caller_id_number: Some("+1555".into()), ..Default::default() };
+        let value = serde_json::to_value(DialogParams::from_server(&invite)).unwrap();
+        assert_eq!(value["userVariables"], json!({}), "no microphone before the answer");
+        assert_eq!(value["debugOutput"], "socket");
+        assert_eq!(value["remote_caller_id_number"], "+1555");
+        for absent in ["caller_id_name", "caller_id_number", "custom_headers", "video", "mediaSettings", "telnyxLegId"]
+        {
+            assert!(value.get(absent).is_none(), "{absent} is left out as the server left it out: {value}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod frames;
 
 pub use client::{
     Backoff, ByeCause, CallerId, EVENT_CAPACITY, HoldState, RtcClient, RtcConfig, RtcEvent, RtcLogin, RtcTimings,
+    SDK_PROTOCOL_VERSION,
 };
 pub use engine::engine_updates;
 pub use error::{MAX_SERVER_TEXT, RtcError, RtcErrorCode};

@@ -43,7 +43,16 @@ async fn simulator() -> RunningSimulator {
         reattach_window: Duration::from_secs(10),
     };
     let config = SimulatorConfig { signaling, api_keys: vec![API_KEY.to_owned()], ..SimulatorConfig::default() };
-    Simulator::start(config).await.expect("the simulator starts")
+    let sim = Simulator::start(config).await.expect("the simulator starts");
+    // Whatever the faults, every frame the engine sends must be one the real SDK could send.
+    sim.switchboard().audit().set_strict(true);
+    sim
+}
+
+/// The engine said nothing the real SDK would not have said through all the faults.
+fn spoke_like_the_sdk(sim: &RunningSimulator) {
+    let findings = sim.switchboard().audit().findings();
+    assert_eq!(findings.total, 0, "the simulator found: {:#?}", findings.findings);
 }
 
 fn timings() -> RtcTimings {
@@ -291,6 +300,7 @@ async fn socket_drops_at_random_moments_of_active_calls_are_recovered_with_audio
     }
     assert!(recovered * 100 >= drops * 99, "{recovered}/{drops} recovered (goal 99%):\n{}", failures.join("\n"));
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -326,6 +336,7 @@ async fn unanswered_pings_are_reported_and_the_call_comes_back_when_they_are_ans
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await.expect("the agent hears the far end again");
     hang_up(&mut phone, &call_id).await.expect("hang up");
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -364,6 +375,7 @@ async fn a_punt_closes_the_connection_with_a_sentence_and_ends_the_call_with_a_c
     // A new login (what the shell does once the agent is back) works on the same simulator.
     let phone = ready_phone(&sim).await;
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
 
@@ -413,5 +425,6 @@ async fn failed_token_minting_leaves_the_call_up_and_the_next_token_is_accepted(
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await.expect("the agent still hears the far end");
     hang_up(&mut phone, &call_id).await.expect("hang up");
     phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }

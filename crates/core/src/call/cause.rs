@@ -19,6 +19,8 @@ pub enum HangupCause {
     NormalTemporaryFailure,
     OriginatorCancel,
     RecoveryOnTimerExpire,
+    /// No audio codec in common with the far end (Telnyx: Q.850 88, SIP 488).
+    IncompatibleDestination,
     /// The connection to Telnyx was lost and the call could not be recovered in time.
     NetworkLost,
     /// A state that should have moved on did not before its deadline.
@@ -46,6 +48,7 @@ impl HangupCause {
             "NORMAL_TEMPORARY_FAILURE" => Self::NormalTemporaryFailure,
             "ORIGINATOR_CANCEL" => Self::OriginatorCancel,
             "RECOVERY_ON_TIMER_EXPIRE" => Self::RecoveryOnTimerExpire,
+            "INCOMPATIBLE_DESTINATION" => Self::IncompatibleDestination,
             "" => Self::Other(String::new()),
             other => Self::Other(other.to_owned()),
         });
@@ -69,6 +72,7 @@ impl HangupCause {
             38 => Self::NetworkOutOfOrder,
             41 => Self::NormalTemporaryFailure,
             102 => Self::RecoveryOnTimerExpire,
+            88 => Self::IncompatibleDestination,
             487 => Self::OriginatorCancel,
             other => Self::Other(format!("CAUSE_{other}")),
         }
@@ -87,6 +91,7 @@ impl HangupCause {
             Self::NetworkOutOfOrder | Self::NormalTemporaryFailure => "Network problem",
             Self::OriginatorCancel => "Cancelled",
             Self::RecoveryOnTimerExpire => "Timed out",
+            Self::IncompatibleDestination => "No audio format in common",
             Self::NetworkLost => "Connection lost",
             Self::Timeout => "Timed out",
             Self::EngineFailure => "Call failed in the app",
@@ -109,6 +114,8 @@ mod tests {
             (Some("SOMETHING_NEW"), Some(16), HangupCause::Other("SOMETHING_NEW".into())),
             (None, None, HangupCause::Other("UNKNOWN".into())),
             (None, Some(999), HangupCause::Other("CAUSE_999".into())),
+            (Some("INCOMPATIBLE_DESTINATION"), Some(88), HangupCause::IncompatibleDestination),
+            (None, Some(88), HangupCause::IncompatibleDestination),
         ];
         for (name, code, expected) in cases {
             assert_eq!(HangupCause::from_telnyx(name, code), expected, "{name:?} {code:?}");

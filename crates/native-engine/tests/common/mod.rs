@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate, SdkState};
 use softphone_core::secret::Secret;
-use softphone_media::{AudioSystem, FakeAudioSpec};
+use softphone_media::{AudioSystem, CallMediaOptions, FakeAudioSpec};
 use softphone_native_engine::{ConnectionChange, NativeEngine, NativeEngineConfig, NativeEngineEvent};
 use softphone_sim::signaling::CallView;
 use softphone_sim::{RunningSimulator, SignalingConfig, Simulator, SimulatorConfig};
@@ -75,10 +75,16 @@ pub struct Phone {
 }
 
 pub async fn ready_phone(sim: &RunningSimulator) -> Phone {
+    ready_phone_with(sim, CallMediaOptions::default()).await
+}
+
+/// A logged-in engine whose calls' media is set up as `media` says (codecs, candidates).
+pub async fn ready_phone_with(sim: &RunningSimulator, media: CallMediaOptions) -> Phone {
     let (_, token) = login_token(sim);
     let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
     let mut config = NativeEngineConfig::new(sim.ws_url(), token, Vec::new());
     config.timings = timings();
+    config.media = media;
     let (engine, mut events) = NativeEngine::start(config, audio.clone()).await.expect("the engine starts");
     next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
     Phone { engine, events, audio }

@@ -52,8 +52,8 @@ async fn drop_and_recover(sim: &Sim, browser: &Browser, id: &str, state: &str) {
     let before_drop = browser.events().await.len();
     let reattached = sim_call(sim, id).await["reattached"].as_u64().unwrap_or(0);
     sim.control("/control/sessions/all/drop", json!({})).await;
-    let recovering = wait_for_state_after(browser, id, "recovering", before_drop).await;
-    wait_for_state_after(browser, id, state, recovering).await;
+    let recovering = browser.wait_for_call_state_after(id, "recovering", before_drop).await;
+    browser.wait_for_call_state_after(id, state, recovering).await;
     wait_for_sim_call(sim, id, "reattached", |call| call["reattached"].as_u64() == Some(reattached + 1)).await;
 }
 
@@ -79,24 +79,6 @@ async fn wait_for_sim_call(sim: &Sim, id: &str, what: &str, accept: impl Fn(&Val
             return call;
         }
         assert!(Instant::now() < deadline, "simulator call {id} never {what}: {calls:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits for the SDK to show call `id` in `state` after the event at `after`.
-async fn wait_for_state_after(browser: &Browser, id: &str, state: &str, after: usize) -> usize {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let events = browser.events().await;
-        let found = events
-            .iter()
-            .enumerate()
-            .skip(after)
-            .find(|(_, event)| event["type"] == "callUpdate" && event["id"] == id && event["state"] == state);
-        if let Some((at, _)) = found {
-            return at;
-        }
-        assert!(Instant::now() < deadline, "call {id} never {state} after event {after}: {events:#?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -97,11 +97,21 @@ pub struct Browser {
 
 impl Browser {
     pub async fn open(page: &PageServer) -> Browser {
-        Browser::open_url(&page.url, "return typeof TelnyxWebRTC === 'object' && !!window.harness").await
+        Browser::open_with(page, &[]).await
+    }
+
+    /// [`Browser::open`] with more Chromium switches (e.g. `--use-file-for-fake-audio-capture=`).
+    pub async fn open_with(page: &PageServer, switches: &[String]) -> Browser {
+        let loaded = "return typeof TelnyxWebRTC === 'object' && !!window.harness";
+        Browser::open_url_with(&page.url, loaded, switches).await
     }
 
     /// Opens `url` and waits (up to [`TIMEOUT`]) until `loaded_script` returns `true` in the page.
     pub async fn open_url(url: &str, loaded_script: &str) -> Browser {
+        Browser::open_url_with(url, loaded_script, &[]).await
+    }
+
+    async fn open_url_with(url: &str, loaded_script: &str, switches: &[String]) -> Browser {
         let port = free_port();
         let driver = Driver(
             Command::new("chromedriver")
@@ -117,19 +127,27 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--allow-loopback-in-peer-connection",
+            "--autoplay-policy=no-user-gesture-required",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(switches.iter().cloned());
         let capabilities = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu",
-                    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
+            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
         });
         let client = ClientBuilder::native()
             .capabilities(capabilities.as_object().expect("object").clone())
@@ -189,6 +207,25 @@ impl Browser {
             }
             assert!(Instant::now() < deadline, "no {what} within {TIMEOUT:?}; events: {events:#?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the SDK to show call `id` in `state` after the event at index `after`; returns
+    /// that event's index.
+    pub async fn wait_for_call_state_after(&self, id: &str, state: &str, after: usize) -> usize {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let events = self.events().await;
+            let found = events
+                .iter()
+                .enumerate()
+                .skip(after)
+                .find(|(_, event)| event["type"] == "callUpdate" && event["id"] == id && event["state"] == state);
+            if let Some((at, _)) = found {
+                return at;
+            }
+            assert!(Instant::now() < deadline, "call {id} never {state} after event {after}: {events:#?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

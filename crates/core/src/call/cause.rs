@@ -21,6 +21,8 @@ pub enum HangupCause {
     RecoveryOnTimerExpire,
     /// No audio codec in common with the far end (Telnyx: Q.850 88, SIP 488).
     IncompatibleDestination,
+    /// A SIP user (a colleague's phone) with no client signed in (SIP 480).
+    UserNotRegistered,
     /// The connection to Telnyx was lost and the call could not be recovered in time.
     NetworkLost,
     /// A state that should have moved on did not before its deadline.
@@ -49,6 +51,7 @@ impl HangupCause {
             "ORIGINATOR_CANCEL" => Self::OriginatorCancel,
             "RECOVERY_ON_TIMER_EXPIRE" => Self::RecoveryOnTimerExpire,
             "INCOMPATIBLE_DESTINATION" => Self::IncompatibleDestination,
+            "USER_NOT_REGISTERED" => Self::UserNotRegistered,
             "" => Self::Other(String::new()),
             other => Self::Other(other.to_owned()),
         });
@@ -92,6 +95,7 @@ impl HangupCause {
             Self::OriginatorCancel => "Cancelled",
             Self::RecoveryOnTimerExpire => "Timed out",
             Self::IncompatibleDestination => "No audio format in common",
+            Self::UserNotRegistered => "Not signed in on any phone",
             Self::NetworkLost => "Connection lost",
             Self::Timeout => "Timed out",
             Self::EngineFailure => "Call failed in the app",
@@ -116,6 +120,7 @@ mod tests {
             (None, Some(999), HangupCause::Other("CAUSE_999".into())),
             (Some("INCOMPATIBLE_DESTINATION"), Some(88), HangupCause::IncompatibleDestination),
             (None, Some(88), HangupCause::IncompatibleDestination),
+            (Some("USER_NOT_REGISTERED"), Some(606), HangupCause::UserNotRegistered),
         ];
         for (name, code, expected) in cases {
             assert_eq!(HangupCause::from_telnyx(name, code), expected, "{name:?} {code:?}");

@@ -151,6 +151,7 @@ pub(crate) enum Source {
     Tone { hz: f32, phase: f32 },
     Wav { samples: Arc<[f32]>, position: usize },
     Echo,
+    Relay(super::AudioPipe),
 }
 
 impl Source {
@@ -161,6 +162,7 @@ impl Source {
             Playback::Tone { hz } => Source::Tone { hz: *hz, phase: 0.0 },
             Playback::Wav(path) => Source::Wav { samples: load_wav(path)?, position: 0 },
             Playback::Echo => Source::Echo,
+            Playback::Relay(pipe) => Source::Relay(pipe.clone()),
         })
     }
 
@@ -192,6 +194,7 @@ impl Source {
                     vec![0.0; FRAME]
                 }
             }
+            Source::Relay(pipe) => pipe.take(FRAME).unwrap_or_else(|| vec![0.0; FRAME]),
         }
     }
 }

@@ -56,6 +56,39 @@ pub enum Playback {
     Wav(PathBuf),
     /// Sends back what it receives, a frame or two late.
     Echo,
+    /// Sends what another session put into the pipe ([`MediaSession::relay_into`]): the far end
+    /// of one leg of a bridged call speaks with the voice of the other leg's client.
+    Relay(AudioPipe),
+}
+
+/// Audio passed from one media session to another (48 kHz mono), at most [`PIPE_MAX`] of it:
+/// one direction of a call the simulator bridges between two clients. Cheap to clone; clones
+/// share the audio.
+#[derive(Debug, Clone, Default)]
+pub struct AudioPipe(Arc<Mutex<VecDeque<f32>>>);
+
+/// The most audio a pipe holds before the oldest is dropped: 200 ms.
+pub const PIPE_MAX: usize = 9_600;
+
+impl PartialEq for AudioPipe {
+    fn eq(&self, other: &AudioPipe) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl AudioPipe {
+    pub(crate) fn push(&self, samples: &[f32]) {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.extend(samples.iter().copied());
+        let excess = queue.len().saturating_sub(PIPE_MAX);
+        queue.drain(..excess);
+    }
+
+    /// `len` samples, or `None` while fewer are waiting.
+    pub(crate) fn take(&self, len: usize) -> Option<Vec<f32>> {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        (queue.len() >= len).then(|| queue.drain(..len).collect())
+    }
 }
 
 /// The codecs a far end takes.
@@ -240,6 +273,12 @@ impl MediaSession {
             Source::Silence
         });
         let _ = self.commands.send(Command::SetPlayback(source));
+    }
+
+    /// Puts what this session receives (decoded, 48 kHz) into `pipe` too, for a session playing
+    /// [`Playback::Relay`] of it; `None` stops.
+    pub fn relay_into(&self, pipe: Option<AudioPipe>) {
+        let _ = self.commands.send(Command::RelayInto(pipe));
     }
 
     /// Sends RTP (`true`, the default) or pauses it, as FreeSWITCH pauses its RTP toward an

@@ -39,6 +39,7 @@ pub(crate) enum Command {
     AcceptAnswer(String, SyncSender<Result<(), MediaError>>),
     SetPlayback(Source),
     SetSending(bool),
+    RelayInto(Option<super::AudioPipe>),
     SendDtmf(String),
     Stop,
 }
@@ -49,6 +50,7 @@ impl std::fmt::Debug for Command {
             Command::AcceptAnswer(..) => f.write_str("AcceptAnswer"),
             Command::SetPlayback(source) => write!(f, "SetPlayback({source:?})"),
             Command::SetSending(sending) => write!(f, "SetSending({sending})"),
+            Command::RelayInto(pipe) => write!(f, "RelayInto({})", pipe.is_some()),
             Command::SendDtmf(digits) => write!(f, "SendDtmf({digits:?})"),
             Command::Stop => f.write_str("Stop"),
         }
@@ -90,6 +92,8 @@ pub(crate) struct Peer {
     created: Instant,
     /// Held by the client's SDP: no RTP goes out ([`super::MediaSession::set_sending`]).
     paused: bool,
+    /// Where received audio also goes ([`super::MediaSession::relay_into`]).
+    relay: Option<super::AudioPipe>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -176,6 +180,7 @@ impl Peer {
             connected_since: None,
             created: now,
             paused: false,
+            relay: None,
         };
         peer.drain()?;
         Ok(peer)
@@ -328,6 +333,9 @@ impl Peer {
             }
             _ => return,
         };
+        if let Some(relay) = &self.relay {
+            relay.push(&pcm);
+        }
         self.echo.extend(pcm.iter().copied());
         if self.echo.len() > ECHO_MAX {
             let excess = self.echo.len() - ECHO_MAX;
@@ -433,6 +441,7 @@ impl Peer {
                     }
                     Ok(Command::SetPlayback(source)) => self.source = source,
                     Ok(Command::SetSending(sending)) => self.paused = !sending,
+                    Ok(Command::RelayInto(pipe)) => self.relay = pipe,
                     Ok(Command::SendDtmf(digits)) => {
                         self.dtmf_queue.extend(digits.chars().filter_map(dtmf_code));
                     }

@@ -24,6 +24,8 @@ use super::numbers::{Behaviour, behaviour_of};
 use crate::media::{FarEnd, MediaError, MediaSession, Playback};
 use crate::state::SimState;
 
+mod bridge;
+
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
 /// does not read cannot grow the simulator's memory).
 pub(crate) const OUTBOX_CAPACITY: usize = 256;
@@ -372,6 +374,8 @@ struct Call {
     reattached: u32,
     end: Option<CallEnd>,
     timer: Option<AbortHandle>,
+    /// A call between two clients: the other leg, and how their media meets.
+    bridge: Option<bridge::Bridge>,
 }
 
 impl Call {
@@ -741,7 +745,6 @@ impl Switchboard {
             .to_owned();
         let dialog = &params.dialog_params;
         let destination = dialog.destination_number.clone().unwrap_or_default();
-        let behaviour = behaviour_of(&destination);
         {
             let board = self.board();
             if board.calls.get(&call_id).is_some_and(Call::live) {
@@ -755,6 +758,10 @@ impl Switchboard {
                 ));
             }
         }
+        if let Some(user) = bridge::sip_user(&destination) {
+            return self.client_to_client(sessid, params, call_id, user);
+        }
+        let behaviour = behaviour_of(&destination);
         let playback = match behaviour {
             Behaviour::Tone
             | Behaviour::HangUp
@@ -818,6 +825,7 @@ impl Switchboard {
             reattached: 0,
             end: None,
             timer: None,
+            bridge: None,
         };
         // An ended call with the same id is replaced.
         board.calls.insert(call_id.clone(), call);
@@ -936,8 +944,12 @@ impl Switchboard {
         let Some(call) = board.calls.get_mut(call_id).filter(|c| c.live()) else { return false };
         let bye = cause.bye(call_id);
         tracing::info!(call_id, cause = %cause.cause, ?by, "call ended");
-        call.finish(CallEnd { cause, by });
+        let (direction, partner) = (call.direction, call.bridge.as_ref().map(|b| b.partner.clone()));
+        call.finish(CallEnd { cause: cause.clone(), by });
         let sessid = call.sessid.clone();
+        if let Some(partner) = partner {
+            self.end_partner(board, &partner, cause, direction);
+        }
         board.ended_order.push_back(call_id.to_owned());
         while board.ended_order.len() > ENDED_CALLS_KEPT {
             if let Some(old) = board.ended_order.pop_front() {
@@ -977,6 +989,9 @@ impl Switchboard {
         call.state = CallState::Active;
         if let Some(timer) = call.timer.take() {
             timer.abort();
+        }
+        if let Some(partner) = call.bridge.as_ref().map(|b| b.partner.clone()) {
+            self.partner_answered(&mut board, &partner, sdp);
         }
         tracing::info!(%call_id, "inbound call answered");
         Ok(Reply::Call(CallResult { message: "CALL ANSWERED", call_id, sessid: sessid.to_owned() }))
@@ -1082,6 +1097,10 @@ impl Switchboard {
     /// After REGED of a reattached session: a fresh offer per call in `telnyx_rtc.attach`.
     pub(crate) fn send_attaches(&self, sessid: &str, call_ids: &[String]) {
         for call_id in call_ids {
+            if self.board().calls.get(call_id).is_some_and(|c| c.bridge.is_some()) {
+                self.attach_bridged(sessid, call_id);
+                continue;
+            }
             let (playback, far_end) = {
                 let board = self.board();
                 match board.calls.get(call_id).filter(|c| c.sessid == sessid && c.live()) {
@@ -1238,6 +1257,7 @@ impl Switchboard {
             reattached: 0,
             end: None,
             timer: None,
+            bridge: None,
         };
         let params = call.call_info(Some(offer), Some(OutDialogParams { custom_headers: call.custom_headers.clone() }));
         board.calls.insert(call_id.clone(), call);

@@ -16,27 +16,6 @@ async fn dial(browser: &Browser, number: &str) -> String {
     id.as_str().expect("call id").to_owned()
 }
 
-async fn sim_call(sim: &Sim, id: &str) -> Value {
-    let calls = sim.calls().await;
-    calls["calls"]
-        .as_array()
-        .and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned())
-        .unwrap_or_else(|| panic!("the simulator has no call {id}: {calls:#}"))
-}
-
-/// Waits until the simulator's view of call `id` satisfies `accept`.
-async fn wait_for_sim_call(sim: &Sim, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let call = sim_call(sim, id).await;
-        if accept(&call) {
-            return call;
-        }
-        assert!(Instant::now() < deadline, "simulator call never {what}: {call:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// What the browser plays from the call, measured for ~300 ms.
 async fn remote_audio(browser: &Browser, id: &str) -> (f64, f64) {
     let measured = browser
@@ -77,7 +56,7 @@ async fn wait_for_remote_tone(browser: &Browser, id: &str, hz: f64) -> (f64, f64
 
 /// Waits until the simulator's media hears the browser's fake microphone.
 async fn wait_until_sim_hears_the_browser(sim: &Sim, id: &str) -> Value {
-    wait_for_sim_call(sim, id, "heard the browser", |call| {
+    sim.wait_for_call(id, "heard the browser", |call| {
         call["heard"]["packets_received"].as_u64().unwrap_or(0) > 25
             && call["heard"]["level_dbfs"].as_f64().unwrap_or(-200.0) > -60.0
     })
@@ -98,7 +77,7 @@ async fn an_outbound_call_to_the_tone_number_is_active_with_audio_both_ways() {
     eprintln!("simulator hears {heard}");
 
     browser.call_harness("window.harness.hangup(arguments[0])", vec![json!(id)]).await;
-    let ended = wait_for_sim_call(&sim, &id, "ended", |call| call["state"] == "ended").await;
+    let ended = sim.wait_for_call(&id, "ended", |call| call["state"] == "ended").await;
     assert_eq!(ended["end"]["cause"], "NORMAL_CLEARING", "{ended:#}");
     browser.wait_for_call_state(&id, "destroy").await;
 }
@@ -150,14 +129,14 @@ async fn hold_unhold_and_dtmf_reach_the_far_end() {
 
     browser.call_harness("window.harness.hold(arguments[0])", vec![json!(id)]).await;
     browser.wait_for_call_state(&id, "held").await;
-    wait_for_sim_call(&sim, &id, "held", |call| call["state"] == "held").await;
+    sim.wait_for_call(&id, "held", |call| call["state"] == "held").await;
 
     browser.call_harness("window.harness.unhold(arguments[0])", vec![json!(id)]).await;
-    wait_for_sim_call(&sim, &id, "active again", |call| call["state"] == "active").await;
+    sim.wait_for_call(&id, "active again", |call| call["state"] == "active").await;
 
     browser.call_harness("window.harness.dtmf(arguments[0], '1')", vec![json!(id)]).await;
     browser.call_harness("window.harness.dtmf(arguments[0], '5#')", vec![json!(id)]).await;
-    let call = wait_for_sim_call(&sim, &id, "got the digits", |call| call["dtmf"] == "15#").await;
+    let call = sim.wait_for_call(&id, "got the digits", |call| call["dtmf"] == "15#").await;
     assert_eq!(call["dtmf"], "15#");
 }
 
@@ -170,10 +149,11 @@ async fn a_dropped_socket_mid_call_recovers_the_same_call_with_audio() {
 
     sim.control("/control/sessions/all/drop", json!({})).await;
     browser.wait_for_call_state(&id, "recovering").await;
-    let recovered = wait_for_sim_call(&sim, &id, "reattached", |call| {
-        call["reattached"].as_u64().unwrap_or(0) >= 1 && call["media_connected"] == true
-    })
-    .await;
+    let recovered = sim
+        .wait_for_call(&id, "reattached", |call| {
+            call["reattached"].as_u64().unwrap_or(0) >= 1 && call["media_connected"] == true
+        })
+        .await;
     assert_eq!(recovered["state"], "active", "{recovered:#}");
 
     // The SDK shows the same call id active again after recovering, and audio flows again.

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{Browser, PageServer, Sim, TIMEOUT};
-use serde_json::{Value, json};
+use serde_json::json;
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, SdkState};
 use softphone_core::secret::Secret;
 use softphone_media::{AudioSystem, FakeAudioSpec};
@@ -207,17 +207,17 @@ async fn browser_hears_silence(browser: &Browser, sdk_call: &str) {
     }
 }
 
-async fn sim_call(sim: &Sim, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let calls = sim.calls().await;
-        let call = calls["calls"].as_array().and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned());
-        if let Some(call) = call.filter(|call| accept(call)) {
-            return call;
-        }
-        assert!(Instant::now() < deadline, "simulator call {id} never {what}: {calls:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// The SDK dials the engine's SIP user; returns both legs' call ids once the engine rings.
+async fn sdk_calls_the_engine(both: &mut Both) -> (String, CallId) {
+    let number = format!("sip:{}@sip.telnyx.com", both.engine.sip_user);
+    let sdk_call = both.sdk.browser.call_harness("return window.harness.dial(arguments[0])", vec![json!(number)]).await;
+    let sdk_call = sdk_call.as_str().expect("call id").to_owned();
+    let engine_call = next_event(&mut both.engine.events, "the invite", |event| match event {
+        NativeEngineEvent::Call { call_id, update: EngineUpdate::Incoming { .. } } => Some(call_id.clone()),
+        _ => None,
+    })
+    .await;
+    (sdk_call, engine_call)
 }
 
 async fn sdk_act(browser: &Browser, action: &str, id: &str) {
@@ -252,7 +252,7 @@ enum Recovers {
 async fn drop_and_recover(both: &mut Both, sip_user: &str, calls: (&CallId, &str), recovers: Recovers, when: &str) {
     let (engine_call, sdk_call) = calls;
     let before = both.sdk.browser.events().await.len();
-    let reattached = sim_call(&both.sim, sdk_call, "known", |_| true).await["reattached"].as_u64().unwrap_or(0);
+    let reattached = both.sim.wait_for_call(sdk_call, "known", |_| true).await["reattached"].as_u64().unwrap_or(0);
     let dropped = both.sim.running.switchboard().drop_sessions(&sessid_of(&both.sim, sip_user)).expect("dropped");
     assert_eq!(dropped, 1);
     if recovers == Recovers::Both {
@@ -261,10 +261,11 @@ async fn drop_and_recover(both: &mut Both, sip_user: &str, calls: (&CallId, &str
     }
     let recovering = both.sdk.browser.wait_for_call_state_after(sdk_call, "recovering", before).await;
     both.sdk.browser.wait_for_call_state_after(sdk_call, "active", recovering).await;
-    sim_call(&both.sim, sdk_call, "reattached", |call| {
-        call["reattached"].as_u64() > Some(reattached) && call["media_connected"] == true
-    })
-    .await;
+    both.sim
+        .wait_for_call(sdk_call, "reattached", |call| {
+            call["reattached"].as_u64() > Some(reattached) && call["media_connected"] == true
+        })
+        .await;
     audio_both_ways(both, sdk_call, when).await;
 }
 
@@ -297,23 +298,23 @@ async fn the_engine_calls_the_sdk_holds_sends_dtmf_and_survives_a_drop_on_each_s
     let before = both.sdk.browser.events().await.len();
     sdk_act(&both.sdk.browser, "hold", &sdk_call).await;
     let held = both.sdk.browser.wait_for_call_state_after(&sdk_call, "held", before).await;
-    sim_call(&both.sim, &sdk_call, "held", |call| call["state"] == "held").await;
+    both.sim.wait_for_call(&sdk_call, "held", |call| call["state"] == "held").await;
     sdk_act(&both.sdk.browser, "unhold", &sdk_call).await;
     both.sdk.browser.wait_for_call_state_after(&sdk_call, "active", held).await;
     audio_both_ways(&both, &sdk_call, "after the SDK resumed").await;
 
     // DTMF each way reaches Telnyx on the sender's leg.
     engine_execute(&both.engine, EngineCommand::SendDigits { call_id: engine_call.clone(), digits: "12".into() }).await;
-    sim_call(&both.sim, &engine_call.0, "the engine's digits", |call| call["dtmf"] == "12").await;
+    both.sim.wait_for_call(&engine_call.0, "the engine's digits", |call| call["dtmf"] == "12").await;
     both.sdk.browser.call_harness("window.harness.dtmf(arguments[0], '3#')", vec![json!(sdk_call)]).await;
-    sim_call(&both.sim, &sdk_call, "the SDK's digits", |call| call["dtmf"] == "3#").await;
+    both.sim.wait_for_call(&sdk_call, "the SDK's digits", |call| call["dtmf"] == "3#").await;
 
     let engine_user = both.engine.sip_user.clone();
     let calls = (&engine_call, sdk_call.as_str());
     drop_and_recover(&mut both, &engine_user, calls, Recovers::Both, "after the engine's socket dropped").await;
     let sdk_user = both.sdk.sip_user.clone();
     drop_and_recover(&mut both, &sdk_user, calls, Recovers::OnlySdk, "after the SDK's socket dropped").await;
-    let call = sim_call(&both.sim, &engine_call.0, "known", |_| true).await;
+    let call = both.sim.wait_for_call(&engine_call.0, "known", |_| true).await;
     assert_eq!(call["reattached"], 1, "the engine's leg was recovered once, on its own drop: {call:#}");
 
     engine_execute(&both.engine, EngineCommand::Hangup { call_id: engine_call.clone() }).await;
@@ -327,14 +328,7 @@ async fn the_engine_calls_the_sdk_holds_sends_dtmf_and_survives_a_drop_on_each_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_calls_the_engine_and_hangs_up() {
     let mut both = both().await;
-    let number = format!("sip:{}@sip.telnyx.com", both.engine.sip_user);
-    let sdk_call = both.sdk.browser.call_harness("return window.harness.dial(arguments[0])", vec![json!(number)]).await;
-    let sdk_call = sdk_call.as_str().expect("call id").to_owned();
-    let engine_call = next_event(&mut both.engine.events, "the invite", |event| match event {
-        NativeEngineEvent::Call { call_id, update: EngineUpdate::Incoming { .. } } => Some(call_id.clone()),
-        _ => None,
-    })
-    .await;
+    let (sdk_call, engine_call) = sdk_calls_the_engine(&mut both).await;
     engine_execute(&both.engine, EngineCommand::Answer { call_id: engine_call.clone() }).await;
     engine_state(&mut both.engine, &engine_call, SdkState::Active).await;
     both.sdk.browser.wait_for_call_state(&sdk_call, "active").await;
@@ -355,14 +349,7 @@ async fn a_call_to_a_sip_user_nobody_is_logged_in_as_fails_with_the_cause() {
     let cause = engine_ended(&mut both.engine, &engine_call).await;
     assert_eq!(cause, HangupCause::UserNotRegistered);
     // The engine declining a call from the SDK is the SDK's USER_BUSY.
-    let number = format!("sip:{}@sip.telnyx.com", both.engine.sip_user);
-    let sdk_call = both.sdk.browser.call_harness("return window.harness.dial(arguments[0])", vec![json!(number)]).await;
-    let sdk_call = sdk_call.as_str().expect("call id").to_owned();
-    let engine_call = next_event(&mut both.engine.events, "the invite", |event| match event {
-        NativeEngineEvent::Call { call_id, update: EngineUpdate::Incoming { .. } } => Some(call_id.clone()),
-        _ => None,
-    })
-    .await;
+    let (sdk_call, engine_call) = sdk_calls_the_engine(&mut both).await;
     engine_execute(&both.engine, EngineCommand::Hangup { call_id: engine_call }).await;
     let hangup = both.sdk.browser.wait_for_call_state(&sdk_call, "hangup").await;
     assert_eq!((&hangup["cause"], &hangup["sipCode"]), (&json!("USER_BUSY"), &json!(486)), "{hangup}");

@@ -40,11 +40,11 @@ async fn dtmf(sim: &Sim, browser: &Browser, id: &str, digit: &str) {
     let before = sim_call(sim, id).await["dtmf"].as_str().unwrap_or_default().to_owned();
     browser.call_harness("window.harness.dtmf(arguments[0], arguments[1])", vec![json!(id), json!(digit)]).await;
     let wanted = format!("{before}{digit}");
-    wait_for_sim_call(sim, id, "got the digit", |call| call["dtmf"] == wanted.as_str()).await;
+    sim.wait_for_call(id, "got the digit", |call| call["dtmf"] == wanted.as_str()).await;
 }
 
 async fn sim_call(sim: &Sim, id: &str) -> Value {
-    wait_for_sim_call(sim, id, "known", |_| true).await
+    sim.wait_for_call(id, "known", |_| true).await
 }
 
 /// The socket drops; the SDK recovers the call and shows it `state` again.
@@ -54,12 +54,12 @@ async fn drop_and_recover(sim: &Sim, browser: &Browser, id: &str, state: &str) {
     sim.control("/control/sessions/all/drop", json!({})).await;
     let recovering = browser.wait_for_call_state_after(id, "recovering", before_drop).await;
     browser.wait_for_call_state_after(id, state, recovering).await;
-    wait_for_sim_call(sim, id, "reattached", |call| call["reattached"].as_u64() == Some(reattached + 1)).await;
+    sim.wait_for_call(id, "reattached", |call| call["reattached"].as_u64() == Some(reattached + 1)).await;
 }
 
 async fn hang_up_here(sim: &Sim, browser: &Browser, id: &str) {
     act(browser, "hangup", id).await;
-    wait_for_sim_call(sim, id, "ended", |call| call["state"] == "ended").await;
+    sim.wait_for_call(id, "ended", |call| call["state"] == "ended").await;
 }
 
 /// The simulator rings the browser; returns the call id once the SDK shows it ringing.
@@ -68,19 +68,6 @@ async fn ring(sim: &Sim, browser: &Browser, body: Value) -> String {
     let id = started["call_id"].as_str().expect("call id").to_owned();
     browser.wait_for_call_state(&id, "ringing").await;
     id
-}
-
-async fn wait_for_sim_call(sim: &Sim, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let calls = sim.calls().await;
-        let call = calls["calls"].as_array().and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned());
-        if let Some(call) = call.filter(|call| accept(call)) {
-            return call;
-        }
-        assert!(Instant::now() < deadline, "simulator call {id} never {what}: {calls:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn fixture_path() -> std::path::PathBuf {
@@ -123,7 +110,7 @@ async fn the_recorded_frame_shapes_are_exactly_what_the_sdk_sends() {
     dtmf(&sim, &browser, &id, "1").await;
     drop_and_recover(&sim, &browser, &id, "held").await;
     act(&browser, "unhold", &id).await;
-    wait_for_sim_call(&sim, &id, "active again", |call| call["state"] == "active").await;
+    sim.wait_for_call(&id, "active again", |call| call["state"] == "active").await;
     dtmf(&sim, &browser, &id, "2").await;
     hang_up_here(&sim, &browser, &id).await;
 
@@ -132,9 +119,9 @@ async fn the_recorded_frame_shapes_are_exactly_what_the_sdk_sends() {
     dtmf(&sim, &browser, &id, "3").await;
     drop_and_recover(&sim, &browser, &id, "active").await;
     act(&browser, "hold", &id).await;
-    wait_for_sim_call(&sim, &id, "held", |call| call["state"] == "held").await;
+    sim.wait_for_call(&id, "held", |call| call["state"] == "held").await;
     act(&browser, "unhold", &id).await;
-    wait_for_sim_call(&sim, &id, "active again", |call| call["state"] == "active").await;
+    sim.wait_for_call(&id, "active again", |call| call["state"] == "active").await;
     hang_up_here(&sim, &browser, &id).await;
 
     // Early media, then answered; hung up here. Busy.
@@ -156,9 +143,9 @@ async fn the_recorded_frame_shapes_are_exactly_what_the_sdk_sends() {
     browser.wait_for_call_state(&id, "active").await;
     dtmf(&sim, &browser, &id, "4").await;
     act(&browser, "hold", &id).await;
-    wait_for_sim_call(&sim, &id, "held", |call| call["state"] == "held").await;
+    sim.wait_for_call(&id, "held", |call| call["state"] == "held").await;
     act(&browser, "unhold", &id).await;
-    wait_for_sim_call(&sim, &id, "active again", |call| call["state"] == "active").await;
+    sim.wait_for_call(&id, "active again", |call| call["state"] == "active").await;
     hang_up_here(&sim, &browser, &id).await;
 
     // Inbound without headers: answered, recovered after a drop, hung up here.

@@ -267,16 +267,7 @@ impl Harness {
     }
 
     async fn sim_call(&self, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let calls = self.sim.calls().await;
-            let call = calls["calls"].as_array().and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned());
-            if let Some(call) = call.filter(|call| accept(call)) {
-                return call;
-            }
-            assert!(Instant::now() < deadline, "the simulator's call {id} never {what}: {calls:#}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.sim.wait_for_call(id, what, accept).await
     }
 }
 

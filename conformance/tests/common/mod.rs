@@ -295,6 +295,20 @@ impl Sim {
     pub async fn calls(&self) -> Value {
         self.http.get(self.url("/control/calls")).send().await.expect("calls").json().await.expect("calls JSON")
     }
+
+    /// Waits (up to [`TIMEOUT`]) until the simulator's view of call `id` satisfies `accept`.
+    pub async fn wait_for_call(&self, id: &str, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let calls = self.calls().await;
+            let call = calls["calls"].as_array().and_then(|calls| calls.iter().find(|call| call["id"] == id).cloned());
+            if let Some(call) = call.filter(|call| accept(call)) {
+                return call;
+            }
+            assert!(Instant::now() < deadline, "the simulator's call {id} never {what}: {calls:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// A browser whose SDK logged in to a fresh simulator and reached `telnyx.ready`.

@@ -8,9 +8,9 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{
-    BUSY, MIC_HZ, NO_ANSWER, Phone, REJECT, SIM_TONE_HZ, TONE, dial, far_end_hears, login_token, next_connection,
-    next_update, ready_phone, sim_call, simulator, spoke_like_the_sdk, state, timings, until_sim, until_speaker_plays,
-    until_speaker_silent,
+    BUSY, MIC_HZ, NO_ANSWER, Phone, REJECT, SIM_TONE_HZ, TONE, answered_inbound, dial, drop_and_recover, far_end_hears,
+    hang_up, login_token, next_connection, next_update, ready_phone, sim_call, simulator, spoke_like_the_sdk, state,
+    timings, until_sim, until_speaker_plays, until_speaker_silent,
 };
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, Party, SdkState};
 use softphone_core::secret::Secret;
@@ -281,26 +281,13 @@ async fn an_outbound_call_through_the_turn_relay_has_two_way_audio() {
 async fn an_answer_and_a_reattach_name_a_real_address_so_the_far_end_keeps_sending() {
     let sim = simulator(Duration::from_secs(3600)).await;
     let mut phone = ready_phone(&sim).await;
-    let started = sim
-        .switchboard()
-        .start_inbound(InboundCall { from: "+14155550125".into(), ..Default::default() })
-        .expect("the simulator rings the phone");
-    let call_id = CallId(started.call_id.clone());
-    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
-    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
-    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
-    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    let call = InboundCall { from: "+14155550125".into(), ..Default::default() };
+    let call_id = answered_inbound(&sim, &mut phone, call).await;
     spoke_like_the_sdk(&sim);
 
-    sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
-    next_update(&mut phone.events, &call_id, "recovering", state(SdkState::Recovering)).await;
-    next_update(&mut phone.events, &call_id, "active after the reattach", state(SdkState::Active)).await;
-    until_sim(&sim, &call_id.0, "the reattached media", |call| call.reattached == 1 && far_end_hears(call, MIC_HZ))
-        .await;
-    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    drop_and_recover(&sim, &mut phone, &call_id, 1).await;
     spoke_like_the_sdk(&sim);
-    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
-    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    hang_up(&mut phone, &call_id).await;
     phone.engine.shutdown().await;
     sim.shutdown().await;
 }
@@ -335,8 +322,7 @@ async fn a_call_held_when_the_socket_dropped_comes_back_held_and_resumes_with_on
     })
     .await;
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
-    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
-    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    hang_up(&mut phone, &call_id).await;
     spoke_like_the_sdk(&sim);
     phone.engine.shutdown().await;
     sim.shutdown().await;

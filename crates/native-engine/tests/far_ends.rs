@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    MIC_HZ, SIM_TONE_HZ, dial, far_end_hears, next_update, ready_phone, ready_phone_with, simulator,
-    spoke_like_the_sdk, state, until_sim, until_speaker_plays,
+    MIC_HZ, SIM_TONE_HZ, answered_inbound, dial, drop_and_recover, far_end_hears, hang_up, next_update, ready_phone,
+    ready_phone_with, simulator, spoke_like_the_sdk, state, until_sim, until_speaker_plays,
 };
-use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, SdkState};
+use softphone_core::call::{EngineUpdate, HangupCause, SdkState};
 use softphone_media::{CallMediaOptions, CodecChoice};
 use softphone_sim::media::{DtlsAnswerRole, FarEnd};
 use softphone_sim::signaling::InboundCall;
@@ -30,8 +30,7 @@ async fn we_offer_to_ice_lite_and_full_far_ends_in_either_dtls_role_with_audio_b
         next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
         until_sim(&sim, &call_id.0, &format!("{number} hearing the engine"), |call| far_end_hears(call, MIC_HZ)).await;
         until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
-        phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
-        next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+        hang_up(&mut phone, &call_id).await;
     }
     spoke_like_the_sdk(&sim);
     phone.engine.shutdown().await;
@@ -45,25 +44,10 @@ async fn we_answer_an_ice_lite_far_end_and_recover_the_call_with_audio() {
     let sim = simulator(Duration::from_secs(3600)).await;
     let mut phone = ready_phone(&sim).await;
     let far_end = FarEnd { ice_lite: true, dtls_answer: DtlsAnswerRole::Active, ..FarEnd::default() };
-    let started = sim
-        .switchboard()
-        .start_inbound(InboundCall { from: "+14155550126".into(), far_end: Some(far_end), ..Default::default() })
-        .expect("the simulator rings the phone");
-    let call_id = CallId(started.call_id.clone());
-    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
-    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
-    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
-    until_sim(&sim, &call_id.0, "the engine's microphone", |call| far_end_hears(call, MIC_HZ)).await;
-    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
-
-    sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
-    next_update(&mut phone.events, &call_id, "recovering", state(SdkState::Recovering)).await;
-    next_update(&mut phone.events, &call_id, "active after the reattach", state(SdkState::Active)).await;
-    until_sim(&sim, &call_id.0, "the reattached media", |call| call.reattached == 1 && far_end_hears(call, MIC_HZ))
-        .await;
-    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
-    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
-    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    let call = InboundCall { from: "+14155550126".into(), far_end: Some(far_end), ..Default::default() };
+    let call_id = answered_inbound(&sim, &mut phone, call).await;
+    drop_and_recover(&sim, &mut phone, &call_id, 1).await;
+    hang_up(&mut phone, &call_id).await;
     spoke_like_the_sdk(&sim);
     phone.engine.shutdown().await;
     sim.shutdown().await;
@@ -81,8 +65,7 @@ async fn an_a_law_only_far_end_talks_pcma_and_an_offer_without_it_fails_with_the
     until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
     let stats = phone.engine.call_stats(&call_id).expect("the call's stats");
     assert_eq!(stats.codec.as_deref(), Some("PCMA"), "{stats:?}");
-    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
-    next_update(&mut phone.events, &call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+    hang_up(&mut phone, &call_id).await;
     spoke_like_the_sdk(&sim);
     phone.engine.shutdown().await;
 

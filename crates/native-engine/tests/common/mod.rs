@@ -8,7 +8,7 @@ use softphone_core::call::{CallId, EngineCommand, EngineUpdate, SdkState};
 use softphone_core::secret::Secret;
 use softphone_media::{AudioSystem, CallMediaOptions, FakeAudioSpec};
 use softphone_native_engine::{ConnectionChange, NativeEngine, NativeEngineConfig, NativeEngineEvent};
-use softphone_sim::signaling::CallView;
+use softphone_sim::signaling::{CallView, InboundCall};
 use softphone_sim::{RunningSimulator, SignalingConfig, Simulator, SimulatorConfig};
 use softphone_telnyx::rtc::{Backoff, RtcTimings};
 use tokio::sync::mpsc::Receiver;
@@ -202,4 +202,36 @@ pub async fn dial(phone: &mut Phone, number: &str) -> CallId {
 pub fn uuid_like(seed: &str) -> String {
     let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
     format!("{nanos:x}-{}", seed.trim_start_matches('+'))
+}
+
+/// The simulator rings the phone with `call`; the engine answers it. Returns the call once
+/// Active, with audio both ways.
+pub async fn answered_inbound(sim: &RunningSimulator, phone: &mut Phone, call: InboundCall) -> CallId {
+    let started = sim.switchboard().start_inbound(call).expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id.clone());
+    next_update(&mut phone.events, &call_id, "the invite", |u| matches!(u, EngineUpdate::Incoming { .. })).await;
+    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(sim, &call_id.0, "the engine's microphone", |call| far_end_hears(call, MIC_HZ)).await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+    call_id
+}
+
+/// The simulator drops the socket; the call goes Recovering, then Active again with audio both
+/// ways on its `reattached`-th recovery.
+pub async fn drop_and_recover(sim: &RunningSimulator, phone: &mut Phone, call_id: &CallId, reattached: u32) {
+    sim.switchboard().drop_sessions("all").expect("the simulator drops the socket");
+    next_update(&mut phone.events, call_id, "recovering", state(SdkState::Recovering)).await;
+    next_update(&mut phone.events, call_id, "active after the reattach", state(SdkState::Active)).await;
+    until_sim(sim, &call_id.0, "the reattached media", |call| {
+        call.reattached == reattached && call.media_connected && far_end_hears(call, MIC_HZ)
+    })
+    .await;
+    until_speaker_plays(&phone.audio, SIM_TONE_HZ).await;
+}
+
+/// The agent hangs up; returns the end the engine reports.
+pub async fn hang_up(phone: &mut Phone, call_id: &CallId) -> EngineUpdate {
+    phone.engine.execute(EngineCommand::Hangup { call_id: call_id.clone() }).await.expect("hang up");
+    next_update(&mut phone.events, call_id, "ended", |u| matches!(u, EngineUpdate::Ended { .. })).await
 }

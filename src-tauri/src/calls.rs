@@ -3,9 +3,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use softphone_core::call::{
-    CallEvent, CallId, CallMachine, CallsSnapshot, Effect, EngineUpdate, RingerMode, UnixMillis,
-};
+use softphone_core::call::{CallEvent, CallId, CallMachine, CallsSnapshot, Effect, EngineUpdate, UnixMillis};
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{IpcError, event};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -44,15 +42,8 @@ pub fn dispatch<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), 
     let (effects, snapshot) = calls.handle(event.clone()).inspect_err(|error| {
         tracing::warn!(?event, reason = %error.message, "call event refused");
     })?;
-    // What the agent must notice at once (the ring, the popup, the engine's next step) goes
-    // before the bookkeeping (call log, lead match, window update); otherwise in order.
-    let (urgent, bookkeeping): (Vec<Effect>, Vec<Effect>) = effects.into_iter().partition(|effect| {
-        matches!(
-            effect,
-            Effect::Engine(_) | Effect::Ringer { .. } | Effect::NotifyIncoming { .. } | Effect::WithdrawIncoming { .. }
-        )
-    });
-    for effect in urgent.into_iter().chain(bookkeeping) {
+    // In the machine's order: what the agent must notice at once comes first.
+    for effect in effects {
         carry_out(app, effect, &snapshot);
     }
     Ok(())
@@ -66,16 +57,11 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             Ok(())
         }
         Effect::Ringer { mode } => {
-            // Do Not Disturb: the call is being declined; it does not ring.
-            if !(crate::desktop::do_not_disturb(app) && *mode != RingerMode::Off) {
-                app.state::<EngineHost>().ring(*mode);
-            }
+            app.state::<EngineHost>().ring(*mode);
             Ok(())
         }
         Effect::NotifyIncoming { call_id, remote } => {
-            if !crate::desktop::do_not_disturb(app) {
-                crate::notifications::show_incoming(app, call_id, remote);
-            }
+            crate::notifications::show_incoming(app, call_id, remote);
             Ok(())
         }
         Effect::WithdrawIncoming { call_id } => {
@@ -106,8 +92,8 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
         Effect::LogFinished { call_id, end, .. } => database.call_finished(call_id, end).map_err(|e| e.message),
         // The wrap-up form opens in the window from the snapshot (an ended call); the link to the
         // lead is written with the call's start. Recorded in the log.
-        other => {
-            tracing::info!(effect = ?other, "call effect");
+        Effect::LogLeadMatched { .. } | Effect::OpenWrapUp { .. } => {
+            tracing::info!(?effect, "call effect");
             Ok(())
         }
     };
@@ -116,16 +102,10 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
     }
 }
 
-/// What an engine saw happen to a call. In Do Not Disturb an inbound call is declined at once
-/// (busy for the caller) and logged as missed.
+/// What an engine saw happen to a call (in Do Not Disturb the machine turns an inbound call
+/// away at once).
 pub fn engine_update<R: Runtime>(app: &AppHandle<R>, call_id: CallId, update: EngineUpdate) -> Result<(), IpcError> {
-    let incoming = matches!(update, EngineUpdate::Incoming { .. });
-    dispatch(app, CallEvent::Engine { call_id: call_id.clone(), update })?;
-    if incoming && crate::desktop::do_not_disturb(app) {
-        tracing::info!(call_id = %call_id.0, "do not disturb: declining an inbound call");
-        dispatch(app, CallEvent::Decline { call_id })?;
-    }
-    Ok(())
+    dispatch(app, CallEvent::Engine { call_id, update })
 }
 
 /// Expires deadlines: ticks the machine once a second for the life of the app.

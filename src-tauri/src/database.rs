@@ -4,11 +4,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use softphone_core::call::{CallEnd, CallId, CallOutcome, Direction, Party};
+use softphone_core::call::{CallEnd, CallId, Direction, Party};
 use softphone_core::ipc::{ErrorCode, IpcError};
-use softphone_store::{
-    CallDirection, CallEngine, CallFinish, CallLogEntry, CallState, IndexingPaused, LeadId, NewCall, Store, StoreError,
-};
+use softphone_store::{CallEngine, CallFinish, CallLogEntry, IndexingPaused, LeadId, NewCall, Store, StoreError};
 
 use crate::errors;
 
@@ -81,10 +79,7 @@ impl Database {
         let entry: (CallLogEntry, IndexingPaused) = self.with(|store| {
             store
                 .start_call(&NewCall {
-                    direction: match direction {
-                        Direction::Inbound => CallDirection::Inbound,
-                        Direction::Outbound => CallDirection::Outbound,
-                    },
+                    direction: direction.logged(),
                     remote_number: remote.number.clone(),
                     lead_id: lead_id.map(LeadId),
                     engine,
@@ -111,8 +106,8 @@ impl Database {
         self.with(|store| store.answer_call(row, at)).map(|_| ())
     }
 
-    /// Finalizes the row. Declined inbound calls are logged as missed (not taken), calls that never
-    /// connected for another reason as failed, with the cause saying which.
+    /// Finalizes the row in the state its outcome is logged as
+    /// ([`softphone_core::call::CallOutcome::logged_state`]), with the cause.
     pub fn call_finished(&self, call_id: &CallId, end: &CallEnd) -> Result<(), IpcError> {
         let removed = self.rows.lock().ok().map(|mut rows| (rows.remove(call_id), rows.is_empty()));
         let Some((Some(row), no_call_left)) = removed else { return Ok(()) };
@@ -122,15 +117,7 @@ impl Database {
         if let Ok(mut finished) = self.finished.lock() {
             finished.insert(call_id.clone(), row);
         }
-        let state = match end.outcome {
-            CallOutcome::Completed => CallState::Completed,
-            CallOutcome::Missed | CallOutcome::Declined => CallState::Missed,
-            CallOutcome::Cancelled
-            | CallOutcome::Busy
-            | CallOutcome::NoAnswer
-            | CallOutcome::Rejected
-            | CallOutcome::Failed => CallState::Failed,
-        };
+        let state = end.outcome.logged_state();
         let cause = serde_json::to_value(&end.cause).ok().and_then(|value| value.as_str().map(str::to_owned));
         self.with(|store| {
             store.finish_call(

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use softphone_core::call::{CallView, CallsSnapshot};
+use softphone_core::call::{CallEvent, CallView, CallsSnapshot};
 use softphone_core::ipc::{ConnectionState, event};
 use softphone_core::phone::parse_dial_uri;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
@@ -37,6 +37,10 @@ pub fn apply_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
     let was = app.state::<Desktop>().do_not_disturb.swap(on, Ordering::SeqCst);
     if was != on {
         tracing::info!(on, "do not disturb");
+    }
+    // The call machine turns calls away; the desktop only shows that it does.
+    if let Err(error) = crate::calls::dispatch(app, CallEvent::SetDoNotDisturb { on }) {
+        tracing::error!(reason = %error.message, "do not disturb not given to the calls");
     }
     if let Some(tray) = app.try_state::<TrayItems<R>>() {
         let _ = tray.do_not_disturb.set_checked(on);

@@ -1,9 +1,10 @@
 //! Table tests of the call state machine: what an agent would see and what the shell must do.
 
 use softphone_core::call::{
-    CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate, HangupCause, Party,
-    Rejection, RingerMode, SdkState, UnixMillis,
+    CallEvent, CallId, CallMachine, CallOutcome, CallView, Direction, Effect, EngineCommand, EngineUpdate, HangupCause,
+    Party, Rejection, RingerMode, SdkState, UnixMillis,
 };
+use softphone_core::call_log::{CallDirection, LoggedCallState};
 
 const T0: UnixMillis = UnixMillis(1_700_000_000_000);
 
@@ -61,7 +62,9 @@ fn engine_commands(effects: &[Effect]) -> Vec<EngineCommand> {
 fn outbound_call_from_dial_to_wrap_up() {
     let mut machine = CallMachine::new();
     let effects = ok(&mut machine, dial("a"), at(0));
-    assert!(matches!(&effects[0], Effect::LogStarted { lead_id: Some(7), at, .. } if *at == T0));
+    // The engine's next step comes first, the bookkeeping after it (the order the shell runs them).
+    assert!(matches!(&effects[0], Effect::Engine(EngineCommand::Dial { .. })), "{effects:?}");
+    assert!(matches!(&effects[1], Effect::LogStarted { lead_id: Some(7), at, .. } if *at == T0), "{effects:?}");
     assert_eq!(engine_commands(&effects), [EngineCommand::Dial { call_id: id("a"), number: "+14155550100".into() }]);
     assert_eq!(effects.last(), Some(&Effect::Publish));
     assert_eq!(view(&machine, "a"), CallView::Dialing);
@@ -161,6 +164,50 @@ fn an_unanswered_call_stops_ringing_at_its_deadline() {
     assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("in") }]);
     assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Off }));
     assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|end| end.outcome), Some(CallOutcome::Missed));
+}
+
+#[test]
+fn do_not_disturb_turns_a_call_away_busy_and_missed_without_ringing_or_a_popup() {
+    let mut machine = CallMachine::new();
+    assert_eq!(ok(&mut machine, CallEvent::SetDoNotDisturb { on: true }, at(0)), [], "nothing to publish");
+    let effects = ok(&mut machine, incoming("in"), at(1));
+    // The engine declines it at once, before the call is logged.
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("in") }]);
+    assert!(matches!(&effects[0], Effect::Engine(_)), "{effects:?}");
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::LogStarted { .. })), "{effects:?}");
+    for effect in &effects {
+        assert!(!matches!(effect, Effect::NotifyIncoming { .. } | Effect::Ringer { .. }), "{effect:?}");
+    }
+    assert_eq!(view(&machine, "in"), CallView::Ending);
+    let effects = ok(&mut machine, ended("in", "USER_BUSY", None), at(1));
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::NotifyMissed { .. } | Effect::OpenWrapUp { .. })));
+    let end = machine.snapshot().calls[0].end.clone().expect("ended");
+    assert_eq!((end.cause, end.outcome.logged_state()), (HangupCause::UserBusy, LoggedCallState::Missed));
+
+    // Off again, the next call rings and pops up.
+    ok(&mut machine, CallEvent::SetDoNotDisturb { on: false }, at(2));
+    let effects = ok(&mut machine, incoming("next"), at(3));
+    assert!(effects.contains(&Effect::Ringer { mode: RingerMode::Ring }), "{effects:?}");
+    assert!(effects.iter().any(|effect| matches!(effect, Effect::NotifyIncoming { .. })), "{effects:?}");
+}
+
+#[test]
+fn outcomes_are_logged_as_the_call_log_counts_them() {
+    let table = [
+        (CallOutcome::Completed, LoggedCallState::Completed),
+        (CallOutcome::Missed, LoggedCallState::Missed),
+        (CallOutcome::Declined, LoggedCallState::Missed),
+        (CallOutcome::Cancelled, LoggedCallState::Failed),
+        (CallOutcome::Busy, LoggedCallState::Failed),
+        (CallOutcome::NoAnswer, LoggedCallState::Failed),
+        (CallOutcome::Rejected, LoggedCallState::Failed),
+        (CallOutcome::Failed, LoggedCallState::Failed),
+    ];
+    for (outcome, logged) in table {
+        assert_eq!(outcome.logged_state(), logged, "{outcome:?}");
+    }
+    assert_eq!(Direction::Inbound.logged(), CallDirection::Inbound);
+    assert_eq!(Direction::Outbound.logged(), CallDirection::Outbound);
 }
 
 #[test]

@@ -74,6 +74,7 @@ fn event() -> impl Strategy<Value = CallEvent> {
             }
         }),
         Just(CallEvent::Tick),
+        any::<bool>().prop_map(|on| CallEvent::SetDoNotDisturb { on }),
     ]
 }
 
@@ -122,6 +123,15 @@ fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(),
     Ok(())
 }
 
+/// While Do Not Disturb is on, no call starts ringing (one that rang before may ring on).
+fn check_do_not_disturb(machine: &CallMachine, effects: &[Effect]) -> Result<(), TestCaseError> {
+    if machine.do_not_disturb() {
+        let popups = effects.iter().filter(|effect| matches!(effect, Effect::NotifyIncoming { .. })).count();
+        prop_assert_eq!(popups, 0, "a call rang under Do Not Disturb: {:?}", effects);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -138,6 +148,7 @@ proptest! {
             match machine.handle(event.clone(), now) {
                 Err(_) => prop_assert_eq!(machine.snapshot(), before, "a rejected {:?} changed state", event),
                 Ok(effects) => {
+                    check_do_not_disturb(&machine, &effects)?;
                     for effect in effects {
                         match effect {
                             Effect::LogStarted { call_id, .. } => {

@@ -107,6 +107,8 @@ pub struct CallMachine {
     ringer: Option<RingerMode>,
     /// How many times the calls changed: the snapshot's revision.
     revision: u64,
+    /// Inbound calls are turned away at once ([`CallEvent::SetDoNotDisturb`]).
+    do_not_disturb: bool,
 }
 
 impl CallMachine {
@@ -144,12 +146,24 @@ impl CallMachine {
             self.revision += 1;
             effects.push(Effect::Publish);
         }
+        // What the agent must notice at once (the engine's next step, the ring, the popup) runs
+        // before the bookkeeping (call log, wrap-up, window update); otherwise in order.
+        effects.sort_by_key(|effect| !effect.is_urgent());
         Ok(effects)
+    }
+
+    /// Whether Do Not Disturb turns inbound calls away.
+    pub fn do_not_disturb(&self) -> bool {
+        self.do_not_disturb
     }
 
     fn apply(&mut self, event: CallEvent, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
         match event {
             CallEvent::Dial { call_id, remote, lead_id } => self.dial(call_id, remote, lead_id, now, effects),
+            CallEvent::SetDoNotDisturb { on } => {
+                self.do_not_disturb = on;
+                Ok(())
+            }
             CallEvent::Answer { call_id } => self.answer(&call_id, now, effects),
             CallEvent::Decline { call_id } => {
                 let call = self.call(&call_id)?;
@@ -351,7 +365,7 @@ impl CallMachine {
                     at: now,
                 });
                 self.calls.push(Call {
-                    id: call_id,
+                    id: call_id.clone(),
                     direction: Direction::Inbound,
                     remote,
                     lead_id: None,
@@ -363,6 +377,10 @@ impl CallMachine {
                     ended_by_agent: false,
                     end: None,
                 });
+                if self.do_not_disturb {
+                    // Turned away before it rings: busy for the caller, missed in the log.
+                    return self.request_end(&call_id, HangupCause::UserBusy, now, effects);
+                }
                 Ok(())
             }
             EngineUpdate::State { state } => self.engine_state(call_id, state, now, effects),

@@ -208,6 +208,11 @@ pub enum CallEvent {
     },
     /// Time passed; expires deadlines. The shell sends it about once a second while calls exist.
     Tick,
+    /// Do Not Disturb turned on or off. While on, an inbound call is turned away at once: the
+    /// caller hears busy, the call log says missed, nothing rings and nothing pops up.
+    SetDoNotDisturb {
+        on: bool,
+    },
 }
 
 /// What the agent sees for one call.
@@ -235,6 +240,16 @@ impl CallView {
     }
 }
 
+impl Direction {
+    /// The call log's word for it.
+    pub fn logged(self) -> crate::call_log::CallDirection {
+        match self {
+            Direction::Inbound => crate::call_log::CallDirection::Inbound,
+            Direction::Outbound => crate::call_log::CallDirection::Outbound,
+        }
+    }
+}
+
 /// How a call ended, for the call log and the agent's wrap-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +267,24 @@ pub enum CallOutcome {
     Rejected,
     /// Outbound, it never connected for another reason (bad number, network, engine failure).
     Failed,
+}
+
+impl CallOutcome {
+    /// The state its call-log row ends in: a declined inbound call was not taken, so it is
+    /// missed (the Calls badge counts it); a call that never connected for any other reason
+    /// failed, and its cause says which.
+    pub fn logged_state(self) -> crate::call_log::LoggedCallState {
+        use crate::call_log::LoggedCallState;
+        match self {
+            CallOutcome::Completed => LoggedCallState::Completed,
+            CallOutcome::Missed | CallOutcome::Declined => LoggedCallState::Missed,
+            CallOutcome::Cancelled
+            | CallOutcome::Busy
+            | CallOutcome::NoAnswer
+            | CallOutcome::Rejected
+            | CallOutcome::Failed => LoggedCallState::Failed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -380,6 +413,18 @@ pub enum Effect {
     },
     /// The snapshot changed: emit `call://updated`.
     Publish,
+}
+
+impl Effect {
+    /// What the agent must notice at once: the engine's next step, the ringer, the incoming-call
+    /// notification and its withdrawal. [`CallMachine::handle`] returns these first; the shell
+    /// carries effects out in the order given.
+    pub fn is_urgent(&self) -> bool {
+        matches!(
+            self,
+            Effect::Engine(_) | Effect::Ringer { .. } | Effect::NotifyIncoming { .. } | Effect::WithdrawIncoming { .. }
+        )
+    }
 }
 
 /// Why the machine refused an event. The shell logs it; for agent commands it becomes the

@@ -20,7 +20,7 @@ use softphone_store::{CallLogEntry, ImportReport, Lead, LeadId, Page};
 use tauri::Emitter;
 
 use crate::account::Account;
-use crate::calls::{self, Calls};
+use crate::call_loop::CallLoop;
 use crate::database::Database;
 use crate::{Connection, errors};
 
@@ -79,20 +79,29 @@ pub async fn issue_login_token(account: State<'_, Account>) -> Result<LoginToken
 }
 
 #[tauri::command]
-pub fn get_calls(calls: State<'_, Calls>) -> Result<CallsSnapshot, IpcError> {
+pub fn get_calls(calls: State<'_, CallLoop>) -> CallsSnapshot {
     calls.snapshot()
 }
 
 /// Validates the number, then dials it. Returns the new call's id.
 #[tauri::command]
-pub fn place_call<R: Runtime>(app: AppHandle<R>, number: String, lead_id: Option<i64>) -> Result<CallId, IpcError> {
-    dial(&app, &number, lead_id)
+pub async fn place_call<R: Runtime>(
+    app: AppHandle<R>,
+    calls: State<'_, CallLoop>,
+    number: String,
+    lead_id: Option<i64>,
+) -> Result<CallId, IpcError> {
+    let dial = dial_event(&app, &number, lead_id)?;
+    let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
+    let call_id = call_id.clone();
+    calls.ask(dial).await?;
+    Ok(call_id)
 }
 
 /// Validates `number` (the region from the settings; demo mode also takes the simulator's
-/// directory numbers), then dials it. The dialer, Redial and a notification's Call back all come
-/// here.
-pub fn dial<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallId, IpcError> {
+/// directory numbers) and makes the [`CallEvent::Dial`] for it, with a new call id. The dialer,
+/// Redial and a notification's Call back all come here.
+pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
     let region = crate::settings::region(app);
     let demo = app.state::<Connection>().0.lock().map(|status| status.demo).unwrap_or(false);
     let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
@@ -101,65 +110,64 @@ pub fn dial<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) 
     })?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
-    calls::dispatch(app, CallEvent::Dial { call_id: call_id.clone(), remote, lead_id })?;
-    Ok(call_id)
+    Ok(CallEvent::Dial { call_id, remote, lead_id })
 }
 
 #[tauri::command]
-pub fn answer_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Answer { call_id })
+pub async fn answer_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Answer { call_id }).await
 }
 
 #[tauri::command]
-pub fn decline_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Decline { call_id })
+pub async fn decline_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Decline { call_id }).await
 }
 
 #[tauri::command]
-pub fn hang_up_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Hangup { call_id })
+pub async fn hang_up_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Hangup { call_id }).await
 }
 
 #[tauri::command]
-pub fn hold_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Hold { call_id })
+pub async fn hold_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Hold { call_id }).await
 }
 
 #[tauri::command]
-pub fn resume_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Resume { call_id })
+pub async fn resume_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Resume { call_id }).await
 }
 
 #[tauri::command]
-pub fn set_call_muted<R: Runtime>(app: AppHandle<R>, call_id: CallId, muted: bool) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::SetMuted { call_id, muted })
+pub async fn set_call_muted(calls: State<'_, CallLoop>, call_id: CallId, muted: bool) -> Result<(), IpcError> {
+    calls.ask(CallEvent::SetMuted { call_id, muted }).await
 }
 
 #[tauri::command]
-pub fn send_call_digits<R: Runtime>(app: AppHandle<R>, call_id: CallId, digits: String) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::SendDigits { call_id, digits })
+pub async fn send_call_digits(calls: State<'_, CallLoop>, call_id: CallId, digits: String) -> Result<(), IpcError> {
+    calls.ask(CallEvent::SendDigits { call_id, digits }).await
 }
 
 #[tauri::command]
-pub fn dismiss_call<R: Runtime>(app: AppHandle<R>, call_id: CallId) -> Result<(), IpcError> {
-    calls::dispatch(&app, CallEvent::Dismiss { call_id })
+pub async fn dismiss_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Dismiss { call_id }).await
 }
 
 /// What the webview engine saw happen to a call (SDK state, hangup cause, incoming invite).
 #[tauri::command]
-pub fn report_engine_update<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn report_engine_update(
+    calls: State<'_, CallLoop>,
     call_id: CallId,
     update: EngineUpdate,
 ) -> Result<(), IpcError> {
-    calls::engine_update(&app, call_id, update)
+    calls.ask(CallEvent::Engine { call_id, update }).await
 }
 
 /// The wrap-up of a call that just ended: disposition and note on its call-log row (and the
 /// lead's latest outcome); then the call leaves the calls panel.
 #[tauri::command]
-pub fn wrap_up_call<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn wrap_up_call(
+    calls: State<'_, CallLoop>,
     database: State<'_, Database>,
     call_id: CallId,
     disposition: Option<String>,
@@ -167,7 +175,7 @@ pub fn wrap_up_call<R: Runtime>(
 ) -> Result<CallLogEntry, IpcError> {
     let row = database.finished_row(&call_id)?;
     let entry = set_call_disposition(database, row, disposition, note)?;
-    calls::dispatch(&app, CallEvent::Dismiss { call_id })?;
+    calls.ask(CallEvent::Dismiss { call_id }).await?;
     Ok(entry)
 }
 
@@ -186,7 +194,7 @@ pub fn report_engine_connection<R: Runtime>(app: AppHandle<R>, state: Connection
 
 #[tauri::command]
 pub fn get_diagnostics<R: Runtime>(app: AppHandle<R>) -> Result<Diagnostics, IpcError> {
-    crate::engine::diagnostics(&app)
+    crate::engine::diagnostics(&app, &app.state::<CallLoop>().snapshot())
 }
 
 #[tauri::command]
@@ -236,9 +244,13 @@ pub fn get_desktop_status<R: Runtime>(app: AppHandle<R>) -> DesktopStatus {
 
 /// Do Not Disturb: inbound calls are declined (busy) and logged as missed while it is on.
 #[tauri::command]
-pub fn set_do_not_disturb<R: Runtime>(app: AppHandle<R>, on: bool) -> DesktopStatus {
-    crate::desktop::set_do_not_disturb(&app, on);
-    crate::notifications::desktop_status(&app)
+pub async fn set_do_not_disturb<R: Runtime>(
+    app: AppHandle<R>,
+    calls: State<'_, CallLoop>,
+    on: bool,
+) -> Result<DesktopStatus, IpcError> {
+    calls.ask(CallEvent::SetDoNotDisturb { on }).await?;
+    Ok(crate::notifications::desktop_status(&app))
 }
 
 /// The `tel:` link the app was started with, once (the window asks when it is ready).
@@ -258,7 +270,7 @@ pub async fn simulate_inbound_call(
         Some(id) => database.with(|store| store.lead(id))?,
         None => {
             let leads = database.with(|store| store.search_leads("", Page { offset: 0, limit: 100 }))?;
-            let pick = (calls::now().0 as usize) % leads.len().max(1);
+            let pick = (crate::clock::now().0 as usize) % leads.len().max(1);
             leads.into_iter().nth(pick).ok_or_else(|| {
                 IpcError::new(softphone_core::ipc::ErrorCode::NotFound, "There are no leads to call from.")
             })?
@@ -282,7 +294,7 @@ pub fn get_lead(database: State<'_, Database>, lead_id: LeadId) -> Result<Lead, 
 
 #[tauri::command]
 pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: String) -> Result<Lead, IpcError> {
-    database.with(|store| store.update_notes(lead_id, &notes, calls::now().0 as i64))
+    database.with(|store| store.update_notes(lead_id, &notes, crate::clock::now().0 as i64))
 }
 
 /// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
@@ -292,7 +304,7 @@ pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> R
     tauri::async_runtime::spawn_blocking(move || {
         let database = tauri::Manager::state::<Database>(&app);
         database.with(|store| {
-            store.import_leads_csv(&path, region, calls::now().0 as i64, |progress| {
+            store.import_leads_csv(&path, region, crate::clock::now().0 as i64, |progress| {
                 let _ = app.emit(softphone_core::ipc::event::IMPORT_PROGRESS, progress);
             })
         })
@@ -329,7 +341,7 @@ pub fn get_unseen_missed_count(database: State<'_, Database>) -> Result<u64, Ipc
 /// The agent opened the call log: every missed call counts as seen.
 #[tauri::command]
 pub fn mark_missed_calls_seen(database: State<'_, Database>) -> Result<(), IpcError> {
-    database.with(|store| store.mark_missed_seen(calls::now().0 as i64)).map(drop)
+    database.with(|store| store.mark_missed_seen(crate::clock::now().0 as i64)).map(drop)
 }
 
 /// The dispositions the agent can pick after a call: the standard ones, then the team's own.
@@ -344,7 +356,7 @@ pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition
 #[tauri::command]
 pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
     let custom = CustomDisposition::new(&label).map_err(disposition_refused)?;
-    database.with(|store| store.add_custom_disposition(&custom, calls::now().0 as i64))?;
+    database.with(|store| store.add_custom_disposition(&custom, crate::clock::now().0 as i64))?;
     get_dispositions(database)
 }
 
@@ -374,5 +386,7 @@ pub fn set_call_disposition(
         .map(|text| Disposition::from_code(text.trim()))
         .transpose()
         .map_err(disposition_refused)?;
-    database.with(|store| store.set_call_disposition(call_log_id, disposition.as_ref(), &note, calls::now().0 as i64))
+    database.with(|store| {
+        store.set_call_disposition(call_log_id, disposition.as_ref(), &note, crate::clock::now().0 as i64)
+    })
 }

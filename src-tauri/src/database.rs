@@ -48,7 +48,7 @@ impl Database {
 
     /// Demo mode: fills an empty lead table with the sample leads; logs what happened.
     pub fn seed_demo_leads(&self) {
-        match self.with(|store| store.seed_demo_leads(crate::calls::now().0 as i64)) {
+        match self.with(|store| store.seed_demo_leads(crate::clock::now().0 as i64)) {
             Ok(seeded) => tracing::info!(seeded, "demo leads"),
             Err(error) => tracing::warn!(reason = %error.message, "the demo leads could not be seeded"),
         }

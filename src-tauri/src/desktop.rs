@@ -2,7 +2,6 @@
 //! `tel:` / `callto:` links (from the command line, or handed over by a second launch).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use softphone_core::call::{CallEvent, CallView, CallsSnapshot};
 use softphone_core::ipc::{ConnectionState, event};
@@ -10,43 +9,28 @@ use softphone_core::phone::parse_dial_uri;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::{mpsc, watch};
 
 use crate::Connection;
-use crate::calls::Calls;
 
-/// Desktop state, managed: Do Not Disturb and a dial link waiting for the window.
+/// Desktop state, managed: a dial link waiting for the window.
 #[derive(Default)]
 pub struct Desktop {
-    do_not_disturb: AtomicBool,
     pending_dial: Mutex<Option<String>>,
 }
 
-pub fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
-    app.try_state::<Desktop>().is_some_and(|desktop| desktop.do_not_disturb.load(Ordering::SeqCst))
+/// Do Not Disturb, as the call machine has it.
+fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<watch::Receiver<CallsSnapshot>>().is_some_and(|calls| calls.borrow().do_not_disturb)
 }
 
-/// Turns Do Not Disturb on or off: while on, inbound calls are declined (busy) and logged as
-/// missed. The tray and the window follow, and the next start remembers it.
-pub fn set_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
-    apply_do_not_disturb(app, on);
-    crate::settings::remember_do_not_disturb(app, on);
-}
-
-/// Do Not Disturb as the settings say (at start-up, or saved from the Settings page).
-pub fn apply_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
-    let was = app.state::<Desktop>().do_not_disturb.swap(on, Ordering::SeqCst);
-    if was != on {
-        tracing::info!(on, "do not disturb");
-    }
-    // The call machine turns calls away; the desktop only shows that it does.
-    if let Err(error) = crate::calls::dispatch(app, CallEvent::SetDoNotDisturb { on }) {
-        tracing::error!(reason = %error.message, "do not disturb not given to the calls");
-    }
+/// The call machine turned Do Not Disturb on or off (it turns the calls away): the tray shows it.
+pub fn show_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    tracing::info!(on, "do not disturb");
     if let Some(tray) = app.try_state::<TrayItems<R>>() {
         let _ = tray.do_not_disturb.set_checked(on);
     }
     refresh_tray(app);
-    crate::notifications::publish_status(app);
 }
 
 /// Shows, unminimizes and focuses the main window.
@@ -115,7 +99,10 @@ fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let menu = Menu::with_items(app, &[&status, &separator, &dnd_item, &show, &quit])?;
     let mut builder = TrayIconBuilder::with_id("main").menu(&menu).tooltip("Softphone").on_menu_event(|app, event| {
         match event.id.as_ref() {
-            "dnd" => set_do_not_disturb(app, !do_not_disturb(app)),
+            "dnd" => {
+                let on = !do_not_disturb(app);
+                let _ = app.state::<mpsc::UnboundedSender<CallEvent>>().send(CallEvent::SetDoNotDisturb { on });
+            }
             "show" => toggle_window(app),
             "quit" => app.exit(0),
             _ => {}
@@ -147,7 +134,7 @@ pub fn tray_status(connection: ConnectionState, calls: &CallsSnapshot, do_not_di
 pub fn refresh_tray<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.try_state::<TrayItems<R>>() else { return };
     let connection = app.state::<Connection>().0.lock().map(|status| status.state).unwrap_or(ConnectionState::Offline);
-    let calls = app.state::<Calls>().snapshot().unwrap_or_default();
+    let calls = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
     let status = tray_status(connection, &calls, do_not_disturb(app));
     let _ = tray.status.set_text(format!("Status: {status}"));
     if let Some(icon) = app.tray_by_id("main") {
@@ -177,6 +164,7 @@ mod tests {
                 })
                 .collect(),
             revision: 1,
+            do_not_disturb: false,
         }
     }
 

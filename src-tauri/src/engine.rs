@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use softphone_core::call::{CallId, EngineCommand, RingerMode};
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineCommand, RingerMode};
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{
     AudioMeter, CallMediaDiagnostics, ConnectionState, ConnectionStatus, Diagnostics, ErrorCode, IpcError, event,
@@ -21,7 +21,6 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
 
 use crate::account::Account;
-use crate::calls::{self, Calls};
 use crate::{Connection, errors};
 
 /// Refresh the login token this long before it expires (the SDK warns 60 s before; the token
@@ -287,9 +286,8 @@ async fn follow_events<R: Runtime>(
         }
         match event {
             NativeEngineEvent::Call { call_id, update } => {
-                if let Err(error) = calls::engine_update(&app, call_id, update) {
-                    tracing::warn!(reason = %error.message, "an engine update was refused");
-                }
+                // To the call loop, which logs a refusal.
+                let _ = app.state::<mpsc::UnboundedSender<CallEvent>>().send(CallEvent::Engine { call_id, update });
             }
             NativeEngineEvent::Connection(change) => {
                 let (state, reason) = match change {
@@ -414,10 +412,9 @@ pub fn set_connection<R: Runtime>(app: &AppHandle<R>, state: ConnectionState, re
 }
 
 /// The diagnostics page: engine, connection, audio, and the media figures of every live call.
-pub fn diagnostics<R: Runtime>(app: &AppHandle<R>) -> Result<Diagnostics, IpcError> {
+pub fn diagnostics<R: Runtime>(app: &AppHandle<R>, snapshot: &CallsSnapshot) -> Result<Diagnostics, IpcError> {
     let engine_state = app.state::<EngineHost>();
     let native = engine_state.native();
-    let snapshot = app.state::<Calls>().snapshot()?;
     let audio = match (&engine_state.audio, &engine_state.audio_problem) {
         (_, Some(problem)) => problem.clone(),
         (Ok(audio), None) => describe_audio(audio),

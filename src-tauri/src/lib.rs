@@ -1,7 +1,8 @@
 //! The Tauri shell: wires state, commands and logging. Domain logic lives in `crates/`.
 
 mod account;
-mod calls;
+mod call_loop;
+mod clock;
 mod commands;
 mod database;
 mod desktop;
@@ -49,9 +50,14 @@ const NO_ENGINE_REASON: &str = "No call engine is running yet.";
 /// Registers the shell's state and commands on any Tauri runtime (the real one, or the mock
 /// runtime in tests).
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
+    // The call loop's inbox for adapters and its snapshot are managed as plain channel ends.
+    let (call_loop, call_events, calls_snapshot) = call_loop::CallLoop::new();
     builder
+        .plugin(call_loop::plugin())
         .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
-        .manage(calls::Calls::default())
+        .manage(call_loop)
+        .manage(call_events)
+        .manage(calls_snapshot)
         .manage(engine::EngineHost::new())
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
@@ -157,7 +163,6 @@ pub fn run() {
             settings::forward_audio_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
-            calls::spawn_ticker(app.handle().clone());
             notifications::start(app.handle());
             desktop::create_tray(app.handle());
             web_process::reload_when_it_dies(app.handle());

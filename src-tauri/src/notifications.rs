@@ -7,14 +7,13 @@
 
 use std::sync::Mutex;
 
-use softphone_core::call::{CallEvent, CallId, Party};
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::ipc::{DesktopStatus, IpcError, event};
 use softphone_core::phone::PhoneNumber;
 use softphone_notify::{CallAction, IncomingCallNotice, NotificationEvent, Notifier, NotifyError};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use crate::calls;
 use crate::database::Database;
 
 enum Service {
@@ -103,7 +102,8 @@ pub fn publish_status<R: Runtime>(app: &AppHandle<R>) {
 
 pub fn desktop_status<R: Runtime>(app: &AppHandle<R>) -> DesktopStatus {
     let (notifications, notifications_problem) = app.state::<Notifications>().status();
-    DesktopStatus { notifications, notifications_problem, do_not_disturb: crate::desktop::do_not_disturb(app) }
+    let do_not_disturb = app.state::<watch::Receiver<CallsSnapshot>>().borrow().do_not_disturb;
+    DesktopStatus { notifications, notifications_problem, do_not_disturb }
 }
 
 /// Carries out popups one at a time, in the order the state machine asked for them.
@@ -136,9 +136,9 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
             let outcome = match action.action {
                 CallAction::Answer => {
                     crate::desktop::show_window(&app);
-                    calls::dispatch(&app, CallEvent::Answer { call_id })
+                    to_calls(&app, CallEvent::Answer { call_id })
                 }
-                CallAction::Decline => calls::dispatch(&app, CallEvent::Decline { call_id }),
+                CallAction::Decline => to_calls(&app, CallEvent::Decline { call_id }),
                 CallAction::Open => {
                     crate::desktop::show_window(&app);
                     app.emit(event::WINDOW_SHOW_CALL, &call_id).map_err(|e| crate::errors::internal(&e.to_string()))
@@ -155,10 +155,18 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
     });
 }
 
+/// Hands `event` to the call loop.
+fn to_calls<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), IpcError> {
+    app.state::<mpsc::UnboundedSender<CallEvent>>()
+        .send(event)
+        .map_err(|_| crate::errors::internal("The call loop has stopped"))
+}
+
 /// The Call back button of a missed-call notification: dials the caller (and the lead the missed
 /// call was matched to), as Redial in the call log does.
 fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcError> {
-    let from_machine = app.state::<calls::Calls>().snapshot()?.calls.into_iter().find(|call| &call.call_id == missed);
+    let snapshot = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
+    let from_machine = snapshot.calls.into_iter().find(|call| &call.call_id == missed);
     let (number, lead_id) = match from_machine {
         Some(call) => (call.remote.number, call.lead_id),
         // Already dismissed from the window: the call log still has it.
@@ -169,7 +177,10 @@ fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcE
             (entry.remote_number, entry.lead_id.map(|lead| lead.0))
         }
     };
-    let call_id = crate::commands::dial(app, &number, lead_id)?;
+    let dial = crate::commands::dial_event(app, &number, lead_id)?;
+    let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
+    let call_id = call_id.clone();
+    to_calls(app, dial)?;
     tracing::info!(missed = %missed.0, call_id = %call_id.0, "calling back a missed call");
     Ok(())
 }

@@ -3,12 +3,14 @@
 
 use std::sync::Mutex;
 
+use softphone_core::call::CallEvent;
 use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList, AudioNotice, event};
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_core::phone::Region;
 use softphone_core::settings::{Ringtone, Settings};
 use softphone_media::{AudioDevice, DeviceChoice};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::mpsc;
 
 use crate::database::Database;
 use crate::engine::EngineHost;
@@ -70,7 +72,11 @@ pub fn remember_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
 }
 
 fn apply<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
-    crate::desktop::apply_do_not_disturb(app, settings.do_not_disturb);
+    // The call machine turns calls away under Do Not Disturb; the tray and status follow it.
+    let on = settings.do_not_disturb;
+    if let Some(calls) = app.try_state::<mpsc::UnboundedSender<CallEvent>>() {
+        let _ = calls.send(CallEvent::SetDoNotDisturb { on });
+    }
     let choice = DeviceChoice {
         microphone: settings.audio_input.clone(),
         speaker: settings.audio_output.clone(),

@@ -414,11 +414,11 @@ mod tests {
     fn an_older_snapshot_does_not_hide_a_newer_one() {
         let ringing = crate::state::inbound_ringing_call("call-1");
         let seen = SeenCalls::default();
-        seen.saw(&CallsSnapshot { calls: vec![ringing], revision: 7 });
+        seen.saw(&CallsSnapshot { calls: vec![ringing], revision: 7, ..CallsSnapshot::default() });
         assert_eq!((seen.revision.get(), seen.any.get()), (7, true), "a call is up: re-read every tick");
-        seen.saw(&CallsSnapshot { calls: Vec::new(), revision: 3 });
+        seen.saw(&CallsSnapshot { calls: Vec::new(), revision: 3, ..CallsSnapshot::default() });
         assert_eq!((seen.revision.get(), seen.any.get()), (7, true), "a late, older read changes nothing");
-        seen.saw(&CallsSnapshot { calls: Vec::new(), revision: 8 });
+        seen.saw(&CallsSnapshot { calls: Vec::new(), revision: 8, ..CallsSnapshot::default() });
         assert_eq!((seen.revision.get(), seen.any.get()), (8, false));
     }
 }

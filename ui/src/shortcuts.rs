@@ -149,7 +149,7 @@ mod tests {
     }
 
     fn calls(list: Vec<CallSnapshot>) -> CallsSnapshot {
-        CallsSnapshot { calls: list, revision: 1 }
+        CallsSnapshot { calls: list, revision: 1, ..CallsSnapshot::default() }
     }
 
     #[test]

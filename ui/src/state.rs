@@ -364,8 +364,9 @@ mod tests {
         let state = reduce(AppState::default(), AppAction::ConnectionLoaded(status(ConnectionState::Offline)));
         assert_eq!(state.connection, Some(status(ConnectionState::Offline)), "without an event the answer counts");
 
-        let ringing = CallsSnapshot { calls: vec![inbound_ringing_call("c1")], revision: 1 };
-        let gone = CallsSnapshot { calls: Vec::new(), revision: 2 };
+        let ringing =
+            CallsSnapshot { calls: vec![inbound_ringing_call("c1")], revision: 1, ..CallsSnapshot::default() };
+        let gone = CallsSnapshot { calls: Vec::new(), revision: 2, ..CallsSnapshot::default() };
         // The call already went (event: no calls); the late answer still had it ringing.
         let state = reduce(AppState::default(), AppAction::CallsUpdated(gone.clone()));
         let state = reduce(state, AppAction::CallsLoaded(ringing.clone()));

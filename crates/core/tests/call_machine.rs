@@ -169,7 +169,8 @@ fn an_unanswered_call_stops_ringing_at_its_deadline() {
 #[test]
 fn do_not_disturb_turns_a_call_away_busy_and_missed_without_ringing_or_a_popup() {
     let mut machine = CallMachine::new();
-    assert_eq!(ok(&mut machine, CallEvent::SetDoNotDisturb { on: true }, at(0)), [], "nothing to publish");
+    let effects = ok(&mut machine, CallEvent::SetDoNotDisturb { on: true }, at(0));
+    assert_eq!(effects, [Effect::DoNotDisturb { on: true }], "the desktop follows; no call changed");
     let effects = ok(&mut machine, incoming("in"), at(1));
     // The engine declines it at once, before the call is logged.
     assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("in") }]);

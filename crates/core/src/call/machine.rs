@@ -118,7 +118,11 @@ impl CallMachine {
 
     /// The snapshot the UI renders.
     pub fn snapshot(&self) -> CallsSnapshot {
-        CallsSnapshot { calls: self.calls.iter().map(Call::snapshot).collect(), revision: self.revision }
+        CallsSnapshot {
+            calls: self.calls.iter().map(Call::snapshot).collect(),
+            revision: self.revision,
+            do_not_disturb: self.do_not_disturb,
+        }
     }
 
     /// True while any call is not ended: the shell sends [`CallEvent::Tick`] only then.
@@ -162,6 +166,7 @@ impl CallMachine {
             CallEvent::Dial { call_id, remote, lead_id } => self.dial(call_id, remote, lead_id, now, effects),
             CallEvent::SetDoNotDisturb { on } => {
                 self.do_not_disturb = on;
+                effects.push(Effect::DoNotDisturb { on });
                 Ok(())
             }
             CallEvent::Answer { call_id } => self.answer(&call_id, now, effects),

@@ -319,6 +319,9 @@ pub struct CallsSnapshot {
     /// (events and reads can arrive in either order).
     #[serde(default)]
     pub revision: u64,
+    /// Do Not Disturb: inbound calls are turned away (busy, logged missed) while it is on.
+    #[serde(default)]
+    pub do_not_disturb: bool,
 }
 
 /// What the shell tells an engine to do.
@@ -413,6 +416,10 @@ pub enum Effect {
     },
     /// The snapshot changed: emit `call://updated`.
     Publish,
+    /// Do Not Disturb is now `on`: the tray, the window's status and the saved settings follow.
+    DoNotDisturb {
+        on: bool,
+    },
 }
 
 impl Effect {

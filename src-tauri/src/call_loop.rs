@@ -1,0 +1,208 @@
+//! The call loop: the one task that owns the [`CallMachine`].
+//!
+//! Everything that happens to a call is a [`CallEvent`] in its inbox: a command from the window
+//! ([`CallLoop::ask`], which answers with the machine's refusal if there is one), an engine's
+//! update, a notification click, a tray action or Do Not Disturb (adapters hold an
+//! `UnboundedSender<CallEvent>` and never call the machine), and its own tick while calls are
+//! live. For each event the loop applies it, carries out the effects in the order the machine
+//! gives them, through the adapters, and publishes the snapshot (`watch::Receiver<CallsSnapshot>`
+//! for readers in the shell, `call://updated` for the window).
+//!
+//! Dependencies run one way: commands → this loop → adapters → crates.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect};
+use softphone_core::call_log::CallEngine;
+use softphone_core::ipc::{IpcError, event};
+use tauri::plugin::TauriPlugin;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::now;
+use crate::database::Database;
+use crate::engine::EngineHost;
+use crate::errors;
+
+/// How often deadlines are checked while calls exist.
+const TICK: Duration = Duration::from_secs(1);
+
+/// A command's event and where its outcome goes.
+type Asked = (CallEvent, oneshot::Sender<Result<(), IpcError>>);
+
+/// The loop's ends, as managed state: the inbox for commands, and the latest snapshot.
+pub struct CallLoop {
+    asks: mpsc::UnboundedSender<Asked>,
+    snapshot: watch::Receiver<CallsSnapshot>,
+    /// The receiving ends, until the loop starts with the app.
+    pending: Mutex<Option<Inboxes>>,
+}
+
+struct Inboxes {
+    asks: mpsc::UnboundedReceiver<Asked>,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    snapshot: watch::Sender<CallsSnapshot>,
+}
+
+impl CallLoop {
+    /// The loop's channels. The sender for adapters' events and the snapshot receiver are
+    /// managed as plain crate types, so adapters reach them without knowing this module.
+    pub fn new() -> (CallLoop, mpsc::UnboundedSender<CallEvent>, watch::Receiver<CallsSnapshot>) {
+        let (asks, asks_rx) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (snapshot_tx, snapshot) = watch::channel(CallsSnapshot::default());
+        let inboxes = Inboxes { asks: asks_rx, events: events_rx, snapshot: snapshot_tx };
+        let handle = CallLoop { asks, snapshot: snapshot.clone(), pending: Mutex::new(Some(inboxes)) };
+        (handle, events, snapshot)
+    }
+
+    /// Feeds `event` to the machine; `Err` is its refusal (nothing changed).
+    pub async fn ask(&self, event: CallEvent) -> Result<(), IpcError> {
+        let (reply, outcome) = oneshot::channel();
+        self.asks.send((event, reply)).map_err(|_| errors::internal("The call loop has stopped"))?;
+        outcome.await.map_err(|_| errors::internal("The call loop has stopped"))?
+    }
+
+    /// The calls as of the last event.
+    pub fn snapshot(&self) -> CallsSnapshot {
+        self.snapshot.borrow().clone()
+    }
+}
+
+/// Starts the loop when the app is built (the real app and the mock runtime alike).
+pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
+    tauri::plugin::Builder::new("call-loop")
+        .setup(|app, _api| {
+            let taken = app.state::<CallLoop>().pending.lock().ok().and_then(|mut pending| pending.take());
+            if let Some(inboxes) = taken {
+                tauri::async_runtime::spawn(run(app.clone(), inboxes));
+            }
+            Ok(())
+        })
+        .build()
+}
+
+async fn run<R: Runtime>(app: AppHandle<R>, mut inboxes: Inboxes) {
+    let mut machine = CallMachine::new();
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let (event, reply) = tokio::select! {
+            asked = inboxes.asks.recv() => match asked {
+                Some((event, reply)) => (event, Some(reply)),
+                None => return,
+            },
+            Some(event) = inboxes.events.recv() => (event, None),
+            _ = ticker.tick() => {
+                if !machine.has_live_calls() {
+                    continue;
+                }
+                (CallEvent::Tick, None)
+            }
+        };
+        let outcome = apply(&app, &mut machine, &inboxes.snapshot, event);
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// Applies `event` and what its effects bring back (a lead matched to the caller), in order.
+fn apply<R: Runtime>(
+    app: &AppHandle<R>,
+    machine: &mut CallMachine,
+    snapshot: &watch::Sender<CallsSnapshot>,
+    event: CallEvent,
+) -> Result<(), IpcError> {
+    let mut queue = VecDeque::from([event]);
+    let mut first = true;
+    let mut outcome = Ok(());
+    while let Some(event) = queue.pop_front() {
+        let effects = match machine.handle(event.clone(), now()).map_err(errors::call) {
+            Ok(effects) => effects,
+            Err(error) => {
+                tracing::warn!(?event, reason = %error.message, "call event refused");
+                if first {
+                    outcome = Err(error);
+                }
+                first = false;
+                continue;
+            }
+        };
+        first = false;
+        let current = machine.snapshot();
+        snapshot.send_replace(current.clone());
+        for effect in effects {
+            if let Some(next) = carry_out(app, effect, &current) {
+                queue.push_back(next);
+            }
+        }
+    }
+    outcome
+}
+
+/// Carries out one effect through its adapter; returns the event it brings back, if any.
+fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSnapshot) -> Option<CallEvent> {
+    let database = app.state::<Database>();
+    let outcome: Result<Option<CallEvent>, String> = match &effect {
+        Effect::Engine(command) => {
+            app.state::<EngineHost>().send(app, command.clone());
+            Ok(None)
+        }
+        Effect::Ringer { mode } => {
+            app.state::<EngineHost>().ring(*mode);
+            Ok(None)
+        }
+        Effect::NotifyIncoming { call_id, remote } => {
+            crate::notifications::show_incoming(app, call_id, remote);
+            Ok(None)
+        }
+        Effect::WithdrawIncoming { call_id } => {
+            crate::notifications::withdraw(app, call_id);
+            Ok(None)
+        }
+        Effect::NotifyMissed { call_id, remote } => {
+            crate::notifications::show_missed(app, call_id, remote);
+            Ok(None)
+        }
+        Effect::Publish => {
+            crate::desktop::refresh_tray(app);
+            app.emit(event::CALL_UPDATED, snapshot).map(|()| None).map_err(|e| e.to_string())
+        }
+        Effect::LogStarted { call_id, direction, remote, lead_id, at } => {
+            let engine = app.state::<EngineHost>().kind().unwrap_or(CallEngine::Webview);
+            match database.call_started(call_id, *direction, remote, *lead_id, engine, at.0 as i64) {
+                // Screen-pop: the store matched the caller to a lead.
+                Ok(Some(matched)) if lead_id.is_none() => {
+                    Ok(Some(CallEvent::LeadMatched { call_id: call_id.clone(), lead_id: matched }))
+                }
+                Ok(_) => Ok(None),
+                Err(error) => Err(error.message),
+            }
+        }
+        Effect::LogAnswered { call_id, at } => {
+            database.call_answered(call_id, at.0 as i64).map(|()| None).map_err(|e| e.message)
+        }
+        Effect::LogFinished { call_id, end, .. } => {
+            database.call_finished(call_id, end).map(|()| None).map_err(|e| e.message)
+        }
+        Effect::DoNotDisturb { on } => {
+            crate::desktop::show_do_not_disturb(app, *on);
+            crate::settings::remember_do_not_disturb(app, *on);
+            crate::notifications::publish_status(app);
+            Ok(None)
+        }
+        // The wrap-up form opens in the window from the snapshot (an ended call); the link to the
+        // lead is written with the call's start. Recorded in the log.
+        Effect::LogLeadMatched { .. } | Effect::OpenWrapUp { .. } => {
+            tracing::info!(?effect, "call effect");
+            Ok(None)
+        }
+    };
+    outcome.unwrap_or_else(|error| {
+        tracing::error!(%error, ?effect, "a call effect failed");
+        None
+    })
+}

@@ -1,0 +1,126 @@
+//! Commands about calls: each asks the call loop (and returns its refusal); the snapshot, the
+//! diagnostics and the audio meter.
+
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
+use softphone_core::demo_leads::parse_dialable;
+use softphone_core::ipc::{AudioMeter, Diagnostics, IpcError};
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use softphone_store::CallLogEntry;
+
+use crate::call_loop::CallLoop;
+use crate::database::Database;
+use crate::{Connection, errors};
+
+use super::call_log::set_call_disposition;
+
+#[tauri::command]
+pub fn get_calls(calls: State<'_, CallLoop>) -> CallsSnapshot {
+    calls.snapshot()
+}
+
+/// Validates the number, then dials it. Returns the new call's id.
+#[tauri::command]
+pub async fn place_call<R: Runtime>(
+    app: AppHandle<R>,
+    calls: State<'_, CallLoop>,
+    number: String,
+    lead_id: Option<i64>,
+) -> Result<CallId, IpcError> {
+    let dial = dial_event(&app, &number, lead_id)?;
+    let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
+    let call_id = call_id.clone();
+    calls.ask(dial).await?;
+    Ok(call_id)
+}
+
+/// Validates `number` (the region from the settings; demo mode also takes the simulator's
+/// directory numbers) and makes the [`CallEvent::Dial`] for it, with a new call id. The dialer,
+/// Redial and a notification's Call back all come here.
+pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
+    let region = crate::settings::region(app);
+    let demo = app.state::<Connection>().0.lock().map(|status| status.demo).unwrap_or(false);
+    let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
+        // The number itself stays out of the log; its length tells a cut-off entry from a typo.
+        tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
+    })?;
+    let call_id = CallId(uuid::Uuid::new_v4().to_string());
+    let remote = Party { number: number.as_e164().to_owned(), name: None };
+    Ok(CallEvent::Dial { call_id, remote, lead_id })
+}
+
+#[tauri::command]
+pub async fn answer_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Answer { call_id }).await
+}
+
+#[tauri::command]
+pub async fn decline_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Decline { call_id }).await
+}
+
+#[tauri::command]
+pub async fn hang_up_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Hangup { call_id }).await
+}
+
+#[tauri::command]
+pub async fn hold_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Hold { call_id }).await
+}
+
+#[tauri::command]
+pub async fn resume_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Resume { call_id }).await
+}
+
+#[tauri::command]
+pub async fn set_call_muted(calls: State<'_, CallLoop>, call_id: CallId, muted: bool) -> Result<(), IpcError> {
+    calls.ask(CallEvent::SetMuted { call_id, muted }).await
+}
+
+#[tauri::command]
+pub async fn send_call_digits(calls: State<'_, CallLoop>, call_id: CallId, digits: String) -> Result<(), IpcError> {
+    calls.ask(CallEvent::SendDigits { call_id, digits }).await
+}
+
+#[tauri::command]
+pub async fn dismiss_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Dismiss { call_id }).await
+}
+
+/// What the webview engine saw happen to a call (SDK state, hangup cause, incoming invite).
+#[tauri::command]
+pub async fn report_engine_update(
+    calls: State<'_, CallLoop>,
+    call_id: CallId,
+    update: EngineUpdate,
+) -> Result<(), IpcError> {
+    calls.ask(CallEvent::Engine { call_id, update }).await
+}
+
+/// The wrap-up of a call that just ended: disposition and note on its call-log row (and the
+/// lead's latest outcome); then the call leaves the calls panel.
+#[tauri::command]
+pub async fn wrap_up_call(
+    calls: State<'_, CallLoop>,
+    database: State<'_, Database>,
+    call_id: CallId,
+    disposition: Option<String>,
+    note: String,
+) -> Result<CallLogEntry, IpcError> {
+    let row = database.finished_row(&call_id)?;
+    let entry = set_call_disposition(database, row, disposition, note)?;
+    calls.ask(CallEvent::Dismiss { call_id }).await?;
+    Ok(entry)
+}
+
+#[tauri::command]
+pub fn get_diagnostics<R: Runtime>(app: AppHandle<R>) -> Result<Diagnostics, IpcError> {
+    crate::engine::diagnostics(&app, &app.state::<CallLoop>().snapshot())
+}
+
+#[tauri::command]
+pub fn get_audio_meter<R: Runtime>(app: AppHandle<R>) -> AudioMeter {
+    crate::engine::audio_meter(&app)
+}

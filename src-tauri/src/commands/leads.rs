@@ -1,0 +1,45 @@
+//! Commands about leads: search, one lead, notes, CSV import.
+
+use softphone_core::ipc::IpcError;
+use tauri::{AppHandle, Runtime, State};
+
+use std::path::PathBuf;
+
+use softphone_store::{ImportReport, Lead, LeadId, Page};
+use tauri::Emitter;
+
+use crate::database::Database;
+use crate::errors;
+
+/// Leads matching what the agent typed (prefix search over name, company, number, email, city,
+/// notes); an empty query lists the newest.
+#[tauri::command]
+pub fn search_leads(database: State<'_, Database>, query: String, page: Page) -> Result<Vec<Lead>, IpcError> {
+    database.with(|store| store.search_leads(&query, page))
+}
+
+#[tauri::command]
+pub fn get_lead(database: State<'_, Database>, lead_id: LeadId) -> Result<Lead, IpcError> {
+    database.with(|store| store.lead(lead_id))
+}
+
+#[tauri::command]
+pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: String) -> Result<Lead, IpcError> {
+    database.with(|store| store.update_notes(lead_id, &notes, crate::clock::now().0 as i64))
+}
+
+/// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
+#[tauri::command]
+pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<ImportReport, IpcError> {
+    let region = crate::settings::region(&app);
+    tauri::async_runtime::spawn_blocking(move || {
+        let database = tauri::Manager::state::<Database>(&app);
+        database.with(|store| {
+            store.import_leads_csv(&path, region, crate::clock::now().0 as i64, |progress| {
+                let _ = app.emit(softphone_core::ipc::event::IMPORT_PROGRESS, progress);
+            })
+        })
+    })
+    .await
+    .map_err(|_| errors::internal("The import"))?
+}

@@ -1,0 +1,8 @@
+//! The commands the webview may invoke, by area. Each body delegates and maps; no domain logic here.
+
+pub mod account;
+pub mod call_log;
+pub mod calls;
+pub mod desktop;
+pub mod leads;
+pub mod settings;

@@ -11,7 +11,7 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
 
-use crate::Connection;
+use crate::connection::Connection;
 
 /// Desktop state, managed: a dial link waiting for the window.
 #[derive(Default)]

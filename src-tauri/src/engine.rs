@@ -21,7 +21,8 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::mpsc;
 
 use crate::account::Account;
-use crate::{Connection, errors};
+use crate::connection::Connection;
+use crate::errors;
 
 /// Refresh the login token this long before it expires (the SDK warns 60 s before; the token
 /// cache mints a new one from 5 minutes before), or a quarter of its remaining life before when

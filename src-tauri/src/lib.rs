@@ -4,8 +4,10 @@ mod account;
 mod call_loop;
 mod clock;
 mod commands;
+mod connection;
 mod database;
 mod desktop;
+mod dialing;
 mod engine;
 mod errors;
 mod logging;
@@ -13,9 +15,7 @@ mod notifications;
 mod settings;
 mod web_process;
 
-use std::sync::Mutex;
-
-use softphone_core::ipc::{ConnectionState, ConnectionStatus, event};
+use softphone_core::ipc::{ConnectionState, event};
 use softphone_keychain::Keychain;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -23,9 +23,6 @@ pub use account::TelnyxEndpoints;
 
 /// The app's identifier; also the keychain service its items are stored under.
 pub const APP_ID: &str = "io.agentsoftphone.desktop";
-
-/// The connection state the shell reports to the UI. The call engine owns it once it exists.
-pub(crate) struct Connection(pub(crate) Mutex<ConnectionStatus>);
 
 /// What the shell needs from its surroundings; [`ShellConfig::from_env`] in the app.
 #[derive(Debug, Clone)]
@@ -44,9 +41,6 @@ impl ShellConfig {
     }
 }
 
-/// Why there is no connection yet: the window has not chosen the call engine.
-const NO_ENGINE_REASON: &str = "No call engine is running yet.";
-
 /// Registers the shell's state and commands on any Tauri runtime (the real one, or the mock
 /// runtime in tests).
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
@@ -54,7 +48,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
     let (call_loop, call_events, calls_snapshot) = call_loop::CallLoop::new();
     builder
         .plugin(call_loop::plugin())
-        .manage(Connection(Mutex::new(ConnectionStatus::offline(NO_ENGINE_REASON))))
+        .manage(connection::Connection::default())
         .manage(call_loop)
         .manage(call_events)
         .manage(calls_snapshot)
@@ -122,7 +116,7 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
         if let Ok(true) = outcome {
             app.state::<database::Database>().seed_demo_leads();
         }
-        let connection = app.state::<Connection>();
+        let connection = app.state::<connection::Connection>();
         let Ok(mut current) = connection.0.lock() else { return };
         match outcome {
             Ok(demo) => current.demo = demo,

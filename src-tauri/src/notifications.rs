@@ -177,7 +177,7 @@ fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcE
             (entry.remote_number, entry.lead_id.map(|lead| lead.0))
         }
     };
-    let dial = crate::commands::calls::dial_event(app, &number, lead_id)?;
+    let dial = crate::dialing::dial_event(app, &number, lead_id)?;
     let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
     let call_id = call_id.clone();
     to_calls(app, dial)?;

@@ -10,8 +10,9 @@ use tauri::{AppHandle, Runtime, State};
 use softphone_store::{LeadId, Page};
 
 use crate::account::Account;
+use crate::connection::Connection;
 use crate::database::Database;
-use crate::{Connection, errors};
+use crate::errors;
 
 #[tauri::command]
 pub fn get_app_info() -> AppInfo {

@@ -1,8 +1,7 @@
 //! Commands about calls: each asks the call loop (and returns its refusal); the snapshot, the
 //! diagnostics and the audio meter.
 
-use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Party};
-use softphone_core::demo_leads::parse_dialable;
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::ipc::{AudioMeter, Diagnostics, IpcError};
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -10,7 +9,6 @@ use softphone_store::CallLogEntry;
 
 use crate::call_loop::CallLoop;
 use crate::database::Database;
-use crate::{Connection, errors};
 
 use super::call_log::set_call_disposition;
 
@@ -27,26 +25,11 @@ pub async fn place_call<R: Runtime>(
     number: String,
     lead_id: Option<i64>,
 ) -> Result<CallId, IpcError> {
-    let dial = dial_event(&app, &number, lead_id)?;
+    let dial = crate::dialing::dial_event(&app, &number, lead_id)?;
     let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
     let call_id = call_id.clone();
     calls.ask(dial).await?;
     Ok(call_id)
-}
-
-/// Validates `number` (the region from the settings; demo mode also takes the simulator's
-/// directory numbers) and makes the [`CallEvent::Dial`] for it, with a new call id. The dialer,
-/// Redial and a notification's Call back all come here.
-pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
-    let region = crate::settings::region(app);
-    let demo = app.state::<Connection>().0.lock().map(|status| status.demo).unwrap_or(false);
-    let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
-        // The number itself stays out of the log; its length tells a cut-off entry from a typo.
-        tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
-    })?;
-    let call_id = CallId(uuid::Uuid::new_v4().to_string());
-    let remote = Party { number: number.as_e164().to_owned(), name: None };
-    Ok(CallEvent::Dial { call_id, remote, lead_id })
 }
 
 #[tauri::command]

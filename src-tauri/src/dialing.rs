@@ -1,0 +1,24 @@
+//! Which number a dial goes to: validated for the agent's region (demo mode also takes the
+//! simulator's directory numbers), with a new call id. The dialer, Redial and a notification's
+//! Call back all come here.
+
+use softphone_core::call::{CallEvent, CallId, Party};
+use softphone_core::demo_leads::parse_dialable;
+use softphone_core::ipc::IpcError;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::connection::Connection;
+use crate::errors;
+
+/// The [`CallEvent::Dial`] for `number`, or why it cannot be dialled.
+pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
+    let region = crate::settings::region(app);
+    let demo = app.state::<Connection>().demo();
+    let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
+        // The number itself stays out of the log; its length tells a cut-off entry from a typo.
+        tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
+    })?;
+    let call_id = CallId(uuid::Uuid::new_v4().to_string());
+    let remote = Party { number: number.as_e164().to_owned(), name: None };
+    Ok(CallEvent::Dial { call_id, remote, lead_id })
+}

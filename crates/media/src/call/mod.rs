@@ -276,7 +276,7 @@ impl CallMedia {
     pub fn send_dtmf(&self, digits: &str) -> Result<(), MediaError> {
         let codes = digits
             .chars()
-            .map(|digit| peer::dtmf_code(digit).ok_or(MediaError::InvalidDtmf(digit)))
+            .map(|digit| softphone_voice::dtmf::dtmf_code(digit).ok_or(MediaError::InvalidDtmf(digit)))
             .collect::<Result<Vec<_>, _>>()?;
         self.commands.send(Command::SendDtmf(codes)).map_err(|_| MediaError::Stopped)
     }

@@ -25,6 +25,7 @@ use super::{CallMediaOptions, CandidatePolicy, CodecChoice, MediaState};
 use crate::dsp::g711::{alaw_encode, to_i16, ulaw_encode};
 use crate::dsp::resample::StreamResampler;
 use crate::{IceServer, MediaError, SAMPLE_RATE};
+use softphone_voice::sdp::audio_mid;
 
 /// The longest the loop sleeps: how late captured audio can be picked up.
 const POLL: Duration = Duration::from_millis(4);
@@ -676,33 +677,6 @@ impl Peer {
     }
 }
 
-/// The `a=mid` of the first audio m-section.
-fn audio_mid(sdp: &str) -> Option<&str> {
-    let mut in_audio = false;
-    for line in sdp.lines().map(str::trim_end) {
-        if line.starts_with("m=") {
-            if in_audio {
-                return None;
-            }
-            in_audio = line.starts_with("m=audio");
-        } else if in_audio && let Some(mid) = line.strip_prefix("a=mid:") {
-            return Some(mid);
-        }
-    }
-    None
-}
-
-/// RFC 4733 §3.2 event code of a DTMF digit.
-pub(crate) fn dtmf_code(digit: char) -> Option<u8> {
-    match digit.to_ascii_uppercase() {
-        d @ '0'..='9' => Some(d as u8 - b'0'),
-        '*' => Some(10),
-        '#' => Some(11),
-        d @ 'A'..='D' => Some(d as u8 - b'A' + 12),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -713,20 +687,5 @@ mod tests {
         assert!(super::offers_loopback_only(local));
         assert!(!super::offers_loopback_only(mixed));
         assert!(!super::offers_loopback_only("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"), "no candidates");
-    }
-
-    use super::*;
-
-    #[test]
-    fn finds_the_audio_mid() {
-        let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\na=mid:0\r\n";
-        assert_eq!(audio_mid(sdp), Some("0"));
-    }
-
-    #[test]
-    fn dtmf_codes_follow_rfc_4733() {
-        let codes: Vec<_> = "0129*#AD".chars().map(dtmf_code).collect();
-        assert_eq!(codes, [0, 1, 2, 9, 10, 11, 12, 15].map(Some));
-        assert_eq!(dtmf_code('x'), None);
     }
 }

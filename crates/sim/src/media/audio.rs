@@ -1,4 +1,4 @@
-//! Sample-level audio: G.711 µ-law, simple resampling, and the playback sources.
+//! Sample-level audio: G.711 (from `softphone-voice`), simple resampling, and the playback sources.
 //!
 //! Everything inside the peer is mono `f32` PCM at [`RATE`] (48 kHz), full scale ±1.0. Codecs at
 //! other rates (PCMU at 8 kHz) convert at the edge.
@@ -21,64 +21,7 @@ pub(crate) const TONE_AMPLITUDE: f32 = 0.1 * SQRT_2;
 /// The most echo audio kept before the oldest is dropped: 200 ms.
 pub(crate) const ECHO_MAX: usize = 10 * FRAME;
 
-const ULAW_BIAS: i32 = 0x84;
-const ULAW_CLIP: i32 = 32_635;
-
-/// G.711 µ-law encoding of one 16-bit linear sample.
-pub(crate) fn ulaw_encode(sample: i16) -> u8 {
-    let mut magnitude = i32::from(sample);
-    let sign = if magnitude < 0 {
-        magnitude = -magnitude;
-        0x80
-    } else {
-        0
-    };
-    let biased = magnitude.min(ULAW_CLIP) + ULAW_BIAS;
-    // `biased >> 7` is in 1..=255: the exponent is the position of its highest set bit.
-    let segment = (biased >> 7) as u8;
-    let exponent = 7 - segment.leading_zeros() as i32;
-    let mantissa = (biased >> (exponent + 3)) & 0x0F;
-    !((sign | (exponent << 4) | mantissa) as u8)
-}
-
-/// G.711 µ-law decoding of one byte to a 16-bit linear sample.
-pub(crate) fn ulaw_decode(byte: u8) -> i16 {
-    let byte = !byte;
-    let exponent = i32::from((byte >> 4) & 0x07);
-    let mantissa = i32::from(byte & 0x0F);
-    let magnitude = (((mantissa << 3) + ULAW_BIAS) << exponent) - ULAW_BIAS;
-    let value = if byte & 0x80 != 0 { -magnitude } else { magnitude };
-    value as i16
-}
-
-/// G.711 A-law encoding of one 16-bit linear sample: sign, 3-bit segment, 4-bit step, even bits
-/// inverted.
-pub(crate) fn alaw_encode(sample: i16) -> u8 {
-    let sample = i32::from(sample);
-    let (sign, magnitude) = if sample >= 0 { (0x80, sample) } else { (0x00, -sample - 1) };
-    let magnitude = magnitude >> 3; // 13 bits: 0..=4095
-    let bits = 32 - magnitude.leading_zeros() as i32;
-    let segment = (bits - 5).max(0);
-    let step = if segment == 0 { magnitude >> 1 } else { (magnitude >> segment) & 0x0F };
-    ((sign | (segment << 4) | step) ^ 0x55) as u8
-}
-
-/// G.711 A-law decoding of one byte to a 16-bit linear sample (the middle of its step).
-pub(crate) fn alaw_decode(byte: u8) -> i16 {
-    let byte = i32::from(byte ^ 0x55);
-    let segment = (byte >> 4) & 0x07;
-    let step = byte & 0x0F;
-    let magnitude = if segment == 0 { (step << 4) + 8 } else { ((step << 4) + 0x108) << (segment - 1) };
-    (if byte & 0x80 != 0 { magnitude } else { -magnitude }) as i16
-}
-
-pub(crate) fn to_i16(sample: f32) -> i16 {
-    (sample.clamp(-1.0, 1.0) * 32_767.0).round() as i16
-}
-
-pub(crate) fn from_i16(sample: i16) -> f32 {
-    f32::from(sample) / 32_768.0
-}
+pub(crate) use softphone_voice::g711::{alaw_decode, alaw_encode, from_i16, to_i16, ulaw_decode, ulaw_encode};
 
 /// 48 kHz → 8 kHz by averaging each group of six samples (a crude low-pass that is plenty for a
 /// simulator: a 4 kHz component is attenuated, voice-band tones pass almost untouched).
@@ -202,38 +145,6 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alaw_matches_reference_points_and_every_code_round_trips() {
-        // ITU-T G.711: the smallest steps are 0xD5 / 0x55 (±8), full scale 0xAA / 0x2A.
-        assert_eq!(alaw_encode(0), 0xD5);
-        assert_eq!(alaw_decode(0xD5), 8);
-        assert_eq!(alaw_decode(0x55), -8);
-        assert_eq!(alaw_encode(i16::MAX), 0xAA);
-        assert_eq!(alaw_encode(i16::MIN), 0x2A);
-        assert_eq!(alaw_decode(0xAA), 32_256);
-        for byte in 0..=255u8 {
-            assert_eq!(alaw_encode(alaw_decode(byte)), byte, "code {byte:#04x}");
-        }
-    }
-
-    #[test]
-    fn ulaw_matches_reference_points_and_round_trips_within_quantization() {
-        // Reference values from ITU-T G.711: silence is 0xFF, full scale 0x80 / 0x00.
-        assert_eq!(ulaw_encode(0), 0xFF);
-        assert_eq!(ulaw_decode(0xFF), 0);
-        assert_eq!(ulaw_encode(i16::MAX), 0x80);
-        assert_eq!(ulaw_encode(i16::MIN), 0x00);
-        assert_eq!(ulaw_decode(0x80), 32_124);
-        assert_eq!(ulaw_decode(0x00), -32_124);
-        for sample in (-32_000i32..32_000).step_by(97) {
-            let sample = sample as i16;
-            let back = ulaw_decode(ulaw_encode(sample));
-            let error = (i32::from(back) - i32::from(sample)).abs();
-            // µ-law keeps ~4 bits of mantissa: the step is at most 1/16 of the magnitude (+ bias).
-            assert!(error <= i32::from(sample).abs() / 16 + 8, "{sample} -> {back}");
-        }
-    }
 
     #[test]
     fn every_ulaw_byte_decodes_and_re_encodes_to_itself() {

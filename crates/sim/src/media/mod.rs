@@ -19,7 +19,7 @@
 //! # Ok(()) }
 //! ```
 
-mod analysis;
+use softphone_voice::analysis;
 mod audio;
 mod peer;
 

@@ -17,6 +17,9 @@ use str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid, P
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
+use softphone_voice::dtmf::{dtmf_code, dtmf_digit};
+use softphone_voice::sdp::audio_mid;
+
 use super::audio::{self, ECHO_MAX, FRAME, Source};
 use super::{DtlsAnswerRole, FarEnd, FarEndCodecs, MediaError, Shared};
 
@@ -518,63 +521,4 @@ fn with_connection_address(sdp: &str, addr: SocketAddr) -> String {
             },
         })
         .collect()
-}
-
-/// The `a=mid` of the first audio m-section.
-fn audio_mid(sdp: &str) -> Option<&str> {
-    let mut in_audio = false;
-    for line in sdp.lines().map(str::trim_end) {
-        if line.starts_with("m=") {
-            if in_audio {
-                return None;
-            }
-            in_audio = line.starts_with("m=audio");
-        } else if in_audio && let Some(mid) = line.strip_prefix("a=mid:") {
-            return Some(mid);
-        }
-    }
-    None
-}
-
-/// RFC 4733 §3.2 event codes for DTMF.
-fn dtmf_digit(code: u8) -> Option<char> {
-    match code {
-        0..=9 => Some(char::from(b'0' + code)),
-        10 => Some('*'),
-        11 => Some('#'),
-        12..=15 => Some(char::from(b'A' + code - 12)),
-        _ => None,
-    }
-}
-
-fn dtmf_code(digit: char) -> Option<u8> {
-    match digit.to_ascii_uppercase() {
-        d @ '0'..='9' => Some(d as u8 - b'0'),
-        '*' => Some(10),
-        '#' => Some(11),
-        d @ 'A'..='D' => Some(d as u8 - b'A' + 12),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_audio_mid() {
-        let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\na=mid:0\r\n";
-        assert_eq!(audio_mid(sdp), Some("0"));
-        assert_eq!(audio_mid("v=0\r\nm=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 96\r\na=mid:v\r\n"), None);
-    }
-
-    #[test]
-    fn dtmf_codes_round_trip() {
-        for digit in "0123456789*#ABCD".chars() {
-            assert_eq!(dtmf_digit(dtmf_code(digit).unwrap()), Some(digit));
-        }
-        assert_eq!(dtmf_code('a'), Some(12));
-        assert_eq!(dtmf_code('x'), None);
-        assert_eq!(dtmf_digit(16), None);
-    }
 }

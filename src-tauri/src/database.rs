@@ -17,9 +17,9 @@ pub const DATABASE_FILE: &str = "softphone.sqlite3";
 #[derive(Default)]
 pub struct Database {
     store: Mutex<Option<Store>>,
-    rows: Mutex<HashMap<CallId, softphone_store::CallId>>,
+    rows: Mutex<HashMap<CallId, softphone_store::CallLogId>>,
     /// Rows of calls that ended this session, for their wrap-up.
-    finished: Mutex<HashMap<CallId, softphone_store::CallId>>,
+    finished: Mutex<HashMap<CallId, softphone_store::CallLogId>>,
     /// Held while any call is live: the background indexing of a large import waits, so it
     /// does not compete with the call's audio for the cores.
     indexing_paused: Mutex<Option<IndexingPaused>>,
@@ -97,7 +97,7 @@ impl Database {
         Ok(entry.lead_id.map(|lead| lead.0))
     }
 
-    fn row(&self, call_id: &CallId) -> Option<softphone_store::CallId> {
+    fn row(&self, call_id: &CallId) -> Option<softphone_store::CallLogId> {
         self.rows.lock().ok().and_then(|rows| rows.get(call_id).copied())
     }
 
@@ -129,7 +129,7 @@ impl Database {
     }
 
     /// The call-log row of a call that ended in this session (for its wrap-up form).
-    pub fn finished_row(&self, call_id: &CallId) -> Result<softphone_store::CallId, IpcError> {
+    pub fn finished_row(&self, call_id: &CallId) -> Result<softphone_store::CallLogId, IpcError> {
         self.finished.lock().ok().and_then(|finished| finished.get(call_id).copied()).ok_or_else(|| {
             IpcError::new(ErrorCode::NotFound, "That call is not in the call log; its wrap-up cannot be saved.")
         })

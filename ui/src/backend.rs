@@ -94,7 +94,6 @@ pub async fn clear_credentials() -> Result<CredentialsStatus, IpcError> {
     invoke(command::CLEAR_CREDENTIALS, &NoArgs {}).await
 }
 
-#[allow(dead_code, reason = "the webview call engine logs in with it once it lands")]
 pub async fn issue_login_token() -> Result<LoginTokenGrant, IpcError> {
     invoke(command::ISSUE_LOGIN_TOKEN, &NoArgs {}).await
 }
@@ -168,7 +167,6 @@ pub async fn send_call_digits(call_id: &CallId, digits: &str) -> Result<(), IpcE
     invoke(command::SEND_CALL_DIGITS, &DigitsArgs { call_id, digits }).await
 }
 
-#[allow(dead_code, reason = "the webview call engine reports with it once it lands")]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EngineUpdateArgs<'a> {
@@ -177,7 +175,6 @@ struct EngineUpdateArgs<'a> {
 }
 
 /// What the webview engine saw happen to a call.
-#[allow(dead_code, reason = "the webview call engine reports with it once it lands")]
 pub async fn report_engine_update(call_id: &CallId, update: &EngineUpdate) -> Result<(), IpcError> {
     invoke(command::REPORT_ENGINE_UPDATE, &EngineUpdateArgs { call_id, update }).await
 }

@@ -1,7 +1,7 @@
 //! The real SDK in headless Chromium (via chromedriver), a page server for the harness, and the
 //! simulator in-process. Everything listens on 127.0.0.1 and stops when dropped.
 
-#![allow(dead_code)] // each test file uses a different part
+#![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};

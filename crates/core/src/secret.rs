@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn a_struct_holding_a_secret_debugs_without_it() {
         #[derive(Debug)]
-        #[allow(dead_code)]
+        #[expect(dead_code, reason = "the fields are read only by Debug, which the test is about")]
         struct Credentials {
             api_key: Secret,
             connection_id: String,
@@ -99,7 +99,7 @@ mod tests {
     /// `Secret` must not implement `Serialize`. Autoref specialization: the first trait applies
     /// only when the type is `Serialize`, the second (one autoref further) otherwise.
     #[test]
-    #[allow(clippy::needless_borrow)] // the borrow picks the impl; it is the point of the probe
+    #[expect(clippy::needless_borrow, reason = "the borrow picks the impl; it is the point of the probe")]
     fn secret_is_not_serializable() {
         struct Probe<T>(std::marker::PhantomData<T>);
         trait ViaSerialize {

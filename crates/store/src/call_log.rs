@@ -10,7 +10,7 @@ use crate::error::{Entity, StoreError};
 use crate::lead::{LeadId, Page, sql_limit, sql_offset};
 
 pub use softphone_core::call_log::{
-    CallDirection, CallEngine, CallLogEntry, CallLogFilter, CallLogId as CallId, LoggedCallState as CallState,
+    CallDirection, CallEngine, CallLogEntry, CallLogFilter, CallLogId, LoggedCallState,
 };
 
 /// What is known when a call starts.
@@ -31,7 +31,7 @@ pub struct NewCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallFinish {
     /// `Completed`, `Missed` or `Failed`; the other states are not endings a caller reports.
-    pub state: CallState,
+    pub state: LoggedCallState,
     /// Unix milliseconds; at or after the start.
     pub ended_at_ms: i64,
     /// e.g. `NORMAL_CLEARING`, `USER_BUSY`.
@@ -53,7 +53,7 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
     let state: String = row.get(9)?;
     let disposition: Option<String> = row.get(12)?;
     Ok(CallLogEntry {
-        id: CallId(row.get(0)?),
+        id: CallLogId(row.get(0)?),
         direction: CallDirection::from_stored(&direction)
             .ok_or_else(|| conversion_error(1, format!("unknown direction {direction}")))?,
         remote_number: row.get(2)?,
@@ -64,7 +64,8 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
         answered_at_ms: row.get(6)?,
         ended_at_ms: row.get(7)?,
         duration_ms: row.get(8)?,
-        state: CallState::from_stored(&state).ok_or_else(|| conversion_error(9, format!("unknown state {state}")))?,
+        state: LoggedCallState::from_stored(&state)
+            .ok_or_else(|| conversion_error(9, format!("unknown state {state}")))?,
         hangup_cause: row.get(10)?,
         sip_code: row.get(11)?,
         disposition: disposition
@@ -113,7 +114,7 @@ impl Store {
             ],
         );
         match result {
-            Ok(_) => self.call(CallId(self.conn.last_insert_rowid())),
+            Ok(_) => self.call(CallLogId(self.conn.last_insert_rowid())),
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
             {
@@ -124,7 +125,7 @@ impl Store {
     }
 
     /// Records the moment the call was answered, so an interrupted call still shows it.
-    pub fn answer_call(&self, id: CallId, answered_at_ms: i64) -> Result<CallLogEntry, StoreError> {
+    pub fn answer_call(&self, id: CallLogId, answered_at_ms: i64) -> Result<CallLogEntry, StoreError> {
         let changed = self.conn.execute(
             "UPDATE calls SET answered_at = ?2 WHERE id = ?1 AND state = 'in_progress'",
             params![id.0, answered_at_ms],
@@ -137,8 +138,8 @@ impl Store {
 
     /// Finalises an `in_progress` call: state, end time, cause, and the talk time (end minus
     /// answer, 0 if never answered).
-    pub fn finish_call(&self, id: CallId, finish: &CallFinish) -> Result<CallLogEntry, StoreError> {
-        if !matches!(finish.state, CallState::Completed | CallState::Missed | CallState::Failed) {
+    pub fn finish_call(&self, id: CallLogId, finish: &CallFinish) -> Result<CallLogEntry, StoreError> {
+        if !matches!(finish.state, LoggedCallState::Completed | LoggedCallState::Missed | LoggedCallState::Failed) {
             return Err(StoreError::invalid("A call can only be finished as completed, missed or failed."));
         }
         let changed = self.conn.execute(
@@ -159,7 +160,7 @@ impl Store {
     /// disposition. A custom disposition must exist ([`Store::add_custom_disposition`]).
     pub fn set_call_disposition(
         &mut self,
-        id: CallId,
+        id: CallLogId,
         disposition: Option<&Disposition>,
         note: &str,
         now_ms: i64,
@@ -186,7 +187,7 @@ impl Store {
     }
 
     /// One call-log entry.
-    pub fn call(&self, id: CallId) -> Result<CallLogEntry, StoreError> {
+    pub fn call(&self, id: CallLogId) -> Result<CallLogEntry, StoreError> {
         self.conn
             .prepare_cached(&format!("SELECT {CALL_COLUMNS} FROM calls WHERE id = ?1"))?
             .query_row([id.0], call_from_row)
@@ -254,7 +255,7 @@ impl Store {
         Ok(self.conn.execute("UPDATE calls SET seen_at = ?1 WHERE state = 'missed' AND seen_at IS NULL", [now_ms])?)
     }
 
-    fn not_in_progress(&self, id: CallId) -> StoreError {
+    fn not_in_progress(&self, id: CallLogId) -> StoreError {
         match self.call(id) {
             Ok(_) => StoreError::Conflict("This call has already ended.".to_owned()),
             Err(e) => e,
@@ -268,10 +269,14 @@ mod tests {
 
     #[test]
     fn stored_forms_round_trip() {
-        for state in
-            [CallState::InProgress, CallState::Completed, CallState::Missed, CallState::Failed, CallState::Interrupted]
-        {
-            assert_eq!(CallState::from_stored(state.as_str()), Some(state));
+        for state in [
+            LoggedCallState::InProgress,
+            LoggedCallState::Completed,
+            LoggedCallState::Missed,
+            LoggedCallState::Failed,
+            LoggedCallState::Interrupted,
+        ] {
+            assert_eq!(LoggedCallState::from_stored(state.as_str()), Some(state));
         }
         for direction in [CallDirection::Inbound, CallDirection::Outbound] {
             assert_eq!(CallDirection::from_stored(direction.as_str()), Some(direction));
@@ -279,6 +284,6 @@ mod tests {
         for engine in [CallEngine::Webview, CallEngine::Native] {
             assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));
         }
-        assert_eq!(CallState::from_stored("ringing"), None);
+        assert_eq!(LoggedCallState::from_stored("ringing"), None);
     }
 }

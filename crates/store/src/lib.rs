@@ -25,7 +25,9 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use rusqlite_migration::{M, Migrations};
 
-pub use call_log::{CallDirection, CallEngine, CallFinish, CallId, CallLogEntry, CallLogFilter, CallState, NewCall};
+pub use call_log::{
+    CallDirection, CallEngine, CallFinish, CallLogEntry, CallLogFilter, CallLogId, LoggedCallState, NewCall,
+};
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};
 pub use index::{IndexStatus, IndexingPaused};

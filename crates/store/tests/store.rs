@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use softphone_core::disposition::{CustomDisposition, Disposition};
 use softphone_core::phone::{PhoneNumber, Region};
 use softphone_store::{
-    CallDirection, CallEngine, CallFinish, CallState, Entity, ImportReport, LeadFields, NewCall, Page, Store,
+    CallDirection, CallEngine, CallFinish, Entity, ImportReport, LeadFields, LoggedCallState, NewCall, Page, Store,
     StoreError,
 };
 use tempfile::TempDir;
@@ -111,7 +111,7 @@ fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_next_start() {
             .finish_call(
                 finished.id,
                 &CallFinish {
-                    state: CallState::Completed,
+                    state: LoggedCallState::Completed,
                     ended_at_ms: NOW - 30_000,
                     hangup_cause: Some("NORMAL_CLEARING".into()),
                     sip_code: Some(200),
@@ -124,14 +124,14 @@ fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_next_start() {
     let store = db.open();
     assert_eq!(store.interrupted_at_open(), 2);
     let answered = store.call(answered).unwrap();
-    assert_eq!(answered.state, CallState::Interrupted);
+    assert_eq!(answered.state, LoggedCallState::Interrupted);
     assert_eq!(answered.ended_at_ms, Some(NOW + 4_000));
     assert_eq!(answered.duration_ms, None);
     let unanswered = store.call(unanswered).unwrap();
-    assert_eq!(unanswered.state, CallState::Interrupted);
+    assert_eq!(unanswered.state, LoggedCallState::Interrupted);
     assert_eq!(unanswered.ended_at_ms, Some(NOW + 10_000));
     let finished = store.call(finished).unwrap();
-    assert_eq!(finished.state, CallState::Completed);
+    assert_eq!(finished.state, LoggedCallState::Completed);
     assert_eq!(finished.duration_ms, Some(0), "never answered: no talk time");
     drop(store);
     assert_eq!(db.open().interrupted_at_open(), 0, "recovery happens once");
@@ -150,7 +150,7 @@ fn call_log_links_leads_and_counts_unseen_missed_calls() {
         started_at_ms: at,
     };
     let missed = |at| CallFinish {
-        state: CallState::Missed,
+        state: LoggedCallState::Missed,
         ended_at_ms: at,
         hangup_cause: Some("ORIGINATOR_CANCEL".into()),
         sip_code: Some(487),
@@ -167,7 +167,7 @@ fn call_log_links_leads_and_counts_unseen_missed_calls() {
         .finish_call(
             talked.id,
             &CallFinish {
-                state: CallState::Completed,
+                state: LoggedCallState::Completed,
                 ended_at_ms: NOW + 185_000,
                 hangup_cause: Some("NORMAL_CLEARING".into()),
                 sip_code: None,
@@ -660,7 +660,7 @@ fn the_call_log_filters_by_direction_missed_and_lead_with_paging() {
         if !missed {
             store.answer_call(call.id, at + 1_000).unwrap();
         }
-        let state = if missed { CallState::Missed } else { CallState::Completed };
+        let state = if missed { LoggedCallState::Missed } else { LoggedCallState::Completed };
         store
             .finish_call(call.id, &CallFinish { state, ended_at_ms: at + 30_000, hangup_cause: None, sip_code: None })
             .unwrap();

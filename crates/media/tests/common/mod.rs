@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: polling with a deadline, and connecting our media
 //! to the simulator's media peer directly (no signaling).
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test file uses its own part")]
 
 use std::time::{Duration, Instant};
 

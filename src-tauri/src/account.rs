@@ -129,8 +129,7 @@ impl Account {
     }
 
     fn telnyx_mode(&self) -> Result<Mode, IpcError> {
-        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })
-            .map_err(errors::telnyx)?;
+        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })?;
         Ok(Mode::Telnyx { tokens: LoginTokens::new(api) })
     }
 
@@ -155,8 +154,7 @@ impl Account {
         })?;
         // Said in the log so a tester can drive the simulator's control API (`/control/...`).
         tracing::info!(simulator = %simulator.base_url(), "demo mode: the built-in simulator is listening");
-        let api = TelnyxApi::new(TelnyxConfig { base_url: simulator.base_url(), ..TelnyxConfig::default() })
-            .map_err(errors::telnyx)?;
+        let api = TelnyxApi::new(TelnyxConfig { base_url: simulator.base_url(), ..TelnyxConfig::default() })?;
         Ok(Mode::Demo { simulator, tokens: LoginTokens::new(api), credential_id: None })
     }
 
@@ -175,7 +173,7 @@ impl Account {
         tauri::async_runtime::spawn_blocking(move || work(&keychain))
             .await
             .map_err(|_| errors::internal("The keychain task"))?
-            .map_err(errors::keychain)
+            .map_err(IpcError::from)
     }
 
     /// What is configured; a keychain problem is part of the status, not an error.
@@ -217,9 +215,8 @@ impl Account {
                 "Enter both the API key and the connection id.",
             ));
         }
-        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })
-            .map_err(errors::telnyx)?;
-        api.validate_api_key(&api_key).await.map_err(errors::telnyx)?;
+        let api = TelnyxApi::new(TelnyxConfig { base_url: self.endpoints.api_url.clone(), ..TelnyxConfig::default() })?;
+        api.validate_api_key(&api_key).await?;
         let credentials = StoredCredentials { api_key, connection_id, sip };
         self.keychain_call(move |keychain| keychain.save(&credentials)).await?;
         *self.mode.lock().await = Some(self.telnyx_mode()?);
@@ -257,7 +254,7 @@ impl Account {
                     connection_id: DEMO_CONNECTION_ID,
                     credential_id: credential_id.as_ref(),
                 };
-                let issued = tokens.issue_login_token(request, now).await.map_err(errors::telnyx)?;
+                let issued = tokens.issue_login_token(request, now).await?;
                 if let Some(new_id) = issued.new_credential_id {
                     *credential_id = Some(new_id);
                 }
@@ -281,7 +278,7 @@ impl Account {
                     connection_id: credentials.connection_id.expose(),
                     credential_id: credential_id.as_ref(),
                 };
-                let issued = tokens.issue_login_token(request, now).await.map_err(errors::telnyx)?;
+                let issued = tokens.issue_login_token(request, now).await?;
                 if let Some(new_id) = issued.new_credential_id {
                     let secret = Secret::new(new_id.as_str());
                     self.keychain_call(move |keychain| keychain.set(CredentialField::TelephonyCredentialId, &secret))

@@ -120,7 +120,7 @@ fn apply<R: Runtime>(
     let mut first = true;
     let mut outcome = Ok(());
     while let Some(event) = queue.pop_front() {
-        let effects = match machine.handle(event.clone(), now()).map_err(errors::call) {
+        let effects = match machine.handle(event.clone(), now()).map_err(IpcError::from) {
             Ok(effects) => effects,
             Err(error) => {
                 tracing::warn!(?event, reason = %error.message, "call event refused");

@@ -25,22 +25,13 @@ pub struct Database {
     indexing_paused: Mutex<Option<IndexingPaused>>,
 }
 
-pub fn store_error(error: StoreError) -> IpcError {
-    let code = match error {
-        StoreError::NotFound(_) => ErrorCode::NotFound,
-        StoreError::InvalidInput(_) | StoreError::Conflict(_) => ErrorCode::InvalidArgument,
-        _ => ErrorCode::StoreFailed,
-    };
-    IpcError::new(code, error.to_string())
-}
-
 impl Database {
     /// Opens the database in `dir`, closing calls a crash left open. Returns how many.
     pub fn open_in(&self, dir: &Path) -> Result<usize, IpcError> {
         std::fs::create_dir_all(dir).map_err(|error| {
             IpcError::new(ErrorCode::StoreFailed, format!("Could not create {}: {error}", dir.display()))
         })?;
-        let store = Store::open(dir.join(DATABASE_FILE)).map_err(store_error)?;
+        let store = Store::open(dir.join(DATABASE_FILE))?;
         let interrupted = store.interrupted_at_open();
         *self.store.lock().map_err(|_| errors::internal("Opening the database"))? = Some(store);
         Ok(interrupted)
@@ -63,7 +54,7 @@ impl Database {
                 "The database is not open; see the log for why it could not be opened.",
             )
         })?;
-        work(store).map_err(store_error)
+        work(store).map_err(IpcError::from)
     }
 
     /// Writes the row of a call that starts. Returns the lead the store matched to the number.

@@ -8,13 +8,12 @@ use softphone_core::ipc::IpcError;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::connection::Connection;
-use crate::errors;
 
 /// The [`CallEvent::Dial`] for `number`, or why it cannot be dialled.
 pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
     let region = crate::settings::region(app);
     let demo = app.state::<Connection>().demo();
-    let number = parse_dialable(number, region, demo).map_err(errors::number).inspect_err(|refused| {
+    let number = parse_dialable(number, region, demo).map_err(IpcError::from).inspect_err(|refused| {
         // The number itself stays out of the log; its length tells a cut-off entry from a typo.
         tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
     })?;

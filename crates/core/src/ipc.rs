@@ -360,8 +360,59 @@ impl IpcError {
     }
 }
 
+// Every domain error converts to the one IPC shape here or in its own crate (store, telnyx,
+// keychain), so the shell's commands say `?`.
+
+impl From<crate::call::Rejection> for IpcError {
+    /// The machine refused an agent's action: said as a sentence.
+    fn from(rejection: crate::call::Rejection) -> Self {
+        use crate::call::Rejection;
+        let code = match rejection {
+            Rejection::UnknownCall(_) => ErrorCode::NotFound,
+            Rejection::InvalidDigits(_) => ErrorCode::InvalidArgument,
+            _ => ErrorCode::CallRefused,
+        };
+        let mut message = rejection.to_string();
+        if let Some(first) = message.get(..1) {
+            message = format!("{}{}.", first.to_uppercase(), &message[1..]);
+        }
+        IpcError::new(code, message)
+    }
+}
+
+impl From<crate::phone::PhoneNumberError> for IpcError {
+    fn from(error: crate::phone::PhoneNumberError) -> Self {
+        IpcError::new(ErrorCode::InvalidNumber, error.to_string())
+    }
+}
+
+impl From<crate::disposition::DispositionError> for IpcError {
+    fn from(error: crate::disposition::DispositionError) -> Self {
+        IpcError::new(ErrorCode::InvalidArgument, error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::call::{CallId, CallView, Rejection};
+
+    #[test]
+    fn a_refused_call_event_is_a_coded_sentence() {
+        let table = [
+            (Rejection::UnknownCall(CallId("c".into())), ErrorCode::NotFound),
+            (Rejection::InvalidDigits("x".into()), ErrorCode::InvalidArgument),
+            (Rejection::BusyDialing, ErrorCode::CallRefused),
+            (Rejection::NotNow { view: CallView::Ended, action: "held" }, ErrorCode::CallRefused),
+        ];
+        for (rejection, code) in table {
+            let error = IpcError::from(rejection);
+            assert_eq!(error.code, code, "{error:?}");
+            assert!(!error.message.starts_with(char::is_lowercase) && error.message.ends_with('.'), "{error:?}");
+        }
+        let refused = crate::phone::PhoneNumber::from_e164("not a number").expect_err("refused");
+        assert_eq!(IpcError::from(refused).code, ErrorCode::InvalidNumber);
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -62,6 +62,19 @@ pub enum KeychainError {
     Failed { detail: String },
 }
 
+impl From<KeychainError> for softphone_core::ipc::IpcError {
+    /// No keychain, a locked one, or one that failed: each says what the agent can do.
+    fn from(error: KeychainError) -> Self {
+        use softphone_core::ipc::ErrorCode;
+        let code = match error {
+            KeychainError::Unavailable { .. } => ErrorCode::KeychainUnavailable,
+            KeychainError::Locked { .. } => ErrorCode::KeychainLocked,
+            KeychainError::Failed { .. } => ErrorCode::KeychainFailed,
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
 /// The credentials of one agent, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCredentials {

@@ -105,6 +105,19 @@ impl From<rusqlite_migration::Error> for StoreError {
     }
 }
 
+impl From<StoreError> for softphone_core::ipc::IpcError {
+    /// A store failure as the window reads it: not found, refused input, or the database failed.
+    fn from(error: StoreError) -> Self {
+        use softphone_core::ipc::ErrorCode;
+        let code = match error {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::InvalidInput(_) | StoreError::Conflict(_) => ErrorCode::InvalidArgument,
+            _ => ErrorCode::StoreFailed,
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,6 +113,23 @@ impl TelnyxError {
     }
 }
 
+impl From<TelnyxError> for softphone_core::ipc::IpcError {
+    /// What Telnyx said (or did not), as the window reads it.
+    fn from(error: TelnyxError) -> Self {
+        use softphone_core::ipc::ErrorCode;
+        let code = match error.code() {
+            TelnyxErrorCode::TelnyxAuthRejected => ErrorCode::TelnyxAuthRejected,
+            TelnyxErrorCode::TelnyxUnavailable => ErrorCode::TelnyxUnavailable,
+            TelnyxErrorCode::TelnyxTimedOut => ErrorCode::TelnyxTimedOut,
+            TelnyxErrorCode::Offline => ErrorCode::Offline,
+            TelnyxErrorCode::TelnyxRejected | TelnyxErrorCode::TelnyxNotFound => ErrorCode::TelnyxRejected,
+            TelnyxErrorCode::TelnyxInvalidResponse => ErrorCode::TelnyxInvalidResponse,
+            TelnyxErrorCode::InvalidArgument => ErrorCode::InvalidArgument,
+        };
+        Self::new(code, error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

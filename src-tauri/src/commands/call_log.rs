@@ -51,7 +51,7 @@ pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition
 /// one that exists changes nothing. Answers the whole list, as `get_dispositions` does.
 #[tauri::command]
 pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
-    let custom = CustomDisposition::new(&label).map_err(disposition_refused)?;
+    let custom = CustomDisposition::new(&label)?;
     database.with(|store| store.add_custom_disposition(&custom, crate::clock::now().0 as i64))?;
     get_dispositions(database)
 }
@@ -59,13 +59,9 @@ pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> R
 /// Takes a custom disposition off the list offered. Calls and leads that carry it keep it.
 #[tauri::command]
 pub fn remove_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
-    let custom = CustomDisposition::new(&label).map_err(disposition_refused)?;
+    let custom = CustomDisposition::new(&label)?;
     database.with(|store| store.remove_custom_disposition(&custom))?;
     get_dispositions(database)
-}
-
-fn disposition_refused(error: softphone_core::disposition::DispositionError) -> IpcError {
-    IpcError::new(softphone_core::ipc::ErrorCode::InvalidArgument, error.to_string())
 }
 
 /// Saves a logged call's wrap-up: a disposition code or custom label (or none) and a note. The
@@ -80,8 +76,7 @@ pub fn set_call_disposition(
     let disposition = disposition
         .filter(|text| !text.trim().is_empty())
         .map(|text| Disposition::from_code(text.trim()))
-        .transpose()
-        .map_err(disposition_refused)?;
+        .transpose()?;
     database.with(|store| {
         store.set_call_disposition(call_log_id, disposition.as_ref(), &note, crate::clock::now().0 as i64)
     })

@@ -167,10 +167,8 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             crate::notifications::show_missed(app, call_id, remote);
             Ok(None)
         }
-        Effect::Publish => {
-            crate::desktop::refresh_tray(app);
-            app.emit(event::CALL_UPDATED, snapshot).map(|()| None).map_err(|e| e.to_string())
-        }
+        // The tray follows the snapshot by itself.
+        Effect::Publish => app.emit(event::CALL_UPDATED, snapshot).map(|()| None).map_err(|e| e.to_string()),
         Effect::LogStarted { call_id, direction, remote, lead_id, at } => {
             let engine = app.state::<EngineHost>().kind().unwrap_or(CallEngine::Webview);
             match database.call_started(call_id, *direction, remote, *lead_id, engine, at.0 as i64) {
@@ -189,7 +187,6 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             database.call_finished(call_id, end).map(|()| None).map_err(|e| e.message)
         }
         Effect::DoNotDisturb { on } => {
-            crate::desktop::show_do_not_disturb(app, *on);
             crate::settings::remember_do_not_disturb(app, *on);
             crate::notifications::publish_status(app);
             Ok(None)

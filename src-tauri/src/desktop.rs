@@ -24,15 +24,6 @@ fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.try_state::<watch::Receiver<CallsSnapshot>>().is_some_and(|calls| calls.borrow().do_not_disturb)
 }
 
-/// The call machine turned Do Not Disturb on or off (it turns the calls away): the tray shows it.
-pub fn show_do_not_disturb<R: Runtime>(app: &AppHandle<R>, on: bool) {
-    tracing::info!(on, "do not disturb");
-    if let Some(tray) = app.try_state::<TrayItems<R>>() {
-        let _ = tray.do_not_disturb.set_checked(on);
-    }
-    refresh_tray(app);
-}
-
 /// Shows, unminimizes and focuses the main window.
 pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
     if let Some(window) = app.get_webview_window("main") {
@@ -114,7 +105,34 @@ fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     builder.build(app)?;
     app.manage(TrayItems { status, do_not_disturb: dnd_item });
     refresh_tray(app);
+    follow_calls_and_connection(app);
     Ok(())
+}
+
+/// The tray follows the calls (and Do Not Disturb, the machine's) and the connection by itself:
+/// nothing else needs to tell it.
+fn follow_calls_and_connection<R: Runtime>(app: &AppHandle<R>) {
+    let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
+    let mut connection = app.state::<Connection>().subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut ticked = do_not_disturb(&app);
+        loop {
+            tokio::select! {
+                changed = calls.changed() => if changed.is_err() { return },
+                changed = connection.changed() => if changed.is_err() { return },
+            }
+            let on = do_not_disturb(&app);
+            if on != ticked {
+                ticked = on;
+                tracing::info!(on, "do not disturb");
+                if let Some(tray) = app.try_state::<TrayItems<R>>() {
+                    let _ = tray.do_not_disturb.set_checked(on);
+                }
+            }
+            refresh_tray(&app);
+        }
+    });
 }
 
 /// What the tray says: in call, Do Not Disturb, ready, or why not.
@@ -131,9 +149,9 @@ pub fn tray_status(connection: ConnectionState, calls: &CallsSnapshot, do_not_di
 }
 
 /// Brings the tray's status line up to date (after a connection, call or DND change).
-pub fn refresh_tray<R: Runtime>(app: &AppHandle<R>) {
+fn refresh_tray<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.try_state::<TrayItems<R>>() else { return };
-    let connection = app.state::<Connection>().0.lock().map(|status| status.state).unwrap_or(ConnectionState::Offline);
+    let connection = app.state::<Connection>().status().state;
     let calls = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
     let status = tray_status(connection, &calls, do_not_disturb(app));
     let _ = tray.status.set_text(format!("Status: {status}"));

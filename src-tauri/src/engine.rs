@@ -22,7 +22,6 @@ use tokio::sync::mpsc;
 
 use crate::account::Account;
 use crate::connection::Connection;
-use crate::errors;
 
 /// Refresh the login token this long before it expires (the SDK warns 60 s before; the token
 /// cache mints a new one from 5 minutes before), or a quarter of its remaining life before when
@@ -220,9 +219,7 @@ pub async fn stop<R: Runtime>(app: &AppHandle<R>) {
 /// After the credentials changed: the demo badge follows, and the engine logs in again with the
 /// new account (the webview engine is told through the connection state going to connecting).
 pub async fn account_changed<R: Runtime>(app: &AppHandle<R>, demo: bool) {
-    if let Ok(mut current) = app.state::<Connection>().0.lock() {
-        current.demo = demo;
-    }
+    app.state::<Connection>().update(|current| current.demo = demo);
     let kind = app.state::<EngineHost>().kind();
     stop(app).await;
     if let Some(kind) = kind
@@ -303,7 +300,6 @@ async fn follow_events<R: Runtime>(
                 };
                 tracing::info!(?state, reason = reason.as_deref().unwrap_or(""), "connection");
                 set_connection(&app, state, reason);
-                crate::desktop::refresh_tray(&app);
             }
         }
     }
@@ -391,22 +387,15 @@ async fn keep_token_fresh<R: Runtime>(app: AppHandle<R>, engine: NativeEngine, m
 }
 
 fn current_connection<R: Runtime>(app: &AppHandle<R>) -> Result<ConnectionStatus, IpcError> {
-    app.state::<Connection>()
-        .0
-        .lock()
-        .map(|status| status.clone())
-        .map_err(|_| errors::internal("Reading the connection state"))
+    Ok(app.state::<Connection>().status())
 }
 
 /// Records and publishes the connection state (the demo flag stays as it is).
 pub fn set_connection<R: Runtime>(app: &AppHandle<R>, state: ConnectionState, reason: Option<String>) {
-    let status = {
-        let connection = app.state::<Connection>();
-        let Ok(mut current) = connection.0.lock() else { return };
+    let status = app.state::<Connection>().update(|current| {
         current.state = state;
         current.reason = reason;
-        current.clone()
-    };
+    });
     if let Err(error) = app.emit(event::CONNECTION_UPDATED, status) {
         tracing::error!(%error, "could not tell the window the connection state");
     }

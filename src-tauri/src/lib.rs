@@ -116,16 +116,13 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
         if let Ok(true) = outcome {
             app.state::<database::Database>().seed_demo_leads();
         }
-        let connection = app.state::<connection::Connection>();
-        let Ok(mut current) = connection.0.lock() else { return };
-        match outcome {
+        app.state::<connection::Connection>().update(|current| match outcome {
             Ok(demo) => current.demo = demo,
             Err(error) => {
                 current.state = ConnectionState::Error;
                 current.reason = Some(error.message);
             }
-        }
-        current.clone()
+        })
     };
     if let Err(error) = app.emit(event::CONNECTION_UPDATED, status) {
         tracing::error!(%error, "could not tell the window the connection state");

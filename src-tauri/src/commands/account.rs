@@ -12,7 +12,6 @@ use softphone_store::{LeadId, Page};
 use crate::account::Account;
 use crate::connection::Connection;
 use crate::database::Database;
-use crate::errors;
 
 #[tauri::command]
 pub fn get_app_info() -> AppInfo {
@@ -25,7 +24,7 @@ pub fn get_app_info() -> AppInfo {
 
 #[tauri::command]
 pub fn get_connection_status(connection: State<'_, Connection>) -> Result<ConnectionStatus, IpcError> {
-    connection.0.lock().map(|status| status.clone()).map_err(|_| errors::internal("Reading the connection state"))
+    Ok(connection.status())
 }
 
 #[tauri::command]

@@ -116,21 +116,23 @@ fn follow_calls_and_connection<R: Runtime>(app: &AppHandle<R>) {
     let mut connection = app.state::<Connection>().subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut ticked = do_not_disturb(&app);
+        // The tick is set from the machine, first thing: the settings' Do Not Disturb may reach
+        // the machine after the tray item was made, and before this task reads it.
+        let mut ticked = None;
         loop {
-            tokio::select! {
-                changed = calls.changed() => if changed.is_err() { return },
-                changed = connection.changed() => if changed.is_err() { return },
-            }
             let on = do_not_disturb(&app);
-            if on != ticked {
-                ticked = on;
+            if ticked != Some(on) {
+                ticked = Some(on);
                 tracing::info!(on, "do not disturb");
                 if let Some(tray) = app.try_state::<TrayItems<R>>() {
                     let _ = tray.do_not_disturb.set_checked(on);
                 }
             }
             refresh_tray(&app);
+            tokio::select! {
+                changed = calls.changed() => if changed.is_err() { return },
+                changed = connection.changed() => if changed.is_err() { return },
+            }
         }
     });
 }

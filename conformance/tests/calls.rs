@@ -16,18 +16,6 @@ async fn dial(browser: &Browser, number: &str) -> String {
     id.as_str().expect("call id").to_owned()
 }
 
-/// What the browser plays from the call, measured for ~300 ms.
-async fn remote_audio(browser: &Browser, id: &str) -> (f64, f64) {
-    let measured = browser
-        .eval_async(
-            "const [id, done] = arguments; window.harness.measureRemoteAudio(id).then(done, e => done({error: String(e)}));",
-            vec![json!(id)],
-        )
-        .await;
-    let level = measured["levelDbfs"].as_f64().unwrap_or_else(|| panic!("no level: {measured}"));
-    (level, measured["dominantHz"].as_f64().unwrap_or(0.0))
-}
-
 async fn inbound_bytes(browser: &Browser, id: &str) -> u64 {
     browser
         .eval_async(
@@ -43,7 +31,7 @@ async fn inbound_bytes(browser: &Browser, id: &str) -> u64 {
 async fn wait_for_remote_tone(browser: &Browser, id: &str, hz: f64) -> (f64, f64) {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let (level, dominant) = remote_audio(browser, id).await;
+        let (level, dominant) = browser.remote_audio(id).await;
         if level > -50.0 && (dominant - hz).abs() < 25.0 {
             return (level, dominant);
         }

@@ -157,18 +157,6 @@ async fn engine_execute(engine: &Engine, command: EngineCommand) {
     engine.engine.execute(command).await.unwrap_or_else(|error| panic!("{what}: {error}"));
 }
 
-/// What the browser plays from the call, measured for ~300 ms: (level dBFS, dominant Hz).
-async fn browser_hears(browser: &Browser, id: &str) -> (f64, f64) {
-    let measured = browser
-        .eval_async(
-            "const [id, done] = arguments; window.harness.measureRemoteAudio(id).then(done, e => done({error: String(e)}));",
-            vec![json!(id)],
-        )
-        .await;
-    let level = measured["levelDbfs"].as_f64().unwrap_or_else(|| panic!("no level: {measured}"));
-    (level, measured["dominantHz"].as_f64().unwrap_or(0.0))
-}
-
 /// Both ways at once: the browser plays the engine's 880 Hz, the engine's speaker the
 /// browser's 660 Hz.
 async fn audio_both_ways(both: &Both, sdk_call: &str, when: &str) {
@@ -177,7 +165,7 @@ async fn audio_both_ways(both: &Both, sdk_call: &str, when: &str) {
     let (mut last_browser, mut last_engine) = ((0.0, 0.0), None);
     while !(browser_ok && engine_ok) {
         if !browser_ok {
-            last_browser = browser_hears(&both.sdk.browser, sdk_call).await;
+            last_browser = both.sdk.browser.remote_audio(sdk_call).await;
             browser_ok = last_browser.0 > -50.0 && (last_browser.1 - ENGINE_HZ).abs() < 25.0;
         }
         if !engine_ok {
@@ -199,7 +187,7 @@ async fn audio_both_ways(both: &Both, sdk_call: &str, when: &str) {
 async fn browser_hears_silence(browser: &Browser, sdk_call: &str) {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let (level, hz) = browser_hears(browser, sdk_call).await;
+        let (level, hz) = browser.remote_audio(sdk_call).await;
         if level < -50.0 {
             return;
         }

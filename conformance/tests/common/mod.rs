@@ -190,6 +190,18 @@ impl Browser {
         self.client.execute_async(script, args).await.unwrap_or_else(|error| panic!("{script}: {error}"))
     }
 
+    /// What the browser plays from call `id`, measured for ~300 ms: (level dBFS, dominant Hz).
+    pub async fn remote_audio(&self, id: &str) -> (f64, f64) {
+        let measured = self
+            .eval_async(
+                "const [id, done] = arguments; window.harness.measureRemoteAudio(id).then(done, e => done({error: String(e)}));",
+                vec![json!(id)],
+            )
+            .await;
+        let level = measured["levelDbfs"].as_f64().unwrap_or_else(|| panic!("no level: {measured}"));
+        (level, measured["dominantHz"].as_f64().unwrap_or(0.0))
+    }
+
     pub async fn events(&self) -> Vec<Value> {
         match self.eval("return window.harness.events").await {
             Value::Array(events) => events,

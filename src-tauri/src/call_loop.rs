@@ -109,38 +109,37 @@ async fn run<R: Runtime>(app: AppHandle<R>, mut inboxes: Inboxes) {
     }
 }
 
-/// Applies `event` and what its effects bring back (a lead matched to the caller), in order.
+/// Applies `event`, then what its effects bring back (a lead matched to the caller), in order.
+/// The first event's refusal is the answer; a refused follow-up is only logged.
 fn apply<R: Runtime>(
     app: &AppHandle<R>,
     machine: &mut CallMachine,
     snapshot: &watch::Sender<CallsSnapshot>,
     event: CallEvent,
 ) -> Result<(), IpcError> {
-    let mut queue = VecDeque::from([event]);
-    let mut first = true;
-    let mut outcome = Ok(());
-    while let Some(event) = queue.pop_front() {
-        let effects = match machine.handle(event.clone(), now()).map_err(IpcError::from) {
-            Ok(effects) => effects,
-            Err(error) => {
-                tracing::warn!(?event, reason = %error.message, "call event refused");
-                if first {
-                    outcome = Err(error);
-                }
-                first = false;
-                continue;
-            }
-        };
-        first = false;
-        let current = machine.snapshot();
-        snapshot.send_replace(current.clone());
-        for effect in effects {
-            if let Some(next) = carry_out(app, effect, &current) {
-                queue.push_back(next);
-            }
+    let mut queue = VecDeque::from(step(app, machine, snapshot, event)?);
+    while let Some(next) = queue.pop_front() {
+        if let Ok(more) = step(app, machine, snapshot, next) {
+            queue.extend(more);
         }
     }
-    outcome
+    Ok(())
+}
+
+/// One event: applied, the snapshot published, the effects carried out. Returns the events the
+/// effects brought back.
+fn step<R: Runtime>(
+    app: &AppHandle<R>,
+    machine: &mut CallMachine,
+    snapshot: &watch::Sender<CallsSnapshot>,
+    event: CallEvent,
+) -> Result<Vec<CallEvent>, IpcError> {
+    let effects = machine.handle(event.clone(), now()).map_err(IpcError::from).inspect_err(|error| {
+        tracing::warn!(?event, reason = %error.message, "call event refused");
+    })?;
+    let current = machine.snapshot();
+    snapshot.send_replace(current.clone());
+    Ok(effects.into_iter().filter_map(|effect| carry_out(app, effect, &current)).collect())
 }
 
 /// Carries out one effect through its adapter; returns the event it brings back, if any.

@@ -9,8 +9,12 @@ use tauri::{AppHandle, Manager, Runtime};
 
 use crate::connection::Connection;
 
-/// The [`CallEvent::Dial`] for `number`, or why it cannot be dialled.
-pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<i64>) -> Result<CallEvent, IpcError> {
+/// The new call's id and the [`CallEvent::Dial`] for `number`, or why it cannot be dialled.
+pub fn dial_event<R: Runtime>(
+    app: &AppHandle<R>,
+    number: &str,
+    lead_id: Option<i64>,
+) -> Result<(CallId, CallEvent), IpcError> {
     let region = crate::settings::region(app);
     let demo = app.state::<Connection>().demo();
     let number = parse_dialable(number, region, demo).map_err(IpcError::from).inspect_err(|refused| {
@@ -19,5 +23,5 @@ pub fn dial_event<R: Runtime>(app: &AppHandle<R>, number: &str, lead_id: Option<
     })?;
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
-    Ok(CallEvent::Dial { call_id, remote, lead_id })
+    Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id }))
 }

@@ -177,9 +177,7 @@ fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcE
             (entry.remote_number, entry.lead_id.map(|lead| lead.0))
         }
     };
-    let dial = crate::dialing::dial_event(app, &number, lead_id)?;
-    let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
-    let call_id = call_id.clone();
+    let (call_id, dial) = crate::dialing::dial_event(app, &number, lead_id)?;
     to_calls(app, dial)?;
     tracing::info!(missed = %missed.0, call_id = %call_id.0, "calling back a missed call");
     Ok(())

@@ -25,9 +25,7 @@ pub async fn place_call<R: Runtime>(
     number: String,
     lead_id: Option<i64>,
 ) -> Result<CallId, IpcError> {
-    let dial = crate::dialing::dial_event(&app, &number, lead_id)?;
-    let CallEvent::Dial { call_id, .. } = &dial else { unreachable!("dial_event makes a Dial") };
-    let call_id = call_id.clone();
+    let (call_id, dial) = crate::dialing::dial_event(&app, &number, lead_id)?;
     calls.ask(dial).await?;
     Ok(call_id)
 }

@@ -2,7 +2,7 @@
 
 mod peer;
 mod playout;
-mod sdp;
+
 mod stats;
 mod turn;
 

@@ -19,12 +19,12 @@ use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use super::playout::{CallLink, RecvCodec};
-use super::sdp;
 use super::turn::{self, TurnClient};
 use super::{CallMediaOptions, CandidatePolicy, CodecChoice, MediaState};
 use crate::dsp::g711::{alaw_encode, to_i16, ulaw_encode};
 use crate::dsp::resample::StreamResampler;
 use crate::{IceServer, MediaError, SAMPLE_RATE};
+use softphone_voice::sdp;
 use softphone_voice::sdp::audio_mid;
 
 /// The longest the loop sleeps: how late captured audio can be picked up.

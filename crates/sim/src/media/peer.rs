@@ -18,7 +18,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig, RtcError};
 
 use softphone_voice::dtmf::{dtmf_code, dtmf_digit};
-use softphone_voice::sdp::audio_mid;
+use softphone_voice::sdp::{self, audio_mid};
 
 use super::audio::{self, ECHO_MAX, FRAME, Source};
 use super::{DtlsAnswerRole, FarEnd, FarEndCodecs, MediaError, Shared};
@@ -198,7 +198,7 @@ impl Peer {
     ) -> Result<(Peer, String), MediaError> {
         // str0m answers `actpass` as `passive`; told the offerer is passive, it takes `active`.
         let read_as = match far_end.dtls_answer {
-            DtlsAnswerRole::Active => offer_sdp.replace("a=setup:actpass", "a=setup:passive"),
+            DtlsAnswerRole::Active => sdp::offer_for_active_answer(offer_sdp),
             DtlsAnswerRole::Passive => offer_sdp.to_owned(),
         };
         let offer = SdpOffer::from_sdp_string(&read_as).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
@@ -212,7 +212,7 @@ impl Peer {
         // offer already.
         peer.audio_mid = audio_mid(offer_sdp).map(Mid::from);
         peer.choose_codec()?;
-        let answer = with_connection_address(&answer.to_sdp_string(), peer.local_addr);
+        let answer = sdp::with_default_destination(&answer.to_sdp_string());
         Ok((peer, answer))
     }
 
@@ -235,7 +235,7 @@ impl Peer {
         peer.drain()?;
         peer.audio_mid = Some(mid);
         peer.pending_offer = Some(pending);
-        let offer = with_connection_address(&offer.to_sdp_string(), peer.local_addr);
+        let offer = sdp::with_default_destination(&offer.to_sdp_string());
         Ok((peer, offer))
     }
 
@@ -504,21 +504,4 @@ impl Peer {
             }
         }
     }
-}
-
-/// `sdp` (as str0m writes it: `m=audio 9`, `c=IN IP4 0.0.0.0`) naming our one candidate's address
-/// and port instead, as FreeSWITCH writes its media address into `c=` and `m=`: a client that
-/// reads `0.0.0.0` as hold, as FreeSWITCH does, must not see it from us either.
-fn with_connection_address(sdp: &str, addr: SocketAddr) -> String {
-    let (ip, port) = (addr.ip(), addr.port());
-    sdp.split_inclusive("\r\n")
-        .map(|line| match line.trim_end() {
-            "c=IN IP4 0.0.0.0" => format!("c=IN IP4 {ip}\r\n"),
-            "a=rtcp:9 IN IP4 0.0.0.0" => format!("a=rtcp:{port} IN IP4 {ip}\r\n"),
-            trimmed => match trimmed.strip_prefix("m=audio 9 ") {
-                Some(rest) => format!("m=audio {port} {rest}\r\n"),
-                None => line.to_owned(),
-            },
-        })
-        .collect()
 }

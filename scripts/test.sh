@@ -39,7 +39,9 @@ cargo build --locked -p softphone --features custom-protocol
 
 step "end to end: the real window under Xvfb via tauri-driver"
 rm -rf target/e2e-shots
-SOFTPHONE_APP_BIN="$CARGO_TARGET_DIR/debug/softphone" \
+# No backtraces: a failing e2e test's message carries the window's state and log tail, and the
+# CI record keeps only the end of the output (a backtrace once pushed the message out of it).
+RUST_BACKTRACE=0 SOFTPHONE_APP_BIN="$CARGO_TARGET_DIR/debug/softphone" \
   xvfb-run -a -s "-screen 0 1280x800x24" cargo test --locked -p softphone-e2e -- --test-threads=1
 
 step "all green; screenshots in target/e2e-shots/"

@@ -17,12 +17,25 @@ use crate::window_health::{self, RenderWatch};
 use softphone_core::settings::EngineChoice;
 use softphone_ui::engine::EnginePreference;
 
-/// Focuses the element with this id once the section showing it has rendered.
+/// Focuses the element with this id once the section showing it has rendered: tried every 50 ms
+/// until the element holds the focus, for at most 2 s. (One try at 50 ms once lost the race with
+/// a slow render in CI, and the cursor never reached the dialer.)
 fn focus_soon(id: &'static str) {
+    focus_when_shown(id, 40);
+}
+
+fn focus_when_shown(id: &'static str, tries_left: u32) {
     gloo::timers::callback::Timeout::new(50, move || {
-        let element = web_sys::window().and_then(|window| window.document()).and_then(|doc| doc.get_element_by_id(id));
-        if let Some(element) = element.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let document = web_sys::window().and_then(|window| window.document());
+        let Some(document) = document else { return };
+        let element =
+            document.get_element_by_id(id).and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(element) = &element {
             let _ = element.focus();
+        }
+        let focused = document.active_element().is_some_and(|active| active.id() == id);
+        if !focused && tries_left > 1 {
+            focus_when_shown(id, tries_left - 1);
         }
     })
     .forget();

@@ -358,7 +358,13 @@ impl App {
         // A dead web process never answers; the page's text is then left out.
         let page = tokio::time::timeout(
             Duration::from_secs(5),
-            self.client.execute("return document.body ? document.body.innerText : '';", vec![]),
+            self.client.execute(
+                "if (!document.body) return '';
+                 const active = document.activeElement;
+                 const focus = `focus: ${active ? (active.id ? '#' + active.id : active.tagName) : 'none'}, the page ${document.hasFocus() ? 'has' : 'lacks'} the focus`;
+                 return focus + ' | ' + document.body.innerText;",
+                vec![],
+            ),
         )
         .await;
         let page = match page {

@@ -3,8 +3,8 @@
 #   soak     SOAK_CALLS (500) calls through the window; PSS and idle CPU at 0/100/.../N; the call log
 #   startup  STARTUP_RUNS (10) launches on fresh and on kept data: launch -> "Ready", median/min/max
 #   deb      the release .deb (tauri CLI 2.12.5 from npm into /tmp/tauri-cli): size and .desktop file
-# The release UI goes to $CARGO_TARGET_DIR/soak-ui-dist, so ui/dist (the debug UI the e2e suite
-# embeds) is left alone.
+# The UI goes to $CARGO_TARGET_DIR/soak-ui-dist, so ui/dist (the UI the e2e suite embeds) is left
+# alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

@@ -33,8 +33,8 @@ step "conformance: the real @telnyx/webrtc SDK in headless Chromium against the 
 # (tests/webview_engine.rs first builds ui/engine-harness.html with trunk into $CARGO_TARGET_DIR/engine-harness-dist)
 cargo test --locked -p softphone-conformance -- --test-threads=1
 
-step "build: ui (trunk, offline) and the app with the ui embedded"
-(cd ui && trunk build --offline)
+step "build: ui (trunk, offline, release with wasm-opt: what ships) and the app with the ui embedded"
+(cd ui && trunk build --offline --release)
 cargo build --locked -p softphone --features custom-protocol
 
 step "end to end: the real window under Xvfb via tauri-driver"

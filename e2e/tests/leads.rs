@@ -143,8 +143,12 @@ async fn imported_lead_keeps_its_note_and_wrap_up_after_a_restart() {
 
     app.type_into("#lead-search", "Quinn Okafor").await;
     app.wait_for_count("#lead-results .lead-row", |count| count == 1).await;
+    // A London number reads with London's grouping, in the list and on the lead (the window has
+    // no numbering metadata: the shell formats it).
+    app.wait_for_text("#lead-results .lead-phone", |text| text == "+44 20 7946 0958").await;
     app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
     app.wait_for_text("#lead-detail .detail-name", |text| text == "Quinn Okafor").await;
+    app.wait_for_text("#lead-detail .detail-phone", |text| text == "+44 20 7946 0958").await;
     app.type_into("#lead-notes", "Prefers mornings.").await;
     app.find("#lead-save-notes").await.click().await.expect("save");
     app.wait_for_text("#lead-detail .saved", |text| text == "Saved").await;
@@ -152,6 +156,7 @@ async fn imported_lead_keeps_its_note_and_wrap_up_after_a_restart() {
     // A number the simulator does not know: the call fails, and the agent wraps it up.
     app.find("#lead-call").await.click().await.expect("call the lead");
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.wait_for_text("#calls-panel .call-number", |text| text == "+44 20 7946 0958").await;
     app.find("#calls-panel .wrap-up-disposition").await.select_by_value("wrong-number").await.expect("pick");
     app.type_into("#calls-panel .wrap-up-note", "Number belongs to a bakery").await;
     app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");

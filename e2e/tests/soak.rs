@@ -461,19 +461,6 @@ fn process_tree(root: u32) -> Vec<u32> {
     tree
 }
 
-/// A process's PSS, its private memory (`Private_Clean` + `Private_Dirty`) and the part of its PSS
-/// backed by files (`Pss_File`: the code and data of the libraries it has touched), in KiB, from
-/// `/proc/PID/smaps_rollup`. PSS splits shared pages among every process mapping them, so it
-/// changes when other WebKit instances start or stop on the machine; private memory does not.
-fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = rollup.lines().find(|line| line.starts_with(name))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    };
-    Some((field("Pss:")?, field("Private_Clean:")? + field("Private_Dirty:")?, field("Pss_File:")?))
-}
-
 fn process_name(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|name| name.trim().to_owned()).unwrap_or_default()
 }
@@ -522,7 +509,7 @@ async fn measure(app: &App, calls: usize) -> Sample {
     let mut private_kib = 0;
     let mut file_backed_kib = 0;
     for &pid in &tree {
-        if let Some((pss, private, file_backed)) = memory_kib(pid) {
+        if let Some((pss, private, file_backed)) = common::memory_kib(pid) {
             *pss_by_name.entry(process_name(pid)).or_insert(0) += pss;
             private_kib += private;
             file_backed_kib += file_backed;

@@ -52,9 +52,22 @@ fn started_to_ready_in_log(log: &str) -> Option<i64> {
     Some(ready - started)
 }
 
-/// Launch to usable, one run. Returns (to session, to usable, app log started -> Ready) and the
-/// app's data for the next run.
-async fn one_start(data_home: Option<tempfile::TempDir>) -> (Duration, Duration, i64, tempfile::TempDir) {
+/// How long the window sits idle before its web process's memory is read.
+const IDLE_BEFORE_MEMORY: Duration = Duration::from_secs(3);
+
+/// One launch's figures.
+struct Start {
+    session: Duration,
+    usable: Duration,
+    /// "softphone started" -> Ready, by the app's own log.
+    in_log_ms: i64,
+    /// The web process's private memory (KiB) after [`IDLE_BEFORE_MEMORY`] at idle.
+    web_private_kib: u64,
+}
+
+/// Launch to usable, one run, and the web process's memory at idle; hands back the app's data
+/// for the next run.
+async fn one_start(data_home: Option<tempfile::TempDir>) -> (Start, tempfile::TempDir) {
     let fresh = data_home.is_none();
     let spawned = Instant::now();
     let app = match data_home {
@@ -75,10 +88,13 @@ async fn one_start(data_home: Option<tempfile::TempDir>) -> (Duration, Duration,
     assert!(log.contains("database open"), "the database is open when the window says Ready\n{}", app.log_tail());
     let seeded = log.contains("demo leads seeded=");
     assert!(!fresh || seeded, "the first start seeds the demo leads\n{}", app.log_tail());
-    let in_log =
+    let in_log_ms =
         started_to_ready_in_log(&log).unwrap_or_else(|| panic!("start and Ready in the log\n{}", app.log_tail()));
+    tokio::time::sleep(IDLE_BEFORE_MEMORY).await;
+    let web_process = app.web_process().expect("the window's web process");
+    let (_, web_private_kib, _) = common::memory_kib(web_process).expect("the web process's memory");
     let data_home = app.quit().await;
-    (session, usable, in_log, data_home)
+    (Start { session, usable, in_log_ms, web_private_kib }, data_home)
 }
 
 fn summary(label: &str, mut millis: Vec<f64>) -> String {
@@ -104,28 +120,32 @@ async fn launch_to_usable_on_fresh_and_on_kept_data() {
     let mut rows = Vec::new();
     let mut kept = None;
     for fresh in [true, false] {
-        let (mut sessions, mut usable, mut in_log) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sessions, mut usable, mut in_log, mut memory) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for run in 0..runs {
             let data_home = if fresh { None } else { kept.take() };
-            let (session, to_usable, log_ms, data) = one_start(data_home).await;
+            let (start, data) = one_start(data_home).await;
             eprintln!(
-                "startup ({} data) run {run}: session {:.0} ms, usable {:.0} ms, app log {log_ms} ms",
+                "startup ({} data) run {run}: session {:.0} ms, usable {:.0} ms, app log {} ms, web process {} KiB private",
                 if fresh { "fresh" } else { "kept" },
-                session.as_secs_f64() * 1000.0,
-                to_usable.as_secs_f64() * 1000.0
+                start.session.as_secs_f64() * 1000.0,
+                start.usable.as_secs_f64() * 1000.0,
+                start.in_log_ms,
+                start.web_private_kib
             );
-            sessions.push(session.as_secs_f64() * 1000.0);
-            usable.push(to_usable.as_secs_f64() * 1000.0);
-            in_log.push(log_ms as f64);
+            sessions.push(start.session.as_secs_f64() * 1000.0);
+            usable.push(start.usable.as_secs_f64() * 1000.0);
+            in_log.push(start.in_log_ms as f64);
+            memory.push(start.web_private_kib as f64 / 1024.0);
             kept = Some(data);
         }
         let data = if fresh { "fresh data" } else { "kept data" };
         rows.push(summary(&format!("{data}: spawn -> WebDriver session"), sessions));
         rows.push(summary(&format!("{data}: spawn -> Ready + painted (driver)"), usable));
         rows.push(summary(&format!("{data}: \"softphone started\" -> Ready (app log)"), in_log));
+        rows.push(summary(&format!("{data}: web process private memory at idle (MiB)"), memory));
     }
     println!("\nstart-up figures ({runs} runs each; app {}):", common::app_binary().display());
-    println!("| measure | median ms | min ms | max ms | runs ms |");
+    println!("| measure | median | min | max | runs |");
     println!("|---|---|---|---|---|");
     for row in rows {
         println!("{row}");

@@ -70,7 +70,7 @@ impl Database {
         let entry: (CallLogEntry, IndexingPaused) = self.with(|store| {
             store
                 .start_call(&NewCall {
-                    direction: direction.logged(),
+                    direction,
                     remote_number: remote.number.clone(),
                     lead_id: lead_id.map(LeadId),
                     engine,

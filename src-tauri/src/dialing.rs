@@ -3,8 +3,8 @@
 //! Call back all come here.
 
 use softphone_core::call::{CallEvent, CallId, Party};
-use softphone_core::demo_leads::parse_dialable;
-use softphone_core::ipc::IpcError;
+use softphone_core::demo_leads::{check_typed, parse_dialable};
+use softphone_core::ipc::{IpcError, NumberCheck};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::connection::Connection;
@@ -24,4 +24,10 @@ pub fn dial_event<R: Runtime>(
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
     Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id }))
+}
+
+/// What the dialer says about `typed` before it is dialed: checked exactly as [`dial_event`]
+/// will check it.
+pub fn check_number<R: Runtime>(app: &AppHandle<R>, typed: &str) -> NumberCheck {
+    check_typed(typed, crate::settings::region(app), app.state::<Connection>().demo())
 }

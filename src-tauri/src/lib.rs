@@ -68,6 +68,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::account::issue_login_token,
             commands::calls::get_calls,
             commands::calls::place_call,
+            commands::numbers::check_number,
+            commands::numbers::format_numbers,
             commands::calls::answer_call,
             commands::calls::decline_call,
             commands::calls::hang_up_call,

@@ -12,6 +12,7 @@ use crate::backend;
 use crate::call_engine;
 use crate::components::{CallsPanel, RingingBanner, SectionPage, Sidebar, StatusBar};
 use crate::shortcuts::{self, CallAction, KeyPress, SHORTCUTS, Shortcut};
+use crate::shown_numbers::{NumberBook, ShownNumbers};
 use crate::state::{AppAction, AppState, Section};
 use crate::window_health::{self, RenderWatch};
 use softphone_core::settings::EngineChoice;
@@ -152,6 +153,13 @@ fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppS
 pub fn app() -> Html {
     // A reloaded window (its own failure, its web process's death) opens where the agent was.
     let state = use_reducer(|| AppState { section: window_health::section_before_reload(), ..AppState::default() });
+    // The numbers the shell formats for the window, remembered; each answer redraws them.
+    let number_answers = use_state(|| 0_u32);
+    let number_book = {
+        let number_answers = number_answers.setter();
+        use_memo((), move |_| NumberBook::new(Callback::from(move |answers| number_answers.set(answers))))
+    };
+    let shown_numbers = ShownNumbers::new(Rc::clone(&number_book), *number_answers);
     use_effect_with(state.section, |&section| window_health::keep(window_health::Kept::Section, section.slug()));
     let webview_engine: call_engine::RunningWebviewEngine = use_mut_ref(|| None);
 
@@ -355,6 +363,7 @@ pub fn app() -> Html {
     };
 
     html! {
+        <ContextProvider<ShownNumbers> context={shown_numbers}>
         <div class="app-frame">
             <Sidebar current={state.section} {on_open} unseen_missed={state.unseen_missed} />
             <main class="content">
@@ -406,6 +415,7 @@ pub fn app() -> Html {
                 </div>
             }
         </div>
+        </ContextProvider<ShownNumbers>>
     }
 }
 

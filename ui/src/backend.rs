@@ -9,7 +9,8 @@ use softphone_core::call_log::{CallEngine, CallLogEntry};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
-    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, WindowFailure, WindowRecovery, command, event,
+    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, NumberCheck, WindowFailure, WindowRecovery,
+    command, event,
 };
 use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
@@ -100,6 +101,26 @@ pub async fn issue_login_token() -> Result<LoginTokenGrant, IpcError> {
 
 pub async fn get_calls() -> Result<CallsSnapshot, IpcError> {
     invoke(command::GET_CALLS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct CheckNumberArgs<'a> {
+    typed: &'a str,
+}
+
+/// What the dialer says about `typed`, checked by the shell as it will be when dialed.
+pub async fn check_number(typed: &str) -> Result<NumberCheck, IpcError> {
+    invoke(command::CHECK_NUMBER, &CheckNumberArgs { typed }).await
+}
+
+#[derive(Serialize)]
+struct FormatNumbersArgs<'a> {
+    numbers: &'a [String],
+}
+
+/// `numbers` as the agent reads them (the shell holds the numbering metadata), in order.
+pub async fn format_numbers(numbers: &[String]) -> Result<Vec<String>, IpcError> {
+    invoke(command::FORMAT_NUMBERS, &FormatNumbersArgs { numbers }).await
 }
 
 #[derive(Serialize)]

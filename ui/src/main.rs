@@ -5,6 +5,7 @@ mod backend;
 mod call_engine;
 mod components;
 mod shortcuts;
+mod shown_numbers;
 mod state;
 mod window_health;
 mod wording;

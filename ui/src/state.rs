@@ -426,7 +426,7 @@ mod tests {
             id: LeadId(id),
             name: name.into(),
             company: String::new(),
-            phone: softphone_core::phone::PhoneNumber::from_e164(&format!("+1415555{:04}", 100 + id)).expect("valid"),
+            phone: softphone_core::phone::PhoneNumber::from_stored(&format!("+1415555{:04}", 100 + id)).expect("E.164"),
             email: String::new(),
             city: String::new(),
             tags: Vec::new(),

@@ -1,11 +1,9 @@
 //! What the agent reads: call states, causes, durations, times and error sentences. Pure, so it
 //! is tested natively.
 
-use softphone_core::call::{CallOutcome, CallSnapshot, CallView, HangupCause, UnixMillis};
-use softphone_core::call_log::{CallDirection, CallLogEntry, LoggedCallState};
-use softphone_core::demo_leads::parse_dialable;
+use softphone_core::call::{CallOutcome, CallSnapshot, CallView, Direction, HangupCause, UnixMillis};
+use softphone_core::call_log::{CallLogEntry, LoggedCallState};
 use softphone_core::ipc::{ErrorCode, IpcError};
-use softphone_core::phone::{PhoneNumber, Region};
 
 /// Over a window whose own code failed, while the shell reloads it.
 pub const WINDOW_FAILED_RELOADING: &str =
@@ -71,11 +69,6 @@ pub fn clock_time(millis: i64, offset_minutes: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
 }
 
-/// A number as the agent reads it: international format when it is valid E.164, else as given.
-pub fn number(text: &str) -> String {
-    PhoneNumber::from_stored(text).map_or_else(|_| text.to_owned(), |number| number.format_international())
-}
-
 /// The dialer's recent numbers: the call log's remote numbers, newest first, each once, at most
 /// `count` (the log is newest first already).
 pub fn recent_numbers(entries: &[CallLogEntry], count: usize) -> Vec<String> {
@@ -89,28 +82,6 @@ pub fn recent_numbers(entries: &[CallLogEntry], count: usize) -> Vec<String> {
         }
     }
     numbers
-}
-
-/// What the dialer says about the number being typed, before dialing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NumberCheck {
-    Empty,
-    /// Valid; the number in international format.
-    Valid(String),
-    /// The sentence saying what is wrong.
-    Invalid(String),
-}
-
-/// Checks what the agent typed as the shell will when dialing (demo mode also takes the
-/// simulator's directory numbers).
-pub fn check_number(input: &str, region: Region, demo: bool) -> NumberCheck {
-    if input.trim().is_empty() {
-        return NumberCheck::Empty;
-    }
-    match parse_dialable(input, region, demo) {
-        Ok(number) => NumberCheck::Valid(number.format_international()),
-        Err(error) => NumberCheck::Invalid(error.to_string()),
-    }
 }
 
 /// The sentence shown for a failed command, chosen by its code. Where the shell's message is
@@ -178,8 +149,8 @@ impl CallFilter {
         match self {
             CallFilter::All => true,
             CallFilter::Missed => entry.state == LoggedCallState::Missed,
-            CallFilter::Inbound => entry.direction == CallDirection::Inbound,
-            CallFilter::Outbound => entry.direction == CallDirection::Outbound,
+            CallFilter::Inbound => entry.direction == Direction::Inbound,
+            CallFilter::Outbound => entry.direction == Direction::Outbound,
         }
     }
 }
@@ -289,20 +260,6 @@ mod tests {
     }
 
     #[test]
-    fn the_dialer_checks_numbers_before_dialing() {
-        assert_eq!(check_number("  ", Region::US, false), NumberCheck::Empty);
-        assert_eq!(check_number("(415) 555-0100", Region::US, false), NumberCheck::Valid("+1 415-555-0100".into()));
-        assert!(
-            matches!(check_number("12", Region::US, false), NumberCheck::Invalid(sentence) if sentence.contains("too short"))
-        );
-        assert!(matches!(check_number("+15555550101", Region::US, true), NumberCheck::Valid(_)), "demo directory");
-        assert!(matches!(check_number("+15555550101", Region::US, false), NumberCheck::Invalid(_)));
-        // The region from the settings reads national numbers.
-        let gb = Region::new("GB").unwrap();
-        assert_eq!(check_number("020 7946 0958", gb, false), NumberCheck::Valid("+44 20 7946 0958".into()));
-    }
-
-    #[test]
     fn errors_are_sentences_chosen_by_code() {
         let number = IpcError::new(ErrorCode::InvalidNumber, "The phone number is too short.");
         assert_eq!(error_sentence(&number), "The phone number is too short.");
@@ -314,7 +271,7 @@ mod tests {
     fn recent_numbers_are_the_newest_distinct_ones() {
         let with = |number: &str| CallLogEntry {
             remote_number: number.into(),
-            ..entry(CallDirection::Outbound, LoggedCallState::Completed, None)
+            ..entry(Direction::Outbound, LoggedCallState::Completed, None)
         };
         let log = [with("+14155550100"), with("+14155550101"), with("+14155550100"), with(""), with("+14155550102")];
         assert_eq!(recent_numbers(&log, 5), ["+14155550100", "+14155550101", "+14155550102"]);
@@ -322,7 +279,7 @@ mod tests {
         assert!(recent_numbers(&[], 5).is_empty());
     }
 
-    fn entry(direction: CallDirection, state: LoggedCallState, cause: Option<&str>) -> CallLogEntry {
+    fn entry(direction: Direction, state: LoggedCallState, cause: Option<&str>) -> CallLogEntry {
         CallLogEntry {
             id: CallLogId(1),
             direction,
@@ -343,15 +300,15 @@ mod tests {
 
     #[test]
     fn the_call_log_filters_and_names_outcomes() {
-        let busy = entry(CallDirection::Outbound, LoggedCallState::Failed, Some("USER_BUSY"));
+        let busy = entry(Direction::Outbound, LoggedCallState::Failed, Some("USER_BUSY"));
         assert_eq!(outcome(&busy), "Failed: Busy");
         assert!(CallFilter::Outbound.admits(&busy) && !CallFilter::Inbound.admits(&busy));
-        let missed = entry(CallDirection::Inbound, LoggedCallState::Missed, None);
+        let missed = entry(Direction::Inbound, LoggedCallState::Missed, None);
         assert_eq!(outcome(&missed), "Missed");
         assert!(CallFilter::Missed.admits(&missed) && !CallFilter::Missed.admits(&busy));
-        let cancelled = entry(CallDirection::Outbound, LoggedCallState::Failed, Some("NORMAL_CLEARING"));
+        let cancelled = entry(Direction::Outbound, LoggedCallState::Failed, Some("NORMAL_CLEARING"));
         assert_eq!(outcome(&cancelled), "Cancelled");
-        let done = entry(CallDirection::Outbound, LoggedCallState::Completed, Some("NORMAL_CLEARING"));
+        let done = entry(Direction::Outbound, LoggedCallState::Completed, Some("NORMAL_CLEARING"));
         assert_eq!(outcome(&done), "Completed");
     }
 

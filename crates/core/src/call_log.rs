@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::Direction;
 use crate::disposition::Disposition;
 use crate::lead::LeadId;
 
@@ -11,14 +12,6 @@ use crate::lead::LeadId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CallLogId(pub i64);
-
-/// Who placed the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallDirection {
-    Inbound,
-    Outbound,
-}
 
 /// Which engine carried the call (see architecture.md, "Why two call engines").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,7 +65,7 @@ macro_rules! text_enum {
     };
 }
 
-text_enum!(CallDirection { Inbound => "inbound", Outbound => "outbound" });
+text_enum!(Direction { Inbound => "inbound", Outbound => "outbound" });
 text_enum!(CallEngine { Webview => "webview", Native => "native" });
 text_enum!(LoggedCallState {
     InProgress => "in_progress",
@@ -99,7 +92,7 @@ impl LoggedCallState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallLogEntry {
     pub id: CallLogId,
-    pub direction: CallDirection,
+    pub direction: Direction,
     /// E.164 when the number is known, else the caller ID as presented (e.g. `anonymous`).
     pub remote_number: String,
     pub lead_id: Option<LeadId>,
@@ -127,7 +120,7 @@ pub struct CallLogEntry {
 #[serde(default)]
 pub struct CallLogFilter {
     /// Only inbound or only outbound calls.
-    pub direction: Option<CallDirection>,
+    pub direction: Option<Direction>,
     /// Only calls in the state [`LoggedCallState::Missed`].
     pub missed_only: bool,
     /// Only the calls linked to this lead.
@@ -150,8 +143,8 @@ mod tests {
             assert_eq!(LoggedCallState::from_stored(state.as_str()), Some(state));
             assert_eq!(serde_json::to_value(state).expect("serializes"), state.as_str());
         }
-        for direction in [CallDirection::Inbound, CallDirection::Outbound] {
-            assert_eq!(CallDirection::from_stored(direction.as_str()), Some(direction));
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            assert_eq!(Direction::from_stored(direction.as_str()), Some(direction));
         }
         for engine in [CallEngine::Webview, CallEngine::Native] {
             assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));
@@ -164,7 +157,7 @@ mod tests {
         let filter: CallLogFilter = serde_json::from_str(r#"{"direction":"inbound","lead":7}"#).expect("reads");
         assert_eq!(
             filter,
-            CallLogFilter { direction: Some(CallDirection::Inbound), missed_only: false, lead: Some(LeadId(7)) }
+            CallLogFilter { direction: Some(Direction::Inbound), missed_only: false, lead: Some(LeadId(7)) }
         );
         assert_eq!(serde_json::from_str::<CallLogFilter>("{}").expect("reads"), CallLogFilter::default());
     }

@@ -4,7 +4,12 @@
 //! Pure data; softphone-store writes it into an empty lead table.
 
 use crate::lead::LeadFields;
-use crate::phone::{PhoneNumber, PhoneNumberError, Region};
+use crate::phone::PhoneNumber;
+#[cfg(feature = "numbers")]
+use crate::{
+    ipc::NumberCheck,
+    phone::{PhoneNumberError, Region},
+};
 
 /// How many sample leads demo mode seeds.
 pub const DEMO_LEAD_COUNT: usize = 300;
@@ -148,7 +153,7 @@ pub fn demo_leads() -> Vec<LeadFields> {
                     // Each city gets lines 0100..0199 in turn: 30 leads per city at most.
                     let line = 100 + index / CITIES.len();
                     let note = NOTES[sequence.next(NOTES.len())].to_owned();
-                    (PhoneNumber::from_e164(&format!("+1{area}555{line:04}")), note)
+                    (PhoneNumber::from_stored(&format!("+1{area}555{line:04}")), note)
                 }
             };
             let name = format!("{first} {last}");
@@ -168,6 +173,7 @@ pub fn demo_leads() -> Vec<LeadFields> {
         .collect()
 }
 
+#[cfg(feature = "numbers")]
 /// Reads a number the agent wants to dial. Like [`PhoneNumber::parse`], but in demo mode also
 /// accepts the simulator's fictional directory range (+1 555 555 01xx), which libphonenumber
 /// rightly considers invalid: only the built-in simulator answers those.
@@ -181,7 +187,19 @@ pub fn parse_dialable(input: &str, region: Region, demo: bool) -> Result<PhoneNu
     })
 }
 
-#[cfg(test)]
+/// What the dialer says about the number being typed, checked as it will be when dialed.
+#[cfg(feature = "numbers")]
+pub fn check_typed(input: &str, region: Region, demo: bool) -> NumberCheck {
+    if input.trim().is_empty() {
+        return NumberCheck::Empty;
+    }
+    match parse_dialable(input, region, demo) {
+        Ok(number) => NumberCheck::Valid { shown: number.format_international() },
+        Err(error) => NumberCheck::Invalid { sentence: error.to_string() },
+    }
+}
+
+#[cfg(all(test, feature = "numbers"))]
 mod tests {
     use super::*;
 
@@ -227,5 +245,19 @@ mod tests {
             parse_dialable("(415) 555-0100", us(), false).map(|n| n.as_e164().to_owned()),
             Ok("+14155550100".into())
         );
+    }
+
+    #[test]
+    fn the_dialer_checks_numbers_before_dialing() {
+        assert_eq!(check_typed("  ", us(), false), NumberCheck::Empty);
+        assert_eq!(check_typed("(415) 555-0100", us(), false), NumberCheck::Valid { shown: "+1 415-555-0100".into() });
+        assert!(
+            matches!(check_typed("12", us(), false), NumberCheck::Invalid { sentence } if sentence.contains("too short"))
+        );
+        assert!(matches!(check_typed("+15555550101", us(), true), NumberCheck::Valid { .. }), "demo directory");
+        assert!(matches!(check_typed("+15555550101", us(), false), NumberCheck::Invalid { .. }));
+        // The region from the settings reads national numbers.
+        let gb = Region::new("GB").expect("GB is a region");
+        assert_eq!(check_typed("020 7946 0958", gb, false), NumberCheck::Valid { shown: "+44 20 7946 0958".into() });
     }
 }

@@ -15,6 +15,8 @@ pub mod command {
     pub const ISSUE_LOGIN_TOKEN: &str = "issue_login_token";
     pub const GET_CALLS: &str = "get_calls";
     pub const PLACE_CALL: &str = "place_call";
+    pub const CHECK_NUMBER: &str = "check_number";
+    pub const FORMAT_NUMBERS: &str = "format_numbers";
     pub const ANSWER_CALL: &str = "answer_call";
     pub const DECLINE_CALL: &str = "decline_call";
     pub const HANG_UP_CALL: &str = "hang_up_call";
@@ -227,6 +229,19 @@ pub struct DesktopStatus {
     pub do_not_disturb: bool,
 }
 
+/// What the dialer says about the number being typed, before dialing (the shell checks it as it
+/// will when dialing; the window has no numbering metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NumberCheck {
+    /// Nothing typed yet.
+    Empty,
+    /// Valid; the number in international format, e.g. `+1 415-555-0100`.
+    Valid { shown: String },
+    /// The sentence saying what is wrong.
+    Invalid { sentence: String },
+}
+
 /// Something the agent should know about the audio devices (a headset unplugged mid-call).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudioNotice {
@@ -409,7 +424,7 @@ mod tests {
             assert_eq!(error.code, code, "{error:?}");
             assert!(!error.message.starts_with(char::is_lowercase) && error.message.ends_with('.'), "{error:?}");
         }
-        let refused = crate::phone::PhoneNumber::from_e164("not a number").expect_err("refused");
+        let refused = crate::phone::PhoneNumber::from_stored("not a number").expect_err("refused");
         assert_eq!(IpcError::from(refused).code, ErrorCode::InvalidNumber);
     }
 

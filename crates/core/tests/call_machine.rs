@@ -1,10 +1,10 @@
 //! Table tests of the call state machine: what an agent would see and what the shell must do.
 
 use softphone_core::call::{
-    CallEvent, CallId, CallMachine, CallOutcome, CallView, Direction, Effect, EngineCommand, EngineUpdate, HangupCause,
-    Party, Rejection, RingerMode, SdkState, UnixMillis,
+    CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate, HangupCause, Party,
+    Rejection, RingerMode, SdkState, UnixMillis,
 };
-use softphone_core::call_log::{CallDirection, LoggedCallState};
+use softphone_core::call_log::LoggedCallState;
 
 const T0: UnixMillis = UnixMillis(1_700_000_000_000);
 
@@ -207,8 +207,6 @@ fn outcomes_are_logged_as_the_call_log_counts_them() {
     for (outcome, logged) in table {
         assert_eq!(outcome.logged_state(), logged, "{outcome:?}");
     }
-    assert_eq!(Direction::Inbound.logged(), CallDirection::Inbound);
-    assert_eq!(Direction::Outbound.logged(), CallDirection::Outbound);
 }
 
 #[test]

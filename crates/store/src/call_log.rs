@@ -9,14 +9,13 @@ use crate::Store;
 use crate::error::{Entity, StoreError};
 use crate::lead::{LeadId, Page, sql_limit, sql_offset};
 
-pub use softphone_core::call_log::{
-    CallDirection, CallEngine, CallLogEntry, CallLogFilter, CallLogId, LoggedCallState,
-};
+pub use softphone_core::call::Direction;
+pub use softphone_core::call_log::{CallEngine, CallLogEntry, CallLogFilter, CallLogId, LoggedCallState};
 
 /// What is known when a call starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCall {
-    pub direction: CallDirection,
+    pub direction: Direction,
     /// E.164 when the number is known, else the caller ID as presented (e.g. `anonymous`).
     pub remote_number: String,
     /// The lead, if the caller already knows it; else the store looks the number up with
@@ -54,7 +53,7 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
     let disposition: Option<String> = row.get(12)?;
     Ok(CallLogEntry {
         id: CallLogId(row.get(0)?),
-        direction: CallDirection::from_stored(&direction)
+        direction: Direction::from_stored(&direction)
             .ok_or_else(|| conversion_error(1, format!("unknown direction {direction}")))?,
         remote_number: row.get(2)?,
         lead_id: row.get::<_, Option<i64>>(3)?.map(LeadId),
@@ -201,7 +200,7 @@ impl Store {
         // fits (calls_lead for a lead's calls, calls_started_at otherwise); each of the eight
         // shapes is prepared once and cached.
         let (limit, offset) = (sql_limit(page), sql_offset(page));
-        let direction = filter.direction.map(CallDirection::as_str);
+        let direction = filter.direction.map(Direction::as_str);
         let lead = filter.lead.map(|lead| lead.0);
         let mut conditions = vec!["1".to_owned()];
         let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&limit, &offset];
@@ -278,8 +277,8 @@ mod tests {
         ] {
             assert_eq!(LoggedCallState::from_stored(state.as_str()), Some(state));
         }
-        for direction in [CallDirection::Inbound, CallDirection::Outbound] {
-            assert_eq!(CallDirection::from_stored(direction.as_str()), Some(direction));
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            assert_eq!(Direction::from_stored(direction.as_str()), Some(direction));
         }
         for engine in [CallEngine::Webview, CallEngine::Native] {
             assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));

@@ -26,7 +26,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite_migration::{M, Migrations};
 
 pub use call_log::{
-    CallDirection, CallEngine, CallFinish, CallLogEntry, CallLogFilter, CallLogId, LoggedCallState, NewCall,
+    CallEngine, CallFinish, CallLogEntry, CallLogFilter, CallLogId, Direction, LoggedCallState, NewCall,
 };
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use softphone_core::disposition::{CustomDisposition, Disposition};
 use softphone_core::phone::{PhoneNumber, Region};
 use softphone_store::{
-    CallDirection, CallEngine, CallFinish, Entity, ImportReport, LeadFields, LoggedCallState, NewCall, Page, Store,
+    CallEngine, CallFinish, Direction, Entity, ImportReport, LeadFields, LoggedCallState, NewCall, Page, Store,
     StoreError,
 };
 use tempfile::TempDir;
@@ -97,7 +97,7 @@ fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_next_start() {
         let store = db.open();
         assert_eq!(store.interrupted_at_open(), 0);
         let start = |at| NewCall {
-            direction: CallDirection::Outbound,
+            direction: Direction::Outbound,
             remote_number: "+14155550100".into(),
             lead_id: None,
             engine: CallEngine::Native,
@@ -143,7 +143,7 @@ fn call_log_links_leads_and_counts_unseen_missed_calls() {
     let mut store = db.open();
     let ann = store.create_lead(&lead("Ann Lee", "Acme", "+14155550100"), NOW).unwrap();
     let inbound = |number: &str, at| NewCall {
-        direction: CallDirection::Inbound,
+        direction: Direction::Inbound,
         remote_number: number.into(),
         lead_id: None,
         engine: CallEngine::Webview,
@@ -649,7 +649,7 @@ fn the_call_log_filters_by_direction_missed_and_lead_with_paging() {
         let inbound = i % 2 == 0;
         let call = store
             .start_call(&NewCall {
-                direction: if inbound { CallDirection::Inbound } else { CallDirection::Outbound },
+                direction: if inbound { Direction::Inbound } else { Direction::Outbound },
                 remote_number: if i % 2 == 0 { "+14155550100".into() } else { "+12125550199".into() },
                 lead_id: None,
                 engine: CallEngine::Webview,
@@ -672,15 +672,15 @@ fn the_call_log_filters_by_direction_missed_and_lead_with_paging() {
     let all = CallLogFilter::default();
     assert_eq!(ids_of(all, Page::first(3)), [ids[9].0, ids[8].0, ids[7].0]);
     assert_eq!(ids_of(all, Page { limit: 3, offset: 9 }), [ids[0].0]);
-    let inbound = CallLogFilter { direction: Some(CallDirection::Inbound), ..all };
+    let inbound = CallLogFilter { direction: Some(Direction::Inbound), ..all };
     assert_eq!(ids_of(inbound, Page::first(10)), [ids[8].0, ids[6].0, ids[4].0, ids[2].0, ids[0].0]);
-    let outbound = CallLogFilter { direction: Some(CallDirection::Outbound), ..all };
+    let outbound = CallLogFilter { direction: Some(Direction::Outbound), ..all };
     assert_eq!(ids_of(outbound, Page::first(10)).len(), 5);
     let missed = CallLogFilter { missed_only: true, ..all };
     assert_eq!(ids_of(missed, Page::first(10)), [ids[6].0, ids[0].0]);
     assert_eq!(ids_of(CallLogFilter { lead: Some(bob.id), ..all }, Page::first(10)).len(), 5);
     let ann_missed_inbound =
-        CallLogFilter { direction: Some(CallDirection::Inbound), missed_only: true, lead: Some(ann.id) };
+        CallLogFilter { direction: Some(Direction::Inbound), missed_only: true, lead: Some(ann.id) };
     assert_eq!(ids_of(ann_missed_inbound, Page::first(1)), [ids[6].0]);
     assert_eq!(ids_of(ann_missed_inbound, Page::first(1).next()), [ids[0].0]);
     assert!(ids_of(CallLogFilter { lead: Some(bob.id), missed_only: true, ..all }, Page::first(10)).is_empty());

@@ -709,3 +709,16 @@ fn processes() -> Vec<Process> {
         })
         .collect()
 }
+
+/// A process's PSS, its private memory (`Private_Clean` + `Private_Dirty`) and the part of its PSS
+/// backed by files (`Pss_File`: the code and data of the libraries it has touched), in KiB, from
+/// `/proc/PID/smaps_rollup`. PSS splits shared pages among every process mapping them, so it
+/// changes when other WebKit instances start or stop on the machine; private memory does not.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = rollup.lines().find(|line| line.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("Pss:")?, field("Private_Clean:")? + field("Private_Dirty:")?, field("Pss_File:")?))
+}

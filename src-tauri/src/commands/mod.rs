@@ -5,4 +5,5 @@ pub mod call_log;
 pub mod calls;
 pub mod desktop;
 pub mod leads;
+pub mod numbers;
 pub mod settings;

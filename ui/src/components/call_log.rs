@@ -1,12 +1,14 @@
 use std::collections::HashMap;
 
 use softphone_core::call::CallsSnapshot;
-use softphone_core::call_log::{CallDirection, CallLogEntry};
+use softphone_core::call::Direction;
+use softphone_core::call_log::CallLogEntry;
 use softphone_core::ipc::IpcError;
 use softphone_core::lead::{LeadId, Page};
 use yew::prelude::*;
 
 use crate::backend;
+use crate::shown_numbers::use_shown_numbers;
 use crate::wording::{self, CallFilter};
 
 /// Rows per page of the call log.
@@ -31,6 +33,7 @@ async fn load(filter: CallFilter, lead: Option<LeadId>, page: Page) -> Result<Ve
 /// The call log with filters, newest first; Redial calls the number (and lead) again.
 #[function_component(CallLog)]
 pub fn call_log(props: &CallLogProps) -> Html {
+    let numbers = use_shown_numbers();
     let filter = use_state(CallFilter::default);
     // The lead whose calls alone are shown (picked by clicking a lead's name in the log).
     let lead_filter = use_state(|| None::<(LeadId, String)>);
@@ -111,12 +114,12 @@ pub fn call_log(props: &CallLogProps) -> Html {
                                     });
                                 })
                             };
-                            let inbound = entry.direction == CallDirection::Inbound;
+                            let inbound = entry.direction == Direction::Inbound;
                             html! {
                                 <tr key={entry.id.0} id={format!("log-{}", entry.id.0)} class={classes!("log-row", format!("state-{}", entry.state.as_str()))}>
                                     <td class="log-time">{ wording::clock_time(entry.started_at_ms, offset) }</td>
                                     <td class="log-direction" title={if inbound { "Inbound" } else { "Outbound" }}>{ if inbound { "↙ In" } else { "↗ Out" } }</td>
-                                    <td class="log-number">{ wording::number(&entry.remote_number) }</td>
+                                    <td class="log-number">{ numbers.shown(&entry.remote_number) }</td>
                                     <td class="log-lead">
                                         if let Some((lead, name)) = entry.lead_id.and_then(|id| lead_names.get(&id).map(|name| (id, name.clone()))) {
                                             <button class="link lead-calls" title="Only this lead's calls"

@@ -6,6 +6,7 @@ use softphone_core::lead::LeadId;
 use yew::prelude::*;
 
 use crate::backend;
+use crate::shown_numbers::use_shown_numbers;
 use crate::wording;
 
 #[derive(Properties, PartialEq)]
@@ -56,6 +57,7 @@ where
 
 #[function_component(CallCard)]
 fn call_card(props: &CallCardProps) -> Html {
+    let numbers = use_shown_numbers();
     let call = &props.call;
     let lead = use_state(|| None::<(String, String)>);
     let error = use_state(|| None::<IpcError>);
@@ -98,7 +100,7 @@ fn call_card(props: &CallCardProps) -> Html {
         <div id={format!("call-{}", call.call_id.0)} class={classes!("call-card", state_class)}>
             <div class="call-head">
                 <span class="call-direction">{ if call.direction == Direction::Inbound { "Incoming" } else { "Outgoing" } }</span>
-                <span class="call-number">{ wording::number(&call.remote.number) }</span>
+                <span class="call-number">{ numbers.shown(&call.remote.number) }</span>
                 if let Some(name) = remote_name {
                     <span class="call-remote-name">{ name }</span>
                 }

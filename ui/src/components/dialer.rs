@@ -1,13 +1,14 @@
 use softphone_core::call::CallsSnapshot;
-use softphone_core::ipc::IpcError;
+use softphone_core::ipc::{IpcError, NumberCheck};
 use softphone_core::lead::Page;
 use softphone_core::phone::{Region, format_as_typed};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::backend;
+use crate::shown_numbers::use_shown_numbers;
 use crate::window_health::{self, Kept};
-use crate::wording::{self, NumberCheck};
+use crate::wording;
 
 #[derive(Properties, PartialEq)]
 pub struct DialerProps {
@@ -35,21 +36,48 @@ pub fn dialer(props: &DialerProps) -> Html {
     let number = use_state(|| window_health::kept(Kept::DialerText).unwrap_or_default());
     use_effect_with((*number).clone(), |text| window_health::keep(Kept::DialerText, text));
     let error = use_state(|| None::<IpcError>);
-    let check = wording::check_number(&number, props.region, props.demo);
+    let numbers = use_shown_numbers();
+    // The shell checks the number as it will when dialing (the window has no numbering
+    // metadata); the last answer shows until the next arrives, and a late answer for text
+    // since changed is dropped.
+    let check = use_state(|| NumberCheck::Empty);
+    let checked_text = use_mut_ref(String::new);
+    {
+        let (check, checked_text) = (check.clone(), checked_text.clone());
+        // The region and demo mode are part of the check: a change of either asks again.
+        use_effect_with(((*number).clone(), props.region, props.demo), move |(typed, _, _)| {
+            *checked_text.borrow_mut() = typed.clone();
+            if typed.trim().is_empty() {
+                check.set(NumberCheck::Empty);
+            } else {
+                let typed = typed.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let answer = backend::check_number(&typed).await;
+                    if *checked_text.borrow() == typed {
+                        check.set(answer.unwrap_or_else(|failure| NumberCheck::Invalid {
+                            sentence: wording::error_sentence(&failure),
+                        }));
+                    }
+                });
+            }
+        });
+    }
     // The shell's refusal; not repeated when the check above already says the same.
     let dial_error = error.as_ref().map(wording::error_sentence);
     {
         // A link's number is shown formatted when it is valid, as typed when not (the check
         // below then says why).
-        let (number, error, demo, region) = (number.clone(), error.clone(), props.demo, props.region);
+        let (number, error) = (number.clone(), error.clone());
         use_effect_with(props.prefill.clone(), move |prefill| {
-            if let Some((_, text)) = prefill {
-                let shown = match wording::check_number(text, region, demo) {
-                    NumberCheck::Valid(formatted) => formatted,
-                    NumberCheck::Empty | NumberCheck::Invalid(_) => text.clone(),
-                };
-                number.set(shown);
+            if let Some((_, text)) = prefill.clone() {
                 error.set(None);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let shown = match backend::check_number(&text).await {
+                        Ok(NumberCheck::Valid { shown }) => shown,
+                        Ok(NumberCheck::Empty | NumberCheck::Invalid { .. }) | Err(_) => text,
+                    };
+                    number.set(shown);
+                });
             }
         });
     }
@@ -120,15 +148,15 @@ pub fn dialer(props: &DialerProps) -> Html {
                 {oninput}
                 {onkeydown}
             />
-            <p id="dial-check" role="status" class={classes!("dial-check", match &check {
+            <p id="dial-check" role="status" class={classes!("dial-check", match &*check {
                 NumberCheck::Empty => "empty",
-                NumberCheck::Valid(_) => "valid",
-                NumberCheck::Invalid(_) => "invalid",
+                NumberCheck::Valid { .. } => "valid",
+                NumberCheck::Invalid { .. } => "invalid",
             })}>
-                { match &check {
+                { match &*check {
                     NumberCheck::Empty => "Type a number, or pick a lead to call.".to_owned(),
-                    NumberCheck::Valid(formatted) => format!("Valid: {formatted}"),
-                    NumberCheck::Invalid(sentence) => sentence.clone(),
+                    NumberCheck::Valid { shown } => format!("Valid: {shown}"),
+                    NumberCheck::Invalid { sentence } => sentence.clone(),
                 } }
             </p>
             <div class="keypad">
@@ -157,7 +185,7 @@ pub fn dialer(props: &DialerProps) -> Html {
                     <h3>{ "Recent" }</h3>
                     <ul>
                         { for recent.iter().map(|stored| {
-                            let shown = wording::number(stored);
+                            let shown = numbers.shown(stored);
                             let (number, error) = (number.clone(), error.clone());
                             let fill = shown.clone();
                             let onclick = Callback::from(move |_| {
@@ -171,7 +199,7 @@ pub fn dialer(props: &DialerProps) -> Html {
                     </ul>
                 </div>
             }
-            if let Some(sentence) = dial_error.filter(|sentence| !matches!(&check, NumberCheck::Invalid(shown) if shown == sentence)) {
+            if let Some(sentence) = dial_error.filter(|sentence| !matches!(&*check, NumberCheck::Invalid { sentence: shown } if shown == sentence)) {
                 <p id="dial-error" class="error" role="alert">{ sentence }</p>
             }
         </div>

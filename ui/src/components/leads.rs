@@ -7,6 +7,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
+use crate::shown_numbers::use_shown_numbers;
 use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::window_health::{self, Kept};
 use crate::wording;
@@ -40,6 +41,7 @@ pub struct LeadsPageProps {
 /// Search (debounced), the paged list, the opened lead, and CSV import.
 #[function_component(LeadsPage)]
 pub fn leads_page(props: &LeadsPageProps) -> Html {
+    let numbers = use_shown_numbers();
     // The search as the agent left it: before a reload of the window, or a trip to another section.
     let list = use_reducer(|| LeadList {
         query: window_health::kept(Kept::LeadSearch).unwrap_or_default(),
@@ -184,7 +186,7 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
                                 >
                                     <span class="lead-name">{ &lead.name }</span>
                                     <span class="lead-company">{ &lead.company }</span>
-                                    <span class="lead-phone">{ lead.phone.format_international() }</span>
+                                    <span class="lead-phone">{ numbers.phone(&lead.phone) }</span>
                                 </button>
                             </li>
                         }
@@ -220,6 +222,7 @@ const LEAD_CALLS_PAGE: u32 = 20;
 
 #[function_component(LeadDetail)]
 fn lead_detail(props: &LeadDetailProps) -> Html {
+    let numbers = use_shown_numbers();
     let lead = use_state(|| None::<Lead>);
     let calls = use_state(Vec::<CallLogEntry>::new);
     let notes = use_state(String::new);
@@ -323,13 +326,13 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
             </div>
             <dl class="fields">
                 <dt>{ "Company" }</dt><dd>{ &shown.company }</dd>
-                <dt>{ "Phone" }</dt><dd class="detail-phone">{ shown.phone.format_international() }</dd>
+                <dt>{ "Phone" }</dt><dd class="detail-phone">{ numbers.phone(&shown.phone) }</dd>
                 <dt>{ "Email" }</dt><dd>{ &shown.email }</dd>
                 <dt>{ "City" }</dt><dd>{ &shown.city }</dd>
                 <dt>{ "Tags" }</dt><dd>{ shown.tags.join(", ") }</dd>
                 <dt>{ "Last outcome" }</dt><dd class="detail-last-outcome">{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
             </dl>
-            <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", shown.phone.format_international()) }</button>
+            <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", numbers.phone(&shown.phone)) }</button>
             <label class="notes-label" for="lead-notes">{ "Notes" }</label>
             <textarea id="lead-notes" rows="4" value={(*notes).clone()} oninput={on_notes}></textarea>
             <div class="notes-actions">

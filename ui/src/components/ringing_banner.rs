@@ -3,7 +3,7 @@ use softphone_core::ipc::DesktopStatus;
 use yew::prelude::*;
 
 use crate::backend;
-use crate::wording;
+use crate::shown_numbers::use_shown_numbers;
 
 #[derive(Properties, PartialEq)]
 pub struct RingingBannerProps {
@@ -15,6 +15,7 @@ pub struct RingingBannerProps {
 /// notifications do not work it says so: then this banner is the only alert.
 #[function_component(RingingBanner)]
 pub fn ringing_banner(props: &RingingBannerProps) -> Html {
+    let numbers = use_shown_numbers();
     let Some(call) = props
         .calls
         .calls
@@ -25,12 +26,8 @@ pub fn ringing_banner(props: &RingingBannerProps) -> Html {
         return html! {};
     };
     let problem = props.desktop.as_ref().and_then(|status| status.notifications_problem.clone());
-    let caller = call
-        .remote
-        .name
-        .clone()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| wording::number(&call.remote.number));
+    let caller =
+        call.remote.name.clone().filter(|name| !name.is_empty()).unwrap_or_else(|| numbers.shown(&call.remote.number));
     let answer = {
         let id = call.call_id.clone();
         Callback::from(move |_| {

@@ -240,16 +240,6 @@ impl CallView {
     }
 }
 
-impl Direction {
-    /// The call log's word for it.
-    pub fn logged(self) -> crate::call_log::CallDirection {
-        match self {
-            Direction::Inbound => crate::call_log::CallDirection::Inbound,
-            Direction::Outbound => crate::call_log::CallDirection::Outbound,
-        }
-    }
-}
-
 /// How a call ended, for the call log and the agent's wrap-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 //! types, `tel:` links.
 
 mod unit {
+    use super::super::parse::{Dialable, nanp};
     use super::super::*;
 
     #[test]
@@ -375,5 +376,45 @@ mod dial_uri {
         assert_eq!(PhoneNumber::parse(&number, Region::GB).expect("valid").as_e164(), "+14155550100");
         let number = parse_dial_uri("callto:jane.doe").expect("a link");
         assert_eq!(PhoneNumber::parse(&number, Region::US), Err(PhoneNumberError::NotANumber));
+    }
+}
+
+mod tables {
+    use phonenumber::metadata::DATABASE;
+
+    use super::super::tables::{CALLING_CODES, NANP_REGIONS, REGION_CODES};
+    use super::super::*;
+
+    #[test]
+    fn the_tables_the_window_uses_agree_with_the_metadata() {
+        let mut regions: Vec<&str> = DATABASE.iter().map(|meta| meta.id()).filter(|id| id.len() == 2).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        assert_eq!(REGION_CODES.as_slice(), regions.as_slice());
+        let mut codes: Vec<u16> = DATABASE.iter().map(|meta| meta.country_code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(CALLING_CODES.as_slice(), codes.as_slice());
+        let mut nanp = DATABASE.region(&1).expect("+1 regions");
+        nanp.sort_unstable();
+        assert_eq!(NANP_REGIONS.as_slice(), nanp.as_slice());
+        // The codes are prefix-free, which `country_code` relies on.
+        for code in CALLING_CODES {
+            for other in CALLING_CODES.iter().filter(|&&other| other != code) {
+                assert!(!other.to_string().starts_with(&code.to_string()), "{code} is a prefix of {other}");
+            }
+        }
+    }
+
+    #[test]
+    fn north_american_numbers_are_formatted_as_the_metadata_formats_them() {
+        let numbers = crate::demo_leads::demo_leads().into_iter().map(|lead| lead.phone);
+        let extra = ["+12125550123", "+18005550199", "+16045550100", "+18765550100"]
+            .map(|e164| PhoneNumber::from_e164(e164).expect(e164));
+        for number in numbers.chain(extra) {
+            assert_eq!(number.format_north_american(), Some(number.format_international()), "{number}");
+        }
+        let london = PhoneNumber::from_e164("+442079460958").expect("valid");
+        assert_eq!(london.format_north_american(), None);
     }
 }

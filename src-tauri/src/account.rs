@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use softphone_core::ipc::{CredentialsStatus, IceServer, IpcError, KeychainState, LoginTokenGrant};
 use softphone_core::secret::Secret;
 use softphone_keychain::{CredentialField, Keychain, KeychainError, SipCredentials, StoredCredentials};
+use softphone_native_engine::{TokenFuture, TokenSource};
 use softphone_sim::{RunningSimulator, Simulator, SimulatorConfig};
 use softphone_telnyx::{CredentialId, LoginTokens, TelnyxApi, TelnyxConfig, TokenRequest};
 use tokio::sync::Mutex;
@@ -91,6 +92,21 @@ pub struct Account {
 
 /// How long a caller waits for the account to start before giving up.
 const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The native engine's login tokens come from the account: minted over Telnyx's REST API (or the
+/// simulator's) once start-up chose which, and cached until shortly before they expire.
+impl TokenSource for Account {
+    fn login_token(&self) -> TokenFuture<'_, Result<LoginTokenGrant, IpcError>> {
+        Box::pin(async move {
+            self.wait_started().await?;
+            self.issue_login_token().await
+        })
+    }
+
+    fn forget_login_token(&self) -> TokenFuture<'_, ()> {
+        Box::pin(self.forget_login_token())
+    }
+}
 
 impl Account {
     pub fn new(keychain: Keychain, endpoints: TelnyxEndpoints) -> Self {

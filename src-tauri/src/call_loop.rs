@@ -21,6 +21,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::audio::Audio;
 use crate::clock::now;
 use crate::database::Database;
 use crate::engine::EngineHost;
@@ -151,11 +152,11 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             Ok(None)
         }
         Effect::Ringer { mode } => {
-            app.state::<EngineHost>().ring(*mode);
+            app.state::<Audio>().ring(*mode);
             Ok(None)
         }
         Effect::NotifyIncoming { call_id, remote } => {
-            crate::notifications::show_incoming(app, call_id, remote);
+            crate::notifications::show_incoming(app, call_id, remote, database.find_caller(&remote.number));
             Ok(None)
         }
         Effect::WithdrawIncoming { call_id } => {
@@ -163,7 +164,7 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             Ok(None)
         }
         Effect::NotifyMissed { call_id, remote } => {
-            crate::notifications::show_missed(app, call_id, remote);
+            crate::notifications::show_missed(app, call_id, remote, database.find_caller(&remote.number));
             Ok(None)
         }
         // The tray follows the snapshot by itself.
@@ -186,7 +187,7 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             database.call_finished(call_id, end).map(|()| None).map_err(|e| e.message)
         }
         Effect::DoNotDisturb { on } => {
-            crate::settings::remember_do_not_disturb(app, *on);
+            database.remember_do_not_disturb(*on);
             crate::notifications::publish_status(app);
             Ok(None)
         }

@@ -1,4 +1,5 @@
-//! The local database (leads and call log) as managed state, and the call-log side of calls.
+//! The local database (leads, call log, settings) as managed state: the call-log side of calls,
+//! and the settings in force.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -6,6 +7,9 @@ use std::sync::Mutex;
 
 use softphone_core::call::{CallEnd, CallId, Direction, Party};
 use softphone_core::ipc::{ErrorCode, IpcError};
+use softphone_core::lead::Lead;
+use softphone_core::phone::PhoneNumber;
+use softphone_core::settings::Settings;
 use softphone_store::{CallEngine, CallFinish, CallLogEntry, IndexingPaused, LeadId, NewCall, Store, StoreError};
 
 use crate::errors;
@@ -23,6 +27,8 @@ pub struct Database {
     /// Held while any call is live: the background indexing of a large import waits, so it
     /// does not compete with the call's audio for the cores.
     indexing_paused: Mutex<Option<IndexingPaused>>,
+    /// The settings in force (the store has the same).
+    settings: Mutex<Settings>,
 }
 
 impl Database {
@@ -43,6 +49,56 @@ impl Database {
             Ok(seeded) => tracing::info!(seeded, "demo leads"),
             Err(error) => tracing::warn!(reason = %error.message, "the demo leads could not be seeded"),
         }
+    }
+
+    /// Reads the stored settings (the defaults when the database is not open or they cannot be
+    /// read) and puts them in force.
+    pub fn load_settings(&self) -> Settings {
+        let settings = self.with(|store| store.settings()).unwrap_or_else(|error| {
+            tracing::warn!(reason = %error.message, "settings could not be read; using the defaults");
+            Settings::default()
+        });
+        self.put_in_force(settings.clone());
+        settings
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().map(|settings| settings.clone()).unwrap_or_default()
+    }
+
+    /// Validates and stores new settings, which are in force from now on.
+    pub fn save_settings(&self, settings: Settings) -> Result<Settings, IpcError> {
+        settings.validate().map_err(|error| IpcError::new(ErrorCode::InvalidArgument, error.to_string()))?;
+        self.with(|store| store.save_settings(&settings))?;
+        self.put_in_force(settings.clone());
+        tracing::info!(region = %settings.default_region, engine = ?settings.engine, "settings saved");
+        Ok(settings)
+    }
+
+    /// Do Not Disturb changed from the tray or the status bar: remembered for the next start.
+    pub fn remember_do_not_disturb(&self, on: bool) {
+        let mut settings = self.settings();
+        if settings.do_not_disturb == on {
+            return;
+        }
+        settings.do_not_disturb = on;
+        if let Err(error) = self.with(|store| store.save_settings(&settings)) {
+            tracing::warn!(reason = %error.message, "Do Not Disturb could not be remembered");
+        }
+        self.put_in_force(settings);
+    }
+
+    fn put_in_force(&self, settings: Settings) {
+        if let Ok(mut current) = self.settings.lock() {
+            *current = settings;
+        }
+    }
+
+    /// The lead a caller's number (E.164, or as presented) belongs to, if any.
+    pub fn find_caller(&self, number: &str) -> Option<Lead> {
+        let number = PhoneNumber::from_e164(number).or_else(|_| PhoneNumber::from_stored(number)).ok()?;
+        self.with(|store| store.find_caller(&number)).ok().flatten()
     }
 
     /// Runs `work` on the open store.

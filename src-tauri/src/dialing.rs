@@ -2,12 +2,14 @@
 //! simulator's directory numbers), with a new call id. The dialer, Redial and a notification's
 //! Call back all come here.
 
-use softphone_core::call::{CallEvent, CallId, Party};
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::demo_leads::{check_typed, parse_dialable};
 use softphone_core::ipc::{IpcError, NumberCheck};
 use tauri::{AppHandle, Manager, Runtime};
+use tokio::sync::{mpsc, watch};
 
 use crate::connection::Connection;
+use crate::database::Database;
 
 /// The new call's id and the [`CallEvent::Dial`] for `number`, or why it cannot be dialled.
 pub fn dial_event<R: Runtime>(
@@ -15,7 +17,7 @@ pub fn dial_event<R: Runtime>(
     number: &str,
     lead_id: Option<i64>,
 ) -> Result<(CallId, CallEvent), IpcError> {
-    let region = crate::settings::region(app);
+    let region = app.state::<Database>().settings().default_region;
     let demo = app.state::<Connection>().demo();
     let number = parse_dialable(number, region, demo).map_err(IpcError::from).inspect_err(|refused| {
         // The number itself stays out of the log; its length tells a cut-off entry from a typo.
@@ -29,5 +31,28 @@ pub fn dial_event<R: Runtime>(
 /// What the dialer says about `typed` before it is dialed: checked exactly as [`dial_event`]
 /// will check it.
 pub fn check_number<R: Runtime>(app: &AppHandle<R>, typed: &str) -> NumberCheck {
-    check_typed(typed, crate::settings::region(app), app.state::<Connection>().demo())
+    check_typed(typed, app.state::<Database>().settings().default_region, app.state::<Connection>().demo())
+}
+
+/// The Call back button of a missed-call notification: dials the caller (and the lead the missed
+/// call was matched to), as Redial in the call log does.
+pub fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcError> {
+    let snapshot = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
+    let from_machine = snapshot.calls.into_iter().find(|call| &call.call_id == missed);
+    let (number, lead_id) = match from_machine {
+        Some(call) => (call.remote.number, call.lead_id),
+        // Already dismissed from the window: the call log still has it.
+        None => {
+            let database = app.state::<Database>();
+            let row = database.finished_row(missed)?;
+            let entry = database.with(|store| store.call(row))?;
+            (entry.remote_number, entry.lead_id.map(|lead| lead.0))
+        }
+    };
+    let (call_id, dial) = dial_event(app, &number, lead_id)?;
+    app.state::<mpsc::UnboundedSender<CallEvent>>()
+        .send(dial)
+        .map_err(|_| crate::errors::internal("The call loop has stopped"))?;
+    tracing::info!(missed = %missed.0, call_id = %call_id.0, "calling back a missed call");
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The Tauri shell: wires state, commands and logging. Domain logic lives in `crates/`.
 
 mod account;
+mod audio;
 mod call_loop;
 mod clock;
 mod commands;
@@ -12,12 +13,16 @@ mod engine;
 mod errors;
 mod logging;
 mod notifications;
-mod settings;
 mod web_process;
 
+use std::sync::Arc;
+
+use softphone_core::call::CallEvent;
 use softphone_core::ipc::{ConnectionState, event};
 use softphone_keychain::Keychain;
+use softphone_native_engine::TokenSource;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::mpsc;
 
 pub use account::TelnyxEndpoints;
 
@@ -46,19 +51,22 @@ impl ShellConfig {
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
     // The call loop's inbox for adapters and its snapshot are managed as plain channel ends.
     let (call_loop, call_events, calls_snapshot) = call_loop::CallLoop::new();
+    // The account is also the native engine's token source.
+    let account = Arc::new(account::Account::new(Keychain::new(config.keychain_service), config.endpoints));
+    let audio = audio::Audio::open();
     builder
         .plugin(call_loop::plugin())
         .manage(connection::Connection::default())
         .manage(call_loop)
         .manage(call_events)
         .manage(calls_snapshot)
-        .manage(engine::EngineHost::new())
+        .manage(engine::EngineHost::new(Arc::clone(&account) as Arc<dyn TokenSource>, audio.system()))
+        .manage(audio)
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
-        .manage(settings::CurrentSettings::default())
         .manage(database::Database::default())
         .manage(web_process::WindowReloads::default())
-        .manage(account::Account::new(Keychain::new(config.keychain_service), config.endpoints))
+        .manage(account)
         .invoke_handler(tauri::generate_handler![
             commands::account::get_app_info,
             commands::account::get_connection_status,
@@ -114,7 +122,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
 /// window) reports the connection itself; this only sets the demo flag, or the error.
 async fn start_account<R: Runtime>(app: &AppHandle<R>) {
     let status = {
-        let outcome = app.state::<account::Account>().start().await;
+        let outcome = app.state::<Arc<account::Account>>().start().await;
         if let Ok(true) = outcome {
             app.state::<database::Database>().seed_demo_leads();
         }
@@ -152,11 +160,15 @@ pub fn run() {
                 Ok(interrupted) => tracing::info!(interrupted, dir = %data_dir.display(), "database open"),
                 Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
             }
-            settings::load(app.handle());
-            settings::forward_audio_device_events(app.handle());
+            let settings = app.state::<database::Database>().load_settings();
+            let audio = app.state::<audio::Audio>();
+            commands::settings::apply(&settings, &audio, &app.state::<mpsc::UnboundedSender<CallEvent>>());
+            audio.forward_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
-            notifications::start(app.handle());
+            let clicks =
+                notifications::ClickActions { show_window: desktop::show_window, call_back: dialing::call_back };
+            notifications::start(app.handle(), clicks);
             desktop::create_tray(app.handle());
             web_process::reload_when_it_dies(app.handle());
             if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {

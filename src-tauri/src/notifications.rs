@@ -9,12 +9,28 @@ use std::sync::Mutex;
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::ipc::{DesktopStatus, IpcError, event};
+use softphone_core::lead::Lead;
 use softphone_core::phone::PhoneNumber;
 use softphone_notify::{CallAction, IncomingCallNotice, NotificationEvent, Notifier, NotifyError};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
 
-use crate::database::Database;
+/// What the agent's clicks on a notification do beyond the call machine's Answer and Decline,
+/// given by the wiring (this module knows no other part of the shell).
+pub struct ClickActions<R: Runtime> {
+    /// Brings the app's window to the front.
+    pub show_window: fn(&AppHandle<R>),
+    /// Calls back the caller of a missed call.
+    pub call_back: fn(&AppHandle<R>, &CallId) -> Result<(), IpcError>,
+}
+
+impl<R: Runtime> Clone for ClickActions<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R: Runtime> Copy for ClickActions<R> {}
 
 enum Service {
     Connecting,
@@ -61,7 +77,7 @@ impl Notifications {
 }
 
 /// Connects to the session bus's notification service and starts following the agent's clicks.
-pub fn start<R: Runtime>(app: &AppHandle<R>) {
+pub fn start<R: Runtime>(app: &AppHandle<R>, clicks: ClickActions<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let service = match Notifier::connect().await {
@@ -69,11 +85,11 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
                 let reason =
                     "The desktop's notification service shows no buttons; inbound calls ring in the window.".to_owned();
                 tracing::warn!(%reason, "notifications without actions");
-                Service::Ready(run_queue(&app, notifier))
+                Service::Ready(run_queue(&app, notifier, clicks))
             }
             Ok(notifier) => {
                 tracing::info!(capabilities = ?notifier.capabilities().all, "desktop notifications ready");
-                Service::Ready(run_queue(&app, notifier))
+                Service::Ready(run_queue(&app, notifier, clicks))
             }
             Err(error) => {
                 tracing::warn!(code = error.code(), %error, "no desktop notifications; inbound calls ring in the window only");
@@ -107,8 +123,12 @@ pub fn desktop_status<R: Runtime>(app: &AppHandle<R>) -> DesktopStatus {
 }
 
 /// Carries out popups one at a time, in the order the state machine asked for them.
-fn run_queue<R: Runtime>(app: &AppHandle<R>, notifier: Notifier) -> mpsc::UnboundedSender<NoticeOp> {
-    follow_clicks(app, &notifier);
+fn run_queue<R: Runtime>(
+    app: &AppHandle<R>,
+    notifier: Notifier,
+    clicks: ClickActions<R>,
+) -> mpsc::UnboundedSender<NoticeOp> {
+    follow_clicks(app, &notifier, clicks);
     let (queue, mut ops) = mpsc::unbounded_channel::<NoticeOp>();
     tauri::async_runtime::spawn(async move {
         while let Some(op) = ops.recv().await {
@@ -125,7 +145,7 @@ fn run_queue<R: Runtime>(app: &AppHandle<R>, notifier: Notifier) -> mpsc::Unboun
     queue
 }
 
-fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
+fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, clicks: ClickActions<R>) {
     let Some(mut events) = notifier.take_events() else { return };
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -135,17 +155,17 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier) {
             tracing::info!(call_id = %call_id.0, action = ?action.action, "notification clicked");
             let outcome = match action.action {
                 CallAction::Answer => {
-                    crate::desktop::show_window(&app);
+                    (clicks.show_window)(&app);
                     to_calls(&app, CallEvent::Answer { call_id })
                 }
                 CallAction::Decline => to_calls(&app, CallEvent::Decline { call_id }),
                 CallAction::Open => {
-                    crate::desktop::show_window(&app);
+                    (clicks.show_window)(&app);
                     app.emit(event::WINDOW_SHOW_CALL, &call_id).map_err(|e| crate::errors::internal(&e.to_string()))
                 }
                 CallAction::CallBack => {
-                    crate::desktop::show_window(&app);
-                    call_back(&app, &call_id)
+                    (clicks.show_window)(&app);
+                    (clicks.call_back)(&app, &call_id)
                 }
             };
             if let Err(error) = outcome {
@@ -162,33 +182,9 @@ fn to_calls<R: Runtime>(app: &AppHandle<R>, event: CallEvent) -> Result<(), IpcE
         .map_err(|_| crate::errors::internal("The call loop has stopped"))
 }
 
-/// The Call back button of a missed-call notification: dials the caller (and the lead the missed
-/// call was matched to), as Redial in the call log does.
-fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcError> {
-    let snapshot = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
-    let from_machine = snapshot.calls.into_iter().find(|call| &call.call_id == missed);
-    let (number, lead_id) = match from_machine {
-        Some(call) => (call.remote.number, call.lead_id),
-        // Already dismissed from the window: the call log still has it.
-        None => {
-            let database = app.state::<Database>();
-            let row = database.finished_row(missed)?;
-            let entry = database.with(|store| store.call(row))?;
-            (entry.remote_number, entry.lead_id.map(|lead| lead.0))
-        }
-    };
-    let (call_id, dial) = crate::dialing::dial_event(app, &number, lead_id)?;
-    to_calls(app, dial)?;
-    tracing::info!(missed = %missed.0, call_id = %call_id.0, "calling back a missed call");
-    Ok(())
-}
-
 /// What the notice says: the caller, and the lead the number belongs to.
-fn notice<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party) -> IncomingCallNotice {
+fn notice(call_id: &CallId, remote: &Party, lead: Option<Lead>) -> IncomingCallNotice {
     let number = PhoneNumber::from_e164(&remote.number).or_else(|_| PhoneNumber::from_stored(&remote.number)).ok();
-    let lead = number
-        .as_ref()
-        .and_then(|number| app.state::<Database>().with(|store| store.find_caller(number)).ok().flatten());
     IncomingCallNotice {
         call_id: call_id.0.clone(),
         caller_name: remote.name.clone().filter(|name| !name.is_empty()),
@@ -198,11 +194,11 @@ fn notice<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party) -> I
     }
 }
 
-/// The ringing popup.
-pub fn show_incoming<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party) {
+/// The ringing popup, naming the lead the caller is (if known).
+pub fn show_incoming<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party, lead: Option<Lead>) {
     let notifications = app.state::<Notifications>();
     if notifications.ready() {
-        notifications.send(NoticeOp::Incoming(notice(app, call_id, remote)));
+        notifications.send(NoticeOp::Incoming(notice(call_id, remote, lead)));
     }
 }
 
@@ -212,9 +208,9 @@ pub fn withdraw<R: Runtime>(app: &AppHandle<R>, call_id: &CallId) {
 }
 
 /// A missed-call notice (the badge on Calls counts it too).
-pub fn show_missed<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party) {
+pub fn show_missed<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &Party, lead: Option<Lead>) {
     let notifications = app.state::<Notifications>();
     if notifications.ready() {
-        notifications.send(NoticeOp::Missed(notice(app, call_id, remote)));
+        notifications.send(NoticeOp::Missed(notice(call_id, remote, lead)));
     }
 }

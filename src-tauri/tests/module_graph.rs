@@ -56,8 +56,19 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn no_module_of_the_shell_reaches_back_to_one_that_reaches_it() {
+/// The adapters: each holds one thing outside the shell (the account and its keychain, the sound
+/// devices, the database, the tray, the call engines, the log, the notification service, the
+/// window's web process). The crate root wires them to each other.
+const ADAPTERS: [&str; 8] =
+    ["account", "audio", "database", "desktop", "engine", "logging", "notifications", "web_process"];
+/// What any module may use: the coded errors, the clock, and the connection state the status bar
+/// and the tray show.
+const SHARED: [&str; 3] = ["clock", "connection", "errors"];
+/// The rest: the call loop, and what the commands share (which number a dial goes to).
+const ORCHESTRATION: [&str; 2] = ["call_loop", "dialing"];
+
+/// Every module of the shell and the modules it names through `crate::`.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&source, &mut files);
@@ -79,6 +90,31 @@ fn no_module_of_the_shell_reaches_back_to_one_that_reaches_it() {
         }
         graph.insert(name.clone(), edges);
     }
+    graph
+}
+
+#[test]
+fn adapters_know_no_other_adapter() {
+    let graph = module_graph();
+    for (name, edges) in &graph {
+        let known = ADAPTERS.contains(&name.as_str())
+            || SHARED.contains(&name.as_str())
+            || ORCHESTRATION.contains(&name.as_str())
+            || name.starts_with("commands::");
+        assert!(known, "{name} is no adapter, shared module, orchestration or command: say which in this test");
+        if ADAPTERS.contains(&name.as_str()) || SHARED.contains(&name.as_str()) {
+            let others: Vec<&String> = edges.iter().filter(|edge| !SHARED.contains(&edge.as_str())).collect();
+            assert!(
+                others.is_empty(),
+                "{name} reaches {others:?}: an adapter uses crates and {SHARED:?} only; let the crate root hand it what it needs"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_module_of_the_shell_reaches_back_to_one_that_reaches_it() {
+    let graph = module_graph();
 
     // Depth-first search; a module met again on the current path closes a cycle.
     fn visit(

@@ -33,6 +33,10 @@ use softphone_telnyx::rtc::{
 };
 use tokio::sync::mpsc;
 
+mod session;
+
+pub use session::{NativeSession, SessionConfig, SessionStart, Supervision, TokenFuture, TokenSource};
+
 /// Events queued for the shell before the engine waits for it.
 const EVENT_CAPACITY: usize = 256;
 
@@ -70,6 +74,14 @@ impl NativeEngineConfig {
 /// The state of the signaling connection, as the status bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionChange {
+    /// A [`NativeSession`] is starting an engine (minting a token, connecting, logging in).
+    Connecting,
+    /// A [`NativeSession`]'s engine did not start (no token, Telnyx unreachable); the session
+    /// tries again by itself.
+    StartFailed {
+        /// A sentence for the agent.
+        message: String,
+    },
     /// Logged in and registered: calls can be placed and received.
     Ready,
     /// The socket dropped; reconnect attempt `attempt` follows, live calls wait to be recovered.

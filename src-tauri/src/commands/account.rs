@@ -1,6 +1,8 @@
 //! Commands about the account and the connection: app info, credentials (kept in the keychain), the
 //! login token for the webview engine, which engine runs, and demo mode's simulated call.
 
+use std::sync::Arc;
+
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{AppInfo, ConnectionState, ConnectionStatus, CredentialsStatus, IpcError, LoginTokenGrant};
 use softphone_core::secret::Secret;
@@ -28,14 +30,14 @@ pub fn get_connection_status(connection: State<'_, Connection>) -> Result<Connec
 }
 
 #[tauri::command]
-pub async fn get_credentials_status(account: State<'_, Account>) -> Result<CredentialsStatus, IpcError> {
+pub async fn get_credentials_status(account: State<'_, Arc<Account>>) -> Result<CredentialsStatus, IpcError> {
     Ok(account.credentials_status().await)
 }
 
 #[tauri::command]
 pub async fn save_credentials<R: Runtime>(
     app: AppHandle<R>,
-    account: State<'_, Account>,
+    account: State<'_, Arc<Account>>,
     api_key: Secret,
     connection_id: Secret,
     sip_login: Option<Secret>,
@@ -55,7 +57,7 @@ pub async fn save_credentials<R: Runtime>(
 #[tauri::command]
 pub async fn clear_credentials<R: Runtime>(
     app: AppHandle<R>,
-    account: State<'_, Account>,
+    account: State<'_, Arc<Account>>,
 ) -> Result<CredentialsStatus, IpcError> {
     account.clear_credentials().await?;
     crate::engine::account_changed(&app, true).await;
@@ -63,7 +65,7 @@ pub async fn clear_credentials<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn issue_login_token(account: State<'_, Account>) -> Result<LoginTokenGrant, IpcError> {
+pub async fn issue_login_token(account: State<'_, Arc<Account>>) -> Result<LoginTokenGrant, IpcError> {
     account.issue_login_token().await
 }
 
@@ -83,7 +85,7 @@ pub fn report_engine_connection<R: Runtime>(app: AppHandle<R>, state: Connection
 /// Demo mode: a lead (this one, or any) calls the agent through the simulator.
 #[tauri::command]
 pub async fn simulate_inbound_call(
-    account: State<'_, Account>,
+    account: State<'_, Arc<Account>>,
     database: State<'_, Database>,
     lead_id: Option<LeadId>,
 ) -> Result<String, IpcError> {

@@ -3,12 +3,15 @@
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::ipc::{AudioMeter, Diagnostics, IpcError};
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use softphone_store::CallLogEntry;
 
+use crate::audio::Audio;
 use crate::call_loop::CallLoop;
+use crate::connection::Connection;
 use crate::database::Database;
+use crate::engine::EngineHost;
 
 use super::call_log::set_call_disposition;
 
@@ -96,12 +99,25 @@ pub async fn wrap_up_call(
     Ok(entry)
 }
 
+/// The diagnostics page: engine, connection, audio devices, and the media of every live call.
 #[tauri::command]
-pub fn get_diagnostics<R: Runtime>(app: AppHandle<R>) -> Result<Diagnostics, IpcError> {
-    crate::engine::diagnostics(&app, &app.state::<CallLoop>().snapshot())
+pub fn get_diagnostics<R: Runtime>(
+    app: AppHandle<R>,
+    calls: State<'_, CallLoop>,
+    engine: State<'_, EngineHost>,
+    audio: State<'_, Audio>,
+    connection: State<'_, Connection>,
+) -> Diagnostics {
+    Diagnostics {
+        engine: engine.kind(),
+        connection: connection.status(),
+        audio: audio.describe(),
+        calls: crate::engine::call_diagnostics(&app, &calls.snapshot()),
+    }
 }
 
+/// The in-call meters.
 #[tauri::command]
-pub fn get_audio_meter<R: Runtime>(app: AppHandle<R>) -> AudioMeter {
-    crate::engine::audio_meter(&app)
+pub fn get_audio_meter(audio: State<'_, Audio>) -> AudioMeter {
+    audio.meter()
 }

@@ -31,7 +31,7 @@ pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: 
 /// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
 #[tauri::command]
 pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<ImportReport, IpcError> {
-    let region = crate::settings::region(&app);
+    let region = tauri::Manager::state::<Database>(&app).settings().default_region;
     tauri::async_runtime::spawn_blocking(move || {
         let database = tauri::Manager::state::<Database>(&app);
         database.with(|store| {

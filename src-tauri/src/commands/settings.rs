@@ -1,34 +1,55 @@
 //! Commands about the agent's settings and audio devices.
 
+use softphone_core::call::CallEvent;
 use softphone_core::ipc::{AudioDeviceList, IpcError};
 use softphone_core::settings::Settings;
-use tauri::{AppHandle, Runtime};
+use tauri::State;
+use tokio::sync::mpsc;
+
+use crate::audio::Audio;
+use crate::database::Database;
 
 #[tauri::command]
-pub fn get_settings<R: Runtime>(app: AppHandle<R>) -> Settings {
-    crate::settings::current(&app)
+pub fn get_settings(database: State<'_, Database>) -> Settings {
+    database.settings()
 }
 
-/// Validates, stores and applies the agent's settings; returns what is now in force.
+/// Validates and stores the agent's settings and applies them where they act (the audio devices,
+/// Do Not Disturb in the call machine); returns what is now in force.
 #[tauri::command]
-pub fn save_settings<R: Runtime>(app: AppHandle<R>, settings: Settings) -> Result<Settings, IpcError> {
-    crate::settings::save(&app, settings)
+pub fn save_settings(
+    database: State<'_, Database>,
+    audio: State<'_, Audio>,
+    calls: State<'_, mpsc::UnboundedSender<CallEvent>>,
+    settings: Settings,
+) -> Result<Settings, IpcError> {
+    let settings = database.save_settings(settings)?;
+    apply(&settings, &audio, &calls);
+    Ok(settings)
+}
+
+/// Puts `settings` to work: the devices and ringtone, and Do Not Disturb (the call machine turns
+/// calls away under it; the tray and the status follow the machine).
+pub fn apply(settings: &Settings, audio: &Audio, calls: &mpsc::UnboundedSender<CallEvent>) {
+    audio.apply(settings);
+    // A stopped call loop means the app is closing.
+    let _ = calls.send(CallEvent::SetDoNotDisturb { on: settings.do_not_disturb });
 }
 
 /// The microphones and speakers there are, for the Settings page.
 #[tauri::command]
-pub fn get_audio_devices<R: Runtime>(app: AppHandle<R>) -> Result<AudioDeviceList, IpcError> {
-    crate::settings::audio_devices(&app)
+pub fn get_audio_devices(audio: State<'_, Audio>) -> Result<AudioDeviceList, IpcError> {
+    audio.devices()
 }
 
 /// Plays a ringtone once, so the agent can hear it before choosing it.
 #[tauri::command]
-pub fn preview_ringtone<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {
-    crate::settings::preview_ringtone(&app, &name)
+pub fn preview_ringtone(audio: State<'_, Audio>, name: String) -> Result<(), IpcError> {
+    audio.preview_ringtone(&name)
 }
 
 /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs `name`, as a test would a headset.
 #[tauri::command]
-pub fn unplug_fake_audio_device<R: Runtime>(app: AppHandle<R>, name: String) -> Result<(), IpcError> {
-    crate::settings::unplug_fake_audio_device(&app, &name)
+pub fn unplug_fake_audio_device(audio: State<'_, Audio>, name: String) -> Result<(), IpcError> {
+    audio.unplug_fake(&name)
 }

@@ -25,6 +25,11 @@ pub const NO_ANSWER: &str = "+15555550103";
 pub const REJECT: &str = "+15555550104";
 
 pub async fn simulator(token_ttl: Duration) -> RunningSimulator {
+    simulator_with(SimulatorConfig { token_ttl, ..SimulatorConfig::default() }).await
+}
+
+/// A strict simulator with test timings, otherwise as `config` says.
+pub async fn simulator_with(config: SimulatorConfig) -> RunningSimulator {
     let signaling = SignalingConfig {
         ping_interval: Duration::from_millis(500),
         answer_delay: Duration::from_millis(50),
@@ -33,9 +38,7 @@ pub async fn simulator(token_ttl: Duration) -> RunningSimulator {
         hangup_after: Duration::from_secs(60),
         reattach_window: Duration::from_secs(10),
     };
-    let sim = Simulator::start(SimulatorConfig { signaling, token_ttl, ..SimulatorConfig::default() })
-        .await
-        .expect("the simulator starts");
+    let sim = Simulator::start(SimulatorConfig { signaling, ..config }).await.expect("the simulator starts");
     // Every frame the engine sends is checked against what the real SDK sends.
     sim.switchboard().audit().set_strict(true);
     sim

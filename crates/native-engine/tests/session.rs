@@ -1,0 +1,183 @@
+//! The native session against the simulator, with tokens minted over the simulator's REST API as
+//! the app's account mints them: a start while token minting fails says why, goes on trying and
+//! comes up once minting works; a dial while no engine runs fails its call with a sentence; a
+//! short-lived token is replaced before it lapses, and calls placed after its lapse connect.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::{MIC_HZ, TONE, far_end_hears, next_connection, state, until_sim};
+use softphone_core::call::{CallId, EngineCommand, EngineUpdate, SdkState};
+use softphone_core::ipc::{ErrorCode, IpcError, LoginTokenGrant};
+use softphone_core::secret::Secret;
+use softphone_media::{AudioSystem, FakeAudioSpec};
+use softphone_native_engine::{
+    ConnectionChange, NativeEngineEvent, NativeSession, SessionConfig, SessionStart, Supervision, TokenFuture,
+    TokenSource,
+};
+use softphone_sim::{FaultSpec, RunningSimulator, SimulatorConfig};
+use softphone_telnyx::{CredentialId, RetryPolicy, TelnyxApi, TelnyxConfig};
+use tokio::sync::mpsc::Receiver;
+
+const API_KEY: &str = "KEY_native_session_test";
+
+/// Tokens minted over the simulator's REST API for one telephony credential, as the app's account
+/// mints them; counts what it minted.
+struct RestTokens {
+    api: TelnyxApi,
+    credential: CredentialId,
+    signaling_url: String,
+    minted: AtomicU32,
+}
+
+impl TokenSource for RestTokens {
+    fn login_token(&self) -> TokenFuture<'_, Result<LoginTokenGrant, IpcError>> {
+        Box::pin(async move {
+            let token = self.api.mint_login_token(&Secret::new(API_KEY), &self.credential).await?;
+            self.minted.fetch_add(1, Ordering::SeqCst);
+            Ok(LoginTokenGrant {
+                login_token: token.jwt().expose().to_owned(),
+                expires_at_unix: token.expires_at().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()),
+                signaling_url: self.signaling_url.clone(),
+                ice_servers: Vec::new(),
+            })
+        })
+    }
+
+    fn forget_login_token(&self) -> TokenFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+async fn simulator(token_ttl: Duration) -> RunningSimulator {
+    common::simulator_with(SimulatorConfig {
+        api_keys: vec![API_KEY.to_owned()],
+        token_ttl,
+        ..SimulatorConfig::default()
+    })
+    .await
+}
+
+fn rest_tokens(sim: &RunningSimulator) -> Arc<RestTokens> {
+    let api = TelnyxApi::new(TelnyxConfig {
+        base_url: sim.base_url(),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_millis(500),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            max_retry_after: Duration::from_millis(100),
+        },
+    })
+    .expect("a Telnyx client");
+    let credential = sim.state().create_credential("native-session-tests".into(), None, None, None);
+    Arc::new(RestTokens {
+        api,
+        credential: CredentialId::new(credential.id),
+        signaling_url: sim.ws_url(),
+        minted: AtomicU32::new(0),
+    })
+}
+
+fn quick_supervision() -> SessionConfig {
+    SessionConfig {
+        timings: common::timings(),
+        supervision: Supervision {
+            start_retry_first: Duration::from_millis(200),
+            start_retry_max: Duration::from_millis(400),
+            relogin_first: Duration::from_millis(200),
+            relogin_max: Duration::from_millis(400),
+            token_retry: Duration::from_secs(1),
+            clock_check: Duration::from_millis(200),
+        },
+        ..SessionConfig::default()
+    }
+}
+
+/// Dials the tone number and waits until the far end hears the agent.
+async fn call_with_audio(
+    sim: &RunningSimulator,
+    session: &NativeSession,
+    events: &mut Receiver<NativeEngineEvent>,
+    n: u32,
+) {
+    let call_id = CallId(common::uuid_like(&format!("session-call-{n}")));
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned() });
+    common::next_update(events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(sim, &call_id.0, "the agent heard at the far end", |call| far_end_hears(call, MIC_HZ)).await;
+    session.send(EngineCommand::Hangup { call_id: call_id.clone() });
+    common::next_update(events, &call_id, "ended", |update| matches!(update, EngineUpdate::Ended { .. })).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_without_tokens_says_why_fails_dials_and_comes_up_once_tokens_are_minted() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let tokens = rest_tokens(&sim);
+    // Token minting fails (Telnyx has trouble) until the fault is cleared.
+    sim.state()
+        .push_fault(&FaultSpec { status: Some(503), delay_ms: None, count: Some(1_000), retry_after_secs: Some(0) })
+        .expect("a fault queued");
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, quick_supervision()).await;
+    let error = first_start.expect_err("no token, no engine");
+    assert_eq!(error.code, ErrorCode::TelnyxUnavailable, "{error:?}");
+    next_connection(&mut events, "connecting", |change| matches!(change, ConnectionChange::Connecting)).await;
+    let said = next_connection(&mut events, "why it did not start", |change| {
+        matches!(change, ConnectionChange::StartFailed { .. })
+    })
+    .await;
+    assert!(matches!(&said, ConnectionChange::StartFailed { message } if message == &error.message), "{said:?}");
+
+    // A dial meanwhile fails its call at once, with a sentence, instead of waiting.
+    let early = CallId(common::uuid_like("session-early"));
+    session.send(EngineCommand::Dial { call_id: early.clone(), number: TONE.to_owned() });
+    let failed =
+        common::next_update(&mut events, &early, "failed", |update| matches!(update, EngineUpdate::Failed { .. }))
+            .await;
+    assert!(matches!(&failed, EngineUpdate::Failed { message } if message.contains("not connected")), "{failed:?}");
+
+    // Telnyx is back: the session starts by itself, and calls work.
+    sim.state().clear_faults();
+    next_connection(&mut events, "ready after the retries", |change| matches!(change, ConnectionChange::Ready)).await;
+    assert!(session.engine().is_some(), "an engine runs");
+    call_with_audio(&sim, &session, &mut events, 0).await;
+    session.shutdown().await;
+    common::spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_lived_token_is_replaced_before_it_lapses_and_calls_connect_after_its_lapse() {
+    // Tokens live 6 s; the session replaces each at three quarters of its life.
+    let sim = simulator(Duration::from_secs(6)).await;
+    let tokens = rest_tokens(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, quick_supervision()).await;
+    first_start.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    assert_eq!(tokens.minted.load(Ordering::SeqCst), 1);
+
+    // Past the first token's lapse.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(tokens.minted.load(Ordering::SeqCst) >= 2, "a new token was minted before the first lapsed");
+    // The refreshes logged in again without a word to the agent: no failed login on the way.
+    while let Ok(event) = events.try_recv() {
+        assert!(
+            !matches!(
+                event,
+                NativeEngineEvent::Connection(ConnectionChange::LoginFailed { .. } | ConnectionChange::Closed { .. })
+            ),
+            "{event:?}"
+        );
+    }
+    call_with_audio(&sim, &session, &mut events, 1).await;
+    session.shutdown().await;
+    common::spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}

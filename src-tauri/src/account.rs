@@ -339,7 +339,7 @@ fn grant(token: &softphone_telnyx::LoginToken, signaling_url: String, ice_server
     }
 }
 
-/// The SDK's production defaults (telnyx-protocol.md §1).
+/// The SDK's production defaults (docs/telnyx-protocol.md §1).
 fn telnyx_ice_servers() -> Vec<IceServer> {
     vec![
         IceServer { urls: vec!["stun:stun.telnyx.com:3478".into()], username: None, credential: None },

@@ -13,7 +13,7 @@ use crate::lead::LeadId;
 #[serde(transparent)]
 pub struct CallLogId(pub i64);
 
-/// Which engine carried the call (see architecture.md, "Why two call engines").
+/// Which engine carried the call (see docs/architecture.md, "Why two call engines").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallEngine {

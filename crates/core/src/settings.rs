@@ -126,7 +126,7 @@ impl Settings {
     }
 }
 
-/// Which engine carries calls (architecture.md, "Why two call engines").
+/// Which engine carries calls (docs/architecture.md, "Why two call engines").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EngineChoice {

@@ -4,7 +4,7 @@
 //! buttons; a click on its body opens the call's lead. [`Notifier`] subscribes to the service's
 //! `ActionInvoked` and `NotificationClosed` signals when it connects, before it sends anything, so
 //! a click that comes a millisecond after the popup appears is not lost (notify-rust listens only
-//! after sending and loses it; see toolchain.md §8).
+//! after sending and loses it; see docs/toolchain.md §8).
 //!
 //! With no session bus or no notification service, [`Notifier::connect`] fails with a coded
 //! [`NotifyError`] and the shell rings in the window instead.

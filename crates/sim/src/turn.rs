@@ -43,7 +43,7 @@ const TICK: Duration = Duration::from_millis(50);
 const MAX_LIFETIME_SECS: u32 = 3_600;
 const RECV_BUFFER: usize = 2_048;
 
-/// The credentials Telnyx's SDK ships for its TURN servers (telnyx-protocol.md): fine to print.
+/// The credentials Telnyx's SDK ships for its TURN servers (docs/telnyx-protocol.md): fine to print.
 pub const DEFAULT_TURN_USERNAME: &str = "testuser";
 /// See [`DEFAULT_TURN_USERNAME`].
 pub const DEFAULT_TURN_PASSWORD: &str = "testpassword";

@@ -16,6 +16,7 @@ use crate::connection::Connection;
 use crate::database::Database;
 
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn get_app_info() -> AppInfo {
     AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -25,16 +26,19 @@ pub fn get_app_info() -> AppInfo {
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_connection_status(connection: State<'_, Connection>) -> Result<ConnectionStatus, IpcError> {
     Ok(connection.status())
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn get_credentials_status(account: State<'_, Arc<Account>>) -> Result<CredentialsStatus, IpcError> {
     Ok(account.credentials_status().await)
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn save_credentials<R: Runtime>(
     app: AppHandle<R>,
     account: State<'_, Arc<Account>>,
@@ -55,6 +59,7 @@ pub async fn save_credentials<R: Runtime>(
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn clear_credentials<R: Runtime>(
     app: AppHandle<R>,
     account: State<'_, Arc<Account>>,
@@ -65,6 +70,7 @@ pub async fn clear_credentials<R: Runtime>(
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn issue_login_token(account: State<'_, Arc<Account>>) -> Result<LoginTokenGrant, IpcError> {
     account.issue_login_token().await
 }
@@ -72,18 +78,21 @@ pub async fn issue_login_token(account: State<'_, Arc<Account>>) -> Result<Login
 /// The window chose the engine (it knows whether its webview has WebRTC); the native one starts
 /// here. Returns the connection state.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn use_call_engine<R: Runtime>(app: AppHandle<R>, engine: CallEngine) -> Result<ConnectionStatus, IpcError> {
     crate::engine::use_engine(&app, engine).await
 }
 
 /// The webview engine's connection state (the native engine reports its own).
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn report_engine_connection<R: Runtime>(app: AppHandle<R>, state: ConnectionState, reason: Option<String>) {
     crate::engine::set_connection(&app, state, reason);
 }
 
 /// Demo mode: a lead (this one, or any) calls the agent through the simulator.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn simulate_inbound_call(
     account: State<'_, Arc<Account>>,
     database: State<'_, Database>,

@@ -10,16 +10,19 @@ use softphone_store::{CallLogEntry, LeadId, Page};
 use crate::database::Database;
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_recent_calls(database: State<'_, Database>, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
     database.with(|store| store.recent_calls(page))
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_missed_calls(database: State<'_, Database>, page: Page) -> Result<Vec<CallLogEntry>, IpcError> {
     database.with(|store| store.missed_calls(page))
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_lead_calls(
     database: State<'_, Database>,
     lead_id: LeadId,
@@ -30,18 +33,21 @@ pub fn get_lead_calls(
 
 /// Missed calls the agent has not looked at yet: the badge on Calls.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_unseen_missed_count(database: State<'_, Database>) -> Result<u64, IpcError> {
     database.with(|store| store.unseen_missed_count())
 }
 
 /// The agent opened the call log: every missed call counts as seen.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn mark_missed_calls_seen(database: State<'_, Database>) -> Result<(), IpcError> {
     database.with(|store| store.mark_missed_seen(crate::clock::now().0 as i64)).map(drop)
 }
 
 /// The dispositions the agent can pick after a call: the standard ones, then the team's own.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition>, IpcError> {
     let custom = database.with(|store| store.custom_dispositions())?;
     Ok(Disposition::STANDARD.into_iter().chain(custom).collect())
@@ -50,6 +56,7 @@ pub fn get_dispositions(database: State<'_, Database>) -> Result<Vec<Disposition
 /// Adds the team's own disposition (e.g. "Demo booked") to the list offered after a call; adding
 /// one that exists changes nothing. Answers the whole list, as `get_dispositions` does.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
     let custom = CustomDisposition::new(&label)?;
     database.with(|store| store.add_custom_disposition(&custom, crate::clock::now().0 as i64))?;
@@ -58,6 +65,7 @@ pub fn add_custom_disposition(database: State<'_, Database>, label: String) -> R
 
 /// Takes a custom disposition off the list offered. Calls and leads that carry it keep it.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn remove_custom_disposition(database: State<'_, Database>, label: String) -> Result<Vec<Disposition>, IpcError> {
     let custom = CustomDisposition::new(&label)?;
     database.with(|store| store.remove_custom_disposition(&custom))?;
@@ -67,6 +75,7 @@ pub fn remove_custom_disposition(database: State<'_, Database>, label: String) -
 /// Saves a logged call's wrap-up: a disposition code or custom label (or none) and a note. The
 /// lead, if any, takes the disposition as its latest outcome.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn set_call_disposition(
     database: State<'_, Database>,
     call_log_id: CallLogId,

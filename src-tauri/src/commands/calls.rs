@@ -16,12 +16,14 @@ use crate::engine::EngineHost;
 use super::call_log::set_call_disposition;
 
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn get_calls(calls: State<'_, CallLoop>) -> CallsSnapshot {
     calls.snapshot()
 }
 
 /// Validates the number, then dials it. Returns the new call's id.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn place_call<R: Runtime>(
     app: AppHandle<R>,
     calls: State<'_, CallLoop>,
@@ -34,47 +36,56 @@ pub async fn place_call<R: Runtime>(
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn answer_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Answer { call_id }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn decline_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Decline { call_id }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn hang_up_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Hangup { call_id }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn hold_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Hold { call_id }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn resume_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Resume { call_id }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn set_call_muted(calls: State<'_, CallLoop>, call_id: CallId, muted: bool) -> Result<(), IpcError> {
     calls.ask(CallEvent::SetMuted { call_id, muted }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn send_call_digits(calls: State<'_, CallLoop>, call_id: CallId, digits: String) -> Result<(), IpcError> {
     calls.ask(CallEvent::SendDigits { call_id, digits }).await
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn dismiss_call(calls: State<'_, CallLoop>, call_id: CallId) -> Result<(), IpcError> {
     calls.ask(CallEvent::Dismiss { call_id }).await
 }
 
 /// What the webview engine saw happen to a call (SDK state, hangup cause, incoming invite).
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn report_engine_update(
     calls: State<'_, CallLoop>,
     call_id: CallId,
@@ -86,6 +97,7 @@ pub async fn report_engine_update(
 /// The wrap-up of a call that just ended: disposition and note on its call-log row (and the
 /// lead's latest outcome); then the call leaves the calls panel.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn wrap_up_call(
     calls: State<'_, CallLoop>,
     database: State<'_, Database>,
@@ -101,6 +113,7 @@ pub async fn wrap_up_call(
 
 /// The diagnostics page: engine, connection, audio devices, and the media of every live call.
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn get_diagnostics<R: Runtime>(
     app: AppHandle<R>,
     calls: State<'_, CallLoop>,
@@ -118,6 +131,7 @@ pub fn get_diagnostics<R: Runtime>(
 
 /// The in-call meters.
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn get_audio_meter(audio: State<'_, Audio>) -> AudioMeter {
     audio.meter()
 }

@@ -14,22 +14,26 @@ use crate::errors;
 /// Leads matching what the agent typed (prefix search over name, company, number, email, city,
 /// notes); an empty query lists the newest.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn search_leads(database: State<'_, Database>, query: String, page: Page) -> Result<Vec<Lead>, IpcError> {
     database.with(|store| store.search_leads(&query, page))
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_lead(database: State<'_, Database>, lead_id: LeadId) -> Result<Lead, IpcError> {
     database.with(|store| store.lead(lead_id))
 }
 
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn update_lead_notes(database: State<'_, Database>, lead_id: LeadId, notes: String) -> Result<Lead, IpcError> {
     database.with(|store| store.update_notes(lead_id, &notes, crate::clock::now().0 as i64))
 }
 
 /// Imports a CSV file in one transaction; progress goes out as `import://progress` events.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> Result<ImportReport, IpcError> {
     let region = tauri::Manager::state::<Database>(&app).settings().default_region;
     tauri::async_runtime::spawn_blocking(move || {

@@ -10,6 +10,7 @@ use crate::audio::Audio;
 use crate::database::Database;
 
 #[tauri::command]
+#[tracing::instrument(skip_all)]
 pub fn get_settings(database: State<'_, Database>) -> Settings {
     database.settings()
 }
@@ -17,6 +18,7 @@ pub fn get_settings(database: State<'_, Database>) -> Settings {
 /// Validates and stores the agent's settings and applies them where they act (the audio devices,
 /// Do Not Disturb in the call machine); returns what is now in force.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn save_settings(
     database: State<'_, Database>,
     audio: State<'_, Audio>,
@@ -38,18 +40,21 @@ pub fn apply(settings: &Settings, audio: &Audio, calls: &mpsc::UnboundedSender<C
 
 /// The microphones and speakers there are, for the Settings page.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn get_audio_devices(audio: State<'_, Audio>) -> Result<AudioDeviceList, IpcError> {
     audio.devices()
 }
 
 /// Plays a ringtone once, so the agent can hear it before choosing it.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn preview_ringtone(audio: State<'_, Audio>, name: String) -> Result<(), IpcError> {
     audio.preview_ringtone(&name)
 }
 
 /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs `name`, as a test would a headset.
 #[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn unplug_fake_audio_device(audio: State<'_, Audio>, name: String) -> Result<(), IpcError> {
     audio.unplug_fake(&name)
 }

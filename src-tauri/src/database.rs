@@ -119,16 +119,16 @@ impl Database {
         call_id: &CallId,
         direction: Direction,
         remote: &Party,
-        lead_id: Option<i64>,
+        lead_id: Option<LeadId>,
         engine: CallEngine,
         at: i64,
-    ) -> Result<Option<i64>, IpcError> {
+    ) -> Result<Option<LeadId>, IpcError> {
         let entry: (CallLogEntry, IndexingPaused) = self.with(|store| {
             store
                 .start_call(&NewCall {
                     direction,
                     remote_number: remote.number.clone(),
-                    lead_id: lead_id.map(LeadId),
+                    lead_id,
                     engine,
                     started_at_ms: at,
                 })
@@ -141,7 +141,7 @@ impl Database {
         if let Ok(mut paused) = self.indexing_paused.lock() {
             paused.get_or_insert(pause);
         }
-        Ok(entry.lead_id.map(|lead| lead.0))
+        Ok(entry.lead_id)
     }
 
     fn row(&self, call_id: &CallId) -> Option<softphone_store::CallLogId> {

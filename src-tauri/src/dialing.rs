@@ -5,6 +5,7 @@
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::demo_leads::{check_typed, parse_dialable};
 use softphone_core::ipc::{IpcError, NumberCheck};
+use softphone_core::lead::LeadId;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
 
@@ -15,7 +16,7 @@ use crate::database::Database;
 pub fn dial_event<R: Runtime>(
     app: &AppHandle<R>,
     number: &str,
-    lead_id: Option<i64>,
+    lead_id: Option<LeadId>,
 ) -> Result<(CallId, CallEvent), IpcError> {
     let region = app.state::<Database>().settings().default_region;
     let demo = app.state::<Connection>().demo();
@@ -46,7 +47,7 @@ pub fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), 
             let database = app.state::<Database>();
             let row = database.finished_row(missed)?;
             let entry = database.with(|store| store.call(row))?;
-            (entry.remote_number, entry.lead_id.map(|lead| lead.0))
+            (entry.remote_number, entry.lead_id)
         }
     };
     let (call_id, dial) = dial_event(app, &number, lead_id)?;

@@ -379,7 +379,7 @@ mod tests {
 
         let found: Value =
             shell.invoke(command::SEARCH_LEADS, json!({ "query": "lov", "page": { "limit": 10, "offset": 0 } }));
-        let lead_id = found[0]["id"].as_i64().expect("found by prefix");
+        let lead_id = softphone_core::lead::LeadId(found[0]["id"].as_i64().expect("found by prefix"));
 
         let incoming = CallId("inbound-1".into());
         shell
@@ -391,7 +391,7 @@ mod tests {
         let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
         assert_eq!(snapshot.calls[0].lead_id, Some(lead_id), "screen-pop: the lead is on the call");
         let logged = recent_calls(&shell);
-        assert_eq!(logged[0]["lead_id"], lead_id);
+        assert_eq!(logged[0]["lead_id"], lead_id.0);
     }
 
     #[test]

@@ -3,7 +3,6 @@ use std::rc::Rc;
 
 use softphone_core::call::{CallId, CallsSnapshot};
 use softphone_core::ipc::WindowFailureKind;
-use softphone_core::lead::LeadId;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
@@ -216,7 +215,7 @@ pub fn app() -> Html {
                                 .and_then(|call| call.lead_id)
                         });
                         match lead {
-                            Some(lead_id) => dispatch.dispatch(AppAction::ShowLead(LeadId(lead_id))),
+                            Some(lead_id) => dispatch.dispatch(AppAction::ShowLead(lead_id)),
                             None => dispatch.dispatch(AppAction::Open(Section::Calls)),
                         }
                     });

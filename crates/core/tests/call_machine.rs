@@ -5,6 +5,7 @@ use softphone_core::call::{
     Rejection, RingerMode, SdkState, UnixMillis,
 };
 use softphone_core::call_log::LoggedCallState;
+use softphone_core::lead::LeadId;
 
 const T0: UnixMillis = UnixMillis(1_700_000_000_000);
 
@@ -21,7 +22,7 @@ fn party(number: &str) -> Party {
 }
 
 fn dial(call: &str) -> CallEvent {
-    CallEvent::Dial { call_id: id(call), remote: party("+14155550100"), lead_id: Some(7) }
+    CallEvent::Dial { call_id: id(call), remote: party("+14155550100"), lead_id: Some(LeadId(7)) }
 }
 
 fn incoming(call: &str) -> CallEvent {
@@ -64,7 +65,7 @@ fn outbound_call_from_dial_to_wrap_up() {
     let effects = ok(&mut machine, dial("a"), at(0));
     // The engine's next step comes first, the bookkeeping after it (the order the shell runs them).
     assert!(matches!(&effects[0], Effect::Engine(EngineCommand::Dial { .. })), "{effects:?}");
-    assert!(matches!(&effects[1], Effect::LogStarted { lead_id: Some(7), at, .. } if *at == T0), "{effects:?}");
+    assert!(matches!(&effects[1], Effect::LogStarted { lead_id: Some(LeadId(7)), at, .. } if *at == T0), "{effects:?}");
     assert_eq!(engine_commands(&effects), [EngineCommand::Dial { call_id: id("a"), number: "+14155550100".into() }]);
     assert_eq!(effects.last(), Some(&Effect::Publish));
     assert_eq!(view(&machine, "a"), CallView::Dialing);
@@ -374,9 +375,9 @@ fn dismissed_calls_leave_the_list_and_ended_calls_are_bounded() {
 fn lead_match_links_the_call_log() {
     let mut machine = CallMachine::new();
     ok(&mut machine, incoming("in"), at(0));
-    let effects = ok(&mut machine, CallEvent::LeadMatched { call_id: id("in"), lead_id: 42 }, at(0));
-    assert!(effects.contains(&Effect::LogLeadMatched { call_id: id("in"), lead_id: 42 }));
-    assert_eq!(machine.snapshot().calls[0].lead_id, Some(42));
+    let effects = ok(&mut machine, CallEvent::LeadMatched { call_id: id("in"), lead_id: LeadId(42) }, at(0));
+    assert!(effects.contains(&Effect::LogLeadMatched { call_id: id("in"), lead_id: LeadId(42) }));
+    assert_eq!(machine.snapshot().calls[0].lead_id, Some(LeadId(42)));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::ipc::{AudioMeter, Diagnostics, IpcError};
+use softphone_core::lead::LeadId;
 use tauri::{AppHandle, Runtime, State};
 
 use softphone_store::CallLogEntry;
@@ -28,7 +29,7 @@ pub async fn place_call<R: Runtime>(
     app: AppHandle<R>,
     calls: State<'_, CallLoop>,
     number: String,
-    lead_id: Option<i64>,
+    lead_id: Option<LeadId>,
 ) -> Result<CallId, IpcError> {
     let (call_id, dial) = crate::dialing::dial_event(&app, &number, lead_id)?;
     calls.ask(dial).await?;

@@ -2,7 +2,6 @@ use gloo::timers::callback::Interval;
 use softphone_core::call::{CallSnapshot, CallView, CallsSnapshot, Direction, UnixMillis};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{AudioMeter, IpcError};
-use softphone_core::lead::LeadId;
 use yew::prelude::*;
 
 use crate::backend;
@@ -69,7 +68,7 @@ fn call_card(props: &CallCardProps) -> Html {
         use_effect_with(call.lead_id, move |lead_id| {
             if let Some(lead_id) = *lead_id {
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(found) = backend::get_lead(LeadId(lead_id)).await {
+                    if let Ok(found) = backend::get_lead(lead_id).await {
                         lead.set(Some((found.name, found.company)));
                     }
                 });

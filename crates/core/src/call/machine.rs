@@ -1,3 +1,4 @@
+use crate::lead::LeadId;
 use std::collections::BTreeSet;
 
 use super::{
@@ -40,7 +41,7 @@ struct Call {
     id: CallId,
     direction: Direction,
     remote: Party,
-    lead_id: Option<i64>,
+    lead_id: Option<LeadId>,
     phase: Phase,
     muted: bool,
     started_at: UnixMillis,
@@ -261,7 +262,7 @@ impl CallMachine {
         &mut self,
         call_id: CallId,
         remote: Party,
-        lead_id: Option<i64>,
+        lead_id: Option<LeadId>,
         now: UnixMillis,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Rejection> {

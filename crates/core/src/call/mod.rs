@@ -21,6 +21,8 @@ pub use machine::{CallMachine, MAX_ENDED_CALLS};
 
 use serde::{Deserialize, Serialize};
 
+use crate::lead::LeadId;
+
 /// Milliseconds since the Unix epoch. The caller passes the time in; the machine never reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct UnixMillis(pub u64);
@@ -163,7 +165,7 @@ pub enum CallEvent {
     Dial {
         call_id: CallId,
         remote: Party,
-        lead_id: Option<i64>,
+        lead_id: Option<LeadId>,
     },
     /// The agent answers a ringing call (holding the call in the foreground, if any).
     Answer {
@@ -200,7 +202,7 @@ pub enum CallEvent {
     /// The shell matched a lead to the caller (screen-pop).
     LeadMatched {
         call_id: CallId,
-        lead_id: i64,
+        lead_id: LeadId,
     },
     Engine {
         call_id: CallId,
@@ -293,7 +295,7 @@ pub struct CallSnapshot {
     pub call_id: CallId,
     pub direction: Direction,
     pub remote: Party,
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub view: CallView,
     pub muted: bool,
     pub started_at: UnixMillis,
@@ -366,7 +368,7 @@ pub enum Effect {
         call_id: CallId,
         direction: Direction,
         remote: Party,
-        lead_id: Option<i64>,
+        lead_id: Option<LeadId>,
         at: UnixMillis,
     },
     LogAnswered {
@@ -376,7 +378,7 @@ pub enum Effect {
     /// Link the call-log row to the lead matched to the caller.
     LogLeadMatched {
         call_id: CallId,
-        lead_id: i64,
+        lead_id: LeadId,
     },
     /// Finalize the call-log row.
     LogFinished {

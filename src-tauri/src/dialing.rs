@@ -3,9 +3,9 @@
 //! Call back all come here.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
-use softphone_core::demo_leads::{check_typed, parse_dialable};
 use softphone_core::ipc::{IpcError, NumberCheck};
 use softphone_core::lead::LeadId;
+use softphone_core::phone::{check_typed, parse_dialable};
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
 

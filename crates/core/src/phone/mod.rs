@@ -20,7 +20,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[cfg(feature = "numbers")]
+mod dialable;
+#[cfg(feature = "numbers")]
 mod parse;
+#[cfg(feature = "numbers")]
+pub use dialable::{check_typed, parse_dialable};
 #[cfg(feature = "numbers")]
 pub use parse::shown;
 mod tables;

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// `src/x.rs` is `x`, `src/commands/y.rs` is `commands::y`; `lib.rs`, `main.rs` and `mod.rs`
-/// only declare and wire.
+/// only declare and wire; `tests.rs` is the shell's own test code.
 fn module_name(source: &Path, file: &Path) -> Option<String> {
     let relative = file.strip_prefix(source).ok()?.with_extension("");
     let parts: Vec<String> = relative.iter().map(|part| part.to_string_lossy().into_owned()).collect();
     match parts.last().map(String::as_str) {
-        Some("lib" | "main" | "mod") | None => None,
+        Some("lib" | "main" | "mod" | "tests") | None => None,
         _ => Some(parts.join("::")),
     }
 }

@@ -1,0 +1,329 @@
+//! The shell on Tauri's mock runtime: commands, events and the call loop, without a window.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use softphone_core::call::{CallId, CallView, CallsSnapshot};
+use softphone_core::ipc::{
+    AppInfo, ConnectionState, ConnectionStatus, CredentialsStatus, ErrorCode, IpcError, LoginTokenGrant, command,
+};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow};
+
+use super::{ShellConfig, TelnyxEndpoints};
+
+/// A shell on the mock runtime. Its keychain service is unique, so a developer's real
+/// keychain items are never read, and the account is started (demo mode: nothing stored).
+struct Shell {
+    _app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    data: std::sync::Arc<tempfile::TempDir>,
+}
+
+fn shell_with(api_url: &str) -> Shell {
+    shell_in(api_url, std::sync::Arc::new(tempfile::tempdir().expect("data dir")))
+}
+
+/// A shell whose database lives in `data` (shared to simulate a restart on the same files).
+fn shell_in(api_url: &str, data: std::sync::Arc<tempfile::TempDir>) -> Shell {
+    let config = ShellConfig {
+        keychain_service: format!("io.agentsoftphone.test.{}", uuid::Uuid::new_v4()),
+        endpoints: TelnyxEndpoints { api_url: api_url.to_owned(), rtc_url: "ws://127.0.0.1:9/".into() },
+    };
+    let app = super::builder(mock_builder(), config).build(mock_context(noop_assets())).expect("mock app builds");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
+    tauri::async_runtime::block_on(super::start_account(app.handle()));
+    tauri::Manager::state::<super::database::Database>(&app).open_in(data.path()).expect("database opens");
+    Shell { _app: app, window, data }
+}
+
+fn shell() -> Shell {
+    shell_with("http://127.0.0.1:9")
+}
+
+impl Shell {
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, IpcError> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // The Linux/macOS origin of the app's own pages; `http://tauri.localhost` is Windows'.
+            url: "tauri://localhost".parse().expect("valid url"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        match get_ipc_response(&self.window, request) {
+            Ok(body) => Ok(body.deserialize().expect("JSON answer")),
+            Err(error) => Err(serde_json::from_value(error.clone())
+                .unwrap_or_else(|_| panic!("{cmd} failed without an IpcError: {error}"))),
+        }
+    }
+
+    fn invoke<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> T {
+        let answer = self.call(cmd, args).unwrap_or_else(|error| panic!("{cmd} failed: {error:?}"));
+        serde_json::from_value(answer).expect("answer has the declared type")
+    }
+
+    fn view_of(&self, call_id: &CallId) -> CallView {
+        let snapshot: CallsSnapshot = self.invoke(command::GET_CALLS, json!({}));
+        snapshot.calls.iter().find(|call| &call.call_id == call_id).map(|call| call.view).expect("listed")
+    }
+}
+
+#[test]
+fn app_info_reports_the_build_version() {
+    let info: AppInfo = shell().invoke(command::GET_APP_INFO, json!({}));
+    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(info.tauri_version, tauri::VERSION);
+    assert_eq!(info.os, std::env::consts::OS);
+}
+
+#[test]
+fn without_credentials_the_app_is_in_demo_mode_and_says_why_it_is_offline() {
+    let shell = shell();
+    let status: ConnectionStatus = shell.invoke(command::GET_CONNECTION_STATUS, json!({}));
+    assert_eq!(status.state, ConnectionState::Offline);
+    assert!(status.demo);
+    assert!(status.reason.is_some_and(|reason| !reason.is_empty()));
+    let credentials: CredentialsStatus = shell.invoke(command::GET_CREDENTIALS_STATUS, json!({}));
+    assert!(credentials.demo && !credentials.api_key && !credentials.connection_id);
+}
+
+#[test]
+fn demo_mode_issues_login_tokens_from_the_built_in_simulator_and_reuses_them() {
+    let shell = shell();
+    let grant: LoginTokenGrant = shell.invoke(command::ISSUE_LOGIN_TOKEN, json!({}));
+    assert!(grant.signaling_url.starts_with("ws://127.0.0.1:"), "{}", grant.signaling_url);
+    assert_eq!(grant.login_token.split('.').count(), 3, "a JWT");
+    let in_an_hour =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() + 3600;
+    assert!(grant.expires_at_unix > in_an_hour, "the demo token lives long");
+    assert!(grant.ice_servers.is_empty(), "no STUN/TURN against the simulator");
+    let again: LoginTokenGrant = shell.invoke(command::ISSUE_LOGIN_TOKEN, json!({}));
+    assert_eq!(again.login_token, grant.login_token, "cached until close to expiry");
+}
+
+#[test]
+fn a_rejected_api_key_is_not_stored_and_the_agent_reads_why() {
+    let simulator =
+        tauri::async_runtime::block_on(softphone_sim::Simulator::start(Default::default())).expect("simulator starts");
+    let shell = shell_with(&simulator.base_url());
+    let error = shell
+        .call(command::SAVE_CREDENTIALS, json!({ "apiKey": "KEY_wrong_for_this_test", "connectionId": "123" }))
+        .expect_err("a wrong key is refused");
+    assert_eq!(error.code, ErrorCode::TelnyxAuthRejected);
+    assert!(error.message.contains("API key"), "{}", error.message);
+    assert!(!error.message.contains("KEY_wrong_for_this_test"), "the key is not echoed back");
+    let credentials: CredentialsStatus = shell.invoke(command::GET_CREDENTIALS_STATUS, json!({}));
+    assert!(!credentials.api_key && credentials.demo, "nothing stored, still demo");
+}
+
+#[test]
+fn an_invalid_number_is_refused_before_dialing() {
+    let shell = shell();
+    let error = shell.call(command::PLACE_CALL, json!({ "number": "12" })).expect_err("too short");
+    assert_eq!(error.code, ErrorCode::InvalidNumber);
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    assert!(snapshot.calls.is_empty());
+}
+
+#[test]
+fn a_call_follows_the_engine_through_the_state_machine() {
+    let shell = shell();
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "(415) 555-0100" }));
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    assert_eq!(snapshot.calls[0].remote.number, "+14155550100", "stored as E.164");
+    assert_eq!(shell.view_of(&call_id), CallView::Dialing);
+
+    let report =
+        |update: Value| shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update }));
+    report(json!({ "kind": "state", "state": "active" })).expect("active");
+    assert_eq!(shell.view_of(&call_id), CallView::Active);
+
+    shell.call(command::HOLD_CALL, json!({ "callId": call_id })).expect("hold");
+    assert_eq!(shell.view_of(&call_id), CallView::Holding);
+    report(json!({ "kind": "state", "state": "held" })).expect("held");
+    assert_eq!(shell.view_of(&call_id), CallView::Held);
+
+    let refused = shell.call(command::SEND_CALL_DIGITS, json!({ "callId": call_id, "digits": "1" }));
+    assert_eq!(refused.expect_err("no digits while held").code, ErrorCode::CallRefused);
+
+    shell.call(command::HANG_UP_CALL, json!({ "callId": call_id })).expect("hang up");
+    report(json!({ "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 })).expect("ended");
+    assert_eq!(shell.view_of(&call_id), CallView::Ended);
+    let unknown_state = report(json!({ "kind": "state", "state": "warp" }));
+    assert_eq!(unknown_state.expect_err("unknown SDK state").code, ErrorCode::CallRefused);
+}
+
+fn recent_calls(shell: &Shell) -> Vec<Value> {
+    let calls: Value = shell.invoke(command::GET_RECENT_CALLS, json!({ "page": { "limit": 50, "offset": 0 } }));
+    calls.as_array().cloned().expect("a list")
+}
+
+#[test]
+fn every_call_lands_in_the_call_log_with_its_outcome() {
+    let shell = shell();
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+1 415 555 0100" }));
+    let logged = recent_calls(&shell);
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0]["state"], "in_progress", "written when the call starts: {logged:?}");
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": call_id, "update": { "kind": "ended", "cause": "USER_BUSY", "sip_code": 486 } }),
+        )
+        .expect("ended");
+    let logged = recent_calls(&shell);
+    assert_eq!(logged[0]["state"], "failed", "{logged:?}");
+    assert_eq!(logged[0]["hangup_cause"], "USER_BUSY");
+    assert_eq!(logged[0]["sip_code"], 486);
+    assert_eq!(logged[0]["remote_number"], "+14155550100");
+}
+
+#[test]
+fn a_known_caller_pops_the_lead_and_links_the_call_log() {
+    let shell = shell();
+    let csv = shell.data.path().join("leads.csv");
+    std::fs::write(&csv, "Name,Company,Phone\nAda Lovelace,Analytical,+1 415 555 0142\nBroken Row,Nowhere,12\n")
+        .expect("csv");
+    let report: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": csv }));
+    assert_eq!(report["inserted"], 1, "{report}");
+    assert_eq!(report["rejected"][0]["line"], 3, "the broken row is reported by line: {report}");
+
+    let found: Value =
+        shell.invoke(command::SEARCH_LEADS, json!({ "query": "lov", "page": { "limit": 10, "offset": 0 } }));
+    let lead_id = softphone_core::lead::LeadId(found[0]["id"].as_i64().expect("found by prefix"));
+
+    let incoming = CallId("inbound-1".into());
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": incoming, "update": { "kind": "incoming", "remote": { "number": "+14155550142", "name": null } } }),
+        )
+        .expect("incoming");
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    assert_eq!(snapshot.calls[0].lead_id, Some(lead_id), "screen-pop: the lead is on the call");
+    let logged = recent_calls(&shell);
+    assert_eq!(logged[0]["lead_id"], lead_id.0);
+}
+
+#[test]
+fn demo_mode_seeds_sample_leads_whose_directory_numbers_can_be_called() {
+    let shell = shell();
+    tauri::Manager::state::<super::database::Database>(&shell._app).seed_demo_leads();
+    let page: Value = shell.invoke(command::SEARCH_LEADS, json!({ "query": "", "page": { "limit": 50, "offset": 0 } }));
+    assert_eq!(page.as_array().map(Vec::len), Some(50), "a full first page of samples");
+    let busy: Value =
+        shell.invoke(command::SEARCH_LEADS, json!({ "query": "15555550102", "page": { "limit": 5, "offset": 0 } }));
+    let lead_id = busy[0]["id"].as_i64().expect("the busy number is a lead");
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550102", "leadId": lead_id }));
+    assert_eq!(shell.view_of(&call_id), CallView::Dialing, "demo dials the simulator's numbers");
+}
+
+#[test]
+fn a_call_open_when_the_app_died_is_closed_as_interrupted_at_the_next_start() {
+    let data = std::sync::Arc::new(tempfile::tempdir().expect("data dir"));
+    {
+        let shell = shell_in("http://127.0.0.1:9", data.clone());
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+14155550100" }));
+        shell
+            .call(
+                command::REPORT_ENGINE_UPDATE,
+                json!({ "callId": call_id, "update": { "kind": "state", "state": "active" } }),
+            )
+            .expect("active");
+        // The app dies here: no hangup, no finish.
+    }
+    let shell = shell_in("http://127.0.0.1:9", data);
+    let logged = recent_calls(&shell);
+    assert_eq!(logged.len(), 1, "the call is not lost");
+    assert_eq!(logged[0]["state"], "interrupted", "{logged:?}");
+    assert!(logged[0]["answered_at_ms"].is_i64(), "it shows it was answered");
+}
+
+#[test]
+fn a_wrap_up_saves_the_disposition_and_note_on_the_call_and_the_lead() {
+    let shell = shell();
+    tauri::Manager::state::<super::database::Database>(&shell._app).seed_demo_leads();
+    let found: Value =
+        shell.invoke(command::SEARCH_LEADS, json!({ "query": "15555550100", "page": { "limit": 5, "offset": 0 } }));
+    let lead_id = found[0]["id"].as_i64().expect("a demo lead");
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550100", "leadId": lead_id }));
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": call_id, "update": { "kind": "state", "state": "active" } }),
+        )
+        .expect("active");
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": call_id, "update": { "kind": "ended", "cause": "NORMAL_CLEARING" } }),
+        )
+        .expect("ended");
+    let logged = recent_calls(&shell);
+    let row = logged[0]["id"].clone();
+
+    let dispositions: Value = shell.invoke(command::GET_DISPOSITIONS, json!({}));
+    assert!(dispositions.as_array().is_some_and(|list| list.len() >= 7), "the standard list: {dispositions}");
+
+    let refused =
+        shell.call(command::SET_CALL_DISPOSITION, json!({ "callLogId": row, "disposition": "teleported", "note": "" }));
+    // Not a standard code, and no such custom disposition was added: refused, nothing saved.
+    let refused = refused.expect_err("unknown disposition");
+    assert_eq!(refused.code, ErrorCode::NotFound, "{refused:?}");
+
+    let saved: Value = shell.invoke(
+        command::SET_CALL_DISPOSITION,
+        json!({ "callLogId": row, "disposition": "callback", "note": "Call back Tuesday" }),
+    );
+    assert_eq!(saved["disposition"], "callback", "{saved}");
+    assert_eq!(saved["note"], "Call back Tuesday");
+    let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
+    assert_eq!(lead["last_disposition"], "callback", "the lead shows its latest outcome: {lead}");
+}
+
+#[test]
+fn the_teams_own_dispositions_are_added_offered_used_and_removed_and_survive_a_restart() {
+    let data = std::sync::Arc::new(tempfile::tempdir().expect("data dir"));
+    let labels = |list: &Value| -> Vec<String> {
+        list.as_array().expect("a list").iter().map(|d| d.as_str().expect("a code").to_owned()).collect()
+    };
+    let shell = shell_in("http://127.0.0.1:9", data.clone());
+    let standard = labels(&shell.invoke(command::GET_DISPOSITIONS, json!({})));
+
+    let listed: Value = shell.invoke(command::ADD_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" }));
+    assert_eq!(labels(&listed), [standard.clone(), vec!["Demo booked".to_owned()]].concat());
+    // The same again (any case) is one entry; a bad label is refused with the reason.
+    let again: Value = shell.invoke(command::ADD_CUSTOM_DISPOSITION, json!({ "label": "demo BOOKED" }));
+    assert_eq!(labels(&again).len(), standard.len() + 1, "{again}");
+    for bad in ["", "   ", "callback"] {
+        let refused = shell.call(command::ADD_CUSTOM_DISPOSITION, json!({ "label": bad })).expect_err(bad);
+        assert_eq!(refused.code, ErrorCode::InvalidArgument, "{bad:?}: {refused:?}");
+        assert!(!refused.message.is_empty());
+    }
+
+    // A wrap-up can use it.
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "+15555550100" }));
+    for update in
+        [json!({ "kind": "state", "state": "active" }), json!({ "kind": "ended", "cause": "NORMAL_CLEARING" })]
+    {
+        shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update })).expect("update");
+    }
+    let row = recent_calls(&shell)[0]["id"].clone();
+    let saved: Value = shell
+        .invoke(command::SET_CALL_DISPOSITION, json!({ "callLogId": row, "disposition": "Demo booked", "note": "" }));
+    assert_eq!(saved["disposition"], "Demo booked", "{saved}");
+    drop(shell);
+
+    // After a restart it is still offered; removed, it is not, and the call keeps it.
+    let shell = shell_in("http://127.0.0.1:9", data);
+    assert!(labels(&shell.invoke(command::GET_DISPOSITIONS, json!({}))).contains(&"Demo booked".to_owned()));
+    let listed: Value = shell.invoke(command::REMOVE_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" }));
+    assert_eq!(labels(&listed), standard);
+    assert_eq!(recent_calls(&shell)[0]["disposition"], "Demo booked");
+    let missing = shell.call(command::REMOVE_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" })).expect_err("gone");
+    assert_eq!(missing.code, ErrorCode::NotFound, "{missing:?}");
+}

@@ -14,7 +14,7 @@ step "format"
 cargo fmt --all --check
 
 # Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
-NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media
+NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-dialer softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media
   softphone-notify softphone-native-engine softphone)
 
 step "clippy: native crates"

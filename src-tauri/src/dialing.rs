@@ -3,9 +3,10 @@
 //! Call back all come here.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
-use softphone_core::ipc::{IpcError, NumberCheck};
+use softphone_core::ipc::{ErrorCode, IpcError, NumberCheck};
 use softphone_core::lead::LeadId;
 use softphone_core::phone::{check_typed, parse_dialable};
+use softphone_store::DoNotCallReason;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
 
@@ -18,21 +19,48 @@ pub fn dial_event<R: Runtime>(
     number: &str,
     lead_id: Option<LeadId>,
 ) -> Result<(CallId, CallEvent), IpcError> {
-    let region = app.state::<Database>().settings().default_region;
+    let database = app.state::<Database>();
+    let region = database.settings().default_region;
     let demo = app.state::<Connection>().demo();
     let number = parse_dialable(number, region, demo).map_err(IpcError::from).inspect_err(|refused| {
         // The number itself stays out of the log; its length tells a cut-off entry from a typo.
         tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
     })?;
+    // Checked on every dial, the agent's own included. A list that cannot be read refuses the dial.
+    if let Some(reason) = database.with(|store| store.do_not_call(&number))? {
+        tracing::info!(?reason, "do-not-call: not dialled");
+        return Err(IpcError::new(ErrorCode::DoNotCall, do_not_call_sentence(reason)));
+    }
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
     let remote = Party { number: number.as_e164().to_owned(), name: None };
     Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id }))
 }
 
+/// Why a number is never dialled, as the agent reads it.
+fn do_not_call_sentence(reason: DoNotCallReason) -> &'static str {
+    match reason {
+        DoNotCallReason::Listed => "This number is on the do-not-call list; it is never dialled.",
+        DoNotCallReason::LeadMarked => "This lead is marked do-not-call; it is never dialled.",
+    }
+}
+
 /// What the dialer says about `typed` before it is dialed: checked exactly as [`dial_event`]
-/// will check it.
+/// will check it, the do-not-call list included.
 pub fn check_number<R: Runtime>(app: &AppHandle<R>, typed: &str) -> NumberCheck {
-    check_typed(typed, app.state::<Database>().settings().default_region, app.state::<Connection>().demo())
+    let database = app.state::<Database>();
+    let demo = app.state::<Connection>().demo();
+    let region = database.settings().default_region;
+    let check = check_typed(typed, region, demo);
+    if !matches!(check, NumberCheck::Valid { .. }) {
+        return check;
+    }
+    let refused = parse_dialable(typed, region, demo)
+        .ok()
+        .and_then(|number| database.with(|store| store.do_not_call(&number)).ok().flatten());
+    match refused {
+        Some(reason) => NumberCheck::Invalid { sentence: do_not_call_sentence(reason).to_owned() },
+        None => check,
+    }
 }
 
 /// The Call back button of a missed-call notification: dials the caller (and the lead the missed

@@ -91,6 +91,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::leads::get_lead,
             commands::leads::update_lead_notes,
             commands::leads::import_leads_csv,
+            commands::leads::import_do_not_call_csv,
+            commands::leads::set_lead_do_not_call,
             commands::call_log::get_recent_calls,
             commands::call_log::get_missed_calls,
             commands::call_log::get_lead_calls,

@@ -130,6 +130,39 @@ fn an_invalid_number_is_refused_before_dialing() {
 }
 
 #[test]
+fn a_number_on_the_do_not_call_list_or_of_a_marked_lead_is_never_dialled() {
+    let shell = shell();
+    let list = shell.data.path().join("dnc.csv");
+    std::fs::write(&list, "Phone\n(415) 555-0100\nnonsense\n").expect("list written");
+    let report: softphone_core::lead::DoNotCallImportReport =
+        shell.invoke(command::IMPORT_DO_NOT_CALL_CSV, json!({ "path": list }));
+    assert_eq!((report.added, report.rejected.len()), (1, 1), "{report:?}");
+    let error = shell.call(command::PLACE_CALL, json!({ "number": "+1 415 555 0100" })).expect_err("listed");
+    assert_eq!(error.code, ErrorCode::DoNotCall);
+    assert!(error.message.contains("do-not-call list"), "{error:?}");
+
+    // A lead marked do-not-call: dialled by its number, from the lead or by hand, it is refused.
+    let leads = shell.data.path().join("leads.csv");
+    std::fs::write(&leads, "Name,Phone\nDana Whitfield,+1 212 555 0123\n").expect("leads written");
+    let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+    let found: Value =
+        shell.invoke(command::SEARCH_LEADS, json!({ "query": "Dana", "page": { "limit": 1, "offset": 0 } }));
+    let lead_id = found[0]["id"].as_i64().expect("the imported lead");
+    let number = found[0]["phone"].as_str().expect("its number").to_owned();
+    let marked: Value = shell.invoke(command::SET_LEAD_DO_NOT_CALL, json!({ "leadId": lead_id, "on": true }));
+    assert_eq!(marked["do_not_call"], true);
+    let error = shell.call(command::PLACE_CALL, json!({ "number": number, "leadId": lead_id })).expect_err("marked");
+    assert_eq!(error.code, ErrorCode::DoNotCall);
+    assert!(error.message.contains("marked do-not-call"), "{error:?}");
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    assert!(snapshot.calls.is_empty(), "nothing was dialled");
+
+    // Unmarked, it is dialled again.
+    let _: Value = shell.invoke(command::SET_LEAD_DO_NOT_CALL, json!({ "leadId": lead_id, "on": false }));
+    let _: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": number, "leadId": lead_id }));
+}
+
+#[test]
 fn a_call_follows_the_engine_through_the_state_machine() {
     let shell = shell();
     let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "(415) 555-0100" }));

@@ -12,7 +12,7 @@ use softphone_core::ipc::{
     DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, NumberCheck, WindowFailure, WindowRecovery,
     command, event,
 };
-use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
+use softphone_core::lead::{DoNotCallImportReport, ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
@@ -242,6 +242,23 @@ struct ImportArgs<'a> {
 /// Imports a CSV file of leads by path; progress arrives through [`on_import_progress`].
 pub async fn import_leads_csv(path: &str) -> Result<ImportReport, IpcError> {
     invoke(command::IMPORT_LEADS_CSV, &ImportArgs { path }).await
+}
+
+/// Imports a do-not-call list (a CSV of numbers) by path.
+pub async fn import_do_not_call_csv(path: &str) -> Result<DoNotCallImportReport, IpcError> {
+    invoke(command::IMPORT_DO_NOT_CALL_CSV, &ImportArgs { path }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DoNotCallMarkArgs {
+    lead_id: LeadId,
+    on: bool,
+}
+
+/// Marks a lead do-not-call, or clears the mark; returns the lead as stored.
+pub async fn set_lead_do_not_call(lead_id: LeadId, on: bool) -> Result<Lead, IpcError> {
+    invoke(command::SET_LEAD_DO_NOT_CALL, &DoNotCallMarkArgs { lead_id, on }).await
 }
 
 #[derive(Serialize)]

@@ -272,7 +272,7 @@ pub enum LeadListAction {
     },
     Select(Option<LeadId>),
     /// A lead changed (notes saved): replace it where it is listed.
-    LeadUpdated(Lead),
+    LeadUpdated(Box<Lead>),
 }
 
 impl Reducible for LeadList {
@@ -316,7 +316,7 @@ impl Reducible for LeadList {
             LeadListAction::Select(lead) => next.selected = lead,
             LeadListAction::LeadUpdated(lead) => {
                 if let Some(listed) = next.leads.iter_mut().find(|listed| listed.id == lead.id) {
-                    *listed = lead;
+                    *listed = *lead;
                 }
             }
         }
@@ -432,6 +432,9 @@ mod tests {
             tags: Vec::new(),
             notes: String::new(),
             last_disposition: None,
+            do_not_call: false,
+            time_zone: String::new(),
+            callback_due_at_ms: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -528,7 +531,7 @@ mod tests {
             leads(state, LeadListAction::Loaded { generation, page: Page::first(50), leads: vec![lead(1, "A")] });
         let mut changed = lead(1, "A");
         changed.notes = "Call back Monday".into();
-        let state = leads(state, LeadListAction::LeadUpdated(changed.clone()));
+        let state = leads(state, LeadListAction::LeadUpdated(Box::new(changed.clone())));
         assert_eq!(state.leads[0], changed);
     }
 }

@@ -103,6 +103,7 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::TelnyxRejected
         | ErrorCode::TelnyxInvalidResponse
         | ErrorCode::InvalidNumber
+        | ErrorCode::DoNotCall
         | ErrorCode::CallRefused
         | ErrorCode::StoreFailed
         | ErrorCode::AudioUnavailable

@@ -30,6 +30,8 @@ pub mod command {
     pub const GET_LEAD: &str = "get_lead";
     pub const UPDATE_LEAD_NOTES: &str = "update_lead_notes";
     pub const IMPORT_LEADS_CSV: &str = "import_leads_csv";
+    pub const IMPORT_DO_NOT_CALL_CSV: &str = "import_do_not_call_csv";
+    pub const SET_LEAD_DO_NOT_CALL: &str = "set_lead_do_not_call";
     pub const GET_RECENT_CALLS: &str = "get_recent_calls";
     pub const GET_MISSED_CALLS: &str = "get_missed_calls";
     pub const GET_LEAD_CALLS: &str = "get_lead_calls";
@@ -345,6 +347,8 @@ pub enum ErrorCode {
     TelnyxInvalidResponse,
     /// The phone number cannot be dialled (not a valid number for the region).
     InvalidNumber,
+    /// The number or its lead is on the do-not-call list: it is never dialled.
+    DoNotCall,
     /// The call cannot do that now (e.g. hold a call that is still ringing).
     CallRefused,
     /// The thing asked for does not exist (lead, call).

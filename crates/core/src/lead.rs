@@ -31,6 +31,16 @@ pub struct Lead {
     pub notes: String,
     /// The disposition of the lead's latest dispositioned call, or one set by hand.
     pub last_disposition: Option<Disposition>,
+    /// Marked do-not-call: the lead is never dialled.
+    #[serde(default)]
+    pub do_not_call: bool,
+    /// Where the lead lives in time, an IANA name (`America/Chicago`) from an import's time-zone
+    /// column; `""` when unknown (the dialer then places the lead by its number).
+    #[serde(default)]
+    pub time_zone: String,
+    /// Unix milliseconds of a promised callback, if one is due or coming.
+    #[serde(default)]
+    pub callback_due_at_ms: Option<i64>,
     /// Unix milliseconds.
     pub created_at_ms: i64,
     /// Unix milliseconds; changes whenever any field changes.
@@ -118,6 +128,17 @@ pub struct RejectedRow {
     pub reason: String,
 }
 
+/// What an import of a do-not-call list did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoNotCallImportReport {
+    /// Numbers newly on the list.
+    pub added: u64,
+    /// Numbers that were on it already (or twice in the file).
+    pub already_listed: u64,
+    /// Rows left out, in file order.
+    pub rejected: Vec<RejectedRow>,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -152,6 +173,9 @@ mod tests {
             tags: Vec::new(),
             notes: String::new(),
             last_disposition: None,
+            do_not_call: false,
+            time_zone: String::new(),
+            callback_due_at_ms: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         };

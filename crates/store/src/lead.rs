@@ -85,7 +85,8 @@ fn digit_filters(args: &mut SqlArgs, digit_words: &[String], words_in: WordsIn) 
 }
 
 pub(crate) const LEAD_COLUMNS: &str = "leads.id, leads.name, leads.company, leads.phone, leads.email, \
-     leads.city, leads.tags, leads.notes, leads.last_disposition, leads.created_at, leads.updated_at";
+     leads.city, leads.tags, leads.notes, leads.last_disposition, leads.created_at, leads.updated_at, \
+     leads.do_not_call, leads.time_zone, leads.callback_due_at";
 
 pub(crate) fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
     let phone: String = row.get(3)?;
@@ -106,6 +107,9 @@ pub(crate) fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
         tags: split_tags(&row.get::<_, String>(6)?),
         notes: row.get(7)?,
         last_disposition,
+        do_not_call: row.get(11)?,
+        time_zone: row.get(12)?,
+        callback_due_at_ms: row.get(13)?,
         created_at_ms: row.get(9)?,
         updated_at_ms: row.get(10)?,
     })

@@ -10,6 +10,7 @@
 
 mod call_log;
 mod demo;
+mod do_not_call;
 mod error;
 mod import;
 mod index;
@@ -28,6 +29,7 @@ use rusqlite_migration::{M, Migrations};
 pub use call_log::{
     CallEngine, CallFinish, CallLogEntry, CallLogFilter, CallLogId, Direction, LoggedCallState, NewCall,
 };
+pub use do_not_call::DoNotCallReason;
 pub use error::{Entity, StoreError};
 pub use import::{ImportProgress, ImportReport, RejectedRow};
 pub use index::{IndexStatus, IndexingPaused};
@@ -45,6 +47,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0002_narrow_search_index.sql")),
         M::up(include_str!("../../../migrations/0003_settings.sql")),
         M::up(include_str!("../../../migrations/0004_background_index.sql")),
+        M::up(include_str!("../../../migrations/0005_dialer.sql")),
     ])
 });
 

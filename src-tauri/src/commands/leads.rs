@@ -1,6 +1,7 @@
-//! Commands about leads: search, one lead, notes, CSV import.
+//! Commands about leads: search, one lead, notes, CSV import, the do-not-call list and mark.
 
 use softphone_core::ipc::IpcError;
+use softphone_core::lead::DoNotCallImportReport;
 use tauri::{AppHandle, Runtime, State};
 
 use std::path::PathBuf;
@@ -46,4 +47,28 @@ pub async fn import_leads_csv<R: Runtime>(app: AppHandle<R>, path: PathBuf) -> R
     })
     .await
     .map_err(|_| errors::internal("The import"))?
+}
+
+/// Imports a do-not-call list (a CSV of numbers, with or without a header); its numbers are never
+/// dialled from then on.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn import_do_not_call_csv<R: Runtime>(
+    app: AppHandle<R>,
+    path: PathBuf,
+) -> Result<DoNotCallImportReport, IpcError> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let database = tauri::Manager::state::<Database>(&app);
+        let region = database.settings().default_region;
+        database.with(|store| store.import_do_not_call_csv(&path, region, crate::clock::now().0 as i64))
+    })
+    .await
+    .map_err(|_| errors::internal("The do-not-call import"))?
+}
+
+/// Marks a lead do-not-call (it is never dialled), or clears the mark.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn set_lead_do_not_call(database: State<'_, Database>, lead_id: LeadId, on: bool) -> Result<Lead, IpcError> {
+    database.with(|store| store.set_lead_do_not_call(lead_id, on, crate::clock::now().0 as i64))
 }

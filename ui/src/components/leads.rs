@@ -7,6 +7,7 @@ use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
+use crate::components::do_not_call::DoNotCallImport;
 use crate::shown_numbers::use_shown_numbers;
 use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::window_health::{self, Kept};
@@ -141,7 +142,7 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     };
     let on_updated = {
         let dispatcher = list.dispatcher();
-        Callback::from(move |lead| dispatcher.dispatch(LeadListAction::LeadUpdated(lead)))
+        Callback::from(move |lead| dispatcher.dispatch(LeadListAction::LeadUpdated(Box::new(lead))))
     };
     let on_close = {
         let dispatcher = list.dispatcher();
@@ -156,7 +157,10 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
     html! {
         <div class="leads">
             <div class="leads-list">
-                <ImportForm progress={props.import_progress} {on_imported} />
+                <div class="leads-imports">
+                    <ImportForm progress={props.import_progress} {on_imported} />
+                    <DoNotCallImport />
+                </div>
                 <input
                     id="lead-search"
                     class="search"
@@ -316,6 +320,25 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
             });
         })
     };
+    let on_do_not_call = {
+        let (error, lead) = (error.clone(), lead.clone());
+        let on_updated = props.on_updated.clone();
+        let lead_id = props.lead_id;
+        Callback::from(move |event: Event| {
+            let on = event.target_unchecked_into::<HtmlInputElement>().checked();
+            let (error, lead, on_updated) = (error.clone(), lead.clone(), on_updated.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::set_lead_do_not_call(lead_id, on).await {
+                    Ok(updated) => {
+                        error.set(None);
+                        lead.set(Some(updated.clone()));
+                        on_updated.emit(updated);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
     let offset = -(js_sys::Date::new_0().get_timezone_offset() as i64);
 
     html! {
@@ -332,7 +355,14 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                 <dt>{ "Tags" }</dt><dd>{ shown.tags.join(", ") }</dd>
                 <dt>{ "Last outcome" }</dt><dd class="detail-last-outcome">{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
             </dl>
-            <button id="lead-call" class="primary call-button" onclick={on_call}>{ format!("Call {}", numbers.phone(&shown.phone)) }</button>
+            <label class="do-not-call">
+                <input id="lead-do-not-call" type="checkbox" checked={shown.do_not_call} onchange={on_do_not_call} />
+                { "Do not call" }
+            </label>
+            // Marked: the button says so and stays off; the shell refuses such a dial anyway.
+            <button id="lead-call" class="primary call-button" disabled={shown.do_not_call} onclick={on_call}>
+                { if shown.do_not_call { "Do not call".to_owned() } else { format!("Call {}", numbers.phone(&shown.phone)) } }
+            </button>
             <label class="notes-label" for="lead-notes">{ "Notes" }</label>
             <textarea id="lead-notes" rows="4" value={(*notes).clone()} oninput={on_notes}></textarea>
             <div class="notes-actions">

@@ -4,6 +4,7 @@ mod calls_panel;
 mod diagnostics;
 mod dialer;
 mod disposition_settings;
+mod do_not_call;
 mod leads;
 mod ringing_banner;
 mod section_page;

@@ -1,15 +1,18 @@
 //! The dialer's policy, without I/O and with the clock passed in, where table and property tests
 //! reach it: which leads a call list holds and in which order ([`list`]), whether a lead may be
-//! dialed now and if not until when ([`rules`]), and where a lead is in time ([`zones`]).
+//! dialed now and if not until when ([`rules`]), where a lead is in time ([`zones`]), and the
+//! session an agent works a list in, preview or power ([`session`]).
 //!
 //! The shell asks it before every dial, the power dialer's next lead included; the window only
 //! shows what it says.
 
 pub mod list;
 pub mod rules;
+pub mod session;
 pub mod zones;
 
 pub use list::{CallList, DeferredLead, LeadSource, ListFilter, ListLead, build};
 pub use rules::{
     CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, Refusal, Verdict, manual_verdict, verdict,
 };
+pub use session::{DialingSession, Figures, Mode, SessionEffect, SessionEvent, SessionRejection, Stage};

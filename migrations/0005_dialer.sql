@@ -19,3 +19,9 @@ CREATE TABLE do_not_call (
     -- Where it came from: the file it was imported from, or 'manual'.
     source   TEXT NOT NULL DEFAULT ''
 ) STRICT, WITHOUT ROWID;
+
+-- The dialing session in progress (one at most), as JSON: a restart resumes it at the same lead.
+CREATE TABLE dialing_session (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    session TEXT NOT NULL
+) STRICT;

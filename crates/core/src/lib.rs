@@ -6,6 +6,7 @@
 pub mod call;
 pub mod call_log;
 pub mod demo_leads;
+pub mod dialing;
 pub mod disposition;
 pub mod ipc;
 pub mod lead;

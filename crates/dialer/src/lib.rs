@@ -11,7 +11,7 @@ pub mod rules;
 pub mod session;
 pub mod zones;
 
-pub use list::{CallList, DeferredLead, LeadSource, ListFilter, ListLead, build};
+pub use list::{CallList, DeferredLead, Holds, LeadSource, ListFilter, ListLead, build};
 pub use rules::{
     CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, Refusal, Verdict, manual_verdict, verdict,
 };

@@ -8,30 +8,13 @@
 
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+pub use softphone_core::dialing::ListFilter;
 use softphone_core::lead::LeadId;
 
 use crate::rules::{self, Deferral, DialRules, DoNotCallList, LeadDialState, Refusal, Verdict};
 
 /// A day in milliseconds.
 const DAY_MS: i64 = 24 * 3600 * 1000;
-
-/// Which leads a list holds. Empty criteria hold every lead.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ListFilter {
-    /// Leads with any of these tags (ignoring case).
-    pub tags: Vec<String>,
-    /// Leads in this city (ignoring case).
-    pub city: Option<String>,
-    /// Leads whose latest disposition is this code or label (ignoring case).
-    pub last_disposition: Option<String>,
-    /// Only leads never called.
-    pub never_called: bool,
-    /// Only leads not called for at least this many days (never called counts).
-    pub not_called_for_days: Option<u32>,
-    /// Only leads with a callback due.
-    pub callback_due: bool,
-}
 
 /// A lead as a list sees it: what the rules need, and what the filter looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +25,14 @@ pub struct ListLead {
     pub last_disposition: Option<String>,
 }
 
-impl ListFilter {
+/// What a list's filter says of a lead.
+pub trait Holds {
     /// Whether the list holds `lead` at `now_ms`.
-    pub fn matches(&self, lead: &ListLead, now_ms: i64) -> bool {
+    fn holds(&self, lead: &ListLead, now_ms: i64) -> bool;
+}
+
+impl Holds for ListFilter {
+    fn holds(&self, lead: &ListLead, now_ms: i64) -> bool {
         let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
         let tagged = self.tags.is_empty() || self.tags.iter().any(|tag| lead.tags.iter().any(|own| same(own, tag)));
         let city = self.city.as_deref().is_none_or(|city| same(city, &lead.city));
@@ -116,7 +104,7 @@ pub fn build(
     let mut ready = Vec::new();
     let mut deferred = Vec::new();
     let mut refused = Vec::new();
-    for lead in leads.into_iter().filter(|lead| filter.matches(lead, now_ms)) {
+    for lead in leads.into_iter().filter(|lead| filter.holds(lead, now_ms)) {
         let key = order_key(&lead.dial, now_ms);
         match rules::verdict(&lead.dial, now_ms, rules, do_not_call, agent_zone) {
             Verdict::Dial => ready.push((key, lead.dial.lead_id)),

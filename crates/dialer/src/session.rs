@@ -14,22 +14,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use softphone_core::call::CallId;
+pub use softphone_core::dialing::Mode;
 use softphone_core::lead::LeadId;
 
 /// The longest power-mode countdown.
 pub const MAX_COUNTDOWN_MS: u32 = 10_000;
 /// The power-mode countdown unless the agent chose another.
 pub const DEFAULT_COUNTDOWN_MS: u32 = 3_000;
-
-/// How the next lead is dialled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Mode {
-    /// The agent presses Call for each lead.
-    Preview,
-    /// The next lead is dialled `countdown_ms` after the previous wrap-up is saved.
-    Power { countdown_ms: u32 },
-}
 
 /// Where the session is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ use softphone_core::lead::LeadId;
 use softphone_core::phone::PhoneNumber;
 use softphone_dialer::zones;
 use softphone_dialer::{
-    CallingHours, Deferral, DialRules, LeadDialState, ListFilter, ListLead, Refusal, Verdict, build, manual_verdict,
-    verdict,
+    CallingHours, Deferral, DialRules, Holds, LeadDialState, ListFilter, ListLead, Refusal, Verdict, build,
+    manual_verdict, verdict,
 };
 
 const HOUR: i64 = 3600 * 1000;
@@ -247,7 +247,7 @@ fn filters_hold_the_leads_they_name() {
         (ListFilter { callback_due: true, ..ListFilter::default() }, false),
     ];
     for (filter, holds) in table {
-        assert_eq!(filter.matches(&lead, now), *holds, "{filter:?}");
+        assert_eq!(filter.holds(&lead, now), *holds, "{filter:?}");
     }
 }
 

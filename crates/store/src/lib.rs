@@ -8,6 +8,7 @@
 //! Schema changes are SQL files in the repository's `migrations/` directory, embedded at compile
 //! time and applied by [`Store::open`].
 
+mod call_list;
 mod call_log;
 mod demo;
 mod do_not_call;

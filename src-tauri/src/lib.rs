@@ -9,6 +9,7 @@ mod connection;
 mod database;
 mod desktop;
 mod dialing;
+mod dialing_session;
 mod engine;
 mod errors;
 mod logging;
@@ -65,6 +66,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
         .manage(database::Database::default())
+        .manage(dialing_session::Dialer::default())
         .manage(web_process::WindowReloads::default())
         .manage(account)
         .invoke_handler(tauri::generate_handler![
@@ -93,6 +95,10 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::leads::import_leads_csv,
             commands::leads::import_do_not_call_csv,
             commands::leads::set_lead_do_not_call,
+            commands::dialing::preview_call_list,
+            commands::dialing::start_dialing,
+            commands::dialing::dialing_action,
+            commands::dialing::get_dialing,
             commands::call_log::get_recent_calls,
             commands::call_log::get_missed_calls,
             commands::call_log::get_lead_calls,
@@ -168,6 +174,7 @@ pub fn run() {
             audio.forward_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
+            dialing_session::follow(app.handle());
             let clicks =
                 notifications::ClickActions { show_window: desktop::show_window, call_back: dialing::call_back };
             notifications::start(app.handle(), clicks);

@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use softphone_core::call::{CallId, CallView, CallsSnapshot};
+use softphone_core::dialing::{DialingStage, DialingView, ListPreview};
 use softphone_core::ipc::{
     AppInfo, ConnectionState, ConnectionStatus, CredentialsStatus, ErrorCode, IpcError, LoginTokenGrant, command,
 };
@@ -359,4 +360,75 @@ fn the_teams_own_dispositions_are_added_offered_used_and_removed_and_survive_a_r
     assert_eq!(recent_calls(&shell)[0]["disposition"], "Demo booked");
     let missing = shell.call(command::REMOVE_CUSTOM_DISPOSITION, json!({ "label": "Demo booked" })).expect_err("gone");
     assert_eq!(missing.code, ErrorCode::NotFound, "{missing:?}");
+}
+
+/// Waits (a bounded time) until the dialing session satisfies `accept`.
+fn until_dialing(shell: &Shell, what: &str, accept: impl Fn(&DialingView) -> bool) -> DialingView {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let view: Option<DialingView> = shell.invoke(command::GET_DIALING, json!({}));
+        if let Some(view) = view.filter(|view| accept(view)) {
+            return view;
+        }
+        assert!(std::time::Instant::now() < deadline, "the dialing session never got to {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
+    let shell = shell();
+    super::dialing_session::follow(shell._app.handle());
+    // Any hour will do for this test (the rules' hours have their own tests).
+    let mut settings: Value = shell.invoke(command::GET_SETTINGS, json!({}));
+    settings["calling_hours"] = json!({ "start_minute": 0, "end_minute": 1440 });
+    let _: Value = shell.invoke(command::SAVE_SETTINGS, json!({ "settings": settings }));
+    let leads = shell.data.path().join("leads.csv");
+    std::fs::write(
+        &leads,
+        "Name,Phone,Tags\nAda,+1 212 555 0101,hot\nBo,+1 212 555 0102,hot\nCy,+1 212 555 0103,cold\nDee,+1 212 555 0104,hot\n",
+    )
+    .expect("leads written");
+    let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+    let list = shell.data.path().join("dnc.csv");
+    std::fs::write(&list, "+1 212 555 0104\n").expect("list written");
+    let _: Value = shell.invoke(command::IMPORT_DO_NOT_CALL_CSV, json!({ "path": list }));
+
+    let filter = json!({ "tags": ["HOT"] });
+    let preview: ListPreview = shell.invoke(command::PREVIEW_CALL_LIST, json!({ "filter": filter }));
+    assert_eq!((preview.ready, preview.deferred, preview.refused), (2, 0, 1), "Dee is on the do-not-call list");
+    let view: DialingView =
+        shell.invoke(command::START_DIALING, json!({ "filter": filter, "mode": { "kind": "preview" } }));
+    assert_eq!((view.stage, view.lead_id, view.leads_left), (DialingStage::Showing, Some(preview.first[0]), 2));
+
+    // Call: the dial goes through the call loop as the agent's own would.
+    let _: DialingView = shell.invoke(command::DIALING_ACTION, json!({ "action": { "kind": "call" } }));
+    let calling = until_dialing(&shell, "its call placed", |view| view.dials == 1);
+    assert_eq!(calling.stage, DialingStage::Calling);
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    let call = &snapshot.calls[0];
+    assert_eq!((call.remote.number.as_str(), call.lead_id), ("+12125550101", Some(preview.first[0])));
+    // While the call is up the agent cannot skip ahead.
+    let refused = shell.call(command::DIALING_ACTION, json!({ "action": { "kind": "skip", "reason": "later" } }));
+    assert_eq!(refused.expect_err("a call is up").code, ErrorCode::CallRefused);
+
+    let report =
+        |update: Value| shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call.call_id, "update": update }));
+    report(json!({ "kind": "state", "state": "active" })).expect("active");
+    until_dialing(&shell, "the answer", |view| view.connects == 1);
+    report(json!({ "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 })).expect("ended");
+    until_dialing(&shell, "the wrap-up", |view| view.stage == DialingStage::WrappingUp);
+    let refused = shell.call(command::DIALING_ACTION, json!({ "action": { "kind": "call" } }));
+    assert!(refused.expect_err("wrap-up first").message.contains("wrap-up"));
+
+    let _: Value =
+        shell.invoke(command::WRAP_UP_CALL, json!({ "callId": call.call_id, "disposition": "answered", "note": "" }));
+    let next = until_dialing(&shell, "the next lead", |view| view.lead_id == Some(preview.first[1]));
+    assert_eq!((next.stage, next.dispositions.clone()), (DialingStage::Showing, vec![("answered".to_owned(), 1)]));
+
+    // A skip needs a reason; then the list is done.
+    let _: DialingView =
+        shell.invoke(command::DIALING_ACTION, json!({ "action": { "kind": "skip", "reason": "Asked to be emailed" } }));
+    let done = until_dialing(&shell, "the end", |view| view.stage == DialingStage::Finished);
+    assert_eq!((done.dials, done.skipped, done.last_skip.as_deref()), (1, 1, Some("Asked to be emailed")));
 }

@@ -24,6 +24,33 @@ pub struct ListFilter {
     pub callback_due: bool,
 }
 
+/// Local calling hours, the same in every zone: from `start_minute` (inclusive) to `end_minute`
+/// (exclusive), in minutes after local midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallingHours {
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+impl Default for CallingHours {
+    /// 8:00 to 21:00, the hours the US Telephone Consumer Protection Act allows.
+    fn default() -> Self {
+        CallingHours { start_minute: 8 * 60, end_minute: 21 * 60 }
+    }
+}
+
+impl CallingHours {
+    /// Whether `minute_of_day` (0-1439) is inside the hours.
+    pub fn contains(self, minute_of_day: u16) -> bool {
+        (self.start_minute..self.end_minute).contains(&minute_of_day)
+    }
+
+    /// Hours that open before they close, within a day.
+    pub fn is_valid(self) -> bool {
+        self.start_minute < self.end_minute && self.end_minute <= 24 * 60
+    }
+}
+
 /// How a session dials the next lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,6 +73,22 @@ pub struct ListPreview {
     pub next_back_at_ms: Option<i64>,
     /// Never dialled (do-not-call, attempts used up).
     pub refused: u32,
+}
+
+/// What the agent does to a running session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DialingAction {
+    /// Call the shown lead now.
+    Call,
+    /// Pass over the shown lead, saying why.
+    Skip { reason: String },
+    /// Stop the power countdown.
+    Pause,
+    /// Start it again.
+    Resume,
+    /// End the session.
+    Stop,
 }
 
 /// Where a session is, for the window.

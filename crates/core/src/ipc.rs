@@ -32,6 +32,10 @@ pub mod command {
     pub const IMPORT_LEADS_CSV: &str = "import_leads_csv";
     pub const IMPORT_DO_NOT_CALL_CSV: &str = "import_do_not_call_csv";
     pub const SET_LEAD_DO_NOT_CALL: &str = "set_lead_do_not_call";
+    pub const PREVIEW_CALL_LIST: &str = "preview_call_list";
+    pub const START_DIALING: &str = "start_dialing";
+    pub const DIALING_ACTION: &str = "dialing_action";
+    pub const GET_DIALING: &str = "get_dialing";
     pub const GET_RECENT_CALLS: &str = "get_recent_calls";
     pub const GET_MISSED_CALLS: &str = "get_missed_calls";
     pub const GET_LEAD_CALLS: &str = "get_lead_calls";
@@ -71,6 +75,8 @@ pub mod event {
     pub const IMPORT_PROGRESS: &str = "import://progress";
     /// Payload: [`super::DesktopStatus`], when notifications or Do Not Disturb change.
     pub const DESKTOP_UPDATED: &str = "desktop://updated";
+    /// Payload: `Option<`[`crate::dialing::DialingView`]`>`, after every change of the session.
+    pub const DIALING_UPDATED: &str = "dialing://updated";
     /// Payload: the call id whose notification the agent clicked: show that call (and its lead).
     pub const WINDOW_SHOW_CALL: &str = "window://show-call";
     /// Payload: the number text of a `tel:` / `callto:` link, for the dialer to check and show.

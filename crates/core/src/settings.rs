@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::dialing::CallingHours;
 use crate::phone::Region;
 
 /// Every setting the app keeps. `Default` is what a fresh install uses.
@@ -31,6 +32,8 @@ pub struct Settings {
     pub do_not_disturb: bool,
     /// Where the main window was last; `None` lets the window manager place it.
     pub window: Option<WindowGeometry>,
+    /// When leads may be called, in their own local time (the dialer's rule; 8:00-21:00).
+    pub calling_hours: CallingHours,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             ringtone: Settings::DEFAULT_RINGTONE.to_owned(),
             do_not_disturb: false,
             window: None,
+            calling_hours: CallingHours::default(),
         }
     }
 }
@@ -117,6 +121,9 @@ impl Settings {
                 }
             }
         }
+        if !self.calling_hours.is_valid() {
+            return Err(SettingsError::CallingHours);
+        }
         if let Some(window) = &self.window
             && (window.width < WindowGeometry::MIN_SIDE || window.height < WindowGeometry::MIN_SIDE)
         {
@@ -177,6 +184,9 @@ pub enum SettingsError {
     /// A window narrower or lower than [`WindowGeometry::MIN_SIDE`].
     #[error("The window size is too small to restore; it will open at its default size.")]
     WindowTooSmall,
+    /// Calling hours that close before they open, or run past midnight.
+    #[error("The calling hours must open before they close, within one day.")]
+    CallingHours,
 }
 
 #[cfg(test)]

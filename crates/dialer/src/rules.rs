@@ -16,31 +16,11 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
+pub use softphone_core::dialing::CallingHours;
 use softphone_core::lead::LeadId;
 use softphone_core::phone::PhoneNumber;
 
 use crate::zones::{self, ZoneSource};
-
-/// Local calling hours, the same in every zone: from `start_minute` (inclusive) to `end_minute`
-/// (exclusive), in minutes after local midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallingHours {
-    pub start_minute: u16,
-    pub end_minute: u16,
-}
-
-impl Default for CallingHours {
-    /// 8:00 to 21:00, the hours the US Telephone Consumer Protection Act allows.
-    fn default() -> Self {
-        CallingHours { start_minute: 8 * 60, end_minute: 21 * 60 }
-    }
-}
-
-impl CallingHours {
-    fn contains(self, minute_of_day: u16) -> bool {
-        (self.start_minute..self.end_minute).contains(&minute_of_day)
-    }
-}
 
 /// The rules of a dialing session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,7 +190,7 @@ pub fn manual_verdict(number: &PhoneNumber, marked_lead: bool, do_not_call: &imp
 
 /// The first instant at or after `from` inside `hours` in every one of `zones`.
 fn first_time_inside(zones: &[TimeZone], from: Timestamp, hours: CallingHours) -> Option<Timestamp> {
-    if hours.start_minute >= hours.end_minute || hours.end_minute > 24 * 60 {
+    if !hours.is_valid() {
         return None;
     }
     let mut candidate = from;

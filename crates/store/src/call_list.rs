@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 use softphone_core::lead::LeadId;
 use softphone_core::phone::PhoneNumber;
-use softphone_dialer::{DialingSession, LeadDialState, LeadSource, ListFilter, ListLead};
+use softphone_dialer::{DialingSession, DoNotCallList, LeadDialState, LeadSource, ListFilter, ListLead};
 
 use crate::Store;
 use crate::error::StoreError;
@@ -17,6 +17,7 @@ const LIST_LEADS: &str = "
            leads.city, leads.last_disposition, count(calls.id), max(calls.started_at)
       FROM leads
       LEFT JOIN calls ON calls.lead_id = leads.id AND calls.direction = 'outbound'
+     WHERE ?1 IS NULL OR leads.id = ?1
      GROUP BY leads.id
      ORDER BY leads.id";
 
@@ -25,8 +26,26 @@ impl LeadSource for Store {
 
     /// Every lead with what the rules need; the list applies `filter` (the table is read once).
     fn leads(&mut self, _filter: &ListFilter) -> Result<Vec<ListLead>, StoreError> {
+        self.list_leads(None)
+    }
+}
+
+/// An unreadable list refuses: a number is dialled only when the list says it is not on it.
+impl DoNotCallList for Store {
+    fn lists(&self, number: &PhoneNumber) -> bool {
+        self.is_on_do_not_call(number).unwrap_or(true)
+    }
+}
+
+impl Store {
+    /// One lead as a call list sees it.
+    pub fn list_lead(&self, id: LeadId) -> Result<Option<ListLead>, StoreError> {
+        Ok(self.list_leads(Some(id))?.pop())
+    }
+
+    fn list_leads(&self, only: Option<LeadId>) -> Result<Vec<ListLead>, StoreError> {
         let mut statement = self.conn.prepare_cached(LIST_LEADS)?;
-        let rows = statement.query_map([], |row| {
+        let rows = statement.query_map(params![only.map(|id| id.0)], |row| {
             let phone: String = row.get(1)?;
             let phone = PhoneNumber::from_stored(&phone)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;

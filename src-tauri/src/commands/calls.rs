@@ -99,7 +99,8 @@ pub async fn report_engine_update(
 /// lead's latest outcome); then the call leaves the calls panel.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]
-pub async fn wrap_up_call(
+pub async fn wrap_up_call<R: Runtime>(
+    app: AppHandle<R>,
     calls: State<'_, CallLoop>,
     database: State<'_, Database>,
     call_id: CallId,
@@ -108,7 +109,11 @@ pub async fn wrap_up_call(
 ) -> Result<CallLogEntry, IpcError> {
     let row = database.finished_row(&call_id)?;
     let entry = set_call_disposition(database, row, disposition, note)?;
-    calls.ask(CallEvent::Dismiss { call_id }).await?;
+    calls.ask(CallEvent::Dismiss { call_id: call_id.clone() }).await?;
+    // The session working a list waits for this wrap-up before its next lead.
+    if let Some(disposition) = &entry.disposition {
+        crate::dialing_session::wrapped_up(&app, &call_id, disposition.code());
+    }
     Ok(entry)
 }
 

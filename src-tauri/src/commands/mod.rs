@@ -4,6 +4,7 @@ pub mod account;
 pub mod call_log;
 pub mod calls;
 pub mod desktop;
+pub mod dialing;
 pub mod leads;
 pub mod numbers;
 pub mod settings;

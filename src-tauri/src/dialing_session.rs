@@ -1,0 +1,275 @@
+//! The agent's dialing session: a call list worked lead after lead (softphone-dialer's session),
+//! carried out here. Every dial goes through the dialer's rules (do-not-call, attempts, the gap,
+//! the lead's local hours) and then through the call loop as the agent's own dial would; the
+//! session follows its call in the calls snapshot, learns of the wrap-up from the wrap-up command,
+//! counts down in power mode, and is saved after every change, so a restart resumes it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use softphone_core::call::{CallView, CallsSnapshot};
+use softphone_core::dialing::{DialingStage, DialingView, ListFilter, ListPreview, Mode};
+use softphone_core::ipc::{ErrorCode, IpcError, event};
+use softphone_core::lead::LeadId;
+use softphone_dialer::{DialRules, DialingSession, LeadSource, SessionEffect, SessionEvent, Stage, Verdict};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tokio::sync::watch;
+
+use crate::call_loop::CallLoop;
+use crate::database::Database;
+
+/// How often a running session looks at its countdown and its call.
+const TICK: Duration = Duration::from_millis(200);
+/// How many of a list's first leads a preview names.
+const PREVIEW_LEADS: usize = 5;
+
+/// The session in progress, managed.
+#[derive(Default)]
+pub struct Dialer {
+    session: Mutex<Option<DialingSession>>,
+}
+
+fn now_ms() -> i64 {
+    crate::clock::now().0 as i64
+}
+
+/// The agent's own zone places a lead nothing else places.
+fn agent_zone() -> TimeZone {
+    TimeZone::try_system().unwrap_or(TimeZone::UTC)
+}
+
+/// The dialer's rules, with the calling hours from the settings.
+fn rules(database: &Database) -> DialRules {
+    DialRules { hours: database.settings().calling_hours, ..DialRules::default() }
+}
+
+fn refused(rejection: impl std::fmt::Display) -> IpcError {
+    IpcError::new(ErrorCode::CallRefused, rejection.to_string())
+}
+
+/// The list `filter` makes now: its first leads and how many are ready, deferred and refused.
+pub fn preview(database: &Database, filter: &ListFilter) -> Result<ListPreview, IpcError> {
+    let list = build_list(database, filter)?;
+    Ok(ListPreview {
+        first: list.ready.iter().take(PREVIEW_LEADS).copied().collect(),
+        ready: list.ready.len() as u32,
+        deferred: list.deferred.len() as u32,
+        next_back_at_ms: list.deferred.first().map(|lead| lead.until_ms),
+        refused: list.refused.len() as u32,
+    })
+}
+
+fn build_list(database: &Database, filter: &ListFilter) -> Result<softphone_dialer::CallList, IpcError> {
+    let (rules, zone, now) = (rules(database), agent_zone(), now_ms());
+    database.with(|store| {
+        let leads = store.leads(filter)?;
+        Ok(softphone_dialer::build(leads, filter, &rules, &*store, &zone, now))
+    })
+}
+
+/// Starts a session on the leads `filter` holds that may be dialled now.
+pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) -> Result<DialingView, IpcError> {
+    let dialer = app.state::<Dialer>();
+    let running = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+    if running.as_ref().is_some_and(|session| session.stage != Stage::Finished) {
+        return Err(IpcError::new(ErrorCode::CallRefused, "A dialing session is running; stop it first."));
+    }
+    drop(running);
+    let list = build_list(&app.state::<Database>(), filter)?;
+    if list.ready.is_empty() {
+        return Err(IpcError::new(ErrorCode::NotFound, "No lead of this list can be called now."));
+    }
+    let (session, effects) = DialingSession::start(mode, list.ready, now_ms());
+    tracing::info!(leads = session.leads_left(), ?mode, "dialing session started");
+    *dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))? = Some(session);
+    carry_out(app, effects);
+    Ok(view(app).unwrap_or_else(finished_view))
+}
+
+/// An action of the agent (Call, Skip, Pause, Resume, Stop) on the session.
+pub fn act<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<DialingView, IpcError> {
+    let effects = apply(app, event)?;
+    carry_out(app, effects);
+    Ok(view(app).unwrap_or_else(finished_view))
+}
+
+/// The session as the window shows it, if there is one.
+pub fn view<R: Runtime>(app: &AppHandle<R>) -> Option<DialingView> {
+    let dialer = app.state::<Dialer>();
+    let guard = dialer.session.lock().ok()?;
+    guard.as_ref().map(describe)
+}
+
+/// The wrap-up of `call_id` was saved: the session's call's, it lets the next lead come.
+pub fn wrapped_up<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_core::call::CallId, disposition: &str) {
+    let ours = {
+        let dialer = app.state::<Dialer>();
+        let guard = dialer.session.lock();
+        matches!(guard.as_deref(), Ok(Some(DialingSession { stage: Stage::WrappingUp { call_id: Some(id), .. }, .. })) if id == call_id)
+    };
+    if ours && let Ok(effects) = apply(app, SessionEvent::WrapUpSaved { disposition: disposition.to_owned() }) {
+        carry_out(app, effects);
+    }
+}
+
+/// Resumes a session a restart interrupted, and follows the session's calls and countdown for
+/// the life of the app.
+pub fn follow<R: Runtime>(app: &AppHandle<R>) {
+    let kept = app.state::<Database>().with(|store| store.dialing_session()).ok().flatten();
+    if let Some(session) = kept {
+        tracing::info!(leads = session.leads_left(), "dialing session resumed after a restart");
+        if let Ok(mut current) = app.state::<Dialer>().session.lock() {
+            *current = Some(session.resumed());
+        }
+    }
+    let app = app.clone();
+    let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            // Whichever comes first: a change of the calls, or the next tick.
+            let _ = tokio::time::timeout(TICK, calls.changed()).await;
+            let snapshot = calls.borrow_and_update().clone();
+            for event in call_events(&app, &snapshot) {
+                if let Ok(effects) = apply(&app, event) {
+                    carry_out(&app, effects);
+                }
+            }
+            if let Ok(effects) = apply(&app, SessionEvent::Tick) {
+                carry_out(&app, effects);
+            }
+        }
+    });
+}
+
+/// What the session's call did since the session last looked.
+fn call_events<R: Runtime>(app: &AppHandle<R>, snapshot: &CallsSnapshot) -> Vec<SessionEvent> {
+    let dialer = app.state::<Dialer>();
+    let Ok(guard) = dialer.session.lock() else { return Vec::new() };
+    let Some(Stage::Calling { call_id: Some(call_id), answered_at_ms, .. }) = guard.as_ref().map(|s| &s.stage) else {
+        return Vec::new();
+    };
+    let call = snapshot.calls.iter().find(|call| &call.call_id == call_id);
+    let mut events = Vec::new();
+    let answered = call.is_some_and(|call| call.answered_at.is_some());
+    if answered && answered_at_ms.is_none() {
+        events.push(SessionEvent::CallAnswered);
+    }
+    // Ended, or gone from the snapshot (dismissed).
+    if call.is_none_or(|call| call.view == CallView::Ended) {
+        events.push(SessionEvent::CallEnded);
+    }
+    events
+}
+
+fn apply<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<Vec<SessionEffect>, IpcError> {
+    let dialer = app.state::<Dialer>();
+    let mut guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+    let session = guard.as_mut().ok_or_else(|| IpcError::new(ErrorCode::NotFound, "No dialing session is running."))?;
+    let before = session.clone();
+    let effects = session.apply(event, now_ms()).map_err(refused)?;
+    if *session != before {
+        save(app, session);
+    }
+    Ok(effects)
+}
+
+fn save<R: Runtime>(app: &AppHandle<R>, session: &DialingSession) {
+    let database = app.state::<Database>();
+    let saved = if session.stage == Stage::Finished {
+        database.with(|store| store.clear_dialing_session())
+    } else {
+        database.with(|store| store.save_dialing_session(session))
+    };
+    if let Err(error) = saved {
+        tracing::warn!(reason = %error.message, "the dialing session could not be saved; a restart would lose it");
+    }
+}
+
+/// Carries out the session's effects: a lead shown goes to the window; a lead to dial is checked
+/// against the rules and dialled through the call loop; the result goes back to the session.
+fn carry_out<R: Runtime>(app: &AppHandle<R>, effects: Vec<SessionEffect>) {
+    for effect in effects {
+        match effect {
+            SessionEffect::Show { lead_id } => tracing::info!(lead_id = lead_id.0, "dialing: next lead"),
+            SessionEffect::Finished => tracing::info!("dialing session finished"),
+            SessionEffect::Dial { lead_id } => {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let answer = match dial(&app, lead_id).await {
+                        Ok(call_id) => SessionEvent::CallPlaced { call_id },
+                        Err(reason) => SessionEvent::DialRefused { reason },
+                    };
+                    if let Ok(effects) = apply(&app, answer) {
+                        carry_out(&app, effects);
+                    }
+                    publish(&app);
+                });
+            }
+        }
+    }
+    publish(app);
+}
+
+/// The rules, then the dial; `Err` is why the lead was not dialled.
+async fn dial<R: Runtime>(app: &AppHandle<R>, lead_id: LeadId) -> Result<softphone_core::call::CallId, String> {
+    let database = app.state::<Database>();
+    let (rules, zone, now) = (rules(&database), agent_zone(), now_ms());
+    let checked = database
+        .with(|store| {
+            let lead = store.list_lead(lead_id)?;
+            Ok(lead.map(|lead| (softphone_dialer::verdict(&lead.dial, now, &rules, &*store, &zone), lead)))
+        })
+        .map_err(|error| error.message)?;
+    let Some((verdict, lead)) = checked else { return Err("The lead no longer exists.".to_owned()) };
+    match verdict {
+        Verdict::Dial => {}
+        Verdict::Refused { why } => return Err(why.to_string()),
+        Verdict::Deferred { until_ms, .. } => {
+            let minutes = (until_ms - now_ms()).max(0) / 60_000;
+            return Err(format!(
+                "Not now: the lead may be called in {minutes} min (its hours or the gap since the last call)."
+            ));
+        }
+    }
+    let (call_id, dial) =
+        crate::dialing::dial_event(app, lead.dial.phone.as_e164(), Some(lead_id)).map_err(|error| error.message)?;
+    app.state::<CallLoop>().ask(dial).await.map_err(|error| error.message)?;
+    Ok(call_id)
+}
+
+fn publish<R: Runtime>(app: &AppHandle<R>) {
+    let view = view(app);
+    if let Err(error) = app.emit(event::DIALING_UPDATED, view) {
+        tracing::warn!(%error, "could not tell the window about the dialing session");
+    }
+}
+
+fn describe(session: &DialingSession) -> DialingView {
+    let (stage, dial_at_ms, paused) = match &session.stage {
+        Stage::Showing { dial_at_ms, paused, .. } => (DialingStage::Showing, *dial_at_ms, *paused),
+        Stage::Calling { .. } => (DialingStage::Calling, None, false),
+        Stage::WrappingUp { .. } => (DialingStage::WrappingUp, None, false),
+        Stage::Finished => (DialingStage::Finished, None, false),
+    };
+    let figures = &session.figures;
+    DialingView {
+        mode: session.mode,
+        stage,
+        lead_id: session.current_lead(),
+        dial_at_ms,
+        paused,
+        leads_left: session.leads_left() as u32,
+        dials: figures.dials,
+        connects: figures.connects,
+        talk_ms: figures.talk_ms,
+        skipped: figures.skipped,
+        dispositions: figures.dispositions.iter().map(|(code, count)| (code.clone(), *count)).collect(),
+        calls_per_hour: figures.calls_per_hour(session.started_at_ms, now_ms()),
+        last_skip: session.skips.last().map(|skip| skip.reason.clone()),
+    }
+}
+
+fn finished_view() -> DialingView {
+    describe(&DialingSession::start(Mode::Preview, [], now_ms()).0)
+}

@@ -21,6 +21,8 @@ use crate::database::Database;
 
 /// How often a running session looks at its countdown and its call.
 const TICK: Duration = Duration::from_millis(200);
+/// How long a session runs before its calls-per-hour rate is shown.
+const RATE_AFTER_MS: i64 = 5 * 60 * 1000;
 /// How many of a list's first leads a preview names.
 const PREVIEW_LEADS: usize = 5;
 
@@ -78,7 +80,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) ->
     drop(running);
     let list = build_list(&app.state::<Database>(), filter)?;
     if list.ready.is_empty() {
-        return Err(IpcError::new(ErrorCode::NotFound, "No lead of this list can be called now."));
+        return Err(IpcError::new(
+            ErrorCode::CallRefused,
+            "No lead of this list can be called now; the preview says when the first comes back.",
+        ));
     }
     let (session, effects) = DialingSession::start(mode, list.ready, now_ms());
     tracing::info!(leads = session.leads_left(), ?mode, "dialing session started");
@@ -165,7 +170,8 @@ fn call_events<R: Runtime>(app: &AppHandle<R>, snapshot: &CallsSnapshot) -> Vec<
 fn apply<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<Vec<SessionEffect>, IpcError> {
     let dialer = app.state::<Dialer>();
     let mut guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
-    let session = guard.as_mut().ok_or_else(|| IpcError::new(ErrorCode::NotFound, "No dialing session is running."))?;
+    let session =
+        guard.as_mut().ok_or_else(|| IpcError::new(ErrorCode::CallRefused, "No dialing session is running."))?;
     let before = session.clone();
     let effects = session.apply(event, now_ms()).map_err(refused)?;
     if *session != before {
@@ -265,7 +271,8 @@ fn describe(session: &DialingSession) -> DialingView {
         talk_ms: figures.talk_ms,
         skipped: figures.skipped,
         dispositions: figures.dispositions.iter().map(|(code, count)| (code.clone(), *count)).collect(),
-        calls_per_hour: figures.calls_per_hour(session.started_at_ms, now_ms()),
+        calls_per_hour: (now_ms() - session.started_at_ms >= RATE_AFTER_MS)
+            .then(|| figures.calls_per_hour(session.started_at_ms, now_ms())),
         last_skip: session.skips.last().map(|skip| skip.reason.clone()),
     }
 }

@@ -2,6 +2,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use softphone_core::call::{CallId, CallsSnapshot};
+use softphone_core::dialing::{DialingAction, DialingView};
 use softphone_core::ipc::WindowFailureKind;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -39,6 +40,18 @@ fn focus_when_shown(id: &'static str, tries_left: u32) {
         }
     })
     .forget();
+}
+
+/// Runs a dial-list shortcut's action, chosen from the running session (none: nothing to do).
+fn run_list_action(choose: impl FnOnce(Option<&DialingView>) -> Option<DialingAction> + 'static) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let view = backend::get_dialing().await.ok().flatten();
+        if let Some(action) = choose(view.as_ref()) {
+            // A refusal (a call under way, the wrap-up first) leaves the page as it is; the page
+            // shows the session's own state.
+            let _ = backend::dialing_action(&action).await;
+        }
+    });
 }
 
 /// Runs a call shortcut's command; a failure shows in the status bar.
@@ -303,6 +316,14 @@ pub fn app() -> Html {
                         dispatch.dispatch(AppAction::Open(Section::Leads));
                         focus_soon("lead-search");
                     }
+                    Shortcut::CallListLead => run_list_action(|_| Some(DialingAction::Call)),
+                    Shortcut::SkipListLead => {
+                        dispatch.dispatch(AppAction::Open(Section::Lists));
+                        focus_soon("session-skip-reason");
+                    }
+                    Shortcut::PauseList => run_list_action(|view| {
+                        Some(if view?.paused { DialingAction::Resume } else { DialingAction::Pause })
+                    }),
                     Shortcut::ToggleHelp => help_open.set(!*help_open),
                     Shortcut::CloseHelp => help_open.set(false),
                     call_shortcut => {

@@ -6,6 +6,7 @@
 use serde::{Serialize, de::DeserializeOwned};
 use softphone_core::call::{CallId, CallsSnapshot, EngineUpdate};
 use softphone_core::call_log::{CallEngine, CallLogEntry};
+use softphone_core::dialing::{DialingAction, DialingView, ListFilter, ListPreview, Mode};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
@@ -242,6 +243,42 @@ struct ImportArgs<'a> {
 /// Imports a CSV file of leads by path; progress arrives through [`on_import_progress`].
 pub async fn import_leads_csv(path: &str) -> Result<ImportReport, IpcError> {
     invoke(command::IMPORT_LEADS_CSV, &ImportArgs { path }).await
+}
+
+#[derive(Serialize)]
+struct FilterArgs<'a> {
+    filter: &'a ListFilter,
+}
+
+/// The call list `filter` makes now: its first leads and how many are ready, later and never.
+pub async fn preview_call_list(filter: &ListFilter) -> Result<ListPreview, IpcError> {
+    invoke(command::PREVIEW_CALL_LIST, &FilterArgs { filter }).await
+}
+
+#[derive(Serialize)]
+struct StartDialingArgs<'a> {
+    filter: &'a ListFilter,
+    mode: Mode,
+}
+
+/// Starts working the list `filter` makes.
+pub async fn start_dialing(filter: &ListFilter, mode: Mode) -> Result<DialingView, IpcError> {
+    invoke(command::START_DIALING, &StartDialingArgs { filter, mode }).await
+}
+
+#[derive(Serialize)]
+struct DialingActionArgs<'a> {
+    action: &'a DialingAction,
+}
+
+/// Call, Skip, Pause, Resume or Stop on the running session.
+pub async fn dialing_action(action: &DialingAction) -> Result<DialingView, IpcError> {
+    invoke(command::DIALING_ACTION, &DialingActionArgs { action }).await
+}
+
+/// The running dialing session, if any.
+pub async fn get_dialing() -> Result<Option<DialingView>, IpcError> {
+    invoke(command::GET_DIALING, &NoArgs {}).await
 }
 
 /// Imports a do-not-call list (a CSV of numbers) by path.

@@ -13,18 +13,27 @@ pub enum Shortcut {
     ToggleHold,
     FocusDialer,
     FocusSearch,
+    /// The dial list: call the shown lead now.
+    CallListLead,
+    /// The dial list: skip the shown lead (the cursor goes to the reason; Enter skips).
+    SkipListLead,
+    /// The dial list: pause or resume the power countdown.
+    PauseList,
     ToggleHelp,
     CloseHelp,
 }
 
 /// Every shortcut with its keys and what it does, as the help overlay lists them.
-pub const SHORTCUTS: [(Shortcut, &str, &str); 7] = [
+pub const SHORTCUTS: [(Shortcut, &str, &str); 10] = [
     (Shortcut::Answer, "Alt+A", "Answer the ringing call"),
     (Shortcut::HangUp, "Alt+E", "End the call (or decline the ringing one)"),
     (Shortcut::ToggleMute, "Alt+M", "Mute or unmute"),
     (Shortcut::ToggleHold, "Alt+H", "Hold or resume"),
     (Shortcut::FocusDialer, "Alt+D", "Go to the dialer's number field"),
     (Shortcut::FocusSearch, "Alt+F", "Search leads"),
+    (Shortcut::CallListLead, "Alt+N", "Dial list: call the lead shown now"),
+    (Shortcut::SkipListLead, "Alt+S", "Dial list: skip the lead shown (type why, then Enter)"),
+    (Shortcut::PauseList, "Alt+P", "Dial list: pause or resume the countdown"),
     (Shortcut::ToggleHelp, "F1 or ?", "Show or hide this list"),
 ];
 
@@ -54,6 +63,9 @@ pub fn shortcut_for(press: &KeyPress) -> Option<Shortcut> {
             "h" => Some(Shortcut::ToggleHold),
             "d" => Some(Shortcut::FocusDialer),
             "f" => Some(Shortcut::FocusSearch),
+            "n" => Some(Shortcut::CallListLead),
+            "s" => Some(Shortcut::SkipListLead),
+            "p" => Some(Shortcut::PauseList),
             _ => None,
         };
     }
@@ -107,7 +119,13 @@ pub fn call_action(shortcut: Shortcut, calls: &CallsSnapshot) -> Option<CallActi
         Shortcut::ToggleHold => newest(&|view| view == CallView::Active)
             .map(|(id, _)| CallAction::Hold(id))
             .or_else(|| newest(&|view| view == CallView::Held).map(|(id, _)| CallAction::Resume(id))),
-        Shortcut::FocusDialer | Shortcut::FocusSearch | Shortcut::ToggleHelp | Shortcut::CloseHelp => None,
+        Shortcut::FocusDialer
+        | Shortcut::FocusSearch
+        | Shortcut::CallListLead
+        | Shortcut::SkipListLead
+        | Shortcut::PauseList
+        | Shortcut::ToggleHelp
+        | Shortcut::CloseHelp => None,
     }
 }
 
@@ -161,6 +179,9 @@ mod tests {
         assert_eq!(shortcut_for(&press("h", true)), Some(Shortcut::ToggleHold));
         assert_eq!(shortcut_for(&press("d", true)), Some(Shortcut::FocusDialer));
         assert_eq!(shortcut_for(&press("f", true)), Some(Shortcut::FocusSearch));
+        assert_eq!(shortcut_for(&press("n", true)), Some(Shortcut::CallListLead));
+        assert_eq!(shortcut_for(&press("s", true)), Some(Shortcut::SkipListLead));
+        assert_eq!(shortcut_for(&press("P", true)), Some(Shortcut::PauseList));
         assert_eq!(shortcut_for(&press("F1", false)), Some(Shortcut::ToggleHelp));
         assert_eq!(shortcut_for(&press("?", false)), Some(Shortcut::ToggleHelp));
         assert_eq!(shortcut_for(&press("Escape", false)), Some(Shortcut::CloseHelp));

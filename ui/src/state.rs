@@ -16,6 +16,7 @@ use yew::Reducible;
 pub enum Section {
     #[default]
     Dialer,
+    Lists,
     Leads,
     Calls,
     Settings,
@@ -23,12 +24,13 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 5] =
-        [Section::Dialer, Section::Leads, Section::Calls, Section::Settings, Section::Diagnostics];
+    pub const ALL: [Section; 6] =
+        [Section::Dialer, Section::Lists, Section::Leads, Section::Calls, Section::Settings, Section::Diagnostics];
 
     pub fn label(self) -> &'static str {
         match self {
             Section::Dialer => "Dialer",
+            Section::Lists => "Dial list",
             Section::Leads => "Leads",
             Section::Calls => "Calls",
             Section::Settings => "Settings",
@@ -45,6 +47,7 @@ impl Section {
     pub fn slug(self) -> &'static str {
         match self {
             Section::Dialer => "dialer",
+            Section::Lists => "lists",
             Section::Leads => "leads",
             Section::Calls => "calls",
             Section::Settings => "settings",

@@ -118,7 +118,9 @@ pub struct DialingView {
     pub skipped: u32,
     /// How many wrap-ups chose each disposition.
     pub dispositions: Vec<(String, u32)>,
-    pub calls_per_hour: f64,
+    /// Dials per hour, once the session has run long enough (5 minutes) for the rate to mean
+    /// something.
+    pub calls_per_hour: Option<f64>,
     /// Why the last lead was passed over (a skip, or a refusal of the rules).
     pub last_skip: Option<String>,
 }

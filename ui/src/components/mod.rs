@@ -2,6 +2,7 @@ mod call_log;
 mod calling_settings;
 mod calls_panel;
 mod diagnostics;
+mod dial_list;
 mod dialer;
 mod disposition_settings;
 mod do_not_call;

@@ -5,6 +5,7 @@ use yew::prelude::*;
 
 use super::call_log::CallLog;
 use super::diagnostics::DiagnosticsPage;
+use super::dial_list::DialList;
 use super::dialer::Dialer;
 use super::leads::LeadsPage;
 use super::settings::Settings;
@@ -33,6 +34,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
     let section = props.section;
     let summary = match section {
         Section::Dialer => "Type a number and press Enter, or use the keypad.",
+        Section::Lists => "Work a list of leads, preview or power, within the calling rules.",
         Section::Leads => "Your lead list, searchable offline.",
         Section::Calls => "Every call you make or receive.",
         Section::Settings => "Telnyx credentials (kept in the keychain), region, call engine and audio devices.",
@@ -42,6 +44,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Dialer => {
             html! { <Dialer demo={props.demo} region={props.region} prefill={props.dial_request.clone()} calls={props.calls.clone()} /> }
         }
+        Section::Lists => html! { <DialList /> },
         Section::Leads => {
             html! {
                 <LeadsPage demo={props.demo} import_progress={props.import_progress} calls={props.calls.clone()}

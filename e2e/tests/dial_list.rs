@@ -1,0 +1,130 @@
+//! The dial list in the real window: a list chosen by tag, counted and previewed, worked in power
+//! mode (countdown 0) lead after lead with the wrap-up before each next dial, the leads reaching
+//! the simulator in the list's order; the same list then held back by the gap since the last
+//! attempt; and a preview session resuming at the same lead after a restart.
+
+mod common;
+
+use common::{App, sim_calls, until_sim};
+use serde_json::{Value, json};
+
+/// Three leads for the power session and two for the restart, tagged so a list holds only them.
+const LEADS_CSV: &str = "Name,Company,Phone,Tags\n\
+Ada Brennan,Brennan Tiles,+1 212 555 0131,e2e-power\n\
+Bo Castillo,Castillo Print,+1 212 555 0132,e2e-power\n\
+Cy Dunmore,Dunmore Farms,+1 212 555 0133,e2e-power\n\
+Di Ekwueme,Ekwueme Legal,+1 212 555 0134,e2e-resume\n\
+Ed Farrow,Farrow Boats,+1 212 555 0135,e2e-resume\n";
+const POWER_NUMBERS: [&str; 3] = ["+12125550131", "+12125550132", "+12125550133"];
+
+/// The leads may be called at any hour in this test (the hours' rule has its own tests).
+async fn call_at_any_hour(app: &App) {
+    app.client
+        .execute_async(
+            "const done = arguments[0];
+             const invoke = window.__TAURI__.core.invoke;
+             invoke('get_settings')
+               .then((settings) => invoke('save_settings', { settings: { ...settings, calling_hours: { start_minute: 0, end_minute: 1440 } } }))
+               .then(() => done(true), (error) => done(JSON.stringify(error)));",
+            vec![],
+        )
+        .await
+        .map(|answer| assert_eq!(answer, json!(true), "the settings were saved"))
+        .expect("the settings were saved");
+}
+
+async fn import_leads(app: &App) {
+    let path = app.data_home.path().join("list-leads.csv");
+    std::fs::write(&path, LEADS_CSV).expect("CSV written");
+    let report: Value = app
+        .client
+        .execute_async(
+            "const done = arguments[1];
+             window.__TAURI__.core.invoke('import_leads_csv', { path: arguments[0] }).then(done, (e) => done(e));",
+            vec![json!(path)],
+        )
+        .await
+        .expect("imported");
+    assert_eq!(report["inserted"], 5, "{report}");
+}
+
+async fn wrap_up(app: &App) {
+    app.wait_for_text("#session-stage", |text| text == "Save the wrap-up to go on").await;
+    app.find("#calls-panel .wrap-up-disposition").await.select_by_value("wrong-number").await.expect("pick");
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+}
+
+#[tokio::test]
+async fn a_power_list_is_worked_in_order_with_the_wrap_up_before_each_next_dial() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    call_at_any_hour(&app).await;
+    import_leads(&app).await;
+
+    app.open("lists").await;
+    app.type_into("#list-tags", "e2e-power").await;
+    app.find("#list-preview").await.click().await.expect("preview");
+    let counts = app.wait_for_text("#list-counts", |text| !text.is_empty()).await;
+    assert!(counts.starts_with("3 to call now, 0 later, 0 never"), "{counts}");
+    app.wait_for_text("#list-first", |text| text.contains("Ada Brennan") && text.contains("Cy Dunmore")).await;
+    app.screenshot("dial-list-preview").await;
+
+    // Power mode without a countdown.
+    app.find("#list-countdown").await.clear().await.expect("clear");
+    app.type_into("#list-countdown", "0").await;
+    app.find("#list-start").await.click().await.expect("start");
+    until_sim(&app, "the first lead's call", |call| call["to"] == POWER_NUMBERS[0]).await;
+    // The call fails at the simulator (an unallocated number): the wrap-up comes first, and
+    // Alt+N does not dial past it.
+    app.wait_for_text("#session-stage", |text| text == "Save the wrap-up to go on").await;
+    app.screenshot("dial-list-wrap-up").await;
+    app.find("body").await.send_keys("\u{E00A}n\u{E000}").await.expect("Alt+N");
+    for next in &POWER_NUMBERS[1..] {
+        wrap_up(&app).await;
+        until_sim(&app, "the next lead's call", |call| call["to"] == *next).await;
+    }
+    wrap_up(&app).await;
+    let done = app.wait_for_text("#session-done", |text| !text.is_empty()).await;
+    assert!(done.contains("Dials: 3") && done.contains("Left: 0"), "{done}");
+    let dialled: Vec<String> =
+        sim_calls(&app).await.iter().filter_map(|call| call["to"].as_str().map(str::to_owned)).collect();
+    assert_eq!(dialled, POWER_NUMBERS, "each lead once, in the list's order, none before its turn");
+    app.screenshot("dial-list-done").await;
+
+    // Called minutes ago: the same list now waits for the gap between attempts.
+    app.find("#list-preview").await.click().await.expect("preview again");
+    let counts = app.wait_for_text("#list-counts", |text| text.starts_with("0 to call now")).await;
+    assert!(counts.contains("3 later"), "{counts}");
+    app.find("#list-start").await.click().await.expect("start");
+    let refused = app.wait_for_text(".list-form .error", |text| !text.is_empty()).await;
+    assert!(refused.contains("can be called now"), "{refused}");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_preview_session_resumes_at_the_same_lead_after_a_restart() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    call_at_any_hour(&app).await;
+    import_leads(&app).await;
+    app.open("lists").await;
+    app.type_into("#list-tags", "e2e-resume").await;
+    app.find("#list-mode").await.select_by_value("preview").await.expect("preview mode");
+    app.find("#list-start").await.click().await.expect("start");
+    app.wait_for_text("#session-lead-name", |text| text == "Di Ekwueme").await;
+    // Skipped by keyboard: Alt+S puts the cursor in the reason, Enter skips.
+    app.find("body").await.send_keys("\u{E00A}s\u{E000}").await.expect("Alt+S");
+    app.wait_for_count("#session-skip-reason:focus", |count| count == 1).await;
+    app.find("#session-skip-reason").await.send_keys("Asked for an email\u{E007}").await.expect("reason, Enter");
+    app.wait_for_text("#session-lead-name", |text| text == "Ed Farrow").await;
+    app.screenshot("dial-list-preview-session").await;
+
+    let data = app.quit().await;
+    let app = App::launch_in(data).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.open("lists").await;
+    app.wait_for_text("#session-lead-name", |text| text == "Ed Farrow").await;
+    let figures = app.wait_for_text("#session-figures", |text| !text.is_empty()).await;
+    assert!(figures.contains("Skipped: 1") && figures.contains("Left: 1"), "{figures}");
+    app.close().await;
+}

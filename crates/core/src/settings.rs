@@ -252,6 +252,13 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(tiny.validate(), Err(SettingsError::WindowTooSmall));
+        for (start_minute, end_minute) in [(600, 600), (1200, 480), (0, 1441)] {
+            let hours = Settings { calling_hours: CallingHours { start_minute, end_minute }, ..Settings::default() };
+            assert_eq!(hours.validate(), Err(SettingsError::CallingHours), "{start_minute}-{end_minute}");
+        }
+        let all_day =
+            Settings { calling_hours: CallingHours { start_minute: 0, end_minute: 1440 }, ..Settings::default() };
+        assert_eq!(all_day.validate(), Ok(()));
         for error in [SettingsError::BlankName { what: "ringtone" }, SettingsError::WindowTooSmall] {
             let message = error.to_string();
             assert!(message.starts_with(char::is_uppercase) && message.ends_with('.'), "{message}");

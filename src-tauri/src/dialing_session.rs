@@ -12,7 +12,9 @@ use softphone_core::call::{CallView, CallsSnapshot};
 use softphone_core::dialing::{DialingStage, DialingView, ListFilter, ListPreview, Mode};
 use softphone_core::ipc::{ErrorCode, IpcError, event};
 use softphone_core::lead::LeadId;
-use softphone_dialer::{DialRules, DialingSession, LeadSource, SessionEffect, SessionEvent, Stage, Verdict};
+use softphone_dialer::{
+    DialRules, DialingSession, LeadSource, ListedBySource, SessionEffect, SessionEvent, Stage, Verdict,
+};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
@@ -66,7 +68,7 @@ fn build_list(database: &Database, filter: &ListFilter) -> Result<softphone_dial
     let (rules, zone, now) = (rules(database), agent_zone(), now_ms());
     database.with(|store| {
         let leads = store.leads(filter)?;
-        Ok(softphone_dialer::build(leads, filter, &rules, &*store, &zone, now))
+        Ok(softphone_dialer::build(leads, filter, &rules, &ListedBySource, &zone, now))
     })
 }
 

@@ -13,6 +13,7 @@ pub mod zones;
 
 pub use list::{CallList, DeferredLead, Holds, LeadSource, ListFilter, ListLead, build};
 pub use rules::{
-    CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, Refusal, Verdict, manual_verdict, verdict,
+    CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, ListedBySource, Refusal, RuleCache, Verdict,
+    manual_verdict, verdict, verdict_with,
 };
 pub use session::{DialingSession, Figures, Mode, SessionEffect, SessionEvent, SessionRejection, Stage};

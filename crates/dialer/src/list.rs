@@ -104,9 +104,10 @@ pub fn build(
     let mut ready = Vec::new();
     let mut deferred = Vec::new();
     let mut refused = Vec::new();
+    let mut cache = rules::RuleCache::default();
     for lead in leads.into_iter().filter(|lead| filter.holds(lead, now_ms)) {
         let key = order_key(&lead.dial, now_ms);
-        match rules::verdict(&lead.dial, now_ms, rules, do_not_call, agent_zone) {
+        match rules::verdict_with(&lead.dial, now_ms, rules, do_not_call, agent_zone, &mut cache) {
             Verdict::Dial => ready.push((key, lead.dial.lead_id)),
             Verdict::Deferred { until_ms, why } => {
                 deferred.push((until_ms, key, DeferredLead { lead_id: lead.dial.lead_id, until_ms, why }))

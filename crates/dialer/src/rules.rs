@@ -46,6 +46,9 @@ pub struct LeadDialState {
     pub phone: PhoneNumber,
     /// Marked do-not-call on the lead itself.
     pub do_not_call: bool,
+    /// The source already knows the number is on the do-not-call list (a store reads it with the
+    /// lead); `false` leaves it to the [`DoNotCallList`] the rules are given.
+    pub listed: bool,
     /// An IANA name from the lead's time-zone column, if it has one.
     pub time_zone: Option<String>,
     /// Calls placed to the lead so far.
@@ -66,6 +69,16 @@ impl LeadDialState {
 /// The do-not-call list, as the rules ask it.
 pub trait DoNotCallList {
     fn lists(&self, number: &PhoneNumber) -> bool;
+}
+
+/// For leads whose source read the list with them ([`LeadDialState::listed`]): nothing more to ask.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListedBySource;
+
+impl DoNotCallList for ListedBySource {
+    fn lists(&self, _number: &PhoneNumber) -> bool {
+        false
+    }
 }
 
 /// E.164 numbers.
@@ -144,10 +157,33 @@ pub fn verdict(
     do_not_call: &impl DoNotCallList,
     agent_zone: &TimeZone,
 ) -> Verdict {
+    verdict_with(lead, now_ms, rules, do_not_call, agent_zone, &mut RuleCache::default())
+}
+
+/// What [`verdict`] works out once per zone rather than once per lead, for a list of many leads:
+/// the zones of a number's leading digits, and when the hours next open in a set of zones.
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    zones: std::collections::HashMap<(Option<String>, String), std::rc::Rc<zones::LeadZones>>,
+    opens: std::collections::HashMap<(usize, i64), Option<Timestamp>>,
+}
+
+/// How many leading digits decide a number's zones (the map's longest prefixes).
+const ZONE_DIGITS: usize = 9;
+
+/// [`verdict`] with a cache shared by the leads of one list at one moment.
+pub fn verdict_with(
+    lead: &LeadDialState,
+    now_ms: i64,
+    rules: &DialRules,
+    do_not_call: &impl DoNotCallList,
+    agent_zone: &TimeZone,
+    cache: &mut RuleCache,
+) -> Verdict {
     if lead.do_not_call {
         return Verdict::Refused { why: Refusal::MarkedDoNotCall };
     }
-    if do_not_call.lists(&lead.phone) {
+    if lead.listed || do_not_call.lists(&lead.phone) {
         return Verdict::Refused { why: Refusal::OnDoNotCallList };
     }
     let promised = lead.callback_due(now_ms);
@@ -162,8 +198,16 @@ pub fn verdict(
     let Some(from) = Timestamp::from_millisecond(earliest).ok() else {
         return Verdict::Refused { why: Refusal::NoCommonCallingHours };
     };
-    let placed = zones::of_lead(lead.time_zone.as_deref(), &lead.phone, agent_zone, from);
-    let Some(opens) = first_time_inside(&placed.zones, from, rules.hours) else {
+    let digits = lead.phone.digits();
+    let key = (lead.time_zone.clone(), digits[..digits.len().min(ZONE_DIGITS)].to_owned());
+    let placed =
+        std::rc::Rc::clone(cache.zones.entry(key).or_insert_with(|| {
+            std::rc::Rc::new(zones::of_lead(lead.time_zone.as_deref(), &lead.phone, agent_zone, from))
+        }));
+    // Keyed by the zones' identity in the cache: the same zones, the same opening.
+    let opens_key = (std::rc::Rc::as_ptr(&placed) as usize, from.as_millisecond());
+    let opens = *cache.opens.entry(opens_key).or_insert_with(|| first_time_inside(&placed.zones, from, rules.hours));
+    let Some(opens) = opens else {
         return Verdict::Refused { why: Refusal::NoCommonCallingHours };
     };
     let opens_ms = opens.as_millisecond();

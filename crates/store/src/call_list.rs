@@ -12,21 +12,67 @@ use crate::Store;
 use crate::error::StoreError;
 use crate::lead::split_tags;
 
-const LIST_LEADS: &str = "
+/// The columns the rules need. The attempts are counted per lead through the `calls_lead` index,
+/// and only for the rows the filter keeps.
+const LIST_COLUMNS: &str = "
     SELECT leads.id, leads.phone, leads.do_not_call, leads.time_zone, leads.callback_due_at, leads.tags,
-           leads.city, leads.last_disposition, count(calls.id), max(calls.started_at)
-      FROM leads
-      LEFT JOIN calls ON calls.lead_id = leads.id AND calls.direction = 'outbound'
-     WHERE ?1 IS NULL OR leads.id = ?1
-     GROUP BY leads.id
-     ORDER BY leads.id";
+           leads.city, leads.last_disposition,
+           (SELECT count(*) FROM calls WHERE calls.lead_id = leads.id AND calls.direction = 'outbound'),
+           (SELECT max(calls.started_at) FROM calls WHERE calls.lead_id = leads.id AND calls.direction = 'outbound'),
+           EXISTS (SELECT 1 FROM do_not_call WHERE do_not_call.number = leads.phone)
+      FROM leads";
+
+/// `text` as a LIKE pattern matching it as one whole tag in the stored `", "`-joined tags.
+fn tag_pattern(text: &str) -> String {
+    let escaped: String = text
+        .trim()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%, {escaped}, %")
+}
+
+/// The SQL that keeps at least the leads `filter` holds (the list applies the filter exactly
+/// afterwards). SQLite compares case-insensitively in ASCII only, so text with other letters is
+/// left to the exact filter.
+fn prefilter(filter: &ListFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if !filter.tags.is_empty() && filter.tags.iter().all(|tag| tag.is_ascii()) {
+        let any: Vec<&str> = filter.tags.iter().map(|_| "(', ' || leads.tags || ', ') LIKE ? ESCAPE '\\'").collect();
+        clauses.push(format!("({})", any.join(" OR ")));
+        values.extend(filter.tags.iter().map(|tag| tag_pattern(tag)));
+    }
+    if let Some(city) = filter.city.as_deref().filter(|city| city.is_ascii()) {
+        clauses.push("leads.city = ? COLLATE NOCASE".to_owned());
+        values.push(city.trim().to_owned());
+    }
+    if filter.never_called {
+        clauses.push(
+            "NOT EXISTS (SELECT 1 FROM calls WHERE calls.lead_id = leads.id AND calls.direction = 'outbound')"
+                .to_owned(),
+        );
+    }
+    let sql = if clauses.is_empty() {
+        format!("{LIST_COLUMNS} ORDER BY leads.id")
+    } else {
+        format!("{LIST_COLUMNS} WHERE {} ORDER BY leads.id", clauses.join(" AND "))
+    };
+    (sql, values)
+}
 
 impl LeadSource for Store {
     type Error = StoreError;
 
-    /// Every lead with what the rules need; the list applies `filter` (the table is read once).
-    fn leads(&mut self, _filter: &ListFilter) -> Result<Vec<ListLead>, StoreError> {
-        self.list_leads(None)
+    /// Every lead with what the rules need, whether its number is on the do-not-call list
+    /// included (so build the list with [`softphone_dialer::ListedBySource`]); the list applies
+    /// `filter` (the table is read once).
+    fn leads(&mut self, filter: &ListFilter) -> Result<Vec<ListLead>, StoreError> {
+        let (sql, values) = prefilter(filter);
+        self.list_leads(&sql, rusqlite::params_from_iter(values))
     }
 }
 
@@ -40,12 +86,12 @@ impl DoNotCallList for Store {
 impl Store {
     /// One lead as a call list sees it.
     pub fn list_lead(&self, id: LeadId) -> Result<Option<ListLead>, StoreError> {
-        Ok(self.list_leads(Some(id))?.pop())
+        Ok(self.list_leads(&format!("{LIST_COLUMNS} WHERE leads.id = ?1"), params![id.0])?.pop())
     }
 
-    fn list_leads(&self, only: Option<LeadId>) -> Result<Vec<ListLead>, StoreError> {
-        let mut statement = self.conn.prepare_cached(LIST_LEADS)?;
-        let rows = statement.query_map(params![only.map(|id| id.0)], |row| {
+    fn list_leads(&self, sql: &str, values: impl rusqlite::Params) -> Result<Vec<ListLead>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map(values, |row| {
             let phone: String = row.get(1)?;
             let phone = PhoneNumber::from_stored(&phone)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
@@ -56,6 +102,7 @@ impl Store {
                     lead_id: LeadId(row.get(0)?),
                     phone,
                     do_not_call: row.get(2)?,
+                    listed: row.get(10)?,
                     time_zone: Some(time_zone).filter(|zone| !zone.is_empty()),
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     last_attempt_ms: row.get(9)?,

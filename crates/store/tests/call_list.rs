@@ -35,6 +35,7 @@ fn a_lead_s_attempts_are_its_outbound_calls_in_the_log() {
     call(&store, Direction::Outbound, called.id, NOW - 1_000);
     call(&store, Direction::Inbound, called.id, NOW - 500);
     store.set_lead_do_not_call(fresh.id, true, NOW).expect("mark");
+    store.add_to_do_not_call(&phone("+16175550123"), NOW).expect("listed");
 
     let leads = store.leads(&ListFilter::default()).expect("leads");
     assert_eq!(leads.len(), 2);
@@ -46,10 +47,11 @@ fn a_lead_s_attempts_are_its_outbound_calls_in_the_log() {
         "inbound calls are no attempts"
     );
     assert_eq!((first.tags.as_slice(), first.city.as_str()), (["hot".to_owned()].as_slice(), "Boston"));
-    assert!(!first.dial.do_not_call);
+    assert!(!first.dial.do_not_call, "not marked");
+    assert!(first.dial.listed, "but its number is on the list, read with the lead");
     let second = &leads[1];
     assert_eq!((second.dial.attempts, second.dial.last_attempt_ms), (0, None));
-    assert!(second.dial.do_not_call);
+    assert!(second.dial.do_not_call && !second.dial.listed);
 }
 
 #[test]
@@ -66,4 +68,41 @@ fn the_dialing_session_is_kept_until_it_is_cleared() {
     assert_eq!(store.dialing_session().expect("read"), Some(session));
     store.clear_dialing_session().expect("cleared");
     assert_eq!(store.dialing_session().expect("read"), None);
+}
+
+#[test]
+fn the_filter_is_applied_in_the_query_as_the_list_applies_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = Store::open(dir.path().join("softphone.sqlite3")).expect("open");
+    let rows: [(&str, &[&str], &str); 5] = [
+        ("+16175550101", &["hot", "renewal"], "Boston"),
+        ("+16175550102", &["Hot"], "boston"),
+        ("+16175550103", &["cold"], "Boston"),
+        ("+16175550104", &["a_b"], "Austin"),
+        ("+16175550105", &["axb"], "Austin"),
+    ];
+    for (number, tags, city) in rows {
+        let fields = LeadFields {
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            city: city.into(),
+            ..LeadFields::with_phone(phone(number))
+        };
+        store.create_lead(&fields, NOW).expect("lead");
+    }
+    let numbers = |store: &mut Store, filter: ListFilter| -> Vec<String> {
+        store.leads(&filter).expect("leads").iter().map(|lead| lead.dial.phone.as_e164().to_owned()).collect()
+    };
+    let hot = ListFilter { tags: vec!["HOT".into()], ..ListFilter::default() };
+    assert_eq!(numbers(&mut store, hot), ["+16175550101", "+16175550102"], "a whole tag, any case");
+    let underscore = ListFilter { tags: vec!["a_b".into()], ..ListFilter::default() };
+    assert_eq!(numbers(&mut store, underscore), ["+16175550104"], "_ is no wildcard");
+    let boston_cold = ListFilter {
+        tags: vec!["cold".into(), "renewal".into()],
+        city: Some("BOSTON".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(numbers(&mut store, boston_cold), ["+16175550101", "+16175550103"]);
+    let fresh = ListFilter { never_called: true, ..ListFilter::default() };
+    call(&store, Direction::Outbound, LeadId(1), NOW);
+    assert_eq!(numbers(&mut store, fresh).len(), 4, "the called lead is left out");
 }

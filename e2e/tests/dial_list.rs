@@ -70,8 +70,7 @@ async fn a_power_list_is_worked_in_order_with_the_wrap_up_before_each_next_dial(
     app.screenshot("dial-list-preview").await;
 
     // Power mode without a countdown.
-    app.find("#list-countdown").await.clear().await.expect("clear");
-    app.type_into("#list-countdown", "0").await;
+    app.find("#list-countdown").await.select_by_value("0").await.expect("no countdown");
     app.find("#list-start").await.click().await.expect("start");
     until_sim(&app, "the first lead's call", |call| call["to"] == POWER_NUMBERS[0]).await;
     // The call fails at the simulator (an unallocated number): the wrap-up comes first, and
@@ -83,7 +82,13 @@ async fn a_power_list_is_worked_in_order_with_the_wrap_up_before_each_next_dial(
         wrap_up(&app).await;
         until_sim(&app, "the next lead's call", |call| call["to"] == *next).await;
     }
-    wrap_up(&app).await;
+    // The last lead asks to be called back: in an hour.
+    app.wait_for_text("#session-stage", |text| text == "Save the wrap-up to go on").await;
+    app.find("#calls-panel .wrap-up-disposition").await.select_by_value("callback").await.expect("pick");
+    let pick = app.find("#calls-panel .wrap-up-callback").await.prop("value").await.expect("the quick pick");
+    assert_eq!(pick.as_deref(), Some("in-1h"), "an hour from now is proposed");
+    app.screenshot("dial-list-callback").await;
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
     let done = app.wait_for_text("#session-done", |text| !text.is_empty()).await;
     assert!(done.contains("Dials: 3") && done.contains("Left: 0"), "{done}");
     let dialled: Vec<String> =
@@ -98,6 +103,14 @@ async fn a_power_list_is_worked_in_order_with_the_wrap_up_before_each_next_dial(
     app.find("#list-start").await.click().await.expect("start");
     let refused = app.wait_for_text(".list-form .error", |text| !text.is_empty()).await;
     assert!(refused.contains("can be called now"), "{refused}");
+
+    // The callback is on the lead's card.
+    app.open("leads").await;
+    app.type_into("#lead-search", "Cy Dunmore").await;
+    app.wait_for_count("#lead-results .lead-row", |count| count == 1).await;
+    app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
+    let due = app.wait_for_text("#lead-detail .detail-callback", |text| !text.is_empty()).await;
+    assert!(due.starts_with("20"), "a date and time: {due}");
     app.close().await;
 }
 

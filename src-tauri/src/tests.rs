@@ -432,3 +432,47 @@ fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
     let done = until_dialing(&shell, "the end", |view| view.stage == DialingStage::Finished);
     assert_eq!((done.dials, done.skipped, done.last_skip.as_deref()), (1, 1, Some("Asked to be emailed")));
 }
+
+#[test]
+fn a_callback_wrap_up_needs_its_time_and_puts_it_on_the_lead_until_the_next_wrap_up() {
+    let shell = shell();
+    let leads = shell.data.path().join("leads.csv");
+    std::fs::write(&leads, "Name,Phone\nGwen Hale,+1 212 555 0141\n").expect("leads written");
+    let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+    let found: Value =
+        shell.invoke(command::SEARCH_LEADS, json!({ "query": "Gwen", "page": { "limit": 1, "offset": 0 } }));
+    let lead_id = found[0]["id"].as_i64().expect("the lead");
+    let ended_call = || {
+        let call_id: CallId =
+            shell.invoke(command::PLACE_CALL, json!({ "number": "+1 212 555 0141", "leadId": lead_id }));
+        let update = json!({ "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 });
+        shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update })).expect("ended");
+        call_id
+    };
+    let call_id = ended_call();
+    let wrap_up = |disposition: &str, at: Option<i64>| {
+        shell.call(
+            command::WRAP_UP_CALL,
+            json!({ "callId": call_id, "disposition": disposition, "note": "", "callbackAtMs": at }),
+        )
+    };
+    let refused = wrap_up("callback", None).expect_err("a callback needs its time");
+    assert_eq!(refused.code, ErrorCode::InvalidArgument);
+    let past = wrap_up("callback", Some(1_000)).expect_err("not in the past");
+    assert!(past.message.contains("passed"), "{past:?}");
+    let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
+    assert_eq!(lead["last_disposition"], Value::Null, "nothing was written by the refused wrap-ups");
+
+    let due = crate::clock::now().0 as i64 + 3_600_000;
+    wrap_up("callback", Some(due)).expect("saved");
+    let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
+    assert_eq!(lead["callback_due_at_ms"], due);
+
+    // The callback made: its wrap-up clears it.
+    let call_id = ended_call();
+    shell
+        .call(command::WRAP_UP_CALL, json!({ "callId": call_id, "disposition": "answered", "note": "" }))
+        .expect("saved");
+    let lead: Value = shell.invoke(command::GET_LEAD, json!({ "leadId": lead_id }));
+    assert_eq!(lead["callback_due_at_ms"], Value::Null);
+}

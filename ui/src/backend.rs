@@ -329,12 +329,18 @@ struct WrapUpArgs<'a> {
     call_id: &'a CallId,
     disposition: Option<&'a str>,
     note: &'a str,
+    callback_at_ms: Option<i64>,
 }
 
-/// Saves the wrap-up of a call that ended (disposition code or custom label, and a note); the
-/// call then leaves the calls panel.
-pub async fn wrap_up_call(call_id: &CallId, disposition: Option<&str>, note: &str) -> Result<CallLogEntry, IpcError> {
-    invoke(command::WRAP_UP_CALL, &WrapUpArgs { call_id, disposition, note }).await
+/// Saves the wrap-up of a call that ended (disposition code or custom label, a note, and for a
+/// Callback when it is due); the call then leaves the calls panel.
+pub async fn wrap_up_call(
+    call_id: &CallId,
+    disposition: Option<&str>,
+    note: &str,
+    callback_at_ms: Option<i64>,
+) -> Result<CallLogEntry, IpcError> {
+    invoke(command::WRAP_UP_CALL, &WrapUpArgs { call_id, disposition, note, callback_at_ms }).await
 }
 
 /// Missed calls not yet seen (the badge on Calls).

@@ -84,6 +84,29 @@ pub fn recent_numbers(entries: &[CallLogEntry], count: usize) -> Vec<String> {
     numbers
 }
 
+/// When a callback chosen in the wrap-up is due (unix milliseconds): `in-1h`, `tomorrow-9` (9:00
+/// local time tomorrow), or `custom` with the `datetime-local` text typed (local time). `None`
+/// when the typed time cannot be read.
+pub fn callback_at(pick: &str, typed: &str, now_ms: i64) -> Option<i64> {
+    match pick {
+        "in-1h" => Some(now_ms + 3_600_000),
+        "tomorrow-9" => {
+            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(now_ms as f64));
+            date.set_date(date.get_date() + 1);
+            date.set_hours(9);
+            date.set_minutes(0);
+            date.set_seconds(0);
+            date.set_milliseconds(0);
+            Some(date.get_time() as i64)
+        }
+        _ => {
+            // `2026-12-08T14:30` is local time to the browser's Date.
+            let time = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(typed.trim())).get_time();
+            (!time.is_nan()).then_some(time as i64)
+        }
+    }
+}
+
 /// The sentence shown for a failed command, chosen by its code. Where the shell's message is
 /// the specific sentence (a number, a call, Telnyx's answer) it is shown as is.
 pub fn error_sentence(error: &IpcError) -> String {

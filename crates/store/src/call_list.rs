@@ -143,3 +143,22 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Sets when to call a lead back (or, with `None`, forgets a callback that was made).
+    pub fn set_lead_callback(
+        &self,
+        id: LeadId,
+        due_at_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<softphone_core::lead::Lead, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE leads SET callback_due_at = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id.0, due_at_ms, now_ms],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(crate::error::Entity::Lead));
+        }
+        self.lead(id)
+    }
+}

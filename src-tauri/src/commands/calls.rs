@@ -2,7 +2,8 @@
 //! diagnostics and the audio meter.
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate};
-use softphone_core::ipc::{AudioMeter, Diagnostics, IpcError};
+use softphone_core::disposition::Disposition;
+use softphone_core::ipc::{AudioMeter, Diagnostics, ErrorCode, IpcError};
 use softphone_core::lead::LeadId;
 use tauri::{AppHandle, Runtime, State};
 
@@ -106,9 +107,24 @@ pub async fn wrap_up_call<R: Runtime>(
     call_id: CallId,
     disposition: Option<String>,
     note: String,
+    callback_at_ms: Option<i64>,
 ) -> Result<CallLogEntry, IpcError> {
+    // A callback needs its time, checked before anything is written.
+    let callback = disposition.as_deref().map(str::trim) == Some(Disposition::Callback.code());
+    let callback_at = match (callback, callback_at_ms) {
+        (true, Some(at)) if at > crate::clock::now().0 as i64 => Some(at),
+        (true, Some(_)) => {
+            return Err(IpcError::new(ErrorCode::InvalidArgument, "The callback time has passed; choose a later one."));
+        }
+        (true, None) => return Err(IpcError::new(ErrorCode::InvalidArgument, "Choose when to call back.")),
+        (false, _) => None,
+    };
     let row = database.finished_row(&call_id)?;
-    let entry = set_call_disposition(database, row, disposition, note)?;
+    let entry = set_call_disposition(database.clone(), row, disposition, note)?;
+    // The lead's callback: set by a Callback wrap-up, and done with by any other.
+    if let Some(lead_id) = entry.lead_id {
+        database.with(|store| store.set_lead_callback(lead_id, callback_at, crate::clock::now().0 as i64))?;
+    }
     calls.ask(CallEvent::Dismiss { call_id: call_id.clone() }).await?;
     // The session working a list waits for this wrap-up before its next lead.
     if let Some(disposition) = &entry.disposition {

@@ -215,6 +215,9 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
     let note_field = use_node_ref();
     let saving = use_state(|| false);
     let error = use_state(|| None::<IpcError>);
+    // For a Callback: when (a quick pick, or a time the agent types).
+    let callback_pick = use_state(|| "in-1h".to_owned());
+    let callback_field = use_node_ref();
     {
         let dispositions = dispositions.clone();
         let error = error.clone();
@@ -237,16 +240,28 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             chosen.set((!value.is_empty()).then_some(value));
         })
     };
+    let on_pick = {
+        let callback_pick = callback_pick.clone();
+        Callback::from(move |event: Event| {
+            callback_pick.set(event.target_unchecked_into::<web_sys::HtmlSelectElement>().value());
+        })
+    };
     let on_save = {
         let call_id = call.call_id.clone();
         let (chosen, note_field, saving, error) = (chosen.clone(), note_field.clone(), saving.clone(), error.clone());
+        let (callback_pick, callback_field) = (callback_pick.clone(), callback_field.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let note = note_field.cast::<web_sys::HtmlTextAreaElement>().map(|field| field.value()).unwrap_or_default();
+            let typed =
+                callback_field.cast::<web_sys::HtmlInputElement>().map(|field| field.value()).unwrap_or_default();
+            let callback_at_ms = (chosen.as_deref() == Some("callback"))
+                .then(|| wording::callback_at(&callback_pick, &typed, js_sys::Date::now() as i64))
+                .flatten();
             let (call_id, chosen, saving, error) = (call_id.clone(), (*chosen).clone(), saving.clone(), error.clone());
             saving.set(true);
             wasm_bindgen_futures::spawn_local(async move {
-                let outcome = backend::wrap_up_call(&call_id, chosen.as_deref(), &note).await;
+                let outcome = backend::wrap_up_call(&call_id, chosen.as_deref(), &note, callback_at_ms).await;
                 saving.set(false);
                 // On success the card disappears with the next snapshot.
                 error.set(outcome.err());
@@ -270,6 +285,19 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
                     <span class="wrap-up-loading muted">{ "Loading…" }</span>
                 }
             </label>
+            if selected == "callback" {
+                <label class="wrap-up-field">
+                    <span>{ "Call back" }</span>
+                    <select class="wrap-up-callback" onchange={on_pick}>
+                        <option value="in-1h" selected={*callback_pick == "in-1h"}>{ "In 1 hour" }</option>
+                        <option value="tomorrow-9" selected={*callback_pick == "tomorrow-9"}>{ "Tomorrow 9:00" }</option>
+                        <option value="custom" selected={*callback_pick == "custom"}>{ "At…" }</option>
+                    </select>
+                    if *callback_pick == "custom" {
+                        <input class="wrap-up-callback-at" type="datetime-local" ref={callback_field.clone()} />
+                    }
+                </label>
+            }
             <label class="wrap-up-field">
                 <span>{ "Note" }</span>
                 <textarea class="wrap-up-note" rows="2" placeholder="What was agreed, when to call back…"

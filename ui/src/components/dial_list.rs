@@ -138,8 +138,8 @@ fn list_form(props: &FormProps) -> Html {
     };
     let on_countdown = {
         let countdown_s = countdown_s.clone();
-        Callback::from(move |event: InputEvent| {
-            let seconds = event.target_unchecked_into::<HtmlInputElement>().value().parse::<u32>().unwrap_or(3);
+        Callback::from(move |event: Event| {
+            let seconds = event.target_unchecked_into::<HtmlSelectElement>().value().parse::<u32>().unwrap_or(3);
             countdown_s.set(seconds.min(10));
         })
     };
@@ -164,7 +164,15 @@ fn list_form(props: &FormProps) -> Html {
                     </select>
                 </label>
                 if *power {
-                    <label>{ "Countdown (s)" }<input id="list-countdown" type="number" min="0" max="10" value={countdown_s.to_string()} oninput={on_countdown} /></label>
+                    <label>{ "Countdown" }
+                        <select id="list-countdown" onchange={on_countdown}>
+                            { for (0..=10_u32).map(|seconds| html! {
+                                <option value={seconds.to_string()} selected={seconds == *countdown_s}>
+                                    { if seconds == 0 { "None: dial at once".to_owned() } else { format!("{seconds} s") } }
+                                </option>
+                            }) }
+                        </select>
+                    </label>
                 }
             </div>
             <div class="list-actions">

@@ -354,6 +354,9 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                 <dt>{ "City" }</dt><dd>{ &shown.city }</dd>
                 <dt>{ "Tags" }</dt><dd>{ shown.tags.join(", ") }</dd>
                 <dt>{ "Last outcome" }</dt><dd class="detail-last-outcome">{ shown.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_else(|| "—".into()) }</dd>
+                if let Some(due) = shown.callback_due_at_ms {
+                    <dt>{ "Call back" }</dt><dd class="detail-callback">{ wording::clock_time(due, offset) }</dd>
+                }
             </dl>
             <label class="do-not-call">
                 <input id="lead-do-not-call" type="checkbox" checked={shown.do_not_call} onchange={on_do_not_call} />

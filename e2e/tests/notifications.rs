@@ -190,6 +190,46 @@ async fn a_caller_who_hangs_up_first_leaves_a_missed_call_notice_and_a_badge_on_
 }
 
 #[tokio::test]
+async fn a_callback_that_comes_due_is_a_notification_whose_call_back_dials_the_lead() {
+    let desktop = Desktop::with_daemon();
+    let app = desktop.launch_app().await;
+    // A call to the lead, wrapped up as a callback due in two seconds.
+    app.type_into("#dial-number", LEAD_NUMBER).await;
+    app.find("#dial-call").await.click().await.expect("call");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    let saved = app
+        .client
+        .execute_async(
+            "const done = arguments[0];
+             const invoke = window.__TAURI__.core.invoke;
+             invoke('get_calls')
+               .then((snapshot) => invoke('wrap_up_call', { callId: snapshot.calls[0].call_id, disposition: 'callback',
+                                                            note: '', callbackAtMs: Date.now() + 2000 }))
+               .then(() => done(true), (error) => done(JSON.stringify(error)));",
+            vec![],
+        )
+        .await
+        .expect("the wrap-up answers");
+    assert_eq!(saved, serde_json::json!(true), "the callback was saved");
+
+    let due = desktop.until_notified(&app, &format!("Callback due: {LEAD}")).await;
+    assert_eq!(due.action_keys(), ["default", "call-back"]);
+    desktop.daemon().invoke(due.id, "call-back").expect("the agent clicks Call back");
+    let active = "#calls-panel .call-card.view-active";
+    app.wait_for_text(&format!("{active} .call-lead"), |text| text == LEAD).await;
+    let calls = common::sim_calls(&app).await;
+    assert_eq!(
+        calls.iter().filter(|call| call["to"] == LEAD_NUMBER).count(),
+        2,
+        "the call, then the callback: {calls:?}"
+    );
+    app.screenshot("callback-called-back").await;
+    app.close().await;
+}
+
+#[tokio::test]
 async fn do_not_disturb_declines_a_call_without_a_popup_and_logs_it_as_missed() {
     let desktop = Desktop::with_daemon();
     let app = desktop.launch_app().await;

@@ -66,6 +66,16 @@ pub fn check_number<R: Runtime>(app: &AppHandle<R>, typed: &str) -> NumberCheck 
 /// The Call back button of a missed-call notification: dials the caller (and the lead the missed
 /// call was matched to), as Redial in the call log does.
 pub fn call_back<R: Runtime>(app: &AppHandle<R>, missed: &CallId) -> Result<(), IpcError> {
+    // A due callback's notification names the lead.
+    if let Some(lead_id) = crate::notifications::callback_lead(missed) {
+        let lead = app.state::<Database>().with(|store| store.lead(lead_id))?;
+        let (call_id, dial) = dial_event(app, lead.phone.as_e164(), Some(lead_id))?;
+        app.state::<mpsc::UnboundedSender<CallEvent>>()
+            .send(dial)
+            .map_err(|_| crate::errors::internal("The call loop has stopped"))?;
+        tracing::info!(lead_id = lead_id.0, call_id = %call_id.0, "calling back a lead whose callback is due");
+        return Ok(());
+    }
     let snapshot = app.state::<watch::Receiver<CallsSnapshot>>().borrow().clone();
     let from_machine = snapshot.calls.into_iter().find(|call| &call.call_id == missed);
     let (number, lead_id) = match from_machine {

@@ -23,6 +23,8 @@ use crate::database::Database;
 
 /// How often a running session looks at its countdown and its call.
 const TICK: Duration = Duration::from_millis(200);
+/// How often the leads' callbacks are looked at: a due one becomes a notification.
+const CALLBACK_CHECK: Duration = Duration::from_secs(2);
 /// How long a session runs before its calls-per-hour rate is shown.
 const RATE_AFTER_MS: i64 = 5 * 60 * 1000;
 /// How many of a list's first leads a preview names.
@@ -130,6 +132,7 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
             *current = Some(session.resumed());
         }
     }
+    tauri::async_runtime::spawn(remind_callbacks(app.clone()));
     let app = app.clone();
     let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
     tauri::async_runtime::spawn(async move {
@@ -147,6 +150,25 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
             }
         }
     });
+}
+
+/// Shows a notification (with Call back) for each callback that comes due, once per promise.
+async fn remind_callbacks<R: Runtime>(app: AppHandle<R>) {
+    let mut told = std::collections::HashSet::new();
+    loop {
+        tokio::time::sleep(CALLBACK_CHECK).await;
+        let due = match app.state::<Database>().with(|store| store.due_callbacks(now_ms())) {
+            Ok(due) => due,
+            // The database is not open (it said why at start-up); nothing to remind.
+            Err(_) => continue,
+        };
+        for lead in due {
+            if told.insert((lead.id, lead.callback_due_at_ms)) {
+                tracing::info!(lead_id = lead.id.0, "a callback is due");
+                crate::notifications::show_callback_due(&app, &lead);
+            }
+        }
+    }
 }
 
 /// What the session's call did since the session last looked.

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::ipc::{DesktopStatus, IpcError, event};
-use softphone_core::lead::Lead;
+use softphone_core::lead::{Lead, LeadId};
 use softphone_core::phone::PhoneNumber;
 use softphone_notify::{CallAction, IncomingCallNotice, NotificationEvent, Notifier, NotifyError};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -43,6 +43,7 @@ enum Service {
 enum NoticeOp {
     Incoming(IncomingCallNotice),
     Missed(IncomingCallNotice),
+    CallbackDue(IncomingCallNotice),
     Withdraw(String),
 }
 
@@ -135,6 +136,7 @@ fn run_queue<R: Runtime>(
             let outcome = match &op {
                 NoticeOp::Incoming(notice) => notifier.show_incoming_call(notice).await.map(drop),
                 NoticeOp::Missed(notice) => notifier.show_missed_call(notice).await.map(drop),
+                NoticeOp::CallbackDue(notice) => notifier.show_callback_due(notice).await.map(drop),
                 NoticeOp::Withdraw(call_id) => notifier.close_call(call_id).await,
             };
             if let Err(error) = outcome {
@@ -199,6 +201,33 @@ pub fn show_incoming<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, remote: &
     let notifications = app.state::<Notifications>();
     if notifications.ready() {
         notifications.send(NoticeOp::Incoming(notice(call_id, remote, lead)));
+    }
+}
+
+/// The id a callback's notification carries, and its clicks come back with.
+pub fn callback_notice_id(lead_id: LeadId) -> CallId {
+    CallId(format!("{CALLBACK_PREFIX}{}", lead_id.0))
+}
+
+/// The lead a callback notification's id names, if it is one.
+pub fn callback_lead(id: &CallId) -> Option<LeadId> {
+    id.0.strip_prefix(CALLBACK_PREFIX)?.parse().ok().map(LeadId)
+}
+
+const CALLBACK_PREFIX: &str = "callback-";
+
+/// A callback the agent promised is due: a notification with Call back.
+pub fn show_callback_due<R: Runtime>(app: &AppHandle<R>, lead: &Lead) {
+    let notifications = app.state::<Notifications>();
+    if notifications.ready() {
+        let notice = IncomingCallNotice {
+            call_id: callback_notice_id(lead.id).0,
+            caller_name: None,
+            number_display: lead.phone.format_international(),
+            lead_name: Some(lead.name.clone()).filter(|name| !name.is_empty()),
+            company: Some(lead.company.clone()).filter(|company| !company.is_empty()),
+        };
+        notifications.send(NoticeOp::CallbackDue(notice));
     }
 }
 

@@ -217,6 +217,13 @@ impl Notifier {
         self.show(NoticeKind::Missed, notice).await
     }
 
+    /// Shows that a callback the agent promised is due (normal urgency, stays until clicked or
+    /// closed, Call back button, body click opens the lead). `notice.call_id` names the callback
+    /// (`callback-<lead id>`), and comes back with the click.
+    pub async fn show_callback_due(&self, notice: &IncomingCallNotice) -> Result<NotificationId, NotifyError> {
+        self.show(NoticeKind::CallbackDue, notice).await
+    }
+
     /// Closes a notification this notifier showed. Closing one that is already gone is not an error.
     pub async fn close(&self, id: NotificationId) -> Result<(), NotifyError> {
         let mut shown = self.shown.lock().await;

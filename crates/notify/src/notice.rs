@@ -66,13 +66,15 @@ impl CallAction {
     }
 }
 
-/// The two kinds of call notification.
+/// The kinds of call notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NoticeKind {
     /// Ringing: critical, never expires, Answer / Decline.
     Incoming,
     /// Missed: normal urgency, expires as the desktop decides, Call back.
     Missed,
+    /// A callback the agent promised is due: normal urgency, stays until dealt with, Call back.
+    CallbackDue,
 }
 
 /// The text and buttons of one notification, ready for `Notify`.
@@ -89,7 +91,7 @@ impl NoticeKind {
     pub fn actions(self) -> &'static [CallAction] {
         match self {
             NoticeKind::Incoming => &[CallAction::Open, CallAction::Answer, CallAction::Decline],
-            NoticeKind::Missed => &[CallAction::Open, CallAction::CallBack],
+            NoticeKind::Missed | NoticeKind::CallbackDue => &[CallAction::Open, CallAction::CallBack],
         }
     }
 
@@ -98,6 +100,8 @@ impl NoticeKind {
         match self {
             NoticeKind::Incoming => "call.incoming",
             NoticeKind::Missed => "call.unanswered",
+            // No standard category fits; the specification allows `x-vendor.*`.
+            NoticeKind::CallbackDue => "x-softphone.callback",
         }
     }
 
@@ -106,14 +110,14 @@ impl NoticeKind {
     pub fn urgency(self) -> u8 {
         match self {
             NoticeKind::Incoming => 2,
-            NoticeKind::Missed => 1,
+            NoticeKind::Missed | NoticeKind::CallbackDue => 1,
         }
     }
 
     /// `expire_timeout` in milliseconds: 0 = never while ringing, -1 = the server's default.
     pub fn expire_timeout_ms(self) -> i32 {
         match self {
-            NoticeKind::Incoming => 0,
+            NoticeKind::Incoming | NoticeKind::CallbackDue => 0,
             NoticeKind::Missed => -1,
         }
     }
@@ -121,7 +125,7 @@ impl NoticeKind {
     /// An icon name from the freedesktop icon naming specification.
     pub fn icon(self) -> &'static str {
         match self {
-            NoticeKind::Incoming => "call-start",
+            NoticeKind::Incoming | NoticeKind::CallbackDue => "call-start",
             NoticeKind::Missed => "call-stop",
         }
     }
@@ -137,6 +141,7 @@ impl NoticeKind {
         let summary = match self {
             NoticeKind::Incoming => format!("Incoming call: {who}"),
             NoticeKind::Missed => format!("Missed call: {who}"),
+            NoticeKind::CallbackDue => format!("Callback due: {who}"),
         };
         let mut lines = vec![notice.number_display.clone()];
         match (lead_name, company) {

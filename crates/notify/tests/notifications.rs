@@ -162,6 +162,29 @@ async fn updating_a_ringing_call_replaces_its_popup() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_due_stays_until_the_agent_calls_back() {
+    let desktop = desktop();
+    let (notifier, mut events) = notifier(&desktop).await;
+    let due = notifier.show_callback_due(&ada("callback-7")).await.expect("shown");
+    let record = shown(&desktop, due);
+    assert_eq!(record.summary, "Callback due: Ada Lovelace");
+    assert_eq!(record.hints["category"], "x-softphone.callback");
+    assert_eq!(record.hints["urgency"], 1);
+    assert_eq!(record.action_keys(), ["default", "call-back"]);
+    assert_eq!(record.expire_timeout, 0, "a promise does not time out");
+
+    desktop.daemon.invoke(due.0, "call-back").expect("click Call back");
+    assert_eq!(
+        next_event(&mut events).await,
+        NotificationEvent::Action(NotificationAction {
+            call_id: "callback-7".into(),
+            action: CallAction::CallBack,
+            notification: due
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missed_call_closes_the_ringing_popup_and_leaves_a_missed_call_notice() {
     let desktop = desktop();
     let (notifier, mut events) = notifier(&desktop).await;

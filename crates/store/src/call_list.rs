@@ -162,3 +162,15 @@ impl Store {
         self.lead(id)
     }
 }
+
+impl Store {
+    /// The leads whose callback is due at `now_ms`, the earliest promise first.
+    pub fn due_callbacks(&self, now_ms: i64) -> Result<Vec<softphone_core::lead::Lead>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM leads WHERE callback_due_at <= ?1 ORDER BY callback_due_at, id",
+            crate::lead::LEAD_COLUMNS
+        ))?;
+        let leads = statement.query_map(params![now_ms], crate::lead::lead_from_row)?;
+        Ok(leads.collect::<Result<Vec<_>, _>>()?)
+    }
+}

@@ -106,3 +106,20 @@ fn the_filter_is_applied_in_the_query_as_the_list_applies_it() {
     call(&store, Direction::Outbound, LeadId(1), NOW);
     assert_eq!(numbers(&mut store, fresh).len(), 4, "the called lead is left out");
 }
+
+#[test]
+fn due_callbacks_come_earliest_first_and_leave_when_cleared() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path().join("softphone.sqlite3")).expect("open");
+    let later = store.create_lead(&LeadFields::with_phone(phone("+16175550111")), NOW).expect("lead");
+    let sooner = store.create_lead(&LeadFields::with_phone(phone("+16175550112")), NOW).expect("lead");
+    let future = store.create_lead(&LeadFields::with_phone(phone("+16175550113")), NOW).expect("lead");
+    store.set_lead_callback(later.id, Some(NOW - 1_000), NOW).expect("set");
+    store.set_lead_callback(sooner.id, Some(NOW - 5_000), NOW).expect("set");
+    store.set_lead_callback(future.id, Some(NOW + 60_000), NOW).expect("set");
+    let due: Vec<LeadId> = store.due_callbacks(NOW).expect("due").iter().map(|lead| lead.id).collect();
+    assert_eq!(due, [sooner.id, later.id]);
+    store.set_lead_callback(sooner.id, None, NOW).expect("made");
+    let due: Vec<LeadId> = store.due_callbacks(NOW).expect("due").iter().map(|lead| lead.id).collect();
+    assert_eq!(due, [later.id]);
+}

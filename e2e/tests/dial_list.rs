@@ -78,7 +78,17 @@ async fn a_power_list_is_worked_in_order_with_the_wrap_up_before_each_next_dial(
     app.wait_for_text("#session-stage", |text| text == "Save the wrap-up to go on").await;
     app.screenshot("dial-list-wrap-up").await;
     app.find("body").await.send_keys("\u{E00A}n\u{E000}").await.expect("Alt+N");
-    for next in &POWER_NUMBERS[1..] {
+    // The first wrap-up by keyboard: 5 chooses the fifth disposition (Wrong number), Alt+W saves.
+    app.find("body").await.send_keys("5").await.expect("5");
+    let chosen = async || app.find("#calls-panel .wrap-up-disposition").await.prop("value").await.ok().flatten();
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    while chosen().await.as_deref() != Some("wrong-number") {
+        assert!(std::time::Instant::now() < deadline, "5 never chose Wrong number: {:?}", chosen().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.find("body").await.send_keys("\u{E00A}w\u{E000}").await.expect("Alt+W");
+    until_sim(&app, "the second lead's call", |call| call["to"] == POWER_NUMBERS[1]).await;
+    for next in &POWER_NUMBERS[2..] {
         wrap_up(&app).await;
         until_sim(&app, "the next lead's call", |call| call["to"] == *next).await;
     }

@@ -42,6 +42,34 @@ fn focus_when_shown(id: &'static str, tries_left: u32) {
     .forget();
 }
 
+/// Chooses the disposition at `place` (1-9, as the form numbers them) in the first wrap-up form,
+/// as a pick with the mouse would (the form hears the change).
+fn pick_disposition(place: u8) {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+    let found = document.query_selector("#calls-panel .wrap-up-disposition").ok().flatten();
+    let Some(select) = found.and_then(|element| element.dyn_into::<web_sys::HtmlSelectElement>().ok()) else { return };
+    // Option 0 is "none".
+    if u32::from(place) < select.length() {
+        select.set_selected_index(i32::from(place));
+        if let Ok(change) = web_sys::Event::new_with_event_init_dict("change", &{
+            let init = web_sys::EventInit::new();
+            init.set_bubbles(true);
+            init
+        }) {
+            let _ = select.dispatch_event(&change);
+        }
+    }
+}
+
+/// Clicks the first element `css` finds, if any.
+fn click_first(css: &str) {
+    let found =
+        web_sys::window().and_then(|window| window.document()).and_then(|doc| doc.query_selector(css).ok().flatten());
+    if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+        element.click();
+    }
+}
+
 /// Runs a dial-list shortcut's action, chosen from the running session (none: nothing to do).
 fn run_list_action(choose: impl FnOnce(Option<&DialingView>) -> Option<DialingAction> + 'static) {
     wasm_bindgen_futures::spawn_local(async move {
@@ -324,6 +352,8 @@ pub fn app() -> Html {
                     Shortcut::PauseList => run_list_action(|view| {
                         Some(if view?.paused { DialingAction::Resume } else { DialingAction::Pause })
                     }),
+                    Shortcut::PickDisposition(place) => pick_disposition(place),
+                    Shortcut::SaveWrapUp => click_first("#calls-panel .wrap-up-save"),
                     Shortcut::ToggleHelp => help_open.set(!*help_open),
                     Shortcut::CloseHelp => help_open.set(false),
                     call_shortcut => {

@@ -19,12 +19,16 @@ pub enum Shortcut {
     SkipListLead,
     /// The dial list: pause or resume the power countdown.
     PauseList,
+    /// The wrap-up: choose the disposition listed at this place (1-9).
+    PickDisposition(u8),
+    /// The wrap-up: save it.
+    SaveWrapUp,
     ToggleHelp,
     CloseHelp,
 }
 
 /// Every shortcut with its keys and what it does, as the help overlay lists them.
-pub const SHORTCUTS: [(Shortcut, &str, &str); 10] = [
+pub const SHORTCUTS: [(Shortcut, &str, &str); 12] = [
     (Shortcut::Answer, "Alt+A", "Answer the ringing call"),
     (Shortcut::HangUp, "Alt+E", "End the call (or decline the ringing one)"),
     (Shortcut::ToggleMute, "Alt+M", "Mute or unmute"),
@@ -34,6 +38,8 @@ pub const SHORTCUTS: [(Shortcut, &str, &str); 10] = [
     (Shortcut::CallListLead, "Alt+N", "Dial list: call the lead shown now"),
     (Shortcut::SkipListLead, "Alt+S", "Dial list: skip the lead shown (type why, then Enter)"),
     (Shortcut::PauseList, "Alt+P", "Dial list: pause or resume the countdown"),
+    (Shortcut::PickDisposition(1), "1-9", "Wrap-up: choose the disposition by its number"),
+    (Shortcut::SaveWrapUp, "Alt+W", "Wrap-up: save it"),
     (Shortcut::ToggleHelp, "F1 or ?", "Show or hide this list"),
 ];
 
@@ -66,8 +72,14 @@ pub fn shortcut_for(press: &KeyPress) -> Option<Shortcut> {
             "n" => Some(Shortcut::CallListLead),
             "s" => Some(Shortcut::SkipListLead),
             "p" => Some(Shortcut::PauseList),
+            "w" => Some(Shortcut::SaveWrapUp),
             _ => None,
         };
+    }
+    if !press.in_text_field
+        && let Some(digit) = press.key.parse::<u8>().ok().filter(|digit| (1..=9).contains(digit))
+    {
+        return Some(Shortcut::PickDisposition(digit));
     }
     match press.key.as_str() {
         "F1" => Some(Shortcut::ToggleHelp),
@@ -124,6 +136,8 @@ pub fn call_action(shortcut: Shortcut, calls: &CallsSnapshot) -> Option<CallActi
         | Shortcut::CallListLead
         | Shortcut::SkipListLead
         | Shortcut::PauseList
+        | Shortcut::PickDisposition(_)
+        | Shortcut::SaveWrapUp
         | Shortcut::ToggleHelp
         | Shortcut::CloseHelp => None,
     }
@@ -182,6 +196,11 @@ mod tests {
         assert_eq!(shortcut_for(&press("n", true)), Some(Shortcut::CallListLead));
         assert_eq!(shortcut_for(&press("s", true)), Some(Shortcut::SkipListLead));
         assert_eq!(shortcut_for(&press("P", true)), Some(Shortcut::PauseList));
+        assert_eq!(shortcut_for(&press("w", true)), Some(Shortcut::SaveWrapUp));
+        assert_eq!(shortcut_for(&press("3", false)), Some(Shortcut::PickDisposition(3)));
+        assert_eq!(shortcut_for(&press("0", false)), None, "dispositions count from 1");
+        let typing = KeyPress { in_text_field: true, ..press("3", false) };
+        assert_eq!(shortcut_for(&typing), None, "a digit typed in a field is the field's");
         assert_eq!(shortcut_for(&press("F1", false)), Some(Shortcut::ToggleHelp));
         assert_eq!(shortcut_for(&press("?", false)), Some(Shortcut::ToggleHelp));
         assert_eq!(shortcut_for(&press("Escape", false)), Some(Shortcut::CloseHelp));

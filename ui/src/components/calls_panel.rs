@@ -276,9 +276,11 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
                 if let Some(dispositions) = &*dispositions {
                     <select class="wrap-up-disposition" onchange={on_choose}>
                         <option value="" selected={selected.is_empty()}>{ "— none —" }</option>
-                        { for dispositions.iter().map(|disposition| {
+                        // Numbered as the keys 1-9 choose them.
+                        { for dispositions.iter().enumerate().map(|(index, disposition)| {
                             let code = disposition.code().to_owned();
-                            html! { <option value={code.clone()} selected={code == selected}>{ disposition.label() }</option> }
+                            let label = if index < 9 { format!("{} · {}", index + 1, disposition.label()) } else { disposition.label().to_owned() };
+                            html! { <option value={code.clone()} selected={code == selected}>{ label }</option> }
                         }) }
                     </select>
                 } else {

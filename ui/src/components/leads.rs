@@ -2,12 +2,12 @@ use gloo::timers::callback::Timeout;
 use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallLogEntry;
 use softphone_core::ipc::IpcError;
-use softphone_core::lead::{ImportProgress, ImportReport, Lead, LeadId, Page};
+use softphone_core::lead::{ImportProgress, Lead, LeadId, Page};
 use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::backend;
-use crate::components::do_not_call::DoNotCallImport;
+use crate::components::csv_import::{CsvImport, CsvKind};
 use crate::shown_numbers::use_shown_numbers;
 use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::window_health::{self, Kept};
@@ -158,8 +158,8 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
         <div class="leads">
             <div class="leads-list">
                 <div class="leads-imports">
-                    <ImportForm progress={props.import_progress} {on_imported} />
-                    <DoNotCallImport />
+                    <CsvImport kind={CsvKind::Leads} progress={props.import_progress} {on_imported} />
+                    <CsvImport kind={CsvKind::DoNotCall} />
                 </div>
                 <input
                     id="lead-search"
@@ -396,77 +396,6 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                         </li>
                     }) }
                 </ul>
-            }
-        </div>
-    }
-}
-
-#[derive(Properties, PartialEq)]
-struct ImportFormProps {
-    progress: Option<ImportProgress>,
-    on_imported: Callback<()>,
-}
-
-/// Imports a CSV file by path and reports what was inserted, merged and rejected.
-#[function_component(ImportForm)]
-fn import_form(props: &ImportFormProps) -> Html {
-    let open = use_state(|| false);
-    let path = use_state(String::new);
-    let running = use_state(|| false);
-    let report = use_state(|| None::<ImportReport>);
-    let error = use_state(|| None::<IpcError>);
-
-    if !*open {
-        let open = open.clone();
-        return html! {
-            <button id="import-open" class="secondary import-open" onclick={Callback::from(move |_| open.set(true))}>{ "Import CSV…" }</button>
-        };
-    }
-    let on_path = {
-        let path = path.clone();
-        Callback::from(move |event: InputEvent| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            path.set(input.value());
-        })
-    };
-    let on_import = {
-        let (path, running, report, error) = (path.clone(), running.clone(), report.clone(), error.clone());
-        let on_imported = props.on_imported.clone();
-        Callback::from(move |_| {
-            let (file, running, report, error, on_imported) =
-                ((*path).clone(), running.clone(), report.clone(), error.clone(), on_imported.clone());
-            running.set(true);
-            wasm_bindgen_futures::spawn_local(async move {
-                match backend::import_leads_csv(file.trim()).await {
-                    Ok(done) => {
-                        report.set(Some(done));
-                        error.set(None);
-                        on_imported.emit(());
-                    }
-                    Err(failure) => error.set(Some(failure)),
-                }
-                running.set(false);
-            });
-        })
-    };
-    html! {
-        <div class="import-form">
-            <input id="import-path" type="text" placeholder="/path/to/leads.csv" value={(*path).clone()} oninput={on_path} />
-            <button id="import-run" class="secondary" disabled={*running || path.trim().is_empty()} onclick={on_import}>{ "Import" }</button>
-            if *running {
-                <progress id="import-progress" class="import-progress" max="1000"
-                    value={props.progress.and_then(|p| p.bytes_total.filter(|total| *total > 0).map(|total| (p.bytes_read.min(total) * 1000 / total).to_string()))}>
-                </progress>
-                <span class="muted">{ props.progress.map(|p| format!("{} rows read…", p.rows_done)).unwrap_or_else(|| "Importing…".into()) }</span>
-            }
-            if let Some(done) = &*report {
-                <p class="import-report">
-                    { format!("{} added, {} merged, {} rejected.", done.inserted, done.merged, done.rejected.len()) }
-                    { for done.rejected.iter().take(5).map(|row| html! { <span class="rejected">{ format!(" Line {}: {}", row.line, row.reason) }</span> }) }
-                </p>
-            }
-            if let Some(failure) = &*error {
-                <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
         </div>
     }

@@ -1,11 +1,11 @@
 mod call_log;
 mod calling_settings;
 mod calls_panel;
+mod csv_import;
 mod diagnostics;
 mod dial_list;
 mod dialer;
 mod disposition_settings;
-mod do_not_call;
 mod leads;
 mod ringing_banner;
 mod section_page;

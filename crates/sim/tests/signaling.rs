@@ -758,3 +758,37 @@ async fn strict_mode_lists_frames_the_sdk_would_not_send() {
     let shapes = control_get(&sim, "/control/frame-shapes").await;
     assert!(shapes["kinds"]["login"]["frames"].as_u64() >= Some(1), "every frame's shape is recorded: {shapes}");
 }
+
+#[tokio::test]
+async fn a_number_scripted_through_the_control_api_does_what_its_script_says() {
+    let sim = start().await;
+    let mut client = Client::connect(&sim.ws_url()).await;
+    let (sessid, _, _) = client.login_token(&token(&sim).await).await;
+    let (_media, offer) = client_offer(Playback::Silence);
+    let script = |number: &str, behaviour: &str| {
+        http()
+            .put(format!("{}/control/numbers/{number}", sim.base_url()))
+            .json(&json!({ "behaviour": behaviour }))
+            .send()
+    };
+    // A lead's number, which is no directory number: busy from now on.
+    let scripted = script("+1 212-555-0131", "busy").await.expect("PUT");
+    assert_eq!(scripted.status(), 204);
+    let unknown = script("+12125550131", "voicemail-please").await.expect("PUT");
+    assert_eq!(unknown.status(), 422);
+    let said: Value = unknown.json().await.expect("JSON");
+    assert!(said["error"].as_str().unwrap_or_default().contains("no-answer"), "the words it knows: {said}");
+
+    let hang_up_cause = async |client: &mut Client, call_id: &str| {
+        let created = client.invite(&sessid, call_id, "+12125550131", &offer).await;
+        assert_eq!(created["result"]["message"], "CALL CREATED", "{created}");
+        let bye = client.server_request("telnyx_rtc.bye").await;
+        bye["params"]["cause"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(hang_up_cause(&mut client, "scripted-1").await, "USER_BUSY");
+    assert_eq!(control_call(&sim, "scripted-1").await["behaviour"], "busy");
+
+    let cleared = http().delete(format!("{}/control/numbers", sim.base_url())).send().await.expect("DELETE");
+    assert_eq!(cleared.status(), 204);
+    assert_eq!(hang_up_cause(&mut client, "scripted-2").await, "UNALLOCATED_NUMBER", "back to the directory");
+}

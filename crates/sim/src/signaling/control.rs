@@ -15,6 +15,8 @@
 //! | `GET /control/findings`                |                                                   | [`FindingsView`] |
 //! | `DELETE /control/findings`             |                                                   | 204 |
 //! | `GET /control/frame-shapes`            |                                                   | [`FrameShapes`] of every client frame so far |
+//! | `PUT /control/numbers/{number}`        | `{"behaviour": "busy"}` (a word of `--help`)      | 204; calls to it do that from now on |
+//! | `DELETE /control/numbers`              |                                                   | 204; every scripted number forgotten |
 //!
 //! Errors: 404 unknown call or session, 409 call already ended or no client logged in,
 //! 422 unusable body, 500 media failure; all with `{"error": "..."}`.
@@ -52,6 +54,8 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/strict", post(strict))
         .route("/control/findings", get(findings).delete(clear_findings))
         .route("/control/frame-shapes", get(frame_shapes))
+        .route("/control/numbers/{number}", axum::routing::put(script_number))
+        .route("/control/numbers", axum::routing::delete(clear_scripts))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(loopback_only))
         .with_state(board)
@@ -81,6 +85,38 @@ fn body_error(rejection: &JsonRejection) -> Response {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     (status, Json(json!({ "error": rejection.body_text() }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Script {
+    behaviour: String,
+}
+
+async fn script_number(
+    State(board): State<Switchboard>,
+    Path(number): Path<String>,
+    body: Result<Json<Script>, JsonRejection>,
+) -> Response {
+    let script = match body {
+        Ok(Json(script)) => script,
+        Err(rejection) => return body_error(&rejection),
+    };
+    match super::numbers::Behaviour::from_word(&script.behaviour) {
+        Some(behaviour) => {
+            board.script_number(&number, behaviour);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => {
+            let words: Vec<&str> = super::numbers::Behaviour::ALL.iter().map(|b| b.word()).collect();
+            let error = format!("no behaviour is called {:?}; use one of {}", script.behaviour, words.join(", "));
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": error }))).into_response()
+        }
+    }
+}
+
+async fn clear_scripts(State(board): State<Switchboard>) -> Response {
+    board.clear_scripts();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn list_calls(State(board): State<Switchboard>) -> Response {

@@ -40,6 +40,27 @@ pub enum Behaviour {
 }
 
 impl Behaviour {
+    /// Every behaviour, in the order of the enum.
+    pub const ALL: [Behaviour; 12] = [
+        Behaviour::Tone,
+        Behaviour::Echo,
+        Behaviour::Busy,
+        Behaviour::NoAnswer,
+        Behaviour::Reject,
+        Behaviour::EarlyMedia,
+        Behaviour::HangUp,
+        Behaviour::Unallocated,
+        Behaviour::AlawOnly,
+        Behaviour::IceLite,
+        Behaviour::IceLitePassive,
+        Behaviour::DtlsPassive,
+    ];
+
+    /// The behaviour a [`Behaviour::word`] names.
+    pub fn from_word(word: &str) -> Option<Behaviour> {
+        Behaviour::ALL.into_iter().find(|behaviour| behaviour.word() == word.trim())
+    }
+
     /// The word `--help` and the control API show.
     pub fn word(self) -> &'static str {
         match self {
@@ -137,8 +158,13 @@ pub const DIRECTORY: &[Listing] = &[
 /// What `number` does; [`Behaviour::Unallocated`] for any number not in [`DIRECTORY`].
 /// Spaces, dashes, dots and parentheses are ignored, so `+1 555-555-0100` is `+15555550100`.
 pub fn behaviour_of(number: &str) -> Behaviour {
-    let normalized: String = number.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let normalized = normalize(number);
     DIRECTORY.iter().find(|l| l.number == normalized).map_or(Behaviour::Unallocated, |l| l.behaviour)
+}
+
+/// `number` without spaces, dashes, dots and parentheses.
+pub fn normalize(number: &str) -> String {
+    number.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect()
 }
 
 /// The directory as `--help` prints it: a heading, then one line per number,

@@ -129,7 +129,7 @@ impl Switchboard {
         if let Some(user) = bridge::sip_user(&destination) {
             return self.client_to_client(sessid, params, call_id, user);
         }
-        let behaviour = behaviour_of(&destination);
+        let behaviour = self.behaviour_for(&destination);
         let playback = match behaviour {
             Behaviour::Tone
             | Behaviour::HangUp

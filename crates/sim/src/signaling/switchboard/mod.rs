@@ -483,6 +483,8 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// What the simulator noticed about its clients.
     audit: Audit,
+    /// Numbers the control API scripted, by their normalized form: they override the directory.
+    scripted: Mutex<std::collections::HashMap<String, Behaviour>>,
 }
 
 /// Sessions and calls of one simulator. Cheap to clone; clones share everything.
@@ -535,6 +537,7 @@ impl Switchboard {
                 next_conn_id: AtomicU64::new(1),
                 closing: watch::Sender::new(false),
                 audit: Audit::default(),
+                scripted: Mutex::default(),
             }),
         }
     }
@@ -542,6 +545,24 @@ impl Switchboard {
     /// The timings in use.
     pub fn config(&self) -> &SignalingConfig {
         &self.inner.config
+    }
+
+    /// From now on a call to `number` does what `behaviour` does (a script for a list of leads
+    /// with known outcomes); it overrides the directory.
+    pub fn script_number(&self, number: &str, behaviour: Behaviour) {
+        let mut scripted = self.inner.scripted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        scripted.insert(super::numbers::normalize(number), behaviour);
+    }
+
+    /// Forgets every scripted number.
+    pub fn clear_scripts(&self) {
+        self.inner.scripted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
+    /// What a call to `number` does: its script, else the directory.
+    pub(crate) fn behaviour_for(&self, number: &str) -> Behaviour {
+        let scripted = self.inner.scripted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        scripted.get(&super::numbers::normalize(number)).copied().unwrap_or_else(|| behaviour_of(number))
     }
 
     /// Findings about the clients, the shapes of their frames, and strict mode.

@@ -93,14 +93,14 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) ->
     tracing::info!(leads = session.leads_left(), ?mode, "dialing session started");
     *dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))? = Some(session);
     carry_out(app, effects);
-    Ok(view(app).unwrap_or_else(finished_view))
+    current_view(app)
 }
 
 /// An action of the agent (Call, Skip, Pause, Resume, Stop) on the session.
 pub fn act<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<DialingView, IpcError> {
     let effects = apply(app, event)?;
     carry_out(app, effects);
-    Ok(view(app).unwrap_or_else(finished_view))
+    current_view(app)
 }
 
 /// The session as the window shows it, if there is one.
@@ -301,6 +301,7 @@ fn describe(session: &DialingSession) -> DialingView {
     }
 }
 
-fn finished_view() -> DialingView {
-    describe(&DialingSession::start(Mode::Preview, [], now_ms()).0)
+/// The session's view right after an action on it (there is a session: the action found one).
+fn current_view<R: Runtime>(app: &AppHandle<R>) -> Result<DialingView, IpcError> {
+    view(app).ok_or_else(|| crate::errors::internal("The dialing session"))
 }

@@ -261,28 +261,3 @@ impl Store {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_forms_round_trip() {
-        for state in [
-            LoggedCallState::InProgress,
-            LoggedCallState::Completed,
-            LoggedCallState::Missed,
-            LoggedCallState::Failed,
-            LoggedCallState::Interrupted,
-        ] {
-            assert_eq!(LoggedCallState::from_stored(state.as_str()), Some(state));
-        }
-        for direction in [Direction::Inbound, Direction::Outbound] {
-            assert_eq!(Direction::from_stored(direction.as_str()), Some(direction));
-        }
-        for engine in [CallEngine::Webview, CallEngine::Native] {
-            assert_eq!(CallEngine::from_stored(engine.as_str()), Some(engine));
-        }
-        assert_eq!(LoggedCallState::from_stored("ringing"), None);
-    }
-}

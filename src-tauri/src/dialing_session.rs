@@ -77,11 +77,11 @@ fn build_list(database: &Database, filter: &ListFilter) -> Result<softphone_dial
 /// Starts a session on the leads `filter` holds that may be dialled now.
 pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) -> Result<DialingView, IpcError> {
     let dialer = app.state::<Dialer>();
-    let running = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+    // One lock from the check to the new session: two Starts at once cannot both pass.
+    let mut running = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
     if running.as_ref().is_some_and(|session| session.stage != Stage::Finished) {
         return Err(IpcError::new(ErrorCode::CallRefused, "A dialing session is running; stop it first."));
     }
-    drop(running);
     let list = build_list(&app.state::<Database>(), filter)?;
     if list.ready.is_empty() {
         return Err(IpcError::new(
@@ -91,7 +91,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) ->
     }
     let (session, effects) = DialingSession::start(mode, list.ready, now_ms());
     tracing::info!(leads = session.leads_left(), ?mode, "dialing session started");
-    *dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))? = Some(session);
+    // Kept from the start: a restart before the first action resumes it too.
+    save(app, &session);
+    *running = Some(session);
+    drop(running);
     carry_out(app, effects);
     current_view(app)
 }

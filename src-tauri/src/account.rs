@@ -307,6 +307,26 @@ impl Account {
 }
 
 impl Account {
+    /// The account's phone numbers (`GET /v2/phone_numbers`): the caller-ID numbers the agent may
+    /// present. In demo mode, the simulated account's.
+    pub async fn phone_numbers(&self) -> Result<Vec<String>, IpcError> {
+        let (base_url, api_key) = match self.mode.lock().await.as_ref() {
+            None => return Err(errors::internal("Listing phone numbers before start-up")),
+            Some(Mode::Demo { simulator, .. }) => (simulator.base_url(), Secret::new(softphone_sim::DEFAULT_API_KEY)),
+            Some(Mode::Telnyx { .. }) => {
+                let credentials = self.keychain_call(|keychain| keychain.load()).await?.ok_or_else(|| {
+                    IpcError::new(
+                        softphone_core::ipc::ErrorCode::KeychainFailed,
+                        "The Telnyx credentials are no longer in the keychain. Enter them again in Settings.",
+                    )
+                })?;
+                (self.endpoints.api_url.clone(), credentials.api_key)
+            }
+        };
+        let api = TelnyxApi::new(TelnyxConfig { base_url, ..TelnyxConfig::default() })?;
+        Ok(api.list_phone_numbers(&api_key).await?)
+    }
+
     /// Demo mode: the simulator rings this phone from `from` (E.164), as a caller named
     /// `caller_name`. Returns the simulator's call id.
     pub async fn simulate_inbound_call(&self, from: &str, caller_name: Option<String>) -> Result<String, IpcError> {

@@ -5,7 +5,7 @@
 use softphone_core::call::{CallEvent, CallId, CallsSnapshot, Party};
 use softphone_core::ipc::{ErrorCode, IpcError, NumberCheck};
 use softphone_core::lead::LeadId;
-use softphone_core::phone::{check_typed, parse_dialable};
+use softphone_core::phone::{PhoneNumber, check_typed, parse_dialable};
 use softphone_store::DoNotCallReason;
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::{mpsc, watch};
@@ -20,20 +20,29 @@ pub fn dial_event<R: Runtime>(
     lead_id: Option<LeadId>,
 ) -> Result<(CallId, CallEvent), IpcError> {
     let database = app.state::<Database>();
-    let region = database.settings().default_region;
+    let settings = database.settings();
     let demo = app.state::<Connection>().demo();
-    let number = parse_dialable(number, region, demo).map_err(IpcError::from).inspect_err(|refused| {
-        // The number itself stays out of the log; its length tells a cut-off entry from a typo.
-        tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
-    })?;
+    let number =
+        parse_dialable(number, settings.default_region, demo).map_err(IpcError::from).inspect_err(|refused| {
+            // The number itself stays out of the log; its length tells a cut-off entry from a typo.
+            tracing::info!(code = ?refused.code, typed_chars = number.chars().count(), "number refused");
+        })?;
     // Checked on every dial, the agent's own included. A list that cannot be read refuses the dial.
     if let Some(reason) = database.with(|store| store.do_not_call(&number))? {
         tracing::info!(?reason, "do-not-call: not dialled");
         return Err(IpcError::new(ErrorCode::DoNotCall, do_not_call_sentence(reason)));
     }
     let call_id = CallId(uuid::Uuid::new_v4().to_string());
+    let caller_number = presented_number(&number, &settings.caller_numbers);
     let remote = Party { number: number.as_e164().to_owned(), name: None };
-    Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id }))
+    Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id, caller_number }))
+}
+
+/// The caller-ID number a call to `callee` presents, from the agent's pool (local presence).
+fn presented_number(callee: &PhoneNumber, pool: &[String]) -> Option<String> {
+    // Settings only hold numbers of E.164 shape; one whose country code is unknown is skipped.
+    let pool: Vec<PhoneNumber> = pool.iter().filter_map(|number| PhoneNumber::from_stored(number).ok()).collect();
+    softphone_dialer::caller_number_for(callee, &pool).map(|number| number.as_e164().to_owned())
 }
 
 /// Why a number is never dialled, as the agent reads it.

@@ -76,6 +76,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::account::save_credentials,
             commands::account::clear_credentials,
             commands::account::issue_login_token,
+            commands::account::list_account_numbers,
             commands::calls::get_calls,
             commands::calls::place_call,
             commands::numbers::check_number,

@@ -191,6 +191,35 @@ fn a_call_follows_the_engine_through_the_state_machine() {
     assert_eq!(unknown_state.expect_err("unknown SDK state").code, ErrorCode::CallRefused);
 }
 
+#[test]
+fn each_call_presents_the_agents_number_most_local_to_the_callee() {
+    let shell = shell();
+    // Demo mode lists the simulated account's numbers (212, 415 and 312 area codes).
+    let numbers: Vec<String> = shell.invoke(command::LIST_ACCOUNT_NUMBERS, json!({}));
+    assert_eq!(numbers, ["+12125550142", "+14155550142", "+13125550142"]);
+    let mut settings: Value = shell.invoke(command::GET_SETTINGS, json!({}));
+    settings["caller_numbers"] = json!(["+1 415 555 0142"]);
+    let refused = shell.call(command::SAVE_SETTINGS, json!({ "settings": settings })).expect_err("not E.164");
+    assert!(refused.message.contains("international form"), "{refused:?}");
+    settings["caller_numbers"] = json!(numbers);
+    let _: Value = shell.invoke(command::SAVE_SETTINGS, json!({ "settings": settings }));
+
+    let presented = |typed: &str| {
+        let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": typed }));
+        let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+        let call = snapshot.calls.iter().find(|call| call.call_id == call_id).expect("the call").clone();
+        shell.call(command::HANG_UP_CALL, json!({ "callId": call_id })).expect("hang up");
+        shell
+            .call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": { "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 } }))
+            .expect("ended");
+        shell.call(command::DISMISS_CALL, json!({ "callId": call_id })).expect("dismissed");
+        call.caller_number
+    };
+    assert_eq!(presented("(415) 555-0100").as_deref(), Some("+14155550142"), "same area code");
+    assert_eq!(presented("(312) 555-0199").as_deref(), Some("+13125550142"), "same area code");
+    assert_eq!(presented("(617) 555-0100").as_deref(), Some("+12125550142"), "no match: the first listed");
+}
+
 fn recent_calls(shell: &Shell) -> Vec<Value> {
     let calls: Value = shell.invoke(command::GET_RECENT_CALLS, json!({ "page": { "limit": 50, "offset": 0 } }));
     calls.as_array().cloned().expect("a list")

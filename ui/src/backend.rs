@@ -411,6 +411,11 @@ pub async fn simulate_inbound_call(lead_id: Option<LeadId>) -> Result<String, Ip
     invoke(command::SIMULATE_INBOUND_CALL, &SimulateArgs { lead_id }).await
 }
 
+/// The account's phone numbers (demo mode: the simulated account's), for the caller-ID numbers.
+pub async fn list_account_numbers() -> Result<Vec<String>, IpcError> {
+    invoke(command::LIST_ACCOUNT_NUMBERS, &NoArgs {}).await
+}
+
 pub async fn get_settings() -> Result<Settings, IpcError> {
     invoke(command::GET_SETTINGS, &NoArgs {}).await
 }

@@ -177,6 +177,7 @@ mod tests {
             started_at: UnixMillis(0),
             answered_at: None,
             end: None,
+            caller_number: None,
         }
     }
 

@@ -239,6 +239,7 @@ pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapsh
         started_at: UnixMillis(0),
         answered_at: None,
         end: None,
+        caller_number: None,
     }
 }
 

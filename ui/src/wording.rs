@@ -237,6 +237,7 @@ mod tests {
             started_at: UnixMillis(1_000),
             answered_at: None,
             end: None,
+            caller_number: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod command {
     pub const PLACE_CALL: &str = "place_call";
     pub const CHECK_NUMBER: &str = "check_number";
     pub const FORMAT_NUMBERS: &str = "format_numbers";
+    pub const LIST_ACCOUNT_NUMBERS: &str = "list_account_numbers";
     pub const ANSWER_CALL: &str = "answer_call";
     pub const DECLINE_CALL: &str = "decline_call";
     pub const HANG_UP_CALL: &str = "hang_up_call";

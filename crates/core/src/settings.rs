@@ -34,6 +34,10 @@ pub struct Settings {
     pub window: Option<WindowGeometry>,
     /// When leads may be called, in their own local time (the dialer's rule; 8:00-21:00).
     pub calling_hours: CallingHours,
+    /// The agent's caller-ID numbers, E.164, the default first. Each outbound call presents the
+    /// one that shares the callee's area code (local presence), else one in the callee's country,
+    /// else the first. Empty: Telnyx presents the connection's own number.
+    pub caller_numbers: Vec<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +52,7 @@ impl Default for Settings {
             do_not_disturb: false,
             window: None,
             calling_hours: CallingHours::default(),
+            caller_numbers: Vec::new(),
         }
     }
 }
@@ -101,6 +106,8 @@ impl Settings {
     }
     /// Longest device or ringtone name accepted, in characters.
     pub const NAME_MAX_CHARS: usize = 200;
+    /// Most caller-ID numbers kept (a local-presence pool is a few dozen numbers).
+    pub const CALLER_NUMBERS_MAX: usize = 500;
 
     /// Checks what the types cannot: names are not blank or overlong, and a window has a size.
     /// The region is valid by construction ([`Region`] only holds known codes).
@@ -124,6 +131,17 @@ impl Settings {
         if !self.calling_hours.is_valid() {
             return Err(SettingsError::CallingHours);
         }
+        if self.caller_numbers.len() > Settings::CALLER_NUMBERS_MAX {
+            return Err(SettingsError::TooManyCallerNumbers);
+        }
+        for (index, number) in self.caller_numbers.iter().enumerate() {
+            if !is_e164_shaped(number) {
+                return Err(SettingsError::CallerNumber { number: number.clone() });
+            }
+            if self.caller_numbers[..index].contains(number) {
+                return Err(SettingsError::DuplicateCallerNumber { number: number.clone() });
+            }
+        }
         if let Some(window) = &self.window
             && (window.width < WindowGeometry::MIN_SIDE || window.height < WindowGeometry::MIN_SIDE)
         {
@@ -131,6 +149,15 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// `+` and 8 to 15 digits: an E.164 number's shape (whether the number exists is Telnyx's to say;
+/// the window checks shapes without the numbering metadata).
+fn is_e164_shaped(number: &str) -> bool {
+    number
+        .strip_prefix('+')
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|byte| byte.is_ascii_digit()))
+        && !number.starts_with("+0")
 }
 
 /// Which engine carries calls (docs/architecture.md, "Why two call engines").
@@ -187,6 +214,21 @@ pub enum SettingsError {
     /// Calling hours that close before they open, or run past midnight.
     #[error("The calling hours must open before they close, within one day.")]
     CallingHours,
+    /// A caller-ID number that is not `+` and 8 to 15 digits.
+    #[error("The caller-ID number \"{number}\" is not in international form (a + and 8 to 15 digits).")]
+    CallerNumber {
+        /// As given.
+        number: String,
+    },
+    /// The same caller-ID number twice.
+    #[error("The caller-ID number {number} is listed twice.")]
+    DuplicateCallerNumber {
+        /// As given.
+        number: String,
+    },
+    /// More than [`Settings::CALLER_NUMBERS_MAX`] caller-ID numbers.
+    #[error("Too many caller-ID numbers; keep at most 500.")]
+    TooManyCallerNumbers,
 }
 
 #[cfg(test)]
@@ -263,5 +305,30 @@ mod tests {
             let message = error.to_string();
             assert!(message.starts_with(char::is_uppercase) && message.ends_with('.'), "{message}");
         }
+    }
+
+    #[test]
+    fn caller_numbers_must_be_international_and_listed_once() {
+        let numbers = |list: &[&str]| Settings {
+            caller_numbers: list.iter().map(|number| (*number).to_owned()).collect(),
+            ..Settings::default()
+        };
+        assert_eq!(numbers(&["+14155550100", "+442079460958"]).validate(), Ok(()));
+        for bad in ["4155550100", "+1415555", "+1 415 555 0100", "+0123456789", "+1234567890123456", ""] {
+            assert_eq!(
+                numbers(&["+14155550100", bad]).validate(),
+                Err(SettingsError::CallerNumber { number: bad.to_owned() }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            numbers(&["+14155550100", "+12125550100", "+14155550100"]).validate(),
+            Err(SettingsError::DuplicateCallerNumber { number: "+14155550100".into() })
+        );
+        let pool: Vec<String> = (0..=Settings::CALLER_NUMBERS_MAX).map(|n| format!("+1415{n:07}")).collect();
+        let too_many = Settings { caller_numbers: pool, ..Settings::default() };
+        assert_eq!(too_many.validate(), Err(SettingsError::TooManyCallerNumbers));
+        let message = SettingsError::CallerNumber { number: "41".into() }.to_string();
+        assert_eq!(message, "The caller-ID number \"41\" is not in international form (a + and 8 to 15 digits).");
     }
 }

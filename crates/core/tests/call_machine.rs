@@ -22,7 +22,7 @@ fn party(number: &str) -> Party {
 }
 
 fn dial(call: &str) -> CallEvent {
-    CallEvent::Dial { call_id: id(call), remote: party("+14155550100"), lead_id: Some(LeadId(7)) }
+    CallEvent::Dial { call_id: id(call), remote: party("+14155550100"), lead_id: Some(LeadId(7)), caller_number: None }
 }
 
 fn incoming(call: &str) -> CallEvent {
@@ -66,7 +66,10 @@ fn outbound_call_from_dial_to_wrap_up() {
     // The engine's next step comes first, the bookkeeping after it (the order the shell runs them).
     assert!(matches!(&effects[0], Effect::Engine(EngineCommand::Dial { .. })), "{effects:?}");
     assert!(matches!(&effects[1], Effect::LogStarted { lead_id: Some(LeadId(7)), at, .. } if *at == T0), "{effects:?}");
-    assert_eq!(engine_commands(&effects), [EngineCommand::Dial { call_id: id("a"), number: "+14155550100".into() }]);
+    assert_eq!(
+        engine_commands(&effects),
+        [EngineCommand::Dial { call_id: id("a"), number: "+14155550100".into(), caller_number: None }]
+    );
     assert_eq!(effects.last(), Some(&Effect::Publish));
     assert_eq!(view(&machine, "a"), CallView::Dialing);
 

@@ -44,7 +44,7 @@ fn party() -> Party {
 
 fn event() -> impl Strategy<Value = CallEvent> {
     prop_oneof![
-        call_id().prop_map(|call_id| CallEvent::Dial { call_id, remote: party(), lead_id: None }),
+        call_id().prop_map(|call_id| CallEvent::Dial { call_id, remote: party(), lead_id: None, caller_number: None }),
         call_id().prop_map(|call_id| CallEvent::Answer { call_id }),
         call_id().prop_map(|call_id| CallEvent::Decline { call_id }),
         call_id().prop_map(|call_id| CallEvent::Hangup { call_id }),

@@ -49,7 +49,8 @@ async fn main() {
     for n in 0..calls {
         let call_id = CallId(format!("bench-{n}-{}", std::process::id()));
         let started = Instant::now();
-        let dial = engine.execute(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.into() });
+        let dial =
+            engine.execute(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.into(), caller_number: None });
         let watch_invite = async {
             loop {
                 if sim.switchboard().calls().iter().any(|call| call.id == call_id.0) {

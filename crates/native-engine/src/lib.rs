@@ -215,8 +215,8 @@ impl NativeEngine {
     pub async fn execute(&self, command: EngineCommand) -> Result<(), NativeEngineError> {
         let shared = &self.shared;
         match command {
-            EngineCommand::Dial { call_id, number } => {
-                let outcome = self.dial(&call_id, &number).await;
+            EngineCommand::Dial { call_id, number, caller_number } => {
+                let outcome = self.dial(&call_id, &number, caller_number).await;
                 self.fail_call_on_error(&call_id, outcome).await
             }
             EngineCommand::Answer { call_id } => {
@@ -252,11 +252,22 @@ impl NativeEngine {
         }
     }
 
-    async fn dial(&self, call_id: &CallId, number: &str) -> Result<(), NativeEngineError> {
+    /// Invites `number`, presenting `caller_number` when given (local presence), else the
+    /// configured caller id.
+    async fn dial(
+        &self,
+        call_id: &CallId,
+        number: &str,
+        caller_number: Option<String>,
+    ) -> Result<(), NativeEngineError> {
         let shared = &self.shared;
         let (media, offer) = new_media(shared, None).await?;
         shared.lock_calls().insert(call_id.as_str().to_owned(), CallSlot { media: Some(media), ..CallSlot::default() });
-        shared.rtc.invite(call_id.as_str(), number, shared.caller_id.clone(), &offer, Vec::new()).await?;
+        let mut caller_id = shared.caller_id.clone();
+        if caller_number.is_some() {
+            caller_id.number = caller_number;
+        }
+        shared.rtc.invite(call_id.as_str(), number, caller_id, &offer, Vec::new()).await?;
         Ok(())
     }
 

@@ -117,7 +117,9 @@ async fn an_outbound_call_under_hostile_frames_holds_sends_dtmf_and_ends_truthfu
     let mut app = App::start(&sim).await;
     let call_id = CallId(format!("hostile-out-{}", now().0));
     let remote = Party { number: TONE.into(), name: None };
-    app.handle(CallEvent::Dial { call_id: call_id.clone(), remote, lead_id: None }).await.expect("dial");
+    app.handle(CallEvent::Dial { call_id: call_id.clone(), remote, lead_id: None, caller_number: None })
+        .await
+        .expect("dial");
     let active = app.until_call(&call_id, "active", is(CallView::Active)).await;
     assert!(active.answered_at.is_some());
     until_sim(&sim, &call_id.0, "the engine's 880 Hz microphone", |call| far_end_hears(call, MIC_HZ)).await;
@@ -206,7 +208,9 @@ async fn inbound_calls_and_a_busy_number_under_hostile_frames_end_with_their_rea
     // Outbound to the busy number.
     let busy = CallId(format!("hostile-busy-{}", now().0));
     let remote = Party { number: BUSY.into(), name: None };
-    app.handle(CallEvent::Dial { call_id: busy.clone(), remote, lead_id: None }).await.expect("dial");
+    app.handle(CallEvent::Dial { call_id: busy.clone(), remote, lead_id: None, caller_number: None })
+        .await
+        .expect("dial");
     let end = app.until_call(&busy, "busy", ended).await.end.expect("an end");
     assert_eq!((end.outcome, end.cause), (CallOutcome::Busy, HangupCause::UserBusy));
 

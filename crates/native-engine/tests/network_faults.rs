@@ -214,7 +214,7 @@ async fn active_call(phone: &mut Phone, n: u64) -> Result<CallId, String> {
     let call_id = new_call_id(n);
     phone
         .engine
-        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned() })
+        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None })
         .await
         .map_err(|error| format!("dial: {error}"))?;
     next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await?;

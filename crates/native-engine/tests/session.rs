@@ -106,7 +106,7 @@ async fn call_with_audio(
     n: u32,
 ) {
     let call_id = CallId(common::uuid_like(&format!("session-call-{n}")));
-    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned() });
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
     common::next_update(events, &call_id, "active", state(SdkState::Active)).await;
     until_sim(sim, &call_id.0, "the agent heard at the far end", |call| far_end_hears(call, MIC_HZ)).await;
     session.send(EngineCommand::Hangup { call_id: call_id.clone() });
@@ -135,7 +135,7 @@ async fn a_start_without_tokens_says_why_fails_dials_and_comes_up_once_tokens_ar
 
     // A dial meanwhile fails its call at once, with a sentence, instead of waiting.
     let early = CallId(common::uuid_like("session-early"));
-    session.send(EngineCommand::Dial { call_id: early.clone(), number: TONE.to_owned() });
+    session.send(EngineCommand::Dial { call_id: early.clone(), number: TONE.to_owned(), caller_number: None });
     let failed =
         common::next_update(&mut events, &early, "failed", |update| matches!(update, EngineUpdate::Failed { .. }))
             .await;

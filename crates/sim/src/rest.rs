@@ -133,6 +133,7 @@ pub fn routes(state: SimState) -> Router {
         .route("/v2/telephony_credentials", get(list_credentials).post(create_credential))
         .route("/v2/telephony_credentials/{id}", get(show_credential))
         .route("/v2/telephony_credentials/{id}/token", post(mint_token))
+        .route("/v2/phone_numbers", get(list_phone_numbers))
         .fallback(|| async { ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
@@ -241,27 +242,78 @@ async fn list_credentials(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let Query(query) = query.map_err(|_| {
-        ApiError::bad_request(StatusCode::UNPROCESSABLE_ENTITY, "The query string is malformed.".to_owned())
-    })?;
-    let page_param = |name: &str, default: usize| {
-        query.get(name).and_then(|v| v.parse::<usize>().ok()).filter(|v| *v >= 1).unwrap_or(default)
-    };
-    let page_size = page_param("page[size]", 20).min(250);
-    let page_number = page_param("page[number]", 1);
+    let page = Page::of(query)?;
     let all = state.credentials();
-    let data: Vec<Value> =
-        all.iter().skip(page_size.saturating_mul(page_number - 1)).take(page_size).map(credential_json).collect();
-    Ok(axum::Json(json!({
-        "data": data,
-        "meta": {
-            "page_number": page_number,
-            "page_size": page_size,
-            "total_pages": all.len().div_ceil(page_size),
-            "total_results": all.len(),
-        }
-    }))
-    .into_response())
+    let data: Vec<Value> = all.iter().skip(page.skipped()).take(page.size).map(credential_json).collect();
+    Ok(page.answer(data, all.len()))
+}
+
+/// A page of a list as Telnyx pages them: `page[number]` from 1, `page[size]` up to 250.
+struct Page {
+    number: usize,
+    size: usize,
+}
+
+impl Page {
+    fn of(query: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<Page, ApiError> {
+        let Query(query) = query.map_err(|_| {
+            ApiError::bad_request(StatusCode::UNPROCESSABLE_ENTITY, "The query string is malformed.".to_owned())
+        })?;
+        let param = |name: &str, default: usize| {
+            query.get(name).and_then(|v| v.parse::<usize>().ok()).filter(|v| *v >= 1).unwrap_or(default)
+        };
+        Ok(Page { number: param("page[number]", 1), size: param("page[size]", 20).min(250) })
+    }
+
+    fn skipped(&self) -> usize {
+        self.size.saturating_mul(self.number - 1)
+    }
+
+    /// The page's `data` with the `meta` Telnyx gives, for a list of `total` items.
+    fn answer(&self, data: Vec<Value>, total: usize) -> Response {
+        axum::Json(json!({
+            "data": data,
+            "meta": {
+                "page_number": self.number,
+                "page_size": self.size,
+                "total_pages": total.div_ceil(self.size),
+                "total_results": total,
+            }
+        }))
+        .into_response()
+    }
+}
+
+/// The phone numbers the simulated account owns (`GET /v2/phone_numbers`): one in each of three
+/// North American area codes, so local presence has something to choose from in demo mode.
+pub const ACCOUNT_NUMBERS: [&str; 3] = ["+12125550142", "+14155550142", "+13125550142"];
+
+/// `GET /v2/phone_numbers`, paged as Telnyx pages (`page[number]`, `page[size]` up to 250).
+async fn list_phone_numbers(
+    State(state): State<SimState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let page = Page::of(query)?;
+    let data: Vec<Value> = ACCOUNT_NUMBERS
+        .iter()
+        .enumerate()
+        .skip(page.skipped())
+        .take(page.size)
+        .map(|(index, number)| {
+            json!({
+                "id": format!("{}", 1_293_384_261_075_731_499_u64 + index as u64),
+                "record_type": "phone_number",
+                "phone_number": number,
+                "status": "active",
+                "connection_id": "1494404757140276705",
+                "connection_name": "softphone demo",
+                "tags": [],
+            })
+        })
+        .collect();
+    Ok(page.answer(data, ACCOUNT_NUMBERS.len()))
 }
 
 async fn show_credential(

@@ -13,6 +13,9 @@ use crate::token::{CredentialId, LoginToken};
 /// Telnyx's REST API.
 pub const TELNYX_BASE_URL: &str = "https://api.telnyx.com";
 
+/// Most pages of 250 read by [`TelnyxApi::list_phone_numbers`] (10,000 numbers).
+pub const PHONE_NUMBER_PAGES_MAX: u32 = 40;
+
 /// When and how often a failed request is tried again.
 ///
 /// Retried: 429 (after `Retry-After` in seconds, capped at `max_retry_after`; an HTTP-date there
@@ -186,6 +189,33 @@ impl TelnyxApi {
         url.query_pairs_mut().append_pair("page[size]", "1");
         self.send(api_key, Method::GET, url, None, None, "endpoint").await?;
         Ok(())
+    }
+
+    /// The account's phone numbers, E.164, in the order Telnyx lists them (`GET /v2/phone_numbers`,
+    /// page by page, active numbers only): the caller-ID numbers an agent may present. Stops after
+    /// [`PHONE_NUMBER_PAGES_MAX`] pages of 250.
+    pub async fn list_phone_numbers(&self, api_key: &Secret) -> Result<Vec<String>, TelnyxError> {
+        let mut numbers = Vec::new();
+        for page in 1..=PHONE_NUMBER_PAGES_MAX {
+            let mut url = self.url(&["v2", "phone_numbers"]);
+            url.query_pairs_mut()
+                .append_pair("page[number]", &page.to_string())
+                .append_pair("page[size]", "250")
+                .append_pair("filter[status]", "active");
+            let reply = self.send(api_key, Method::GET, url, None, None, "phone number").await?;
+            let value: Value = serde_json::from_slice(&reply.body)
+                .map_err(|_| TelnyxError::InvalidResponse { reason: "the phone number list is not JSON" })?;
+            let data = value["data"]
+                .as_array()
+                .ok_or(TelnyxError::InvalidResponse { reason: "the phone number list has no data array" })?;
+            numbers.extend(data.iter().filter_map(|entry| entry["phone_number"].as_str()).map(str::to_owned));
+            let total_pages = value["meta"]["total_pages"].as_u64().unwrap_or(1);
+            if data.is_empty() || u64::from(page) >= total_pages {
+                break;
+            }
+        }
+        tracing::info!(count = numbers.len(), "account phone numbers listed");
+        Ok(numbers)
     }
 
     fn url(&self, segments: &[&str]) -> Url {

@@ -260,3 +260,17 @@ async fn nothing_prints_the_key_or_the_jwt() {
     }
     assert!(shown.contains("<redacted>"));
 }
+
+#[tokio::test]
+async fn the_accounts_phone_numbers_are_listed_for_local_presence() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let api = api(&sim);
+    let numbers = api.list_phone_numbers(&Secret::new(KEY)).await.expect("listed");
+    assert_eq!(numbers, softphone_sim::rest::ACCOUNT_NUMBERS);
+    let paths: Vec<String> = sim.state().snapshot().requests.iter().map(|request| request.path.clone()).collect();
+    assert_eq!(paths, ["/v2/phone_numbers"], "one page of 250 holds them all");
+
+    let error = api.list_phone_numbers(&Secret::new(WRONG_KEY)).await.unwrap_err();
+    assert_eq!(error.code(), TelnyxErrorCode::TelnyxAuthRejected);
+    sim.shutdown().await;
+}

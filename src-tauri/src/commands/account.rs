@@ -37,6 +37,13 @@ pub async fn get_credentials_status(account: State<'_, Arc<Account>>) -> Result<
     Ok(account.credentials_status().await)
 }
 
+/// The account's phone numbers, for the caller-ID numbers in Settings (local presence).
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn list_account_numbers(account: State<'_, Arc<Account>>) -> Result<Vec<String>, IpcError> {
+    account.phone_numbers().await
+}
+
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn save_credentials<R: Runtime>(

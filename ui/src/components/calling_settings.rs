@@ -23,6 +23,17 @@ fn select_value(event: &Event) -> String {
     event.target_unchecked_into::<web_sys::HtmlSelectElement>().value()
 }
 
+/// The caller-ID numbers typed one a line: trimmed, blank lines and inner spaces or dashes dropped
+/// (the shell checks what is left).
+fn caller_number_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            line.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '(' | ')' | '.')).collect::<String>()
+        })
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
 /// Default region, call engine, audio devices (with a microphone meter), saved together.
 #[function_component(CallingSettings)]
 pub fn calling_settings(props: &CallingSettingsProps) -> Html {
@@ -31,6 +42,9 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let meter = use_state(|| None::<AudioMeter>);
     let error = use_state(|| None::<IpcError>);
     let saved = use_state(|| false);
+    // The caller-ID numbers as typed (one a line), read into the settings when saved, so a line
+    // being typed is not reformatted under the cursor.
+    let caller_text = use_state(|| None::<String>);
     {
         let (draft, devices, error) = (draft.clone(), devices.clone(), error.clone());
         use_effect_with((), move |_| {
@@ -101,15 +115,44 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
             });
         })
     };
+    let on_caller_text = {
+        let (caller_text, saved) = (caller_text.clone(), saved.clone());
+        Callback::from(move |event: InputEvent| {
+            caller_text.set(Some(event.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
+            saved.set(false);
+        })
+    };
+    let on_account_numbers = {
+        let (caller_text, saved, error) = (caller_text.clone(), saved.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (caller_text, saved, error) = (caller_text.clone(), saved.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::list_account_numbers().await {
+                    Ok(numbers) => {
+                        caller_text.set(Some(numbers.join("\n")));
+                        saved.set(false);
+                        error.set(None);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
     let on_save = {
         let (draft, saved, error, on_saved) = (draft.clone(), saved.clone(), error.clone(), props.on_saved.clone());
+        let caller_text = caller_text.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            let Some(next) = (*draft).clone() else { return };
+            let Some(mut next) = (*draft).clone() else { return };
+            if let Some(text) = &*caller_text {
+                next.caller_numbers = caller_number_lines(text);
+            }
             let (draft, saved, error, on_saved) = (draft.clone(), saved.clone(), error.clone(), on_saved.clone());
+            let caller_text = caller_text.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 match backend::save_settings(&next).await {
                     Ok(in_force) => {
+                        caller_text.set(None);
                         draft.set(Some(in_force.clone()));
                         saved.set(true);
                         error.set(None);
@@ -143,6 +186,7 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
         }
     };
     let mic_level = meter.map_or(-120.0, |levels| levels.input_dbfs);
+    let caller_value = (*caller_text).clone().unwrap_or_else(|| current.caller_numbers.join("\n"));
     html! {
         <form id="calling-settings" class="calling-settings" onsubmit={on_save}>
             <h2>{ "Calling" }</h2>
@@ -173,6 +217,13 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 </select>
                 <button id="settings-ringtone-preview" type="button" onclick={on_preview}>{ "Preview" }</button>
             </div>
+            <label for="settings-caller-numbers">{ "Caller-ID numbers" }</label>
+            <textarea id="settings-caller-numbers" rows="3" placeholder="+12125550100" value={caller_value}
+                oninput={on_caller_text} spellcheck="false"></textarea>
+            <div class="inline-field">
+                <button id="settings-account-numbers" type="button" onclick={on_account_numbers}>{ "Use my Telnyx numbers" }</button>
+            </div>
+            <p class="muted hint">{ "One a line, in international form. Each call shows the number that shares the lead's area code, else one in the lead's country, else the first." }</p>
             <label for="settings-mic-meter">{ "Microphone level" }</label>
             <meter id="settings-mic-meter" class="meter wide" min="-60" max="0" low="-50" high="-6" optimum="-20"
                 value={format!("{:.1}", mic_level.clamp(-60.0, 0.0))}></meter>
@@ -189,5 +240,17 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 <p id="calling-settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caller_number_lines;
+
+    #[test]
+    fn caller_numbers_are_read_one_a_line_as_typed_or_pasted() {
+        let typed = "+1 212-555-0142\n\n  +1 (415) 555.0142  \r\n+442079460958";
+        assert_eq!(caller_number_lines(typed), ["+12125550142", "+14155550142", "+442079460958"]);
+        assert!(caller_number_lines(" \n\n").is_empty());
     }
 }

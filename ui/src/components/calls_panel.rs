@@ -109,6 +109,11 @@ fn call_card(props: &CallCardProps) -> Html {
                         <span class="call-lead-company">{ company.clone() }</span>
                     }
                 }
+                if let Some(presented) = &call.caller_number {
+                    <span class="call-caller-number" title="The caller ID this call presents">
+                        { format!("from {}", numbers.shown(presented)) }
+                    </span>
+                }
             </div>
             <div class="call-status">
                 <span class="call-state">{ wording::call_state(call) }</span>

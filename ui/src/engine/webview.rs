@@ -167,7 +167,7 @@ impl WebviewEngine {
     /// [`SessionEvent::CommandFailed`].
     pub fn execute(&self, command: EngineCommand) {
         match command {
-            EngineCommand::Dial { call_id, number } => self.dial(call_id, &number),
+            EngineCommand::Dial { call_id, number, caller_number } => self.dial(call_id, &number, caller_number),
             EngineCommand::Answer { call_id } => self.on_call(&call_id, "answer", true, SdkCall::answer),
             EngineCommand::Hangup { call_id } => self.on_call(&call_id, "hang up", false, SdkCall::hangup),
             EngineCommand::Hold { call_id } => self.on_call(&call_id, "hold", false, SdkCall::hold),
@@ -200,7 +200,9 @@ impl WebviewEngine {
         self.inner.calls.borrow().len()
     }
 
-    fn dial(&self, call_id: CallId, number: &str) {
+    /// Starts an SDK call to `number`, presenting `caller_number` when the shell chose one (local
+    /// presence), else the configured caller id.
+    fn dial(&self, call_id: CallId, number: &str, caller_number: Option<String>) {
         self.inner.translator.borrow_mut().expect_outbound(&call_id);
         let mut options = vec![
             ("id", JsValue::from_str(&call_id.0)),
@@ -208,11 +210,12 @@ impl WebviewEngine {
             ("audio", JsValue::TRUE),
             ("video", JsValue::FALSE),
         ];
-        if let Some(caller) = &self.inner.config.caller {
-            options.push(("callerNumber", JsValue::from_str(&caller.number)));
-            if let Some(name) = &caller.name {
-                options.push(("callerName", JsValue::from_str(name)));
-            }
+        let configured = self.inner.config.caller.as_ref();
+        if let Some(number) = caller_number.as_deref().or(configured.map(|caller| caller.number.as_str())) {
+            options.push(("callerNumber", JsValue::from_str(number)));
+        }
+        if let Some(name) = configured.and_then(|caller| caller.name.as_deref()) {
+            options.push(("callerName", JsValue::from_str(name)));
         }
         match self.inner.client.new_call(&object(&options)) {
             Ok(call) => {

@@ -42,6 +42,8 @@ struct Call {
     direction: Direction,
     remote: Party,
     lead_id: Option<LeadId>,
+    /// The caller-ID number presented (outbound calls, when chosen).
+    caller_number: Option<String>,
     phase: Phase,
     muted: bool,
     started_at: UnixMillis,
@@ -50,6 +52,14 @@ struct Call {
     /// The agent ended it (declined, cancelled or hung up).
     ended_by_agent: bool,
     end: Option<CallEnd>,
+}
+
+/// The fields of [`CallEvent::Dial`].
+struct Dialed {
+    call_id: CallId,
+    remote: Party,
+    lead_id: Option<LeadId>,
+    caller_number: Option<String>,
 }
 
 impl Call {
@@ -97,6 +107,7 @@ impl Call {
             started_at: self.started_at,
             answered_at: self.answered_at,
             end: self.end.clone(),
+            caller_number: self.caller_number.clone(),
         }
     }
 }
@@ -164,7 +175,9 @@ impl CallMachine {
 
     fn apply(&mut self, event: CallEvent, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
         match event {
-            CallEvent::Dial { call_id, remote, lead_id } => self.dial(call_id, remote, lead_id, now, effects),
+            CallEvent::Dial { call_id, remote, lead_id, caller_number } => {
+                self.dial(Dialed { call_id, remote, lead_id, caller_number }, now, effects)
+            }
             CallEvent::SetDoNotDisturb { on } => {
                 self.do_not_disturb = on;
                 effects.push(Effect::DoNotDisturb { on });
@@ -258,14 +271,8 @@ impl CallMachine {
         }
     }
 
-    fn dial(
-        &mut self,
-        call_id: CallId,
-        remote: Party,
-        lead_id: Option<LeadId>,
-        now: UnixMillis,
-        effects: &mut Vec<Effect>,
-    ) -> Result<(), Rejection> {
+    fn dial(&mut self, dialed: Dialed, now: UnixMillis, effects: &mut Vec<Effect>) -> Result<(), Rejection> {
+        let Dialed { call_id, remote, lead_id, caller_number } = dialed;
         if self.calls.iter().any(|call| call.id == call_id) {
             return Err(Rejection::DuplicateCall(call_id));
         }
@@ -277,12 +284,17 @@ impl CallMachine {
             lead_id,
             at: now,
         });
-        effects.push(Effect::Engine(EngineCommand::Dial { call_id: call_id.clone(), number: remote.number.clone() }));
+        effects.push(Effect::Engine(EngineCommand::Dial {
+            call_id: call_id.clone(),
+            number: remote.number.clone(),
+            caller_number: caller_number.clone(),
+        }));
         self.calls.push(Call {
             id: call_id,
             direction: Direction::Outbound,
             remote,
             lead_id,
+            caller_number,
             phase: Phase::Dialing,
             muted: false,
             started_at: now,
@@ -375,6 +387,7 @@ impl CallMachine {
                     direction: Direction::Inbound,
                     remote,
                     lead_id: None,
+                    caller_number: None,
                     phase: Phase::Ringing,
                     muted: false,
                     started_at: now,

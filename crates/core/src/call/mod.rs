@@ -166,6 +166,10 @@ pub enum CallEvent {
         call_id: CallId,
         remote: Party,
         lead_id: Option<LeadId>,
+        /// The caller-ID number the call presents (local presence); `None` leaves it to Telnyx,
+        /// which presents the connection's own number.
+        #[serde(default)]
+        caller_number: Option<String>,
     },
     /// The agent answers a ringing call (holding the call in the foreground, if any).
     Answer {
@@ -301,6 +305,9 @@ pub struct CallSnapshot {
     pub started_at: UnixMillis,
     pub answered_at: Option<UnixMillis>,
     pub end: Option<CallEnd>,
+    /// The caller-ID number an outbound call presents, when the app chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_number: Option<String>,
 }
 
 /// Every call, oldest first; the payload of `call://updated`.
@@ -323,6 +330,9 @@ pub enum EngineCommand {
     Dial {
         call_id: CallId,
         number: String,
+        /// The caller-ID number to present; `None` for the connection's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller_number: Option<String>,
     },
     Answer {
         call_id: CallId,

@@ -195,7 +195,7 @@ pub async fn dial(phone: &mut Phone, number: &str) -> CallId {
     let call_id = CallId(uuid_like(number));
     phone
         .engine
-        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: number.to_owned() })
+        .execute(EngineCommand::Dial { call_id: call_id.clone(), number: number.to_owned(), caller_number: None })
         .await
         .expect("the invite is accepted");
     call_id

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::App;
+use common::{App, http, until_sim};
 
 #[tokio::test]
 async fn settings_show_demo_mode_and_the_keychain_state() {
@@ -148,5 +148,39 @@ async fn the_chosen_ringtone_is_previewed_and_rings_the_next_incoming_call() {
     until_speaker_plays(&app, 1200.0, "the incoming call").await;
     app.find(&format!("#call-{call_id} .decline")).await.click().await.expect("decline");
     app.wait_for_text(&format!("#call-{call_id} .call-state"), |text| text.starts_with("Ended")).await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn the_accounts_numbers_become_caller_ids_and_a_call_presents_the_local_one() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // A San Francisco number that answers with a tone.
+    let url = format!("{}/control/numbers/+14155550177", app.simulator_url().await);
+    let scripted = http().put(&url).json(&serde_json::json!({ "behaviour": "tone" })).send().await.expect("PUT");
+    assert!(scripted.status().is_success(), "{}", scripted.status());
+
+    app.open("settings").await;
+    app.find("#settings-account-numbers").await.click().await.expect("use my Telnyx numbers");
+    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
+    let listed = async || app.find("#settings-caller-numbers").await.prop("value").await.ok().flatten();
+    while listed().await.as_deref() != Some("+12125550142\n+14155550142\n+13125550142") {
+        assert!(std::time::Instant::now() < deadline, "the account's numbers never came: {:?}", listed().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    app.screenshot("settings-caller-numbers").await;
+
+    app.open("dialer").await;
+    app.type_into("#dial-number", "(415) 555-0177").await;
+    app.wait_for_text("#dial-check", |text| text.starts_with("Valid")).await;
+    app.find("#dial-call").await.click().await.expect("call");
+    let presented = app.wait_for_text("#calls-panel .call-caller-number", |text| !text.is_empty()).await;
+    assert_eq!(presented, "from +1 415-555-0142", "the number sharing the callee's area code");
+    let call = until_sim(&app, "the call", |call| call["to"] == "+14155550177").await;
+    assert_eq!(call["from"], "+14155550142", "the INVITE carried it: {call}");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    app.screenshot("call-local-presence").await;
     app.close().await;
 }

@@ -446,3 +446,52 @@ fn every_published_change_has_a_higher_revision_and_a_refused_event_none() {
     ok(&mut machine, CallEvent::Answer { call_id: id("in") }, at(2));
     assert!(machine.snapshot().revision > ringing);
 }
+
+#[test]
+fn a_voicemail_drop_plays_on_by_itself_while_the_agent_dials_the_next_lead() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    // Not before the far end answers.
+    let refused = machine.handle(CallEvent::DropVoicemail { call_id: id("a"), greeting: "g.wav".into() }, at(1));
+    assert!(matches!(refused, Err(Rejection::NotNow { view: CallView::Dialing, .. })), "{refused:?}");
+    ok(&mut machine, sdk("a", "active"), at(2));
+
+    let effects = ok(&mut machine, CallEvent::DropVoicemail { call_id: id("a"), greeting: "g.wav".into() }, at(10));
+    assert_eq!(engine_commands(&effects), [EngineCommand::PlayVoicemail { call_id: id("a"), greeting: "g.wav".into() }]);
+    assert_eq!(view(&machine, "a"), CallView::LeavingVoicemail);
+    // The SDK's chatter does not take the greeting off the call; the agent's hold cannot either.
+    ok(&mut machine, sdk("a", "active"), at(11));
+    assert_eq!(view(&machine, "a"), CallView::LeavingVoicemail);
+    assert!(machine.handle(CallEvent::Hold { call_id: id("a") }, at(11)).is_err());
+
+    // The next lead is dialled at once, and the greeting call is not put on hold for it.
+    let effects = ok(&mut machine, dial("b"), at(12));
+    assert!(!engine_commands(&effects).iter().any(|command| matches!(command, EngineCommand::Hold { .. })), "{effects:?}");
+    assert_eq!(view(&machine, "b"), CallView::Dialing);
+
+    // The engine hangs up when the greeting ends: logged as completed, gone from the panel with no
+    // wrap-up (it was wrapped up when dropped).
+    let effects = ok(&mut machine, ended("a", "NORMAL_CLEARING", Some(200)), at(40));
+    assert!(
+        effects.iter().any(|effect| matches!(effect, Effect::LogFinished { end, .. } if end.outcome == CallOutcome::Completed)),
+        "{effects:?}"
+    );
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::OpenWrapUp { .. })), "{effects:?}");
+    assert!(machine.snapshot().calls.iter().all(|call| call.call_id != id("a")), "the greeting call left the panel");
+    assert_eq!(view(&machine, "b"), CallView::Dialing);
+}
+
+#[test]
+fn a_voicemail_drop_that_never_ends_is_hung_up() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, dial("a"), at(0));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    ok(&mut machine, CallEvent::DropVoicemail { call_id: id("a"), greeting: "g.wav".into() }, at(2));
+    let late = at(2 + softphone_core::call::deadline::LEAVING_VOICEMAIL_SECS);
+    let effects = ok(&mut machine, CallEvent::Tick, late);
+    assert_eq!(engine_commands(&effects), [EngineCommand::Hangup { call_id: id("a") }]);
+    assert_eq!(view(&machine, "a"), CallView::Ending);
+    let effects = ok(&mut machine, CallEvent::Tick, late.plus_secs(softphone_core::call::deadline::ENDING_SECS));
+    assert!(!effects.iter().any(|effect| matches!(effect, Effect::OpenWrapUp { .. })), "{effects:?}");
+    assert!(machine.snapshot().calls.is_empty());
+}

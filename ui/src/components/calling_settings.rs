@@ -218,9 +218,9 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 <button id="settings-ringtone-preview" type="button" onclick={on_preview}>{ "Preview" }</button>
             </div>
             <label for="settings-caller-numbers">{ "Caller-ID numbers" }</label>
-            <textarea id="settings-caller-numbers" rows="3" placeholder="+12125550100" value={caller_value}
-                oninput={on_caller_text} spellcheck="false"></textarea>
-            <div class="inline-field">
+            <div class="caller-numbers">
+                <textarea id="settings-caller-numbers" rows="3" placeholder="+12125550100" value={caller_value}
+                    oninput={on_caller_text} spellcheck="false"></textarea>
                 <button id="settings-account-numbers" type="button" onclick={on_account_numbers}>{ "Use my Telnyx numbers" }</button>
             </div>
             <p class="muted hint">{ "One a line, in international form. Each call shows the number that shares the lead's area code, else one in the lead's country, else the first." }</p>

@@ -29,6 +29,8 @@ enum Phase {
     Reconnecting {
         held: bool,
     },
+    /// A greeting plays into the call; the engine hangs up when it ends.
+    LeavingVoicemail,
     /// Hangup requested; `cause` is what the log says if the engine never confirms.
     Ending {
         cause: HangupCause,
@@ -51,6 +53,8 @@ struct Call {
     deadline: Option<UnixMillis>,
     /// The agent ended it (declined, cancelled or hung up).
     ended_by_agent: bool,
+    /// A greeting was dropped into it: its wrap-up is done.
+    left_voicemail: bool,
     end: Option<CallEnd>,
 }
 
@@ -74,6 +78,7 @@ impl Call {
             Phase::Connected(Hold::On) => CallView::Held,
             Phase::Connected(Hold::ReleaseRequested) => CallView::Resuming,
             Phase::Reconnecting { .. } => CallView::Reconnecting,
+            Phase::LeavingVoicemail => CallView::LeavingVoicemail,
             Phase::Ending { .. } => CallView::Ending,
             Phase::Ended => CallView::Ended,
         }
@@ -184,6 +189,17 @@ impl CallMachine {
                 Ok(())
             }
             CallEvent::Answer { call_id } => self.answer(&call_id, now, effects),
+            CallEvent::DropVoicemail { call_id, greeting } => {
+                let call = self.call_mut(&call_id)?;
+                if call.phase != Phase::Connected(Hold::Off) {
+                    return Err(Rejection::NotNow { view: call.view(), action: "left a voicemail" });
+                }
+                call.phase = Phase::LeavingVoicemail;
+                call.left_voicemail = true;
+                call.deadline = Some(now.plus_secs(deadline::LEAVING_VOICEMAIL_SECS));
+                effects.push(Effect::Engine(EngineCommand::PlayVoicemail { call_id, greeting }));
+                Ok(())
+            }
             CallEvent::Decline { call_id } => {
                 let call = self.call(&call_id)?;
                 if call.phase != Phase::Ringing {
@@ -301,6 +317,7 @@ impl CallMachine {
             answered_at: None,
             deadline: Some(now.plus_secs(deadline::DIALING_SECS)),
             ended_by_agent: false,
+            left_voicemail: false,
             end: None,
         });
         Ok(())
@@ -394,6 +411,7 @@ impl CallMachine {
                     answered_at: None,
                     deadline: Some(now.plus_secs(deadline::RINGING_SECS)),
                     ended_by_agent: false,
+                    left_voicemail: false,
                     end: None,
                 });
                 if self.do_not_disturb {
@@ -461,6 +479,11 @@ impl CallMachine {
         match (state, phase) {
             // Ended calls ignore everything; so do states that confirm what we already show.
             (_, Phase::Ended) => {}
+            // A voicemail drop plays to its end whatever the SDK says of the call, but its end.
+            (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, Phase::LeavingVoicemail) => {
+                self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
+            }
+            (_, Phase::LeavingVoicemail) => {}
             (SdkState::New | SdkState::Requesting | SdkState::Trying | SdkState::Ringing, _) => {}
             (SdkState::Recovering, Phase::Connected(hold)) => {
                 let call = self.call_mut(&call_id)?;
@@ -555,6 +578,9 @@ impl CallMachine {
                     effects.push(Effect::Engine(EngineCommand::Hangup { call_id: call_id.clone() }));
                     self.finish(&call_id, HangupCause::NetworkLost, None, now, effects);
                 }
+                Phase::LeavingVoicemail => {
+                    let _ = self.request_end(&call_id, HangupCause::NormalClearing, now, effects);
+                }
                 Phase::Ending { cause } => self.finish(&call_id, cause, None, now, effects),
                 Phase::Connected(Hold::Off | Hold::On) | Phase::Ended => {
                     if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
@@ -583,10 +609,16 @@ impl CallMachine {
         let outcome = classify(call, &cause);
         let end = CallEnd { outcome, cause_label: cause.describe().to_owned(), cause, sip_code, at: now };
         let duration_ms = call.answered_at.map_or(0, |answered| now.millis_since(answered));
+        let voicemail_left = call.left_voicemail;
         call.phase = Phase::Ended;
         call.deadline = None;
         call.end = Some(end.clone());
         effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
+        if voicemail_left {
+            // Wrapped up when the greeting was dropped: nothing is left for the agent to do.
+            self.calls.retain(|call| &call.id != call_id);
+            return;
+        }
         match outcome {
             CallOutcome::Missed => {
                 effects.push(Effect::NotifyMissed { call_id: call_id.clone(), remote: call.remote.clone() })

@@ -175,6 +175,13 @@ pub enum CallEvent {
     Answer {
         call_id: CallId,
     },
+    /// The agent drops a recorded greeting into a connected call (the far end's voicemail): it
+    /// plays instead of the microphone, then the call hangs up by itself.
+    DropVoicemail {
+        call_id: CallId,
+        /// The greeting's WAV file.
+        greeting: String,
+    },
     /// The agent declines a ringing call.
     Decline {
         call_id: CallId,
@@ -234,6 +241,9 @@ pub enum CallView {
     Held,
     Resuming,
     Reconnecting,
+    /// A recorded greeting is being played into the call (a voicemail drop); the call hangs up
+    /// when it ends. The agent is free: it is not on the microphone or speaker.
+    LeavingVoicemail,
     Ending,
     Ended,
 }
@@ -336,6 +346,11 @@ pub enum EngineCommand {
     },
     Answer {
         call_id: CallId,
+    },
+    /// Plays the greeting (a WAV file) into the call instead of the microphone, then hangs up.
+    PlayVoicemail {
+        call_id: CallId,
+        greeting: String,
     },
     /// Ends the call; for a ringing inbound call this declines it (`USER_BUSY`).
     Hangup {
@@ -470,4 +485,10 @@ pub mod deadline {
     pub const RECONNECTING_SECS: u64 = 30;
     /// Hangup requested, the engine did not confirm (the SDK waits 5 s for the BYE result).
     pub const ENDING_SECS: u64 = 5;
+    /// A voicemail drop that never finished (the engine hangs up when the greeting ends); greetings
+    /// are at most [`super::GREETING_MAX_SECS`].
+    pub const LEAVING_VOICEMAIL_SECS: u64 = super::GREETING_MAX_SECS + 30;
 }
+
+/// The longest greeting a voicemail drop plays.
+pub const GREETING_MAX_SECS: u64 = 120;

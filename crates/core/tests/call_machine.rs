@@ -457,7 +457,10 @@ fn a_voicemail_drop_plays_on_by_itself_while_the_agent_dials_the_next_lead() {
     ok(&mut machine, sdk("a", "active"), at(2));
 
     let effects = ok(&mut machine, CallEvent::DropVoicemail { call_id: id("a"), greeting: "g.wav".into() }, at(10));
-    assert_eq!(engine_commands(&effects), [EngineCommand::PlayVoicemail { call_id: id("a"), greeting: "g.wav".into() }]);
+    assert_eq!(
+        engine_commands(&effects),
+        [EngineCommand::PlayVoicemail { call_id: id("a"), greeting: "g.wav".into() }]
+    );
     assert_eq!(view(&machine, "a"), CallView::LeavingVoicemail);
     // The SDK's chatter does not take the greeting off the call; the agent's hold cannot either.
     ok(&mut machine, sdk("a", "active"), at(11));
@@ -466,14 +469,19 @@ fn a_voicemail_drop_plays_on_by_itself_while_the_agent_dials_the_next_lead() {
 
     // The next lead is dialled at once, and the greeting call is not put on hold for it.
     let effects = ok(&mut machine, dial("b"), at(12));
-    assert!(!engine_commands(&effects).iter().any(|command| matches!(command, EngineCommand::Hold { .. })), "{effects:?}");
+    assert!(
+        !engine_commands(&effects).iter().any(|command| matches!(command, EngineCommand::Hold { .. })),
+        "{effects:?}"
+    );
     assert_eq!(view(&machine, "b"), CallView::Dialing);
 
     // The engine hangs up when the greeting ends: logged as completed, gone from the panel with no
     // wrap-up (it was wrapped up when dropped).
     let effects = ok(&mut machine, ended("a", "NORMAL_CLEARING", Some(200)), at(40));
     assert!(
-        effects.iter().any(|effect| matches!(effect, Effect::LogFinished { end, .. } if end.outcome == CallOutcome::Completed)),
+        effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::LogFinished { end, .. } if end.outcome == CallOutcome::Completed)),
         "{effects:?}"
     );
     assert!(!effects.iter().any(|effect| matches!(effect, Effect::OpenWrapUp { .. })), "{effects:?}");

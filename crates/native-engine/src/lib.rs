@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use softphone_core::call::{CallId, EngineCommand, EngineUpdate};
 use softphone_core::ipc::IceServer;
 use softphone_core::secret::Secret;
+use softphone_media::dsp::tones::load_wav;
 use softphone_media::{AudioSystem, CallMedia, CallMediaOptions, MediaError, MediaStats};
 use softphone_telnyx::rtc::{
     CallerId, HoldState, RtcClient, RtcConfig, RtcError, RtcEvent, RtcLogin, RtcTimings, engine_updates,
@@ -36,6 +37,11 @@ use tokio::sync::mpsc;
 mod session;
 
 pub use session::{NativeSession, SessionConfig, SessionStart, Supervision, TokenFuture, TokenSource};
+
+/// How often a voicemail drop looks whether its greeting has all been sent.
+const GREETING_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+/// After the greeting's last frame, before the hangup: the far end's jitter buffer plays it out.
+const GREETING_TAIL: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Events queued for the shell before the engine waits for it.
 const EVENT_CAPACITY: usize = 256;
@@ -137,7 +143,7 @@ impl NativeEngineError {
     pub fn code(&self) -> String {
         match self {
             NativeEngineError::Signaling(error) => format!("{:?}", error.code()),
-            NativeEngineError::Media(error) => format!("{:?}", error.code()),
+            NativeEngineError::Media(error) => error.code().to_owned(),
             NativeEngineError::UnknownCall(_) => "EngineUnknownCall".to_owned(),
         }
     }
@@ -223,6 +229,15 @@ impl NativeEngine {
                 let outcome = self.answer(&call_id).await;
                 self.fail_call_on_error(&call_id, outcome).await
             }
+            EngineCommand::PlayVoicemail { call_id, greeting } => {
+                let outcome = self.play_voicemail(&call_id, greeting).await;
+                if let Err(error) = &outcome {
+                    // The greeting cannot play: the call is ended, not left open with the microphone.
+                    tracing::warn!(call_id = call_id.as_str(), code = %error.code(), %error, "the greeting cannot play");
+                    shared.rtc.hangup(call_id.as_str(), None).await?;
+                }
+                outcome
+            }
             EngineCommand::Hangup { call_id } => {
                 shared.rtc.hangup(call_id.as_str(), None).await?;
                 Ok(())
@@ -268,6 +283,40 @@ impl NativeEngine {
             caller_id.number = caller_number;
         }
         shared.rtc.invite(call_id.as_str(), number, caller_id, &offer, Vec::new()).await?;
+        Ok(())
+    }
+
+    /// A voicemail drop: sends the greeting (a WAV file) instead of the microphone, and hangs the
+    /// call up once it has all been sent (and a moment for the last packets to arrive).
+    async fn play_voicemail(&self, call_id: &CallId, greeting: String) -> Result<(), NativeEngineError> {
+        let samples = tokio::task::spawn_blocking(move || load_wav(std::path::Path::new(&greeting)))
+            .await
+            .map_err(|_| NativeEngineError::Media(MediaError::Stopped))??;
+        {
+            let calls = self.shared.lock_calls();
+            let media =
+                calls.get(call_id.as_str()).and_then(|slot| slot.media.as_ref()).ok_or_else(|| unknown(call_id))?;
+            media.play_greeting(samples);
+        }
+        let shared = Arc::clone(&self.shared);
+        let call_id = call_id.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GREETING_POLL).await;
+                let finished = match shared.lock_calls().get(call_id.as_str()).map(|slot| slot.media.as_ref()) {
+                    None => return, // hung up meanwhile
+                    Some(media) => media.is_none_or(CallMedia::greeting_finished),
+                };
+                if finished {
+                    break;
+                }
+            }
+            tokio::time::sleep(GREETING_TAIL).await;
+            tracing::info!(call_id = call_id.as_str(), "greeting sent: hanging up");
+            if let Err(error) = shared.rtc.hangup(call_id.as_str(), None).await {
+                tracing::warn!(call_id = call_id.as_str(), %error, "hanging up after the greeting failed");
+            }
+        });
         Ok(())
     }
 

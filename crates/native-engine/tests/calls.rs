@@ -327,3 +327,68 @@ async fn a_call_held_when_the_socket_dropped_comes_back_held_and_resumes_with_on
     phone.engine.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The answering machine of the simulator's directory.
+const VOICEMAIL: &str = "+15555550112";
+
+/// A 16-bit 8 kHz WAV of `seconds` of a `hz` sine, as an agent's recorded greeting.
+fn greeting_wav(dir: &std::path::Path, hz: f32, seconds: f32) -> std::path::PathBuf {
+    let path = dir.join("greeting.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).expect("WAV created");
+    for n in 0..(8_000.0 * seconds) as usize {
+        let sample = 0.3 * (std::f32::consts::TAU * hz * n as f32 / 8_000.0).sin();
+        writer.write_sample((sample * f32::from(i16::MAX)) as i16).expect("sample written");
+    }
+    writer.finalize().expect("WAV finished");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_greeting_is_what_the_answering_machine_records_and_then_the_call_hangs_up() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let greeting = greeting_wav(dir.path(), 700.0, 1.5);
+    let call_id = dial(&mut phone, VOICEMAIL).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    // The machine's greeting, then its beep; the agent drops the greeting once it records.
+    until_speaker_plays(&phone.audio, 480.0).await;
+    until_sim(&sim, &call_id.0, "the beep", |call| call.voicemail.is_some()).await;
+    // Muted meanwhile: the greeting is sent anyway.
+    phone.engine.execute(EngineCommand::SetMuted { call_id: call_id.clone(), muted: true }).await.expect("mute");
+    let dropped = EngineCommand::PlayVoicemail { call_id: call_id.clone(), greeting: greeting.display().to_string() };
+    phone.engine.execute(dropped).await.expect("the greeting plays");
+    let ended = next_update(&mut phone.events, &call_id, "the hangup after the greeting", |u| {
+        matches!(u, EngineUpdate::Ended { .. })
+    })
+    .await;
+    assert!(matches!(ended, EngineUpdate::Ended { cause: HangupCause::NormalClearing, .. }), "{ended:?}");
+    let call = until_sim(&sim, &call_id.0, "the end", |call| call.end.is_some()).await;
+    let message = call.voicemail.expect("the machine recorded a message");
+    let heard_hz = message["dominant_hz"].as_f64().expect("a tone was recorded");
+    assert!((heard_hz - 700.0).abs() < 15.0, "the greeting's 700 Hz, never the 880 Hz microphone: {message}");
+    let recorded_ms = message["recorded_ms"].as_u64().expect("recorded");
+    assert!((1_300..=1_700).contains(&recorded_ms), "the whole 1.5 s greeting and nothing after it: {message}");
+    spoke_like_the_sdk(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greeting_that_cannot_be_read_hangs_up_rather_than_leave_the_call_open() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let not_a_wav = dir.path().join("greeting.wav");
+    std::fs::write(&not_a_wav, b"not a wav").expect("written");
+    let call_id = dial(&mut phone, VOICEMAIL).await;
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    let dropped = EngineCommand::PlayVoicemail { call_id: call_id.clone(), greeting: not_a_wav.display().to_string() };
+    let error = phone.engine.execute(dropped).await.expect_err("unreadable");
+    assert_eq!(error.code(), "Wav", "{error}");
+    next_update(&mut phone.events, &call_id, "the hangup", |u| matches!(u, EngineUpdate::Ended { .. })).await;
+}

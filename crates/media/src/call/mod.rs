@@ -263,6 +263,18 @@ impl CallMedia {
         let _ = self.commands.send(Command::SetMuted(muted));
     }
 
+    /// Sends `greeting` (48 kHz mono, e.g. from [`crate::dsp::tones::load_wav`]) into the call
+    /// instead of the microphone, once: a voicemail drop. [`CallMedia::greeting_finished`] says
+    /// when it has all been sent; the microphone is not sent again.
+    pub fn play_greeting(&self, greeting: Arc<[f32]>) {
+        self.link.play_greeting(greeting);
+    }
+
+    /// Whether the greeting of [`CallMedia::play_greeting`] has been sent to its end.
+    pub fn greeting_finished(&self) -> bool {
+        self.link.greeting_finished()
+    }
+
     /// Holds the call's audio: nothing is played, silence is sent (RTP keeps flowing, as the
     /// Telnyx SDK's hold leaves the media path to the server); unhold resumes both. The hold
     /// itself is signaled by the caller (telnyx_rtc `modify`).

@@ -521,12 +521,13 @@ impl Peer {
         self.link.playout().push(codec, data.time.numer(), data.data);
     }
 
-    /// Encodes and writes one 20 ms frame of captured audio, with a DTMF event on it when one is due.
-    fn send_frame(&mut self, now: Instant) -> Result<(), MediaError> {
+    /// Encodes and writes one 20 ms frame of captured audio (or of a `greeting`, which mute does
+    /// not silence), with a DTMF event on it when one is due.
+    fn send_frame(&mut self, now: Instant, greeting: bool) -> Result<(), MediaError> {
         let (Some(mid), Some(codec)) = (self.audio_mid, self.send_codec) else {
             return Ok(());
         };
-        if self.muted || self.link.is_held() {
+        if (self.muted && !greeting) || self.link.is_held() {
             self.frame.fill(0.0);
         }
         let (pt, payload, rate, step) = match codec {
@@ -637,9 +638,11 @@ impl Peer {
             if self.connected {
                 let mut frame = std::mem::take(&mut self.frame);
                 let ready = self.link.take_captured(&mut frame);
+                // A greeting being dropped replaces the microphone (the capture still paces it).
+                let greeting = ready && self.link.greeting_frame(&mut frame);
                 self.frame = frame;
                 if ready {
-                    self.send_frame(now)?;
+                    self.send_frame(now, greeting)?;
                     continue;
                 }
             } else {

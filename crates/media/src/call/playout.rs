@@ -152,6 +152,10 @@ pub(crate) struct CallLink {
     capture: Mutex<VecDeque<f32>>,
     playout: Mutex<Playout>,
     held: AtomicBool,
+    /// A greeting sent instead of the microphone (a voicemail drop), and how far it has played.
+    greeting: Mutex<Option<(Arc<[f32]>, usize)>>,
+    /// The greeting has been sent to its end.
+    greeting_done: AtomicBool,
 }
 
 impl CallLink {
@@ -160,7 +164,38 @@ impl CallLink {
             capture: Mutex::new(VecDeque::with_capacity(CAPTURE_MAX + 480)),
             playout: Mutex::new(Playout::new(jitter_target_ms)?),
             held: AtomicBool::new(false),
+            greeting: Mutex::new(None),
+            greeting_done: AtomicBool::new(false),
         })
+    }
+
+    /// Sends `samples` (48 kHz mono) instead of the microphone, from the next frame on.
+    pub(crate) fn play_greeting(&self, samples: Arc<[f32]>) {
+        self.greeting_done.store(false, Ordering::SeqCst);
+        *self.greeting.lock().unwrap_or_else(PoisonError::into_inner) = Some((samples, 0));
+    }
+
+    /// Puts the greeting's next samples in `frame` (silence after its end) and says whether it
+    /// did: `false` when no greeting was dropped, and the frame is the microphone's.
+    pub(crate) fn greeting_frame(&self, frame: &mut [f32]) -> bool {
+        let mut greeting = self.greeting.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((samples, position)) = greeting.as_mut() else { return false };
+        let end = (*position + frame.len()).min(samples.len());
+        let played = end - *position;
+        frame[..played].copy_from_slice(&samples[*position..end]);
+        frame[played..].fill(0.0);
+        *position = end;
+        // Kept after its end: the call sends silence until it is hung up, never the microphone
+        // again (the agent is talking to the next lead by then).
+        if *position >= samples.len() {
+            self.greeting_done.store(true, Ordering::SeqCst);
+        }
+        true
+    }
+
+    /// Whether a greeting was sent to its end.
+    pub(crate) fn greeting_finished(&self) -> bool {
+        self.greeting_done.load(Ordering::SeqCst)
     }
 
     /// Takes the next `out.len()` captured samples if that many are queued.
@@ -217,6 +252,25 @@ mod tests {
     use super::*;
     use crate::dsp::analysis::{decimate_by_6, dominant_hz, level_dbfs, sine};
     use crate::dsp::g711::{to_i16, ulaw_encode};
+
+    #[test]
+    fn a_dropped_greeting_replaces_the_microphone_to_its_end_and_then_silence_never_the_microphone() {
+        let link = CallLink::new(40).unwrap();
+        let mut frame = vec![0.5; 480];
+        assert!(!link.greeting_frame(&mut frame), "no greeting: the microphone's frame");
+        assert_eq!(frame, vec![0.5; 480]);
+        // 2.5 frames of greeting.
+        let greeting: Arc<[f32]> = (0..1_200).map(|i| i as f32 / 10_000.0).collect::<Vec<_>>().into();
+        link.play_greeting(Arc::clone(&greeting));
+        assert!(link.greeting_frame(&mut frame) && frame[..] == greeting[..480]);
+        assert!(link.greeting_frame(&mut frame) && frame[..] == greeting[480..960]);
+        assert!(!link.greeting_finished());
+        assert!(link.greeting_frame(&mut frame));
+        assert_eq!((&frame[..240], &frame[240..]), (&greeting[960..], &[0.0; 240][..]), "the end, then silence");
+        assert!(link.greeting_finished());
+        frame.fill(0.5);
+        assert!(link.greeting_frame(&mut frame) && frame.iter().all(|&s| s == 0.0), "silence after the end");
+    }
 
     #[test]
     fn pcmu_frames_play_back_at_48_khz_with_their_tone() {

@@ -91,13 +91,47 @@ pub(crate) fn load_wav(path: &Path) -> Result<Arc<[f32]>, MediaError> {
 #[derive(Debug)]
 pub(crate) enum Source {
     Silence,
-    Tone { hz: f32, phase: f32 },
-    Wav { samples: Arc<[f32]>, position: usize },
+    Tone {
+        hz: f32,
+        phase: f32,
+    },
+    Wav {
+        samples: Arc<[f32]>,
+        position: usize,
+    },
     Echo,
     Relay(super::AudioPipe),
+    /// The answering machine, `frames` 20 ms frames in.
+    Voicemail {
+        frames: usize,
+        phase: f32,
+    },
+}
+
+/// Frames of the answering machine's greeting, and of the greeting and its beep.
+const GREETING_FRAMES: usize = (super::VOICEMAIL_GREETING.as_millis() / 20) as usize;
+const BEEP_END_FRAMES: usize = GREETING_FRAMES + (super::VOICEMAIL_BEEP.as_millis() / 20) as usize;
+/// The answering machine's greeting and beep tones.
+const GREETING_HZ: f32 = 480.0;
+const BEEP_HZ: f32 = 1_000.0;
+
+fn sine_frame(hz: f32, phase: &mut f32) -> Vec<f32> {
+    let step = TAU * hz / RATE as f32;
+    (0..FRAME)
+        .map(|_| {
+            let s = TONE_AMPLITUDE * phase.sin();
+            *phase = (*phase + step) % TAU;
+            s
+        })
+        .collect()
 }
 
 impl Source {
+    /// An answering machine past its beep: what it receives now is the message.
+    pub(crate) fn is_recording(&self) -> bool {
+        matches!(self, Source::Voicemail { frames, .. } if *frames >= BEEP_END_FRAMES)
+    }
+
     /// Builds the source for `playback`, reading a WAV file if it is one.
     pub(crate) fn new(playback: &Playback) -> Result<Source, MediaError> {
         Ok(match playback {
@@ -106,6 +140,7 @@ impl Source {
             Playback::Wav(path) => Source::Wav { samples: load_wav(path)?, position: 0 },
             Playback::Echo => Source::Echo,
             Playback::Relay(pipe) => Source::Relay(pipe.clone()),
+            Playback::Voicemail => Source::Voicemail { frames: 0, phase: 0.0 },
         })
     }
 
@@ -113,15 +148,14 @@ impl Source {
     pub(crate) fn next_frame(&mut self, echo: &mut VecDeque<f32>) -> Vec<f32> {
         match self {
             Source::Silence => vec![0.0; FRAME],
-            Source::Tone { hz, phase } => {
-                let step = TAU * *hz / RATE as f32;
-                (0..FRAME)
-                    .map(|_| {
-                        let s = TONE_AMPLITUDE * phase.sin();
-                        *phase = (*phase + step) % TAU;
-                        s
-                    })
-                    .collect()
+            Source::Tone { hz, phase } => sine_frame(*hz, phase),
+            Source::Voicemail { frames, phase } => {
+                *frames += 1;
+                match *frames {
+                    n if n <= GREETING_FRAMES => sine_frame(GREETING_HZ, phase),
+                    n if n <= BEEP_END_FRAMES => sine_frame(BEEP_HZ, phase),
+                    _ => vec![0.0; FRAME],
+                }
             }
             Source::Wav { samples, position } => (0..FRAME)
                 .map(|_| {
@@ -185,5 +219,22 @@ mod tests {
         let mut echo: VecDeque<f32> = (0..FRAME).map(|i| i as f32).collect();
         assert_eq!(source.next_frame(&mut echo)[5], 5.0);
         assert!(source.next_frame(&mut echo).iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn the_answering_machine_greets_beeps_then_records_in_silence() {
+        let mut source = Source::new(&Playback::Voicemail).unwrap();
+        let mut echo = VecDeque::new();
+        let take = |source: &mut Source, echo: &mut VecDeque<f32>, frames: usize| -> Vec<f32> {
+            (0..frames).flat_map(|_| source.next_frame(echo)).collect()
+        };
+        let dominant = |samples: &[f32]| super::super::analysis::dominant_hz(&decimate(samples), RATE / 6);
+        let greeting = take(&mut source, &mut echo, GREETING_FRAMES);
+        assert!((dominant(&greeting).unwrap() - GREETING_HZ).abs() < 2.0);
+        assert!(!source.is_recording());
+        let beep = take(&mut source, &mut echo, BEEP_END_FRAMES - GREETING_FRAMES);
+        assert!((dominant(&beep).unwrap() - BEEP_HZ).abs() < 2.0);
+        assert!(source.is_recording(), "recording starts when the beep ends");
+        assert!(take(&mut source, &mut echo, 10).iter().all(|&s| s == 0.0), "silent while it records");
     }
 }

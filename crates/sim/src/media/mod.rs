@@ -59,6 +59,30 @@ pub enum Playback {
     /// Sends what another session put into the pipe ([`MediaSession::relay_into`]): the far end
     /// of one leg of a bridged call speaks with the voice of the other leg's client.
     Relay(AudioPipe),
+    /// An answering machine: a greeting ([`VOICEMAIL_GREETING`] of a 480 Hz tone), a beep
+    /// ([`VOICEMAIL_BEEP`] at 1 kHz), then silence while it records what it hears
+    /// ([`MediaSession::voicemail`]).
+    Voicemail,
+}
+
+/// How long the answering machine's greeting lasts.
+pub const VOICEMAIL_GREETING: Duration = Duration::from_secs(2);
+/// How long its beep lasts; recording starts when it ends.
+pub const VOICEMAIL_BEEP: Duration = Duration::from_millis(500);
+/// The longest message it records.
+pub const VOICEMAIL_RECORD_MAX: Duration = Duration::from_secs(60);
+/// A recorded 20 ms frame counts as message (not silence) above this level.
+const VOICEMAIL_SPEECH_DBFS: f32 = -45.0;
+
+/// What an answering machine recorded after its beep ([`Playback::Voicemail`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VoicemailMessage {
+    /// How much of the recording is sound rather than silence, in ms.
+    pub recorded_ms: u32,
+    /// The strongest frequency of that sound (50 Hz to 3.9 kHz), in Hz.
+    pub dominant_hz: Option<f32>,
+    /// Its RMS level, in dBFS.
+    pub level_dbfs: f32,
 }
 
 /// Audio passed from one media session to another (48 kHz mono), at most [`PIPE_MAX`] of it:
@@ -188,6 +212,8 @@ struct Shared {
     /// Decoded audio at 8 kHz, one entry per received frame, the last [`HEARD_WINDOW`] of them.
     recent: VecDeque<(Instant, Vec<f32>)>,
     dtmf: String,
+    /// What an answering machine recorded after its beep, at 8 kHz, one entry per frame.
+    recording: Option<Vec<Vec<f32>>>,
 }
 
 impl Shared {
@@ -315,6 +341,24 @@ impl MediaSession {
             packets_received,
             bytes_received,
         }
+    }
+
+    /// What an answering machine ([`Playback::Voicemail`]) recorded after its beep: the frames
+    /// with sound in them, measured; `None` before its beep (or for other playbacks).
+    pub fn voicemail(&self) -> Option<VoicemailMessage> {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let frames = shared.recording.as_ref()?;
+        let sound: Vec<f32> = frames
+            .iter()
+            .filter(|frame| analysis::level_dbfs(frame) > VOICEMAIL_SPEECH_DBFS)
+            .flat_map(|frame| frame.iter().copied())
+            .collect();
+        let rate = audio::RATE / audio::PCMU_FACTOR as u32;
+        Some(VoicemailMessage {
+            recorded_ms: (sound.len() as u64 * 1000 / u64::from(rate)) as u32,
+            dominant_hz: analysis::dominant_hz(&sound, rate),
+            level_dbfs: analysis::level_dbfs(&sound),
+        })
     }
 
     /// Digits received as RFC 4733 telephone-events (each digit once per event, in order).

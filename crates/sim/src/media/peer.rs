@@ -349,6 +349,12 @@ impl Peer {
         let mut shared = self.shared();
         shared.packets_received += 1;
         shared.bytes_received += data.data.len() as u64;
+        if self.source.is_recording() {
+            let recording = shared.recording.get_or_insert_with(Vec::new);
+            if recording.len() < super::VOICEMAIL_RECORD_MAX.as_millis() as usize / 20 {
+                recording.push(narrow.clone());
+            }
+        }
         shared.push_recent(now, narrow);
     }
 

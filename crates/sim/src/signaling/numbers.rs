@@ -37,11 +37,14 @@ pub enum Behaviour {
     IceLitePassive,
     /// Like [`Behaviour::Tone`], from a full-ICE far end that answers `a=setup:passive`.
     DtlsPassive,
+    /// Rings, then an answering machine answers after `answer_delay`: a 2 s greeting (480 Hz), a
+    /// 1 kHz beep, then it records what it hears (the call's `voicemail`) and hangs up after 60 s.
+    Voicemail,
 }
 
 impl Behaviour {
     /// Every behaviour, in the order of the enum.
-    pub const ALL: [Behaviour; 12] = [
+    pub const ALL: [Behaviour; 13] = [
         Behaviour::Tone,
         Behaviour::Echo,
         Behaviour::Busy,
@@ -54,6 +57,7 @@ impl Behaviour {
         Behaviour::IceLite,
         Behaviour::IceLitePassive,
         Behaviour::DtlsPassive,
+        Behaviour::Voicemail,
     ];
 
     /// The behaviour a [`Behaviour::word`] names.
@@ -76,6 +80,7 @@ impl Behaviour {
             Behaviour::IceLite => "ice-lite",
             Behaviour::IceLitePassive => "ice-lite-passive",
             Behaviour::DtlsPassive => "dtls-passive",
+            Behaviour::Voicemail => "voicemail",
         }
     }
 
@@ -152,6 +157,11 @@ pub const DIRECTORY: &[Listing] = &[
         number: "+15555550111",
         behaviour: Behaviour::DtlsPassive,
         description: "answers (440 Hz) with full ICE, a=setup:passive",
+    },
+    Listing {
+        number: "+15555550112",
+        behaviour: Behaviour::Voicemail,
+        description: "voicemail: a greeting, a beep, then records what it hears",
     },
 ];
 

@@ -105,6 +105,7 @@ impl Switchboard {
             media: None,
             answer_sdp: None,
             final_heard: None,
+            final_voicemail: None,
             reattached: 0,
             end: None,
             timer: None,

@@ -2,6 +2,7 @@
 //! hold, DTMF, attach, and a connection that went away.
 
 use super::*;
+use crate::media::{VOICEMAIL_BEEP, VOICEMAIL_GREETING, VOICEMAIL_RECORD_MAX};
 
 impl Switchboard {
     /// `login`: checks the credentials and starts, refreshes or reattaches a session.
@@ -139,6 +140,7 @@ impl Switchboard {
             | Behaviour::DtlsPassive => Some(PlaybackSpec::Tone { hz: 440.0 }),
             Behaviour::EarlyMedia => Some(PlaybackSpec::Tone { hz: 425.0 }),
             Behaviour::Echo => Some(PlaybackSpec::Echo),
+            Behaviour::Voicemail => Some(PlaybackSpec::Voicemail),
             Behaviour::Busy | Behaviour::NoAnswer | Behaviour::Reject | Behaviour::Unallocated => None,
         };
         // Media is set up (and the SDP checked) only for numbers that answer.
@@ -190,6 +192,7 @@ impl Switchboard {
             media,
             answer_sdp,
             final_heard: None,
+            final_voicemail: None,
             reattached: 0,
             end: None,
             timer: None,
@@ -259,6 +262,13 @@ impl Switchboard {
                 tokio::time::sleep(config.answer_delay).await;
                 self.far_end_answers(&call_id, None);
                 tokio::time::sleep(config.hangup_after).await;
+                self.far_end_hangs_up(&call_id, Cause::normal_clearing());
+            }
+            Behaviour::Voicemail => {
+                self.ring(&call_id);
+                tokio::time::sleep(config.answer_delay).await;
+                self.far_end_answers(&call_id, None);
+                tokio::time::sleep(VOICEMAIL_GREETING + VOICEMAIL_BEEP + VOICEMAIL_RECORD_MAX).await;
                 self.far_end_hangs_up(&call_id, Cause::normal_clearing());
             }
         }

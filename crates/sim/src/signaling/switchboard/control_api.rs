@@ -81,6 +81,7 @@ impl Switchboard {
             media: Some(Arc::new(media)),
             answer_sdp: None,
             final_heard: None,
+            final_voicemail: None,
             reattached: 0,
             end: None,
             timer: None,

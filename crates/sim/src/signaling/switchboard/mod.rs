@@ -76,6 +76,8 @@ pub enum PlaybackSpec {
     },
     /// What the far end hears, sent back.
     Echo,
+    /// An answering machine: a greeting, a beep, then it records ([`CallView::voicemail`]).
+    Voicemail,
 }
 
 fn default_tone_hz() -> f32 {
@@ -88,6 +90,7 @@ impl PlaybackSpec {
             PlaybackSpec::Silence => Playback::Silence,
             PlaybackSpec::Tone { hz } => Playback::Tone { hz },
             PlaybackSpec::Echo => Playback::Echo,
+            PlaybackSpec::Voicemail => Playback::Voicemail,
         }
     }
 }
@@ -245,6 +248,9 @@ pub struct CallView {
     pub playback: PlaybackSpec,
     /// What the far end's media heard (the media's `Heard`), or `null` without media.
     pub heard: Option<Value>,
+    /// What an answering machine recorded after its beep (`recorded_ms`, `dominant_hz`,
+    /// `level_dbfs`), kept after the call ends; `null` for other far ends or before the beep.
+    pub voicemail: Option<Value>,
     /// Whether media is flowing now.
     pub media_connected: bool,
     /// How many times the call was reattached after a reconnection.
@@ -373,6 +379,8 @@ struct Call {
     /// The answer SDP of an outbound call, until it went out in `media` or `answer`.
     answer_sdp: Option<String>,
     final_heard: Option<Value>,
+    /// The answering machine's message, measured when its media was retired.
+    final_voicemail: Option<Value>,
     reattached: u32,
     end: Option<CallEnd>,
     timer: Option<AbortHandle>,
@@ -389,6 +397,10 @@ impl Call {
         let heard = match &self.media {
             Some(media) => serde_json::to_value(media.heard()).ok(),
             None => self.final_heard.clone(),
+        };
+        let voicemail = match &self.media {
+            Some(media) => media.voicemail().and_then(|message| serde_json::to_value(message).ok()),
+            None => self.final_voicemail.clone(),
         };
         let mut media_dtmf = self.media_dtmf.clone();
         if let Some(media) = &self.media {
@@ -413,6 +425,7 @@ impl Call {
             media_dtmf,
             playback: self.playback,
             heard,
+            voicemail,
             media_connected: self.media.as_ref().is_some_and(|m| m.is_connected()),
             reattached: self.reattached,
             end: self.end.clone(),
@@ -433,6 +446,9 @@ impl Call {
     fn retire_media(&mut self) {
         if let Some(media) = self.media.take() {
             self.final_heard = serde_json::to_value(media.heard()).ok();
+            if let Some(message) = media.voicemail() {
+                self.final_voicemail = serde_json::to_value(message).ok();
+            }
             self.media_dtmf.push_str(&media.dtmf_received());
         }
     }

@@ -24,6 +24,35 @@ use tokio::net::TcpListener;
 
 const TONE: &str = "+15555550100";
 const BUSY: &str = "+15555550102";
+const VOICEMAIL: &str = "+15555550112";
+/// The greeting the harness serves at `/greeting/{name}.wav`: this long, at this pitch.
+const GREETING_SECS: f32 = 1.5;
+const GREETING_HZ: f32 = 700.0;
+
+/// A 16-bit 8 kHz mono PCM WAV of [`GREETING_SECS`] of [`GREETING_HZ`].
+fn greeting_wav() -> Vec<u8> {
+    let samples: Vec<i16> = (0..(8_000.0 * GREETING_SECS) as usize)
+        .map(|n| (0.3 * f32::from(i16::MAX) * (std::f32::consts::TAU * GREETING_HZ * n as f32 / 8_000.0).sin()) as i16)
+        .collect();
+    let data_len = (samples.len() * 2) as u32;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&8_000u32.to_le_bytes());
+    wav.extend_from_slice(&16_000u32.to_le_bytes()); // bytes a second
+    wav.extend_from_slice(&2u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for sample in samples {
+        wav.extend_from_slice(&sample.to_le_bytes());
+    }
+    wav
+}
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("in the workspace").to_path_buf()
@@ -158,6 +187,7 @@ async fn respond(dist: &Path, sim: &Sim, path: &str) -> Vec<u8> {
             });
             ok("application/json", String::new(), grant.to_string().into_bytes())
         }
+        _ if path.starts_with("/greeting/") && path.ends_with(".wav") => ok("audio/wav", String::new(), greeting_wav()),
         _ => {
             let relative = path.trim_start_matches('/');
             if relative.split('/').any(|part| part == ".." || part.is_empty()) {
@@ -331,6 +361,32 @@ async fn a_call_to_the_tone_number_goes_active_holds_sends_digits_and_hangs_up_t
         .map(|record| record["command"]["kind"].as_str().unwrap_or("?").to_owned())
         .collect();
     assert_eq!(commands, ["dial", "hold", "unhold", "send_digits", "hangup"]);
+    harness.assert_clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_greeting_replaces_the_sdk_calls_microphone_and_the_answering_machine_records_it() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let id = "9a7d3c21-5e64-4f0b-8c2d-71e9b4a0f5c6";
+    harness.agent(dial(id, VOICEMAIL)).await;
+    harness.wait_for_view(id, "active").await;
+    // The agent waits for the beep, mutes (the greeting is sent anyway) and drops the greeting.
+    harness.sim_call(id, "the beep", |call| !call["voicemail"].is_null()).await;
+    harness.agent(json!({ "kind": "set_muted", "call_id": id, "muted": true })).await;
+    harness.agent(json!({ "kind": "drop_voicemail", "call_id": id, "greeting": "/greetings/main-greeting.wav" })).await;
+    harness.wait_for_view(id, "leaving_voicemail").await;
+    // The SDK call hangs up when the greeting has played; the machine lets it go without a wrap-up.
+    let far_end = harness.sim_call(id, "the hangup after the greeting", |call| call["state"] == "ended").await;
+    let message = &far_end["voicemail"];
+    let heard = message["dominant_hz"].as_f64().expect("the machine recorded a tone");
+    assert!((heard - f64::from(GREETING_HZ)).abs() < 15.0, "the greeting was recorded: {far_end:#}");
+    let recorded = message["recorded_ms"].as_u64().expect("recorded");
+    assert!(recorded >= 1_300, "the whole greeting was recorded: {far_end:#}");
+    harness
+        .wait_for("the call gone from the machine", |record| {
+            record["type"] == "snapshot" && call_in(record, id).is_none() && record["calls"]["calls"].is_array()
+        })
+        .await;
     harness.assert_clean().await;
 }
 

@@ -148,6 +148,13 @@ impl Database {
         self.rows.lock().ok().and_then(|rows| rows.get(call_id).copied())
     }
 
+    /// The call-log row of a call under way (a voicemail drop wraps it up before it ends).
+    pub fn live_row(&self, call_id: &CallId) -> Result<softphone_store::CallLogId, IpcError> {
+        self.row(call_id).ok_or_else(|| {
+            IpcError::new(ErrorCode::NotFound, "That call is not in the call log; it cannot be wrapped up.")
+        })
+    }
+
     pub fn call_answered(&self, call_id: &CallId, at: i64) -> Result<(), IpcError> {
         let Some(row) = self.row(call_id) else { return Ok(()) };
         self.with(|store| store.answer_call(row, at)).map(|_| ())

@@ -125,6 +125,31 @@ pub fn wrapped_up<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_core::call
     }
 }
 
+/// A greeting was dropped into `call_id`: the session's call, it counts as wrapped up
+/// (`voicemail-left`) and the next lead comes at once while the greeting plays on.
+pub fn voicemail_dropped<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_core::call::CallId) {
+    let answered =
+        {
+            let dialer = app.state::<Dialer>();
+            let guard = dialer.session.lock();
+            match guard.as_deref() {
+                Ok(Some(DialingSession {
+                    stage: Stage::Calling { call_id: Some(id), answered_at_ms, .. }, ..
+                })) if id == call_id => Some(answered_at_ms.is_some()),
+                _ => None,
+            }
+        };
+    let Some(answered) = answered else { return };
+    // The answer may not have been followed yet (the session looks every tick).
+    if !answered {
+        let _ = apply(app, SessionEvent::CallAnswered);
+    }
+    match apply(app, SessionEvent::VoicemailDropped) {
+        Ok(effects) => carry_out(app, effects),
+        Err(error) => tracing::warn!(reason = %error.message, "the session did not move on after the voicemail drop"),
+    }
+}
+
 /// Resumes a session a restart interrupted, and follows the session's calls and countdown for
 /// the life of the app.
 pub fn follow<R: Runtime>(app: &AppHandle<R>) {

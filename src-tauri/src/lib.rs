@@ -12,6 +12,7 @@ mod dialing;
 mod dialing_session;
 mod engine;
 mod errors;
+mod greetings;
 mod logging;
 mod notifications;
 mod web_process;
@@ -66,6 +67,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
         .manage(database::Database::default())
+        .manage(greetings::Greetings::default())
         .manage(dialing_session::Dialer::default())
         .manage(web_process::WindowReloads::default())
         .manage(account)
@@ -108,6 +110,10 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::call_log::add_custom_disposition,
             commands::call_log::remove_custom_disposition,
             commands::calls::wrap_up_call,
+            commands::voicemail::drop_voicemail,
+            commands::voicemail::import_greeting,
+            commands::voicemail::list_greetings,
+            commands::voicemail::read_greeting,
             commands::call_log::get_unseen_missed_count,
             commands::call_log::mark_missed_calls_seen,
             commands::account::use_call_engine,
@@ -169,6 +175,7 @@ pub fn run() {
                 Ok(interrupted) => tracing::info!(interrupted, dir = %data_dir.display(), "database open"),
                 Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
             }
+            app.state::<greetings::Greetings>().open_in(&data_dir);
             let settings = app.state::<database::Database>().load_settings();
             let audio = app.state::<audio::Audio>();
             commands::settings::apply(&settings, &audio, &app.state::<mpsc::UnboundedSender<CallEvent>>());

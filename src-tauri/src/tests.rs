@@ -36,6 +36,7 @@ fn shell_in(api_url: &str, data: std::sync::Arc<tempfile::TempDir>) -> Shell {
     let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
     tauri::async_runtime::block_on(super::start_account(app.handle()));
     tauri::Manager::state::<super::database::Database>(&app).open_in(data.path()).expect("database opens");
+    tauri::Manager::state::<super::greetings::Greetings>(&app).open_in(data.path());
     Shell { _app: app, window, data }
 }
 
@@ -460,6 +461,88 @@ fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
         shell.invoke(command::DIALING_ACTION, json!({ "action": { "kind": "skip", "reason": "Asked to be emailed" } }));
     let done = until_dialing(&shell, "the end", |view| view.stage == DialingStage::Finished);
     assert_eq!((done.dials, done.skipped, done.last_skip.as_deref()), (1, 1, Some("Asked to be emailed")));
+}
+
+/// A 16-bit 8 kHz mono WAV of `seconds` of 700 Hz, as an agent's recorded greeting.
+fn write_greeting(path: &std::path::Path, seconds: f32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).expect("WAV created");
+    for n in 0..(8_000.0 * seconds) as usize {
+        let sample = 0.3 * (std::f32::consts::TAU * 700.0 * n as f32 / 8_000.0).sin();
+        writer.write_sample((sample * f32::from(i16::MAX)) as i16).expect("sample");
+    }
+    writer.finalize().expect("WAV finished");
+}
+
+#[test]
+fn a_voicemail_drop_wraps_the_call_up_and_the_session_moves_on_while_the_greeting_plays() {
+    let shell = shell();
+    super::dialing_session::follow(shell._app.handle());
+    let mut settings: Value = shell.invoke(command::GET_SETTINGS, json!({}));
+    settings["calling_hours"] = json!({ "start_minute": 0, "end_minute": 1440 });
+    let _: Value = shell.invoke(command::SAVE_SETTINGS, json!({ "settings": settings }));
+    let leads = shell.data.path().join("leads.csv");
+    std::fs::write(&leads, "Name,Phone,Tags\nIda,+1 212 555 0161,vm\nJo,+1 212 555 0162,vm\n").expect("leads written");
+    let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+
+    // Greetings: a file that is no WAV, or too short, is refused with the reason; a good one is kept.
+    let junk = shell.data.path().join("junk.wav");
+    std::fs::write(&junk, "not audio").expect("written");
+    let refused = shell.call(command::IMPORT_GREETING, json!({ "path": junk })).expect_err("not a WAV");
+    assert_eq!(refused.code, ErrorCode::InvalidArgument);
+    assert!(refused.message.contains("not a WAV greeting"), "{refused:?}");
+    let blip = shell.data.path().join("blip.wav");
+    write_greeting(&blip, 0.2);
+    let refused = shell.call(command::IMPORT_GREETING, json!({ "path": blip })).expect_err("too short");
+    assert!(refused.message.contains("shorter than half a second"), "{refused:?}");
+    let source = shell.data.path().join("main-greeting.wav");
+    write_greeting(&source, 1.5);
+    let imported: Value = shell.invoke(command::IMPORT_GREETING, json!({ "path": source }));
+    assert_eq!(imported["name"], "main-greeting");
+    let listed: Vec<Value> = shell.invoke(command::LIST_GREETINGS, json!({}));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!((1_450..=1_600).contains(&listed[0]["duration_ms"].as_u64().expect("duration")), "{listed:?}");
+
+    let _: DialingView = shell.invoke(
+        command::START_DIALING,
+        json!({ "filter": { "tags": ["vm"] }, "mode": { "kind": "power", "countdown_ms": 0 } }),
+    );
+    until_dialing(&shell, "the first call", |view| view.dials == 1);
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    let first = snapshot.calls[0].call_id.clone();
+    // Not before the far end answers.
+    let early = shell.call(command::DROP_VOICEMAIL, json!({ "callId": first }));
+    assert_eq!(early.expect_err("still dialling").code, ErrorCode::CallRefused);
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": first, "update": { "kind": "state", "state": "active" } }),
+        )
+        .expect("active");
+    shell.call(command::DROP_VOICEMAIL, json!({ "callId": first })).expect("dropped");
+    assert_eq!(shell.view_of(&first), CallView::LeavingVoicemail);
+
+    // Wrapped up at once, and the next lead is dialled while the greeting plays.
+    let next = until_dialing(&shell, "the next lead's call", |view| view.dials == 2);
+    assert_eq!(next.dispositions, vec![("voicemail-left".to_owned(), 1)]);
+    let logged = recent_calls(&shell);
+    let row = logged.iter().find(|row| row["remote_number"] == "+12125550161").expect("the first call is logged");
+    assert_eq!(row["disposition"], "voicemail-left", "{row}");
+    // The greeting call ends by itself (the engine hangs up) and leaves no wrap-up behind.
+    shell
+        .call(
+            command::REPORT_ENGINE_UPDATE,
+            json!({ "callId": first, "update": { "kind": "ended", "cause": "NORMAL_CLEARING", "sip_code": 200 } }),
+        )
+        .expect("ended");
+    let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+    assert!(snapshot.calls.iter().all(|call| call.call_id != first), "{snapshot:?}");
+    assert_eq!(until_dialing(&shell, "still on the second lead", |_| true).stage, DialingStage::Calling);
 }
 
 #[test]

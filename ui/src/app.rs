@@ -92,6 +92,7 @@ fn run_call_action(action: CallAction, dispatch: UseReducerDispatcher<AppState>)
             CallAction::SetMuted(id, muted) => backend::set_call_muted(id, *muted).await,
             CallAction::Hold(id) => backend::hold_call(id).await,
             CallAction::Resume(id) => backend::resume_call(id).await,
+            CallAction::DropVoicemail(id) => backend::drop_voicemail(id).await,
         };
         if let Err(error) = outcome {
             dispatch.dispatch(AppAction::ShellFailed(error));

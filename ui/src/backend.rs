@@ -10,8 +10,8 @@ use softphone_core::dialing::{DialingAction, DialingView, ListFilter, ListPrevie
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
-    DesktopStatus, Diagnostics, ErrorCode, IpcError, LoginTokenGrant, NumberCheck, WindowFailure, WindowRecovery,
-    command, event,
+    DesktopStatus, Diagnostics, ErrorCode, Greeting, IpcError, LoginTokenGrant, NumberCheck, WindowFailure,
+    WindowRecovery, command, event,
 };
 use softphone_core::lead::{DoNotCallImportReport, ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
@@ -140,6 +140,31 @@ pub async fn place_call(number: &str, lead_id: Option<LeadId>) -> Result<CallId,
 #[serde(rename_all = "camelCase")]
 struct CallArgs<'a> {
     call_id: &'a CallId,
+}
+
+/// Drops the chosen voicemail greeting into the call; the call wraps up as `voicemail-left`.
+pub async fn drop_voicemail(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::DROP_VOICEMAIL, &CallArgs { call_id }).await
+}
+
+#[derive(Serialize)]
+struct PathArgs<'a> {
+    path: &'a str,
+}
+
+/// Imports the WAV file at `path` as a voicemail greeting.
+pub async fn import_greeting(path: &str) -> Result<Greeting, IpcError> {
+    invoke(command::IMPORT_GREETING, &PathArgs { path }).await
+}
+
+/// The WAV bytes of the greeting `name`, for the webview engine's voicemail drop.
+pub async fn read_greeting(name: &str) -> Result<Vec<u8>, IpcError> {
+    invoke(command::READ_GREETING, &NameArgs { name }).await
+}
+
+/// The voicemail greetings, by name.
+pub async fn list_greetings() -> Result<Vec<Greeting>, IpcError> {
+    invoke(command::LIST_GREETINGS, &NoArgs {}).await
 }
 
 pub async fn answer_call(call_id: &CallId) -> Result<(), IpcError> {

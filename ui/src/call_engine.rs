@@ -12,7 +12,8 @@ use yew::Callback;
 
 use crate::backend;
 use softphone_ui::engine::{
-    EngineConfig, EnginePreference, SessionEvent, TokenSource, WebviewEngine, in_order, select_engine, webrtc_available,
+    EngineConfig, EnginePreference, GreetingSource, SessionEvent, TokenSource, WebviewEngine, in_order, select_engine,
+    webrtc_available,
 };
 
 /// The webview engine, when it runs (one per window).
@@ -83,7 +84,9 @@ async fn start_webview(running: &RunningWebviewEngine) -> Result<(), IpcError> {
         Callback::from(|error: IpcError| gloo::console::error!(error.message)),
     )
     .await;
-    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, on_update, on_session)
+    let greeting_source: GreetingSource =
+        Rc::new(|name: String| Box::pin(async move { backend::read_greeting(&name).await }));
+    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, greeting_source, on_update, on_session)
         .map_err(|error| IpcError::new(ErrorCode::EngineFailed, error.to_string()))?;
     *running.borrow_mut() = Some(engine);
     let _ = backend::report_engine_connection(ConnectionState::Connecting, None).await;

@@ -19,6 +19,8 @@ pub enum Shortcut {
     SkipListLead,
     /// The dial list: pause or resume the power countdown.
     PauseList,
+    /// Drop the voicemail greeting into the call being talked on (a voicemail box answered).
+    DropVoicemail,
     /// The wrap-up: choose the disposition listed at this place (1-9).
     PickDisposition(u8),
     /// The wrap-up: save it.
@@ -28,7 +30,7 @@ pub enum Shortcut {
 }
 
 /// Every shortcut with its keys and what it does, as the help overlay lists them.
-pub const SHORTCUTS: [(Shortcut, &str, &str); 12] = [
+pub const SHORTCUTS: [(Shortcut, &str, &str); 13] = [
     (Shortcut::Answer, "Alt+A", "Answer the ringing call"),
     (Shortcut::HangUp, "Alt+E", "End the call (or decline the ringing one)"),
     (Shortcut::ToggleMute, "Alt+M", "Mute or unmute"),
@@ -38,6 +40,7 @@ pub const SHORTCUTS: [(Shortcut, &str, &str); 12] = [
     (Shortcut::CallListLead, "Alt+N", "Dial list: call the lead shown now"),
     (Shortcut::SkipListLead, "Alt+S", "Dial list: skip the lead shown (type why, then Enter)"),
     (Shortcut::PauseList, "Alt+P", "Dial list: pause or resume the countdown"),
+    (Shortcut::DropVoicemail, "Alt+V", "Drop the voicemail greeting, hang up when it ends, go on"),
     (Shortcut::PickDisposition(1), "1-9", "Wrap-up: choose the disposition by its number"),
     (Shortcut::SaveWrapUp, "Alt+W", "Wrap-up: save it"),
     (Shortcut::ToggleHelp, "F1 or ?", "Show or hide this list"),
@@ -72,6 +75,7 @@ pub fn shortcut_for(press: &KeyPress) -> Option<Shortcut> {
             "n" => Some(Shortcut::CallListLead),
             "s" => Some(Shortcut::SkipListLead),
             "p" => Some(Shortcut::PauseList),
+            "v" => Some(Shortcut::DropVoicemail),
             "w" => Some(Shortcut::SaveWrapUp),
             _ => None,
         };
@@ -98,6 +102,7 @@ pub enum CallAction {
     SetMuted(CallId, bool),
     Hold(CallId),
     Resume(CallId),
+    DropVoicemail(CallId),
 }
 
 /// The call a call shortcut acts on, newest first: answer the ringing inbound call; end the call
@@ -131,6 +136,9 @@ pub fn call_action(shortcut: Shortcut, calls: &CallsSnapshot) -> Option<CallActi
         Shortcut::ToggleHold => newest(&|view| view == CallView::Active)
             .map(|(id, _)| CallAction::Hold(id))
             .or_else(|| newest(&|view| view == CallView::Held).map(|(id, _)| CallAction::Resume(id))),
+        Shortcut::DropVoicemail => {
+            newest(&|view| view == CallView::Active).map(|(id, _)| CallAction::DropVoicemail(id))
+        }
         Shortcut::FocusDialer
         | Shortcut::FocusSearch
         | Shortcut::CallListLead

@@ -24,6 +24,7 @@ pub fn call_state(call: &CallSnapshot) -> String {
         CallView::Held => "On hold".into(),
         CallView::Resuming => "Resuming".into(),
         CallView::Reconnecting => "Reconnecting".into(),
+        CallView::LeavingVoicemail => "Leaving voicemail".into(),
         CallView::Ending => "Hanging up".into(),
         // What the agent did (cancel, decline) or missed says more than the network's cause.
         CallView::Ended => match &call.end {
@@ -245,6 +246,7 @@ mod tests {
     fn call_states_read_as_words_and_an_ended_call_says_why() {
         assert_eq!(call_state(&call(CallView::Dialing)), "Dialing");
         assert_eq!(call_state(&call(CallView::Held)), "On hold");
+        assert_eq!(call_state(&call(CallView::LeavingVoicemail)), "Leaving voicemail");
         let mut ended = call(CallView::Ended);
         ended.end = Some(CallEnd {
             outcome: CallOutcome::Busy,

@@ -45,6 +45,10 @@ pub mod command {
     pub const ADD_CUSTOM_DISPOSITION: &str = "add_custom_disposition";
     pub const REMOVE_CUSTOM_DISPOSITION: &str = "remove_custom_disposition";
     pub const WRAP_UP_CALL: &str = "wrap_up_call";
+    pub const DROP_VOICEMAIL: &str = "drop_voicemail";
+    pub const IMPORT_GREETING: &str = "import_greeting";
+    pub const LIST_GREETINGS: &str = "list_greetings";
+    pub const READ_GREETING: &str = "read_greeting";
     pub const GET_UNSEEN_MISSED_COUNT: &str = "get_unseen_missed_count";
     pub const MARK_MISSED_CALLS_SEEN: &str = "mark_missed_calls_seen";
     pub const USE_CALL_ENGINE: &str = "use_call_engine";
@@ -236,6 +240,15 @@ pub struct DesktopStatus {
     pub notifications_problem: Option<String>,
     /// Inbound calls are declined (busy) and logged as missed.
     pub do_not_disturb: bool,
+}
+
+/// A recorded voicemail greeting the agent can drop into a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Greeting {
+    /// Its name (the imported file's name without `.wav`).
+    pub name: String,
+    /// How long it plays.
+    pub duration_ms: u64,
 }
 
 /// What the dialer says about the number being typed, before dialing (the shell checks it as it

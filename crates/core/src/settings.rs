@@ -38,6 +38,9 @@ pub struct Settings {
     /// one that shares the callee's area code (local presence), else one in the callee's country,
     /// else the first. Empty: Telnyx presents the connection's own number.
     pub caller_numbers: Vec<String>,
+    /// The voicemail greeting a drop plays, by name; `None` (or one no longer there) plays the
+    /// first by name.
+    pub voicemail_greeting: Option<String>,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             window: None,
             calling_hours: CallingHours::default(),
             caller_numbers: Vec::new(),
+            voicemail_greeting: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl Settings {
             ("audio output", self.audio_output.as_deref()),
             ("ringer output", self.ringer_output.as_deref()),
             ("ringtone", Some(self.ringtone.as_str())),
+            ("voicemail greeting", self.voicemail_greeting.as_deref()),
         ];
         for (what, name) in names {
             if let Some(name) = name {

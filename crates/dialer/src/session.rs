@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use softphone_core::call::CallId;
 pub use softphone_core::dialing::Mode;
+use softphone_core::disposition::Disposition;
 use softphone_core::lead::LeadId;
 
 /// The longest power-mode countdown.
@@ -90,6 +91,9 @@ pub enum SessionEvent {
     },
     CallAnswered,
     CallEnded,
+    /// The agent dropped a greeting into the answered call (the lead's voicemail): it counts as
+    /// wrapped up with `voicemail-left`, and the next lead comes at once while the greeting plays.
+    VoicemailDropped,
     /// The wrap-up was saved with this disposition.
     WrapUpSaved {
         disposition: String,
@@ -247,6 +251,14 @@ impl DialingSession {
                 }
                 self.stage = Stage::WrappingUp { lead_id: *lead_id, call_id: Some(call_id.clone()) };
                 Ok(Vec::new())
+            }
+            (
+                Stage::Calling { call_id: Some(_), answered_at_ms: Some(answered), .. },
+                SessionEvent::VoicemailDropped,
+            ) => {
+                self.figures.talk_ms += (now_ms - answered).max(0);
+                *self.figures.dispositions.entry(Disposition::VoicemailLeft.code().to_owned()).or_default() += 1;
+                Ok(self.next_lead(now_ms))
             }
             (Stage::Calling { .. }, SessionEvent::Tick | SessionEvent::CallAnswered) => Ok(Vec::new()),
             (Stage::Calling { .. }, _) => Err(SessionRejection::CallUnderWay),

@@ -99,6 +99,24 @@ fn the_wrap_up_comes_before_the_next_lead() {
 }
 
 #[test]
+fn a_dropped_voicemail_wraps_the_call_up_and_the_next_lead_is_dialled_at_once() {
+    let mut now = T0;
+    let (mut session, _) = DialingSession::start(Mode::Power { countdown_ms: 0 }, leads(&[1, 2]), now);
+    session.apply(SessionEvent::CallPlaced { call_id: call(1) }, now).expect("placed");
+    // Only into an answered call (the machine's greeting is playing).
+    assert_eq!(session.apply(SessionEvent::VoicemailDropped, now), Err(SessionRejection::CallUnderWay));
+    session.apply(SessionEvent::CallAnswered, now).expect("answered");
+    now += 4_000;
+    assert_eq!(
+        session.apply(SessionEvent::VoicemailDropped, now),
+        Ok(vec![SessionEffect::Show { lead_id: LeadId(2) }, SessionEffect::Dial { lead_id: LeadId(2) }])
+    );
+    // The greeting call's end later is not this session's business (it follows lead 2's call).
+    assert_eq!(session.figures.dispositions.get("voicemail-left"), Some(&1));
+    assert_eq!((session.figures.connects, session.figures.talk_ms), (1, 4_000));
+}
+
+#[test]
 fn a_lead_the_rules_refuse_is_skipped_with_their_reason() {
     let now = T0;
     let (mut session, _) = DialingSession::start(Mode::Preview, leads(&[1, 2]), now);

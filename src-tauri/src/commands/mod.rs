@@ -8,3 +8,4 @@ pub mod dialing;
 pub mod leads;
 pub mod numbers;
 pub mod settings;
+pub mod voicemail;

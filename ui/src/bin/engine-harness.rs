@@ -5,7 +5,8 @@
 //! into the machine. Not part of the app; built only by the suite (`trunk build engine-harness.html`).
 //!
 //! Exposed to the page (trunk puts the exports on `window.wasmBindings`):
-//! - `harness_start()`: fetches `/token` (a `LoginTokenGrant`) and starts the engine;
+//! - `harness_start()`: fetches `/token` (a `LoginTokenGrant`) and starts the engine (greetings
+//!   come from `/greeting/{name}.wav`);
 //! - `harness_agent(event)`: one `CallEvent` (JSON) from the agent, e.g. `{kind: "dial", ...}`;
 //! - `harness_log()`: everything that happened, as JSON records `{type, ...}`;
 //! - `harness_webrtc_available()`.
@@ -16,7 +17,9 @@ use std::rc::Rc;
 use serde::Serialize;
 use softphone_core::call::{CallEvent, CallId, CallMachine, Effect, EngineUpdate, UnixMillis};
 use softphone_core::ipc::{ErrorCode, IpcError, LoginTokenGrant};
-use softphone_ui::engine::{EngineConfig, SessionEvent, TokenSource, WebviewEngine, in_order, webrtc_available};
+use softphone_ui::engine::{
+    EngineConfig, GreetingSource, SessionEvent, TokenSource, WebviewEngine, in_order, webrtc_available,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use yew::Callback;
@@ -108,7 +111,8 @@ pub async fn harness_start() -> Result<(), JsValue> {
     let on_session = Callback::from(|event: SessionEvent| {
         harness().log.borrow_mut().push(Record::Session { event: format!("{event:?}") });
     });
-    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, on_update, on_session)
+    let greeting_source: GreetingSource = Rc::new(|name: String| Box::pin(fetch_greeting(name)));
+    let engine = WebviewEngine::start(EngineConfig::new(grant), token_source, greeting_source, on_update, on_session)
         .map_err(|error| JsValue::from_str(&format!("{}: {error}", error.code())))?;
     *harness().engine.borrow_mut() = Some(engine);
     Ok(())
@@ -132,6 +136,26 @@ pub fn harness_log() -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub fn harness_webrtc_available() -> bool {
     webrtc_available()
+}
+
+/// A greeting's WAV bytes from the page server's `/greeting/{name}.wav`, as the app reads them
+/// from the shell (`read_greeting`).
+async fn fetch_greeting(name: String) -> Result<Vec<u8>, IpcError> {
+    let failed = |what: &str, error: JsValue| {
+        IpcError::new(ErrorCode::Internal, format!("The harness could not {what} the greeting: {error:?}"))
+    };
+    let window = web_sys::window().ok_or_else(|| IpcError::new(ErrorCode::Internal, "no window"))?;
+    let response = JsFuture::from(window.fetch_with_str(&format!("/greeting/{name}.wav")))
+        .await
+        .map_err(|error| failed("fetch", error))?;
+    let response: web_sys::Response = response.unchecked_into();
+    if !response.ok() {
+        return Err(IpcError::new(ErrorCode::NotFound, format!("/greeting answered {}", response.status())));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|error| failed("read", error))?)
+        .await
+        .map_err(|error| failed("read", error))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 async fn fetch_grant() -> Result<LoginTokenGrant, IpcError> {

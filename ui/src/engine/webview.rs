@@ -24,6 +24,10 @@ use super::sdk::{self, SdkCall, TelnyxRtcClient, object};
 /// (in the app: `backend::issue_login_token`).
 pub type TokenSource = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<LoginTokenGrant, IpcError>>>>>;
 
+/// Where the engine gets a voicemail greeting's WAV bytes, by the greeting's name (in the app:
+/// `backend::read_greeting`).
+pub type GreetingSource = Rc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, IpcError>>>>>;
+
 /// How the engine logs in and dials.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -103,6 +107,7 @@ struct Inner {
     on_update: Callback<(CallId, EngineUpdate)>,
     on_session: Callback<SessionEvent>,
     token_source: TokenSource,
+    greeting_source: GreetingSource,
     refreshing: Cell<bool>,
     /// The SDK event handlers, kept alive while the engine runs and removed by `stop`.
     handlers: RefCell<Vec<SdkHandler>>,
@@ -116,6 +121,7 @@ impl WebviewEngine {
     pub fn start(
         config: EngineConfig,
         token_source: TokenSource,
+        greeting_source: GreetingSource,
         on_update: Callback<(CallId, EngineUpdate)>,
         on_session: Callback<SessionEvent>,
     ) -> Result<WebviewEngine, EngineError> {
@@ -142,6 +148,7 @@ impl WebviewEngine {
                 on_update,
                 on_session,
                 token_source,
+                greeting_source,
                 refreshing: Cell::new(false),
                 handlers: RefCell::new(Vec::new()),
             }),
@@ -169,6 +176,7 @@ impl WebviewEngine {
         match command {
             EngineCommand::Dial { call_id, number, caller_number } => self.dial(call_id, &number, caller_number),
             EngineCommand::Answer { call_id } => self.on_call(&call_id, "answer", true, SdkCall::answer),
+            EngineCommand::PlayVoicemail { call_id, greeting } => self.play_voicemail(call_id, &greeting),
             EngineCommand::Hangup { call_id } => self.on_call(&call_id, "hang up", false, SdkCall::hangup),
             EngineCommand::Hold { call_id } => self.on_call(&call_id, "hold", false, SdkCall::hold),
             EngineCommand::Unhold { call_id } => self.on_call(&call_id, "resume", false, SdkCall::unhold),
@@ -234,6 +242,43 @@ impl WebviewEngine {
                 self.inner.on_update.emit((call_id, EngineUpdate::Failed { message }));
             }
         }
+    }
+
+    /// A voicemail drop: the greeting (named by its file) replaces the microphone's track, and
+    /// the call is hung up when it has played. If it cannot play, the call is hung up at once
+    /// rather than left open on a machine that records.
+    fn play_voicemail(&self, call_id: CallId, greeting: &str) {
+        let Some(call) = self.inner.calls.borrow().get(&call_id).cloned() else {
+            let message = format!("Cannot leave a voicemail: the SDK has no call {}.", call_id.0);
+            self.inner.on_update.emit((call_id, EngineUpdate::Failed { message }));
+            return;
+        };
+        let name = greeting.rsplit(['/', '\\']).next().unwrap_or(greeting).trim_end_matches(".wav").to_owned();
+        let source = Rc::clone(&self.inner.greeting_source);
+        let weak = Rc::downgrade(&self.inner);
+        wasm_bindgen_futures::spawn_local(async move {
+            let played = match source(name).await {
+                Ok(wav) => super::greeting::play_into_call(&call, &wav).await,
+                Err(error) => Err(error.message),
+            };
+            if let Err(reason) = &played
+                && let Some(inner) = weak.upgrade()
+            {
+                let engine = WebviewEngine { inner };
+                engine.inner.on_session.emit(SessionEvent::Error(SdkProblem {
+                    code: None,
+                    name: String::new(),
+                    message: format!("The voicemail greeting could not play: {reason}"),
+                    call_id: Some(call_id.clone()),
+                    recoverable: true,
+                }));
+            }
+            if let Ok(hanging_up) = call.hangup()
+                && let Ok(promise) = hanging_up.dyn_into::<Promise>()
+            {
+                let _ = JsFuture::from(promise).await;
+            }
+        });
     }
 
     fn on_call(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{App, sim_calls, until_sim};
+use common::{App, call_at_any_hour, sim_calls, until_sim};
 use serde_json::{Value, json};
 
 /// Three leads for the power session and two for the restart, tagged so a list holds only them.
@@ -16,22 +16,6 @@ Cy Dunmore,Dunmore Farms,+1 212 555 0133,e2e-power\n\
 Di Ekwueme,Ekwueme Legal,+1 212 555 0134,e2e-resume\n\
 Ed Farrow,Farrow Boats,+1 212 555 0135,e2e-resume\n";
 const POWER_NUMBERS: [&str; 3] = ["+12125550131", "+12125550132", "+12125550133"];
-
-/// The leads may be called at any hour in this test (the hours' rule has its own tests).
-async fn call_at_any_hour(app: &App) {
-    app.client
-        .execute_async(
-            "const done = arguments[0];
-             const invoke = window.__TAURI__.core.invoke;
-             invoke('get_settings')
-               .then((settings) => invoke('save_settings', { settings: { ...settings, calling_hours: { start_minute: 0, end_minute: 1440 } } }))
-               .then(() => done(true), (error) => done(JSON.stringify(error)));",
-            vec![],
-        )
-        .await
-        .map(|answer| assert_eq!(answer, json!(true), "the settings were saved"))
-        .expect("the settings were saved");
-}
 
 async fn import_leads(app: &App) {
     let path = app.data_home.path().join("list-leads.csv");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{App, http, until_sim};
+use common::{App, script_number, until_sim};
 
 #[tokio::test]
 async fn settings_show_demo_mode_and_the_keychain_state() {
@@ -156,9 +156,7 @@ async fn the_accounts_numbers_become_caller_ids_and_a_call_presents_the_local_on
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     // A San Francisco number that answers with a tone.
-    let url = format!("{}/control/numbers/+14155550177", app.simulator_url().await);
-    let scripted = http().put(&url).json(&serde_json::json!({ "behaviour": "tone" })).send().await.expect("PUT");
-    assert!(scripted.status().is_success(), "{}", scripted.status());
+    script_number(&app, "+14155550177", "tone").await;
 
     app.open("settings").await;
     app.find("#settings-account-numbers").await.click().await.expect("use my Telnyx numbers");

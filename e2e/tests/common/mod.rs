@@ -234,7 +234,18 @@ impl App {
             .args(["search", "--onlyvisible", "--pid", &self.app_pid().to_string()])
             .output()
             .expect("xdotool runs (scripts/setup.sh installs it)");
-        let window = String::from_utf8_lossy(&windows.stdout).split_whitespace().last().map(String::from);
+        // The largest: a tooltip (the pointer left over a button with a title) is a visible
+        // window of the app too.
+        let area = |window: &str| -> u64 {
+            let geometry = Command::new("xdotool").args(["getwindowgeometry", "--shell", window]).output();
+            let text = geometry.map(|output| String::from_utf8_lossy(&output.stdout).into_owned()).unwrap_or_default();
+            let value = |key: &str| -> u64 {
+                text.lines().find_map(|line| line.strip_prefix(key)?.parse().ok()).unwrap_or(0)
+            };
+            value("WIDTH=") * value("HEIGHT=")
+        };
+        let listed = String::from_utf8_lossy(&windows.stdout).into_owned();
+        let window = listed.split_whitespace().max_by_key(|window| area(window)).map(String::from);
         window.unwrap_or_else(|| "root".to_owned())
     }
 
@@ -412,6 +423,29 @@ impl Launch {
     pub fn on_bus(bus: &softphone_notify::test_support::PrivateBus) -> Launch {
         Launch { env: vec![("DBUS_SESSION_BUS_ADDRESS".into(), bus.address().into())], ..Launch::default() }
     }
+}
+
+/// Leads may be called at any hour (the calling hours' rule has its own tests).
+pub async fn call_at_any_hour(app: &App) {
+    app.client
+        .execute_async(
+            "const done = arguments[0];
+             const invoke = window.__TAURI__.core.invoke;
+             invoke('get_settings')
+               .then((settings) => invoke('save_settings', { settings: { ...settings, calling_hours: { start_minute: 0, end_minute: 1440 } } }))
+               .then(() => done(true), (error) => done(JSON.stringify(error)));",
+            vec![],
+        )
+        .await
+        .map(|answer| assert_eq!(answer, serde_json::json!(true), "the settings were saved"))
+        .expect("the settings were saved");
+}
+
+/// The demo simulator plays `behaviour` (a directory word: tone, busy, voicemail...) for `number`.
+pub async fn script_number(app: &App, number: &str, behaviour: &str) {
+    let url = format!("{}/control/numbers/{number}", app.simulator_url().await);
+    let answer = http().put(&url).json(&serde_json::json!({ "behaviour": behaviour })).send().await.expect("PUT");
+    assert!(answer.status().is_success(), "scripting {number} as {behaviour}: {}", answer.status());
 }
 
 /// The demo simulator's calls, as its control API lists them.

@@ -132,6 +132,12 @@ fn call_card(props: &CallCardProps) -> Html {
                     { button("hold", "Hold", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hold_call(&id).await } } })) }
                     <button class="call-action keypad-toggle" onclick={{ let keypad = keypad.clone(); Callback::from(move |_| keypad.set(!*keypad)) }}>{ "Keypad" }</button>
                 }
+                if call.view == CallView::Active {
+                    <button class="call-action voicemail-drop" title="Alt+V: play the voicemail greeting, hang up when it ends"
+                        onclick={act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::drop_voicemail(&id).await } } })}>
+                        { "Drop voicemail" }
+                    </button>
+                }
                 if held {
                     { button("resume", "Resume", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::resume_call(&id).await } } })) }
                 }

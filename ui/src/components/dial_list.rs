@@ -9,6 +9,7 @@ use softphone_core::lead::Lead;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::greetings::GreetingPanel;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
 use crate::wording;
@@ -53,6 +54,7 @@ pub fn dial_list() -> Html {
             <div hidden={running.is_some()}>
                 <ListForm on_view={on_view} />
             </div>
+            <GreetingPanel />
             if let Some(failure) = &*error {
                 <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
@@ -288,6 +290,8 @@ fn session_card(props: &CardProps) -> Html {
             if event.key() == "Enter" && !reason.trim().is_empty() {
                 event.prevent_default();
                 skip_now();
+                // The keys go back to the page: the next wrap-up's 1-9 must not type into the field.
+                let _ = event.target_unchecked_into::<web_sys::HtmlElement>().blur();
             }
         })
     };

@@ -6,6 +6,7 @@ mod diagnostics;
 mod dial_list;
 mod dialer;
 mod disposition_settings;
+mod greetings;
 mod leads;
 mod ringing_banner;
 mod section_page;

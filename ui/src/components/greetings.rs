@@ -1,0 +1,120 @@
+//! The voicemail greeting: which recorded greeting a drop plays (Alt+V or the call card's Drop
+//! voicemail), and importing one from a WAV file. The shell keeps the files and checks them.
+
+use softphone_core::ipc::{Greeting, IpcError};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::backend;
+use crate::wording;
+
+#[function_component(GreetingPanel)]
+pub fn greeting_panel() -> Html {
+    let greetings = use_state(Vec::<Greeting>::new);
+    let chosen = use_state(|| None::<String>);
+    let path = use_state(String::new);
+    let status = use_state(|| None::<String>);
+    let error = use_state(|| None::<IpcError>);
+    {
+        let (greetings, chosen, error) = (greetings.clone(), chosen.clone(), error.clone());
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::list_greetings().await {
+                    Ok(list) => greetings.set(list),
+                    Err(failure) => error.set(Some(failure)),
+                }
+                if let Ok(settings) = backend::get_settings().await {
+                    chosen.set(settings.voicemail_greeting);
+                }
+            });
+        });
+    }
+    let on_path = {
+        let path = path.clone();
+        Callback::from(move |event: InputEvent| path.set(event.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let on_import = {
+        let (greetings, path, status, error) = (greetings.clone(), path.clone(), status.clone(), error.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let typed = (*path).trim().to_owned();
+            let (greetings, status, error) = (greetings.clone(), status.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::import_greeting(&typed).await {
+                    Ok(greeting) => {
+                        status.set(Some(format!(
+                            "Imported \"{}\" ({}).",
+                            greeting.name,
+                            wording::duration(greeting.duration_ms as i64)
+                        )));
+                        error.set(None);
+                        if let Ok(list) = backend::list_greetings().await {
+                            greetings.set(list);
+                        }
+                    }
+                    Err(failure) => {
+                        status.set(None);
+                        error.set(Some(failure));
+                    }
+                }
+            });
+        })
+    };
+    let on_choose = {
+        let (chosen, status, error) = (chosen.clone(), status.clone(), error.clone());
+        Callback::from(move |event: Event| {
+            let name = event.target_unchecked_into::<HtmlSelectElement>().value();
+            let (chosen, status, error) = (chosen.clone(), status.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let saved = match backend::get_settings().await {
+                    Ok(mut settings) => {
+                        settings.voicemail_greeting = Some(name.clone());
+                        backend::save_settings(&settings).await
+                    }
+                    Err(failure) => Err(failure),
+                };
+                match saved {
+                    Ok(in_force) => {
+                        chosen.set(in_force.voicemail_greeting);
+                        status.set(Some(format!("Voicemail drops play \"{name}\".")));
+                        error.set(None);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+    // The one a drop plays: the chosen one if it is there, else the first.
+    let playing = (*chosen)
+        .clone()
+        .filter(|name| greetings.iter().any(|greeting| &greeting.name == name))
+        .or_else(|| greetings.first().map(|greeting| greeting.name.clone()));
+    html! {
+        <section id="greeting-panel" class="greeting-panel">
+            <h2>{ "Voicemail greeting" }</h2>
+            <p class="muted hint">{ "When a voicemail box answers, Alt+V (or Drop voicemail on the call) plays this greeting, hangs up when it ends and goes on to the next lead." }</p>
+            if greetings.is_empty() {
+                <p id="greeting-none" class="muted">{ "No greeting yet: import a WAV file." }</p>
+            } else {
+                <label for="greeting-chosen">{ "Greeting" }</label>
+                <select id="greeting-chosen" onchange={on_choose}>
+                    { for greetings.iter().map(|greeting| html! {
+                        <option value={greeting.name.clone()} selected={playing.as_deref() == Some(greeting.name.as_str())}>
+                            { format!("{} ({})", greeting.name, wording::duration(greeting.duration_ms as i64)) }
+                        </option>
+                    }) }
+                </select>
+            }
+            <form class="greeting-import" onsubmit={on_import}>
+                <input id="greeting-path" type="text" placeholder="/home/me/greeting.wav" value={(*path).clone()} oninput={on_path} />
+                <button id="greeting-import" class="secondary" type="submit" disabled={path.trim().is_empty()}>{ "Import WAV" }</button>
+            </form>
+            if let Some(text) = &*status {
+                <p id="greeting-status" class="saved">{ text }</p>
+            }
+            if let Some(failure) = &*error {
+                <p id="greeting-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </section>
+    }
+}

@@ -267,7 +267,8 @@ async fn the_engine_calls_the_sdk_holds_sends_dtmf_and_survives_a_drop_on_each_s
     let mut both = both().await;
     let engine_call = CallId(format!("cross-{}", std::process::id()));
     let number = format!("sip:{}@sip.telnyx.com", both.sdk.sip_user);
-    engine_execute(&both.engine, EngineCommand::Dial { call_id: engine_call.clone(), number }).await;
+    engine_execute(&both.engine, EngineCommand::Dial { call_id: engine_call.clone(), number, caller_number: None })
+        .await;
     let sdk_call = sdk_ringing_call(&both.sdk.browser).await;
     sdk_act(&both.sdk.browser, "answer", &sdk_call).await;
     both.sdk.browser.wait_for_call_state(&sdk_call, "active").await;
@@ -333,7 +334,8 @@ async fn a_call_to_a_sip_user_nobody_is_logged_in_as_fails_with_the_cause() {
     let mut both = both().await;
     let engine_call = CallId(format!("nobody-{}", std::process::id()));
     let number = "sip:gencrednobodyhere@sip.telnyx.com".to_owned();
-    engine_execute(&both.engine, EngineCommand::Dial { call_id: engine_call.clone(), number }).await;
+    engine_execute(&both.engine, EngineCommand::Dial { call_id: engine_call.clone(), number, caller_number: None })
+        .await;
     let cause = engine_ended(&mut both.engine, &engine_call).await;
     assert_eq!(cause, HangupCause::UserNotRegistered);
     // The engine declining a call from the SDK is the SDK's USER_BUSY.

@@ -276,5 +276,26 @@ async fn twenty_leads_are_worked_by_keyboard_through_skips_voicemail_drops_and_a
         [7, 4, 4, 2],
         "{twenty:#?}"
     );
+
+    // The session's report: all 20 leads in the order worked, as the call log has them.
+    let report = app.data_home.path().join("twenty-report.csv");
+    app.type_into("#session-report-path", &report.display().to_string()).await;
+    app.find("#session-report-save").await.click().await.expect("save the report");
+    app.wait_for_text("#session-report-saved", |text| text.starts_with("Saved: 20 leads")).await;
+    app.screenshot("twenty-report").await;
+    let text = std::fs::read_to_string(&report).expect("the report is on disk");
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|line| line.split(',').collect()).collect();
+    let leads: Vec<String> = rows.iter().map(|row| row[1].to_owned()).collect();
+    assert_eq!(leads, (1..=20).map(name).collect::<Vec<_>>(), "{text}");
+    for (lead, row) in (1..=20).zip(&rows) {
+        let (result, disposition, reason) = (row[4], row[6], row[9]);
+        match OUTCOMES[lead - 1] {
+            Skip(why) => assert_eq!((result, reason), ("skipped", why), "{text}"),
+            Answers => assert_eq!((result, disposition), ("called", "answered"), "{text}"),
+            Voicemail => assert_eq!((result, disposition), ("called", "voicemail-left"), "{text}"),
+            Busy => assert_eq!((result, disposition), ("called", "busy"), "{text}"),
+            Rejects => assert_eq!((result, disposition), ("called", "not-interested"), "{text}"),
+        }
+    }
     app.close().await;
 }

@@ -150,6 +150,50 @@ pub fn voicemail_dropped<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_cor
     }
 }
 
+/// Writes the report of the session (running, or just finished) to `path` as CSV: each lead
+/// worked, called (with its call's outcome, disposition and talk time) or skipped (with why).
+pub fn save_report<R: Runtime>(app: &AppHandle<R>, path: &std::path::Path) -> Result<usize, IpcError> {
+    let session = app
+        .state::<Dialer>()
+        .session
+        .lock()
+        .map_err(|_| crate::errors::internal("The dialer"))?
+        .clone()
+        .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "There is no dialing session to report on yet."))?;
+    let worked: std::collections::BTreeSet<LeadId> = session
+        .dialled
+        .iter()
+        .map(|dialled| dialled.lead_id)
+        .chain(session.skips.iter().map(|skip| skip.lead_id))
+        .collect();
+    let (calls, leads) = app.state::<Database>().with(|store| {
+        let mut calls = Vec::new();
+        let mut leads = std::collections::HashMap::new();
+        for lead_id in &worked {
+            if session.dialled.iter().any(|dialled| dialled.lead_id == *lead_id) {
+                calls.extend(store.calls_of_lead(*lead_id, softphone_core::lead::Page { limit: 20, offset: 0 })?);
+            }
+            // A lead deleted since is reported by its id.
+            if let Ok(lead) = store.lead(*lead_id) {
+                leads.insert(*lead_id, lead);
+            }
+        }
+        Ok((calls, leads))
+    })?;
+    let rows = softphone_dialer::report::rows(&session, &calls, |id| leads.get(&id).cloned());
+    let written = std::fs::File::create(path).map_err(|error| error.to_string()).and_then(|file| {
+        softphone_dialer::report::write_csv(&rows, std::io::BufWriter::new(file)).map_err(|error| error.to_string())
+    });
+    if let Err(reason) = written {
+        return Err(IpcError::new(
+            ErrorCode::StoreFailed,
+            format!("Could not write the report to {}: {reason}", path.display()),
+        ));
+    }
+    tracing::info!(rows = rows.len(), "dialing report saved");
+    Ok(rows.len())
+}
+
 /// Resumes a session a restart interrupted, and follows the session's calls and countdown for
 /// the life of the app.
 pub fn follow<R: Runtime>(app: &AppHandle<R>) {

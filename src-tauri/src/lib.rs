@@ -102,6 +102,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::dialing::start_dialing,
             commands::dialing::dialing_action,
             commands::dialing::get_dialing,
+            commands::dialing::save_dialing_report,
             commands::call_log::get_recent_calls,
             commands::call_log::get_missed_calls,
             commands::call_log::get_lead_calls,

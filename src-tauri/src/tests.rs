@@ -543,6 +543,19 @@ fn a_voicemail_drop_wraps_the_call_up_and_the_session_moves_on_while_the_greetin
     let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
     assert!(snapshot.calls.iter().all(|call| call.call_id != first), "{snapshot:?}");
     assert_eq!(until_dialing(&shell, "still on the second lead", |_| true).stage, DialingStage::Calling);
+
+    // The session's report lists both leads as far as they went, as CSV.
+    let report = shell.data.path().join("session.csv");
+    let rows: usize = shell.invoke(command::SAVE_DIALING_REPORT, json!({ "path": report }));
+    assert_eq!(rows, 2);
+    let text = std::fs::read_to_string(&report).expect("the report was written");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("time_utc,lead,company,number,result"), "{text}");
+    assert!(lines[1].contains(",Ida,,+12125550161,called,completed,voicemail-left,"), "{text}");
+    assert!(lines[2].contains(",Jo,,+12125550162,called,in_progress,,"), "{text}");
+    let nowhere = shell.data.path().join("missing-folder").join("session.csv");
+    let refused = shell.call(command::SAVE_DIALING_REPORT, json!({ "path": nowhere })).expect_err("no such folder");
+    assert!(refused.message.starts_with("Could not write the report"), "{refused:?}");
 }
 
 #[test]

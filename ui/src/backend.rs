@@ -162,6 +162,11 @@ pub async fn read_greeting(name: &str) -> Result<Vec<u8>, IpcError> {
     invoke(command::READ_GREETING, &NameArgs { name }).await
 }
 
+/// Saves the dialing session's report as CSV at `path`; answers how many leads it lists.
+pub async fn save_dialing_report(path: &str) -> Result<usize, IpcError> {
+    invoke(command::SAVE_DIALING_REPORT, &PathArgs { path }).await
+}
+
 /// The voicemail greetings, by name.
 pub async fn list_greetings() -> Result<Vec<Greeting>, IpcError> {
     invoke(command::LIST_GREETINGS, &NoArgs {}).await

@@ -46,6 +46,13 @@ pub struct Skip {
     pub at_ms: i64,
 }
 
+/// A lead the session dialled, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialled {
+    pub lead_id: LeadId,
+    pub at_ms: i64,
+}
+
 /// The live figures of a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
@@ -143,6 +150,9 @@ pub struct DialingSession {
     pub stage: Stage,
     pub figures: Figures,
     pub skips: Vec<Skip>,
+    /// Every lead dialled, in order (for the session's report).
+    #[serde(default)]
+    pub dialled: Vec<Dialled>,
     pub started_at_ms: i64,
 }
 
@@ -160,6 +170,7 @@ impl DialingSession {
             stage: Stage::Finished,
             figures: Figures::default(),
             skips: Vec::new(),
+            dialled: Vec::new(),
             started_at_ms: now_ms,
         };
         let effects = session.next_lead(now_ms);
@@ -231,6 +242,7 @@ impl DialingSession {
 
             (Stage::Calling { lead_id, call_id: None, .. }, SessionEvent::CallPlaced { call_id }) => {
                 self.figures.dials += 1;
+                self.dialled.push(Dialled { lead_id: *lead_id, at_ms: now_ms });
                 self.stage = Stage::Calling { lead_id: *lead_id, call_id: Some(call_id), answered_at_ms: None };
                 Ok(Vec::new())
             }

@@ -596,6 +596,8 @@ fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
         do_not_disturb: true,
         window: Some(WindowGeometry { x: -1200, y: 40, width: 1100, height: 720, maximized: false }),
         calling_hours: softphone_core::dialing::CallingHours { start_minute: 9 * 60, end_minute: 20 * 60 + 30 },
+        caller_numbers: vec!["+14155550142".into(), "+442079460000".into()],
+        voicemail_greeting: Some("main-greeting".into()),
     };
     {
         let mut store = db.open();

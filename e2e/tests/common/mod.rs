@@ -239,9 +239,8 @@ impl App {
         let area = |window: &str| -> u64 {
             let geometry = Command::new("xdotool").args(["getwindowgeometry", "--shell", window]).output();
             let text = geometry.map(|output| String::from_utf8_lossy(&output.stdout).into_owned()).unwrap_or_default();
-            let value = |key: &str| -> u64 {
-                text.lines().find_map(|line| line.strip_prefix(key)?.parse().ok()).unwrap_or(0)
-            };
+            let value =
+                |key: &str| -> u64 { text.lines().find_map(|line| line.strip_prefix(key)?.parse().ok()).unwrap_or(0) };
             value("WIDTH=") * value("HEIGHT=")
         };
         let listed = String::from_utf8_lossy(&windows.stdout).into_owned();

@@ -42,3 +42,11 @@ pub fn dialing_action<R: Runtime>(app: AppHandle<R>, action: DialingAction) -> R
 pub fn get_dialing<R: Runtime>(app: AppHandle<R>) -> Option<DialingView> {
     crate::dialing_session::view(&app)
 }
+
+/// Saves the report of the session (the one running, or the one just finished) as CSV at `path`;
+/// answers how many leads it lists.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn save_dialing_report<R: Runtime>(app: AppHandle<R>, path: String) -> Result<usize, IpcError> {
+    crate::dialing_session::save_report(&app, std::path::Path::new(path.trim()))
+}

@@ -49,6 +49,7 @@ pub fn dial_list() -> Html {
                 <SessionCard view={view} on_view={on_view.clone()} />
             } else if let Some(done) = session.as_ref().filter(|view| view.stage == DialingStage::Finished) {
                 <p id="session-done" class="muted">{ format!("Session done: {}", figures_sentence(done)) }</p>
+                <ReportForm />
             }
             // Hidden, not removed, while a session runs: the list's filter is still there after it.
             <div hidden={running.is_some()}>
@@ -59,6 +60,50 @@ pub fn dial_list() -> Html {
                 <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
         </div>
+    }
+}
+
+/// Saves the finished session's report (each lead called or skipped) as CSV at a typed path.
+#[function_component(ReportForm)]
+fn report_form() -> Html {
+    let path = use_state(String::new);
+    let saved = use_state(|| None::<String>);
+    let error = use_state(|| None::<IpcError>);
+    let on_path = {
+        let path = path.clone();
+        Callback::from(move |event: InputEvent| path.set(event.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let on_save = {
+        let (path, saved, error) = (path.clone(), saved.clone(), error.clone());
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            let typed = (*path).trim().to_owned();
+            let (saved, error) = (saved.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::save_dialing_report(&typed).await {
+                    Ok(rows) => {
+                        saved.set(Some(format!("Saved: {rows} leads in {typed}")));
+                        error.set(None);
+                    }
+                    Err(failure) => {
+                        saved.set(None);
+                        error.set(Some(failure));
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <form id="session-report" class="session-report" onsubmit={on_save}>
+            <input id="session-report-path" type="text" placeholder="/home/me/dialing-session.csv" value={(*path).clone()} oninput={on_path} />
+            <button id="session-report-save" class="secondary" type="submit" disabled={path.trim().is_empty()}>{ "Save report as CSV" }</button>
+            if let Some(text) = &*saved {
+                <p id="session-report-saved" class="saved">{ text }</p>
+            }
+            if let Some(failure) = &*error {
+                <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
+            }
+        </form>
     }
 }
 

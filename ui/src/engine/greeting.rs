@@ -26,7 +26,7 @@ pub async fn play_into_call(call: &SdkCall, wav: &[u8]) -> Result<(), String> {
     let source = method(&context, "createBufferSource", &[])?;
     set(&source, "buffer", &decoded)?;
     let destination = method(&context, "createMediaStreamDestination", &[])?;
-    method(&source, "connect", &[destination.clone()])?;
+    method(&source, "connect", std::slice::from_ref(&destination))?;
     let stream = get(&destination, "stream")?;
     let track = Array::from(&method(&stream, "getAudioTracks", &[])?).get(0);
     let connection = get(&get(call, "peer")?, "instance")?;

@@ -33,7 +33,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let leads: usize = std::env::var("LEADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = Store::open(dir.path().join("bench.sqlite3")).expect("open");
+    // CALL_LIST_DB keeps the database where it says, for a look with sqlite3 afterwards.
+    let path = std::env::var("CALL_LIST_DB").map_or_else(|_| dir.path().join("bench.sqlite3"), Into::into);
+    let mut store = Store::open(path).expect("open");
 
     let started = Instant::now();
     let mut csv = String::from("Name,Phone,Tags\n");
@@ -91,22 +93,33 @@ fn main() {
     };
     let filter = ListFilter { tags: vec!["hot".into()], ..ListFilter::default() };
     let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
-    let (mut reads, mut builds) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
-    let mut ready = 0;
-    for _ in 0..runs {
-        let started = Instant::now();
-        let candidates = store.leads(&filter).expect("leads");
-        reads.push(started.elapsed());
-        let list = softphone_dialer::build(candidates, &filter, &rules, &ListedBySource, &zone, 1_796_000_000_000);
-        builds.push(started.elapsed());
-        ready = list.ready.len();
+    let build = |store: &mut Store, what: &str| {
+        let (mut reads, mut builds) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+        let mut ready = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let candidates = store.leads(&filter).expect("leads");
+            reads.push(started.elapsed());
+            let list = softphone_dialer::build(candidates, &filter, &rules, &ListedBySource, &zone, 1_796_000_000_000);
+            builds.push(started.elapsed());
+            ready = list.ready.len();
+        }
+        reads.sort();
+        builds.sort();
+        println!(
+            "list of {ready} ready leads built from {leads} {what}: median {:?}, p99 {:?}, of which reading the leads median {:?} ({runs} runs; goal p99 <= 200 ms)",
+            percentile(&builds, 0.5),
+            percentile(&builds, 0.99),
+            percentile(&reads, 0.5),
+        );
+    };
+    // Right after an import the full-text index of the new leads is still being built on the
+    // other core; then the machine is quiet.
+    build(&mut store, "while the search index is built");
+    let started = Instant::now();
+    while store.index_status().expect("index status").leads_pending > 0 {
+        std::thread::sleep(Duration::from_millis(200));
     }
-    reads.sort();
-    builds.sort();
-    println!(
-        "list of {ready} ready leads built from {leads}: median {:?}, max {:?}, of which reading the leads median {:?} ({runs} runs; goal p99 <= 200 ms)",
-        percentile(&builds, 0.5),
-        builds.last().copied().unwrap_or_default(),
-        percentile(&reads, 0.5),
-    );
+    println!("search index finished {:.1?} later", started.elapsed());
+    build(&mut store, "on a quiet machine");
 }

@@ -319,6 +319,7 @@ fn write_row(tx: &Transaction<'_>, lead: Incoming, now_ms: i64, report: &mut Imp
             now_ms,
         ])?;
     if inserted == 1 {
+        crate::lead::insert_lead_tags(tx, tx.last_insert_rowid(), &tags)?;
         report.inserted += 1;
         return Ok(());
     }

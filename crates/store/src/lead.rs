@@ -120,6 +120,16 @@ pub(crate) fn join_tags(tags: &[String]) -> String {
     tags.join(", ")
 }
 
+/// Indexes a new lead's tags (stored `", "`-joined) for call lists: trimmed and ASCII-lowercased,
+/// as [`crate::tag_list`] and the `leads_tags_update` trigger write them (migration 0006).
+pub(crate) fn insert_lead_tags(conn: &rusqlite::Connection, lead_id: i64, stored: &str) -> Result<(), StoreError> {
+    let mut statement = conn.prepare_cached("INSERT OR IGNORE INTO lead_tags (tag, lead_id) VALUES (?1, ?2)")?;
+    for tag in stored.split(',').map(|tag| tag.trim().to_ascii_lowercase()).filter(|tag| !tag.is_empty()) {
+        statement.execute(params![tag, lead_id])?;
+    }
+    Ok(())
+}
+
 pub(crate) fn split_tags(stored: &str) -> Vec<String> {
     normalize_tags(stored.split(','))
 }
@@ -209,7 +219,13 @@ impl Store {
             now_ms,
         ]);
         match result {
-            Ok(changed) => Ok(changed),
+            Ok(changed) => {
+                // A new lead's tags go into `lead_tags` here; an update's follow by trigger.
+                if id.is_none() && changed == 1 {
+                    insert_lead_tags(&self.conn, self.conn.last_insert_rowid(), &tags)?;
+                }
+                Ok(changed)
+            }
             Err(e) if is_unique_violation(&e) => Err(duplicate_phone()),
             Err(e) => Err(e.into()),
         }

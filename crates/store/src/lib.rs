@@ -49,6 +49,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0003_settings.sql")),
         M::up(include_str!("../../../migrations/0004_background_index.sql")),
         M::up(include_str!("../../../migrations/0005_dialer.sql")),
+        M::up(include_str!("../../../migrations/0006_list_columns.sql")),
     ])
 });
 
@@ -65,7 +66,7 @@ pub struct Store {
 }
 
 /// Opens a connection with the settings every connection of the store uses (see
-/// [`Store::open`]) and the SQL functions search needs.
+/// [`Store::open`]) and the SQL functions search and the triggers need.
 pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -81,6 +82,12 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;",
     )?;
+    register_functions(&conn)?;
+    Ok(conn)
+}
+
+/// The SQL functions the store's queries and triggers use, on `conn`.
+fn register_functions(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.create_scalar_function(
         search::HAS_WORD_FUNCTION,
         -1,
@@ -97,7 +104,29 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StoreError> {
             Ok(false)
         },
     )?;
-    Ok(conn)
+    conn.create_scalar_function(
+        TAG_LIST_FUNCTION,
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            let tags = ctx.get_raw(0).as_str().unwrap_or("");
+            Ok(tag_list(tags))
+        },
+    )?;
+    Ok(())
+}
+
+/// The SQL function the `lead_tags` triggers use (migration 0006): [`tag_list`].
+const TAG_LIST_FUNCTION: &str = "tag_list";
+
+/// A lead's stored tags (`", "`-joined) as a JSON array of each tag trimmed and ASCII-lowercased,
+/// as a call list compares them (`softphone_dialer::ListFilter`), each once.
+pub(crate) fn tag_list(tags: &str) -> String {
+    let mut list: Vec<String> =
+        tags.split(',').map(|tag| tag.trim().to_ascii_lowercase()).filter(|tag| !tag.is_empty()).collect();
+    list.sort();
+    list.dedup();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
 }
 
 impl Store {
@@ -142,6 +171,50 @@ mod tests {
 
     #[test]
     fn migrations_are_valid() {
-        MIGRATIONS.validate().unwrap();
+        // As `Migrations::validate`, with the store's SQL functions the triggers call.
+        let mut conn = Connection::open_in_memory().unwrap();
+        register_functions(&conn).unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn a_database_of_the_last_release_gets_its_leads_attempts_listing_and_tags() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        register_functions(&conn).unwrap();
+        MIGRATIONS.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO leads (id, phone, phone_digits, national_digits, tags, created_at, updated_at)
+                  VALUES (1, '+16175550101', '16175550101', '6175550101', 'Hot, renewal', 0, 0),
+                         (2, '+16175550102', '16175550102', '6175550102', '', 0, 0);
+             INSERT INTO calls (direction, remote_number, lead_id, engine, started_at, state)
+                  VALUES ('outbound', '+16175550101', 1, 'native', 100, 'completed'),
+                         ('outbound', '+16175550101', 1, 'native', 300, 'failed'),
+                         ('inbound', '+16175550101', 1, 'native', 500, 'missed');
+             INSERT INTO do_not_call (number, added_at) VALUES ('+16175550102', 0);",
+        )
+        .unwrap();
+        MIGRATIONS.to_latest(&mut conn).unwrap();
+        let read = |id: i64| -> (i64, Option<i64>, bool) {
+            conn.query_row("SELECT attempts, last_attempt_at, listed FROM leads WHERE id = ?1", [id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .unwrap()
+        };
+        assert_eq!(read(1), (2, Some(300), false));
+        assert_eq!(read(2), (0, None, true));
+        let tags: Vec<String> = conn
+            .prepare("SELECT tag FROM lead_tags WHERE lead_id = 1 ORDER BY tag")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(tags, ["hot", "renewal"]);
+    }
+
+    #[test]
+    fn tags_are_listed_as_a_call_list_compares_them() {
+        assert_eq!(tag_list("Hot, renewal ,HOT, Ünïcode"), r#"["hot","renewal","Ünïcode"]"#);
+        assert_eq!(tag_list(""), "[]");
     }
 }

@@ -123,3 +123,43 @@ fn due_callbacks_come_earliest_first_and_leave_when_cleared() {
     let due: Vec<LeadId> = store.due_callbacks(NOW).expect("due").iter().map(|lead| lead.id).collect();
     assert_eq!(due, [later.id]);
 }
+
+#[test]
+fn what_the_list_reads_on_the_lead_follows_every_write_of_tags_numbers_and_the_do_not_call_list() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = Store::open(dir.path().join("softphone.sqlite3")).expect("open");
+    // Listed before the lead exists: the new lead is read as listed.
+    store.add_to_do_not_call(&phone("+16175550131"), NOW).expect("listed");
+    let fields = LeadFields { tags: vec!["Hot".into()], ..LeadFields::with_phone(phone("+16175550131")) };
+    let lead = store.create_lead(&fields, NOW).expect("lead");
+    let read = |store: &mut Store, filter: ListFilter| store.leads(&filter).expect("leads");
+    let tagged = |tag: &str| ListFilter { tags: vec![tag.into()], ..ListFilter::default() };
+    assert!(read(&mut store, tagged("hot"))[0].dial.listed);
+
+    // The number changes: no longer listed. The tags change: found by the new one only.
+    let moved = LeadFields { tags: vec!["renewal".into()], ..LeadFields::with_phone(phone("+16175550132")) };
+    store.update_lead(lead.id, &moved, NOW).expect("updated");
+    assert!(read(&mut store, tagged("hot")).is_empty(), "the old tag is gone");
+    let renewal = read(&mut store, tagged("RENEWAL"));
+    assert_eq!(renewal.len(), 1);
+    assert!(!renewal[0].dial.listed);
+    // Listed and unlisted afterwards.
+    store.add_to_do_not_call(&phone("+16175550132"), NOW).expect("listed");
+    assert!(read(&mut store, tagged("renewal"))[0].dial.listed);
+    store.remove_from_do_not_call(&phone("+16175550132")).expect("unlisted");
+    assert!(!read(&mut store, tagged("renewal"))[0].dial.listed);
+
+    // An import that merges a tag into the lead: found by it.
+    let csv = "Name,Phone,Tags\nDana,+1 617 555 0132,webinar\n";
+    store.import_leads(csv.as_bytes(), None, softphone_core::phone::Region::US, NOW, |_| {}).expect("imported");
+    assert_eq!(read(&mut store, tagged("webinar")).len(), 1);
+    assert_eq!(read(&mut store, tagged("renewal")).len(), 1, "merged, not replaced");
+
+    // Attempts follow the log; a deleted lead leaves no tag behind.
+    call(&store, Direction::Outbound, lead.id, NOW - 2_000);
+    call(&store, Direction::Outbound, lead.id, NOW - 9_000);
+    let counted = &read(&mut store, tagged("webinar"))[0].dial;
+    assert_eq!((counted.attempts, counted.last_attempt_ms), (2, Some(NOW - 2_000)));
+    store.delete_lead(lead.id).expect("deleted");
+    assert!(read(&mut store, tagged("webinar")).is_empty());
+}

@@ -106,6 +106,7 @@ impl Switchboard {
             answer_sdp: None,
             final_heard: None,
             final_voicemail: None,
+            started_at_ms: super::unix_now_ms(),
             reattached: 0,
             end: None,
             timer: None,

@@ -193,6 +193,7 @@ impl Switchboard {
             answer_sdp,
             final_heard: None,
             final_voicemail: None,
+            started_at_ms: unix_now_ms(),
             reattached: 0,
             end: None,
             timer: None,

@@ -248,6 +248,9 @@ pub struct CallView {
     pub playback: PlaybackSpec,
     /// What the far end's media heard (the media's `Heard`), or `null` without media.
     pub heard: Option<Value>,
+    /// Unix milliseconds when the call began at the simulator: the client's INVITE received, or an
+    /// inbound call started (for latency measurements against the app's own clock).
+    pub started_at_ms: u64,
     /// What an answering machine recorded after its beep (`recorded_ms`, `dominant_hz`,
     /// `level_dbfs`), kept after the call ends; `null` for other far ends or before the beep.
     pub voicemail: Option<Value>,
@@ -381,6 +384,8 @@ struct Call {
     final_heard: Option<Value>,
     /// The answering machine's message, measured when its media was retired.
     final_voicemail: Option<Value>,
+    /// Unix milliseconds when the call began here (the INVITE received, or an inbound call rung).
+    started_at_ms: u64,
     reattached: u32,
     end: Option<CallEnd>,
     timer: Option<AbortHandle>,
@@ -426,6 +431,7 @@ impl Call {
             playback: self.playback,
             heard,
             voicemail,
+            started_at_ms: self.started_at_ms,
             media_connected: self.media.as_ref().is_some_and(|m| m.is_connected()),
             reattached: self.reattached,
             end: self.end.clone(),
@@ -686,4 +692,9 @@ fn owned_live_call<'a>(board: &'a mut Board, sessid: &str, call_id: &str) -> Res
         .get_mut(call_id)
         .filter(|c| c.sessid == sessid && c.live())
         .ok_or_else(|| RpcError::new(codes::CALL_DOES_NOT_EXIST, format!("no live call {call_id} in this session")))
+}
+
+/// The wall clock in Unix milliseconds.
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{App, script_number, until_sim};
+use common::{App, script_number, until_sim, until_speaker_plays};
 
 #[tokio::test]
 async fn settings_show_demo_mode_and_the_keychain_state() {
@@ -109,24 +109,6 @@ async fn the_teams_own_disposition_is_added_in_settings_and_offered_after_a_call
     app.open("calls").await;
     app.wait_for_text("#call-log .log-row .log-disposition", |text| text == "Demo booked").await;
     app.close().await;
-}
-
-/// Waits until the speaker (the fake one measures what it plays) plays about `hz`.
-async fn until_speaker_plays(app: &App, hz: f64, what: &str) {
-    let deadline = std::time::Instant::now() + common::UI_TIMEOUT;
-    let mut last = serde_json::Value::Null;
-    while std::time::Instant::now() < deadline {
-        last = app
-            .client
-            .execute("return window.__TAURI__.core.invoke('get_audio_meter').then((meter) => meter.heard_hz);", vec![])
-            .await
-            .expect("the audio meter answers");
-        if last.as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0) {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{what}: the speaker never played {hz} Hz; last heard {last}");
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 use softphone_core::call::RingerMode;
 use softphone_core::ipc::{AudioDeviceInfo, AudioDeviceList, AudioMeter, AudioNotice, ErrorCode, IpcError, event};
 use softphone_core::settings::{Ringtone, Settings};
-use softphone_media::{AudioDevice, AudioSystem, DeviceChoice, FakeAudioSpec};
+use std::sync::Mutex;
+
+use softphone_media::{AudioDevice, AudioSystem, DeviceChoice, FakeAudioSpec, MicRecording, SpeakerPlayback};
 use tauri::{AppHandle, Emitter, Runtime};
 
 /// The audio devices, managed.
@@ -12,6 +14,10 @@ pub struct Audio {
     system: Result<AudioSystem, String>,
     /// Why calls have no sound, when no device could be opened (said on the diagnostics page).
     problem: Option<String>,
+    /// A voicemail greeting being recorded from the microphone.
+    recording: Mutex<Option<MicRecording>>,
+    /// A greeting playing on the speaker (the agent listens to it before using it).
+    playing: Mutex<Option<SpeakerPlayback>>,
 }
 
 impl Audio {
@@ -19,12 +25,14 @@ impl Audio {
     /// microphone or speaker the app still runs, on silent devices, and says why.
     pub fn open() -> Self {
         match AudioSystem::from_env().and_then(|audio| audio.probe().map(|()| audio)) {
-            Ok(audio) => Audio { system: Ok(audio), problem: None },
+            Ok(audio) => {
+                Audio { system: Ok(audio), problem: None, recording: Mutex::default(), playing: Mutex::default() }
+            }
             Err(error) => {
                 tracing::warn!(code = ?error.code(), %error, "no usable audio devices; calls will be silent");
                 let silent = AudioSystem::fake(FakeAudioSpec::default()).map_err(|e| e.to_string());
                 let problem = format!("No microphone or speaker could be opened ({error}); calls have no sound.");
-                Audio { system: silent, problem: Some(problem) }
+                Audio { system: silent, problem: Some(problem), recording: Mutex::default(), playing: Mutex::default() }
             }
         }
     }
@@ -32,6 +40,57 @@ impl Audio {
     /// The devices calls and the ringer use, or why there are none.
     pub fn system(&self) -> Result<AudioSystem, String> {
         self.system.clone()
+    }
+
+    /// Starts recording the microphone, for a greeting of at most `max_seconds`; one at a time.
+    pub fn start_recording(&self, max_seconds: u32) -> Result<(), IpcError> {
+        let audio =
+            self.system.as_ref().map_err(|reason| IpcError::new(ErrorCode::AudioUnavailable, reason.clone()))?;
+        let mut recording = self.recording.lock().map_err(|_| crate::errors::internal("The recorder"))?;
+        if recording.is_some() {
+            return Err(IpcError::new(
+                ErrorCode::InvalidArgument,
+                "A greeting is being recorded already; stop it first.",
+            ));
+        }
+        *recording = Some(audio.record_microphone(max_seconds));
+        tracing::info!("recording a greeting from the microphone");
+        Ok(())
+    }
+
+    /// Stops the recording and hands over what it holds (48 kHz mono).
+    pub fn finish_recording(&self) -> Result<Vec<f32>, IpcError> {
+        let recording = self.recording.lock().map_err(|_| crate::errors::internal("The recorder"))?.take();
+        let recording =
+            recording.ok_or_else(|| IpcError::new(ErrorCode::NotFound, "No greeting is being recorded."))?;
+        tracing::info!(duration_ms = recording.duration_ms(), "greeting recorded");
+        Ok(recording.finish())
+    }
+
+    /// Plays `samples` (48 kHz mono) on the call speaker, instead of anything played before.
+    pub fn play(&self, samples: std::sync::Arc<[f32]>) -> Result<(), IpcError> {
+        let audio =
+            self.system.as_ref().map_err(|reason| IpcError::new(ErrorCode::AudioUnavailable, reason.clone()))?;
+        let playback = audio.play_on_speaker(samples);
+        *self.playing.lock().map_err(|_| crate::errors::internal("The player"))? = Some(playback);
+        Ok(())
+    }
+
+    /// Stops the greeting playing.
+    pub fn stop_playing(&self) {
+        if let Ok(mut playing) = self.playing.lock() {
+            *playing = None;
+        }
+    }
+
+    /// Lets go of a greeting that has played out (so the devices can close); true when nothing
+    /// plays any more.
+    pub fn release_played(&self) -> bool {
+        let Ok(mut playing) = self.playing.lock() else { return true };
+        if playing.as_ref().is_some_and(SpeakerPlayback::finished) {
+            *playing = None;
+        }
+        playing.is_none()
     }
 
     /// Plays or stops the ringtone on the ringer device.

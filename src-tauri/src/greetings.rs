@@ -93,10 +93,31 @@ impl Greetings {
 }
 
 impl Greetings {
+    /// Keeps `samples` (48 kHz mono, from the microphone) as the greeting `name`, checked as an
+    /// imported one is; a greeting of the same name is replaced.
+    pub fn save_recorded(&self, name: &str, samples: &[f32]) -> Result<Greeting, IpcError> {
+        let name = checked_name(name)?;
+        let duration_ms = samples.len() as u64 * 1000 / RATE;
+        check_duration(duration_ms)?;
+        let dir = self.dir()?;
+        std::fs::create_dir_all(&dir).map_err(|error| file_error("create the greetings folder", &error))?;
+        softphone_media::dsp::tones::write_wav(&dir.join(format!("{name}.wav")), samples)
+            .map_err(|error| IpcError::new(ErrorCode::StoreFailed, format!("Could not save the greeting: {error}")))?;
+        tracing::info!(%name, duration_ms, "greeting recorded and saved");
+        Ok(Greeting { name, duration_ms })
+    }
+
+    /// The greeting `name` as the speaker plays it (48 kHz mono).
+    pub fn samples(&self, name: &str) -> Result<std::sync::Arc<[f32]>, IpcError> {
+        let name = checked_name(name)?;
+        softphone_media::dsp::tones::load_wav(&self.dir()?.join(format!("{name}.wav")))
+            .map_err(|error| IpcError::new(ErrorCode::NotFound, format!("That greeting cannot be played: {error}")))
+    }
+
     /// The WAV bytes of the greeting `name` (the webview engine decodes them itself). Only files of
     /// the greetings folder are read, by a name that cannot leave it.
     pub fn bytes(&self, name: &str) -> Result<Vec<u8>, IpcError> {
-        let name = greeting_name(Path::new(&format!("{name}.wav")))?;
+        let name = checked_name(name)?;
         std::fs::read(self.dir()?.join(format!("{name}.wav"))).map_err(|error| match error.kind() {
             std::io::ErrorKind::NotFound => IpcError::new(ErrorCode::NotFound, "That greeting is no longer there."),
             _ => file_error("read the greeting", &error),
@@ -104,19 +125,25 @@ impl Greetings {
     }
 }
 
-/// The greeting's name: the file's stem, of letters, digits, spaces, `-` and `_` only.
+/// The greeting's name for an imported file: the file's stem ([`checked_name`]).
 fn greeting_name(source: &Path) -> Result<String, IpcError> {
-    let stem = source.file_stem().map(|stem| stem.to_string_lossy().trim().to_owned()).unwrap_or_default();
-    let fits = !stem.is_empty()
-        && stem.chars().count() <= 60
-        && stem.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
+    checked_name(&source.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+/// A greeting's name as given: letters, digits, spaces, `-` and `_` only, at most 60, so it is
+/// a file name in the greetings folder and never a path out of it.
+fn checked_name(name: &str) -> Result<String, IpcError> {
+    let name = name.trim();
+    let fits = !name.is_empty()
+        && name.chars().count() <= 60
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'));
     if !fits {
         return Err(IpcError::new(
             ErrorCode::InvalidArgument,
-            "Name the greeting's file with letters, digits, spaces, - or _ (at most 60), e.g. main-greeting.wav.",
+            "Name the greeting with letters, digits, spaces, - or _ (at most 60), e.g. main-greeting.",
         ));
     }
-    Ok(stem)
+    Ok(name.to_owned())
 }
 
 /// How long the WAV at `path` plays, if it is a greeting that can be dropped.
@@ -128,6 +155,12 @@ fn playable_ms(path: &Path) -> Result<u64, IpcError> {
         )
     })?;
     let duration_ms = samples.len() as u64 * 1000 / RATE;
+    check_duration(duration_ms)?;
+    Ok(duration_ms)
+}
+
+/// A greeting lasts from half a second to [`GREETING_MAX_SECS`].
+fn check_duration(duration_ms: u64) -> Result<(), IpcError> {
     if duration_ms < GREETING_MIN_MS {
         return Err(IpcError::new(ErrorCode::InvalidArgument, "The greeting is shorter than half a second."));
     }
@@ -137,7 +170,7 @@ fn playable_ms(path: &Path) -> Result<u64, IpcError> {
             format!("The greeting is longer than {} minutes; keep it short.", GREETING_MAX_SECS / 60),
         ));
     }
-    Ok(duration_ms)
+    Ok(())
 }
 
 fn file_error(what: &str, error: &std::io::Error) -> IpcError {

@@ -559,6 +559,34 @@ fn a_voicemail_drop_wraps_the_call_up_and_the_session_moves_on_while_the_greetin
 }
 
 #[test]
+fn a_greeting_is_recorded_from_the_microphone_kept_by_name_and_played_back() {
+    let shell = shell();
+    let nothing = shell.call(command::FINISH_GREETING_RECORDING, json!({ "name": "desk" }));
+    assert_eq!(nothing.expect_err("nothing is being recorded").code, ErrorCode::NotFound);
+    shell.call(command::START_GREETING_RECORDING, json!({})).expect("recording");
+    let twice = shell.call(command::START_GREETING_RECORDING, json!({}));
+    assert!(twice.expect_err("one at a time").message.contains("already"));
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    let kept: Value = shell.invoke(command::FINISH_GREETING_RECORDING, json!({ "name": "desk greeting" }));
+    assert_eq!(kept["name"], "desk greeting");
+    let recorded_ms = kept["duration_ms"].as_u64().expect("a duration");
+    assert!((500..=3_000).contains(&recorded_ms), "{kept}");
+    let listed: Vec<Value> = shell.invoke(command::LIST_GREETINGS, json!({}));
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0]["duration_ms"].as_u64().expect("duration").abs_diff(recorded_ms) <= 30, "{listed:?} {kept}");
+    shell.call(command::PLAY_GREETING, json!({ "name": "desk greeting" })).expect("plays");
+    shell.call(command::STOP_GREETING, json!({})).expect("stops");
+    let unknown = shell.call(command::PLAY_GREETING, json!({ "name": "../../etc/passwd" }));
+    assert_eq!(unknown.expect_err("no such name").code, ErrorCode::InvalidArgument);
+    // Too short to be a greeting: refused, and nothing is kept.
+    shell.call(command::START_GREETING_RECORDING, json!({})).expect("recording");
+    let short = shell.call(command::FINISH_GREETING_RECORDING, json!({ "name": "blip" }));
+    assert!(short.expect_err("too short").message.contains("shorter than half a second"));
+    let listed: Vec<Value> = shell.invoke(command::LIST_GREETINGS, json!({}));
+    assert_eq!(listed.len(), 1);
+}
+
+#[test]
 fn a_callback_wrap_up_needs_its_time_and_puts_it_on_the_lead_until_the_next_wrap_up() {
     let shell = shell();
     let leads = shell.data.path().join("leads.csv");

@@ -167,6 +167,26 @@ pub async fn save_dialing_report(path: &str) -> Result<usize, IpcError> {
     invoke(command::SAVE_DIALING_REPORT, &PathArgs { path }).await
 }
 
+/// Starts recording a greeting from the microphone.
+pub async fn start_greeting_recording() -> Result<(), IpcError> {
+    invoke(command::START_GREETING_RECORDING, &NoArgs {}).await
+}
+
+/// Stops the recording and keeps it as the greeting `name`.
+pub async fn finish_greeting_recording(name: &str) -> Result<Greeting, IpcError> {
+    invoke(command::FINISH_GREETING_RECORDING, &NameArgs { name }).await
+}
+
+/// Plays the greeting `name` on the call speaker.
+pub async fn play_greeting(name: &str) -> Result<(), IpcError> {
+    invoke(command::PLAY_GREETING, &NameArgs { name }).await
+}
+
+/// Stops a greeting playing.
+pub async fn stop_greeting() -> Result<(), IpcError> {
+    invoke(command::STOP_GREETING, &NoArgs {}).await
+}
+
 /// The voicemail greetings, by name.
 pub async fn list_greetings() -> Result<Vec<Greeting>, IpcError> {
     invoke(command::LIST_GREETINGS, &NoArgs {}).await

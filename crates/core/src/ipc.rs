@@ -49,6 +49,10 @@ pub mod command {
     pub const IMPORT_GREETING: &str = "import_greeting";
     pub const LIST_GREETINGS: &str = "list_greetings";
     pub const READ_GREETING: &str = "read_greeting";
+    pub const START_GREETING_RECORDING: &str = "start_greeting_recording";
+    pub const FINISH_GREETING_RECORDING: &str = "finish_greeting_recording";
+    pub const PLAY_GREETING: &str = "play_greeting";
+    pub const STOP_GREETING: &str = "stop_greeting";
     pub const SAVE_DIALING_REPORT: &str = "save_dialing_report";
     pub const GET_UNSEEN_MISSED_COUNT: &str = "get_unseen_missed_count";
     pub const MARK_MISSED_CALLS_SEEN: &str = "mark_missed_calls_seen";

@@ -36,7 +36,7 @@ mod error;
 
 pub use audio::{
     ANALYSIS_WINDOW, AudioDevice, AudioDeviceEvent, AudioDevices, AudioLevels, AudioSystem, DeviceChoice,
-    FAKE_AUDIO_ENV, FakeAudioSpec, FakeMic, SpeakerAnalysis, TAPE_SECONDS,
+    FAKE_AUDIO_ENV, FakeAudioSpec, FakeMic, MicRecording, SpeakerAnalysis, SpeakerPlayback, TAPE_SECONDS,
 };
 pub use call::{
     CallMedia, CallMediaOptions, CandidatePolicy, CodecChoice, MediaState, MediaStats, mos_estimate,

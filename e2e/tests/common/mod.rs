@@ -447,6 +447,24 @@ pub async fn script_number(app: &App, number: &str, behaviour: &str) {
     assert!(answer.status().is_success(), "scripting {number} as {behaviour}: {}", answer.status());
 }
 
+/// Waits until the speaker (the fake one measures what it plays) plays about `hz`.
+pub async fn until_speaker_plays(app: &App, hz: f64, what: &str) {
+    let deadline = std::time::Instant::now() + UI_TIMEOUT;
+    let mut last = serde_json::Value::Null;
+    while std::time::Instant::now() < deadline {
+        last = app
+            .client
+            .execute("return window.__TAURI__.core.invoke('get_audio_meter').then((meter) => meter.heard_hz);", vec![])
+            .await
+            .expect("the audio meter answers");
+        if last.as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what}: the speaker never played {hz} Hz; last heard {last}");
+}
+
 /// The demo simulator's calls, as its control API lists them.
 pub async fn sim_calls(app: &App) -> Vec<serde_json::Value> {
     let url = format!("{}/control/calls", app.simulator_url().await);

@@ -1,10 +1,11 @@
 //! Commands of the voicemail drop: the agent's greetings (imported WAV files), and the drop itself.
 
-use softphone_core::call::{CallEvent, CallId};
+use softphone_core::call::{CallEvent, CallId, GREETING_MAX_SECS};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{Greeting, IpcError};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::audio::Audio;
 use crate::call_loop::CallLoop;
 use crate::database::Database;
 use crate::greetings::Greetings;
@@ -21,6 +22,54 @@ pub fn list_greetings(greetings: State<'_, Greetings>) -> Result<Vec<Greeting>, 
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn import_greeting(greetings: State<'_, Greetings>, path: String) -> Result<Greeting, IpcError> {
     greetings.import(std::path::Path::new(path.trim()))
+}
+
+/// Starts recording a greeting from the microphone (at most two minutes).
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn start_greeting_recording(audio: State<'_, Audio>) -> Result<(), IpcError> {
+    audio.start_recording(GREETING_MAX_SECS as u32)
+}
+
+/// Stops the recording and keeps it as the greeting `name`.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn finish_greeting_recording(
+    audio: State<'_, Audio>,
+    greetings: State<'_, Greetings>,
+    name: String,
+) -> Result<Greeting, IpcError> {
+    let samples = audio.finish_recording()?;
+    greetings.save_recorded(&name, &samples)
+}
+
+/// Plays the greeting `name` on the call speaker, for the agent to listen to.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn play_greeting<R: Runtime>(
+    app: AppHandle<R>,
+    audio: State<'_, Audio>,
+    greetings: State<'_, Greetings>,
+    name: String,
+) -> Result<(), IpcError> {
+    audio.play(greetings.samples(&name)?)?;
+    // Once it has played out, the devices may close (nothing else may be using them).
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if app.state::<Audio>().release_played() {
+                break;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Stops a greeting playing on the speaker.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub fn stop_greeting(audio: State<'_, Audio>) {
+    audio.stop_playing();
 }
 
 /// The WAV bytes of the greeting `name`, for the webview engine's voicemail drop.

@@ -1,6 +1,7 @@
 //! The voicemail greeting: which recorded greeting a drop plays (Alt+V or the call card's Drop
 //! voicemail), and importing one from a WAV file. The shell keeps the files and checks them.
 
+use gloo::timers::callback::Interval;
 use softphone_core::ipc::{Greeting, IpcError};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -15,6 +16,17 @@ pub fn greeting_panel() -> Html {
     let path = use_state(String::new);
     let status = use_state(|| None::<String>);
     let error = use_state(|| None::<IpcError>);
+    let record_name = use_state(|| "my-greeting".to_owned());
+    // When the recording started (ms), while one runs; the elapsed time is shown every second.
+    let recording_since = use_state(|| None::<f64>);
+    let now = use_state(js_sys::Date::now);
+    {
+        let (now, running) = (now.clone(), recording_since.is_some());
+        use_effect_with(running, move |running| {
+            let ticking = running.then(|| Interval::new(500, move || now.set(js_sys::Date::now())));
+            move || drop(ticking)
+        });
+    }
     {
         let (greetings, chosen, error) = (greetings.clone(), chosen.clone(), error.clone());
         use_effect_with((), move |_| {
@@ -84,11 +96,81 @@ pub fn greeting_panel() -> Html {
             });
         })
     };
+    let on_record_name = {
+        let record_name = record_name.clone();
+        Callback::from(move |event: InputEvent| {
+            record_name.set(event.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_record = {
+        let (recording_since, status, error) = (recording_since.clone(), status.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (recording_since, status, error) = (recording_since.clone(), status.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match backend::start_greeting_recording().await {
+                    Ok(()) => {
+                        recording_since.set(Some(js_sys::Date::now()));
+                        status.set(None);
+                        error.set(None);
+                    }
+                    Err(failure) => error.set(Some(failure)),
+                }
+            });
+        })
+    };
+    let on_record_stop = {
+        let (greetings, record_name, recording_since, status, error) =
+            (greetings.clone(), record_name.clone(), recording_since.clone(), status.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let name = (*record_name).trim().to_owned();
+            let (greetings, recording_since, status, error) =
+                (greetings.clone(), recording_since.clone(), status.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let saved = backend::finish_greeting_recording(&name).await;
+                recording_since.set(None);
+                match saved {
+                    Ok(greeting) => {
+                        status.set(Some(format!(
+                            "Recorded \"{}\" ({}).",
+                            greeting.name,
+                            wording::duration(greeting.duration_ms as i64)
+                        )));
+                        error.set(None);
+                        if let Ok(list) = backend::list_greetings().await {
+                            greetings.set(list);
+                        }
+                    }
+                    Err(failure) => {
+                        status.set(None);
+                        error.set(Some(failure));
+                    }
+                }
+            });
+        })
+    };
     // The one a drop plays: the chosen one if it is there, else the first.
     let playing = (*chosen)
         .clone()
         .filter(|name| greetings.iter().any(|greeting| &greeting.name == name))
         .or_else(|| greetings.first().map(|greeting| greeting.name.clone()));
+    let on_play = {
+        let (playing, error) = (playing.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(name) = playing.clone() else { return };
+            let error = error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(failure) = backend::play_greeting(&name).await {
+                    error.set(Some(failure));
+                }
+            });
+        })
+    };
+    let on_stop = Callback::from(|_: MouseEvent| {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = backend::stop_greeting().await;
+        })
+    });
+    let recording_for = recording_since.map(|since| wording::duration((*now - since).max(0.0) as i64));
     html! {
         <section id="greeting-panel" class="greeting-panel">
             <h2>{ "Voicemail greeting" }</h2>
@@ -97,14 +179,29 @@ pub fn greeting_panel() -> Html {
                 <p id="greeting-none" class="muted">{ "No greeting yet: import a WAV file." }</p>
             } else {
                 <label for="greeting-chosen">{ "Greeting" }</label>
-                <select id="greeting-chosen" onchange={on_choose}>
-                    { for greetings.iter().map(|greeting| html! {
-                        <option value={greeting.name.clone()} selected={playing.as_deref() == Some(greeting.name.as_str())}>
-                            { format!("{} ({})", greeting.name, wording::duration(greeting.duration_ms as i64)) }
-                        </option>
-                    }) }
-                </select>
+                <div class="greeting-choice">
+                    <select id="greeting-chosen" onchange={on_choose}>
+                        { for greetings.iter().map(|greeting| html! {
+                            <option value={greeting.name.clone()} selected={playing.as_deref() == Some(greeting.name.as_str())}>
+                                { format!("{} ({})", greeting.name, wording::duration(greeting.duration_ms as i64)) }
+                            </option>
+                        }) }
+                    </select>
+                    <button id="greeting-play" class="secondary" type="button" onclick={on_play}>{ "Play" }</button>
+                    <button id="greeting-stop" class="secondary" type="button" onclick={on_stop}>{ "Stop" }</button>
+                </div>
             }
+            <div class="greeting-record">
+                <input id="greeting-name" type="text" value={(*record_name).clone()} oninput={on_record_name}
+                    disabled={recording_for.is_some()} aria-label="Name of the greeting to record" />
+                if let Some(elapsed) = &recording_for {
+                    <button id="greeting-record-stop" class="danger" type="button" onclick={on_record_stop}>{ "Stop and save" }</button>
+                    <span id="greeting-recording" class="recording">{ format!("Recording from the microphone… {elapsed}") }</span>
+                } else {
+                    <button id="greeting-record" class="secondary" type="button" onclick={on_record}
+                        disabled={record_name.trim().is_empty()}>{ "Record from the microphone" }</button>
+                }
+            </div>
             <form class="greeting-import" onsubmit={on_import}>
                 <input id="greeting-path" type="text" placeholder="/home/me/greeting.wav" value={(*path).clone()} oninput={on_path} />
                 <button id="greeting-import" class="secondary" type="submit" disabled={path.trim().is_empty()}>{ "Import WAV" }</button>

@@ -4,6 +4,7 @@
 mod device;
 mod engine;
 mod fake;
+mod greeting;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use fake::{FakeAudioSpec, FakeMic};
+pub use greeting::{MicRecording, SpeakerPlayback};
 
 use crate::dsp::analysis;
 use crate::dsp::echo::VoiceProcessingConfig;

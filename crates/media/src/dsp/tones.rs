@@ -88,6 +88,24 @@ impl MicSource {
     }
 }
 
+/// Writes `samples` (48 kHz mono) as a 16-bit PCM WAV file.
+pub fn write_wav(path: &Path, samples: &[f32]) -> Result<(), MediaError> {
+    let wav_error = |reason: String| MediaError::Wav { path: path.to_owned(), reason };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).map_err(|e| wav_error(e.to_string()))?;
+    for sample in samples {
+        writer
+            .write_sample((sample.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16)
+            .map_err(|e| wav_error(e.to_string()))?;
+    }
+    writer.finalize().map_err(|e| wav_error(e.to_string()))
+}
+
 /// Reads a WAV file, mixes it to mono and resamples it to 48 kHz.
 pub fn load_wav(path: &Path) -> Result<Arc<[f32]>, MediaError> {
     let wav_error = |reason: String| MediaError::Wav { path: path.to_owned(), reason };

@@ -85,27 +85,87 @@ pub fn recent_numbers(entries: &[CallLogEntry], count: usize) -> Vec<String> {
     numbers
 }
 
+/// A local date and time on the agent's wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallTime {
+    pub year: i32,
+    /// 1-12.
+    pub month: u32,
+    /// 1-31.
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+}
+
+/// The agent's wall clock: unix milliseconds to local time and back (the browser's `Date` in
+/// the window; fixed rules in tests).
+pub trait LocalClock {
+    fn wall_time(&self, unix_ms: i64) -> WallTime;
+    /// `None` for a time the clock skips (a daylight-saving gap) or that does not exist.
+    fn unix_ms(&self, wall: WallTime) -> Option<i64>;
+}
+
+/// The browser's local time zone, through `Date`.
+pub struct BrowserClock;
+
+impl LocalClock for BrowserClock {
+    fn wall_time(&self, unix_ms: i64) -> WallTime {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(unix_ms as f64));
+        WallTime {
+            year: date.get_full_year() as i32,
+            month: date.get_month() + 1,
+            day: date.get_date(),
+            hour: date.get_hours(),
+            minute: date.get_minutes(),
+        }
+    }
+
+    fn unix_ms(&self, wall: WallTime) -> Option<i64> {
+        let date = js_sys::Date::new_with_year_month_day_hr_min(
+            wall.year as u32,
+            wall.month as i32 - 1,
+            wall.day as i32,
+            wall.hour as i32,
+            wall.minute as i32,
+        );
+        let time = date.get_time();
+        // `Date` moves a skipped time forward; the wall clock then reads another hour.
+        (!time.is_nan() && self.wall_time(time as i64) == wall).then_some(time as i64)
+    }
+}
+
 /// When a callback chosen in the wrap-up is due (unix milliseconds): `in-1h`, `tomorrow-9` (9:00
-/// local time tomorrow), or `custom` with the `datetime-local` text typed (local time). `None`
-/// when the typed time cannot be read.
-pub fn callback_at(pick: &str, typed: &str, now_ms: i64) -> Option<i64> {
+/// on tomorrow's date on the agent's wall clock, whatever daylight saving does overnight), or
+/// `custom` with the `datetime-local` text typed (`2026-12-08T14:30`, wall-clock time). `None`
+/// when the typed time cannot be read or does not exist on the wall clock.
+pub fn callback_at(pick: &str, typed: &str, now_ms: i64, clock: &impl LocalClock) -> Option<i64> {
     match pick {
         "in-1h" => Some(now_ms + 3_600_000),
         "tomorrow-9" => {
-            let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(now_ms as f64));
-            date.set_date(date.get_date() + 1);
-            date.set_hours(9);
-            date.set_minutes(0);
-            date.set_seconds(0);
-            date.set_milliseconds(0);
-            Some(date.get_time() as i64)
+            // Noon today plus a day is tomorrow's date even across a 23- or 25-hour day.
+            let today = clock.wall_time(now_ms);
+            let noon = clock.unix_ms(WallTime { hour: 12, minute: 0, ..today })?;
+            let tomorrow = clock.wall_time(noon + 86_400_000);
+            clock.unix_ms(WallTime { hour: 9, minute: 0, ..tomorrow })
         }
-        _ => {
-            // `2026-12-08T14:30` is local time to the browser's Date.
-            let time = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(typed.trim())).get_time();
-            (!time.is_nan()).then_some(time as i64)
-        }
+        _ => clock.unix_ms(parse_wall_time(typed.trim())?),
     }
+}
+
+/// `YYYY-MM-DDTHH:MM` (what a `datetime-local` field gives, seconds allowed and ignored).
+fn parse_wall_time(text: &str) -> Option<WallTime> {
+    let (date, time) = text.split_once('T')?;
+    let mut date = date.splitn(3, '-');
+    let mut time = time.splitn(3, ':');
+    let wall = WallTime {
+        year: date.next()?.parse().ok()?,
+        month: date.next()?.parse().ok()?,
+        day: date.next()?.parse().ok()?,
+        hour: time.next()?.parse().ok()?,
+        minute: time.next()?.parse().ok()?,
+    };
+    let valid = (1..=12).contains(&wall.month) && (1..=31).contains(&wall.day) && wall.hour < 24 && wall.minute < 60;
+    valid.then_some(wall)
 }
 
 /// The sentence shown for a failed command, chosen by its code. Where the shell's message is
@@ -226,6 +286,90 @@ mod tests {
     use super::*;
     use softphone_core::call::{CallEnd, CallId, Direction, Party};
     use softphone_core::call_log::{CallEngine, CallLogId};
+
+    /// New York's rules for 2026 in small: UTC-5, and UTC-4 from 2026-03-08 07:00 UTC (2:00 local
+    /// becomes 3:00) to 2026-11-01 06:00 UTC (2:00 local becomes 1:00 again).
+    struct NewYork2026;
+
+    const HOUR_MS: i64 = 3_600_000;
+    const SPRING_FORWARD_MS: i64 = 1_772_953_200_000; // 2026-03-08T07:00:00Z
+    const FALL_BACK_MS: i64 = 1_793_512_800_000; // 2026-11-01T06:00:00Z
+
+    fn offset_ms(unix_ms: i64) -> i64 {
+        if (SPRING_FORWARD_MS..FALL_BACK_MS).contains(&unix_ms) { -4 * HOUR_MS } else { -5 * HOUR_MS }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+        let year = i64::from(year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let month = i64::from(month);
+        let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
+    fn civil_from_days(days: i64) -> (i32, u32, u32) {
+        let days = days + 719_468;
+        let era = days.div_euclid(146_097);
+        let day_of_era = days - era * 146_097;
+        let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        ((year_of_era + era * 400 + i64::from(month <= 2)) as i32, month, day)
+    }
+
+    impl LocalClock for NewYork2026 {
+        fn wall_time(&self, unix_ms: i64) -> WallTime {
+            let local = unix_ms + offset_ms(unix_ms);
+            let (year, month, day) = civil_from_days(local.div_euclid(86_400_000));
+            let minutes = local.rem_euclid(86_400_000) / 60_000;
+            WallTime { year, month, day, hour: (minutes / 60) as u32, minute: (minutes % 60) as u32 }
+        }
+
+        fn unix_ms(&self, wall: WallTime) -> Option<i64> {
+            let local = days_from_civil(wall.year, wall.month, wall.day) * 86_400_000
+                + i64::from(wall.hour) * HOUR_MS
+                + i64::from(wall.minute) * 60_000;
+            [-5 * HOUR_MS, -4 * HOUR_MS]
+                .into_iter()
+                .map(|offset| local - offset)
+                .filter(|candidate| self.wall_time(*candidate) == wall)
+                .min()
+        }
+    }
+
+    fn utc(text: &str) -> i64 {
+        // `YYYY-MM-DDTHH:MM` in UTC.
+        let wall = parse_wall_time(text).expect("a time");
+        days_from_civil(wall.year, wall.month, wall.day) * 86_400_000
+            + i64::from(wall.hour) * HOUR_MS
+            + i64::from(wall.minute) * 60_000
+    }
+
+    #[test]
+    fn callback_times_are_read_on_the_agents_wall_clock_across_daylight_saving_and_month_ends() {
+        let clock = NewYork2026;
+        let now = utc("2026-12-07T21:45"); // 16:45 in New York
+        assert_eq!(callback_at("in-1h", "", now, &clock), Some(now + HOUR_MS));
+        assert_eq!(callback_at("tomorrow-9", "", now, &clock), Some(utc("2026-12-08T14:00")));
+        // The night the clocks spring forward: 9:00 tomorrow is 13:00 UTC, not 14:00.
+        assert_eq!(callback_at("tomorrow-9", "", utc("2026-03-08T03:00"), &clock), Some(utc("2026-03-08T13:00")));
+        // And the night they fall back: 14:00 UTC.
+        assert_eq!(callback_at("tomorrow-9", "", utc("2026-11-01T02:00"), &clock), Some(utc("2026-11-01T14:00")));
+        // New Year's Eve in the evening: the first of January.
+        assert_eq!(callback_at("tomorrow-9", "", utc("2027-01-01T01:00"), &clock), Some(utc("2027-01-01T14:00")));
+        // A typed time is wall-clock time.
+        assert_eq!(callback_at("custom", "2026-12-08T14:30", now, &clock), Some(utc("2026-12-08T19:30")));
+        assert_eq!(callback_at("custom", " 2026-07-01T09:05:00 ", now, &clock), Some(utc("2026-07-01T13:05")));
+        // 2:30 does not exist on the spring-forward night; nonsense is no time.
+        for typed in ["2026-03-08T02:30", "2026-13-01T10:00", "tomorrow", "", "2026-12-08"] {
+            assert_eq!(callback_at("custom", typed, now, &clock), None, "{typed:?}");
+        }
+    }
 
     fn call(view: CallView) -> CallSnapshot {
         CallSnapshot {

@@ -61,9 +61,25 @@ impl CallLoop {
 
     /// Feeds `event` to the machine; `Err` is its refusal (nothing changed).
     pub async fn ask(&self, event: CallEvent) -> Result<(), IpcError> {
-        let (reply, outcome) = oneshot::channel();
-        self.asks.send((event, reply)).map_err(|_| errors::internal("The call loop has stopped"))?;
-        outcome.await.map_err(|_| errors::internal("The call loop has stopped"))?
+        (self.asker())(event).await
+    }
+
+    /// `ask` as an owned function, for a module that may not know the loop (the dialing session).
+    pub fn asker(
+        &self,
+    ) -> impl Fn(CallEvent) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), IpcError>> + Send>>
+    + Send
+    + Sync
+    + 'static {
+        let asks = self.asks.clone();
+        move |event| {
+            let asks = asks.clone();
+            Box::pin(async move {
+                let (reply, outcome) = oneshot::channel();
+                asks.send((event, reply)).map_err(|_| errors::internal("The call loop has stopped"))?;
+                outcome.await.map_err(|_| errors::internal("The call loop has stopped"))?
+            })
+        }
     }
 
     /// The calls as of the last event.

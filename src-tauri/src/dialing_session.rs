@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use softphone_core::call::{CallView, CallsSnapshot};
+use softphone_core::call::{CallEvent, CallView, CallsSnapshot};
 use softphone_core::dialing::{DialingStage, DialingView, ListFilter, ListPreview, Mode};
 use softphone_core::ipc::{ErrorCode, IpcError, event};
 use softphone_core::lead::LeadId;
@@ -18,7 +18,6 @@ use softphone_dialer::{
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
-use crate::call_loop::CallLoop;
 use crate::database::Database;
 
 /// How often a running session looks at its countdown and its call.
@@ -30,10 +29,25 @@ const RATE_AFTER_MS: i64 = 5 * 60 * 1000;
 /// How many of a list's first leads a preview names.
 const PREVIEW_LEADS: usize = 5;
 
+/// How the session dials: the call loop's `ask`, handed in by the wiring (this module knows no
+/// call loop), answering the machine's refusal.
+pub type Ask = Box<
+    dyn Fn(CallEvent) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), IpcError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The session in progress, managed.
-#[derive(Default)]
 pub struct Dialer {
     session: Mutex<Option<DialingSession>>,
+    ask: Ask,
+}
+
+impl Dialer {
+    /// A dialer without a session, dialling through `ask`.
+    pub fn new(ask: Ask) -> Dialer {
+        Dialer { session: Mutex::default(), ask }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -336,7 +350,8 @@ async fn dial<R: Runtime>(app: &AppHandle<R>, lead_id: LeadId) -> Result<softpho
     }
     let (call_id, dial) =
         crate::dialing::dial_event(app, lead.dial.phone.as_e164(), Some(lead_id)).map_err(|error| error.message)?;
-    app.state::<CallLoop>().ask(dial).await.map_err(|error| error.message)?;
+    let asked = (app.state::<Dialer>().ask)(dial);
+    asked.await.map_err(|error| error.message)?;
     Ok(call_id)
 }
 

@@ -53,6 +53,8 @@ impl ShellConfig {
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> tauri::Builder<R> {
     // The call loop's inbox for adapters and its snapshot are managed as plain channel ends.
     let (call_loop, call_events, calls_snapshot) = call_loop::CallLoop::new();
+    // The dialing session dials through the loop without knowing it.
+    let session_dials = dialing_session::Dialer::new(Box::new(call_loop.asker()));
     // The account is also the native engine's token source.
     let account = Arc::new(account::Account::new(Keychain::new(config.keychain_service), config.endpoints));
     let audio = audio::Audio::open();
@@ -68,7 +70,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(notifications::Notifications::default())
         .manage(database::Database::default())
         .manage(greetings::Greetings::default())
-        .manage(dialing_session::Dialer::default())
+        .manage(session_dials)
         .manage(web_process::WindowReloads::default())
         .manage(account)
         .invoke_handler(tauri::generate_handler![

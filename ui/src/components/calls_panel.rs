@@ -267,7 +267,9 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             let typed =
                 callback_field.cast::<web_sys::HtmlInputElement>().map(|field| field.value()).unwrap_or_default();
             let callback_at_ms = (chosen.as_deref() == Some("callback"))
-                .then(|| wording::callback_at(&callback_pick, &typed, js_sys::Date::now() as i64, &wording::BrowserClock))
+                .then(|| {
+                    wording::callback_at(&callback_pick, &typed, js_sys::Date::now() as i64, &wording::BrowserClock)
+                })
                 .flatten();
             let (call_id, chosen, saving, error) = (call_id.clone(), (*chosen).clone(), saving.clone(), error.clone());
             saving.set(true);

@@ -405,21 +405,25 @@ fn until_dialing(shell: &Shell, what: &str, accept: impl Fn(&DialingView) -> boo
     }
 }
 
-#[test]
-fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
-    let shell = shell();
+/// The dialing session followed, calling hours open all day (the rules' hours have their own
+/// tests), and the leads of `csv` imported.
+fn dialing_at_any_hour(shell: &Shell, csv: &str) {
     super::dialing_session::follow(shell._app.handle());
-    // Any hour will do for this test (the rules' hours have their own tests).
     let mut settings: Value = shell.invoke(command::GET_SETTINGS, json!({}));
     settings["calling_hours"] = json!({ "start_minute": 0, "end_minute": 1440 });
     let _: Value = shell.invoke(command::SAVE_SETTINGS, json!({ "settings": settings }));
     let leads = shell.data.path().join("leads.csv");
-    std::fs::write(
-        &leads,
-        "Name,Phone,Tags\nAda,+1 212 555 0101,hot\nBo,+1 212 555 0102,hot\nCy,+1 212 555 0103,cold\nDee,+1 212 555 0104,hot\n",
-    )
-    .expect("leads written");
+    std::fs::write(&leads, csv).expect("leads written");
     let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+}
+
+#[test]
+fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
+    let shell = shell();
+    dialing_at_any_hour(
+        &shell,
+        "Name,Phone,Tags\nAda,+1 212 555 0101,hot\nBo,+1 212 555 0102,hot\nCy,+1 212 555 0103,cold\nDee,+1 212 555 0104,hot\n",
+    );
     let list = shell.data.path().join("dnc.csv");
     std::fs::write(&list, "+1 212 555 0104\n").expect("list written");
     let _: Value = shell.invoke(command::IMPORT_DO_NOT_CALL_CSV, json!({ "path": list }));
@@ -463,32 +467,16 @@ fn a_preview_session_works_a_list_through_the_rules_the_call_and_the_wrap_up() {
     assert_eq!((done.dials, done.skipped, done.last_skip.as_deref()), (1, 1, Some("Asked to be emailed")));
 }
 
-/// A 16-bit 8 kHz mono WAV of `seconds` of 700 Hz, as an agent's recorded greeting.
+/// A WAV of `seconds` of 700 Hz, as an agent's recorded greeting.
 fn write_greeting(path: &std::path::Path, seconds: f32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).expect("WAV created");
-    for n in 0..(8_000.0 * seconds) as usize {
-        let sample = 0.3 * (std::f32::consts::TAU * 700.0 * n as f32 / 8_000.0).sin();
-        writer.write_sample((sample * f32::from(i16::MAX)) as i16).expect("sample");
-    }
-    writer.finalize().expect("WAV finished");
+    let tone = softphone_media::dsp::analysis::sine(700.0, 0.3, softphone_media::SAMPLE_RATE, seconds);
+    softphone_media::dsp::tones::write_wav(path, &tone).expect("WAV written");
 }
 
 #[test]
 fn a_voicemail_drop_wraps_the_call_up_and_the_session_moves_on_while_the_greeting_plays() {
     let shell = shell();
-    super::dialing_session::follow(shell._app.handle());
-    let mut settings: Value = shell.invoke(command::GET_SETTINGS, json!({}));
-    settings["calling_hours"] = json!({ "start_minute": 0, "end_minute": 1440 });
-    let _: Value = shell.invoke(command::SAVE_SETTINGS, json!({ "settings": settings }));
-    let leads = shell.data.path().join("leads.csv");
-    std::fs::write(&leads, "Name,Phone,Tags\nIda,+1 212 555 0161,vm\nJo,+1 212 555 0162,vm\n").expect("leads written");
-    let _: Value = shell.invoke(command::IMPORT_LEADS_CSV, json!({ "path": leads }));
+    dialing_at_any_hour(&shell, "Name,Phone,Tags\nIda,+1 212 555 0161,vm\nJo,+1 212 555 0162,vm\n");
 
     // Greetings: a file that is no WAV, or too short, is refused with the reason; a good one is kept.
     let junk = shell.data.path().join("junk.wav");

@@ -331,21 +331,11 @@ async fn a_call_held_when_the_socket_dropped_comes_back_held_and_resumes_with_on
 /// The answering machine of the simulator's directory.
 const VOICEMAIL: &str = "+15555550112";
 
-/// A 16-bit 8 kHz WAV of `seconds` of a `hz` sine, as an agent's recorded greeting.
+/// A WAV of `seconds` of a `hz` sine, as an agent's recorded greeting.
 fn greeting_wav(dir: &std::path::Path, hz: f32, seconds: f32) -> std::path::PathBuf {
     let path = dir.join("greeting.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 8_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(&path, spec).expect("WAV created");
-    for n in 0..(8_000.0 * seconds) as usize {
-        let sample = 0.3 * (std::f32::consts::TAU * hz * n as f32 / 8_000.0).sin();
-        writer.write_sample((sample * f32::from(i16::MAX)) as i16).expect("sample written");
-    }
-    writer.finalize().expect("WAV finished");
+    let tone = softphone_media::dsp::analysis::sine(hz, 0.3, softphone_media::SAMPLE_RATE, seconds);
+    softphone_media::dsp::tones::write_wav(&path, &tone).expect("WAV written");
     path
 }
 

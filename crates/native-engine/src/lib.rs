@@ -368,6 +368,13 @@ impl NativeEngine {
         Ok(())
     }
 
+    /// The computer woke or the network changed: a new socket now instead of waiting for the
+    /// old one's pings to time out, logging in with `token` when given; calls that were up are
+    /// reattached with new media, as after any drop.
+    pub async fn reconnect_now(&self, token: Option<Secret>) {
+        self.shared.rtc.reconnect_now(token).await;
+    }
+
     /// The media figures of a call (for the diagnostics page); `None` without media.
     pub fn call_stats(&self, call_id: &CallId) -> Option<MediaStats> {
         self.shared.lock_calls().get(call_id.as_str()).and_then(|slot| slot.media.as_ref().map(CallMedia::stats))

@@ -13,7 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,6 +57,10 @@ pub struct Supervision {
     pub token_retry: Duration,
     /// The refresh timer looks at the wall clock at least this often.
     pub clock_check: Duration,
+    /// How often the session compares the wall clock with the monotonic one.
+    pub sleep_check: Duration,
+    /// The wall clock running this much ahead of the monotonic one means the computer slept.
+    pub sleep_gap: Duration,
 }
 
 impl Default for Supervision {
@@ -68,12 +72,14 @@ impl Default for Supervision {
             relogin_max: Duration::from_secs(60),
             token_retry: Duration::from_secs(30),
             clock_check: Duration::from_secs(30),
+            sleep_check: Duration::from_secs(2),
+            sleep_gap: Duration::from_secs(5),
         }
     }
 }
 
 /// What every engine the session starts is given besides the token.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// What outbound calls present; Telnyx fills it from the connection when empty.
     pub caller_id: CallerId,
@@ -83,6 +89,21 @@ pub struct SessionConfig {
     pub media: CallMediaOptions,
     /// The pauses of the supervision.
     pub supervision: Supervision,
+    /// The wall clock the sleep detection compares with the monotonic one (`SystemTime::now`;
+    /// tests move it ahead as a suspend would).
+    pub wall_clock: fn() -> SystemTime,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            caller_id: CallerId::default(),
+            timings: RtcTimings::default(),
+            media: CallMediaOptions::default(),
+            supervision: Supervision::default(),
+            wall_clock: SystemTime::now,
+        }
+    }
 }
 
 /// Refresh the login token this long before it expires (the SDK warns 60 s before; the token
@@ -95,6 +116,16 @@ const TOKEN_REFRESH_LEAD: Duration = Duration::from_secs(4 * 60);
 fn token_refresh_wait(remaining: Duration) -> Duration {
     let lead = TOKEN_REFRESH_LEAD.min(remaining / 4);
     remaining.saturating_sub(lead).max(Duration::from_secs(1))
+}
+
+/// On waking, a token with less than this left is replaced before the new socket logs in.
+const WAKE_TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long the computer slept between two looks at the clocks: how far the wall clock moved
+/// beyond what the monotonic clock measured (which stops while asleep). A wall clock set back
+/// is no sleep.
+fn slept_for(wall_before: SystemTime, wall_now: SystemTime, steady_elapsed: Duration) -> Duration {
+    wall_now.duration_since(wall_before).unwrap_or_default().saturating_sub(steady_elapsed)
 }
 
 /// Seconds from now to `expires_at_unix`.
@@ -115,6 +146,8 @@ struct Shared {
     config: SessionConfig,
     /// The engine running now, if one does.
     engine: Mutex<Option<NativeEngine>>,
+    /// When the login token the engine holds expires (Unix seconds; 0 before the first).
+    token_expires_at: AtomicU64,
     commands: mpsc::UnboundedSender<EngineCommand>,
     events: mpsc::Sender<NativeEngineEvent>,
     stopped: watch::Sender<bool>,
@@ -144,9 +177,19 @@ impl NativeSession {
         let (commands, queue) = mpsc::unbounded_channel();
         let (stopped, _) = watch::channel(false);
         let session = NativeSession {
-            shared: Arc::new(Shared { tokens, audio, config, engine: Mutex::new(None), commands, events, stopped }),
+            shared: Arc::new(Shared {
+                tokens,
+                audio,
+                config,
+                engine: Mutex::new(None),
+                token_expires_at: AtomicU64::new(0),
+                commands,
+                events,
+                stopped,
+            }),
         };
         tokio::spawn(execute_in_order(session.clone(), queue));
+        tokio::spawn(session.clone().watch_the_clock());
         let first_start = session.start_engine().await;
         if first_start.is_err() {
             tokio::spawn(session.clone().retry_start());
@@ -170,6 +213,61 @@ impl NativeSession {
     /// The audio devices the engine plays and records on.
     pub fn audio(&self) -> &AudioSystem {
         &self.shared.audio
+    }
+
+    /// The computer woke up (or the network changed): whatever the old socket looks like, a new
+    /// one now, logged in with a new token if the old one expired meanwhile, and the calls that
+    /// were up reattached. Without a running engine, a start now.
+    pub async fn wake(&self) {
+        if self.stopped() {
+            return;
+        }
+        let Some(engine) = self.engine() else {
+            tracing::info!("woke up without an engine: starting one now");
+            let _ = self.start_engine().await;
+            return;
+        };
+        let expires_at = self.shared.token_expires_at.load(Ordering::SeqCst);
+        let token = if token_remaining(expires_at) < WAKE_TOKEN_MARGIN {
+            self.shared.tokens.forget_login_token().await;
+            match self.shared.tokens.login_token().await {
+                Ok(grant) => {
+                    self.shared.token_expires_at.store(grant.expires_at_unix, Ordering::SeqCst);
+                    Some(Secret::new(grant.login_token))
+                }
+                // Offline still: the reconnection retries, and a refused login is logged in again.
+                Err(error) => {
+                    tracing::warn!(reason = %error.message, "no new login token on waking; reconnecting with the old one");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        tracing::info!(new_token = token.is_some(), "woke up: reconnecting now");
+        engine.reconnect_now(token).await;
+    }
+
+    /// The fallback that works everywhere: a jump of the wall clock ahead of the monotonic one
+    /// means the computer slept (the monotonic clock stops meanwhile), so [`NativeSession::wake`].
+    async fn watch_the_clock(self) {
+        let check = self.shared.config.supervision.sleep_check;
+        let wall_clock = self.shared.config.wall_clock;
+        let mut wall = wall_clock();
+        let mut steady = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(check).await;
+            if self.stopped() {
+                return;
+            }
+            let (wall_now, steady_now) = (wall_clock(), tokio::time::Instant::now());
+            let slept = slept_for(wall, wall_now, steady_now - steady);
+            (wall, steady) = (wall_now, steady_now);
+            if slept >= self.shared.config.supervision.sleep_gap {
+                tracing::info!(slept_ms = slept.as_millis() as u64, "the clock jumped: the computer slept");
+                self.wake().await;
+            }
+        }
     }
 
     /// Stops the engine (hanging up its calls) and every retry and refresh.
@@ -223,6 +321,7 @@ impl NativeSession {
             return Ok(());
         }
         *self.shared.engine.lock().unwrap_or_else(PoisonError::into_inner) = Some(engine.clone());
+        self.shared.token_expires_at.store(grant.expires_at_unix, Ordering::SeqCst);
         tokio::spawn(self.clone().forward(engine.clone(), engine_events));
         tokio::spawn(self.clone().keep_token_fresh(engine, grant.expires_at_unix));
         tracing::info!("the native engine runs");
@@ -327,6 +426,7 @@ impl NativeSession {
             match refreshed {
                 Ok(next) => {
                     tracing::info!(expires_at_unix = next, "login token refreshed");
+                    self.shared.token_expires_at.store(next, Ordering::SeqCst);
                     expires_at_unix = next;
                     due = due_after(next);
                 }
@@ -368,7 +468,19 @@ async fn execute_in_order(session: NativeSession, mut queue: mpsc::UnboundedRece
 mod tests {
     use std::time::Duration;
 
-    use super::token_refresh_wait;
+    use super::{slept_for, token_refresh_wait};
+
+    #[test]
+    fn a_sleep_is_the_wall_clock_running_ahead_of_the_monotonic_one() {
+        let before = std::time::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let secs = Duration::from_secs;
+        // Awake: both clocks move alike.
+        assert_eq!(slept_for(before, before + secs(2), secs(2)), Duration::ZERO);
+        // Asleep for an hour between two looks two seconds apart (monotonic).
+        assert_eq!(slept_for(before, before + secs(3_602), secs(2)), secs(3_600));
+        // The wall clock set back (a time sync): no sleep.
+        assert_eq!(slept_for(before, before - secs(30), secs(2)), Duration::ZERO);
+    }
 
     #[test]
     fn a_token_is_replaced_before_it_expires_whatever_its_lifetime() {

@@ -93,6 +93,7 @@ fn quick_supervision() -> SessionConfig {
             relogin_max: Duration::from_millis(400),
             token_retry: Duration::from_secs(1),
             clock_check: Duration::from_millis(200),
+            ..Supervision::default()
         },
         ..SessionConfig::default()
     }
@@ -179,5 +180,99 @@ async fn a_short_lived_token_is_replaced_before_it_lapses_and_calls_connect_afte
     call_with_audio(&sim, &session, &mut events, 1).await;
     session.shutdown().await;
     common::spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+/// The SDK's signaling timings: a dead socket is noticed only when an idle ping (after 20 s of
+/// silence) goes 5 s unanswered. Anything sooner than that after a freeze is the wake's doing.
+fn sdk_timings_with_quick_supervision(sleep_check: Duration) -> SessionConfig {
+    let mut config = quick_supervision();
+    config.timings = softphone_telnyx::rtc::RtcTimings::default();
+    config.supervision.sleep_check = sleep_check;
+    config
+}
+
+/// Ready again after the freeze, with the call `call_id` reattached (Active) and audio both ways
+/// on new media; returns how long from `since`.
+async fn back_with_the_call(
+    sim: &RunningSimulator,
+    events: &mut Receiver<NativeEngineEvent>,
+    call_id: &CallId,
+    since: std::time::Instant,
+) -> Duration {
+    common::next_update(events, call_id, "recovering", state(SdkState::Recovering)).await;
+    common::next_update(events, call_id, "active again", state(SdkState::Active)).await;
+    let took = since.elapsed();
+    until_sim(sim, &call_id.0, "the call reattached with audio", |call| {
+        call.reattached == 1 && call.media_connected && far_end_hears(call, MIC_HZ)
+    })
+    .await;
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_reconnects_at_once_reattaches_the_call_and_an_inbound_call_rings_after_it() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let tokens = rest_tokens(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let config = sdk_timings_with_quick_supervision(Duration::from_secs(3600));
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
+    first_start.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let call_id = CallId(common::uuid_like("wake-call"));
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
+    common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+
+    // The laptop sleeps: its socket goes silent, open. It wakes.
+    assert_eq!(sim.switchboard().freeze_sessions("all").expect("frozen"), 1);
+    let woke = std::time::Instant::now();
+    session.wake().await;
+    let took = back_with_the_call(&sim, &mut events, &call_id, woke).await;
+    eprintln!("woke -> the call active again: {} ms", took.as_millis());
+
+    // Someone calls right after: it rings.
+    let inbound = sim
+        .switchboard()
+        .start_inbound(softphone_sim::signaling::InboundCall { from: "+14155550177".into(), ..Default::default() })
+        .expect("the simulator rings the phone");
+    common::next_update(&mut events, &CallId(inbound.call_id), "the ringing call", |update| {
+        matches!(update, EngineUpdate::Incoming { .. })
+    })
+    .await;
+    session.shutdown().await;
+    common::spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+/// The wall clock the next test moves ahead, as a suspend does (the monotonic clock stops).
+static SLEPT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn wall_clock_after_sleeps() -> std::time::SystemTime {
+    std::time::SystemTime::now() + Duration::from_millis(SLEPT_MS.load(Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_wake_signal_the_jump_of_the_wall_clock_says_the_computer_slept() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let tokens = rest_tokens(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let mut config = sdk_timings_with_quick_supervision(Duration::from_millis(200));
+    config.wall_clock = wall_clock_after_sleeps;
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
+    first_start.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let call_id = CallId(common::uuid_like("clock-call"));
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
+    common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
+
+    assert_eq!(sim.switchboard().freeze_sessions("all").expect("frozen"), 1);
+    let slept = std::time::Instant::now();
+    SLEPT_MS.fetch_add(3_600_000, Ordering::SeqCst);
+    let took = back_with_the_call(&sim, &mut events, &call_id, slept).await;
+    eprintln!("clock jump -> the call active again: {} ms", took.as_millis());
+    session.shutdown().await;
     sim.shutdown().await;
 }

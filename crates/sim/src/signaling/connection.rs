@@ -83,6 +83,23 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
                     let _ = socket.send(Message::Close(Some(frame))).await;
                     break;
                 }
+                Outgoing::Freeze => {
+                    tracing::info!(conn = conn.link.id, "the connection goes silent, open (a sleeping computer's)");
+                    // Frames meant for it are lost; a takeover by a new connection (Drop) or the
+                    // simulator stopping ends it. The socket is held open, unread, until then.
+                    loop {
+                        tokio::select! {
+                            outgoing = outbox.recv() => match outgoing {
+                                None | Some(Outgoing::Drop | Outgoing::Close) => break,
+                                Some(Outgoing::Text(_) | Outgoing::Freeze) => {}
+                            },
+                            () = async { let _ = closing.wait_for(|closing| *closing).await; } => break,
+                        }
+                    }
+                    drop(socket);
+                    conn.closed();
+                    return;
+                }
             },
             () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
                 let frame = CloseFrame { code: close_code::AWAY, reason: "simulator stopping".into() };

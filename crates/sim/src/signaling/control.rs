@@ -9,6 +9,7 @@
 //! | `POST /control/calls/{id}/display`     | `{"name", "number"}`                              | 204 |
 //! | `POST /control/sessions/{id}/drop`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
 //! | `POST /control/sessions/{id}/punt`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
+//! | `POST /control/sessions/{id}/freeze`   | none: the socket stays open and goes silent (a sleeping computer's) | `{"sessions": n}` |
 //! | `POST /control/pings`                  | `{"answer": bool}`                                | 204 |
 //! | `POST /control/hostile`                | `{"enabled": bool}` (see [`super::hostile`])      | 204 |
 //! | `POST /control/strict`                 | `{"enabled": bool}` (see [`super::audit`])        | 204 |
@@ -48,6 +49,7 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/calls/{id}/hangup", post(hang_up))
         .route("/control/calls/{id}/display", post(display))
         .route("/control/sessions/{id}/drop", post(drop_sessions))
+        .route("/control/sessions/{id}/freeze", post(freeze_sessions))
         .route("/control/sessions/{id}/punt", post(punt))
         .route("/control/pings", post(pings))
         .route("/control/hostile", post(hostile))
@@ -179,6 +181,13 @@ async fn display(
 
 async fn drop_sessions(State(board): State<Switchboard>, Path(id): Path<String>) -> Response {
     match board.drop_sessions(&id) {
+        Ok(n) => Json(json!({ "sessions": n })).into_response(),
+        Err(error) => control_error(&error),
+    }
+}
+
+async fn freeze_sessions(State(board): State<Switchboard>, Path(id): Path<String>) -> Response {
+    match board.freeze_sessions(&id) {
         Ok(n) => Json(json!({ "sessions": n })).into_response(),
         Err(error) => control_error(&error),
     }

@@ -170,6 +170,20 @@ impl Switchboard {
         Ok(sessions.len())
     }
 
+    /// The sessions' sockets go silent without closing, as a computer's that went to sleep:
+    /// nothing is read from them and nothing reaches them (frames meant for them are lost), until
+    /// the client logs in again on a new socket and takes its session over. Returns how many.
+    pub fn freeze_sessions(&self, target: &str) -> Result<usize, ControlError> {
+        let board = self.board();
+        let sessions = Self::connected_sessions(&board, target)?;
+        for sessid in &sessions {
+            if let Some(conn) = board.sessions.get(sessid).and_then(|s| s.conn.as_ref()) {
+                let _ = conn.tx.try_send(Outgoing::Freeze);
+            }
+        }
+        Ok(sessions.len())
+    }
+
     /// Sends `telnyx_rtc.punt`, closes the socket and forgets the session: its calls end
     /// without `bye` and a reconnection is a fresh login. Returns how many were punted.
     pub fn punt(&self, target: &str) -> Result<usize, ControlError> {

@@ -53,6 +53,8 @@ pub(crate) enum Outgoing {
     Drop,
     /// Send a close frame and end.
     Close,
+    /// Go silent, socket open: read nothing, send nothing (a sleeping computer's socket).
+    Freeze,
 }
 
 /// A connection's way in: its id and outbox.

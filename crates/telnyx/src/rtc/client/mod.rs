@@ -358,6 +358,11 @@ enum Command {
         login: RtcLogin,
         reply: Reply,
     },
+    /// The socket may be dead (the computer woke, the network changed): open a new one now.
+    Reconnect {
+        login: Option<RtcLogin>,
+        reply: oneshot::Sender<()>,
+    },
     Disconnect {
         reply: oneshot::Sender<()>,
     },
@@ -465,6 +470,19 @@ impl RtcClient {
     /// the retry after [`RtcEvent::LoginFailed`]. Later reconnects use this token.
     pub async fn refresh_token(&self, token: Secret) -> Result<(), RtcError> {
         self.ask(|reply| Command::Login { login: RtcLogin::Token(token), reply }).await.map(drop)
+    }
+
+    /// The computer woke or the network changed, so the socket may be dead without anyone
+    /// knowing yet (a sleeping laptop's socket is not closed, its packets are lost): drops it
+    /// without waiting for its pings to time out, and opens a new one at once, logging in with
+    /// `token` when given (the old one expired meanwhile). Answered calls are reattached as
+    /// after any drop ([`RtcEvent::Reconnecting`], then [`RtcEvent::Attach`]).
+    pub async fn reconnect_now(&self, token: Option<Secret>) {
+        let (reply, done) = oneshot::channel();
+        let login = token.map(RtcLogin::Token);
+        if self.commands.send(Command::Reconnect { login, reply }).await.is_ok() {
+            let _ = done.await;
+        }
     }
 
     /// Hangs up every call (waiting at most [`RtcTimings::bye_wait`] for the answers), closes

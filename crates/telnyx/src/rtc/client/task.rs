@@ -87,6 +87,8 @@ struct Pending {
 #[derive(Debug)]
 enum SocketEnd {
     Lost(String),
+    /// Asked to open a new socket now ([`super::RtcClient::reconnect_now`]).
+    Renew,
     Punted,
     Disconnected(Option<oneshot::Sender<()>>),
 }
@@ -178,10 +180,19 @@ impl Task {
                     }
                     return;
                 }
-                SocketEnd::Lost(reason) => {
-                    tracing::warn!(%reason, "telnyx_rtc socket lost; reconnecting");
-                    let _ = socket.close(None).await;
-                    match self.reconnect().await {
+                SocketEnd::Lost(_) | SocketEnd::Renew => {
+                    let at_once = matches!(end, SocketEnd::Renew);
+                    match &end {
+                        SocketEnd::Lost(reason) => tracing::warn!(%reason, "telnyx_rtc socket lost; reconnecting"),
+                        _ => tracing::info!("telnyx_rtc: a new socket now (woke up or the network changed)"),
+                    }
+                    // A socket that may be dead is not waited for: its close handshake would hang.
+                    if at_once {
+                        drop(socket);
+                    } else {
+                        let _ = socket.close(None).await;
+                    }
+                    match self.reconnect(at_once).await {
                         Ok(next) => socket = next,
                         Err(end) => {
                             let calls = self.take_calls();
@@ -225,8 +236,9 @@ impl Task {
     }
 
     /// Socket lost: fail pending requests, mark answered calls recovering, and open a new
-    /// socket with backoff. `Err` when disconnect was asked or the attempts ran out.
-    async fn reconnect(&mut self) -> Result<Socket, SocketEnd> {
+    /// socket with backoff (the first attempt `at_once` when asked to renew it). `Err` when
+    /// disconnect was asked or the attempts ran out.
+    async fn reconnect(&mut self, at_once: bool) -> Result<Socket, SocketEnd> {
         for (_, pending) in self.pending.drain() {
             if let Some(reply) = pending.reply {
                 let _ = reply.send(Err(RtcError::Closed));
@@ -247,14 +259,22 @@ impl Task {
                 return Err(SocketEnd::Lost("attempts exhausted".into()));
             }
             self.emit(RtcEvent::Reconnecting { attempt, calls: self.live_calls() }).await;
-            let wake = Instant::now() + timings.backoff.delay(attempt);
-            // Commands are refused while waiting; disconnect ends the wait.
+            let pause = if at_once && attempt == 1 { Duration::ZERO } else { timings.backoff.delay(attempt) };
+            let wake = Instant::now() + pause;
+            // Commands are refused while waiting; disconnect ends the wait, a renew cuts it short.
             loop {
                 tokio::select! {
                     () = tokio::time::sleep_until(wake) => break,
                     command = self.commands.recv() => match command {
                         None => return Err(SocketEnd::Disconnected(None)),
                         Some(Command::Disconnect { reply }) => return Err(SocketEnd::Disconnected(Some(reply))),
+                        Some(Command::Reconnect { login, reply }) => {
+                            if let Some(login) = login {
+                                self.config.login = login;
+                            }
+                            let _ = reply.send(());
+                            break;
+                        }
                         Some(other) => refuse(other, RtcError::Reconnecting),
                     },
                 }
@@ -295,6 +315,13 @@ impl Task {
                 command = self.commands.recv() => match command {
                     None => Some(self.disconnect(socket, None).await),
                     Some(Command::Disconnect { reply }) => Some(self.disconnect(socket, Some(reply)).await),
+                    Some(Command::Reconnect { login, reply }) => {
+                        if let Some(login) = login {
+                            self.config.login = login;
+                        }
+                        let _ = reply.send(());
+                        Some(SocketEnd::Renew)
+                    }
                     Some(command) => {
                         self.on_command(command).await;
                         None
@@ -526,7 +553,8 @@ impl Task {
                 let previous = (self.reconnection && !self.ready && self.voice_sdk_id.is_some()).then_some(sessid);
                 self.send_login_with(login, previous, Some(reply));
             }
-            Command::Disconnect { reply } => {
+            // Handled where the socket is served.
+            Command::Disconnect { reply } | Command::Reconnect { reply, .. } => {
                 let _ = reply.send(());
             }
         }
@@ -916,7 +944,7 @@ fn refuse(command: Command, error: RtcError) {
         | Command::Dtmf { reply, .. }
         | Command::AttachAnswer { reply, .. }
         | Command::Login { reply, .. } => reply,
-        Command::Disconnect { reply } => {
+        Command::Disconnect { reply } | Command::Reconnect { reply, .. } => {
             let _ = reply.send(());
             return;
         }

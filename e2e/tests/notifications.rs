@@ -131,6 +131,56 @@ async fn a_lead_calling_is_one_notification_and_answer_on_it_connects_the_call()
     app.close().await;
 }
 
+/// logind's `PrepareForSleep(sleeping)`, as systemd-logind emits it around a suspend, on `bus`.
+fn logind_says(bus: &PrivateBus, sleeping: bool) {
+    let sent = std::process::Command::new("dbus-send")
+        .arg(format!("--bus={}", bus.address()))
+        .args(["--type=signal", "/org/freedesktop/login1", "org.freedesktop.login1.Manager.PrepareForSleep"])
+        .arg(format!("boolean:{sleeping}"))
+        .status()
+        .expect("dbus-send runs (Debian package dbus)");
+    assert!(sent.success(), "dbus-send: {sent}");
+}
+
+/// Waits until the app's log has a line containing `text`.
+async fn until_logged(app: &App, text: &str) {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while !app.log_text().contains(text) {
+        assert!(Instant::now() < deadline, "the app never logged {text:?}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The laptop sleeps with the app running and wakes: the socket went silent meanwhile (the
+/// simulator freezes the session, as a sleeping computer's socket is neither closed nor
+/// answered). On logind's wake signal (a stand-in: the private bus is the system bus here) the
+/// app re-registers at once, and a call three seconds later rings, with its notification. Without
+/// the wake the silent socket would be noticed only after 25 s of unanswered pings.
+#[tokio::test]
+async fn after_a_wake_the_phone_registers_again_at_once_and_the_next_call_rings() {
+    let desktop = Desktop::with_daemon();
+    let mut launch = Launch::on_bus(&desktop.bus);
+    launch.env.push(("SOFTPHONE_SYSTEM_BUS_ADDRESS".into(), desktop.bus.address().into()));
+    let app = App::launch_with(launch).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    until_logged(&app, "watching logind's sleep signals").await;
+
+    logind_says(&desktop.bus, true);
+    let url = format!("{}/control/sessions/all/freeze", app.simulator_url().await);
+    let frozen: serde_json::Value = common::http().post(&url).send().await.expect("freeze").json().await.expect("JSON");
+    assert_eq!(frozen["sessions"], 1, "{frozen}");
+    logind_says(&desktop.bus, false);
+    until_logged(&app, "woke up: reconnecting now").await;
+    until_logged(&app, "telnyx_rtc socket reopened").await;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    common::ring_from(&app, LEAD_NUMBER, "Front desk").await;
+    incoming_notification(&desktop, &app).await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    app.screenshot("ringing-after-wake").await;
+    app.close().await;
+}
+
 #[tokio::test]
 async fn decline_on_the_notification_tells_the_caller_busy() {
     let desktop = Desktop::with_daemon();

@@ -56,6 +56,16 @@ impl EngineHost {
         }
     }
 
+    /// The computer woke: the native engine re-registers now (a new socket, calls reattached).
+    /// The webview engine's SDK notices a dead socket by itself.
+    pub fn wake(&self) {
+        let session = match &*self.route.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Route::Native(session) => session.clone(),
+            Route::Window => return,
+        };
+        tauri::async_runtime::spawn(async move { session.wake().await });
+    }
+
     /// Carries out one engine command of the machine: to the native engine's queue, or to the
     /// window.
     pub fn send<R: Runtime>(&self, app: &AppHandle<R>, command: EngineCommand) {

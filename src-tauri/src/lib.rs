@@ -15,6 +15,7 @@ mod errors;
 mod greetings;
 mod logging;
 mod notifications;
+mod power;
 mod web_process;
 
 use std::sync::Arc;
@@ -195,6 +196,7 @@ pub fn run() {
             notifications::start(app.handle(), clicks);
             desktop::create_tray(app.handle());
             web_process::reload_when_it_dies(app.handle());
+            power::watch(app.handle(), |app| app.state::<engine::EngineHost>().wake());
             if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
                 desktop::open_dial_link(app.handle(), number);
             }

@@ -58,9 +58,20 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
 
 /// The adapters: each holds one thing outside the shell (the account and its keychain, the sound
 /// devices, the database, the tray, the call engines, the log, the notification service, the
-/// window's web process, the greeting files). The crate root wires them to each other.
-const ADAPTERS: [&str; 9] =
-    ["account", "audio", "database", "desktop", "engine", "greetings", "logging", "notifications", "web_process"];
+/// window's web process, the greeting files, the operating system's sleep signals). The crate
+/// root wires them to each other.
+const ADAPTERS: [&str; 10] = [
+    "account",
+    "audio",
+    "database",
+    "desktop",
+    "engine",
+    "greetings",
+    "logging",
+    "notifications",
+    "power",
+    "web_process",
+];
 /// What any module may use: the coded errors, the clock, and the connection state the status bar
 /// and the tray show.
 const SHARED: [&str; 3] = ["clock", "connection", "errors"];

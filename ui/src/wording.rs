@@ -186,6 +186,7 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::TelnyxAuthRejected
         | ErrorCode::TelnyxRejected
         | ErrorCode::TelnyxInvalidResponse
+        | ErrorCode::CertificateUntrusted
         | ErrorCode::InvalidNumber
         | ErrorCode::DoNotCall
         | ErrorCode::CallRefused

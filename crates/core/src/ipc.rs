@@ -366,6 +366,9 @@ pub enum ErrorCode {
     TelnyxTimedOut,
     /// Telnyx could not be reached: the machine is likely offline.
     Offline,
+    /// The server's certificate is not one this computer trusts (a company proxy inspecting TLS
+    /// without its root installed, or an impostor).
+    CertificateUntrusted,
     /// Telnyx refused the request's content (e.g. an unknown connection id).
     TelnyxRejected,
     /// Telnyx answered something the app cannot read.

@@ -119,6 +119,7 @@ impl TelnyxApi {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("softphone/", env!("CARGO_PKG_VERSION")))
+            .use_preconfigured_tls((*crate::tls::client_config()).clone())
             .build()
             .map_err(|_| TelnyxError::InvalidArgument {
                 reason: "The HTTP client could not be set up (TLS initialisation failed).",
@@ -316,6 +317,11 @@ impl TelnyxApi {
     }
 
     fn transport_failure(&self, error: reqwest::Error, attempt: u32) -> Failure {
+        // Retrying an untrusted certificate cannot help.
+        if crate::tls::is_untrusted_certificate(&error) {
+            tracing::warn!(host = %self.host(), "Telnyx's certificate is not trusted");
+            return Failure::Fatal(TelnyxError::UntrustedCertificate { host: self.host() });
+        }
         let last = if error.is_connect() {
             TelnyxError::Offline { host: self.host() }
         } else if error.is_timeout() {

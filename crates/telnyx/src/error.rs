@@ -16,6 +16,8 @@ pub enum TelnyxErrorCode {
     TelnyxTimedOut,
     /// Telnyx could not be reached at all (DNS, refused, no route): the machine is likely offline.
     Offline,
+    /// The server's certificate is not trusted by this computer.
+    CertificateUntrusted,
     /// Telnyx refused the request's content (422 and other 4xx), e.g. an unknown connection id.
     TelnyxRejected,
     /// The telephony credential does not exist (404).
@@ -66,6 +68,15 @@ pub enum TelnyxError {
         /// Host (and port) of the base URL; never a secret.
         host: String,
     },
+    /// The TLS certificate presented for Telnyx is not vouched for by the system's store nor
+    /// the bundled roots.
+    #[error(
+        "The certificate presented for {host} is not trusted by this computer. On a company network that inspects encrypted traffic, its root certificate must be installed in the system's certificate store; otherwise the connection is not Telnyx's."
+    )]
+    UntrustedCertificate {
+        /// Host (and port); never a secret.
+        host: String,
+    },
     /// 422 or another 4xx that is not about the key or a missing resource.
     #[error("Telnyx refused the request ({status}): {detail} Check the connection id in Settings.")]
     Rejected {
@@ -105,6 +116,7 @@ impl TelnyxError {
             Self::Unavailable { .. } => TelnyxErrorCode::TelnyxUnavailable,
             Self::TimedOut { .. } => TelnyxErrorCode::TelnyxTimedOut,
             Self::Offline { .. } => TelnyxErrorCode::Offline,
+            Self::UntrustedCertificate { .. } => TelnyxErrorCode::CertificateUntrusted,
             Self::Rejected { .. } => TelnyxErrorCode::TelnyxRejected,
             Self::NotFound { .. } => TelnyxErrorCode::TelnyxNotFound,
             Self::InvalidResponse { .. } => TelnyxErrorCode::TelnyxInvalidResponse,
@@ -122,6 +134,7 @@ impl From<TelnyxError> for softphone_core::ipc::IpcError {
             TelnyxErrorCode::TelnyxUnavailable => ErrorCode::TelnyxUnavailable,
             TelnyxErrorCode::TelnyxTimedOut => ErrorCode::TelnyxTimedOut,
             TelnyxErrorCode::Offline => ErrorCode::Offline,
+            TelnyxErrorCode::CertificateUntrusted => ErrorCode::CertificateUntrusted,
             TelnyxErrorCode::TelnyxRejected | TelnyxErrorCode::TelnyxNotFound => ErrorCode::TelnyxRejected,
             TelnyxErrorCode::TelnyxInvalidResponse => ErrorCode::TelnyxInvalidResponse,
             TelnyxErrorCode::InvalidArgument => ErrorCode::InvalidArgument,

@@ -18,6 +18,7 @@ pub mod client;
 pub mod error;
 pub mod login_tokens;
 pub mod rtc;
+pub mod tls;
 pub mod token;
 
 pub use client::{RetryPolicy, TELNYX_BASE_URL, TelnyxApi, TelnyxConfig};

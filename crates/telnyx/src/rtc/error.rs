@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum RtcErrorCode {
     /// The websocket could not be opened (DNS, refused, TLS, timeout).
     RtcUnreachable,
+    /// The signaling server's certificate is not trusted by this computer.
+    RtcCertificateUntrusted,
     /// Telnyx refused the login token or SIP credential.
     RtcLoginFailed,
     /// The Telnyx gateway did not register the client (`FAILED`, `NOREG` ...).
@@ -44,6 +46,14 @@ pub enum RtcError {
         url: String,
         /// What failed, from the websocket library.
         reason: String,
+    },
+    /// The certificate presented for the signaling server is not trusted by this computer.
+    #[error(
+        "The certificate presented for {url} is not trusted by this computer. On a company network that inspects encrypted traffic, its root certificate must be installed in the system's certificate store; otherwise the connection is not Telnyx's."
+    )]
+    UntrustedCertificate {
+        /// The URL without its query.
+        url: String,
     },
     /// `login` answered with an error: -32000 token registration, -32001 credential registration.
     #[error("Telnyx refused the login ({code}: {message}). Sign in again or create a new login token.")]
@@ -108,6 +118,7 @@ impl RtcError {
     pub fn code(&self) -> RtcErrorCode {
         match self {
             RtcError::Unreachable { .. } => RtcErrorCode::RtcUnreachable,
+            RtcError::UntrustedCertificate { .. } => RtcErrorCode::RtcCertificateUntrusted,
             RtcError::LoginFailed { .. } => RtcErrorCode::RtcLoginFailed,
             RtcError::GatewayFailed { .. } => RtcErrorCode::RtcGatewayFailed,
             RtcError::Timeout { .. } => RtcErrorCode::RtcTimedOut,

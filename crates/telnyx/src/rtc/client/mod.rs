@@ -513,8 +513,14 @@ async fn open(url: &str, timeout: Duration) -> Result<Socket, RtcError> {
             url_for_display(url)
         )));
     }
-    match tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url)).await {
+    // The system's certificate store and the bundled roots (crate::tls), read at each connection.
+    let connector = tokio_tungstenite::Connector::Rustls(crate::tls::client_config());
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+    match tokio::time::timeout(timeout, connecting).await {
         Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(error)) if crate::tls::is_untrusted_certificate(&error) => {
+            Err(RtcError::UntrustedCertificate { url: url_for_display(url) })
+        }
         Ok(Err(error)) => Err(unreachable(error.to_string())),
         Err(_) => Err(unreachable(format!("no answer within {} ms", timeout.as_millis()))),
     }

@@ -17,6 +17,7 @@
 pub mod client;
 pub mod error;
 pub mod login_tokens;
+pub mod proxy;
 pub mod rtc;
 pub mod tls;
 pub mod token;

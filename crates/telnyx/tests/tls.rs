@@ -2,7 +2,8 @@
 //! front (tokio-rustls) whose certificate comes from a test CA, made with the `openssl` tool.
 //! With the CA in the system's store (`SSL_CERT_FILE`, which the store honours on Linux), REST and
 //! the websocket connect; without it, both refuse with a sentence that says why, and REST does not
-//! retry. The store is read from the environment, so each client runs in a child process.
+//! retry. Through a company's CONNECT proxy (`HTTPS_PROXY`), both go through it. The store and the
+//! proxy are read from the environment, so each client runs in a child process.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,7 +137,7 @@ fn api(port: u16) -> TelnyxApi {
 /// The client's side, run by the test below in a child process whose `SSL_CERT_FILE` (the
 /// system's store, as Linux reads it) it chooses: `TLS_TEST_EXPECT` says what must happen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by the_systems_certificate_store_decides_what_is_trusted_for_rest_and_the_websocket"]
+#[ignore = "run by the_systems_store_decides_what_is_trusted_and_a_company_proxy_carries_rest_and_the_websocket"]
 async fn client_side() {
     let port: u16 = std::env::var("TLS_TEST_PORT").expect("port").parse().expect("a port");
     let token = std::env::var("TLS_TEST_TOKEN").expect("token");
@@ -158,7 +159,8 @@ async fn client_side() {
             let refused = websocket().await.expect_err("untrusted");
             assert_eq!(refused.code(), RtcErrorCode::RtcCertificateUntrusted, "{refused:?}");
         }
-        "trusted" => {
+        // Through the proxy (HTTPS_PROXY set by the parent) the same as directly.
+        "trusted" | "proxied" => {
             api(port).validate_api_key(&Secret::new(KEY)).await.expect("trusted");
             let (client, mut events) = websocket().await.expect("trusted");
             let ready = tokio::time::timeout(Duration::from_secs(10), async {
@@ -177,9 +179,18 @@ async fn client_side() {
     }
 }
 
-/// Runs [`client_side`] with `store` as the system's certificate store.
-fn client_with_store(store: &Path, port: u16, token: &str, expect: &str) {
-    let output = Command::new(std::env::current_exe().expect("this test binary"))
+/// Runs [`client_side`] with `store` as the system's certificate store, through `proxy` if any.
+fn client_with_store(store: &Path, proxy: Option<u16>, port: u16, token: &str, expect: &str) {
+    let mut command = Command::new(std::env::current_exe().expect("this test binary"));
+    for name in
+        ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"]
+    {
+        command.env_remove(name);
+    }
+    if let Some(proxy) = proxy {
+        command.env("HTTPS_PROXY", format!("http://127.0.0.1:{proxy}"));
+    }
+    let output = command
         .args(["--ignored", "--exact", "client_side", "--nocapture"])
         .env("SSL_CERT_FILE", store)
         .env("TLS_TEST_PORT", port.to_string())
@@ -197,7 +208,7 @@ fn client_with_store(store: &Path, port: u16, token: &str, expect: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_systems_certificate_store_decides_what_is_trusted_for_rest_and_the_websocket() {
+async fn the_systems_store_decides_what_is_trusted_and_a_company_proxy_carries_rest_and_the_websocket() {
     let dir = tempfile_dir();
     make_ca_and_server(&dir, "company");
     make_ca_and_server(&dir, "other");
@@ -212,16 +223,68 @@ async fn the_systems_certificate_store_decides_what_is_trusted_for_rest_and_the_
 
     // The company's CA is not in the store (another CA is): refused, said plainly, not retried.
     let client =
-        tokio::task::spawn_blocking(move || client_with_store(&store_other, port, &token_for_child, "refused"));
+        tokio::task::spawn_blocking(move || client_with_store(&store_other, None, port, &token_for_child, "refused"));
     client.await.expect("the client side ran");
     assert_eq!(sim.state().snapshot().requests_total, 0, "nothing reached the simulator");
 
     // The company installs its CA in the store: both connect.
-    let client = tokio::task::spawn_blocking(move || client_with_store(&store_company, port, &token, "trusted"));
+    let (store, token_for_child) = (store_company.clone(), token.clone());
+    let client =
+        tokio::task::spawn_blocking(move || client_with_store(&store, None, port, &token_for_child, "trusted"));
     client.await.expect("the client side ran");
     assert_eq!(sim.state().snapshot().requests_total, 1, "the REST request went through");
+
+    // And through the company's proxy (HTTP CONNECT), REST and the websocket alike.
+    let (proxy, tunnels) = connect_proxy().await;
+    let client =
+        tokio::task::spawn_blocking(move || client_with_store(&store_company, Some(proxy), port, &token, "proxied"));
+    client.await.expect("the client side ran");
+    assert_eq!(sim.state().snapshot().requests_total, 2, "the REST request went through the proxy");
+    let tunnels = tunnels.lock().expect("tunnels").clone();
+    assert_eq!(tunnels, [format!("localhost:{port}"), format!("localhost:{port}")], "REST and wss went through it");
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An HTTP CONNECT proxy on 127.0.0.1, as a company's: its port, and the targets it tunnelled to.
+async fn connect_proxy() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let port = listener.local_addr().expect("addr").port();
+    let tunnels = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&tunnels);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut client = BufReader::new(client);
+                let mut request = String::new();
+                if client.read_line(&mut request).await.is_err() {
+                    return;
+                }
+                loop {
+                    let mut line = String::new();
+                    match client.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                let mut words = request.split_whitespace();
+                let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else { return };
+                seen.lock().expect("tunnels").push(target.to_owned());
+                let Ok(mut upstream) = TcpStream::connect(target.replace("localhost", "127.0.0.1")).await else {
+                    return;
+                };
+                let mut client = client.into_inner();
+                if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (port, tunnels)
 }
 
 /// A fresh directory under the system's temp dir (no tempfile crate here).

@@ -515,7 +515,28 @@ async fn open(url: &str, timeout: Duration) -> Result<Socket, RtcError> {
     }
     // The system's certificate store and the bundled roots (crate::tls), read at each connection.
     let connector = tokio_tungstenite::Connector::Rustls(crate::tls::client_config());
-    let connecting = tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector));
+    let connecting = async {
+        let parsed = reqwest::Url::parse(url).map_err(|error| {
+            tokio_tungstenite::tungstenite::Error::Url(
+                tokio_tungstenite::tungstenite::error::UrlError::UnableToConnect(error.to_string()),
+            )
+        })?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        match crate::proxy::proxy_for(&host) {
+            // A company proxy: a tunnel through it, then TLS to Telnyx inside.
+            Some(proxy) => {
+                let stream = crate::proxy::tunnel(&proxy, &host, port).await.map_err(|reason| {
+                    tokio_tungstenite::tungstenite::Error::Url(
+                        tokio_tungstenite::tungstenite::error::UrlError::UnableToConnect(reason),
+                    )
+                })?;
+                tracing::info!(proxy = %proxy.host, "telnyx_rtc through the proxy");
+                tokio_tungstenite::client_async_tls_with_config(url, stream, None, Some(connector)).await
+            }
+            None => tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector)).await,
+        }
+    };
     match tokio::time::timeout(timeout, connecting).await {
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(error)) if crate::tls::is_untrusted_certificate(&error) => {

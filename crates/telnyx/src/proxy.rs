@@ -95,9 +95,12 @@ mod tests {
         Some(Proxy { host: host.into(), port, credentials: credentials.map(str::to_owned) })
     }
 
+    /// Host, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, and the proxy chosen.
+    type Case = (&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<Proxy>);
+
     #[test]
     fn the_proxy_is_chosen_as_curl_chooses_it() {
-        let cases: [(&str, Option<&str>, Option<&str>, Option<&str>, Option<Proxy>); 9] = [
+        let cases: [Case; 9] = [
             ("rtc.telnyx.com", None, None, None, None),
             ("rtc.telnyx.com", Some("http://proxy.corp:3128"), None, None, proxy("proxy.corp", 3128, None)),
             ("rtc.telnyx.com", Some("proxy.corp:8080/"), None, None, proxy("proxy.corp", 8080, None)),

@@ -15,7 +15,7 @@ cargo fmt --all --check
 
 # Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
 NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-dialer softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media
-  softphone-notify softphone-sleep softphone-native-engine softphone)
+  softphone-notify softphone-wake softphone-native-engine softphone)
 
 step "clippy: native crates"
 cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-conformance -p softphone-e2e --all-targets \

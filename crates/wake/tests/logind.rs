@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use softphone_notify::test_support::PrivateBus;
-use softphone_sleep::{Power, SleepWatchError, watch_logind};
+use softphone_wake::{Power, SleepWatchError, watch_logind};
 use tokio::sync::mpsc;
 
 async fn emit_prepare_for_sleep(stand_in: &zbus::Connection, sleeping: bool) {

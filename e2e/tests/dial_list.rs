@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{App, call_at_any_hour, sim_calls, until_sim};
-use serde_json::{Value, json};
+use common::{App, call_at_any_hour, invoke, sim_calls, until_sim};
+use serde_json::json;
 
 /// Three leads for the power session and two for the restart, tagged so a list holds only them.
 const LEADS_CSV: &str = "Name,Company,Phone,Tags\n\
@@ -20,15 +20,7 @@ const POWER_NUMBERS: [&str; 3] = ["+12125550131", "+12125550132", "+12125550133"
 async fn import_leads(app: &App) {
     let path = app.data_home.path().join("list-leads.csv");
     std::fs::write(&path, LEADS_CSV).expect("CSV written");
-    let report: Value = app
-        .client
-        .execute_async(
-            "const done = arguments[1];
-             window.__TAURI__.core.invoke('import_leads_csv', { path: arguments[0] }).then(done, (e) => done(e));",
-            vec![json!(path)],
-        )
-        .await
-        .expect("imported");
+    let report = invoke(app, "import_leads_csv", json!({ "path": path })).await;
     assert_eq!(report["inserted"], 5, "{report}");
 }
 
@@ -156,15 +148,7 @@ async fn bench_wrap_up_to_next_invite() {
         .join("\n");
     let path = app.data_home.path().join("bench.csv");
     std::fs::write(&path, csv).expect("CSV written");
-    let report: Value = app
-        .client
-        .execute_async(
-            "const done = arguments[1];
-             window.__TAURI__.core.invoke('import_leads_csv', { path: arguments[0] }).then(done, (e) => done(e));",
-            vec![json!(path)],
-        )
-        .await
-        .expect("imported");
+    let report = invoke(&app, "import_leads_csv", json!({ "path": path })).await;
     assert_eq!(report["inserted"], wrapups + 1, "{report}");
     for lead in 0..=wrapups {
         common::script_number(&app, &number(lead), "busy").await;

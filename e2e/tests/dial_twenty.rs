@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{App, UI_TIMEOUT, call_at_any_hour, script_number, sim_calls, until_sim};
+use common::{App, UI_TIMEOUT, call_at_any_hour, invoke, script_number, sim_calls, until_sim};
 use serde_json::{Value, json};
 
 /// What a lead's number does, and what the agent does about it.
@@ -160,17 +160,6 @@ fn write_greeting(path: &std::path::Path) {
         writer.write_sample((sample * f32::from(i16::MAX)) as i16).expect("sample");
     }
     writer.finalize().expect("WAV finished");
-}
-
-async fn invoke(app: &App, command: &str, args: Value) -> Value {
-    app.client
-        .execute_async(
-            "const done = arguments[2];
-             window.__TAURI__.core.invoke(arguments[0], arguments[1]).then(done, (e) => done({ failed: e }));",
-            vec![json!(command), args],
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{command}: {error}"))
 }
 
 /// The answering machine of `id` recorded the whole greeting.

@@ -424,6 +424,19 @@ impl Launch {
     }
 }
 
+/// A command of the shell, from the page as the window calls it; a refusal comes back as
+/// `{"failed": error}`.
+pub async fn invoke(app: &App, command: &str, args: serde_json::Value) -> serde_json::Value {
+    app.client
+        .execute_async(
+            "const done = arguments[2];
+             window.__TAURI__.core.invoke(arguments[0], arguments[1]).then(done, (e) => done({ failed: e }));",
+            vec![serde_json::json!(command), args],
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{command}: {error}"))
+}
+
 /// Leads may be called at any hour (the calling hours' rule has its own tests).
 pub async fn call_at_any_hour(app: &App) {
     app.client

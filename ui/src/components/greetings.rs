@@ -9,6 +9,32 @@ use yew::prelude::*;
 use crate::backend;
 use crate::wording;
 
+/// What the panel shows about its greetings.
+struct Shown {
+    greetings: UseStateHandle<Vec<Greeting>>,
+    status: UseStateHandle<Option<String>>,
+    error: UseStateHandle<Option<IpcError>>,
+}
+
+/// A greeting imported or recorded (`done`: "Imported", "Recorded"), or why not; the list is read
+/// again after one is kept.
+async fn show_saved(done: &str, outcome: Result<Greeting, IpcError>, shown: &Shown) {
+    match outcome {
+        Ok(greeting) => {
+            let length = wording::duration(greeting.duration_ms as i64);
+            shown.status.set(Some(format!("{done} \"{}\" ({length}).", greeting.name)));
+            shown.error.set(None);
+            if let Ok(list) = backend::list_greetings().await {
+                shown.greetings.set(list);
+            }
+        }
+        Err(failure) => {
+            shown.status.set(None);
+            shown.error.set(Some(failure));
+        }
+    }
+}
+
 #[function_component(GreetingPanel)]
 pub fn greeting_panel() -> Html {
     let greetings = use_state(Vec::<Greeting>::new);
@@ -52,23 +78,8 @@ pub fn greeting_panel() -> Html {
             let typed = (*path).trim().to_owned();
             let (greetings, status, error) = (greetings.clone(), status.clone(), error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match backend::import_greeting(&typed).await {
-                    Ok(greeting) => {
-                        status.set(Some(format!(
-                            "Imported \"{}\" ({}).",
-                            greeting.name,
-                            wording::duration(greeting.duration_ms as i64)
-                        )));
-                        error.set(None);
-                        if let Ok(list) = backend::list_greetings().await {
-                            greetings.set(list);
-                        }
-                    }
-                    Err(failure) => {
-                        status.set(None);
-                        error.set(Some(failure));
-                    }
-                }
+                let imported = backend::import_greeting(&typed).await;
+                show_saved("Imported", imported, &Shown { greetings, status, error }).await;
             });
         })
     };
@@ -128,23 +139,7 @@ pub fn greeting_panel() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let saved = backend::finish_greeting_recording(&name).await;
                 recording_since.set(None);
-                match saved {
-                    Ok(greeting) => {
-                        status.set(Some(format!(
-                            "Recorded \"{}\" ({}).",
-                            greeting.name,
-                            wording::duration(greeting.duration_ms as i64)
-                        )));
-                        error.set(None);
-                        if let Ok(list) = backend::list_greetings().await {
-                            greetings.set(list);
-                        }
-                    }
-                    Err(failure) => {
-                        status.set(None);
-                        error.set(Some(failure));
-                    }
-                }
+                show_saved("Recorded", saved, &Shown { greetings, status, error }).await;
             });
         })
     };

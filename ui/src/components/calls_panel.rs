@@ -222,8 +222,11 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
     // None until the shell answers: the select appears with its options, never empty first.
     let dispositions = use_state(|| None::<Vec<Disposition>>);
     let chosen = use_state(|| wording::suggested_disposition(call.end.as_ref()).map(|d| d.code().to_owned()));
-    // The note is read from the field when saving (what the agent sees is what is saved).
+    // The fields are read when saving, not from the render the handler came from: what the agent
+    // sees is what is saved, even when 1-9 then Alt+W come faster than the next render.
     let note_field = use_node_ref();
+    let disposition_field = use_node_ref();
+    let callback_pick_field = use_node_ref();
     let saving = use_state(|| false);
     let error = use_state(|| None::<IpcError>);
     // For a Callback: when (a quick pick, or a time the agent types).
@@ -261,8 +264,15 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
         let call_id = call.call_id.clone();
         let (chosen, note_field, saving, error) = (chosen.clone(), note_field.clone(), saving.clone(), error.clone());
         let (callback_pick, callback_field) = (callback_pick.clone(), callback_field.clone());
+        let (disposition_field, callback_pick_field) = (disposition_field.clone(), callback_pick_field.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
+            let selected = |field: &NodeRef| field.cast::<web_sys::HtmlSelectElement>().map(|select| select.value());
+            let chosen = match selected(&disposition_field) {
+                Some(value) => (!value.is_empty()).then_some(value),
+                None => (*chosen).clone(),
+            };
+            let callback_pick = selected(&callback_pick_field).unwrap_or_else(|| (*callback_pick).clone());
             let note = note_field.cast::<web_sys::HtmlTextAreaElement>().map(|field| field.value()).unwrap_or_default();
             let typed =
                 callback_field.cast::<web_sys::HtmlInputElement>().map(|field| field.value()).unwrap_or_default();
@@ -271,7 +281,7 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
                     wording::callback_at(&callback_pick, &typed, js_sys::Date::now() as i64, &wording::BrowserClock)
                 })
                 .flatten();
-            let (call_id, chosen, saving, error) = (call_id.clone(), (*chosen).clone(), saving.clone(), error.clone());
+            let (call_id, saving, error) = (call_id.clone(), saving.clone(), error.clone());
             saving.set(true);
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = backend::wrap_up_call(&call_id, chosen.as_deref(), &note, callback_at_ms).await;
@@ -287,7 +297,7 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             <label class="wrap-up-field">
                 <span>{ "Disposition" }</span>
                 if let Some(dispositions) = &*dispositions {
-                    <select class="wrap-up-disposition" onchange={on_choose}>
+                    <select class="wrap-up-disposition" onchange={on_choose} ref={disposition_field}>
                         <option value="" selected={selected.is_empty()}>{ "— none —" }</option>
                         // Numbered as the keys 1-9 choose them.
                         { for dispositions.iter().enumerate().map(|(index, disposition)| {
@@ -303,7 +313,7 @@ fn wrap_up_form(props: &WrapUpFormProps) -> Html {
             if selected == "callback" {
                 <label class="wrap-up-field">
                     <span>{ "Call back" }</span>
-                    <select class="wrap-up-callback" onchange={on_pick}>
+                    <select class="wrap-up-callback" onchange={on_pick} ref={callback_pick_field}>
                         <option value="in-1h" selected={*callback_pick == "in-1h"}>{ "In 1 hour" }</option>
                         <option value="tomorrow-9" selected={*callback_pick == "tomorrow-9"}>{ "Tomorrow 9:00" }</option>
                         <option value="custom" selected={*callback_pick == "custom"}>{ "At…" }</option>

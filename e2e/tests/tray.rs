@@ -136,6 +136,74 @@ async fn until_window_on_screen(app: &App, on_screen: bool) {
     }
 }
 
+async fn until_process_gone(app: &App, pid: u32, what: &str) {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "{what} (pid {pid}) never ended\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const STILL_RUNNING: &str = "Softphone is still running";
+
+#[tokio::test]
+async fn a_closed_window_leaves_the_phone_in_the_tray_and_a_call_brings_it_back_ringing() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let tray = TrayHost::start(&bus);
+    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    tray.until_status(&app, STATUS_READY).await;
+    let web_process = app.web_process().expect("the window's web process");
+
+    // The agent closes the window: the app goes on in the tray, without its web process, and
+    // says so once.
+    app.close_window();
+    until_window_on_screen(&app, false).await;
+    until_process_gone(&app, web_process, "the closed window's web process").await;
+    assert!(Path::new(&format!("/proc/{}", app.app_pid())).exists(), "the app still runs");
+    let told = notifications.wait_for_notify(|notify| notify.summary == STILL_RUNNING, common::UI_TIMEOUT);
+    assert!(told.is_some(), "the agent is told the phone is still running: {:?}", notifications.notifications());
+    tray.until_status(&app, STATUS_READY).await;
+
+    // A call rings: the popup, and the window back on the ringing call.
+    common::ring_from(&app, LEAD_NUMBER, "Front desk").await;
+    let popup = notifications.wait_for_notify(|notify| notify.summary.starts_with("Incoming call"), common::UI_TIMEOUT);
+    assert!(popup.is_some(), "the call pops up: {:?}", notifications.notifications());
+    until_window_on_screen(&app, true).await;
+    app.follow_window().await;
+    app.wait_for_text("#ringing-banner", |text| text.contains("Incoming call")).await;
+    app.screenshot("tray-window-back-on-a-ringing-call").await;
+    app.find("#ringing-banner .banner-answer").await.click().await.expect("answer from the banner");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    tray.until_status(&app, "Status: In call").await;
+
+    // Closed during the call, the window is only hidden; the call goes on. Once it ends, the
+    // hidden window is released.
+    let web_process = app.web_process().expect("the new window's web process");
+    app.close_window();
+    until_window_on_screen(&app, false).await;
+    let call = common::sim_calls(&app).await;
+    assert!(call.iter().any(|call| call["end"].is_null()), "the call goes on with the window closed: {call:?}");
+    assert!(Path::new(&format!("/proc/{web_process}")).exists(), "kept while the call is up");
+    let call_id = call.iter().find(|call| call["end"].is_null()).and_then(|call| call["id"].as_str()).expect("id");
+    common::hang_up_as_caller(&app, call_id).await;
+    until_process_gone(&app, web_process, "the hidden window's web process after the call").await;
+    tray.until_status(&app, STATUS_READY).await;
+    let told = notifications.notifications().into_iter().filter(|notify| notify.summary == STILL_RUNNING).count();
+    assert_eq!(told, 1, "told once, not at every close");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn without_a_panel_showing_the_tray_closing_the_window_quits() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // No StatusNotifierWatcher on this bus: an icon would be shown nowhere, so the app quits.
+    app.close_window_and_wait().await;
+}
+
 #[tokio::test]
 async fn the_tray_menu_tells_the_status_and_its_do_not_disturb_turns_calls_away() {
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
@@ -201,11 +269,15 @@ async fn the_tray_hides_and_brings_back_the_window_and_quits_and_the_next_start_
     tray.until_status(&app, STATUS_READY).await;
     assert!(window_on_screen(&app), "the window starts on screen");
 
+    // Hidden with no call up, the window is released with its web process, and made again.
+    let web_process = app.web_process().expect("the window's web process");
     tray.click(SHOW_OR_HIDE);
     until_window_on_screen(&app, false).await;
+    until_process_gone(&app, web_process, "the hidden window's web process").await;
     tray.click(SHOW_OR_HIDE);
     until_window_on_screen(&app, true).await;
-    assert_eq!(app.find("#connection-state").await.text().await.expect("the connection line"), "Ready");
+    app.follow_window().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
 
     tray.click(DO_NOT_DISTURB);
     tray.until_item(&app, "Do Not Disturb ticked", do_not_disturb_is_ticked).await;

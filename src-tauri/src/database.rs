@@ -78,13 +78,20 @@ impl Database {
 
     /// Do Not Disturb changed from the tray or the status bar: remembered for the next start.
     pub fn remember_do_not_disturb(&self, on: bool) {
+        self.change_settings("Do Not Disturb", |settings| settings.do_not_disturb = on);
+    }
+
+    /// Changes what the app itself decides among the settings (`what`, for the log), stored for
+    /// the next start and in force at once. A failure to store is logged; the change holds.
+    pub fn change_settings(&self, what: &str, change: impl FnOnce(&mut Settings)) {
         let mut settings = self.settings();
-        if settings.do_not_disturb == on {
+        let before = settings.clone();
+        change(&mut settings);
+        if settings == before {
             return;
         }
-        settings.do_not_disturb = on;
         if let Err(error) = self.with(|store| store.save_settings(&settings)) {
-            tracing::warn!(reason = %error.message, "Do Not Disturb could not be remembered");
+            tracing::warn!(what, reason = %error.message, "a setting could not be remembered");
         }
         self.put_in_force(settings);
     }

@@ -13,10 +13,12 @@ use tokio::sync::{mpsc, watch};
 
 use crate::connection::Connection;
 
-/// Desktop state, managed: a dial link waiting for the window.
+/// Desktop state, managed: a dial link waiting for the window; whether a panel shows the tray.
 #[derive(Default)]
 pub struct Desktop {
     pending_dial: Mutex<Option<String>>,
+    /// `None` until the session bus has answered.
+    tray_shown: watch::Sender<Option<bool>>,
 }
 
 /// Do Not Disturb, as the call machine has it.
@@ -24,23 +26,52 @@ fn do_not_disturb<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.try_state::<watch::Receiver<CallsSnapshot>>().is_some_and(|calls| calls.borrow().do_not_disturb)
 }
 
-/// Shows, unminimizes and focuses the main window.
-pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
+/// What the tray does to the window, given by the wiring (this module makes no window).
+pub struct WindowActions<R: Runtime> {
+    /// Brings the window to the front, made again if it was released.
+    pub show: fn(&AppHandle<R>),
+    /// Puts the window out of sight (released where the rules allow).
+    pub hide: fn(&AppHandle<R>),
+    /// Whether the window is on screen.
+    pub shown: fn(&AppHandle<R>) -> bool,
+}
+
+impl<R: Runtime> Clone for WindowActions<R> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-fn toggle_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        if window.is_visible().unwrap_or(true) {
-            let _ = window.hide();
-        } else {
-            show_window(app);
-        }
+impl<R: Runtime> Copy for WindowActions<R> {}
+
+/// Whether the app has a tray icon the agent can come back from: made, and shown by a panel.
+pub fn has_tray<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<TrayItems<R>>().is_some() && *app.state::<Desktop>().tray_shown.borrow() == Some(true)
+}
+
+/// [`has_tray`], once the session bus has said whether a panel shows tray icons (at most `wait`).
+pub async fn has_tray_soon<R: Runtime>(app: &AppHandle<R>, wait: std::time::Duration) -> bool {
+    if app.try_state::<TrayItems<R>>().is_none() {
+        return false;
     }
+    let mut shown = app.state::<Desktop>().tray_shown.subscribe();
+    let answered = tokio::time::timeout(wait, shown.wait_for(Option::is_some)).await;
+    matches!(answered, Ok(Ok(answer)) if *answer == Some(true))
+}
+
+/// Follows whether the desktop's panel shows tray icons (it may start after the app, or go).
+fn follow_tray_host<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let watched = softphone_notify::watch_tray_host(None, |shown| {
+            app.state::<Desktop>().tray_shown.send_replace(Some(shown));
+        })
+        .await;
+        if let Err(error) = watched {
+            tracing::warn!(code = error.code(), %error, "whether the tray is shown is not known: closing the window quits");
+            app.state::<Desktop>().tray_shown.send_replace(Some(false));
+        }
+    });
 }
 
 /// The dial link among the command-line arguments (`softphone tel:+14155550100`), if any.
@@ -48,14 +79,14 @@ pub fn dial_link_in(args: impl IntoIterator<Item = String>) -> Option<String> {
     args.into_iter().find_map(|arg| parse_dial_uri(&arg))
 }
 
-/// A dial link arrived: the window opens the dialer with it (the dialer validates it, so a bad
-/// number gets the dialer's sentence). Kept until the window asks, if it is not listening yet.
+/// A dial link arrived: the window (shown by the caller) opens the dialer with it (the dialer
+/// validates it, so a bad number gets the dialer's sentence). Kept until the window asks, if it is
+/// not listening yet.
 pub fn open_dial_link<R: Runtime>(app: &AppHandle<R>, number: String) {
     tracing::info!("a dial link asks to call a number");
     if let Ok(mut pending) = app.state::<Desktop>().pending_dial.lock() {
         *pending = Some(number.clone());
     }
-    show_window(app);
     if let Err(error) = app.emit(event::DIAL_REQUESTED, number) {
         tracing::error!(%error, "could not hand the dial link to the window");
     }
@@ -74,13 +105,13 @@ pub struct TrayItems<R: Runtime> {
 
 /// The tray icon: status, Do Not Disturb, show/hide, quit. A desktop without a tray (or a
 /// failure to make one) leaves the app without it, logged.
-pub fn create_tray<R: Runtime>(app: &AppHandle<R>) {
-    if let Err(error) = try_create_tray(app) {
+pub fn create_tray<R: Runtime>(app: &AppHandle<R>, window: WindowActions<R>) {
+    if let Err(error) = try_create_tray(app, window) {
         tracing::warn!(%error, "no tray icon");
     }
 }
 
-fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+fn try_create_tray<R: Runtime>(app: &AppHandle<R>, window: WindowActions<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
     // Ticked as the settings say: Do Not Disturb may have been applied before the tray existed.
     let dnd_item = CheckMenuItem::with_id(app, "dnd", "Do not disturb", true, do_not_disturb(app), None::<&str>)?;
@@ -88,22 +119,26 @@ fn try_create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let quit = MenuItem::with_id(app, "quit", "Quit Softphone", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(app, &[&status, &separator, &dnd_item, &show, &quit])?;
-    let mut builder = TrayIconBuilder::with_id("main").menu(&menu).tooltip("Softphone").on_menu_event(|app, event| {
-        match event.id.as_ref() {
+    let mut builder =
+        TrayIconBuilder::with_id("main").menu(&menu).tooltip("Softphone").on_menu_event(move |app, event| match event
+            .id
+            .as_ref()
+        {
             "dnd" => {
                 let on = !do_not_disturb(app);
                 let _ = app.state::<mpsc::UnboundedSender<CallEvent>>().send(CallEvent::SetDoNotDisturb { on });
             }
-            "show" => toggle_window(app),
+            "show" if (window.shown)(app) => (window.hide)(app),
+            "show" => (window.show)(app),
             "quit" => app.exit(0),
             _ => {}
-        }
-    });
+        });
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }
     builder.build(app)?;
     app.manage(TrayItems { status, do_not_disturb: dnd_item });
+    follow_tray_host(app);
     refresh_tray(app);
     follow_calls_and_connection(app);
     Ok(())

@@ -14,9 +14,11 @@ mod engine;
 mod errors;
 mod greetings;
 mod logging;
+mod login_item;
 mod notifications;
 mod power;
 mod web_process;
+mod window_life;
 
 use std::sync::Arc;
 
@@ -162,17 +164,30 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Starts the app: logging, the account (or demo mode), the window.
+/// Starts the app: logging, the account (or demo mode), the tray, the window.
 pub fn run() {
     // A second launch (e.g. a `tel:` link clicked while the app runs) hands its arguments to this
     // instance and exits. Registered first, as the plugin requires.
-    let single_instance = tauri_plugin_single_instance::init(|app, args, _cwd| match desktop::dial_link_in(args) {
-        Some(number) => desktop::open_dial_link(app, number),
-        None => desktop::show_window(app),
+    let single_instance = tauri_plugin_single_instance::init(|app, args, _cwd| {
+        window_life::show_window(app);
+        if let Some(number) = desktop::dial_link_in(args) {
+            desktop::open_dial_link(app, number);
+        }
     });
+    // Where the window is, not whether it is shown: the shell decides that.
+    let window_state = tauri_plugin_window_state::Builder::default()
+        .with_state_flags(tauri_plugin_window_state::StateFlags::all() - tauri_plugin_window_state::StateFlags::VISIBLE)
+        .build();
     let app_builder =
-        tauri::Builder::default().plugin(single_instance).plugin(tauri_plugin_window_state::Builder::default().build());
-    builder(app_builder, ShellConfig::from_env())
+        tauri::Builder::default().plugin(single_instance).plugin(window_state).plugin(login_item::plugin());
+    let app = builder(app_builder, ShellConfig::from_env())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == window_life::MAIN
+            {
+                window_life::close_requested(window, api);
+            }
+        })
         .setup(|app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = logging::init(&log_dir)?;
@@ -192,21 +207,39 @@ pub fn run() {
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
             dialing_session::follow(app.handle());
             let clicks =
-                notifications::ClickActions { show_window: desktop::show_window, call_back: dialing::call_back };
+                notifications::ClickActions { show_window: window_life::show_window, call_back: dialing::call_back };
             notifications::start(app.handle(), clicks);
-            desktop::create_tray(app.handle());
-            web_process::reload_when_it_dies(app.handle());
+            let window = desktop::WindowActions {
+                show: window_life::show_window,
+                hide: window_life::hide_window,
+                shown: window_life::window_shown,
+            };
+            desktop::create_tray(app.handle(), window);
+            login_item::apply(app.handle(), settings.start_at_login);
+            login_item::on_after_first_login(app.handle());
             power::watch(app.handle(), |app| app.state::<engine::EngineHost>().wake());
-            if let Some(number) = desktop::dial_link_in(std::env::args().skip(1)) {
+            let arguments: Vec<String> = std::env::args().collect();
+            window_life::start(app.handle(), &arguments);
+            window_life::follow_calls(app.handle());
+            if let Some(number) = desktop::dial_link_in(arguments.into_iter().skip(1)) {
+                window_life::show_window(app.handle());
                 desktop::open_dial_link(app.handle(), number);
             }
             Ok(())
         })
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .unwrap_or_else(|error| {
             eprintln!("softphone: the app could not start: {error}");
             std::process::exit(1);
         });
+    app.run(|app, event| {
+        // The last window went (released into the tray): the phone goes on. Quit asks with a code.
+        if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event
+            && window_life::keeps_running_without_window(app)
+        {
+            api.prevent_exit();
+        }
+    });
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ enum NoticeOp {
     Incoming(IncomingCallNotice),
     Missed(IncomingCallNotice),
     CallbackDue(IncomingCallNotice),
+    Information { topic: String, summary: String, body: String },
     Withdraw(String),
 }
 
@@ -137,6 +138,9 @@ fn run_queue<R: Runtime>(
                 NoticeOp::Incoming(notice) => notifier.show_incoming_call(notice).await.map(drop),
                 NoticeOp::Missed(notice) => notifier.show_missed_call(notice).await.map(drop),
                 NoticeOp::CallbackDue(notice) => notifier.show_callback_due(notice).await.map(drop),
+                NoticeOp::Information { topic, summary, body } => {
+                    notifier.show_information(topic, summary, body).await.map(drop)
+                }
                 NoticeOp::Withdraw(call_id) => notifier.close_call(call_id).await,
             };
             if let Err(error) = outcome {
@@ -161,6 +165,10 @@ fn follow_clicks<R: Runtime>(app: &AppHandle<R>, notifier: &Notifier, clicks: Cl
                     to_calls(&app, CallEvent::Answer { call_id })
                 }
                 CallAction::Decline => to_calls(&app, CallEvent::Decline { call_id }),
+                CallAction::Open if action.call_id.starts_with(INFORMATION_PREFIX) => {
+                    (clicks.show_window)(&app);
+                    Ok(())
+                }
                 CallAction::Open => {
                     (clicks.show_window)(&app);
                     app.emit(event::WINDOW_SHOW_CALL, &call_id).map_err(|e| crate::errors::internal(&e.to_string()))
@@ -228,6 +236,24 @@ pub fn show_callback_due<R: Runtime>(app: &AppHandle<R>, lead: &Lead) {
             company: Some(lead.company.clone()).filter(|company| !company.is_empty()),
         };
         notifications.send(NoticeOp::CallbackDue(notice));
+    }
+}
+
+/// Topics of information notices start with this (a click on one opens the window, nothing more).
+pub const INFORMATION_PREFIX: &str = "info-";
+
+/// Something the agent should know, as a plain notification; `topic` starts with
+/// [`INFORMATION_PREFIX`]. Without a notification service it is only logged.
+pub fn show_information<R: Runtime>(app: &AppHandle<R>, topic: &str, summary: &str, body: &str) {
+    debug_assert!(topic.starts_with(INFORMATION_PREFIX), "{topic}");
+    tracing::info!(topic, summary, "telling the agent");
+    let notifications = app.state::<Notifications>();
+    if notifications.ready() {
+        notifications.send(NoticeOp::Information {
+            topic: topic.to_owned(),
+            summary: summary.to_owned(),
+            body: body.to_owned(),
+        });
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use softphone_core::ipc::{WindowFailure, WindowRecovery};
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
 
 /// How many reloads one minute may take before the shell stops reloading.
 pub const RELOADS_PER_MINUTE: usize = 3;
@@ -82,13 +82,9 @@ pub fn window_failed<R: Runtime>(app: &AppHandle<R>, failure: &WindowFailure) ->
     }
 }
 
-/// Reloads the main window whenever its web process ends other than by the app's own request.
+/// Reloads `window` whenever its web process ends other than by the app's own request.
 #[cfg(target_os = "linux")]
-pub fn reload_when_it_dies<R: Runtime>(app: &AppHandle<R>) {
-    let Some(window) = app.get_webview_window("main") else {
-        tracing::warn!("no main window to watch for web process crashes");
-        return;
-    };
+pub fn reload_when_it_dies<R: Runtime>(app: &AppHandle<R>, window: &WebviewWindow<R>) {
     let app = app.clone();
     let watched = window.with_webview(move |platform| {
         use webkit2gtk::{WebProcessTerminationReason, WebViewExt};
@@ -115,7 +111,7 @@ pub fn reload_when_it_dies<R: Runtime>(app: &AppHandle<R>) {
 
 /// Other platforms' webviews restart their content processes themselves.
 #[cfg(not(target_os = "linux"))]
-pub fn reload_when_it_dies<R: Runtime>(_app: &AppHandle<R>) {}
+pub fn reload_when_it_dies<R: Runtime>(_app: &AppHandle<R>, _window: &WebviewWindow<R>) {}
 
 #[cfg(test)]
 mod tests {

@@ -78,7 +78,7 @@ const SHARED: [&str; 3] = ["clock", "connection", "errors"];
 /// The rest: the call loop, what the commands share (which number a dial goes to), and the
 /// dialing session, which dials as the agent would (through the loop's `ask`, handed to it by the
 /// wiring).
-const ORCHESTRATION: [&str; 3] = ["call_loop", "dialing", "dialing_session"];
+const ORCHESTRATION: [&str; 5] = ["call_loop", "dialing", "dialing_session", "login_item", "window_life"];
 
 /// Every module of the shell and the modules it names through `crate::`.
 fn module_graph() -> BTreeMap<String, BTreeSet<String>> {

@@ -13,3 +13,4 @@ pub mod lead;
 pub mod phone;
 pub mod secret;
 pub mod settings;
+pub mod window_life;

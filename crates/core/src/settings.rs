@@ -41,6 +41,16 @@ pub struct Settings {
     /// The voicemail greeting a drop plays, by name; `None` (or one no longer there) plays the
     /// first by name.
     pub voicemail_greeting: Option<String>,
+    /// Start the app when the agent logs in to the computer. `None` until decided: the first
+    /// successful login to Telnyx turns it on, unless the agent chose already.
+    pub start_at_login: Option<bool>,
+    /// Started at login, the app waits in the tray without opening its window.
+    pub start_in_tray: bool,
+    /// Closing the window leaves the phone running in the tray, ready to ring; off, closing the
+    /// window quits.
+    pub keep_running_in_tray: bool,
+    /// The agent was told, once, that a closed window leaves the phone running in the tray.
+    pub told_about_tray: bool,
 }
 
 impl Default for Settings {
@@ -57,6 +67,10 @@ impl Default for Settings {
             calling_hours: CallingHours::default(),
             caller_numbers: Vec::new(),
             voicemail_greeting: None,
+            start_at_login: None,
+            start_in_tray: false,
+            keep_running_in_tray: true,
+            told_about_tray: false,
         }
     }
 }
@@ -259,6 +273,8 @@ mod tests {
         assert_eq!(settings.engine, EngineChoice::Automatic);
         assert_eq!(settings.ringtone, "classic");
         assert!(!settings.do_not_disturb);
+        assert_eq!(settings.start_at_login, None, "undecided until the first login");
+        assert!(settings.keep_running_in_tray && !settings.start_in_tray && !settings.told_about_tray);
         assert_eq!(settings.validate(), Ok(()));
     }
 

@@ -13,6 +13,7 @@ mod error;
 mod notice;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod tray_host;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use zbus::zvariant::Value;
 
 pub use error::NotifyError;
 pub use notice::{APP_NAME, CallAction, DESKTOP_ENTRY, IncomingCallNotice};
+pub use tray_host::{STATUS_NOTIFIER_WATCHER, watch_tray_host};
 
 use notice::NoticeKind;
 
@@ -222,6 +224,41 @@ impl Notifier {
     /// (`callback-<lead id>`), and comes back with the click.
     pub async fn show_callback_due(&self, notice: &IncomingCallNotice) -> Result<NotificationId, NotifyError> {
         self.show(NoticeKind::CallbackDue, notice).await
+    }
+
+    /// Shows a plain piece of information from the app (normal urgency, no buttons, the server's
+    /// own timeout): e.g. that the closed window left the phone running in the tray. A click on it
+    /// comes back as a [`NotificationAction::Default`] for `topic`.
+    pub async fn show_information(
+        &self,
+        topic: &str,
+        summary: &str,
+        body: &str,
+    ) -> Result<NotificationId, NotifyError> {
+        let kind = NoticeKind::Information;
+        let body = if self.capabilities.body_markup { notice::escape_markup(body) } else { body.to_owned() };
+        let mut hints: HashMap<&str, Value<'_>> = HashMap::new();
+        hints.insert("urgency", Value::U8(kind.urgency()));
+        hints.insert("category", Value::from(kind.category()));
+        hints.insert("desktop-entry", Value::from(DESKTOP_ENTRY));
+        let mut actions = Vec::new();
+        if self.capabilities.actions {
+            for action in kind.actions() {
+                actions.extend([action.key(), action.label()]);
+            }
+        }
+        // Held until the id is recorded: the listener waits for it before it looks a click up.
+        let mut shown = self.shown.lock().await;
+        let id: u32 = self
+            .proxy
+            .call(
+                "Notify",
+                &(APP_NAME, 0u32, kind.icon(), summary, body.as_str(), &actions, &hints, kind.expire_timeout_ms()),
+            )
+            .await
+            .map_err(|error| NotifyError::from_call("show a notification", error))?;
+        shown.0.insert(id, Shown { call_id: topic.to_owned(), kind });
+        Ok(NotificationId(id))
     }
 
     /// Closes a notification this notifier showed. Closing one that is already gone is not an error.

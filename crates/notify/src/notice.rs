@@ -56,7 +56,7 @@ impl CallAction {
     }
 
     /// The button label. The body click has no label of its own (servers show none for `default`).
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             CallAction::Answer => "Answer",
             CallAction::Decline => "Decline",
@@ -75,6 +75,9 @@ pub(crate) enum NoticeKind {
     Missed,
     /// A callback the agent promised is due: normal urgency, stays until dealt with, Call back.
     CallbackDue,
+    /// Something the app tells the agent once (e.g. it went on running in the tray): normal
+    /// urgency, expires as the desktop decides, a click opens the window.
+    Information,
 }
 
 /// The text and buttons of one notification, ready for `Notify`.
@@ -92,6 +95,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Incoming => &[CallAction::Open, CallAction::Answer, CallAction::Decline],
             NoticeKind::Missed | NoticeKind::CallbackDue => &[CallAction::Open, CallAction::CallBack],
+            NoticeKind::Information => &[CallAction::Open],
         }
     }
 
@@ -102,6 +106,7 @@ impl NoticeKind {
             NoticeKind::Missed => "call.unanswered",
             // No standard category fits; the specification allows `x-vendor.*`.
             NoticeKind::CallbackDue => "x-softphone.callback",
+            NoticeKind::Information => "x-softphone.information",
         }
     }
 
@@ -110,7 +115,7 @@ impl NoticeKind {
     pub fn urgency(self) -> u8 {
         match self {
             NoticeKind::Incoming => 2,
-            NoticeKind::Missed | NoticeKind::CallbackDue => 1,
+            NoticeKind::Missed | NoticeKind::CallbackDue | NoticeKind::Information => 1,
         }
     }
 
@@ -118,7 +123,7 @@ impl NoticeKind {
     pub fn expire_timeout_ms(self) -> i32 {
         match self {
             NoticeKind::Incoming | NoticeKind::CallbackDue => 0,
-            NoticeKind::Missed => -1,
+            NoticeKind::Missed | NoticeKind::Information => -1,
         }
     }
 
@@ -127,6 +132,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Incoming | NoticeKind::CallbackDue => "call-start",
             NoticeKind::Missed => "call-stop",
+            NoticeKind::Information => "phone",
         }
     }
 
@@ -142,6 +148,8 @@ impl NoticeKind {
             NoticeKind::Incoming => format!("Incoming call: {who}"),
             NoticeKind::Missed => format!("Missed call: {who}"),
             NoticeKind::CallbackDue => format!("Callback due: {who}"),
+            // Information carries the app's own words (`Notifier::show_information`), not a call's.
+            NoticeKind::Information => who.to_owned(),
         };
         let mut lines = vec![notice.number_display.clone()];
         match (lead_name, company) {
@@ -162,7 +170,7 @@ impl NoticeKind {
 }
 
 /// Escapes the characters the notification body markup (a small XML subset) gives meaning to.
-fn escape_markup(text: &str) -> String {
+pub(crate) fn escape_markup(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

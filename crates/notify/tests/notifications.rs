@@ -102,6 +102,35 @@ async fn answer_decline_and_body_click_come_back_for_their_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn information_is_a_plain_popup_whose_click_comes_back_under_its_topic() {
+    let desktop = desktop();
+    let (notifier, mut events) = notifier(&desktop).await;
+    let id = notifier
+        .show_information("tray", "Softphone is still running", "Calls ring here & in the tray.")
+        .await
+        .expect("shown");
+
+    let record = shown(&desktop, id);
+    assert_eq!(record.summary, "Softphone is still running");
+    assert_eq!(record.body, "Calls ring here & in the tray.", "as written: this server reads no markup");
+    assert_eq!(record.action_keys(), ["default"], "no buttons, a click opens the window");
+    assert_eq!(record.hints["urgency"], 1);
+    assert_eq!(record.hint_types["urgency"], "y");
+    assert_eq!(record.expire_timeout, -1, "goes away as the desktop decides");
+    assert_eq!(record.app_name, "Softphone");
+
+    desktop.daemon.invoke(id.0, "default").expect("click");
+    assert_eq!(
+        next_event(&mut events).await,
+        NotificationEvent::Action(NotificationAction {
+            call_id: "tray".into(),
+            action: CallAction::Open,
+            notification: id
+        }),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_in_the_first_millisecond_is_not_lost() {
     // The daemon clicks Answer right after answering Notify, before the app could subscribe if it
     // subscribed after sending (notify-rust's order, which loses this click).

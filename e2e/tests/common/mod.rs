@@ -103,6 +103,9 @@ impl App {
             .env("XDG_DATA_HOME", data_home.path().join("data"))
             .env("XDG_CONFIG_HOME", data_home.path().join("config"))
             .env("XDG_CACHE_HOME", data_home.path().join("cache"))
+            // The login item goes to $HOME/.config/autostart (tauri-plugin-autostart ignores
+            // XDG_CONFIG_HOME): a home of the scenario's own, never the tester's.
+            .env("HOME", data_home.path().join("home"))
             .env("RUST_LOG", "info")
             .env("SOFTPHONE_FAKE_AUDIO", FAKE_AUDIO)
             // The scenario's own environment comes last, so it can override the defaults above.
@@ -299,6 +302,19 @@ impl App {
     /// runs its exit path, e.g. saving the window's position and size.
     pub async fn close_window_and_wait(self) -> tempfile::TempDir {
         let pid = self.app_pid();
+        self.close_window();
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "the app (pid {pid}) did not exit after its window was closed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.quit().await
+    }
+
+    /// Clicks the window's title-bar close button, as the window manager passes it on
+    /// (WM_DELETE_WINDOW); what closing does is the app's to decide.
+    pub fn close_window(&self) {
+        let pid = self.app_pid();
         let windows = Command::new("xdotool")
             .args(["search", "--pid", &pid.to_string()])
             .output()
@@ -312,12 +328,23 @@ impl App {
             .status()
             .expect("python3 runs the close script");
         assert!(closed.success(), "the close request could not be sent: {closed}");
+    }
+
+    /// Drives the window the app shows now: after the app made its window again (it had
+    /// released it), WebDriver's session still points at the one that is gone.
+    pub async fn follow_window(&self) {
         let deadline = Instant::now() + UI_TIMEOUT;
-        while Path::new(&format!("/proc/{pid}")).exists() {
-            assert!(Instant::now() < deadline, "the app (pid {pid}) did not exit after its window was closed");
+        loop {
+            if let Ok(handles) = self.client.windows().await
+                && let Some(handle) = handles.into_iter().last()
+                && self.client.switch_to_window(handle).await.is_ok()
+                && self.client.find(Locator::Css("#connection-state")).await.is_ok()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "WebDriver never reached the app's new window\n{}", self.log_tail());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.quit().await
     }
 
     /// The app's process: the descendant of tauri-driver running the app binary.

@@ -3,7 +3,7 @@
 use softphone_core::call::CallEvent;
 use softphone_core::ipc::{AudioDeviceList, IpcError};
 use softphone_core::settings::Settings;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use tokio::sync::mpsc;
 
 use crate::audio::Audio;
@@ -16,17 +16,24 @@ pub fn get_settings(database: State<'_, Database>) -> Settings {
 }
 
 /// Validates and stores the agent's settings and applies them where they act (the audio devices,
-/// Do Not Disturb in the call machine); returns what is now in force.
+/// Do Not Disturb in the call machine, the login item); returns what is now in force. What the
+/// app decided meanwhile (the tray notice given, the login item turned on by the first login)
+/// is not undone by a window that read the settings before.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]
-pub fn save_settings(
+pub fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
     database: State<'_, Database>,
     audio: State<'_, Audio>,
     calls: State<'_, mpsc::UnboundedSender<CallEvent>>,
-    settings: Settings,
+    mut settings: Settings,
 ) -> Result<Settings, IpcError> {
+    let current = database.settings();
+    settings.told_about_tray |= current.told_about_tray;
+    settings.start_at_login = settings.start_at_login.or(current.start_at_login);
     let settings = database.save_settings(settings)?;
     apply(&settings, &audio, &calls);
+    crate::login_item::apply(&app, settings.start_at_login);
     Ok(settings)
 }
 

@@ -103,6 +103,19 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let on_output = edit(|settings, value| settings.audio_output = (!value.is_empty()).then_some(value));
     let on_ringer = edit(|settings, value| settings.ringer_output = (!value.is_empty()).then_some(value));
     let on_ringtone = edit(|settings, value| settings.ringtone = value);
+    let tick = |change: fn(&mut Settings, bool)| {
+        let (draft, saved) = (draft.clone(), saved.clone());
+        Callback::from(move |event: Event| {
+            if let Some(mut next) = (*draft).clone() {
+                change(&mut next, event.target_unchecked_into::<web_sys::HtmlInputElement>().checked());
+                draft.set(Some(next));
+                saved.set(false);
+            }
+        })
+    };
+    let on_start_at_login = tick(|settings, on| settings.start_at_login = Some(on));
+    let on_start_in_tray = tick(|settings, on| settings.start_in_tray = on);
+    let on_keep_in_tray = tick(|settings, on| settings.keep_running_in_tray = on);
     let on_preview = {
         let (draft, error) = (draft.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
@@ -224,6 +237,16 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 <button id="settings-account-numbers" type="button" onclick={on_account_numbers}>{ "Use my Telnyx numbers" }</button>
             </div>
             <p class="muted hint">{ "One a line, in international form. Each call shows the number that shares the lead's area code, else one in the lead's country, else the first." }</p>
+            <span class="setting-name">{ "This computer" }</span>
+            <div class="ticks">
+                <label class="inline"><input id="settings-start-at-login" type="checkbox"
+                    checked={current.start_at_login.unwrap_or(false)} onchange={on_start_at_login} />{ "Start Softphone when I log in" }</label>
+                <label class="inline"><input id="settings-start-in-tray" type="checkbox" disabled={current.start_at_login != Some(true)}
+                    checked={current.start_in_tray} onchange={on_start_in_tray} />{ "Then wait in the tray, without opening the window" }</label>
+                <label class="inline"><input id="settings-keep-in-tray" type="checkbox"
+                    checked={current.keep_running_in_tray} onchange={on_keep_in_tray} />{ "Closing the window keeps the phone running in the tray" }</label>
+            </div>
+            <p class="muted hint">{ "In the tray the phone still rings and pops up calls; the window opens on them." }</p>
             <label for="settings-mic-meter">{ "Microphone level" }</label>
             <meter id="settings-mic-meter" class="meter wide" min="-60" max="0" low="-50" high="-6" optimum="-20"
                 value={format!("{:.1}", mic_level.clamp(-60.0, 0.0))}></meter>

@@ -1,0 +1,210 @@
+//! The main window beside the phone: made at start (unless the app starts in the tray), made
+//! again when the agent or a call needs it, hidden or released when the agent closes it. The
+//! phone itself (the engine, the calls, the notifications, the tray) lives in the shell and never
+//! waits for the window. What closing does is `softphone_core::window_life`'s rule.
+
+use softphone_core::call::CallsSnapshot;
+use softphone_core::call_log::CallEngine;
+use softphone_core::window_life::{
+    CloseContext, OnClose, call_up, may_release, new_ringing_call, on_close, starts_in_tray,
+};
+use tauri::{AppHandle, CloseRequestApi, Manager, Runtime, WebviewWindow, WebviewWindowBuilder, Window};
+use tokio::sync::watch;
+
+use crate::database::Database;
+use crate::engine::EngineHost;
+use crate::{desktop, notifications, web_process};
+
+/// The main window's label (as in tauri.conf.json, which leaves making it to the shell).
+pub const MAIN: &str = "main";
+
+/// The topic of the notification that says the phone went on in the tray.
+const TRAY_NOTICE: &str = "info-tray";
+
+/// At start: the window, or (started at login by an agent who asked for it, with a panel that
+/// shows the tray) the tray alone. Where the native engine carries the calls, the shell starts it
+/// itself then; the webview engine lives in the window, so there the window is made out of sight.
+pub fn start<R: Runtime>(app: &AppHandle<R>, arguments: &[String]) {
+    let start_in_tray = app.state::<Database>().settings().start_in_tray;
+    if !starts_in_tray(arguments, start_in_tray, true) {
+        show_window(app);
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if !desktop::has_tray_soon(&app, TRAY_ANSWER_WAIT).await {
+            tracing::info!("started at login, but no panel shows the tray: the window opens");
+            show_window(&app);
+            return;
+        }
+        tracing::info!("started at login: waiting in the tray");
+        match ENGINE_WITHOUT_WINDOW {
+            Some(engine) => {
+                if let Err(error) = crate::engine::use_engine(&app, engine).await {
+                    tracing::warn!(reason = %error.message, "the call engine did not start in the tray");
+                }
+            }
+            None => {
+                if let Err(error) = make(&app).and_then(|window| window.hide()) {
+                    tracing::error!(%error, "the window could not be made");
+                }
+            }
+        }
+    });
+}
+
+/// How long the start waits for the session bus to say whether a panel shows the tray.
+const TRAY_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The engine the shell runs with no window: the native one where the webview has no WebRTC
+/// (WebKitGTK); elsewhere the webview engine, which needs the window.
+const ENGINE_WITHOUT_WINDOW: Option<CallEngine> =
+    if cfg!(target_os = "linux") { Some(CallEngine::Native) } else { None };
+
+/// Shows the main window, brought to the front: made first if it was released or never made.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = open(app) {
+        let _ = window.set_focus();
+    }
+}
+
+/// Shows the main window without taking the keyboard from what the agent is typing in (a call
+/// rings), made first if it was released.
+fn show_window_unfocused<R: Runtime>(app: &AppHandle<R>) {
+    open(app);
+}
+
+fn open<R: Runtime>(app: &AppHandle<R>) -> Option<WebviewWindow<R>> {
+    let window = match app.get_webview_window(MAIN) {
+        Some(window) => window,
+        None => match make(app) {
+            Ok(window) => window,
+            Err(error) => {
+                tracing::error!(%error, "the window could not be made");
+                return None;
+            }
+        },
+    };
+    let _ = window.show();
+    let _ = window.unminimize();
+    Some(window)
+}
+
+/// Makes the main window from its configuration; it reads the calls and the connection from the
+/// shell as it starts, so it opens on the state of now.
+fn make<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == MAIN)
+        .cloned()
+        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+    let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
+    web_process::reload_when_it_dies(app, &window);
+    tracing::info!("the window was made");
+    Ok(window)
+}
+
+/// The agent closed the main window (its ×, or Alt+F4): the phone goes on in the tray, where
+/// the rules allow, and the window is hidden or released; otherwise the app quits.
+pub fn close_requested<R: Runtime>(window: &Window<R>, api: &CloseRequestApi) {
+    let app = window.app_handle();
+    let action = on_close(close_context(app));
+    tracing::info!(?action, "the window was closed");
+    match action {
+        OnClose::Quit => return,
+        OnClose::Hide => {
+            api.prevent_close();
+            let _ = window.hide();
+        }
+        OnClose::Release => {
+            api.prevent_close();
+            release(app);
+        }
+    }
+    tell_about_the_tray_once(app);
+}
+
+/// Hides the window, or releases it where the rule allows (the tray's Show or hide).
+pub fn hide_window<R: Runtime>(app: &AppHandle<R>) {
+    let Some(window) = app.get_webview_window(MAIN) else { return };
+    let context = close_context(app);
+    if may_release(context.engine, context.call_up) {
+        release(app);
+    } else {
+        let _ = window.hide();
+    }
+}
+
+/// Whether the main window is on screen.
+pub fn window_shown<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.get_webview_window(MAIN).is_some_and(|window| window.is_visible().unwrap_or(false))
+}
+
+/// Whether the app goes on when its last window is gone (rather than quitting).
+pub fn keeps_running_without_window<R: Runtime>(app: &AppHandle<R>) -> bool {
+    on_close(close_context(app)) != OnClose::Quit
+}
+
+fn close_context<R: Runtime>(app: &AppHandle<R>) -> CloseContext {
+    CloseContext {
+        keep_running_in_tray: app.state::<Database>().settings().keep_running_in_tray,
+        has_tray: desktop::has_tray(app),
+        engine: app.state::<EngineHost>().kind(),
+        call_up: call_up(&app.state::<watch::Receiver<CallsSnapshot>>().borrow()),
+    }
+}
+
+/// Destroys the main window and with it its web process.
+fn release<R: Runtime>(app: &AppHandle<R>) {
+    let Some(window) = app.get_webview_window(MAIN) else { return };
+    match window.destroy() {
+        Ok(()) => tracing::info!("the window was released with its web process; the phone goes on in the tray"),
+        Err(error) => {
+            tracing::warn!(%error, "the window could not be released; hiding it");
+            let _ = window.hide();
+        }
+    }
+}
+
+/// The first time, the agent is told the phone is still there.
+fn tell_about_the_tray_once<R: Runtime>(app: &AppHandle<R>) {
+    let database = app.state::<Database>();
+    if database.settings().told_about_tray {
+        return;
+    }
+    notifications::show_information(
+        app,
+        TRAY_NOTICE,
+        "Softphone is still running",
+        "Calls still ring and pop up here. Open the window from the tray icon; Quit is in its menu.",
+    );
+    database.change_settings("told about the tray", |settings| settings.told_about_tray = true);
+}
+
+/// For the rest of the app's life: a call that starts ringing brings the window (made again if
+/// it was released), and a window out of sight is released once no call is up.
+pub fn follow_calls<R: Runtime>(app: &AppHandle<R>) {
+    let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut before = calls.borrow().clone();
+        while calls.changed().await.is_ok() {
+            let now = calls.borrow_and_update().clone();
+            if new_ringing_call(&before, &now) {
+                if !window_shown(&app) {
+                    tracing::info!("a call rings: the window comes");
+                    show_window_unfocused(&app);
+                }
+            } else if app.get_webview_window(MAIN).is_some()
+                && !window_shown(&app)
+                && may_release(app.state::<EngineHost>().kind(), call_up(&now))
+            {
+                release(&app);
+            }
+            before = now;
+        }
+    });
+}

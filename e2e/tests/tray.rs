@@ -120,8 +120,12 @@ fn do_not_disturb_is_ticked(item: &Value) -> bool {
 
 /// Whether the app has a window on screen (mapped), as the X server says.
 fn window_on_screen(app: &App) -> bool {
+    pid_has_window_on_screen(app.app_pid())
+}
+
+fn pid_has_window_on_screen(pid: u32) -> bool {
     let windows = Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--pid", &app.app_pid().to_string()])
+        .args(["search", "--onlyvisible", "--pid", &pid.to_string()])
         .output()
         .expect("xdotool runs (scripts/setup.sh installs it)");
     !String::from_utf8_lossy(&windows.stdout).trim().is_empty()
@@ -192,6 +196,68 @@ async fn a_closed_window_leaves_the_phone_in_the_tray_and_a_call_brings_it_back_
     tray.until_status(&app, STATUS_READY).await;
     let told = notifications.notifications().into_iter().filter(|notify| notify.summary == STILL_RUNNING).count();
     assert_eq!(told, 1, "told once, not at every close");
+    app.close().await;
+}
+
+#[tokio::test]
+async fn started_at_login_it_waits_in_the_tray_ready_and_a_call_opens_the_window() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let tray = TrayHost::start(&bus);
+    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.open("settings").await;
+    app.find("#settings-start-at-login").await.click().await.expect("tick start at login");
+    app.find("#settings-start-in-tray").await.click().await.expect("tick wait in the tray");
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    let data_home = app.quit().await;
+
+    // The login item starts the app. WebDriver's session waits for a window, which the app in
+    // the tray does not make: the scenario watches the app from outside meanwhile.
+    let data_path = data_home.path().to_owned();
+    let mut launch = Launch::on_bus(&bus);
+    launch.data_home = Some(data_home);
+    launch.args = vec!["--autostart".into()];
+    let earlier_starts = common::log_text_in(&data_path).matches("softphone started").count();
+    let earlier_icons = tray.snapshot()["registrations"].as_u64().unwrap_or(0);
+    let launching = tokio::spawn(App::launch_with(launch));
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    while common::log_text_in(&data_path).matches("softphone started").count() == earlier_starts {
+        assert!(Instant::now() < deadline, "the app was never started at login");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    let pid = loop {
+        let snapshot = tray.snapshot();
+        let ready = snapshot["registrations"].as_u64().unwrap_or(0) > earlier_icons
+            && snapshot["items"]
+                .as_array()
+                .and_then(|items| items.last().cloned())
+                .is_some_and(|item| entry(&item, STATUS_READY).is_some());
+        if let Some(pid) = common::app_pid_in(&data_path).filter(|_| ready) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the tray never said Ready\n{}", common::log_text_in(&data_path));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Ready in the tray: this start's simulator is the last one logged.
+    let simulator = common::simulator_url_in(&data_path).await;
+    assert!(!pid_has_window_on_screen(pid), "no window at login\n{}", common::log_text_in(&data_path));
+    assert_eq!(common::web_processes_of(pid), Vec::<u32>::new(), "no web process in the tray");
+
+    // A call: the popup, then the window, on the ringing call.
+    common::ring_through(&simulator, LEAD_NUMBER, "Front desk").await;
+    let popup = notifications.wait_for_notify(|notify| notify.summary.starts_with("Incoming call"), common::UI_TIMEOUT);
+    assert!(popup.is_some(), "the call pops up: {:?}", notifications.notifications());
+    let app = tokio::time::timeout(common::UI_TIMEOUT, launching)
+        .await
+        .expect("WebDriver's session began with the window")
+        .expect("the launch did not panic");
+    until_window_on_screen(&app, true).await;
+    app.follow_window().await;
+    app.wait_for_text("#ringing-banner", |text| text.contains("Incoming call")).await;
+    app.find("#ringing-banner .banner-decline").await.click().await.expect("decline from the banner");
+    app.wait_for_count("#ringing-banner", |count| count == 0).await;
     app.close().await;
 }
 

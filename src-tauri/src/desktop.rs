@@ -55,8 +55,14 @@ pub async fn has_tray_soon<R: Runtime>(app: &AppHandle<R>, wait: std::time::Dura
         return false;
     }
     let mut shown = app.state::<Desktop>().tray_shown.subscribe();
-    let answered = tokio::time::timeout(wait, shown.wait_for(Option::is_some)).await;
-    matches!(answered, Ok(Ok(answer)) if *answer == Some(true))
+    match tokio::time::timeout(wait, shown.wait_for(Option::is_some)).await {
+        Ok(Ok(answer)) => *answer == Some(true),
+        Ok(Err(_)) => false,
+        Err(_) => {
+            tracing::warn!(?wait, "the session bus did not say in time whether a panel shows the tray");
+            false
+        }
+    }
 }
 
 /// Follows whether the desktop's panel shows tray icons (it may start after the app, or go).

@@ -6,9 +6,9 @@
 //! On by default once the agent has logged in to Telnyx for the first time (not in demo mode):
 //! from then on the phone is there every morning without anyone starting it.
 
-use softphone_core::ipc::ConnectionState;
+use softphone_core::ipc::{ConnectionState, event};
 use softphone_core::window_life::AUTOSTART_ARG;
-use tauri::{AppHandle, Manager, Runtime, plugin::TauriPlugin};
+use tauri::{AppHandle, Emitter, Manager, Runtime, plugin::TauriPlugin};
 use tauri_plugin_autostart::AutoLaunchManager;
 
 use crate::connection::Connection;
@@ -50,6 +50,9 @@ pub fn on_after_first_login<R: Runtime>(app: &AppHandle<R>) {
             if logged_in && database.settings().start_at_login.is_none() {
                 database.change_settings("start at login", |settings| settings.start_at_login = Some(true));
                 apply(&app, Some(true));
+                if let Err(error) = app.emit(event::SETTINGS_UPDATED, database.settings()) {
+                    tracing::warn!(%error, "could not tell the window the settings changed");
+                }
             }
             if connection.changed().await.is_err() {
                 return;

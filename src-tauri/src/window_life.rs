@@ -54,7 +54,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, arguments: &[String]) {
 }
 
 /// How long the start waits for the session bus to say whether a panel shows the tray.
-const TRAY_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const TRAY_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine the shell runs with no window: the native one where the webview has no WebRTC
 /// (WebKitGTK); elsewhere the webview engine, which needs the window.

@@ -281,6 +281,12 @@ pub fn app() -> Html {
                 backend::on_show_call(on_call, on_error.clone()).await;
                 {
                     let dispatch = dispatch.clone();
+                    let on_settings =
+                        Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings)));
+                    backend::on_settings_updated(on_settings, on_error.clone()).await;
+                }
+                {
+                    let dispatch = dispatch.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         if let Ok(status) = backend::get_desktop_status().await {
                             on_desktop.emit(status);
@@ -437,6 +443,7 @@ pub fn app() -> Html {
                     dial_request={state.dial_request.clone()}
                     lead_request={state.lead_request}
                     region={state.region()}
+                    start_at_login={state.settings.as_ref().and_then(|settings| settings.start_at_login)}
                     on_settings_saved={{ let dispatch = state.dispatcher(); Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings))) }}
                 />
             </main>

@@ -518,6 +518,11 @@ pub async fn on_dial_requested(on_number: Callback<String>, on_error: Callback<I
     listen_forever(event::DIAL_REQUESTED, on_number, on_error).await;
 }
 
+/// The app changed a setting by itself, for the life of the window.
+pub async fn on_settings_updated(on_settings: Callback<Settings>, on_error: Callback<IpcError>) {
+    listen_forever(event::SETTINGS_UPDATED, on_settings, on_error).await;
+}
+
 /// Notifications or Do Not Disturb changed, for the life of the window.
 pub async fn on_desktop_updated(on_status: Callback<DesktopStatus>, on_error: Callback<IpcError>) {
     listen_forever(event::DESKTOP_UPDATED, on_status, on_error).await;

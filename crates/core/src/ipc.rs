@@ -87,6 +87,9 @@ pub mod event {
     pub const DESKTOP_UPDATED: &str = "desktop://updated";
     /// Payload: `Option<`[`crate::dialing::DialingView`]`>`, after every change of the session.
     pub const DIALING_UPDATED: &str = "dialing://updated";
+    /// Payload: `Settings`, after the app changed one by itself (e.g. start at login, turned on
+    /// by the first login to Telnyx).
+    pub const SETTINGS_UPDATED: &str = "settings://updated";
     /// Payload: the call id whose notification the agent clicked: show that call (and its lead).
     pub const WINDOW_SHOW_CALL: &str = "window://show-call";
     /// Payload: the number text of a `tel:` / `callto:` link, for the dialer to check and show.

@@ -355,25 +355,12 @@ impl App {
     /// The window's WebKit web process: the child of the app whose name WebKit gives it (the
     /// kernel cuts names to 15 bytes).
     pub fn web_process(&self) -> Option<u32> {
-        let app_pid = self.app_pid();
-        processes()
-            .into_iter()
-            .find(|process| process.ppid == app_pid && process.name == "WebKitWebProces")
-            .map(|p| p.pid)
+        web_processes_of(self.app_pid()).into_iter().next()
     }
 
     /// Everything the app logged so far (its daily log files).
     pub fn log_text(&self) -> String {
-        let log_dir = self.data_home.path().join("data/io.agentsoftphone.desktop/logs");
-        std::fs::read_dir(&log_dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|entry| entry.file_name().to_string_lossy().starts_with("softphone.log"))
-                    .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        log_text_in(self.data_home.path())
     }
 
     /// What the agent would have seen when a step failed: the window captured to
@@ -425,21 +412,7 @@ impl App {
 
     /// The demo simulator's base URL, as the app logged it at start-up.
     pub async fn simulator_url(&self) -> String {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            let log = self.log_text();
-            let url = log
-                .lines()
-                .filter(|line| line.contains("built-in simulator is listening"))
-                .filter_map(|line| line.split("simulator=").nth(1))
-                .filter_map(|rest| rest.split_whitespace().next())
-                .next_back();
-            if let Some(url) = url {
-                return url.to_owned();
-            }
-            assert!(Instant::now() < deadline, "the app never logged its simulator's address");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        simulator_url_in(self.data_home.path()).await
     }
 }
 
@@ -528,7 +501,12 @@ pub async fn until_sim(app: &App, what: &str, check: impl Fn(&serde_json::Value)
 
 /// The simulator calls the app from `from` (E.164), as a caller would; returns the call's id.
 pub async fn ring_from(app: &App, from: &str, caller_name: &str) -> String {
-    let url = format!("{}/control/calls/inbound", app.simulator_url().await);
+    ring_through(&app.simulator_url().await, from, caller_name).await
+}
+
+/// Like [`ring_from`], through the simulator at `simulator_url` (an app without a window yet).
+pub async fn ring_through(simulator_url: &str, from: &str, caller_name: &str) -> String {
+    let url = format!("{simulator_url}/control/calls/inbound");
     let response = http()
         .post(&url)
         .json(&json!({ "from": from, "caller_name": caller_name }))
@@ -812,4 +790,55 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64, u64)> {
         line.split_whitespace().nth(1)?.parse().ok()
     };
     Some((field("Pss:")?, field("Private_Clean:")? + field("Private_Dirty:")?, field("Pss_File:")?))
+}
+
+/// The app's log, from the data home it was started with.
+pub fn log_text_in(data_home: &Path) -> String {
+    let log_dir = data_home.join("data/io.agentsoftphone.desktop/logs");
+    std::fs::read_dir(&log_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_name().to_string_lossy().starts_with("softphone.log"))
+                .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The demo simulator's base URL, as the app started with `data_home` logged it.
+pub async fn simulator_url_in(data_home: &Path) -> String {
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let log = log_text_in(data_home);
+        let url = log
+            .lines()
+            .filter(|line| line.contains("built-in simulator is listening"))
+            .filter_map(|line| line.split("simulator=").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .next_back();
+        if let Some(url) = url {
+            return url.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the app never logged its simulator's address");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app process started with `data_home` (found by its environment), if it runs.
+pub fn app_pid_in(data_home: &Path) -> Option<u32> {
+    let wanted = format!("XDG_DATA_HOME={}", data_home.join("data").display());
+    processes().into_iter().filter(|process| process.name == "softphone").map(|process| process.pid).find(|pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|environ| environ.split(|byte| *byte == 0).any(|entry| entry == wanted.as_bytes()))
+    })
+}
+
+/// The WebKit web processes of the app process `app_pid` (the kernel cuts names to 15 bytes).
+pub fn web_processes_of(app_pid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|process| process.ppid == app_pid && process.name == "WebKitWebProces")
+        .map(|process| process.pid)
+        .collect()
 }

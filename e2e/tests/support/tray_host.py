@@ -141,9 +141,16 @@ class Watcher(dbus.service.Object):
 
     @dbus.service.method(TEST, in_signature="", out_signature="s")
     def Snapshot(self):
-        return json.dumps(
-            {"registrations": self.registrations, "items": [self.describe(name, path) for name, path in self.items]}
-        )
+        items = []
+        for name, path in list(self.items):
+            try:
+                items.append(self.describe(name, path))
+            except dbus.exceptions.DBusException:
+                # The app left the bus while it was being read (it was ended): a panel drops its
+                # icon, as NameOwnerChanged will here. An app still on the bus that fails is an error.
+                if self.bus.name_has_owner(name):
+                    raise
+        return json.dumps({"registrations": self.registrations, "items": items})
 
     @dbus.service.method(TEST, in_signature="s", out_signature="")
     def Click(self, label):

@@ -17,6 +17,9 @@ const REGIONS: [&str; 30] = [
 pub struct CallingSettingsProps {
     /// The settings now in force changed (saved here): the window applies them.
     pub on_saved: Callback<Settings>,
+    /// Whether the app starts at login, as in force: the app turns it on by itself after the
+    /// first login to Telnyx, which the page shows at once.
+    pub start_at_login: Option<bool>,
 }
 
 fn select_value(event: &Event) -> String {
@@ -72,6 +75,18 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 });
             });
             move || drop(interval)
+        });
+    }
+    {
+        let draft = draft.clone();
+        use_effect_with(props.start_at_login, move |in_force| {
+            if let Some(mut next) = (*draft).clone()
+                && in_force.is_some()
+                && next.start_at_login != *in_force
+            {
+                next.start_at_login = *in_force;
+                draft.set(Some(next));
+            }
         });
     }
     let Some(current) = (*draft).clone() else {

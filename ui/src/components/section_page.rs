@@ -24,6 +24,8 @@ pub struct SectionPageProps {
     pub lead_request: Option<(u32, LeadId)>,
     /// The default region from the settings.
     pub region: Region,
+    /// Whether the app starts at login, as in force (the app may decide it by itself).
+    pub start_at_login: Option<bool>,
     /// The settings were saved.
     pub on_settings_saved: Callback<softphone_core::settings::Settings>,
 }
@@ -52,7 +54,9 @@ pub fn section_page(props: &SectionPageProps) -> Html {
             }
         }
         Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
-        Section::Settings => html! { <Settings on_saved={props.on_settings_saved.clone()} /> },
+        Section::Settings => {
+            html! { <Settings on_saved={props.on_settings_saved.clone()} start_at_login={props.start_at_login} /> }
+        }
         Section::Diagnostics => html! { <DiagnosticsPage /> },
     };
     html! {

@@ -15,6 +15,8 @@ fn yes_no(configured: bool) -> &'static str {
 pub struct SettingsProps {
     /// New settings are in force (the window applies the region at once).
     pub on_saved: Callback<softphone_core::settings::Settings>,
+    /// Whether the app starts at login, as in force.
+    pub start_at_login: Option<bool>,
 }
 
 /// Credentials: what is configured (never the values), a write-only form, and removal; then the
@@ -129,7 +131,7 @@ pub fn settings(props: &SettingsProps) -> Html {
             if let Some(failure) = &*error {
                 <p id="settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
-            <CallingSettings on_saved={props.on_saved.clone()} />
+            <CallingSettings on_saved={props.on_saved.clone()} start_at_login={props.start_at_login} />
             <DispositionSettings />
         </div>
     }

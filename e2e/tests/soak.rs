@@ -423,44 +423,6 @@ fn proc_stat(pid: u32) -> Option<(u32, u64)> {
     Some((ppid, ticks))
 }
 
-/// The app's process: our binary with this run's data home in its environment.
-fn app_pid(data_home: &Path) -> u32 {
-    let binary = std::fs::canonicalize(common::app_binary()).expect("the app binary's path");
-    let marker = format!("XDG_DATA_HOME={}", data_home.join("data").display());
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            if std::fs::read_link(entry.path().join("exe")).ok()? != binary {
-                return None;
-            }
-            let environ = std::fs::read(entry.path().join("environ")).ok()?;
-            environ.split(|byte| *byte == 0).any(|variable| variable == marker.as_bytes()).then_some(pid)
-        })
-        .expect("the app's process is running")
-}
-
-/// `root` and every process under it.
-fn process_tree(root: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            Some((pid, proc_stat(pid)?.0))
-        })
-        .collect();
-    let mut tree = vec![root];
-    let mut next = 0;
-    while next < tree.len() {
-        let parent = tree[next];
-        tree.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
-        next += 1;
-    }
-    tree
-}
-
 fn process_name(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|name| name.trim().to_owned()).unwrap_or_default()
 }
@@ -503,8 +465,8 @@ async fn measure(app: &App, calls: usize) -> Sample {
     // The agent sits on the dialer between calls.
     app.open("dialer").await;
     tokio::time::sleep(SETTLE).await;
-    let root = app_pid(app.data_home.path());
-    let tree = process_tree(root);
+    let root = common::app_pid_in(app.data_home.path()).expect("the app's process is running");
+    let tree = common::process_tree(root);
     let mut pss_by_name = BTreeMap::new();
     let mut private_kib = 0;
     let mut file_backed_kib = 0;

@@ -373,3 +373,122 @@ async fn the_tray_hides_and_brings_back_the_window_and_quits_and_the_next_start_
     assert_eq!(tray.snapshot()["items"].as_array().map(Vec::len), Some(1), "one icon after the restart");
     app.close().await;
 }
+
+/// Milliseconds since the Unix epoch, on the machine's clock (the page's `performance.timeOrigin`
+/// is on the same clock).
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64() * 1e3)
+}
+
+/// When the page painted the User Timing mark `name` (ui/src/paint_marks.rs), in epoch ms.
+async fn painted_at(app: &App, name: &str) -> f64 {
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let at = app
+            .client
+            .execute(
+                "const mark = performance.getEntriesByName(arguments[0])[0];
+                 return mark ? performance.timeOrigin + mark.startTime : null;",
+                vec![serde_json::json!(name)],
+            )
+            .await
+            .ok()
+            .and_then(|value| value.as_f64());
+        if let Some(at) = at {
+            return at;
+        }
+        assert!(Instant::now() < deadline, "the page never painted {name}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// PSS of the app and every process under it, in MiB, and by process name.
+fn pss_mib(app: &App) -> (f64, String) {
+    let tree = common::process_tree(app.app_pid());
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for pid in tree {
+        if let Some((pss, private, _)) = common::memory_kib(pid) {
+            total += pss;
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            parts.push(format!("{} {:.0}, private {:.0}", name.trim(), pss as f64 / 1024.0, private as f64 / 1024.0));
+        }
+    }
+    (total as f64 / 1024.0, parts.join(", "))
+}
+
+async fn release_the_window(app: &App) {
+    let web_process = app.web_process().expect("the window's web process");
+    app.close_window();
+    until_window_on_screen(app, false).await;
+    until_process_gone(app, web_process, "the released window's web process").await;
+}
+
+fn report(what: &str, mut samples: Vec<f64>) {
+    samples.sort_by(f64::total_cmp);
+    let rank = |fraction: f64| samples[((samples.len() as f64 * fraction).ceil() as usize).clamp(1, samples.len()) - 1];
+    println!("{what}: n={} p50={:.0} ms p99={:.0} ms max={:.0} ms", samples.len(), rank(0.5), rank(0.99), rank(1.0));
+}
+
+/// The window released into the tray: memory with the window open and in the tray, and how long
+/// the agent waits for the window: an inbound call → the window painted with the ringing call;
+/// the tray's Show → the window painted with the connection's state. `TRAY_BENCH_RUNS` (default
+/// 10) of each. Run: `SOFTPHONE_APP_BIN=… xvfb-run -a cargo test -p softphone-e2e --test tray
+/// bench_ -- --ignored --nocapture`. Figures only: no timing is asserted.
+#[tokio::test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn bench_tray_memory_and_window_latency() {
+    let runs: usize = std::env::var("TRAY_BENCH_RUNS").ok().and_then(|runs| runs.parse().ok()).unwrap_or(10);
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let tray = TrayHost::start(&bus);
+    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    tray.until_status(&app, STATUS_READY).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let open = pss_mib(&app);
+    release_the_window(&app).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let in_tray = pss_mib(&app);
+
+    let (mut inbound, mut popup, mut shown) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let rang = epoch_ms();
+        let call_id = common::ring_from(&app, LEAD_NUMBER, &format!("Caller {run}")).await;
+        until_window_on_screen(&app, true).await;
+        app.follow_window().await;
+        inbound.push(painted_at(&app, paint_marks::RINGING_SHOWN).await - rang);
+        let popped = notifications
+            .wait_for_notify(|notify| notify.body.contains(&format!("Caller {run}")), common::UI_TIMEOUT)
+            .expect("the popup");
+        popup.push(popped.received_unix_ns as f64 / 1e6 - rang);
+        common::hang_up_as_caller(&app, &call_id).await;
+        app.wait_for_count("#ringing-banner", |count| count == 0).await;
+        release_the_window(&app).await;
+
+        let clicked = epoch_ms();
+        tray.click(SHOW_OR_HIDE);
+        until_window_on_screen(&app, true).await;
+        app.follow_window().await;
+        shown.push(painted_at(&app, paint_marks::STATE_SHOWN).await - clicked);
+        release_the_window(&app).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let in_tray_after = pss_mib(&app);
+    println!("\ntray benchmark ({runs} runs; app {}):", common::app_binary().display());
+    for (when, (total, parts)) in
+        [("window open", open), ("in the tray", in_tray), ("in the tray after the runs", in_tray_after)]
+    {
+        println!("PSS of all processes, {when}: {total:.0} MiB ({parts})");
+    }
+    report("inbound call -> window painted with the ringing call", inbound);
+    report("inbound call -> popup shown", popup);
+    report("tray Show -> window painted with the connection state", shown);
+    app.close().await;
+}
+
+/// The marks of ui/src/paint_marks.rs.
+mod paint_marks {
+    pub const RINGING_SHOWN: &str = "ringing-shown";
+    pub const STATE_SHOWN: &str = "state-shown";
+}

@@ -196,7 +196,10 @@ pub fn follow_calls<R: Runtime>(app: &AppHandle<R>) {
             if new_ringing_call(&before, &now) {
                 if !window_shown(&app) {
                     tracing::info!("a call rings: the window comes");
-                    show_window_unfocused(&app);
+                    // Making a window waits for the main thread: off the async workers, so the
+                    // popup (sent from them) never waits for the window.
+                    let app = app.clone();
+                    tauri::async_runtime::spawn_blocking(move || show_window_unfocused(&app));
                 }
             } else if app.get_webview_window(MAIN).is_some()
                 && !window_shown(&app)

@@ -4,6 +4,7 @@ mod app;
 mod backend;
 mod call_engine;
 mod components;
+mod paint_marks;
 mod shortcuts;
 mod shown_numbers;
 mod state;

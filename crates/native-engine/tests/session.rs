@@ -276,3 +276,80 @@ async fn without_a_wake_signal_the_jump_of_the_wall_clock_says_the_computer_slep
     session.shutdown().await;
     sim.shutdown().await;
 }
+
+fn ip(args: &[&str]) {
+    let output = std::process::Command::new("ip").args(args).output().expect("ip runs (Debian package iproute2)");
+    assert!(output.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs in the network namespace [`a_call_survives_an_address_change`] makes: the laptop's
+/// interface (one end of a veth pair) has an address; mid-call it trades it for another, as when Wi-Fi
+/// moves to another network. The network watcher is wired to the session as the shell wires it.
+/// The simulator and its media listen on loopback here, so the old path does not break by
+/// itself: what is tested is that the change alone re-registers at once and the call comes back
+/// on new media with audio both ways (a dead old path is the frozen-socket test's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run inside a network namespace by a_call_survives_an_address_change"]
+async fn in_a_namespace_the_address_changes_mid_call() {
+    ip(&["link", "set", "lo", "up"]);
+    ip(&["link", "add", "softphone0", "type", "veth", "peer", "name", "softphone1"]);
+    ip(&["addr", "add", "10.77.0.2/24", "dev", "softphone0"]);
+    ip(&["link", "set", "softphone0", "up"]);
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let tokens = rest_tokens(&sim);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let speaker = audio.clone();
+    // The SDK's own timings: a dead socket would take 25 s to notice by its pings.
+    let config = sdk_timings_with_quick_supervision(Duration::from_secs(3600));
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
+    first_start.expect("the engine starts");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let changes = Arc::new(AtomicU32::new(0));
+    let watcher = {
+        let (session, changes) = (session.clone(), Arc::clone(&changes));
+        tokio::spawn(softphone_wake::watch_network(move |change| {
+            eprintln!("the network changed: {change:?}");
+            changes.fetch_add(1, Ordering::SeqCst);
+            let session = session.clone();
+            tokio::spawn(async move { session.wake().await });
+        }))
+    };
+    // The start-up listing is no change.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let call_id = CallId(common::uuid_like("address-change-call"));
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
+    common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+
+    // Another network: the old address goes, a new one comes.
+    let changed = std::time::Instant::now();
+    ip(&["addr", "add", "10.77.1.3/24", "dev", "softphone0"]);
+    ip(&["addr", "del", "10.77.0.2/24", "dev", "softphone0"]);
+    next_connection(&mut events, "re-registering", |change| matches!(change, ConnectionChange::Reconnecting { .. }))
+        .await;
+    let took = back_with_the_call(&sim, &mut events, &call_id, changed).await;
+    eprintln!("address change -> the call active again: {} ms", took.as_millis());
+    // The agent hears the far end on the new media too.
+    common::until_speaker_plays(&speaker, common::SIM_TONE_HZ).await;
+    assert_eq!(changes.load(Ordering::SeqCst), 1, "one change, one re-registration");
+    watcher.abort();
+    session.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[test]
+fn a_call_survives_an_address_change() {
+    let output = std::process::Command::new("unshare")
+        .arg("--net")
+        .arg(std::env::current_exe().expect("this test binary"))
+        .args(["--ignored", "--exact", "in_a_namespace_the_address_changes_mid_call", "--nocapture"])
+        .output()
+        .expect("unshare runs (util-linux; the suite runs as root)");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "in the namespace:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -842,3 +842,16 @@ pub fn web_processes_of(app_pid: u32) -> Vec<u32> {
         .map(|process| process.pid)
         .collect()
 }
+
+/// `root` and every process below it (the app's WebKit web and network processes), root first.
+pub fn process_tree(root: u32) -> Vec<u32> {
+    let all = processes();
+    let mut tree = vec![root];
+    let mut next = 0;
+    while next < tree.len() {
+        let parent = tree[next];
+        tree.extend(all.iter().filter(|process| process.ppid == parent).map(|process| process.pid));
+        next += 1;
+    }
+    tree
+}

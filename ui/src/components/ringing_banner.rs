@@ -3,6 +3,7 @@ use softphone_core::ipc::DesktopStatus;
 use yew::prelude::*;
 
 use crate::backend;
+use crate::paint_marks::{self, use_paint_mark};
 use crate::shown_numbers::use_shown_numbers;
 
 #[derive(Properties, PartialEq)]
@@ -16,13 +17,14 @@ pub struct RingingBannerProps {
 #[function_component(RingingBanner)]
 pub fn ringing_banner(props: &RingingBannerProps) -> Html {
     let numbers = use_shown_numbers();
-    let Some(call) = props
+    let ringing = props
         .calls
         .calls
         .iter()
         .rev()
-        .find(|call| call.view == CallView::Ringing && call.direction == Direction::Inbound)
-    else {
+        .find(|call| call.view == CallView::Ringing && call.direction == Direction::Inbound);
+    use_paint_mark(paint_marks::RINGING_SHOWN, ringing.is_some());
+    let Some(call) = ringing else {
         return html! {};
     };
     let problem = props.desktop.as_ref().and_then(|status| status.notifications_problem.clone());

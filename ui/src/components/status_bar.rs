@@ -2,6 +2,8 @@ use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{AppInfo, ConnectionStatus, DesktopStatus, IpcError};
 use yew::prelude::*;
 
+use crate::paint_marks::{self, use_paint_mark};
+
 #[derive(Properties, PartialEq)]
 pub struct StatusBarProps {
     pub connection: Option<ConnectionStatus>,
@@ -20,6 +22,7 @@ pub struct StatusBarProps {
 
 #[function_component(StatusBar)]
 pub fn status_bar(props: &StatusBarProps) -> Html {
+    use_paint_mark(paint_marks::STATE_SHOWN, props.connection.is_some());
     let (state_class, label, reason) = match &props.connection {
         Some(status) => {
             (format!("state-{}", status.state.label().to_lowercase()), status.state.label(), status.reason.clone())

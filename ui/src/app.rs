@@ -190,6 +190,38 @@ fn reread_calls_forever(seen: Rc<SeenCalls>, dispatch: UseReducerDispatcher<AppS
     interval.forget();
 }
 
+/// Reads the connection's state every [`CALLS_REREAD_MS`] until the shell has answered once, then
+/// every [`CALLS_REREAD_IDLE_TICKS`]th tick: a lost answer, or a lost `connection://updated`,
+/// shows within that. `events` counts the updates heard; an answer that crossed one is dropped.
+fn reread_connection_forever(dispatch: UseReducerDispatcher<AppState>, events: Rc<Cell<u32>>) {
+    let answered = Rc::new(Cell::new(false));
+    let read = {
+        let (answered, dispatch) = (Rc::clone(&answered), dispatch.clone());
+        move || {
+            let (answered, dispatch, events) = (Rc::clone(&answered), dispatch.clone(), Rc::clone(&events));
+            let heard_before = events.get();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(status) = backend::get_connection_status().await {
+                    answered.set(true);
+                    if events.get() == heard_before {
+                        dispatch.dispatch(AppAction::ConnectionReread(status));
+                    }
+                }
+            });
+        }
+    };
+    read();
+    let mut tick = 0u32;
+    let interval = gloo::timers::callback::Interval::new(CALLS_REREAD_MS, move || {
+        tick = tick.wrapping_add(1);
+        if !answered.get() || tick.is_multiple_of(CALLS_REREAD_IDLE_TICKS) {
+            read();
+        }
+    });
+    // For the life of the window.
+    interval.forget();
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     // A reloaded window (its own failure, its web process's death) opens where the agent was.
@@ -208,9 +240,15 @@ pub fn app() -> Html {
         let dispatch = state.dispatcher();
         let webview_engine = webview_engine.clone();
         use_effect_with((), move |_| {
+            // How many connection://updated the window has heard: a re-read answered meanwhile is
+            // not newer than what it heard, and is dropped.
+            let connection_events = Rc::new(Cell::new(0_u32));
             let on_status = {
-                let dispatch = dispatch.clone();
-                Callback::from(move |status| dispatch.dispatch(AppAction::ConnectionUpdated(status)))
+                let (dispatch, connection_events) = (dispatch.clone(), Rc::clone(&connection_events));
+                Callback::from(move |status| {
+                    connection_events.set(connection_events.get().wrapping_add(1));
+                    dispatch.dispatch(AppAction::ConnectionUpdated(status));
+                })
             };
             let on_error = {
                 let dispatch = dispatch.clone();
@@ -310,20 +348,30 @@ pub fn app() -> Html {
                         call_engine::start(preference, webview_engine, on_choice, on_error);
                     });
                 }
-                match backend::get_app_info().await {
-                    Ok(info) => dispatch.dispatch(AppAction::AppInfoLoaded(info)),
-                    Err(error) => on_error.emit(error),
+                // Each read on its own, and each re-read for the life of the window: an answer
+                // the window never gets (WebKitGTK loses one now and then) must not hold up the
+                // others, nor leave the status bar at "Starting" (CI saw it, with the shell Ready).
+                {
+                    let (dispatch, on_error) = (dispatch.clone(), on_error.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match backend::get_app_info().await {
+                            Ok(info) => dispatch.dispatch(AppAction::AppInfoLoaded(info)),
+                            Err(error) => on_error.emit(error),
+                        }
+                    });
                 }
-                match backend::get_connection_status().await {
-                    Ok(status) => dispatch.dispatch(AppAction::ConnectionLoaded(status)),
-                    Err(error) => on_error.emit(error),
-                }
-                match backend::get_calls().await {
-                    Ok(snapshot) => {
-                        seen.saw(&snapshot);
-                        dispatch.dispatch(AppAction::CallsLoaded(snapshot));
-                    }
-                    Err(error) => on_error.emit(error),
+                reread_connection_forever(dispatch.clone(), connection_events);
+                {
+                    let (dispatch, seen) = (dispatch.clone(), Rc::clone(&seen));
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match backend::get_calls().await {
+                            Ok(snapshot) => {
+                                seen.saw(&snapshot);
+                                dispatch.dispatch(AppAction::CallsLoaded(snapshot));
+                            }
+                            Err(error) => on_error.emit(error),
+                        }
+                    });
                 }
                 reread_calls_forever(seen, dispatch);
             });

@@ -105,7 +105,8 @@ pub enum AppAction {
     ConnectionUpdated(ConnectionStatus),
     /// The answer to the start-up query: older than any event already received (IPC answers and
     /// events travel separately), so it only fills a gap.
-    ConnectionLoaded(ConnectionStatus),
+    /// A re-read of the connection no update crossed: what the shell says now.
+    ConnectionReread(ConnectionStatus),
     ShellFailed(IpcError),
     CallsUpdated(CallsSnapshot),
     /// A read of the calls (at start-up, and the periodic re-read): used only if it is not older
@@ -176,11 +177,7 @@ impl Reducible for AppState {
                     next.calls = snapshot;
                 }
             }
-            AppAction::ConnectionLoaded(status) => {
-                if next.connection.is_none() {
-                    next.connection = Some(status);
-                }
-            }
+            AppAction::ConnectionReread(status) => next.connection = Some(status),
             AppAction::ImportProgressed(progress) => next.import_progress = Some(progress),
         }
         Rc::new(next)
@@ -362,11 +359,12 @@ mod tests {
     #[test]
     fn a_late_start_up_answer_never_overwrites_a_newer_event() {
         let status = |state| ConnectionStatus { state, reason: None, demo: true };
-        let state = reduce(AppState::default(), AppAction::ConnectionUpdated(status(ConnectionState::Ready)));
-        let state = reduce(state, AppAction::ConnectionLoaded(status(ConnectionState::Connecting)));
+        // The connection: a re-read is applied only when no update crossed it (the window checks
+        // that, `reread_connection_forever`), and is then what the shell says now.
+        let state = reduce(AppState::default(), AppAction::ConnectionReread(status(ConnectionState::Offline)));
+        assert_eq!(state.connection, Some(status(ConnectionState::Offline)));
+        let state = reduce(state, AppAction::ConnectionUpdated(status(ConnectionState::Ready)));
         assert_eq!(state.connection, Some(status(ConnectionState::Ready)));
-        let state = reduce(AppState::default(), AppAction::ConnectionLoaded(status(ConnectionState::Offline)));
-        assert_eq!(state.connection, Some(status(ConnectionState::Offline)), "without an event the answer counts");
 
         let ringing =
             CallsSnapshot { calls: vec![inbound_ringing_call("c1")], revision: 1, ..CallsSnapshot::default() };

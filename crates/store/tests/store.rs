@@ -598,6 +598,10 @@ fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
         calling_hours: softphone_core::dialing::CallingHours { start_minute: 9 * 60, end_minute: 20 * 60 + 30 },
         caller_numbers: vec!["+14155550142".into(), "+442079460000".into()],
         voicemail_greeting: Some("main-greeting".into()),
+        start_at_login: Some(false),
+        start_in_tray: true,
+        keep_running_in_tray: false,
+        told_about_tray: true,
     };
     {
         let mut store = db.open();

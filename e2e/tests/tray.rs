@@ -140,6 +140,14 @@ async fn until_window_on_screen(app: &App, on_screen: bool) {
     }
 }
 
+/// The app on `bus`, releasing a window 300 ms after it went out of sight (the app waits 2 min:
+/// an agent between calls keeps the window).
+fn on_bus(bus: &PrivateBus) -> Launch {
+    let mut launch = Launch::on_bus(bus);
+    launch.env.push(("SOFTPHONE_WINDOW_RELEASE_AFTER_MS".into(), "300".into()));
+    launch
+}
+
 async fn until_process_gone(app: &App, pid: u32, what: &str) {
     let deadline = Instant::now() + common::UI_TIMEOUT;
     while Path::new(&format!("/proc/{pid}")).exists() {
@@ -155,7 +163,7 @@ async fn a_closed_window_leaves_the_phone_in_the_tray_and_a_call_brings_it_back_
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let tray = TrayHost::start(&bus);
     let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     tray.until_status(&app, STATUS_READY).await;
     let web_process = app.web_process().expect("the window's web process");
@@ -204,7 +212,7 @@ async fn started_at_login_it_waits_in_the_tray_ready_and_a_call_opens_the_window
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let tray = TrayHost::start(&bus);
     let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.open("settings").await;
     app.find("#settings-start-at-login").await.click().await.expect("tick start at login");
     app.find("#settings-start-in-tray").await.click().await.expect("tick wait in the tray");
@@ -215,7 +223,7 @@ async fn started_at_login_it_waits_in_the_tray_ready_and_a_call_opens_the_window
     // The login item starts the app. WebDriver's session waits for a window, which the app in
     // the tray does not make: the scenario watches the app from outside meanwhile.
     let data_path = data_home.path().to_owned();
-    let mut launch = Launch::on_bus(&bus);
+    let mut launch = on_bus(&bus);
     launch.data_home = Some(data_home);
     launch.args = vec!["--autostart".into()];
     let earlier_starts = common::log_text_in(&data_path).matches("softphone started").count();
@@ -264,7 +272,7 @@ async fn started_at_login_it_waits_in_the_tray_ready_and_a_call_opens_the_window
 #[tokio::test]
 async fn without_a_panel_showing_the_tray_closing_the_window_quits() {
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     // No StatusNotifierWatcher on this bus: an icon would be shown nowhere, so the app quits.
     app.close_window_and_wait().await;
@@ -275,7 +283,7 @@ async fn the_tray_menu_tells_the_status_and_its_do_not_disturb_turns_calls_away(
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let tray = TrayHost::start(&bus);
     let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
 
     let item = tray.until_status(&app, STATUS_READY).await;
@@ -330,7 +338,7 @@ async fn the_tray_menu_tells_the_status_and_its_do_not_disturb_turns_calls_away(
 async fn the_tray_hides_and_brings_back_the_window_and_quits_and_the_next_start_keeps_do_not_disturb() {
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let tray = TrayHost::start(&bus);
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     tray.until_status(&app, STATUS_READY).await;
     assert!(window_on_screen(&app), "the window starts on screen");
@@ -364,7 +372,7 @@ async fn the_tray_hides_and_brings_back_the_window_and_quits_and_the_next_start_
     let data_home = app.quit().await;
 
     // The next start remembers Do Not Disturb, in the tray as in the window.
-    let mut launch = Launch::on_bus(&bus);
+    let mut launch = on_bus(&bus);
     launch.data_home = Some(data_home);
     let app = App::launch_with(launch).await;
     app.wait_for_text("#dnd-toggle", |text| text == "Do not disturb: on").await;
@@ -442,7 +450,7 @@ async fn bench_tray_memory_and_window_latency() {
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let tray = TrayHost::start(&bus);
     let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
-    let app = App::launch_with(Launch::on_bus(&bus)).await;
+    let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     tray.until_status(&app, STATUS_READY).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -484,6 +492,38 @@ async fn bench_tray_memory_and_window_latency() {
     report("inbound call -> window painted with the ringing call", inbound);
     report("inbound call -> popup shown", popup);
     report("tray Show -> window painted with the connection state", shown);
+    app.close().await;
+}
+
+/// The tray's memory as an agent has it: logged in to a Telnyx account (the simulator runs in this
+/// test, not in the app as in demo mode). Run as the benchmark above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+async fn bench_tray_memory_on_an_account() {
+    let account = common::RealAccount::start(&common::random_hex()).await;
+    let tray = TrayHost::start(&account.bus);
+    let app = App::launch_with(account.launch(None, "info")).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    account.save_in_settings(&app).await;
+    let data_home = app.quit().await;
+    // The next morning: the account from the keychain, no simulator in the app.
+    let mut launch = account.launch(Some(data_home), "info");
+    launch.env.push(("SOFTPHONE_WINDOW_RELEASE_AFTER_MS".into(), "300".into()));
+    let app = App::launch_with(launch).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    tray.until_status(&app, STATUS_READY).await;
+    let log = app.log_text();
+    let this_start = &log[log.rfind("softphone started").unwrap_or(0)..];
+    assert!(!this_start.contains("built-in simulator is listening"), "on the account, no simulator runs in the app");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let open = pss_mib(&app);
+    release_the_window(&app).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let in_tray = pss_mib(&app);
+    println!("\ntray memory on an account (app {}):", common::app_binary().display());
+    for (when, (total, parts)) in [("window open", open), ("in the tray", in_tray)] {
+        println!("PSS of all processes, {when}: {total:.0} MiB ({parts})");
+    }
     app.close().await;
 }
 

@@ -75,6 +75,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(greetings::Greetings::default())
         .manage(session_dials)
         .manage(web_process::WindowReloads::default())
+        .manage(window_life::Releases::default())
         .manage(account)
         .invoke_handler(tauri::generate_handler![
             commands::account::get_app_info,

@@ -1,7 +1,11 @@
 //! The main window beside the phone: made at start (unless the app starts in the tray), made
-//! again when the agent or a call needs it, hidden or released when the agent closes it. The
-//! phone itself (the engine, the calls, the notifications, the tray) lives in the shell and never
-//! waits for the window. What closing does is `softphone_core::window_life`'s rule.
+//! again when the agent or a call needs it, hidden or released when the agent closes it (released
+//! once it has been out of sight a while with no call up). The phone itself (the engine, the
+//! calls, the notifications, the tray) lives in the shell and never waits for the window. What
+//! closing does is `softphone_core::window_life`'s rule.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallEngine;
@@ -75,6 +79,8 @@ fn show_window_unfocused<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn open<R: Runtime>(app: &AppHandle<R>) -> Option<WebviewWindow<R>> {
+    // A release pending for the window out of sight is off.
+    app.state::<Releases>().0.fetch_add(1, Ordering::SeqCst);
     let window = match app.get_webview_window(MAIN) {
         Some(window) => window,
         None => match make(app) {
@@ -121,7 +127,7 @@ pub fn close_requested<R: Runtime>(window: &Window<R>, api: &CloseRequestApi) {
         }
         OnClose::Release => {
             api.prevent_close();
-            release(app);
+            release_later(app);
         }
     }
     tell_about_the_tray_once(app);
@@ -132,7 +138,7 @@ pub fn hide_window<R: Runtime>(app: &AppHandle<R>) {
     let Some(window) = app.get_webview_window(MAIN) else { return };
     let context = close_context(app);
     if may_release(context.engine, context.call_up) {
-        release(app);
+        release_later(app);
     } else {
         let _ = window.hide();
     }
@@ -155,6 +161,44 @@ fn close_context<R: Runtime>(app: &AppHandle<R>) -> CloseContext {
         engine: app.state::<EngineHost>().kind(),
         call_up: call_up(&app.state::<watch::Receiver<CallsSnapshot>>().borrow()),
     }
+}
+
+/// Pending releases, managed: each hide or show starts a new generation, and a release only
+/// happens if its generation is still the newest when it comes due.
+#[derive(Default)]
+pub struct Releases(AtomicU64);
+
+/// How long a window out of sight keeps its web process. Shown again within that, it is there at
+/// once; and an agent between calls does not make and release a window per call: each window
+/// made leaves ~0.2 MiB in the app process that releasing does not give back (LEARNINGS,
+/// session 14). `SOFTPHONE_WINDOW_RELEASE_AFTER_MS` sets it (the e2e suite: a short one).
+fn release_after() -> Duration {
+    std::env::var("SOFTPHONE_WINDOW_RELEASE_AFTER_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(RELEASE_AFTER, Duration::from_millis)
+}
+
+const RELEASE_AFTER: Duration = Duration::from_secs(120);
+
+/// Hides the window now and releases it once it has been out of sight for [`release_after`],
+/// if no call is up then and it was not shown meanwhile.
+fn release_later<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        let _ = window.hide();
+    }
+    let generation = app.state::<Releases>().0.fetch_add(1, Ordering::SeqCst) + 1;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(release_after()).await;
+        let context = close_context(&app);
+        if app.state::<Releases>().0.load(Ordering::SeqCst) == generation
+            && !window_shown(&app)
+            && may_release(context.engine, context.call_up)
+        {
+            release(&app);
+        }
+    });
 }
 
 /// Destroys the main window and with it its web process.
@@ -185,7 +229,7 @@ fn tell_about_the_tray_once<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// For the rest of the app's life: a call that starts ringing brings the window (made again if
-/// it was released), and a window out of sight is released once no call is up.
+/// it was released), and a window out of sight is released a while after the last call ends.
 pub fn follow_calls<R: Runtime>(app: &AppHandle<R>) {
     let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
     let app = app.clone();
@@ -203,9 +247,10 @@ pub fn follow_calls<R: Runtime>(app: &AppHandle<R>) {
                 }
             } else if app.get_webview_window(MAIN).is_some()
                 && !window_shown(&app)
+                && call_up(&before)
                 && may_release(app.state::<EngineHost>().kind(), call_up(&now))
             {
-                release(&app);
+                release_later(&app);
             }
             before = now;
         }

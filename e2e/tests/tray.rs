@@ -140,6 +140,23 @@ async fn until_window_on_screen(app: &App, on_screen: bool) {
     }
 }
 
+/// A desktop session of the scenario's own: its bus, a panel showing tray icons, and a
+/// notification service recording what it shows.
+struct Desktop {
+    bus: PrivateBus,
+    tray: TrayHost,
+    notifications: RecordingDaemon,
+}
+
+impl Desktop {
+    fn start() -> Desktop {
+        let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+        let tray = TrayHost::start(&bus);
+        let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+        Desktop { bus, tray, notifications }
+    }
+}
+
 /// The app on `bus`, releasing a window 300 ms after it went out of sight (the app waits 2 min:
 /// an agent between calls keeps the window).
 fn on_bus(bus: &PrivateBus) -> Launch {
@@ -160,9 +177,7 @@ const STILL_RUNNING: &str = "Softphone is still running";
 
 #[tokio::test]
 async fn a_closed_window_leaves_the_phone_in_the_tray_and_a_call_brings_it_back_ringing() {
-    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let tray = TrayHost::start(&bus);
-    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let Desktop { bus, tray, notifications } = Desktop::start();
     let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     tray.until_status(&app, STATUS_READY).await;
@@ -209,9 +224,7 @@ async fn a_closed_window_leaves_the_phone_in_the_tray_and_a_call_brings_it_back_
 
 #[tokio::test]
 async fn started_at_login_it_waits_in_the_tray_ready_and_a_call_opens_the_window() {
-    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let tray = TrayHost::start(&bus);
-    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let Desktop { bus, tray, notifications } = Desktop::start();
     let app = App::launch_with(on_bus(&bus)).await;
     app.open("settings").await;
     app.find("#settings-start-at-login").await.click().await.expect("tick start at login");
@@ -280,9 +293,7 @@ async fn without_a_panel_showing_the_tray_closing_the_window_quits() {
 
 #[tokio::test]
 async fn the_tray_menu_tells_the_status_and_its_do_not_disturb_turns_calls_away() {
-    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let tray = TrayHost::start(&bus);
-    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let Desktop { bus, tray, notifications } = Desktop::start();
     let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
 
@@ -447,9 +458,7 @@ fn report(what: &str, mut samples: Vec<f64>) {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 async fn bench_tray_memory_and_window_latency() {
     let runs: usize = std::env::var("TRAY_BENCH_RUNS").ok().and_then(|runs| runs.parse().ok()).unwrap_or(10);
-    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let tray = TrayHost::start(&bus);
-    let notifications = RecordingDaemon::start(&bus).expect("the notification daemon starts");
+    let Desktop { bus, tray, notifications } = Desktop::start();
     let app = App::launch_with(on_bus(&bus)).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     tray.until_status(&app, STATUS_READY).await;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use softphone_notify::test_support::PrivateBus;
-use softphone_notify::{STATUS_NOTIFIER_WATCHER, watch_tray_host};
+use softphone_notify::{NotifyError, STATUS_NOTIFIER_WATCHER, watch_tray_host};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -20,10 +20,9 @@ async fn panel(bus: &PrivateBus) -> zbus::Connection {
     connection
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panel_that_comes_and_goes_is_followed() {
-    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
-    let (sender, mut changes) = mpsc::unbounded_channel();
+/// Follows `bus`'s tray watcher; what it says arrives on the receiver.
+fn watch(bus: &PrivateBus) -> (tokio::task::JoinHandle<Result<(), NotifyError>>, mpsc::UnboundedReceiver<bool>) {
+    let (sender, changes) = mpsc::unbounded_channel();
     let address = bus.address().to_owned();
     let watch = tokio::spawn(async move {
         watch_tray_host(Some(&address), move |present| {
@@ -31,6 +30,13 @@ async fn a_panel_that_comes_and_goes_is_followed() {
         })
         .await
     });
+    (watch, changes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_that_comes_and_goes_is_followed() {
+    let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
+    let (watch, mut changes) = watch(&bus);
 
     assert!(!next(&mut changes).await, "no panel yet: no tray");
     let first = panel(&bus).await;
@@ -46,14 +52,7 @@ async fn a_panel_that_comes_and_goes_is_followed() {
 async fn a_panel_already_there_is_seen_at_once() {
     let bus = PrivateBus::start().expect("dbus-daemon starts (Debian package dbus)");
     let _panel = panel(&bus).await;
-    let (sender, mut changes) = mpsc::unbounded_channel();
-    let address = bus.address().to_owned();
-    let watch = tokio::spawn(async move {
-        watch_tray_host(Some(&address), move |present| {
-            let _ = sender.send(present);
-        })
-        .await
-    });
+    let (watch, mut changes) = watch(&bus);
     assert!(next(&mut changes).await);
     watch.abort();
 }

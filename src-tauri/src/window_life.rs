@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use softphone_core::call::CallsSnapshot;
 use softphone_core::call_log::CallEngine;
-use softphone_core::window_life::{
-    CloseContext, OnClose, call_up, may_release, new_ringing_call, on_close, starts_in_tray,
-};
+use softphone_core::window_life::{call_up, keeps_running_in_tray, may_release, new_ringing_call, starts_in_tray};
 use tauri::{AppHandle, CloseRequestApi, Manager, Runtime, WebviewWindow, WebviewWindowBuilder, Window};
 use tokio::sync::watch;
 
@@ -30,7 +28,7 @@ const TRAY_NOTICE: &str = "info-tray";
 /// itself then; the webview engine lives in the window, so there the window is made out of sight.
 pub fn start<R: Runtime>(app: &AppHandle<R>, arguments: &[String]) {
     let start_in_tray = app.state::<Database>().settings().start_in_tray;
-    if !starts_in_tray(arguments, start_in_tray, true) {
+    if !starts_in_tray(arguments, start_in_tray) {
         show_window(app);
         return;
     }
@@ -58,7 +56,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, arguments: &[String]) {
 }
 
 /// How long the start waits for the session bus to say whether a panel shows the tray.
-const TRAY_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const TRAY_ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 /// The engine the shell runs with no window: the native one where the webview has no WebRTC
 /// (WebKitGTK); elsewhere the webview engine, which needs the window.
@@ -114,34 +112,23 @@ fn make<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<WebviewWindow<R>> {
 }
 
 /// The agent closed the main window (its ×, or Alt+F4): the phone goes on in the tray, where
-/// the rules allow, and the window is hidden or released; otherwise the app quits.
+/// the rules allow, the window out of sight (released later, see [`release_later`]); otherwise
+/// the app quits.
 pub fn close_requested<R: Runtime>(window: &Window<R>, api: &CloseRequestApi) {
     let app = window.app_handle();
-    let action = on_close(close_context(app));
-    tracing::info!(?action, "the window was closed");
-    match action {
-        OnClose::Quit => return,
-        OnClose::Hide => {
-            api.prevent_close();
-            let _ = window.hide();
-        }
-        OnClose::Release => {
-            api.prevent_close();
-            release_later(app);
-        }
+    let keep = keeps_running_without_window(app);
+    tracing::info!(keep_running_in_tray = keep, "the window was closed");
+    if !keep {
+        return;
     }
+    api.prevent_close();
+    release_later(app);
     tell_about_the_tray_once(app);
 }
 
-/// Hides the window, or releases it where the rule allows (the tray's Show or hide).
+/// Puts the window out of sight (the tray's Show or hide), released later where the rules allow.
 pub fn hide_window<R: Runtime>(app: &AppHandle<R>) {
-    let Some(window) = app.get_webview_window(MAIN) else { return };
-    let context = close_context(app);
-    if may_release(context.engine, context.call_up) {
-        release_later(app);
-    } else {
-        let _ = window.hide();
-    }
+    release_later(app);
 }
 
 /// Whether the main window is on screen.
@@ -151,16 +138,12 @@ pub fn window_shown<R: Runtime>(app: &AppHandle<R>) -> bool {
 
 /// Whether the app goes on when its last window is gone (rather than quitting).
 pub fn keeps_running_without_window<R: Runtime>(app: &AppHandle<R>) -> bool {
-    on_close(close_context(app)) != OnClose::Quit
+    keeps_running_in_tray(app.state::<Database>().settings().keep_running_in_tray, desktop::has_tray(app))
 }
 
-fn close_context<R: Runtime>(app: &AppHandle<R>) -> CloseContext {
-    CloseContext {
-        keep_running_in_tray: app.state::<Database>().settings().keep_running_in_tray,
-        has_tray: desktop::has_tray(app),
-        engine: app.state::<EngineHost>().kind(),
-        call_up: call_up(&app.state::<watch::Receiver<CallsSnapshot>>().borrow()),
-    }
+/// Whether the window's web process may go now (the native engine, no call up).
+fn may_release_now<R: Runtime>(app: &AppHandle<R>) -> bool {
+    may_release(app.state::<EngineHost>().kind(), call_up(&app.state::<watch::Receiver<CallsSnapshot>>().borrow()))
 }
 
 /// Pending releases, managed: each hide or show starts a new generation, and a release only
@@ -191,10 +174,9 @@ fn release_later<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(release_after()).await;
-        let context = close_context(&app);
         if app.state::<Releases>().0.load(Ordering::SeqCst) == generation
             && !window_shown(&app)
-            && may_release(context.engine, context.call_up)
+            && may_release_now(&app)
         {
             release(&app);
         }

@@ -127,6 +127,15 @@ impl Settings {
     /// Most caller-ID numbers kept (a local-presence pool is a few dozen numbers).
     pub const CALLER_NUMBERS_MAX: usize = 500;
 
+    /// These settings as the agent saved them, over `current`: what the app decided by itself
+    /// meanwhile stands (the tray notice given; start at login, turned on by the first login) when
+    /// the window that saved read the settings before it.
+    pub fn keeping_app_decisions_of(mut self, current: &Settings) -> Settings {
+        self.told_about_tray |= current.told_about_tray;
+        self.start_at_login = self.start_at_login.or(current.start_at_login);
+        self
+    }
+
     /// Checks what the types cannot: names are not blank or overlong, and a window has a size.
     /// The region is valid by construction ([`Region`] only holds known codes).
     pub fn validate(&self) -> Result<(), SettingsError> {
@@ -264,6 +273,18 @@ mod tests {
         let newer = Settings { ringtone: "marimba".into(), ..Settings::default() };
         assert_eq!(newer.ringtone(), Ringtone::Classic);
         assert_eq!(newer.validate(), Ok(()), "a newer version's ringtone does not block saving other settings");
+    }
+
+    #[test]
+    fn a_save_from_a_window_that_read_earlier_keeps_what_the_app_decided() {
+        let current = Settings { start_at_login: Some(true), told_about_tray: true, ..Settings::default() };
+        let stale = Settings { ringtone: "chime".into(), ..Settings::default() };
+        let saved = stale.keeping_app_decisions_of(&current);
+        assert_eq!((saved.start_at_login, saved.told_about_tray), (Some(true), true));
+        assert_eq!(saved.ringtone, "chime", "the agent's own change is saved");
+        // The agent's choice, once made, is theirs.
+        let off = Settings { start_at_login: Some(false), ..Settings::default() };
+        assert_eq!(off.keeping_app_decisions_of(&current).start_at_login, Some(false));
     }
 
     #[test]

@@ -9,37 +9,12 @@
 use crate::call::{CallView, CallsSnapshot};
 use crate::call_log::CallEngine;
 
-/// What closing the main window (its title bar's ×, or the tray's Hide) does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnClose {
-    /// The app ends: the agent does not keep it in the tray, or there is no tray to keep it in.
-    Quit,
-    /// The window goes out of sight but keeps its web process (the webview engine carries calls
-    /// in it, or a call is up and the window comes back to it quickly).
-    Hide,
-    /// The window and its web process go; the phone goes on in the shell.
-    Release,
-}
-
-/// What the app knows when the window is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CloseContext {
-    /// The agent's setting ([`crate::settings::Settings::keep_running_in_tray`]).
-    pub keep_running_in_tray: bool,
-    /// The app has a tray icon to come back from.
-    pub has_tray: bool,
-    /// The engine carrying the calls, once chosen.
-    pub engine: Option<CallEngine>,
-    /// A call is not over yet (ringing, dialing, up, held…).
-    pub call_up: bool,
-}
-
-/// What closing the window does in `context`.
-pub fn on_close(context: CloseContext) -> OnClose {
-    if !(context.keep_running_in_tray && context.has_tray) {
-        return OnClose::Quit;
-    }
-    if may_release(context.engine, context.call_up) { OnClose::Release } else { OnClose::Hide }
+/// Whether closing the main window (its title bar's ×, or the tray's Hide) leaves the phone
+/// running in the tray, the window out of sight: the agent keeps it there
+/// ([`crate::settings::Settings::keep_running_in_tray`]) and a panel shows the tray to come back
+/// from. Otherwise the app quits.
+pub fn keeps_running_in_tray(keep_running_in_tray: bool, has_tray: bool) -> bool {
+    keep_running_in_tray && has_tray
 }
 
 /// Whether a window out of sight may lose its web process now: only where the native engine
@@ -64,10 +39,12 @@ pub fn new_ringing_call(before: &CallsSnapshot, calls: &CallsSnapshot) -> bool {
 /// The argument the login item starts the app with.
 pub const AUTOSTART_ARG: &str = "--autostart";
 
-/// Whether the app starts in the tray without its window: started at login (`arguments` hold
-/// [`AUTOSTART_ARG`]) by an agent who asked for it ([`crate::settings::Settings::start_in_tray`]).
-pub fn starts_in_tray(arguments: &[String], start_in_tray: bool, has_tray: bool) -> bool {
-    start_in_tray && has_tray && arguments.iter().any(|argument| argument == AUTOSTART_ARG)
+/// Whether the app asks to start in the tray without its window: started at login (`arguments`
+/// hold [`AUTOSTART_ARG`]) by an agent who asked for it
+/// ([`crate::settings::Settings::start_in_tray`]). It does only if a panel shows the tray, which
+/// the session bus says later.
+pub fn starts_in_tray(arguments: &[String], start_in_tray: bool) -> bool {
+    start_in_tray && arguments.iter().any(|argument| argument == AUTOSTART_ARG)
 }
 
 #[cfg(test)]
@@ -76,22 +53,25 @@ mod tests {
     use crate::call::{CallId, CallSnapshot, Direction, Party, UnixMillis};
 
     #[test]
-    fn closing_quits_hides_or_releases() {
+    fn closing_keeps_the_phone_in_the_tray_only_with_a_tray_to_come_back_from() {
+        assert!(keeps_running_in_tray(true, true));
+        assert!(!keeps_running_in_tray(false, true), "the agent quits by closing");
+        assert!(!keeps_running_in_tray(true, false), "no panel shows the tray");
+    }
+
+    #[test]
+    fn only_the_native_engine_with_no_call_up_lets_the_window_go() {
         use CallEngine::{Native, Webview};
-        // (keep running, tray, engine, call up) -> what closing does
+        // (engine, call up) -> may the window out of sight lose its web process
         let cases = [
-            (false, true, Some(Native), false, OnClose::Quit),
-            (true, false, Some(Native), false, OnClose::Quit),
-            (false, false, Some(Webview), true, OnClose::Quit),
-            (true, true, Some(Native), false, OnClose::Release),
-            (true, true, Some(Native), true, OnClose::Hide),
-            (true, true, Some(Webview), false, OnClose::Hide),
-            (true, true, Some(Webview), true, OnClose::Hide),
-            (true, true, None, false, OnClose::Hide),
+            (Some(Native), false, true),
+            (Some(Native), true, false),
+            (Some(Webview), false, false),
+            (Some(Webview), true, false),
+            (None, false, false),
         ];
-        for (keep_running_in_tray, has_tray, engine, call_up, expected) in cases {
-            let context = CloseContext { keep_running_in_tray, has_tray, engine, call_up };
-            assert_eq!(on_close(context), expected, "{context:?}");
+        for (engine, call_up, expected) in cases {
+            assert_eq!(may_release(engine, call_up), expected, "{engine:?}, call up: {call_up}");
         }
     }
 
@@ -138,12 +118,11 @@ mod tests {
     }
 
     #[test]
-    fn the_app_starts_in_the_tray_only_at_login_when_asked_and_with_a_tray() {
+    fn the_app_asks_for_the_tray_only_at_login_and_when_the_agent_asked() {
         let at_login = vec!["softphone".to_owned(), AUTOSTART_ARG.to_owned()];
         let by_hand = vec!["softphone".to_owned()];
-        assert!(starts_in_tray(&at_login, true, true));
-        assert!(!starts_in_tray(&at_login, false, true), "the agent did not ask");
-        assert!(!starts_in_tray(&by_hand, true, true), "started by hand, the agent wants the window");
-        assert!(!starts_in_tray(&at_login, true, false), "no tray to come back from");
+        assert!(starts_in_tray(&at_login, true));
+        assert!(!starts_in_tray(&at_login, false), "the agent did not ask");
+        assert!(!starts_in_tray(&by_hand, true), "started by hand, the agent wants the window");
     }
 }

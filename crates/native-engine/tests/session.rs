@@ -20,6 +20,7 @@ use softphone_native_engine::{
 };
 use softphone_sim::{FaultSpec, RunningSimulator, SimulatorConfig};
 use softphone_telnyx::{CredentialId, RetryPolicy, TelnyxApi, TelnyxConfig};
+use softphone_wake::test_support::{ip, run_in_new_network_namespace};
 use tokio::sync::mpsc::Receiver;
 
 const API_KEY: &str = "KEY_native_session_test";
@@ -277,11 +278,6 @@ async fn without_a_wake_signal_the_jump_of_the_wall_clock_says_the_computer_slep
     sim.shutdown().await;
 }
 
-fn ip(args: &[&str]) {
-    let output = std::process::Command::new("ip").args(args).output().expect("ip runs (Debian package iproute2)");
-    assert!(output.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
-
 /// Runs in the network namespace [`a_call_survives_an_address_change`] makes: the laptop's
 /// interface (one end of a veth pair) has an address; mid-call it trades it for another, as when Wi-Fi
 /// moves to another network. The network watcher is wired to the session as the shell wires it.
@@ -340,16 +336,5 @@ async fn in_a_namespace_the_address_changes_mid_call() {
 
 #[test]
 fn a_call_survives_an_address_change() {
-    let output = std::process::Command::new("unshare")
-        .arg("--net")
-        .arg(std::env::current_exe().expect("this test binary"))
-        .args(["--ignored", "--exact", "in_a_namespace_the_address_changes_mid_call", "--nocapture"])
-        .output()
-        .expect("unshare runs (util-linux; the suite runs as root)");
-    assert!(
-        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("1 passed"),
-        "in the namespace:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_in_new_network_namespace("in_a_namespace_the_address_changes_mid_call");
 }

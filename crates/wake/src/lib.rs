@@ -6,6 +6,8 @@
 
 pub mod network;
 pub mod sleep;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use network::{NetworkChange, NetworkWatchError, watch_network};
 pub use sleep::{Power, SleepWatchError, watch_logind};

@@ -3,16 +3,11 @@
 //! gets an address, then trades it for another.
 
 use std::net::IpAddr;
-use std::process::Command;
 use std::time::Duration;
 
+use softphone_wake::test_support::{ip, run_in_new_network_namespace};
 use softphone_wake::{NetworkChange, watch_network};
 use tokio::sync::mpsc;
-
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("ip runs (Debian package iproute2)");
-    assert!(output.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
 
 async fn next_change(changes: &mut mpsc::UnboundedReceiver<NetworkChange>) -> NetworkChange {
     tokio::time::timeout(Duration::from_secs(10), changes.recv())
@@ -49,16 +44,5 @@ async fn in_a_fresh_namespace() {
 
 #[test]
 fn an_address_that_comes_or_is_traded_is_one_change() {
-    let output = Command::new("unshare")
-        .arg("--net")
-        .arg(std::env::current_exe().expect("this test binary"))
-        .args(["--ignored", "--exact", "in_a_fresh_namespace", "--nocapture"])
-        .output()
-        .expect("unshare runs (util-linux; the suite runs as root)");
-    assert!(
-        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("1 passed"),
-        "in the namespace:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_in_new_network_namespace("in_a_fresh_namespace");
 }

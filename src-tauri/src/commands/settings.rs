@@ -26,12 +26,9 @@ pub fn save_settings<R: Runtime>(
     database: State<'_, Database>,
     audio: State<'_, Audio>,
     calls: State<'_, mpsc::UnboundedSender<CallEvent>>,
-    mut settings: Settings,
+    settings: Settings,
 ) -> Result<Settings, IpcError> {
-    let current = database.settings();
-    settings.told_about_tray |= current.told_about_tray;
-    settings.start_at_login = settings.start_at_login.or(current.start_at_login);
-    let settings = database.save_settings(settings)?;
+    let settings = database.save_settings(settings.keeping_app_decisions_of(&database.settings()))?;
     apply(&settings, &audio, &calls);
     crate::login_item::apply(&app, settings.start_at_login);
     Ok(settings)

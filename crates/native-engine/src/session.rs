@@ -390,6 +390,7 @@ impl NativeSession {
             match engine.refresh_token(Secret::new(grant.login_token)).await {
                 Ok(()) => {
                     tracing::info!("logged in again with a new login token");
+                    self.shared.token_expires_at.fetch_max(grant.expires_at_unix, Ordering::SeqCst);
                     return;
                 }
                 Err(error) => tracing::warn!(code = %error.code(), %error, "the new login was refused too; retrying"),
@@ -404,6 +405,13 @@ impl NativeSession {
         let due_after = |expires_at_unix| SystemTime::now() + token_refresh_wait(token_remaining(expires_at_unix));
         let mut due = due_after(expires_at_unix);
         loop {
+            // A token minted elsewhere meanwhile (on waking, after a refused login) restarts
+            // the schedule from its own life.
+            let newest = self.shared.token_expires_at.load(Ordering::SeqCst);
+            if newest > expires_at_unix {
+                expires_at_unix = newest;
+                due = due_after(newest);
+            }
             if let Ok(left) = due.duration_since(SystemTime::now())
                 && !left.is_zero()
             {
@@ -426,7 +434,7 @@ impl NativeSession {
             match refreshed {
                 Ok(next) => {
                     tracing::info!(expires_at_unix = next, "login token refreshed");
-                    self.shared.token_expires_at.store(next, Ordering::SeqCst);
+                    self.shared.token_expires_at.fetch_max(next, Ordering::SeqCst);
                     expires_at_unix = next;
                     due = due_after(next);
                 }

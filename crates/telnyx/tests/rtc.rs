@@ -425,6 +425,59 @@ async fn a_reconnection_refused_for_an_expired_token_gets_its_call_back_with_a_f
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refresh_due_while_a_reconnection_logs_in_keeps_the_call() {
+    // The session refreshes its token on a clock of its own; here it falls due while the
+    // reconnection's login waits for a slow Telnyx. A second login then would be taken as a
+    // refresh of the new socket's session and the call would not be reattached.
+    let sim = start().await;
+    let credential_id = credential(&sim).await;
+    let (client, mut events) = connect(&sim, mint(&sim, &credential_id).await).await;
+    let sessid = next(&mut events, "Ready", |e| match e {
+        RtcEvent::Ready { sessid } => Some(sessid.clone()),
+        _ => None,
+    })
+    .await;
+    let _media = answered_call(&client, &mut events, "call-slow-login", Playback::Silence).await;
+    until_sim_call(&sim, "call-slow-login", "media up", |c| c["media_connected"] == true).await;
+
+    control(&sim, "/control/logins", json!({"reply_after_ms": 2500})).await;
+    control(&sim, "/control/sessions/all/drop", json!({})).await;
+    next(&mut events, "Reconnecting", |e| matches!(e, RtcEvent::Reconnecting { .. }).then_some(())).await;
+    // The socket reopens within the first backoff (≤ 63 ms); its login is then held for 2.5 s.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // From here on only the refreshed token logs in (tokens of this second on are good).
+    let cutoff = sim.state().expire_tokens_now();
+    while unix_now() < cutoff {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.refresh_token(mint(&sim, &credential_id).await).await.expect("the new token is taken");
+    control(&sim, "/control/logins", json!({"reply_after_ms": 0})).await;
+
+    let _recovered = reattach(&client, &mut events, "call-slow-login").await;
+    until_sim_call(&sim, "call-slow-login", "reattached with media", |c| {
+        c["state"] == "active" && c["end"].is_null() && c["reattached"].as_u64() >= Some(1)
+    })
+    .await;
+    none_within(&mut events, Duration::from_millis(300), |e| matches!(e, RtcEvent::CallFailed { .. })).await;
+    let sessions = sim.switchboard().sessions();
+    assert_eq!((sessions.len(), sessions[0].sessid.as_str()), (1, sessid.as_str()), "the same session came back");
+
+    // The refreshed token is the one the next reconnection logs in with.
+    control(&sim, "/control/sessions/all/drop", json!({})).await;
+    let outcome = next(&mut events, "Reconnected or LoginFailed", |e| match e {
+        RtcEvent::Reconnected { reattached } => Some(Ok(reattached.clone())),
+        RtcEvent::LoginFailed { error } => Some(Err(error.to_string())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(outcome, Ok(vec!["call-slow-login".to_owned()]));
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn punt_stops_the_client_without_reconnecting() {
     let sim = start().await;
     let (client, mut events, sessid) = ready(&sim).await;

@@ -24,6 +24,9 @@ struct Connection {
     pings_sent: u64,
     /// The noise of hostile mode (see [`super::hostile`]), when the switchboard is hostile.
     hostility: Hostility,
+    /// How long to hold the replies of the frame just handled (a `login` while the control API
+    /// slows logins down).
+    hold_replies: std::time::Duration,
 }
 
 /// Serves one upgraded websocket until the client leaves or the control API drops it.
@@ -41,6 +44,7 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
         pending_attach: Vec::new(),
         pings_sent: 0,
         hostility: Hostility::default(),
+        hold_replies: std::time::Duration::ZERO,
     };
     tracing::debug!(conn = conn.link.id, "websocket open");
     let mut closing = conn.board.closing();
@@ -60,6 +64,10 @@ pub(crate) async fn serve(mut socket: WebSocket, board: Switchboard, query_voice
                     }
                 };
                 let replies = conn.on_the_wire(replies);
+                let hold = std::mem::take(&mut conn.hold_replies);
+                if !hold.is_zero() {
+                    tokio::time::sleep(hold).await;
+                }
                 if !send_all(&mut socket, replies).await {
                     break;
                 }
@@ -212,6 +220,7 @@ impl Connection {
         let ack = || Reply::Method(MethodResult { method: method.to_owned() });
         match method {
             "login" => {
+                self.hold_replies = self.board.login_reply_delay();
                 let params: LoginParams = parse(params)?;
                 let logged_in = self.board.login(
                     &self.link,

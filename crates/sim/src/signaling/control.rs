@@ -11,6 +11,7 @@
 //! | `POST /control/sessions/{id}/punt`     | none (`{id}` = sessid or `all`)                   | `{"sessions": n}` |
 //! | `POST /control/sessions/{id}/freeze`   | none: the socket stays open and goes silent (a sleeping computer's) | `{"sessions": n}` |
 //! | `POST /control/pings`                  | `{"answer": bool}`                                | 204 |
+//! | `POST /control/logins`                 | `{"reply_after_ms": n}`: every `login` reply held that long (a slow Telnyx; 0 = at once) | 204 |
 //! | `POST /control/hostile`                | `{"enabled": bool}` (see [`super::hostile`])      | 204 |
 //! | `POST /control/strict`                 | `{"enabled": bool}` (see [`super::audit`])        | 204 |
 //! | `GET /control/findings`                |                                                   | [`FindingsView`] |
@@ -52,6 +53,7 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/sessions/{id}/freeze", post(freeze_sessions))
         .route("/control/sessions/{id}/punt", post(punt))
         .route("/control/pings", post(pings))
+        .route("/control/logins", post(logins))
         .route("/control/hostile", post(hostile))
         .route("/control/strict", post(strict))
         .route("/control/findings", get(findings).delete(clear_findings))
@@ -212,6 +214,30 @@ async fn pings(State(board): State<Switchboard>, body: Result<Json<PingsBody>, J
             board.set_answer_pings(body.answer);
             StatusCode::NO_CONTENT.into_response()
         }
+        Err(rejection) => body_error(&rejection),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginsBody {
+    reply_after_ms: u64,
+}
+
+/// The longest a login reply may be held: longer than any client waits.
+const LONGEST_LOGIN_HOLD_MS: u64 = 60_000;
+
+async fn logins(State(board): State<Switchboard>, body: Result<Json<LoginsBody>, JsonRejection>) -> Response {
+    match body {
+        Ok(Json(LoginsBody { reply_after_ms })) if reply_after_ms <= LONGEST_LOGIN_HOLD_MS => {
+            board.set_login_reply_delay(std::time::Duration::from_millis(reply_after_ms));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": format!("reply_after_ms is at most {LONGEST_LOGIN_HOLD_MS}") })),
+        )
+            .into_response(),
         Err(rejection) => body_error(&rejection),
     }
 }

@@ -495,6 +495,8 @@ struct Board {
     next_seq: u64,
     ignore_pings: bool,
     hostile: bool,
+    /// How long a connection holds its reply to `login` (a slow Telnyx), zero by default.
+    login_reply_delay: std::time::Duration,
 }
 
 struct Inner {
@@ -667,6 +669,18 @@ impl Switchboard {
     /// Answer client pings (`true`, the default) or ignore them.
     pub fn set_answer_pings(&self, answer: bool) {
         self.board().ignore_pings = !answer;
+    }
+
+    /// How long each reply to `login` is held before it is written (zero: at once). While it is
+    /// held, the connection reads nothing more, as a busy server's socket.
+    pub fn login_reply_delay(&self) -> std::time::Duration {
+        self.board().login_reply_delay
+    }
+
+    /// Holds every reply to `login` for `delay` from now on (zero: answer at once).
+    pub fn set_login_reply_delay(&self, delay: std::time::Duration) {
+        self.board().login_reply_delay = delay;
+        tracing::info!(delay_ms = delay.as_millis() as u64, "login replies held");
     }
 
     /// Whether every frame sent comes with noise (see [`super::hostile`]).

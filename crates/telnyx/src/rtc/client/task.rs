@@ -83,6 +83,17 @@ struct Pending {
     deadline: Instant,
 }
 
+/// Where the current socket's login stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginState {
+    /// Sent, not answered yet.
+    InFlight,
+    /// Accepted (the gateway may still be registering).
+    Accepted,
+    /// Refused: the next login command logs in again.
+    Refused,
+}
+
 /// Why a socket's loop ended.
 #[derive(Debug)]
 enum SocketEnd {
@@ -105,6 +116,8 @@ pub(super) struct Task {
     ready: bool,
     /// The current socket's login is a reconnection.
     reconnection: bool,
+    /// The current socket's login.
+    login: LoginState,
     gateway_polls: u32,
     gateway_poll_at: Option<Instant>,
     /// `reattached_sessions` of the last `clientReady`.
@@ -137,6 +150,7 @@ impl Task {
             last_inbound: Instant::now(),
             ready: false,
             reconnection: false,
+            login: LoginState::InFlight,
             gateway_polls: 0,
             gateway_poll_at: None,
             reattached: Vec::new(),
@@ -275,6 +289,11 @@ impl Task {
                             let _ = reply.send(());
                             break;
                         }
+                        // A refreshed token: the reconnection's login uses it.
+                        Some(Command::Login { login, reply }) => {
+                            self.config.login = login;
+                            let _ = reply.send(Ok(Value::Null));
+                        }
                         Some(other) => refuse(other, RtcError::Reconnecting),
                     },
                 }
@@ -392,6 +411,7 @@ impl Task {
 
     fn send_login_with(&mut self, login: RtcLogin, previous_sessid: Option<String>, reply: Option<Reply>) {
         self.reconnection = previous_sessid.is_some();
+        self.login = LoginState::InFlight;
         let mut params = json!({
             "userVariables": {"push_when_active": false, "pn_late_fanout": false},
             "reconnection": self.reconnection,
@@ -434,6 +454,10 @@ impl Task {
             if let Purpose::Bye { call_id, cause } = &pending.purpose {
                 self.end_locally(call_id, cause).await;
             }
+            // An unanswered login is as good as refused: the next login command logs in again.
+            if matches!(pending.purpose, Purpose::Login) {
+                self.login = LoginState::Refused;
+            }
             if let Some(reply) = pending.reply {
                 let _ = reply.send(Err(error));
             }
@@ -471,7 +495,7 @@ impl Task {
     async fn on_command(&mut self, command: Command) {
         let Some(sessid) = self.sessid.clone() else {
             match command {
-                Command::Login { login, reply } => self.send_login_with(login, None, Some(reply)),
+                Command::Login { login, reply } => self.log_in_again(login, reply),
                 other => refuse(other, RtcError::Reconnecting),
             }
             return;
@@ -545,17 +569,34 @@ impl Task {
                 let params = json!({"sessid": sessid, "sdp": sdp, "dialogParams": dialog, "User-Agent": user_agent});
                 self.request("telnyx_rtc.attach", params, Purpose::Attach(call_id), Some(reply));
             }
-            Command::Login { login, reply } => {
-                self.config.login = login.clone();
-                // After a reconnection's login was refused (its token expired while the socket
-                // was down), the new login asks for the same session again, so the calls
-                // waiting for it are reattached. On a live session it is a plain refresh.
-                let previous = (self.reconnection && !self.ready && self.voice_sdk_id.is_some()).then_some(sessid);
-                self.send_login_with(login, previous, Some(reply));
-            }
+            Command::Login { login, reply } => self.log_in_again(login, reply),
             // Handled where the socket is served.
             Command::Disconnect { reply } | Command::Reconnect { reply, .. } => {
                 let _ = reply.send(());
+            }
+        }
+    }
+
+    /// A new token (a refresh, or the retry after a refused login); later logins use it.
+    fn log_in_again(&mut self, login: RtcLogin, reply: Reply) {
+        self.config.login = login.clone();
+        match (self.login, self.ready) {
+            // The socket's login is on its way, or accepted with the gateway still registering:
+            // a second login now would be taken as a refresh of the session this socket has
+            // so far, and a reconnection would lose the calls it is bringing back. The token
+            // waits for the next login.
+            (LoginState::InFlight, _) | (LoginState::Accepted, false) => {
+                tracing::debug!("telnyx_rtc: a login is under way; the new token is kept for the next one");
+                let _ = reply.send(Ok(Value::Null));
+            }
+            // A plain refresh of a live session.
+            (LoginState::Accepted, true) => self.send_login_with(login, None, Some(reply)),
+            // After a refused reconnection (its token expired while the socket was down), the
+            // new login asks for the same session again, so the calls waiting for it come back.
+            (LoginState::Refused, _) => {
+                let previous =
+                    self.sessid.clone().filter(|_| self.reconnection && !self.ready && self.voice_sdk_id.is_some());
+                self.send_login_with(login, previous, Some(reply));
             }
         }
     }
@@ -643,12 +684,14 @@ impl Task {
         match pending.purpose {
             Purpose::Login => match outcome {
                 Ok(result) => {
+                    self.login = LoginState::Accepted;
                     if let Some(sessid) = result.get("sessid").and_then(Value::as_str) {
                         self.sessid = Some(sessid.to_owned());
                     }
                     respond(reply, Ok(result));
                 }
                 Err(error) => {
+                    self.login = LoginState::Refused;
                     let error = RtcError::LoginFailed {
                         code: error.code,
                         message: server_text(&error.message, &self.secrets()),

@@ -14,7 +14,7 @@ step "format"
 cargo fmt --all --check
 
 # Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
-NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-dialer softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media
+NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-dialer softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media softphone-release
   softphone-notify softphone-wake softphone-native-engine softphone)
 
 step "clippy: native crates"
@@ -33,8 +33,9 @@ step "conformance: the real @telnyx/webrtc SDK in headless Chromium against the 
 # (tests/webview_engine.rs first builds ui/engine-harness.html with trunk into $CARGO_TARGET_DIR/engine-harness-dist)
 cargo test --locked -p softphone-conformance -- --test-threads=1
 
-step "build: ui (trunk, offline, release with wasm-opt: what ships) and the app with the ui embedded"
+step "build: ui (trunk, offline, release with wasm-opt: what ships), the app as 0.1.1 (the updater test's payload) and the app with the ui embedded"
 (cd ui && trunk build --offline --release)
+./scripts/build-update-payload.sh
 cargo build --locked -p softphone --features custom-protocol
 
 step "end to end: the real window under Xvfb via tauri-driver"

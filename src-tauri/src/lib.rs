@@ -17,6 +17,7 @@ mod logging;
 mod login_item;
 mod notifications;
 mod power;
+mod updates;
 mod web_process;
 mod window_life;
 
@@ -76,6 +77,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(session_dials)
         .manage(web_process::WindowReloads::default())
         .manage(window_life::Releases::default())
+        .manage(updates::Updates::default())
         .manage(account)
         .invoke_handler(tauri::generate_handler![
             commands::account::get_app_info,
@@ -141,6 +143,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::settings::unplug_fake_audio_device,
             commands::settings::preview_ringtone,
             commands::desktop::report_window_failure,
+            commands::updates::get_update_status,
+            commands::updates::check_for_update,
+            commands::updates::install_update,
         ])
 }
 
@@ -179,8 +184,11 @@ pub fn run() {
     let window_state = tauri_plugin_window_state::Builder::default()
         .with_state_flags(tauri_plugin_window_state::StateFlags::all() - tauri_plugin_window_state::StateFlags::VISIBLE)
         .build();
-    let app_builder =
-        tauri::Builder::default().plugin(single_instance).plugin(window_state).plugin(login_item::plugin());
+    let app_builder = tauri::Builder::default()
+        .plugin(single_instance)
+        .plugin(window_state)
+        .plugin(login_item::plugin())
+        .plugin(updates::plugin());
     let app = builder(app_builder, ShellConfig::from_env())
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event
@@ -193,7 +201,7 @@ pub fn run() {
             let log_dir = app.path().app_log_dir()?;
             let guard = logging::init(&log_dir)?;
             app.manage(guard);
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), log_dir = %log_dir.display(), "softphone started");
+            tracing::info!(version = %app.package_info().version, log_dir = %log_dir.display(), "softphone started");
             let data_dir = app.path().app_data_dir()?;
             match app.state::<database::Database>().open_in(&data_dir) {
                 Ok(interrupted) => tracing::info!(interrupted, dir = %data_dir.display(), "database open"),
@@ -219,6 +227,7 @@ pub fn run() {
             login_item::apply(app.handle(), settings.start_at_login);
             login_item::on_after_first_login(app.handle());
             power::watch(app.handle(), |app| app.state::<engine::EngineHost>().wake());
+            updates::watch(app.handle());
             let arguments: Vec<String> = std::env::args().collect();
             window_life::start(app.handle(), &arguments);
             window_life::follow_calls(app.handle());

@@ -58,9 +58,9 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
 
 /// The adapters: each holds one thing outside the shell (the account and its keychain, the sound
 /// devices, the database, the tray, the call engines, the log, the notification service, the
-/// window's web process, the greeting files, the operating system's sleep signals). The crate
-/// root wires them to each other.
-const ADAPTERS: [&str; 10] = [
+/// window's web process, the greeting files, the operating system's sleep signals, the update
+/// feed). The crate root wires them to each other.
+const ADAPTERS: [&str; 11] = [
     "account",
     "audio",
     "database",
@@ -70,6 +70,7 @@ const ADAPTERS: [&str; 10] = [
     "logging",
     "notifications",
     "power",
+    "updates",
     "web_process",
 ];
 /// What any module may use: the coded errors, the clock, and the connection state the status bar

@@ -324,6 +324,19 @@ pub fn app() -> Html {
                     backend::on_settings_updated(on_settings, on_error.clone()).await;
                 }
                 {
+                    let on_update = {
+                        let dispatch = dispatch.clone();
+                        Callback::from(move |status| dispatch.dispatch(AppAction::UpdateChanged(status)))
+                    };
+                    backend::on_update_updated(on_update, on_error.clone()).await;
+                    let dispatch = dispatch.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(status) = backend::get_update_status().await {
+                            dispatch.dispatch(AppAction::UpdateChanged(status));
+                        }
+                    });
+                }
+                {
                     let dispatch = dispatch.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         if let Ok(status) = backend::get_desktop_status().await {
@@ -493,6 +506,8 @@ pub fn app() -> Html {
                     region={state.region()}
                     start_at_login={state.settings.as_ref().and_then(|settings| settings.start_at_login)}
                     on_settings_saved={{ let dispatch = state.dispatcher(); Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings))) }}
+                    update={state.update.clone()}
+                    app_version={state.app_info.as_ref().map(|info| info.version.clone())}
                 />
             </main>
             <RenderWatch />
@@ -505,6 +520,8 @@ pub fn app() -> Html {
                 engine_notice={state.engine_notice.clone()}
                 {on_help}
                 {on_simulate_inbound}
+                update={state.update.clone()}
+                on_open_updates={{ let dispatch = state.dispatcher(); Callback::from(move |()| dispatch.dispatch(AppAction::Open(Section::Settings))) }}
             />
             if *help_open {
                 <div id="help-overlay" class="overlay" role="dialog" aria-label="Keyboard shortcuts"

@@ -15,6 +15,7 @@ use softphone_core::ipc::{
 };
 use softphone_core::lead::{DoNotCallImportReport, ImportProgress, ImportReport, Lead, LeadId, Page};
 use softphone_core::settings::Settings;
+use softphone_core::updates::UpdateStatus;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -521,6 +522,26 @@ pub async fn on_dial_requested(on_number: Callback<String>, on_error: Callback<I
 /// The app changed a setting by itself, for the life of the window.
 pub async fn on_settings_updated(on_settings: Callback<Settings>, on_error: Callback<IpcError>) {
     listen_forever(event::SETTINGS_UPDATED, on_settings, on_error).await;
+}
+
+/// Where updates stand now.
+pub async fn get_update_status() -> Result<UpdateStatus, IpcError> {
+    invoke(command::GET_UPDATE_STATUS, &NoArgs {}).await
+}
+
+/// Looks for an update now.
+pub async fn check_for_update() -> Result<UpdateStatus, IpcError> {
+    invoke(command::CHECK_FOR_UPDATE, &NoArgs {}).await
+}
+
+/// Installs the update on offer (between calls) and restarts into it.
+pub async fn install_update() -> Result<(), IpcError> {
+    invoke(command::INSTALL_UPDATE, &NoArgs {}).await
+}
+
+/// Where updates stand, at every change, for the life of the window.
+pub async fn on_update_updated(on_status: Callback<UpdateStatus>, on_error: Callback<IpcError>) {
+    listen_forever(event::UPDATE_UPDATED, on_status, on_error).await;
 }
 
 /// Notifications or Do Not Disturb changed, for the life of the window.

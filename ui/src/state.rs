@@ -83,6 +83,8 @@ pub struct AppState {
     pub engine_notice: Option<String>,
     /// The latest audio device change (a headset unplugged), until the agent dismisses it.
     pub audio_notice: Option<String>,
+    /// Where updates stand, as the shell says.
+    pub update: softphone_core::updates::UpdateStatus,
 }
 
 impl AppState {
@@ -128,6 +130,8 @@ pub enum AppAction {
     SettingsLoaded(Settings),
     /// An audio device went away or failed (`Some`), or the agent dismissed the notice.
     AudioNotice(Option<String>),
+    /// Where updates stand changed (or was read).
+    UpdateChanged(softphone_core::updates::UpdateStatus),
 }
 
 impl Reducible for AppState {
@@ -151,6 +155,7 @@ impl Reducible for AppState {
             AppAction::DesktopUpdated(status) => next.desktop = Some(status),
             AppAction::SettingsLoaded(settings) => next.settings = Some(settings),
             AppAction::AudioNotice(notice) => next.audio_notice = notice,
+            AppAction::UpdateChanged(status) => next.update = status,
             AppAction::EngineChosen { engine, notice } => {
                 next.engine = engine;
                 next.engine_notice = notice;

@@ -197,7 +197,8 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::CallRefused
         | ErrorCode::StoreFailed
         | ErrorCode::AudioUnavailable
-        | ErrorCode::EngineFailed => return error.message.clone(),
+        | ErrorCode::EngineFailed
+        | ErrorCode::UpdateRefused => return error.message.clone(),
         ErrorCode::DemoOnly => "That works in demo mode only (without Telnyx credentials).",
     };
     fixed.to_owned()

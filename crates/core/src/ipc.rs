@@ -71,6 +71,9 @@ pub mod command {
     /// Fake audio devices only (`SOFTPHONE_FAKE_AUDIO`): unplugs one, as a test would a headset.
     pub const UNPLUG_FAKE_AUDIO_DEVICE: &str = "unplug_fake_audio_device";
     pub const REPORT_WINDOW_FAILURE: &str = "report_window_failure";
+    pub const GET_UPDATE_STATUS: &str = "get_update_status";
+    pub const CHECK_FOR_UPDATE: &str = "check_for_update";
+    pub const INSTALL_UPDATE: &str = "install_update";
 }
 
 /// Names of the events the shell emits (`noun://verb`).
@@ -96,6 +99,8 @@ pub mod event {
     pub const DIAL_REQUESTED: &str = "dial://requested";
     /// Payload: [`super::AudioNotice`], when a chosen audio device went away or failed.
     pub const AUDIO_DEVICE_CHANGED: &str = "audio://device-changed";
+    /// Payload: [`crate::updates::UpdateStatus`], whenever it changes.
+    pub const UPDATE_UPDATED: &str = "update://updated";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
@@ -392,6 +397,9 @@ pub enum ErrorCode {
     EngineFailed,
     /// The action exists only in demo mode (e.g. simulating an inbound call).
     DemoOnly,
+    /// An update was not installed: its signature is not the app's key's, the feed is unusable,
+    /// or writing it failed. The running version is untouched.
+    UpdateRefused,
 }
 
 /// The error every command returns: `{ "code": "...", "message": "..." }`.

@@ -13,4 +13,5 @@ pub mod lead;
 pub mod phone;
 pub mod secret;
 pub mod settings;
+pub mod updates;
 pub mod window_life;

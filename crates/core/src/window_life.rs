@@ -48,7 +48,7 @@ pub fn starts_in_tray(arguments: &[String], start_in_tray: bool) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::call::{CallId, CallSnapshot, Direction, Party, UnixMillis};
 
@@ -75,7 +75,8 @@ mod tests {
         }
     }
 
-    fn snapshot(calls: &[(&str, CallView)]) -> CallsSnapshot {
+    /// Calls in the given views (for this crate's tests).
+    pub(crate) fn snapshot(calls: &[(&str, CallView)]) -> CallsSnapshot {
         CallsSnapshot {
             calls: calls
                 .iter()

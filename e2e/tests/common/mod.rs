@@ -79,6 +79,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Command-line arguments for the app (e.g. a `tel:` link).
     pub args: Vec<String>,
+    /// Another app binary than [`app_binary`] (e.g. an installed copy an update replaces).
+    pub binary: Option<PathBuf>,
 }
 
 impl App {
@@ -94,7 +96,7 @@ impl App {
 
     pub async fn launch_with(launch: Launch) -> App {
         assert!(std::env::var_os("DISPLAY").is_some(), "the e2e suite needs an X display: run it under xvfb-run");
-        let application = app_binary();
+        let application = launch.binary.clone().unwrap_or_else(app_binary);
         let data_home = launch.data_home.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         let port = free_port();
         let native_port = free_port();
@@ -114,7 +116,7 @@ impl App {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("tauri-driver starts (scripts/setup.sh installs it)");
-        let driver = DriverProcess(driver);
+        let driver = DriverProcess { driver, application: application.clone() };
         wait_for_port(port).await;
         let capabilities = json!({
             "browserName": "wry",
@@ -529,17 +531,21 @@ pub async fn hang_up_as_caller(app: &App, call_id: &str) {
 /// tauri-driver, stopped with SIGTERM when dropped (also when a scenario panics): SIGKILL would
 /// orphan the WebKitWebDriver it started. The app goes with the WebDriver session; one whose
 /// session already ended (its web process was killed) would outlive it, so it is ended too.
-struct DriverProcess(Child);
+struct DriverProcess {
+    driver: Child,
+    /// The binary it runs as the app.
+    application: PathBuf,
+}
 
 impl DriverProcess {
     /// The descendant of tauri-driver running the app binary.
     fn app_pid(&self) -> Option<u32> {
-        let binary = std::fs::canonicalize(app_binary()).ok()?;
+        let binary = std::fs::canonicalize(&self.application).ok()?;
         let parents: std::collections::HashMap<u32, u32> =
             processes().into_iter().map(|process| (process.pid, process.ppid)).collect();
         let descends_from_driver = |mut pid: u32| {
             while let Some(&parent) = parents.get(&pid) {
-                if parent == self.0.id() {
+                if parent == self.driver.id() {
                     return true;
                 }
                 pid = parent;
@@ -558,8 +564,8 @@ impl Drop for DriverProcess {
     fn drop(&mut self) {
         let app = self.app_pid();
         let born = app.and_then(start_time);
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = self.0.wait();
+        let _ = Command::new("kill").args(["-TERM", &self.driver.id().to_string()]).status();
+        let _ = self.driver.wait();
         let Some(app) = app else { return };
         // Still the same process (same start time, not a reused pid): a moment to exit, then ended.
         let same_process = || born.is_some() && start_time(app) == born;
@@ -704,6 +710,7 @@ impl RealAccount {
                 ("RUST_LOG".into(), log_filter.into()),
             ],
             args: Vec::new(),
+            binary: None,
         }
     }
 

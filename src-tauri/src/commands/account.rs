@@ -17,9 +17,10 @@ use crate::database::Database;
 
 #[tauri::command]
 #[tracing::instrument(skip_all)]
-pub fn get_app_info() -> AppInfo {
+pub fn get_app_info<R: Runtime>(app: AppHandle<R>) -> AppInfo {
     AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        // The bundle's version (what the updater compares), not only the crate's.
+        version: app.package_info().version.to_string(),
         tauri_version: tauri::VERSION.to_owned(),
         os: std::env::consts::OS.to_owned(),
     }

@@ -8,4 +8,5 @@ pub mod dialing;
 pub mod leads;
 pub mod numbers;
 pub mod settings;
+pub mod updates;
 pub mod voicemail;

@@ -13,6 +13,7 @@ mod section_page;
 mod settings;
 mod sidebar;
 mod status_bar;
+mod updates;
 
 pub use calls_panel::CallsPanel;
 pub use ringing_banner::RingingBanner;

@@ -28,6 +28,9 @@ pub struct SectionPageProps {
     pub start_at_login: Option<bool>,
     /// The settings were saved.
     pub on_settings_saved: Callback<softphone_core::settings::Settings>,
+    /// Where updates stand, and the running version.
+    pub update: softphone_core::updates::UpdateStatus,
+    pub app_version: Option<String>,
 }
 
 /// The body of each section: its heading, a line saying what it is for, and its screen.
@@ -39,7 +42,9 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Lists => "Work a list of leads, preview or power, within the calling rules.",
         Section::Leads => "Your lead list, searchable offline.",
         Section::Calls => "Every call you make or receive.",
-        Section::Settings => "Telnyx credentials (kept in the keychain), region, call engine and audio devices.",
+        Section::Settings => {
+            "Telnyx credentials (kept in the keychain), region, call engine, audio devices and updates."
+        }
         Section::Diagnostics => "The call engine, the connection and the media of every call.",
     };
     let body = match section {
@@ -55,7 +60,11 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         }
         Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
         Section::Settings => {
-            html! { <Settings on_saved={props.on_settings_saved.clone()} start_at_login={props.start_at_login} /> }
+            html! {
+                <Settings on_saved={props.on_settings_saved.clone()} start_at_login={props.start_at_login}
+                    update={props.update.clone()} app_version={props.app_version.clone()}
+                    call_up={softphone_core::window_life::call_up(&props.calls)} />
+            }
         }
         Section::Diagnostics => html! { <DiagnosticsPage /> },
     };

@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use super::calling_settings::CallingSettings;
 use super::disposition_settings::DispositionSettings;
+use super::updates::UpdatesSection;
 use crate::backend;
 use crate::wording;
 
@@ -17,6 +18,10 @@ pub struct SettingsProps {
     pub on_saved: Callback<softphone_core::settings::Settings>,
     /// Whether the app starts at login, as in force.
     pub start_at_login: Option<bool>,
+    /// Where updates stand, the running version, and whether a call is up (updates wait).
+    pub update: softphone_core::updates::UpdateStatus,
+    pub app_version: Option<String>,
+    pub call_up: bool,
 }
 
 /// Credentials: what is configured (never the values), a write-only form, and removal; then the
@@ -133,6 +138,7 @@ pub fn settings(props: &SettingsProps) -> Html {
             }
             <CallingSettings on_saved={props.on_saved.clone()} start_at_login={props.start_at_login} />
             <DispositionSettings />
+            <UpdatesSection status={props.update.clone()} version={props.app_version.clone()} call_up={props.call_up} />
         </div>
     }
 }

@@ -18,6 +18,9 @@ pub struct StatusBarProps {
     pub on_help: Callback<()>,
     /// Demo mode: the simulator rings this phone from a lead.
     pub on_simulate_inbound: Callback<()>,
+    /// Where updates stand, and how to open Settings → Updates.
+    pub update: softphone_core::updates::UpdateStatus,
+    pub on_open_updates: Callback<()>,
 }
 
 #[function_component(StatusBar)]
@@ -55,6 +58,7 @@ pub fn status_bar(props: &StatusBarProps) -> Html {
                 <span id="shell-error" class="shell-error">{ &error.message }</span>
             }
             <span class="spacer"></span>
+            <super::updates::UpdateNotice status={props.update.clone()} on_open={props.on_open_updates.clone()} />
             <DoNotDisturbToggle on={props.desktop.as_ref().is_some_and(|status| status.do_not_disturb)} />
             <button id="help-open" class="link-button" title="Keyboard shortcuts (F1)" onclick={props.on_help.reform(|_| ())}>{ "Shortcuts" }</button>
             <span id="app-version" class="version" title={props.app_info.as_ref().map(|info| format!("Tauri {} on {}", info.tauri_version, info.os))}>

@@ -9,6 +9,13 @@ step() { printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 step "set-up"
 ./scripts/setup.sh
 cargo fetch --locked
+# Incremental caches only grow (37 GB after two weeks of sessions filled the disk mid-run): past
+# 15 GB they go, and the workspace's own crates compile once from scratch.
+incremental="$CARGO_TARGET_DIR/debug/incremental"
+if [ -d "$incremental" ] && [ "$(du -s --block-size=1G "$incremental" | cut -f1)" -gt 15 ]; then
+  echo "removing $incremental ($(du -sh "$incremental" | cut -f1))"
+  rm -rf "$incremental"
+fi
 
 step "format"
 cargo fmt --all --check

@@ -9,6 +9,14 @@ step() { printf '\n==> [%4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 step "set-up"
 ./scripts/setup.sh
 cargo fetch --locked
+# Cargo shares artifacts between clones in one target directory (its fingerprints do not hold the
+# clone's path), so code that compiled in `env!("CARGO_MANIFEST_DIR")` would name the other clone's
+# files. A build from another clone than the last recompiles those crates.
+built_for="$CARGO_TARGET_DIR/.built-for-clone"
+if [ "$(cat "$built_for" 2>/dev/null)" != "$PWD" ]; then
+  grep -rl CARGO_MANIFEST_DIR --include=*.rs crates src-tauri ui e2e conformance | xargs touch
+  mkdir -p "$CARGO_TARGET_DIR" && echo "$PWD" > "$built_for"
+fi
 # Incremental caches only grow (37 GB after two weeks of sessions filled the disk mid-run): past
 # 15 GB they go, and the workspace's own crates compile once from scratch.
 incremental="$CARGO_TARGET_DIR/debug/incremental"

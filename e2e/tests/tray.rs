@@ -536,6 +536,80 @@ async fn bench_tray_memory_on_an_account() {
     app.close().await;
 }
 
+/// The tray over a working hour: an inbound call every `TRAY_SOAK_CALL_EVERY_S` (default 60 s),
+/// answered in the window that comes up, talked for 5 s, hung up by the caller; then the window is
+/// closed into the tray. With the window released between calls (the default: released 300 ms
+/// after it is closed) or kept (`TRAY_SOAK_KEEP_WINDOW=1`: only hidden). PSS of all processes is
+/// printed every 10 minutes and at the end, in the tray. `TRAY_SOAK_MINUTES` (default 60). Run:
+/// `SOFTPHONE_APP_BIN=… xvfb-run -a cargo test -p softphone-e2e --test tray bench_tray_soak --
+/// --ignored --nocapture`. Figures only: nothing is asserted but that every call rang and ended.
+#[tokio::test]
+#[ignore = "benchmark (an hour): run with --ignored --nocapture"]
+async fn bench_tray_soak() {
+    let setting = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let minutes = setting("TRAY_SOAK_MINUTES", 60);
+    let call_every = Duration::from_secs(setting("TRAY_SOAK_CALL_EVERY_S", 60));
+    let keep_window = setting("TRAY_SOAK_KEEP_WINDOW", 0) == 1;
+    let Desktop { bus, tray, notifications: _notifications } = Desktop::start();
+    let mut launch = Launch::on_bus(&bus);
+    let release_after = if keep_window { "86400000" } else { "300" };
+    launch.env.push(("SOFTPHONE_WINDOW_RELEASE_AFTER_MS".into(), release_after.into()));
+    let app = App::launch_with(launch).await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    tray.until_status(&app, STATUS_READY).await;
+    let mode = if keep_window { "window kept (hidden)" } else { "window released" };
+    let close = |app: &App| {
+        let web_process = app.web_process();
+        app.close_window();
+        web_process
+    };
+    let web_process = close(&app);
+    soak_settle(&app, web_process, keep_window).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (start_pss, start_parts) = pss_mib(&app);
+    println!(
+        "\ntray soak, {mode}, {minutes} min, a call every {call_every:?} (app {}):",
+        common::app_binary().display()
+    );
+    println!("  0 min, 0 calls: {start_pss:.0} MiB ({start_parts})");
+    let began = Instant::now();
+    let end = began + Duration::from_secs(minutes * 60);
+    let mut next_sample = began + Duration::from_secs(600);
+    let mut calls = 0u32;
+    while Instant::now() < end {
+        let due = Instant::now() + call_every;
+        let call_id = common::ring_from(&app, LEAD_NUMBER, &format!("Soak caller {calls}")).await;
+        until_window_on_screen(&app, true).await;
+        app.follow_window().await;
+        app.find("#calls-panel .answer").await.click().await.expect("answer");
+        app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        common::hang_up_as_caller(&app, &call_id).await;
+        app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+        calls += 1;
+        let web_process = close(&app);
+        soak_settle(&app, web_process, keep_window).await;
+        if Instant::now() >= next_sample {
+            let (pss, parts) = pss_mib(&app);
+            println!("  {} min, {calls} calls: {pss:.0} MiB ({parts})", began.elapsed().as_secs() / 60);
+            next_sample += Duration::from_secs(600);
+        }
+        tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (pss, parts) = pss_mib(&app);
+    println!("  end, {} min, {calls} calls, in the tray: {pss:.0} MiB ({parts})", began.elapsed().as_secs() / 60);
+    app.close().await;
+}
+
+/// The window closed in the soak: out of sight, and released unless it is kept.
+async fn soak_settle(app: &App, web_process: Option<u32>, keep_window: bool) {
+    until_window_on_screen(app, false).await;
+    if !keep_window && let Some(web_process) = web_process {
+        until_process_gone(app, web_process, "the released window's web process").await;
+    }
+}
+
 /// The marks of ui/src/paint_marks.rs.
 mod paint_marks {
     pub const RINGING_SHOWN: &str = "ringing-shown";

@@ -20,7 +20,7 @@ use softphone_native_engine::{
 };
 use softphone_sim::{FaultSpec, RunningSimulator, SimulatorConfig};
 use softphone_telnyx::{CredentialId, RetryPolicy, TelnyxApi, TelnyxConfig};
-use softphone_wake::test_support::{ip, run_in_new_network_namespace};
+use softphone_wake::test_support::{SideNamespace, ip, run_in_new_network_namespace};
 use tokio::sync::mpsc::Receiver;
 
 const API_KEY: &str = "KEY_native_session_test";
@@ -31,6 +31,8 @@ struct RestTokens {
     api: TelnyxApi,
     credential: CredentialId,
     signaling_url: String,
+    /// The STUN/TURN servers each grant names (Telnyx always names some).
+    ice_servers: Vec<softphone_core::ipc::IceServer>,
     minted: AtomicU32,
 }
 
@@ -43,7 +45,7 @@ impl TokenSource for RestTokens {
                 login_token: token.jwt().expose().to_owned(),
                 expires_at_unix: token.expires_at().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs()),
                 signaling_url: self.signaling_url.clone(),
-                ice_servers: Vec::new(),
+                ice_servers: self.ice_servers.clone(),
             })
         })
     }
@@ -63,6 +65,11 @@ async fn simulator(token_ttl: Duration) -> RunningSimulator {
 }
 
 fn rest_tokens(sim: &RunningSimulator) -> Arc<RestTokens> {
+    rest_tokens_naming(sim, Vec::new())
+}
+
+/// [`rest_tokens`] whose grants name `ice_servers`.
+fn rest_tokens_naming(sim: &RunningSimulator, ice_servers: Vec<softphone_core::ipc::IceServer>) -> Arc<RestTokens> {
     let api = TelnyxApi::new(TelnyxConfig {
         base_url: sim.base_url(),
         connect_timeout: Duration::from_secs(2),
@@ -80,6 +87,7 @@ fn rest_tokens(sim: &RunningSimulator) -> Arc<RestTokens> {
         api,
         credential: CredentialId::new(credential.id),
         signaling_url: sim.ws_url(),
+        ice_servers,
         minted: AtomicU32::new(0),
     })
 }
@@ -337,4 +345,105 @@ async fn in_a_namespace_the_address_changes_mid_call() {
 #[test]
 fn a_call_survives_an_address_change() {
     run_in_new_network_namespace("in_a_namespace_the_address_changes_mid_call");
+}
+
+/// Runs in the network namespace [`a_call_survives_its_old_path_dying_with_the_address`] makes.
+/// The simulator lives in a second namespace across a veth pair, as Telnyx lives across the
+/// laptop's network: it listens, and its media answers, on 10.77.0.1 (and is reachable on
+/// 10.77.1.1 too). The laptop starts on 10.77.0.2; mid-call it moves to 10.77.1.3 with a default
+/// route through 10.77.1.1, as on another Wi-Fi. Nothing reaches the old address any more, so the
+/// old socket and the old media are dead without anyone saying so: the change alone must bring
+/// the call back, on a new socket and new media, with audio both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run inside a network namespace by a_call_survives_its_old_path_dying_with_the_address"]
+async fn in_a_namespace_the_old_path_dies_with_the_address_mid_call() {
+    ip(&["link", "set", "lo", "up"]);
+    let side = SideNamespace::start();
+    ip(&["link", "add", "softphone0", "type", "veth", "peer", "name", "softphone1"]);
+    ip(&["link", "set", "softphone1", "netns", &side.pid().to_string()]);
+    side.ip(&["link", "set", "lo", "up"]);
+    side.ip(&["addr", "add", "10.77.0.1/24", "dev", "softphone1"]);
+    side.ip(&["addr", "add", "10.77.1.1/24", "dev", "softphone1"]);
+    side.ip(&["link", "set", "softphone1", "up"]);
+    ip(&["addr", "add", "10.77.0.2/24", "dev", "softphone0"]);
+    ip(&["link", "set", "softphone0", "up"]);
+    ip(&["route", "add", "default", "via", "10.77.0.1"]);
+    let beside = side.runtime();
+    // Telnyx names its STUN/TURN servers with every token: the simulator's, beside.
+    let turn = beside
+        .spawn(async {
+            let config = softphone_sim::turn::TurnConfig {
+                listen: "10.77.0.1:3478".parse().expect("an address"),
+                ..softphone_sim::turn::TurnConfig::default()
+            };
+            softphone_sim::turn::TurnServer::start(config).expect("the STUN/TURN server starts beside")
+        })
+        .await
+        .expect("the STUN/TURN server starts beside");
+    let stun = softphone_core::ipc::IceServer {
+        urls: vec![format!("stun:{}", turn.local_addr())],
+        username: None,
+        credential: None,
+    };
+    let sim = beside
+        .spawn(simulator_with_config(SimulatorConfig {
+            listen: "10.77.0.1:0".parse().expect("an address"),
+            media_ip: "10.77.0.1".parse().expect("an address"),
+            api_keys: vec![API_KEY.to_owned()],
+            token_ttl: Duration::from_secs(3600),
+            ..SimulatorConfig::default()
+        }))
+        .await
+        .expect("the simulator starts beside");
+    let tokens = rest_tokens_naming(&sim, vec![stun]);
+    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
+    let speaker = audio.clone();
+    let config = sdk_timings_with_quick_supervision(Duration::from_secs(3600));
+    let SessionStart { session, mut events, first_start } =
+        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
+    first_start.expect("the engine starts across the veth pair");
+    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
+    let changes = Arc::new(AtomicU32::new(0));
+    let watcher = {
+        let (session, changes) = (session.clone(), Arc::clone(&changes));
+        tokio::spawn(softphone_wake::watch_network(move |change| {
+            eprintln!("the network changed: {change:?}");
+            changes.fetch_add(1, Ordering::SeqCst);
+            let session = session.clone();
+            tokio::spawn(async move { session.wake().await });
+        }))
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let call_id = CallId(common::uuid_like("old-path-dies-call"));
+    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
+    common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
+    until_sim(&sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+
+    // Another network: the old address goes, and with it every packet of the old socket and media.
+    let changed = std::time::Instant::now();
+    ip(&["addr", "add", "10.77.1.3/24", "dev", "softphone0"]);
+    ip(&["addr", "del", "10.77.0.2/24", "dev", "softphone0"]);
+    ip(&["route", "replace", "default", "via", "10.77.1.1"]);
+    next_connection(&mut events, "re-registering", |change| matches!(change, ConnectionChange::Reconnecting { .. }))
+        .await;
+    let took = back_with_the_call(&sim, &mut events, &call_id, changed).await;
+    eprintln!("address change, old path dead -> the call active again: {} ms", took.as_millis());
+    common::until_speaker_plays(&speaker, common::SIM_TONE_HZ).await;
+    let reattached_from = sim.switchboard().sessions();
+    assert_eq!(reattached_from.len(), 1, "the same session, not a second one: {reattached_from:?}");
+    assert_eq!(changes.load(Ordering::SeqCst), 1, "one change, one re-registration");
+    watcher.abort();
+    session.shutdown().await;
+    beside.spawn(async move { sim.shutdown().await }).await.expect("the simulator stops");
+    drop(turn);
+    beside.shutdown_background();
+}
+
+#[test]
+fn a_call_survives_its_old_path_dying_with_the_address() {
+    run_in_new_network_namespace("in_a_namespace_the_old_path_dies_with_the_address_mid_call");
+}
+
+async fn simulator_with_config(config: SimulatorConfig) -> RunningSimulator {
+    common::simulator_with(config).await
 }

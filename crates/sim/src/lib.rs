@@ -58,6 +58,9 @@ pub struct SimulatorConfig {
     pub token_ttl: Duration,
     /// Timings of the signaling side (pings, ringing, reattach window).
     pub signaling: SignalingConfig,
+    /// The address the far ends' media sockets and ICE host candidates are on: loopback, unless
+    /// a test puts the simulator behind a network of its own (another namespace, a veth pair).
+    pub media_ip: std::net::IpAddr,
 }
 
 impl Default for SimulatorConfig {
@@ -68,6 +71,7 @@ impl Default for SimulatorConfig {
             api_keys: vec![DEFAULT_API_KEY.to_owned()],
             token_ttl: DEFAULT_TOKEN_TTL,
             signaling: SignalingConfig::default(),
+            media_ip: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 }
@@ -79,6 +83,7 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("api_keys", &format_args!("<{} redacted>", self.api_keys.len()))
             .field("token_ttl", &self.token_ttl)
             .field("signaling", &self.signaling)
+            .field("media_ip", &self.media_ip)
             .finish()
     }
 }
@@ -114,7 +119,7 @@ impl Simulator {
             .map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
         let state = SimState::new(config.api_keys, config.token_ttl);
-        let switchboard = Switchboard::new(state.clone(), config.signaling);
+        let switchboard = Switchboard::with_media_on(state.clone(), config.signaling, config.media_ip);
         let app = router(state.clone(), switchboard.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

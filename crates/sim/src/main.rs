@@ -76,6 +76,7 @@ async fn main() -> ExitCode {
             answer_delay: Duration::from_millis(cli.answer_delay_ms),
             ..SignalingConfig::default()
         },
+        ..SimulatorConfig::default()
     };
     let sim = match Simulator::start(config).await {
         Ok(sim) => sim,

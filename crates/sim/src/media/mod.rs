@@ -151,6 +151,10 @@ pub struct FarEnd {
     /// The DTLS role it takes when it answers; when it offers it says `actpass`.
     #[serde(default)]
     pub dtls_answer: DtlsAnswerRole,
+    /// The address its media socket and host candidate are on (`None`: 127.0.0.1). The
+    /// simulator sets it from [`crate::SimulatorConfig::media_ip`].
+    #[serde(skip)]
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// What the media peer has received.

@@ -149,9 +149,11 @@ fn rtc_config(far_end: FarEnd) -> RtcConfig {
 }
 
 impl Peer {
-    /// A fresh `Rtc` with a host candidate on a new 127.0.0.1 socket.
+    /// A fresh `Rtc` with a host candidate on a new socket on the far end's address (127.0.0.1
+    /// unless the simulator serves media elsewhere).
     fn new(shared: Arc<Mutex<Shared>>, source: Source, far_end: FarEnd) -> Result<Peer, MediaError> {
-        let socket = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let ip = far_end.address.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0))?;
         let local_addr = socket.local_addr()?;
         let now = Instant::now();
         let mut rtc = rtc_config(far_end).build(now);

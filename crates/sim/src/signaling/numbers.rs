@@ -93,7 +93,7 @@ impl Behaviour {
             Behaviour::DtlsPassive => (FarEndCodecs::All, false, DtlsAnswerRole::Passive),
             _ => return FarEnd::default(),
         };
-        FarEnd { codecs, ice_lite, dtls_answer }
+        FarEnd { codecs, ice_lite, dtls_answer, address: None }
     }
 }
 

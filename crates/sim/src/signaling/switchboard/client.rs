@@ -147,7 +147,7 @@ impl Switchboard {
         let mut incompatible = false;
         let (media, answer_sdp) = match (playback, params.sdp.as_deref()) {
             (Some(playback), Some(offer)) => {
-                match MediaSession::answer_as(behaviour.far_end(), offer, playback.to_media()) {
+                match MediaSession::answer_as(self.media_here(behaviour.far_end()), offer, playback.to_media()) {
                     Ok((media, answer)) => (Some(Arc::new(media)), Some(answer)),
                     Err(MediaError::NoAudio) if client_sdp::audio_port(offer).is_some() => {
                         // FreeSWITCH: "NO CODECS", the call fails with INCOMPATIBLE_DESTINATION.
@@ -487,7 +487,7 @@ impl Switchboard {
                     None => continue,
                 }
             };
-            let (media, offer) = match MediaSession::offer_as(far_end, playback.to_media()) {
+            let (media, offer) = match MediaSession::offer_as(self.media_here(far_end), playback.to_media()) {
                 Ok(pair) => pair,
                 Err(error) => {
                     tracing::warn!(%error, %call_id, "no media for the reattached call");

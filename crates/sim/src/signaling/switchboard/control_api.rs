@@ -53,8 +53,8 @@ impl Switchboard {
         let sessid = Self::pick_session(&self.board(), request.to.as_deref())?;
         let playback = request.playback.unwrap_or(PlaybackSpec::Tone { hz: 440.0 });
         let far_end = request.far_end.unwrap_or_default();
-        let (media, offer) =
-            MediaSession::offer_as(far_end, playback.to_media()).map_err(|e| ControlError::Media(e.to_string()))?;
+        let (media, offer) = MediaSession::offer_as(self.media_here(far_end), playback.to_media())
+            .map_err(|e| ControlError::Media(e.to_string()))?;
         let call_id = uuid::Uuid::new_v4().to_string();
         let mut board = self.board();
         let Some(session) = board.sessions.get(&sessid) else {

@@ -511,6 +511,8 @@ struct Inner {
     audit: Audit,
     /// Numbers the control API scripted, by their normalized form: they override the directory.
     scripted: Mutex<std::collections::HashMap<String, Behaviour>>,
+    /// Where the far ends' media sockets are.
+    media_ip: std::net::IpAddr,
 }
 
 /// Sessions and calls of one simulator. Cheap to clone; clones share everything.
@@ -554,6 +556,11 @@ fn clip_headers(headers: &[CustomHeader]) -> Vec<CustomHeader> {
 impl Switchboard {
     /// An empty switchboard that verifies logins against `sim`.
     pub fn new(sim: SimState, config: SignalingConfig) -> Self {
+        Self::with_media_on(sim, config, std::net::IpAddr::from([127, 0, 0, 1]))
+    }
+
+    /// [`Switchboard::new`] with the far ends' media on `media_ip`.
+    pub fn with_media_on(sim: SimState, config: SignalingConfig, media_ip: std::net::IpAddr) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -564,6 +571,7 @@ impl Switchboard {
                 closing: watch::Sender::new(false),
                 audit: Audit::default(),
                 scripted: Mutex::default(),
+                media_ip,
             }),
         }
     }
@@ -659,6 +667,11 @@ impl Switchboard {
         if conn.tx.try_send(Outgoing::Text(text)).is_err() {
             tracing::warn!(sessid, "connection outbox full or closed; server request dropped");
         }
+    }
+
+    /// `far_end` with its media on this simulator's media address.
+    pub(crate) fn media_here(&self, far_end: FarEnd) -> FarEnd {
+        FarEnd { address: Some(self.inner.media_ip), ..far_end }
     }
 
     /// Whether client pings are answered (the control API can turn this off).

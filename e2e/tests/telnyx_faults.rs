@@ -20,18 +20,6 @@ use softphone_sim::FaultSpec;
 /// The simulator's tone number, ringing the app as an inbound caller.
 const TONE_NUMBER: &str = "+15555550100";
 
-async fn ring_and_answer(app: &App, account: &common::RealAccount) -> String {
-    let started = account
-        .sim
-        .switchboard()
-        .start_inbound(softphone_sim::signaling::InboundCall { from: TONE_NUMBER.into(), ..Default::default() })
-        .expect("the simulator rings the app");
-    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
-    app.find("#calls-panel .answer").await.click().await.expect("answer");
-    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
-    started.call_id
-}
-
 fn sim_call(account: &common::RealAccount, call_id: &str) -> Value {
     let call = account.sim.switchboard().calls().into_iter().find(|call| call.id == call_id);
     serde_json::to_value(call).expect("a call view serializes")
@@ -92,7 +80,7 @@ async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
     eprintln!("telnyx faults: ready {:?} after token minting answered again", recovering.elapsed());
 
     // A socket drop mid-call: the call is recovered, not hung up.
-    let call_id = ring_and_answer(&app, &account).await;
+    let call_id = common::ring_and_answer(&app, &account, TONE_NUMBER).await;
     until_far_end_hears_the_agent(&account, &call_id).await;
     let reattached_before = sim_call(&account, &call_id)["reattached"].as_u64().unwrap_or(0);
     assert_eq!(account.sim.switchboard().drop_sessions("all").expect("the simulator drops the socket"), 1);
@@ -122,7 +110,7 @@ async fn a_call_longer_than_its_login_token_still_recovers_from_a_drop() {
     let logged_in = Instant::now();
 
     // The call lasts more than twice the token's life: it stays up all along.
-    let call_id = ring_and_answer(&app, &account).await;
+    let call_id = common::ring_and_answer(&app, &account, TONE_NUMBER).await;
     while logged_in.elapsed() < SHORT_TOKEN_TTL * 2 + Duration::from_secs(1) {
         let state = app.find("#calls-panel .call-state").await.text().await.unwrap_or_default();
         assert_eq!(state, "Active", "the call stays up while its token is replaced\n{}", app.log_tail());
@@ -150,7 +138,7 @@ async fn a_token_that_lapsed_while_the_socket_was_down_is_replaced_and_the_call_
     let app = App::launch_with(account.launch(None, "info")).await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     account.save_in_settings(&app).await;
-    let call_id = ring_and_answer(&app, &account).await;
+    let call_id = common::ring_and_answer(&app, &account, TONE_NUMBER).await;
     until_far_end_hears_the_agent(&account, &call_id).await;
 
     // The laptop slept: its token lapsed (the app's timers did not run) and the socket died.

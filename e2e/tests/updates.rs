@@ -157,14 +157,7 @@ async fn an_update_installs_between_calls_with_consent_and_the_app_comes_back_on
     app.wait_for_text("#update-notice", |text| text == "Update 0.1.1 available").await;
 
     // A call is up: the update waits for it.
-    account
-        .sim
-        .switchboard()
-        .start_inbound(softphone_sim::signaling::InboundCall { from: TONE_NUMBER.into(), ..Default::default() })
-        .expect("the simulator rings the app");
-    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
-    app.find("#calls-panel .answer").await.click().await.expect("answer");
-    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    common::ring_and_answer(&app, &account, TONE_NUMBER).await;
     app.find("#update-notice").await.click().await.expect("the notice opens Settings");
     app.wait_for_text("#update-status", |text| text == "Version 0.1.1 is ready to install.").await;
     let notes = app.wait_for_text("#update-notes", |text| text.contains("Calls ring after the laptop wakes.")).await;

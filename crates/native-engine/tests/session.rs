@@ -286,27 +286,24 @@ async fn without_a_wake_signal_the_jump_of_the_wall_clock_says_the_computer_slep
     sim.shutdown().await;
 }
 
-/// Runs in the network namespace [`a_call_survives_an_address_change`] makes: the laptop's
-/// interface (one end of a veth pair) has an address; mid-call it trades it for another, as when Wi-Fi
-/// moves to another network. The network watcher is wired to the session as the shell wires it.
-/// The simulator and its media listen on loopback here, so the old path does not break by
-/// itself: what is tested is that the change alone re-registers at once and the call comes back
-/// on new media with audio both ways (a dead old path is the frozen-socket test's).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run inside a network namespace by a_call_survives_an_address_change"]
-async fn in_a_namespace_the_address_changes_mid_call() {
-    ip(&["link", "set", "lo", "up"]);
-    ip(&["link", "add", "softphone0", "type", "veth", "peer", "name", "softphone1"]);
-    ip(&["addr", "add", "10.77.0.2/24", "dev", "softphone0"]);
-    ip(&["link", "set", "softphone0", "up"]);
-    let sim = simulator(Duration::from_secs(3600)).await;
-    let tokens = rest_tokens(&sim);
+/// A session on `tokens` with the network watcher wired to it as the shell wires it, and a call
+/// named `name` to the tone number up with the far end hearing the agent.
+struct WatchedCall {
+    session: NativeSession,
+    events: Receiver<NativeEngineEvent>,
+    speaker: AudioSystem,
+    call_id: CallId,
+    changes: Arc<AtomicU32>,
+    watcher: tokio::task::JoinHandle<Result<(), softphone_wake::NetworkWatchError>>,
+}
+
+async fn call_with_the_network_watched(sim: &RunningSimulator, tokens: Arc<RestTokens>, name: &str) -> WatchedCall {
     let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
     let speaker = audio.clone();
     // The SDK's own timings: a dead socket would take 25 s to notice by its pings.
     let config = sdk_timings_with_quick_supervision(Duration::from_secs(3600));
     let SessionStart { session, mut events, first_start } =
-        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
+        NativeSession::start(tokens as Arc<dyn TokenSource>, audio, config).await;
     first_start.expect("the engine starts");
     next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
     let changes = Arc::new(AtomicU32::new(0));
@@ -321,24 +318,53 @@ async fn in_a_namespace_the_address_changes_mid_call() {
     };
     // The start-up listing is no change.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let call_id = CallId(common::uuid_like("address-change-call"));
+    let call_id = CallId(common::uuid_like(name));
     session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
     common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
-    until_sim(&sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+    until_sim(sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+    WatchedCall { session, events, speaker, call_id, changes, watcher }
+}
+
+impl WatchedCall {
+    /// After the address changed (at `changed`): one re-registration, and the call back with
+    /// audio both ways on new media; returns how long that took. Ends the session.
+    async fn back_after_the_change(mut self, sim: &RunningSimulator, changed: std::time::Instant) -> Duration {
+        next_connection(&mut self.events, "re-registering", |change| {
+            matches!(change, ConnectionChange::Reconnecting { .. })
+        })
+        .await;
+        let took = back_with_the_call(sim, &mut self.events, &self.call_id, changed).await;
+        // The agent hears the far end on the new media too.
+        common::until_speaker_plays(&self.speaker, common::SIM_TONE_HZ).await;
+        assert_eq!(self.changes.load(Ordering::SeqCst), 1, "one change, one re-registration");
+        self.watcher.abort();
+        self.session.shutdown().await;
+        took
+    }
+}
+
+/// Runs in the network namespace [`a_call_survives_an_address_change`] makes: the laptop's
+/// interface (one end of a veth pair) has an address; mid-call it trades it for another, as when Wi-Fi
+/// moves to another network. The network watcher is wired to the session as the shell wires it.
+/// The simulator and its media listen on loopback here, so the old path does not break by
+/// itself: what is tested is that the change alone re-registers at once and the call comes back
+/// on new media with audio both ways (a dead old path is the frozen-socket test's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run inside a network namespace by a_call_survives_an_address_change"]
+async fn in_a_namespace_the_address_changes_mid_call() {
+    ip(&["link", "set", "lo", "up"]);
+    ip(&["link", "add", "softphone0", "type", "veth", "peer", "name", "softphone1"]);
+    ip(&["addr", "add", "10.77.0.2/24", "dev", "softphone0"]);
+    ip(&["link", "set", "softphone0", "up"]);
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let call = call_with_the_network_watched(&sim, rest_tokens(&sim), "address-change-call").await;
 
     // Another network: the old address goes, a new one comes.
     let changed = std::time::Instant::now();
     ip(&["addr", "add", "10.77.1.3/24", "dev", "softphone0"]);
     ip(&["addr", "del", "10.77.0.2/24", "dev", "softphone0"]);
-    next_connection(&mut events, "re-registering", |change| matches!(change, ConnectionChange::Reconnecting { .. }))
-        .await;
-    let took = back_with_the_call(&sim, &mut events, &call_id, changed).await;
+    let took = call.back_after_the_change(&sim, changed).await;
     eprintln!("address change -> the call active again: {} ms", took.as_millis());
-    // The agent hears the far end on the new media too.
-    common::until_speaker_plays(&speaker, common::SIM_TONE_HZ).await;
-    assert_eq!(changes.load(Ordering::SeqCst), 1, "one change, one re-registration");
-    watcher.abort();
-    session.shutdown().await;
     sim.shutdown().await;
 }
 
@@ -395,45 +421,17 @@ async fn in_a_namespace_the_old_path_dies_with_the_address_mid_call() {
         }))
         .await
         .expect("the simulator starts beside");
-    let tokens = rest_tokens_naming(&sim, vec![stun]);
-    let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
-    let speaker = audio.clone();
-    let config = sdk_timings_with_quick_supervision(Duration::from_secs(3600));
-    let SessionStart { session, mut events, first_start } =
-        NativeSession::start(Arc::clone(&tokens) as Arc<dyn TokenSource>, audio, config).await;
-    first_start.expect("the engine starts across the veth pair");
-    next_connection(&mut events, "ready", |change| matches!(change, ConnectionChange::Ready)).await;
-    let changes = Arc::new(AtomicU32::new(0));
-    let watcher = {
-        let (session, changes) = (session.clone(), Arc::clone(&changes));
-        tokio::spawn(softphone_wake::watch_network(move |change| {
-            eprintln!("the network changed: {change:?}");
-            changes.fetch_add(1, Ordering::SeqCst);
-            let session = session.clone();
-            tokio::spawn(async move { session.wake().await });
-        }))
-    };
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let call_id = CallId(common::uuid_like("old-path-dies-call"));
-    session.send(EngineCommand::Dial { call_id: call_id.clone(), number: TONE.to_owned(), caller_number: None });
-    common::next_update(&mut events, &call_id, "active", state(SdkState::Active)).await;
-    until_sim(&sim, &call_id.0, "the agent heard", |call| far_end_hears(call, MIC_HZ)).await;
+    let call = call_with_the_network_watched(&sim, rest_tokens_naming(&sim, vec![stun]), "old-path-dies-call").await;
 
     // Another network: the old address goes, and with it every packet of the old socket and media.
     let changed = std::time::Instant::now();
     ip(&["addr", "add", "10.77.1.3/24", "dev", "softphone0"]);
     ip(&["addr", "del", "10.77.0.2/24", "dev", "softphone0"]);
     ip(&["route", "replace", "default", "via", "10.77.1.1"]);
-    next_connection(&mut events, "re-registering", |change| matches!(change, ConnectionChange::Reconnecting { .. }))
-        .await;
-    let took = back_with_the_call(&sim, &mut events, &call_id, changed).await;
+    let took = call.back_after_the_change(&sim, changed).await;
     eprintln!("address change, old path dead -> the call active again: {} ms", took.as_millis());
-    common::until_speaker_plays(&speaker, common::SIM_TONE_HZ).await;
-    let reattached_from = sim.switchboard().sessions();
-    assert_eq!(reattached_from.len(), 1, "the same session, not a second one: {reattached_from:?}");
-    assert_eq!(changes.load(Ordering::SeqCst), 1, "one change, one re-registration");
-    watcher.abort();
-    session.shutdown().await;
+    let sessions = sim.switchboard().sessions();
+    assert_eq!(sessions.len(), 1, "the same session, not a second one: {sessions:?}");
     beside.spawn(async move { sim.shutdown().await }).await.expect("the simulator stops");
     drop(turn);
     beside.shutdown_background();

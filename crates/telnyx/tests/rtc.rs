@@ -152,6 +152,18 @@ async fn ready(sim: &RunningSimulator) -> (RtcClient, Receiver<RtcEvent>, String
     (client, events, sessid)
 }
 
+/// [`ready`] on a credential of its own, which more tokens can be minted for.
+async fn ready_on_a_credential(sim: &RunningSimulator) -> (RtcClient, Receiver<RtcEvent>, String, String) {
+    let credential_id = credential(sim).await;
+    let (client, mut events) = connect(sim, mint(sim, &credential_id).await).await;
+    let sessid = next(&mut events, "Ready", |e| match e {
+        RtcEvent::Ready { sessid } => Some(sessid.clone()),
+        _ => None,
+    })
+    .await;
+    (client, events, sessid, credential_id)
+}
+
 /// An outbound call to `number`, answered, with media: `(far end stand-in, call id)`.
 async fn answered_call(
     client: &RtcClient,
@@ -195,13 +207,7 @@ async fn reattach(client: &RtcClient, events: &mut Receiver<RtcEvent>, call_id: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_login_gets_ready_keeps_pinging_refreshes_and_disconnects() {
     let sim = start().await;
-    let credential_id = credential(&sim).await;
-    let (client, mut events) = connect(&sim, mint(&sim, &credential_id).await).await;
-    let sessid = next(&mut events, "Ready", |e| match e {
-        RtcEvent::Ready { sessid } => Some(sessid.clone()),
-        _ => None,
-    })
-    .await;
+    let (client, mut events, sessid, credential_id) = ready_on_a_credential(&sim).await;
     // Server pings every 300 ms and the client answers with its own; nothing reconnects.
     none_within(&mut events, Duration::from_millis(1500), |e| matches!(e, RtcEvent::Reconnecting { .. })).await;
     let sessions = sim.switchboard().sessions();
@@ -394,13 +400,7 @@ async fn dropped_socket_reconnects_and_the_call_is_reattached_with_media() {
 async fn a_reconnection_refused_for_an_expired_token_gets_its_call_back_with_a_fresh_token() {
     // A laptop asleep past the token's life: the socket is dead and the token expired.
     let sim = start_with_token_ttl(Duration::from_secs(2)).await;
-    let credential_id = credential(&sim).await;
-    let (client, mut events) = connect(&sim, mint(&sim, &credential_id).await).await;
-    let sessid = next(&mut events, "Ready", |e| match e {
-        RtcEvent::Ready { sessid } => Some(sessid.clone()),
-        _ => None,
-    })
-    .await;
+    let (client, mut events, sessid, credential_id) = ready_on_a_credential(&sim).await;
     let _media = answered_call(&client, &mut events, "call-asleep", Playback::Silence).await;
     until_sim_call(&sim, "call-asleep", "media up", |c| c["media_connected"] == true).await;
     tokio::time::sleep(Duration::from_millis(3100)).await;
@@ -430,13 +430,7 @@ async fn a_token_refresh_due_while_a_reconnection_logs_in_keeps_the_call() {
     // reconnection's login waits for a slow Telnyx. A second login then would be taken as a
     // refresh of the new socket's session and the call would not be reattached.
     let sim = start().await;
-    let credential_id = credential(&sim).await;
-    let (client, mut events) = connect(&sim, mint(&sim, &credential_id).await).await;
-    let sessid = next(&mut events, "Ready", |e| match e {
-        RtcEvent::Ready { sessid } => Some(sessid.clone()),
-        _ => None,
-    })
-    .await;
+    let (client, mut events, sessid, credential_id) = ready_on_a_credential(&sim).await;
     let _media = answered_call(&client, &mut events, "call-slow-login", Playback::Silence).await;
     until_sim_call(&sim, "call-slow-login", "media up", |c| c["media_connected"] == true).await;
 

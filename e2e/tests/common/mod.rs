@@ -728,6 +728,20 @@ impl RealAccount {
     }
 }
 
+/// The simulator (as Telnyx) rings the app from `from`; the agent answers in the window. Returns
+/// the call's id.
+pub async fn ring_and_answer(app: &App, account: &RealAccount, from: &str) -> String {
+    let started = account
+        .sim
+        .switchboard()
+        .start_inbound(softphone_sim::signaling::InboundCall { from: from.into(), ..Default::default() })
+        .expect("the simulator rings the app");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    app.find("#calls-panel .answer").await.click().await.expect("answer");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    started.call_id
+}
+
 /// 32 random hex digits (std's hasher keys are random per process).
 pub fn random_hex() -> String {
     use std::hash::BuildHasher;

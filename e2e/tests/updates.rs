@@ -5,7 +5,8 @@
 //! - while a call is up the update waits (the button is disabled, and the shell refuses too);
 //! - between calls the agent installs it: the app replaces its own binary, restarts into 0.1.1,
 //!   and comes back with its data and its account, logged in, without the agent doing anything;
-//! - a payload signed with another key is refused with a sentence, and nothing changes.
+//! - a payload signed with another key is refused with a sentence, and nothing changes;
+//! - an update the app cannot write says why, stays on offer, and the app goes on.
 //!
 //! The app runs from a copy of its binary in a directory of the test's own (the "installed"
 //! app the update replaces). The 0.1.1 payload is built by scripts/test.sh
@@ -126,6 +127,33 @@ fn log_since_start_as(data_home: &Path, version: &str) -> Option<String> {
     log.rfind(&marker).map(|at| log[at..].to_owned())
 }
 
+/// Clicks the status bar's notice, and waits until Settings → Updates has been scrolled into
+/// view (a click while the page still scrolls would land elsewhere).
+async fn open_updates_from_the_notice(app: &App) {
+    app.find("#update-notice").await.click().await.expect("the notice opens Settings");
+    let deadline = Instant::now() + common::UI_TIMEOUT;
+    loop {
+        let in_view = app
+            .client
+            .execute(
+                "const section = document.getElementById('settings-updates');
+                 if (!section) return false;
+                 const box = section.getBoundingClientRect();
+                 return box.top >= 0 && box.bottom <= window.innerHeight;",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|value| value.as_bool())
+            .unwrap_or(false);
+        if in_view {
+            return;
+        }
+        assert!(Instant::now() < deadline, "Settings → Updates never came into view");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Ends a process this test started (the app restarted into the update, outside tauri-driver).
 fn stop(pid: u32) {
     let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
@@ -158,7 +186,7 @@ async fn an_update_installs_between_calls_with_consent_and_the_app_comes_back_on
 
     // A call is up: the update waits for it.
     common::ring_and_answer(&app, &account, TONE_NUMBER).await;
-    app.find("#update-notice").await.click().await.expect("the notice opens Settings");
+    open_updates_from_the_notice(&app).await;
     app.wait_for_text("#update-status", |text| text == "Version 0.1.1 is ready to install.").await;
     let notes = app.wait_for_text("#update-notes", |text| text.contains("Calls ring after the laptop wakes.")).await;
     assert!(notes.contains("The tray keeps the phone."), "{notes}");
@@ -245,6 +273,54 @@ async fn an_update_signed_with_another_key_is_refused_and_nothing_changes() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(app.app_pid(), pid, "the app did not restart");
     app.wait_for_text("#app-version", |text| text == "v0.1.0").await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    app.close().await;
+}
+
+/// Keeps a file immutable (`chattr +i`: not even root may replace it) until dropped.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn make(path: &Path) -> Immutable {
+        let made = std::process::Command::new("chattr").arg("+i").arg(path).status().expect("chattr runs (e2fsprogs)");
+        assert!(made.success(), "{} could not be made immutable", path.display());
+        Immutable(path.to_owned())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_that_cannot_be_written_says_why_and_the_app_goes_on() {
+    let payload = std::fs::read(payload_0_1_1()).expect("the payload is read");
+    let keys = UpdateKeys::generate(None).expect("a key pair for this run");
+    let signature = sign_update(&keys.secret_key_file, None, &payload, "softphone-0.1.1", "0.1.1").expect("signed");
+    let feed = serve_feed(payload, signature).await;
+    let (_install_dir, installed) = install_app();
+    let before = std::fs::read(&installed).expect("the installed app");
+    let mut launch = Launch::default();
+    launch.env.extend(env_for_updates(&feed, &keys, 1000));
+    launch.binary = Some(installed.clone());
+    let app = App::launch_with(launch).await;
+    let pid = app.app_pid();
+    app.wait_for_text("#update-notice", |text| text == "Update 0.1.1 available").await;
+    // The installed app cannot be replaced (as an install the agent may not write to).
+    let _locked = Immutable::make(&installed);
+    open_updates_from_the_notice(&app).await;
+    app.find("#update-install").await.click().await.expect("install");
+    let said = app.wait_for_text("#update-status", |text| text.contains("could not be installed")).await;
+    assert!(
+        said.starts_with("Version 0.1.1 could not be installed (") && said.ends_with("Your version stays as it is."),
+        "{said}"
+    );
+    app.wait_for_text("#update-install", |text| text == "Install 0.1.1 and restart").await;
+    app.screenshot("update-could-not-be-written").await;
+    assert!(std::fs::read(&installed).expect("the installed app") == before, "the binary is untouched");
+    assert_eq!(app.app_pid(), pid, "the app did not restart");
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
     app.close().await;
 }

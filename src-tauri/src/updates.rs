@@ -159,9 +159,12 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, IpcEr
 pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<(), IpcError> {
     may_install(&app.state::<watch::Receiver<CallsSnapshot>>().borrow())?;
     let updates = app.state::<Updates>();
-    let Ok(_one_at_a_time) = updates.busy.try_lock() else {
-        return Err(IpcError::new(ErrorCode::CallRefused, "The app is already looking for or installing an update."));
-    };
+    // A look at the feed still finishing (it said "available" a moment ago) is waited for; a
+    // second go-ahead while one installs is not another install.
+    let _one_at_a_time = updates.busy.lock().await;
+    if matches!(updates.status(), UpdateStatus::Restarting { .. }) {
+        return Err(IpcError::new(ErrorCode::CallRefused, "The update is installed; the app is restarting into it."));
+    }
     let Some(update) = updates.offered.lock().ok().and_then(|offered| offered.clone()) else {
         return Err(IpcError::new(ErrorCode::NotFound, "No update is waiting to be installed; look for one first."));
     };

@@ -117,7 +117,11 @@ impl App {
             .spawn()
             .expect("tauri-driver starts (scripts/setup.sh installs it)");
         let driver = DriverProcess { driver, application: application.clone() };
+        // tauri-driver listens at once, but forwards the new session to WebKitWebDriver, which it
+        // starts beside it: asked before that one listens, it drops the request unanswered (CI's
+        // first launch after a cold build met "IncompleteMessage"). Both ports, then.
         wait_for_port(port).await;
+        wait_for_port(native_port).await;
         let capabilities = json!({
             "browserName": "wry",
             "tauri:options": { "application": application, "args": launch.args },
@@ -593,7 +597,7 @@ async fn wait_for_port(port: u16) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("tauri-driver did not listen on port {port} within 20 s");
+    panic!("nothing listened on port {port} within 20 s (tauri-driver, or the WebKitWebDriver it starts)");
 }
 
 /// gnome-keyring-daemon on the private bus, stopped by pid when dropped.

@@ -98,40 +98,54 @@ impl App {
         assert!(std::env::var_os("DISPLAY").is_some(), "the e2e suite needs an X display: run it under xvfb-run");
         let application = launch.binary.clone().unwrap_or_else(app_binary);
         let data_home = launch.data_home.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
-        let port = free_port();
-        let native_port = free_port();
-        let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("XDG_DATA_HOME", data_home.path().join("data"))
-            .env("XDG_CONFIG_HOME", data_home.path().join("config"))
-            .env("XDG_CACHE_HOME", data_home.path().join("cache"))
-            // The login item goes to $HOME/.config/autostart (tauri-plugin-autostart ignores
-            // XDG_CONFIG_HOME): a home of the scenario's own, never the tester's.
-            .env("HOME", data_home.path().join("home"))
-            .env("RUST_LOG", "info")
-            .env("SOFTPHONE_FAKE_AUDIO", FAKE_AUDIO)
-            // The scenario's own environment comes last, so it can override the defaults above.
-            .envs(launch.env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tauri-driver starts (scripts/setup.sh installs it)");
-        let driver = DriverProcess { driver, application: application.clone() };
-        // tauri-driver listens at once, but forwards the new session to WebKitWebDriver, which it
-        // starts beside it: asked before that one listens, it drops the request unanswered (CI's
-        // first launch after a cold build met "IncompleteMessage"). Both ports, then.
-        wait_for_port(port).await;
-        wait_for_port(native_port).await;
         let capabilities = json!({
             "browserName": "wry",
             "tauri:options": { "application": application, "args": launch.args },
         });
         let capabilities = capabilities.as_object().expect("object").clone();
-        let client = ClientBuilder::native()
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a WebDriver session on the app");
+        // Twice at most: twice in clean-clone runs, on a cold machine, tauri-driver dropped the
+        // new-session request unanswered ("IncompleteMessage") and the app never started. Not
+        // understood yet (LEARNINGS, session 15); tauri-driver's own output now reaches the log.
+        // A fresh driver on fresh ports gets a second try; an app that cannot start fails both.
+        let mut attempt = 1;
+        let (client, driver) = loop {
+            let port = free_port();
+            let native_port = free_port();
+            let driver = Command::new("tauri-driver")
+                .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+                .env("XDG_DATA_HOME", data_home.path().join("data"))
+                .env("XDG_CONFIG_HOME", data_home.path().join("config"))
+                .env("XDG_CACHE_HOME", data_home.path().join("cache"))
+                // The login item goes to $HOME/.config/autostart (tauri-plugin-autostart ignores
+                // XDG_CONFIG_HOME): a home of the scenario's own, never the tester's.
+                .env("HOME", data_home.path().join("home"))
+                .env("RUST_LOG", "info")
+                .env("SOFTPHONE_FAKE_AUDIO", FAKE_AUDIO)
+                // The scenario's own environment comes last, so it can override the defaults above.
+                .envs(launch.env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("tauri-driver starts (scripts/setup.sh installs it)");
+            let driver = DriverProcess { driver, application: application.clone() };
+            // tauri-driver listens at once, but forwards the new session to WebKitWebDriver, which
+            // it starts beside it: asked before that one listens, it drops the request. Both ports.
+            wait_for_port(port).await;
+            wait_for_port(native_port).await;
+            let session = ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+            match session {
+                Ok(client) => break (client, driver),
+                Err(error) if attempt == 1 => {
+                    eprintln!("e2e: no WebDriver session on the first try ({error}); a fresh tauri-driver tries again");
+                    drop(driver);
+                    attempt += 1;
+                }
+                Err(error) => panic!("a WebDriver session on the app: {error}"),
+            }
+        };
         App { client, data_home, _driver: driver }
     }
 

@@ -198,7 +198,8 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::StoreFailed
         | ErrorCode::AudioUnavailable
         | ErrorCode::EngineFailed
-        | ErrorCode::UpdateRefused => return error.message.clone(),
+        | ErrorCode::UpdateRefused
+        | ErrorCode::CallControlRefused => return error.message.clone(),
         ErrorCode::DemoOnly => "That works in demo mode only (without Telnyx credentials).",
     };
     fixed.to_owned()
@@ -461,6 +462,7 @@ mod tests {
             sip_code: None,
             disposition: None,
             note: String::new(),
+            transferred_to: None,
         }
     }
 

@@ -112,6 +112,9 @@ pub struct CallLogEntry {
     pub sip_code: Option<u16>,
     pub disposition: Option<Disposition>,
     pub note: String,
+    /// The number or SIP address the agent transferred the call to, if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_to: Option<String>,
 }
 
 /// Which calls the call log lists; every condition set must hold. The default lists every call.

@@ -400,6 +400,9 @@ pub enum ErrorCode {
     /// An update was not installed: its signature is not the app's key's, the feed is unusable,
     /// or writing it failed. The running version is untouched.
     UpdateRefused,
+    /// Telnyx refused a Call Control action (transfer, recording, ...) on a live call: the call
+    /// goes on as it was and the message says why.
+    CallControlRefused,
 }
 
 /// The error every command returns: `{ "code": "...", "message": "..." }`.

@@ -1,8 +1,8 @@
 //! Table tests of the call state machine: what an agent would see and what the shell must do.
 
 use softphone_core::call::{
-    CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate, HangupCause, Party,
-    Rejection, RingerMode, SdkState, UnixMillis,
+    CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate,
+    HangupCause, Party, Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis, deadline,
 };
 use softphone_core::call_log::LoggedCallState;
 use softphone_core::lead::LeadId;
@@ -502,4 +502,80 @@ fn a_voicemail_drop_that_never_ends_is_hung_up() {
     let effects = ok(&mut machine, CallEvent::Tick, late.plus_secs(softphone_core::call::deadline::ENDING_SECS));
     assert!(!effects.iter().any(|effect| matches!(effect, Effect::OpenWrapUp { .. })), "{effects:?}");
     assert!(machine.snapshot().calls.is_empty());
+}
+
+/// An inbound call answered at `at(1)`, its leg named by Telnyx.
+fn connected_with_a_leg() -> CallMachine {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("a"), at(0));
+    let leg = TelnyxLeg { call_control_id: "v3:cc-a".into(), call_session_id: "sess-a".into() };
+    ok(&mut machine, engine("a", EngineUpdate::Leg { leg }), at(0));
+    ok(&mut machine, CallEvent::Answer { call_id: id("a") }, at(1));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    machine
+}
+
+fn transfer_to(number: &str) -> CallEvent {
+    CallEvent::Transfer { call_id: id("a"), to: number.into() }
+}
+
+#[test]
+fn a_blind_transfer_asks_telnyx_then_ends_as_transferred_to_whom_when_telnyx_hangs_up_the_agent() {
+    let mut machine = connected_with_a_leg();
+    let effects = ok(&mut machine, transfer_to("+15555550123"), at(5));
+    let sent: Vec<&CallControlCommand> =
+        effects.iter().filter_map(|e| if let Effect::CallControl(c) = e { Some(c) } else { None }).collect();
+    assert!(
+        matches!(sent[..], [CallControlCommand::Transfer { call_id, leg, to }]
+            if *call_id == id("a") && leg.call_control_id == "v3:cc-a" && to == "+15555550123"),
+        "{effects:?}"
+    );
+    assert_eq!(view(&machine, "a"), CallView::Transferring);
+    assert!(machine.handle(CallEvent::Hold { call_id: id("a") }, at(6)).is_err(), "no hold while handing on");
+
+    let effects = ok(&mut machine, ended("a", "NORMAL_CLEARING", Some(200)), at(8));
+    let end = machine.snapshot().calls[0].end.clone().expect("ended");
+    assert_eq!(end.outcome, CallOutcome::Transferred);
+    assert_eq!(end.transferred_to.as_deref(), Some("+15555550123"));
+    assert_eq!(end.outcome.logged_state(), LoggedCallState::Completed);
+    assert!(effects.iter().any(|e| matches!(e, Effect::OpenWrapUp { .. })), "the agent wraps it up: {effects:?}");
+}
+
+#[test]
+fn a_refused_transfer_leaves_the_caller_connected_and_says_why() {
+    let mut machine = connected_with_a_leg();
+    ok(&mut machine, transfer_to("+15555550123"), at(5));
+    let message = "Telnyx refused the transfer: The 'to' parameter must be in E164 format.";
+    ok(&mut machine, CallEvent::CallControlRefused { call_id: id("a"), message: message.into() }, at(6));
+    let call = machine.snapshot().calls[0].clone();
+    assert_eq!((call.view, call.notice.as_deref(), call.transfer_to), (CallView::Active, Some(message), None));
+    // A later hangup is an ordinary completed call.
+    ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(9));
+    assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|e| e.outcome), Some(CallOutcome::Completed));
+}
+
+#[test]
+fn a_transfer_nobody_takes_goes_back_to_the_caller_held_as_it_was() {
+    let mut machine = connected_with_a_leg();
+    ok(&mut machine, CallEvent::Hold { call_id: id("a") }, at(2));
+    ok(&mut machine, sdk("a", "held"), at(2));
+    ok(&mut machine, transfer_to("+15555550104"), at(5));
+    ok(&mut machine, CallEvent::Tick, at(5 + deadline::TRANSFERRING_SECS));
+    let call = machine.snapshot().calls[0].clone();
+    assert_eq!(call.view, CallView::Held);
+    assert_eq!(call.notice.as_deref(), Some("+15555550104 did not take the transfer; the caller is still with you."));
+}
+
+#[test]
+fn a_call_telnyx_did_not_name_cannot_be_transferred() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, incoming("a"), at(0));
+    ok(&mut machine, CallEvent::Answer { call_id: id("a") }, at(1));
+    ok(&mut machine, sdk("a", "active"), at(1));
+    assert_eq!(machine.handle(transfer_to("+15555550123"), at(2)), Err(Rejection::NoCallControl));
+    let mut ringing = CallMachine::new();
+    ok(&mut ringing, incoming("a"), at(0));
+    let leg = TelnyxLeg { call_control_id: "v3:cc-a".into(), call_session_id: "sess-a".into() };
+    ok(&mut ringing, engine("a", EngineUpdate::Leg { leg }), at(0));
+    assert!(matches!(ringing.handle(transfer_to("+15555550123"), at(1)), Err(Rejection::NotNow { .. })));
 }

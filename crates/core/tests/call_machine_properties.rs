@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use softphone_core::call::{
-    CallEvent, CallId, CallMachine, CallView, CallsSnapshot, Effect, EngineUpdate, HangupCause, Party, RingerMode,
-    SdkState, UnixMillis,
+    CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, CallsSnapshot, Effect, EngineUpdate,
+    HangupCause, Party, RingerMode, SdkState, TelnyxLeg, UnixMillis,
 };
 
 const CALL_IDS: [&str; 3] = ["a", "b", "c"];
@@ -75,6 +75,14 @@ fn event() -> impl Strategy<Value = CallEvent> {
         }),
         Just(CallEvent::Tick),
         any::<bool>().prop_map(|on| CallEvent::SetDoNotDisturb { on }),
+        call_id().prop_map(|call_id| CallEvent::Engine {
+            update: EngineUpdate::Leg {
+                leg: TelnyxLeg { call_control_id: format!("v3:cc-{}", call_id.0), call_session_id: "s".into() }
+            },
+            call_id,
+        }),
+        call_id().prop_map(|call_id| CallEvent::Transfer { call_id, to: "+14155550142".into() }),
+        call_id().prop_map(|call_id| CallEvent::CallControlRefused { call_id, message: "refused".into() }),
     ]
 }
 
@@ -106,6 +114,16 @@ fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(),
         prop_assert!(finished <= 1, "{key} finalized {finished} times");
         prop_assert_eq!(call.view == CallView::Ended, finished == 1, "log and view disagree for {}", key);
         prop_assert_eq!(call.view == CallView::Ended, call.end.is_some());
+        if call.view == CallView::Transferring {
+            prop_assert!(call.transfer_to.is_some() && call.call_control, "{key} transfers to nobody: {call:?}");
+        }
+        if let Some(end) = &call.end {
+            let transferred = end.outcome == CallOutcome::Transferred;
+            prop_assert_eq!(transferred, end.transferred_to.is_some(), "{} ended {:?}", key, end);
+            if transferred {
+                prop_assert!(call.answered_at.is_some(), "{key} was handed on without being answered");
+            }
+        }
     }
 
     let ringing: BTreeSet<String> = snapshot
@@ -167,6 +185,9 @@ proptest! {
                                 prop_assert!(observed.notifications.remove(&call_id.0), "withdrew a notification never shown");
                             }
                             Effect::Ringer { mode } => observed.ringer = Some(mode),
+                            Effect::CallControl(CallControlCommand::Transfer { call_id, leg, .. }) => {
+                                prop_assert_eq!(&leg.call_control_id, &format!("v3:cc-{}", call_id.0), "a transfer acts on another call's leg");
+                            }
                             _ => {}
                         }
                     }

@@ -53,6 +53,7 @@ fn logged(
         sip_code: None,
         disposition: Some(disposition),
         note: "Wants a quote, call Tuesday".to_owned(),
+        transferred_to: None,
     }
 }
 

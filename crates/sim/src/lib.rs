@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod call_control;
 pub mod control;
 pub mod media;
 pub mod rest;
@@ -103,7 +104,11 @@ pub enum SimError {
 
 /// Every route of the simulator over one shared state.
 pub fn router(state: SimState, switchboard: Switchboard) -> Router {
-    Router::new().merge(rest::routes(state.clone())).merge(control::routes(state)).merge(signaling::routes(switchboard))
+    Router::new()
+        .merge(rest::routes(state.clone()))
+        .merge(call_control::routes(state.clone(), switchboard.clone()))
+        .merge(control::routes(state))
+        .merge(signaling::routes(switchboard))
 }
 
 /// Entry point: starts simulators.

@@ -48,7 +48,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
         Self { status, code, title, detail, pointer: None, retry_after_secs: None }
     }
 
@@ -78,6 +78,12 @@ impl ApiError {
             Self::new(StatusCode::UNPROCESSABLE_ENTITY, "10004", "Missing required parameter", detail.to_owned());
         error.pointer = Some(pointer);
         error
+    }
+
+    /// `pointer` names the parameter at fault.
+    pub(crate) fn at(mut self, pointer: &'static str) -> Self {
+        self.pointer = Some(pointer);
+        self
     }
 
     /// 422 (or the given status), code 10015.
@@ -141,7 +147,7 @@ pub fn routes(state: SimState) -> Router {
 }
 
 /// Logs every REST request and applies the next queued fault, if any.
-async fn gate(State(state): State<SimState>, request: Request, next: Next) -> Response {
+pub(crate) async fn gate(State(state): State<SimState>, request: Request, next: Next) -> Response {
     let seq = state.record_request(request.method().as_str(), request.uri().path());
     let response = match state.take_fault() {
         Some(fault) => {
@@ -161,7 +167,7 @@ async fn gate(State(state): State<SimState>, request: Request, next: Next) -> Re
 }
 
 /// Checks `Authorization: Bearer <key>` against the configured keys.
-fn authorize(state: &SimState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &SimState, headers: &HeaderMap) -> Result<(), ApiError> {
     let key = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
         let (scheme, key) = v.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())

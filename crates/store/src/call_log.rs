@@ -40,7 +40,7 @@ pub struct CallFinish {
 }
 
 const CALL_COLUMNS: &str = "id, direction, remote_number, lead_id, engine, started_at, answered_at, \
-     ended_at, duration_ms, state, hangup_cause, sip_code, disposition, note";
+     ended_at, duration_ms, state, hangup_cause, sip_code, disposition, note, transferred_to";
 
 fn conversion_error(column: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
@@ -72,6 +72,7 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
             .transpose()
             .map_err(|e| conversion_error(12, e.to_string()))?,
         note: row.get(13)?,
+        transferred_to: row.get(14)?,
     })
 }
 
@@ -153,6 +154,16 @@ impl Store {
             return Err(self.not_in_progress(id));
         }
         self.call(id)
+    }
+
+    /// Notes that the agent handed the call on to `to` (a transfer); the call log shows it.
+    pub fn mark_transferred(&self, id: CallLogId, to: &str) -> Result<(), StoreError> {
+        let to: String = to.chars().filter(|c| !c.is_control()).take(256).collect();
+        let changed = self.conn.execute("UPDATE calls SET transferred_to = ?2 WHERE id = ?1", params![id.0, to])?;
+        if changed == 0 {
+            return Err(StoreError::invalid("That call is not in the call log."));
+        }
+        Ok(())
     }
 
     /// Records the agent's disposition and note for a call; also becomes the linked lead's last

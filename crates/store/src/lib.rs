@@ -50,6 +50,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0004_background_index.sql")),
         M::up(include_str!("../../../migrations/0005_dialer.sql")),
         M::up(include_str!("../../../migrations/0006_list_columns.sql")),
+        M::up(include_str!("../../../migrations/0007_transfers.sql")),
     ])
 });
 

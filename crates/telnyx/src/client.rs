@@ -94,9 +94,9 @@ pub struct TelnyxApi {
 }
 
 /// A successful answer, read in full.
-struct Reply {
-    status: StatusCode,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
 }
 
 /// What one failed attempt means for the next.
@@ -219,7 +219,7 @@ impl TelnyxApi {
         Ok(numbers)
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base_url.clone();
         url.set_query(None);
         url.path_segments_mut().expect("an http(s) URL has path segments").pop_if_empty().extend(segments);
@@ -235,7 +235,7 @@ impl TelnyxApi {
     }
 
     /// Sends the request with retries; a success is any 2xx, read in full.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         api_key: &Secret,
         method: Method,
@@ -358,7 +358,7 @@ fn loggable_path(url: &Url) -> String {
 
 /// `errors[0].detail` (or `title`) of a Telnyx v2 error body, cut to [`MAX_DETAIL_CHARS`];
 /// a fixed sentence when the body is not that shape.
-fn error_detail(body: &[u8]) -> String {
+pub(crate) fn error_detail(body: &[u8]) -> String {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let first = &value["errors"][0];
     let text = first["detail"].as_str().or_else(|| first["title"].as_str()).unwrap_or("no reason given.");

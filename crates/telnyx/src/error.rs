@@ -26,6 +26,8 @@ pub enum TelnyxErrorCode {
     TelnyxInvalidResponse,
     /// The input cannot be sent at all (empty API key, control characters in it, bad base URL).
     InvalidArgument,
+    /// Telnyx refused a Call Control action on a call (422 with its reason, or the call is gone).
+    TelnyxActionRefused,
 }
 
 /// An error from the Telnyx REST client.
@@ -97,6 +99,14 @@ pub enum TelnyxError {
         /// What was wrong, without any of the body's content.
         reason: &'static str,
     },
+    /// A Call Control action refused: Telnyx's reason, the call as it was.
+    #[error("Telnyx refused the {action}: {detail}")]
+    ActionRefused {
+        /// What was asked, e.g. `transfer`.
+        action: &'static str,
+        /// Telnyx's `errors[0].detail` (or `title`), at most [`MAX_DETAIL_CHARS`] characters.
+        detail: String,
+    },
     /// The request cannot be built from this input.
     #[error("{reason}")]
     InvalidArgument {
@@ -121,6 +131,7 @@ impl TelnyxError {
             Self::NotFound { .. } => TelnyxErrorCode::TelnyxNotFound,
             Self::InvalidResponse { .. } => TelnyxErrorCode::TelnyxInvalidResponse,
             Self::InvalidArgument { .. } => TelnyxErrorCode::InvalidArgument,
+            Self::ActionRefused { .. } => TelnyxErrorCode::TelnyxActionRefused,
         }
     }
 }
@@ -138,6 +149,7 @@ impl From<TelnyxError> for softphone_core::ipc::IpcError {
             TelnyxErrorCode::TelnyxRejected | TelnyxErrorCode::TelnyxNotFound => ErrorCode::TelnyxRejected,
             TelnyxErrorCode::TelnyxInvalidResponse => ErrorCode::TelnyxInvalidResponse,
             TelnyxErrorCode::InvalidArgument => ErrorCode::InvalidArgument,
+            TelnyxErrorCode::TelnyxActionRefused => ErrorCode::CallControlRefused,
         };
         Self::new(code, error.to_string())
     }

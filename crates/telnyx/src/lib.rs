@@ -14,6 +14,7 @@
 //! Secrets (API key, JWT) travel as `softphone_core::secret::Secret`; nothing here prints, logs or
 //! serializes them.
 
+pub mod call_control;
 pub mod client;
 pub mod error;
 pub mod login_tokens;
@@ -22,6 +23,7 @@ pub mod rtc;
 pub mod tls;
 pub mod token;
 
+pub use call_control::LegStatus;
 pub use client::{RetryPolicy, TELNYX_BASE_URL, TelnyxApi, TelnyxConfig};
 pub use error::{TelnyxError, TelnyxErrorCode};
 pub use login_tokens::{IssuedLoginToken, LoginTokens, REFRESH_MARGIN, TokenRequest};

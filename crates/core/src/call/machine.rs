@@ -2,8 +2,9 @@ use crate::lead::LeadId;
 use std::collections::BTreeSet;
 
 use super::{
-    CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView, CallsSnapshot, Direction, Effect, EngineCommand,
-    EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState, UnixMillis, deadline,
+    CallControlCommand, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView, CallsSnapshot, Direction,
+    Effect, EngineCommand, EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis,
+    deadline,
 };
 
 /// Ended calls kept for the agent's wrap-up until dismissed; beyond this the oldest go, so the
@@ -31,6 +32,10 @@ enum Phase {
     },
     /// A greeting plays into the call; the engine hangs up when it ends.
     LeavingVoicemail,
+    /// Telnyx rings the transfer's destination; `held`: the caller was on hold.
+    Transferring {
+        held: bool,
+    },
     /// Hangup requested; `cause` is what the log says if the engine never confirms.
     Ending {
         cause: HangupCause,
@@ -56,6 +61,12 @@ struct Call {
     /// A greeting was dropped into it: its wrap-up is done.
     left_voicemail: bool,
     end: Option<CallEnd>,
+    /// Telnyx's name for the agent's leg, once the engine reported it.
+    leg: Option<TelnyxLeg>,
+    /// Where the call is being handed on to.
+    transfer_to: Option<String>,
+    /// What the agent must read (a transfer that did not happen).
+    notice: Option<String>,
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -67,6 +78,14 @@ struct Dialed {
 }
 
 impl Call {
+    /// The transfer did not happen: connected again as before, and the agent is told why.
+    fn back_from_transfer(&mut self, held: bool, notice: String) {
+        self.phase = Phase::Connected(if held { Hold::On } else { Hold::Off });
+        self.deadline = None;
+        self.transfer_to = None;
+        self.notice = Some(notice);
+    }
+
     fn view(&self) -> CallView {
         match &self.phase {
             Phase::Dialing => CallView::Dialing,
@@ -79,6 +98,7 @@ impl Call {
             Phase::Connected(Hold::ReleaseRequested) => CallView::Resuming,
             Phase::Reconnecting { .. } => CallView::Reconnecting,
             Phase::LeavingVoicemail => CallView::LeavingVoicemail,
+            Phase::Transferring { .. } => CallView::Transferring,
             Phase::Ending { .. } => CallView::Ending,
             Phase::Ended => CallView::Ended,
         }
@@ -93,6 +113,7 @@ impl Call {
                 | Phase::Answering
                 | Phase::Connected(Hold::Off)
                 | Phase::Connected(Hold::ReleaseRequested)
+                | Phase::Transferring { held: false }
         )
     }
 
@@ -113,6 +134,9 @@ impl Call {
             answered_at: self.answered_at,
             end: self.end.clone(),
             caller_number: self.caller_number.clone(),
+            transfer_to: self.transfer_to.clone(),
+            notice: self.notice.clone(),
+            call_control: self.leg.is_some(),
         }
     }
 }
@@ -284,6 +308,28 @@ impl CallMachine {
                 self.expire_deadlines(now, effects);
                 Ok(())
             }
+            CallEvent::Transfer { call_id, to } => {
+                let call = self.call_mut(&call_id)?;
+                let held = match call.phase {
+                    Phase::Connected(Hold::Off) => false,
+                    Phase::Connected(Hold::On) => true,
+                    _ => return Err(Rejection::NotNow { view: call.view(), action: "transferred" }),
+                };
+                let leg = call.leg.clone().ok_or(Rejection::NoCallControl)?;
+                call.phase = Phase::Transferring { held };
+                call.deadline = Some(now.plus_secs(deadline::TRANSFERRING_SECS));
+                call.transfer_to = Some(to.clone());
+                call.notice = None;
+                effects.push(Effect::CallControl(CallControlCommand::Transfer { call_id, leg, to }));
+                Ok(())
+            }
+            CallEvent::CallControlRefused { call_id, message } => {
+                let call = self.call_mut(&call_id)?;
+                if let Phase::Transferring { held } = call.phase {
+                    call.back_from_transfer(held, message);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -319,6 +365,9 @@ impl CallMachine {
             ended_by_agent: false,
             left_voicemail: false,
             end: None,
+            leg: None,
+            transfer_to: None,
+            notice: None,
         });
         Ok(())
     }
@@ -413,6 +462,9 @@ impl CallMachine {
                     ended_by_agent: false,
                     left_voicemail: false,
                     end: None,
+                    leg: None,
+                    transfer_to: None,
+                    notice: None,
                 });
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.
@@ -444,6 +496,13 @@ impl CallMachine {
                         None if someone_else => call.remote.name = None,
                         None => {}
                     }
+                }
+                Ok(())
+            }
+            EngineUpdate::Leg { leg } => {
+                let call = self.call_mut(&call_id)?;
+                if call.phase != Phase::Ended {
+                    call.leg = Some(leg);
                 }
                 Ok(())
             }
@@ -484,6 +543,11 @@ impl CallMachine {
                 self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
             }
             (_, Phase::LeavingVoicemail) => {}
+            // Handed on: Telnyx hangs up the agent's leg once the destination answers.
+            (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, Phase::Transferring { .. }) => {
+                self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
+            }
+            (_, Phase::Transferring { .. }) => {}
             (SdkState::New | SdkState::Requesting | SdkState::Trying | SdkState::Ringing, _) => {}
             (SdkState::Recovering, Phase::Connected(hold)) => {
                 let call = self.call_mut(&call_id)?;
@@ -581,6 +645,15 @@ impl CallMachine {
                 Phase::LeavingVoicemail => {
                     let _ = self.request_end(&call_id, HangupCause::NormalClearing, now, effects);
                 }
+                Phase::Transferring { held } => {
+                    if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
+                        let to = call.transfer_to.clone().unwrap_or_default();
+                        call.back_from_transfer(
+                            held,
+                            format!("{to} did not take the transfer; the caller is still with you."),
+                        );
+                    }
+                }
                 Phase::Ending { cause } => self.finish(&call_id, cause, None, now, effects),
                 Phase::Connected(Hold::Off | Hold::On) | Phase::Ended => {
                     if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
@@ -606,8 +679,14 @@ impl CallMachine {
         if call.phase == Phase::Ended {
             return;
         }
-        let outcome = classify(call, &cause);
-        let end = CallEnd { outcome, cause_label: cause.describe().to_owned(), cause, sip_code, at: now };
+        let transferred = matches!(call.phase, Phase::Transferring { .. }) && cause == HangupCause::NormalClearing;
+        let outcome = if transferred { CallOutcome::Transferred } else { classify(call, &cause) };
+        let transferred_to = if transferred { call.transfer_to.clone() } else { None };
+        if !transferred {
+            call.transfer_to = None;
+        }
+        let end =
+            CallEnd { outcome, cause_label: cause.describe().to_owned(), cause, sip_code, at: now, transferred_to };
         let duration_ms = call.answered_at.map_or(0, |answered| now.millis_since(answered));
         let voicemail_left = call.left_voicemail;
         call.phase = Phase::Ended;

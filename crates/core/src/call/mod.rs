@@ -140,6 +140,16 @@ impl SdkState {
     }
 }
 
+/// Telnyx's ids of the softphone's leg of a call (the SDK's `telnyxIDs`): what Call Control
+/// actions name. Telnyx sends them only when the connection uses Call Control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelnyxLeg {
+    /// `telnyx_call_control_id` (`v3:...`).
+    pub call_control_id: String,
+    /// `telnyx_session_id`: shared with the other legs of the call (the customer's).
+    pub call_session_id: String,
+}
+
 /// What an engine (webview SDK or native) reports about one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -155,6 +165,8 @@ pub enum EngineUpdate {
     /// The far end is someone else now (`telnyx_rtc.display`, e.g. after a transfer): the new
     /// name and number, each only when given.
     RemoteChanged { name: Option<String>, number: Option<String> },
+    /// Telnyx named the call's leg (`ringing`, `answer` or the inbound `invite`).
+    Leg { leg: TelnyxLeg },
 }
 
 /// Everything that can happen to the calls.
@@ -221,6 +233,19 @@ pub enum CallEvent {
     },
     /// Time passed; expires deadlines. The shell sends it about once a second while calls exist.
     Tick,
+    /// The agent hands the connected call on to `to` (an E.164 number or a SIP address the
+    /// shell validated): Telnyx dials it and, when it answers, bridges the caller to it and hangs
+    /// up the agent's leg (a blind transfer through Call Control).
+    Transfer {
+        call_id: CallId,
+        to: String,
+    },
+    /// Telnyx refused a Call Control action on the call, or it could not be sent: the call
+    /// goes on as before and the agent reads `message`.
+    CallControlRefused {
+        call_id: CallId,
+        message: String,
+    },
     /// Do Not Disturb turned on or off. While on, an inbound call is turned away at once: the
     /// caller hears busy, the call log says missed, nothing rings and nothing pops up.
     SetDoNotDisturb {
@@ -241,6 +266,9 @@ pub enum CallView {
     Held,
     Resuming,
     Reconnecting,
+    /// Handed on: Telnyx is ringing the transfer's destination; the agent's leg ends when it
+    /// answers, and the call goes back to connected if it does not.
+    Transferring,
     /// A recorded greeting is being played into the call (a voicemail drop); the call hangs up
     /// when it ends. The agent is free: it is not on the microphone or speaker.
     LeavingVoicemail,
@@ -273,6 +301,8 @@ pub enum CallOutcome {
     Rejected,
     /// Outbound, it never connected for another reason (bad number, network, engine failure).
     Failed,
+    /// Connected, then handed on to someone else (blind transfer).
+    Transferred,
 }
 
 impl CallOutcome {
@@ -282,7 +312,7 @@ impl CallOutcome {
     pub fn logged_state(self) -> crate::call_log::LoggedCallState {
         use crate::call_log::LoggedCallState;
         match self {
-            CallOutcome::Completed => LoggedCallState::Completed,
+            CallOutcome::Completed | CallOutcome::Transferred => LoggedCallState::Completed,
             CallOutcome::Missed | CallOutcome::Declined => LoggedCallState::Missed,
             CallOutcome::Cancelled
             | CallOutcome::Busy
@@ -301,6 +331,9 @@ pub struct CallEnd {
     pub cause_label: String,
     pub sip_code: Option<u16>,
     pub at: UnixMillis,
+    /// Whom the call was handed on to ([`CallOutcome::Transferred`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_to: Option<String>,
 }
 
 /// One call as the UI renders it.
@@ -318,6 +351,15 @@ pub struct CallSnapshot {
     /// The caller-ID number an outbound call presents, when the app chose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_number: Option<String>,
+    /// Where the call is being (or was) handed on to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_to: Option<String>,
+    /// Something the agent must read about the call: why a transfer did not happen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// Whether Telnyx named the call's leg, so Call Control actions (transfer) can act on it.
+    #[serde(default)]
+    pub call_control: bool,
 }
 
 /// Every call, oldest first; the payload of `call://updated`.
@@ -372,6 +414,14 @@ pub enum EngineCommand {
     },
 }
 
+/// A Call Control action the shell sends to Telnyx's REST API (the engines cannot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallControlCommand {
+    /// Hand the caller on to `to`: transfer the other leg of `leg`'s call session.
+    Transfer { call_id: CallId, leg: TelnyxLeg, to: String },
+}
+
 /// What the ringer should be doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -388,6 +438,7 @@ pub enum RingerMode {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
     Engine(EngineCommand),
+    CallControl(CallControlCommand),
     /// Write the call-log row (state in progress).
     LogStarted {
         call_id: CallId,
@@ -446,7 +497,11 @@ impl Effect {
     pub fn is_urgent(&self) -> bool {
         matches!(
             self,
-            Effect::Engine(_) | Effect::Ringer { .. } | Effect::NotifyIncoming { .. } | Effect::WithdrawIncoming { .. }
+            Effect::Engine(_)
+                | Effect::CallControl(_)
+                | Effect::Ringer { .. }
+                | Effect::NotifyIncoming { .. }
+                | Effect::WithdrawIncoming { .. }
         )
     }
 }
@@ -467,6 +522,10 @@ pub enum Rejection {
     InvalidDigits(String),
     #[error("the engine reported state {0:?}, which this app does not know")]
     UnknownSdkState(String),
+    #[error(
+        "Telnyx did not give this call a Call Control id, so it cannot be transferred (the connection needs Call Control: see the README)"
+    )]
+    NoCallControl,
 }
 
 /// Deadlines, in seconds, for every state that could otherwise stick.
@@ -483,12 +542,18 @@ pub mod deadline {
     pub const HOLD_CHANGE_SECS: u64 = 10;
     /// The connection dropped mid-call and the call was not recovered.
     pub const RECONNECTING_SECS: u64 = 30;
+    /// A transfer's destination rang this long ([`TRANSFER_RING_SECS`], Telnyx's `timeout_secs`)
+    /// plus a margin, and the agent's leg is still up: it was not taken.
+    pub const TRANSFERRING_SECS: u64 = super::TRANSFER_RING_SECS + 15;
     /// Hangup requested, the engine did not confirm (the SDK waits 5 s for the BYE result).
     pub const ENDING_SECS: u64 = 5;
     /// A voicemail drop that never finished (the engine hangs up when the greeting ends); greetings
     /// are at most [`super::GREETING_MAX_SECS`].
     pub const LEAVING_VOICEMAIL_SECS: u64 = super::GREETING_MAX_SECS + 30;
 }
+
+/// How long Telnyx lets a transfer's destination ring (`timeout_secs`, Telnyx's default).
+pub const TRANSFER_RING_SECS: u64 = 30;
 
 /// The longest greeting a voicemail drop plays.
 pub const GREETING_MAX_SECS: u64 = 120;

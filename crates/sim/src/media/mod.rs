@@ -21,7 +21,10 @@
 
 use softphone_voice::analysis;
 mod audio;
+mod line;
 mod peer;
+
+pub use line::{PhoneLine, Side};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -229,6 +232,28 @@ impl Shared {
     }
 }
 
+/// Level and frequency of what `ears` received over the last [`HEARD_WINDOW`], counters since
+/// the start.
+fn measure(ears: &Mutex<Shared>) -> Heard {
+    let now = Instant::now();
+    let (samples, packets_received, bytes_received) = {
+        let shared = ears.lock().unwrap_or_else(PoisonError::into_inner);
+        let samples: Vec<f32> = shared
+            .recent
+            .iter()
+            .filter(|(at, _)| now.duration_since(*at) <= HEARD_WINDOW)
+            .flat_map(|(_, frame)| frame.iter().copied())
+            .collect();
+        (samples, shared.packets_received, shared.bytes_received)
+    };
+    Heard {
+        level_dbfs: analysis::level_dbfs(&samples),
+        dominant_hz: analysis::dominant_hz(&samples, audio::RATE / audio::PCMU_FACTOR as u32),
+        packets_received,
+        bytes_received,
+    }
+}
+
 /// A running media peer: the far end of one call. Dropping it closes the connection (DTLS
 /// close_notify), joins its thread and closes its socket.
 pub struct MediaSession {
@@ -328,23 +353,7 @@ impl MediaSession {
     /// Rolling measurement of what the peer receives: level and frequency over the last
     /// [`HEARD_WINDOW`], counters since the start.
     pub fn heard(&self) -> Heard {
-        let now = Instant::now();
-        let (samples, packets_received, bytes_received) = {
-            let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-            let samples: Vec<f32> = shared
-                .recent
-                .iter()
-                .filter(|(at, _)| now.duration_since(*at) <= HEARD_WINDOW)
-                .flat_map(|(_, frame)| frame.iter().copied())
-                .collect();
-            (samples, shared.packets_received, shared.bytes_received)
-        };
-        Heard {
-            level_dbfs: analysis::level_dbfs(&samples),
-            dominant_hz: analysis::dominant_hz(&samples, audio::RATE / audio::PCMU_FACTOR as u32),
-            packets_received,
-            bytes_received,
-        }
+        measure(&self.shared)
     }
 
     /// What an answering machine ([`Playback::Voicemail`]) recorded after its beep: the frames

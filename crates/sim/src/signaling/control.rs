@@ -17,8 +17,9 @@
 //! | `GET /control/findings`                |                                                   | [`FindingsView`] |
 //! | `DELETE /control/findings`             |                                                   | 204 |
 //! | `GET /control/frame-shapes`            |                                                   | [`FrameShapes`] of every client frame so far |
-//! | `PUT /control/numbers/{number}`        | `{"behaviour": "busy"}` (a word of `--help`)      | 204; calls to it do that from now on |
+//! | `PUT /control/numbers/{number}`        | `{"behaviour": "busy"}` (a word of `--help`), optional `"hz"`: its tone | 204; calls to it do that from now on |
 //! | `DELETE /control/numbers`              |                                                   | 204; every scripted number forgotten |
+//! | `GET /control/legs`                    |                                                   | `[LegView]`: Call Control's legs, each with what its party hears |
 //!
 //! Errors: 404 unknown call or session, 409 call already ended or no client logged in,
 //! 422 unusable body, 500 media failure; all with `{"error": "..."}`.
@@ -60,6 +61,7 @@ pub fn routes(board: Switchboard) -> Router {
         .route("/control/frame-shapes", get(frame_shapes))
         .route("/control/numbers/{number}", axum::routing::put(script_number))
         .route("/control/numbers", axum::routing::delete(clear_scripts))
+        .route("/control/legs", get(list_legs))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(loopback_only))
         .with_state(board)
@@ -94,6 +96,9 @@ fn body_error(rejection: &JsonRejection) -> Response {
 #[derive(Deserialize)]
 struct Script {
     behaviour: String,
+    /// The tone the number says when it answers, in Hz (440 if absent).
+    #[serde(default)]
+    hz: Option<f32>,
 }
 
 async fn script_number(
@@ -108,6 +113,9 @@ async fn script_number(
     match super::numbers::Behaviour::from_word(&script.behaviour) {
         Some(behaviour) => {
             board.script_number(&number, behaviour);
+            if let Some(hz) = script.hz.filter(|hz| (50.0..=3_900.0).contains(hz)) {
+                board.script_tone(&number, hz);
+            }
             StatusCode::NO_CONTENT.into_response()
         }
         None => {
@@ -116,6 +124,10 @@ async fn script_number(
             (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": error }))).into_response()
         }
     }
+}
+
+async fn list_legs(State(board): State<Switchboard>) -> Response {
+    Json(board.legs()).into_response()
 }
 
 async fn clear_scripts(State(board): State<Switchboard>) -> Response {

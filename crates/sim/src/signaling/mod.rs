@@ -44,8 +44,8 @@ use serde::Deserialize;
 
 pub use numbers::{Behaviour, DIRECTORY, Listing, behaviour_of, directory_help};
 pub use switchboard::{
-    CallEnd, CallState, CallView, Cause, ControlError, Direction, EndedBy, Hangup, InboundCall, InboundStarted,
-    PlaybackSpec, SessionView, Switchboard,
+    ActionRefusal, CallEnd, CallState, CallView, Cause, ControlError, Direction, EndedBy, Hangup, InboundCall,
+    InboundStarted, LegRole, LegView, PlaybackSpec, SessionView, Switchboard,
 };
 
 /// Largest frame the simulator reads as a request, in bytes (1 MiB); larger ones get a

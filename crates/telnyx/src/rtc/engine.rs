@@ -1,7 +1,7 @@
 //! From [`RtcEvent`] to the state machine's [`EngineUpdate`], so the native engine feeds the
 //! same `softphone_core::call::CallMachine` as the webview engine.
 
-use softphone_core::call::{CallId, EngineUpdate, HangupCause, Party, SdkState};
+use softphone_core::call::{CallId, EngineUpdate, HangupCause, Party, SdkState, TelnyxLeg};
 
 use super::client::{HoldState, RtcEvent};
 
@@ -19,6 +19,12 @@ pub fn engine_updates(event: &RtcEvent) -> Vec<(CallId, EngineUpdate)> {
         RtcEvent::Display { call_id, name, number } => {
             one(call_id, EngineUpdate::RemoteChanged { name: name.clone(), number: number.clone() })
         }
+        RtcEvent::Leg { call_id, call_control_id, call_session_id } => one(
+            call_id,
+            EngineUpdate::Leg {
+                leg: TelnyxLeg { call_control_id: call_control_id.clone(), call_session_id: call_session_id.clone() },
+            },
+        ),
         RtcEvent::Trying { call_id } => state(call_id, SdkState::Trying),
         RtcEvent::EarlyMedia { call_id, .. } => state(call_id, SdkState::Early),
         RtcEvent::Answered { call_id, .. } | RtcEvent::Attached { call_id, held: false } => {

@@ -225,6 +225,11 @@ impl DialogParams {
         }
     }
 
+    /// The Call Control id and call session, once both are known.
+    pub fn telnyx_leg(&self) -> Option<(String, String)> {
+        Some((self.telnyx_call_control_id.clone()?, self.telnyx_session_id.clone()?))
+    }
+
     /// Keeps Telnyx's ids from a server request about the call (the SDK stores them on
     /// `ringing`); ids already known are kept when the request has none.
     pub fn learn_telnyx_ids(&mut self, params: &CallInfoParams) {

@@ -131,18 +131,7 @@ impl Switchboard {
             return self.client_to_client(sessid, params, call_id, user);
         }
         let behaviour = self.behaviour_for(&destination);
-        let playback = match behaviour {
-            Behaviour::Tone
-            | Behaviour::HangUp
-            | Behaviour::AlawOnly
-            | Behaviour::IceLite
-            | Behaviour::IceLitePassive
-            | Behaviour::DtlsPassive => Some(PlaybackSpec::Tone { hz: 440.0 }),
-            Behaviour::EarlyMedia => Some(PlaybackSpec::Tone { hz: 425.0 }),
-            Behaviour::Echo => Some(PlaybackSpec::Echo),
-            Behaviour::Voicemail => Some(PlaybackSpec::Voicemail),
-            Behaviour::Busy | Behaviour::NoAnswer | Behaviour::Reject | Behaviour::Unallocated => None,
-        };
+        let playback = self.answer_playback(&destination);
         // Media is set up (and the SDP checked) only for numbers that answer.
         let mut incompatible = false;
         let (media, answer_sdp) = match (playback, params.sdp.as_deref()) {
@@ -333,6 +322,7 @@ impl Switchboard {
         while board.ended_order.len() > ENDED_CALLS_KEPT {
             if let Some(old) = board.ended_order.pop_front() {
                 board.calls.remove(&old);
+                board.handovers.forget(&old);
             }
         }
         if notify {

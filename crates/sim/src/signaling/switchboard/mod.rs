@@ -25,8 +25,11 @@ use crate::media::{FarEnd, MediaError, MediaSession, Playback};
 use crate::state::SimState;
 
 mod bridge;
+mod call_control;
 mod client;
 mod control_api;
+
+pub use call_control::{ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView};
 
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
 /// does not read cannot grow the simulator's memory).
@@ -497,6 +500,8 @@ struct Board {
     hostile: bool,
     /// How long a connection holds its reply to `login` (a slow Telnyx), zero by default.
     login_reply_delay: std::time::Duration,
+    /// Transfers of calls' telephone legs (Call Control), by call id.
+    handovers: call_control::Handovers,
 }
 
 struct Inner {
@@ -511,6 +516,8 @@ struct Inner {
     audit: Audit,
     /// Numbers the control API scripted, by their normalized form: they override the directory.
     scripted: Mutex<std::collections::HashMap<String, Behaviour>>,
+    /// The tone a scripted number says when it answers, if not 440 Hz.
+    scripted_tones: Mutex<std::collections::HashMap<String, f32>>,
     /// Where the far ends' media sockets are.
     media_ip: std::net::IpAddr,
 }
@@ -571,6 +578,7 @@ impl Switchboard {
                 closing: watch::Sender::new(false),
                 audit: Audit::default(),
                 scripted: Mutex::default(),
+                scripted_tones: Mutex::default(),
                 media_ip,
             }),
         }
@@ -588,9 +596,22 @@ impl Switchboard {
         scripted.insert(super::numbers::normalize(number), behaviour);
     }
 
+    /// From now on `number`, when it answers with a tone, says `hz` instead of 440 Hz (so a test
+    /// tells two parties apart by ear).
+    pub fn script_tone(&self, number: &str, hz: f32) {
+        let mut tones = self.inner.scripted_tones.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tones.insert(super::numbers::normalize(number), hz);
+    }
+
+    fn scripted_tone(&self, number: &str) -> Option<f32> {
+        let tones = self.inner.scripted_tones.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        tones.get(&super::numbers::normalize(number)).copied()
+    }
+
     /// Forgets every scripted number.
     pub fn clear_scripts(&self) {
         self.inner.scripted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.inner.scripted_tones.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
     /// What a call to `number` does: its script, else the directory.
@@ -634,6 +655,7 @@ impl Switchboard {
         for call_id in orphans {
             self.end_call(&mut board, &call_id, Cause::normal_clearing(), EndedBy::Simulator, false);
         }
+        board.handovers.clear();
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {

@@ -248,6 +248,16 @@ pub enum RtcEvent {
         /// The new state.
         state: HoldState,
     },
+    /// Telnyx named the call's leg for Call Control (`telnyx_call_control_id` and
+    /// `telnyx_session_id` in `ringing` or the inbound `invite`).
+    Leg {
+        /// The call.
+        call_id: String,
+        /// The leg's Call Control id.
+        call_control_id: String,
+        /// Its call session.
+        call_session_id: String,
+    },
     /// New remote party (`telnyx_rtc.display`).
     Display {
         /// The call.

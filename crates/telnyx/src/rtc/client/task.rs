@@ -856,10 +856,16 @@ impl Task {
             ServerRequest::Ringing(params) => {
                 let call_id = params.call_id.clone();
                 if matches!(self.phase(&call_id), Some(Phase::Requesting | Phase::Trying)) {
+                    let mut leg = None;
                     if let Some(call) = self.calls.get_mut(&call_id) {
+                        let known = call.dialog.telnyx_leg();
                         call.dialog.learn_telnyx_ids(&params);
+                        leg = call.dialog.telnyx_leg().filter(|learned| known.as_ref() != Some(learned));
                     }
-                    self.emit(RtcEvent::Ringing { call_id }).await;
+                    self.emit(RtcEvent::Ringing { call_id: call_id.clone() }).await;
+                    if let Some((call_control_id, call_session_id)) = leg {
+                        self.emit(RtcEvent::Leg { call_id, call_control_id, call_session_id }).await;
+                    }
                 } else {
                     tracing::debug!(%call_id, "ringing for no call being placed ignored");
                 }
@@ -940,9 +946,11 @@ impl Task {
             return;
         };
         let dialog = DialogParams::from_server(&params);
+        let leg = dialog.telnyx_leg();
         let headers = dialog.custom_headers.clone().unwrap_or_default();
         let caller_number = params.caller_id_number.clone().unwrap_or_default();
         self.calls.insert(params.call_id.clone(), Call::new(Phase::Ringing, dialog));
+        let call_id_of_invite = params.call_id.clone();
         self.emit(RtcEvent::Incoming {
             call_id: params.call_id,
             caller_number,
@@ -951,6 +959,9 @@ impl Task {
             custom_headers: headers,
         })
         .await;
+        if let Some((call_control_id, call_session_id)) = leg {
+            self.emit(RtcEvent::Leg { call_id: call_id_of_invite, call_control_id, call_session_id }).await;
+        }
     }
 }
 

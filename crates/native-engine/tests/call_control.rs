@@ -1,0 +1,141 @@
+//! Call Control on the native engine's calls, through the REST client the shell uses: the leg
+//! Telnyx names in the signaling is what the transfer acts on, and the audio proves who talks to
+//! whom afterwards.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use softphone_core::call::{CallId, EngineCommand, EngineUpdate, HangupCause, SdkState, TelnyxLeg};
+use softphone_core::secret::Secret;
+use softphone_sim::signaling::{Behaviour, InboundCall, LegRole, LegView};
+use softphone_sim::{DEFAULT_API_KEY, RunningSimulator};
+use softphone_telnyx::{TelnyxApi, TelnyxConfig, TelnyxError};
+
+/// What the transfer's destination says.
+const BILLING: &str = "+15555550177";
+const BILLING_HZ: f32 = 660.0;
+/// What the caller says.
+const CALLER_HZ: f32 = 523.0;
+
+fn api(sim: &RunningSimulator) -> TelnyxApi {
+    TelnyxApi::new(TelnyxConfig { base_url: sim.base_url(), ..TelnyxConfig::default() }).expect("client")
+}
+
+/// An inbound call from a caller saying [`CALLER_HZ`], answered, with the leg Telnyx named.
+async fn answered_with_its_leg(sim: &RunningSimulator, phone: &mut Phone) -> (CallId, TelnyxLeg) {
+    let started = sim
+        .switchboard()
+        .start_inbound(InboundCall {
+            from: "+14155550123".into(),
+            playback: Some(softphone_sim::signaling::PlaybackSpec::Tone { hz: CALLER_HZ }),
+            ..Default::default()
+        })
+        .expect("the simulator rings the phone");
+    let call_id = CallId(started.call_id);
+    let leg =
+        next_update(&mut phone.events, &call_id, "the leg's ids", |u| matches!(u, EngineUpdate::Leg { .. })).await;
+    let EngineUpdate::Leg { leg } = leg else { unreachable!() };
+    phone.engine.execute(EngineCommand::Answer { call_id: call_id.clone() }).await.expect("answer");
+    next_update(&mut phone.events, &call_id, "active", state(SdkState::Active)).await;
+    until_speaker_plays(&phone.audio, CALLER_HZ).await;
+    (call_id, leg)
+}
+
+fn legs_of(sim: &RunningSimulator, session: &str) -> Vec<LegView> {
+    sim.switchboard().legs().into_iter().filter(|leg| leg.call_session_id == session).collect()
+}
+
+fn hears(leg: &LegView, hz: f32) -> bool {
+    leg.heard.as_ref().and_then(|heard| heard["dominant_hz"].as_f64()).is_some_and(|got| (got as f32 - hz).abs() < 8.0)
+}
+
+async fn until_leg(
+    sim: &RunningSimulator,
+    session: &str,
+    role: LegRole,
+    what: &str,
+    wanted: impl Fn(&LegView) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let legs = legs_of(sim, session);
+        if legs.iter().any(|leg| leg.role == role && wanted(leg)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} within {WAIT:?}: {legs:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_transfer_hands_the_caller_to_the_new_party_and_ends_the_agents_leg() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    sim.switchboard().script_number(BILLING, Behaviour::Tone);
+    sim.switchboard().script_tone(BILLING, BILLING_HZ);
+    let mut phone = ready_phone(&sim).await;
+    let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
+    assert_eq!(leg.call_control_id, format!("v3:cc-{}", call_id.0));
+    let session = leg.call_session_id.clone();
+    until_leg(&sim, &session, LegRole::Customer, "the caller hears the agent", |l| hears(l, MIC_HZ)).await;
+
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let customer = api
+        .other_leg(&key, "native-engine-tests", &leg)
+        .await
+        .expect("the active calls")
+        .expect("the caller's leg is among them");
+    assert_ne!(customer, leg.call_control_id);
+    api.transfer(&key, &customer, BILLING, 30).await.expect("Telnyx takes the transfer");
+
+    let ended = next_update(&mut phone.events, &call_id, "the agent's leg hung up", |u| {
+        matches!(u, EngineUpdate::Ended { .. })
+    })
+    .await;
+    assert!(matches!(ended, EngineUpdate::Ended { cause: HangupCause::NormalClearing, .. }), "{ended:?}");
+    until_speaker_silent(&phone.audio).await;
+    until_leg(&sim, &session, LegRole::Customer, "the caller hears billing", |l| l.is_alive && hears(l, BILLING_HZ))
+        .await;
+    until_leg(&sim, &session, LegRole::TransferTarget, "billing hears the caller", |l| hears(l, CALLER_HZ)).await;
+    let status = api.leg_status(&key, &leg.call_control_id).await.expect("the agent's leg");
+    assert!(!status.is_alive, "the agent's leg is over");
+    assert!(api.leg_status(&key, &customer).await.expect("the caller's leg").is_alive, "the caller is still on");
+
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_telnyx_refuses_or_nobody_takes_leaves_the_caller_with_the_agent() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let customer = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+
+    let refused = api.transfer(&key, &customer, "5555550177", 30).await.expect_err("not E.164");
+    assert!(
+        matches!(&refused, TelnyxError::ActionRefused { action: "transfer", detail } if detail.contains("E164")),
+        "{refused:?}"
+    );
+    assert_eq!(refused.to_string(), "Telnyx refused the transfer: The 'to' parameter must be in E164 format.");
+    let unknown = api.transfer(&key, "v3:nobody", BILLING, 30).await.expect_err("no such leg");
+    assert!(matches!(unknown, TelnyxError::ActionRefused { .. }), "{unknown:?}");
+
+    // Busy: Telnyx accepts the command; the destination's leg ends and the caller stays.
+    api.transfer(&key, &customer, BUSY, 30).await.expect("accepted");
+    until_leg(&sim, &leg.call_session_id, LegRole::TransferTarget, "the busy leg ends", |l| !l.is_alive).await;
+    assert!(sim_call(&sim, &call_id.0).is_some_and(|call| call.end.is_none()), "the agent's call goes on");
+    until_leg(&sim, &leg.call_session_id, LegRole::Customer, "the caller still hears the agent", |l| hears(l, MIC_HZ))
+        .await;
+    until_speaker_plays(&phone.audio, CALLER_HZ).await;
+
+    hang_up(&mut phone, &call_id).await;
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}

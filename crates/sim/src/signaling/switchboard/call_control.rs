@@ -1,0 +1,479 @@
+//! Call Control v2 on the simulator's calls: the legs Telnyx would show, and what their actions do.
+//!
+//! Every call between a softphone and a telephone number has two legs in one call session, as on
+//! Telnyx: the softphone's (`v3:cc-<callID>`, the id the softphone learns from `ringing`, `answer`
+//! and `invite`) and the telephone's (`v3:far-<callID>`). A softphone finds the telephone's leg
+//! among its connection's active calls by the shared `call_session_id`.
+//!
+//! `transfer` of the telephone's leg hands the caller on, as Telnyx's transfer does: the
+//! simulator dials the destination (a directory number, after `answer_delay`); when it answers,
+//! the caller and the new party are bridged ([`PhoneLine`], audio really flows) and the
+//! softphone's leg is hung up (`telnyx_rtc.bye`, `NORMAL_CLEARING`). When the destination does
+//! not answer, is busy or does not exist, its leg ends and the caller stays with the softphone
+//! ("The original call will remain active").
+//!
+//! Assumed where Telnyx's reference is silent (see `docs/call-control-notes.md`): the error for an
+//! unknown id on `GET /v2/calls/{id}` (404 `10005`), that a call's two legs share its connection's
+//! active calls, and the 422 `10015` for a second transfer while one is ringing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Board, Call, CallState, Cause, Direction, EndedBy, PlaybackSpec, Switchboard, unix_now_ms};
+use crate::media::{PhoneLine, Side};
+use crate::signaling::numbers::Behaviour;
+
+/// The longest a handed-on call lasts before its two parties hang up by themselves.
+pub const HANDED_ON_CALL_MAX: Duration = Duration::from_secs(10 * 60);
+
+/// Transfer `timeout_secs`: Telnyx's default and range.
+const TRANSFER_TIMEOUT_DEFAULT_SECS: u64 = 30;
+const TRANSFER_TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<u64> = 5..=600;
+
+/// Which party a leg belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegRole {
+    /// The softphone's leg.
+    Agent,
+    /// The telephone the softphone called or was called by.
+    Customer,
+    /// The party a transfer dialled.
+    TransferTarget,
+}
+
+/// A leg as `GET /control/legs` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LegView {
+    /// Call Control id.
+    pub call_control_id: String,
+    /// Leg id.
+    pub call_leg_id: String,
+    /// Shared by the legs of one call.
+    pub call_session_id: String,
+    /// The connection (of the softphone's credential) the legs belong to.
+    pub connection_id: Option<String>,
+    /// Whose leg.
+    pub role: LegRole,
+    /// The party's number (or the softphone's SIP user).
+    pub number: String,
+    /// `ringing`, `parked`, `bridged` or `ended`.
+    pub state: &'static str,
+    /// Whether the leg is up (Telnyx's `is_alive`).
+    pub is_alive: bool,
+    /// What the party hears (`level_dbfs`, `dominant_hz`, ...), while its audio is measured.
+    pub heard: Option<Value>,
+    /// Unix milliseconds.
+    pub started_at_ms: u64,
+    /// Unix milliseconds, once ended.
+    pub ended_at_ms: Option<u64>,
+}
+
+/// Why Telnyx refuses an action, with the codes of its API reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionRefusal {
+    /// 422 `90015`.
+    #[error("The call_control_id provided was not valid.")]
+    InvalidCallControlId,
+    /// 422 `90018`.
+    #[error("This call is no longer active and can't receive commands.")]
+    CallEnded,
+    /// 422 `90034`.
+    #[error("This call can't receive this command because it has not been answered yet.")]
+    NotAnswered,
+    /// 422 `10004`, pointing at the parameter.
+    #[error("The '{0}' parameter is required and cannot be blank.")]
+    Missing(&'static str),
+    /// 422 `10016`.
+    #[error("The 'to' parameter must be in E164 format.")]
+    NotE164,
+    /// 422 `10033`, pointing at the parameter.
+    #[error("The value of '{0}' is outside of its range.")]
+    OutOfRange(&'static str),
+    /// 422 `10015`.
+    #[error("{0}")]
+    Unsupported(&'static str),
+}
+
+/// A transfer of a call's telephone leg.
+struct Handover {
+    target_ccid: String,
+    target_number: String,
+    started_at_ms: u64,
+    state: HandoverState,
+    ended_at_ms: Option<u64>,
+    /// The caller's part ended (hung up, or the line's time ran out).
+    customer_ended_at_ms: Option<u64>,
+}
+
+enum HandoverState {
+    Ringing,
+    Bridged(Arc<PhoneLine>),
+    /// The destination did not take it; the caller stayed.
+    Failed,
+    Over,
+}
+
+/// Commands remembered for `command_id` idempotency.
+const COMMANDS_REMEMBERED: usize = 1_000;
+
+/// The handovers of one switchboard, by the softphone's call id, and the commands carried out.
+#[derive(Default)]
+pub(super) struct Handovers(std::collections::HashMap<String, Handover>, std::collections::VecDeque<String>);
+
+impl Handovers {
+    pub(super) fn forget(&mut self, call_id: &str) {
+        self.0.remove(call_id);
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn bridged(&self, call_id: &str) -> Option<&Arc<PhoneLine>> {
+        match self.0.get(call_id).map(|h| &h.state) {
+            Some(HandoverState::Bridged(line)) => Some(line),
+            _ => None,
+        }
+    }
+}
+
+/// The legs a Call Control id names.
+enum Named {
+    Agent(String),
+    Customer(String),
+    Target(String),
+}
+
+fn name(board: &Board, call_control_id: &str) -> Option<Named> {
+    if let Some(id) = call_control_id.strip_prefix("v3:cc-") {
+        return board.calls.contains_key(id).then(|| Named::Agent(id.to_owned()));
+    }
+    if let Some(id) = call_control_id.strip_prefix("v3:far-") {
+        return board.calls.get(id).filter(|c| c.bridge.is_none()).map(|_| Named::Customer(id.to_owned()));
+    }
+    board.handovers.0.iter().find(|(_, h)| h.target_ccid == call_control_id).map(|(id, _)| Named::Target(id.clone()))
+}
+
+/// Whether `to` is something Telnyx dials: `+` and 8 to 15 digits, or a SIP URI.
+fn dialable(to: &str) -> bool {
+    if to.starts_with("sip:") {
+        return to.contains('@');
+    }
+    to.strip_prefix('+')
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Call {
+    fn customer_number(&self) -> &str {
+        match self.direction {
+            Direction::Inbound => &self.from,
+            Direction::Outbound => &self.to,
+        }
+    }
+}
+
+impl Switchboard {
+    fn connection_of(&self, board: &Board, call: &Call) -> Option<String> {
+        let session = board.sessions.get(&call.sessid);
+        let credential_id = session.map(|s| s.credential_id.clone())?;
+        self.inner.sim.credential(&credential_id).map(|c| c.connection_id)
+    }
+
+    /// Every leg of the calls between a softphone and a telephone, oldest call first.
+    pub fn legs(&self) -> Vec<LegView> {
+        let board = self.board();
+        let mut calls: Vec<&Call> = board.calls.values().filter(|c| c.bridge.is_none()).collect();
+        calls.sort_by_key(|c| c.seq);
+        calls.into_iter().flat_map(|call| self.legs_of(&board, call)).collect()
+    }
+
+    fn legs_of(&self, board: &Board, call: &Call) -> Vec<LegView> {
+        let connection_id = self.connection_of(board, call);
+        let handover = board.handovers.0.get(&call.id);
+        let leg = |role, call_control_id: String, call_leg_id: String, number: &str| LegView {
+            call_control_id,
+            call_leg_id,
+            call_session_id: format!("sess-{}", call.id),
+            connection_id: connection_id.clone(),
+            role,
+            number: number.to_owned(),
+            state: "ended",
+            is_alive: false,
+            heard: None,
+            started_at_ms: call.started_at_ms,
+            ended_at_ms: None,
+        };
+        let call_ended_at = call.end.as_ref().map(|_| unix_now_ms());
+        let mut agent = leg(LegRole::Agent, format!("v3:cc-{}", call.id), format!("leg-{}", call.id), &call.to);
+        if call.direction == Direction::Outbound {
+            agent.number = call.from.clone();
+        }
+        agent.is_alive = call.live();
+        agent.state = match call.state {
+            CallState::Ended => "ended",
+            state if state.is_answered() => "bridged",
+            _ => "ringing",
+        };
+        agent.ended_at_ms = call.end.as_ref().and(call_ended_at);
+
+        let mut customer =
+            leg(LegRole::Customer, format!("v3:far-{}", call.id), format!("far-{}", call.id), call.customer_number());
+        customer.is_alive = call.live() || matches!(handover.map(|h| &h.state), Some(HandoverState::Bridged(_)));
+        customer.state = if customer.is_alive { agent.state } else { "ended" };
+        customer.heard = board
+            .handovers
+            .bridged(&call.id)
+            .and_then(|line| serde_json::to_value(line.heard(Side::First)).ok())
+            .or_else(|| call.live().then(|| call.playback_heard_by_customer()).flatten());
+        customer.ended_at_ms =
+            handover.and_then(|h| h.customer_ended_at_ms).or(if customer.is_alive { None } else { agent.ended_at_ms });
+
+        let mut legs = vec![agent, customer];
+        if let Some(handover) = handover {
+            let mut target = leg(
+                LegRole::TransferTarget,
+                handover.target_ccid.clone(),
+                handover.target_ccid.replacen("v3:", "", 1),
+                &handover.target_number,
+            );
+            target.started_at_ms = handover.started_at_ms;
+            target.ended_at_ms = handover.ended_at_ms;
+            (target.state, target.is_alive) = match &handover.state {
+                HandoverState::Ringing => ("ringing", true),
+                HandoverState::Bridged(line) => {
+                    target.heard = serde_json::to_value(line.heard(Side::Second)).ok();
+                    ("bridged", true)
+                }
+                HandoverState::Failed | HandoverState::Over => ("ended", false),
+            };
+            legs.push(target);
+        }
+        legs
+    }
+
+    /// `GET /v2/calls/{call_control_id}`.
+    pub fn leg(&self, call_control_id: &str) -> Option<LegView> {
+        let board = self.board();
+        let call_id = match name(&board, call_control_id)? {
+            Named::Agent(id) | Named::Customer(id) | Named::Target(id) => id,
+        };
+        let call = board.calls.get(&call_id)?;
+        self.legs_of(&board, call).into_iter().find(|leg| leg.call_control_id == call_control_id)
+    }
+
+    /// The live legs on `connection_id` (`GET /v2/connections/{id}/active_calls`).
+    pub fn active_legs(&self, connection_id: &str) -> Vec<LegView> {
+        self.legs()
+            .into_iter()
+            .filter(|leg| leg.is_alive && leg.connection_id.as_deref() == Some(connection_id))
+            .collect()
+    }
+
+    /// `POST /v2/calls/{id}/actions/transfer`: hands the leg's party on to `to`.
+    pub fn transfer(&self, call_control_id: &str, to: &str, timeout_secs: Option<u64>) -> Result<(), ActionRefusal> {
+        let mut board = self.board();
+        let call_id = match name(&board, call_control_id).ok_or(ActionRefusal::InvalidCallControlId)? {
+            Named::Customer(id) => id,
+            Named::Agent(id) => {
+                let live = board.calls.get(&id).is_some_and(Call::live);
+                return Err(if live {
+                    ActionRefusal::Unsupported(
+                        "The simulator transfers the far party's leg only (v3:far-...); transferring the softphone's own leg is not simulated.",
+                    )
+                } else {
+                    ActionRefusal::CallEnded
+                });
+            }
+            Named::Target(_) => return Err(ActionRefusal::CallEnded),
+        };
+        let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
+        if !call.live() {
+            return Err(ActionRefusal::CallEnded);
+        }
+        if !call.state.is_answered() {
+            return Err(ActionRefusal::NotAnswered);
+        }
+        let to = to.trim();
+        if to.is_empty() {
+            return Err(ActionRefusal::Missing("to"));
+        }
+        if !dialable(to) {
+            return Err(ActionRefusal::NotE164);
+        }
+        let timeout_secs = timeout_secs.unwrap_or(TRANSFER_TIMEOUT_DEFAULT_SECS);
+        if !TRANSFER_TIMEOUT_RANGE_SECS.contains(&timeout_secs) {
+            return Err(ActionRefusal::OutOfRange("timeout_secs"));
+        }
+        if matches!(board.handovers.0.get(&call_id).map(|h| &h.state), Some(HandoverState::Ringing)) {
+            return Err(ActionRefusal::Unsupported("A transfer of this call is already in progress."));
+        }
+        let handover = Handover {
+            target_ccid: format!("v3:xfer-{}", uuid::Uuid::new_v4()),
+            target_number: to.to_owned(),
+            started_at_ms: unix_now_ms(),
+            state: HandoverState::Ringing,
+            ended_at_ms: None,
+            customer_ended_at_ms: None,
+        };
+        tracing::info!(call_id, to, "transfer dialling");
+        board.handovers.0.insert(call_id.clone(), handover);
+        drop(board);
+        let board = self.clone();
+        let (behaviour, playback) = (self.behaviour_for(to), self.answer_playback(to));
+        let rings_for = match behaviour {
+            Behaviour::NoAnswer => Duration::from_secs(timeout_secs).min(self.config().no_answer_timeout),
+            Behaviour::Busy | Behaviour::Unallocated => Duration::ZERO,
+            _ => self.config().answer_delay,
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(rings_for).await;
+            board.transfer_answered(&call_id, playback);
+        });
+        Ok(())
+    }
+
+    /// The transfer's destination answered (`playback`: what it says) or not (`None`).
+    fn transfer_answered(&self, call_id: &str, playback: Option<PlaybackSpec>) {
+        let mut board = self.board();
+        let Some(call) = board.calls.get(call_id) else { return };
+        let customer_says = call.playback;
+        let still_up = call.live();
+        let line = match playback.filter(|_| still_up) {
+            Some(target_says) => match PhoneLine::connect(&customer_says.to_media(), &target_says.to_media()) {
+                Ok(line) => Some(Arc::new(line)),
+                Err(error) => {
+                    tracing::warn!(%error, call_id, "the transfer's line could not start");
+                    None
+                }
+            },
+            None => None,
+        };
+        let Some(handover) = board.handovers.0.get_mut(call_id) else { return };
+        let Some(line) = line else {
+            tracing::info!(call_id, still_up, "transfer not taken; the caller stays");
+            handover.state = HandoverState::Failed;
+            handover.ended_at_ms = Some(unix_now_ms());
+            return;
+        };
+        handover.state = HandoverState::Bridged(line);
+        tracing::info!(call_id, "transfer answered; the softphone's leg is hung up");
+        self.end_call(&mut board, call_id, Cause::normal_clearing(), EndedBy::FarEnd, true);
+        drop(board);
+        let board = self.clone();
+        let call_id = call_id.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(HANDED_ON_CALL_MAX).await;
+            board.hang_up_handed_on(&call_id);
+        });
+    }
+
+    /// Ends a handed-on call: both telephones hang up.
+    fn hang_up_handed_on(&self, call_id: &str) -> bool {
+        let mut board = self.board();
+        let Some(handover) = board.handovers.0.get_mut(call_id) else { return false };
+        if !matches!(handover.state, HandoverState::Bridged(_)) {
+            return false;
+        }
+        let now = unix_now_ms();
+        handover.state = HandoverState::Over;
+        handover.ended_at_ms = Some(now);
+        handover.customer_ended_at_ms = Some(now);
+        true
+    }
+
+    /// Whether a command with `command_id` was already carried out on `call_control_id` ("Telnyx
+    /// will ignore any command with the same `command_id` for the same `call_control_id`").
+    pub fn carried_out(&self, call_control_id: &str, command_id: &str) -> bool {
+        let key = format!("{call_control_id} {command_id}");
+        self.board().handovers.1.contains(&key)
+    }
+
+    /// Remembers a command carried out, for [`Switchboard::carried_out`].
+    pub fn remember_command(&self, call_control_id: &str, command_id: &str) {
+        let mut board = self.board();
+        let seen = &mut board.handovers.1;
+        seen.push_back(format!("{call_control_id} {command_id}"));
+        if seen.len() > COMMANDS_REMEMBERED {
+            seen.pop_front();
+        }
+    }
+
+    /// `POST /v2/calls/{id}/actions/hangup`.
+    pub fn hang_up_leg(&self, call_control_id: &str) -> Result<(), ActionRefusal> {
+        let named = name(&self.board(), call_control_id).ok_or(ActionRefusal::InvalidCallControlId)?;
+        let by = match named {
+            Named::Agent(_) => EndedBy::Simulator,
+            _ => EndedBy::FarEnd,
+        };
+        match named {
+            Named::Agent(id) | Named::Customer(id) => {
+                if self.hang_up_handed_on(&id) {
+                    return Ok(());
+                }
+                let mut board = self.board();
+                if self.end_call(&mut board, &id, Cause::normal_clearing(), by, true) {
+                    Ok(())
+                } else {
+                    Err(ActionRefusal::CallEnded)
+                }
+            }
+            Named::Target(id) => {
+                if self.hang_up_handed_on(&id) {
+                    return Ok(());
+                }
+                let mut board = self.board();
+                match board.handovers.0.get_mut(&id) {
+                    Some(handover) if matches!(handover.state, HandoverState::Ringing) => {
+                        handover.state = HandoverState::Failed;
+                        handover.ended_at_ms = Some(unix_now_ms());
+                        Ok(())
+                    }
+                    _ => Err(ActionRefusal::CallEnded),
+                }
+            }
+        }
+    }
+
+    /// What a directory (or scripted) number says once it answers; `None` if it does not answer.
+    pub(super) fn answer_playback(&self, number: &str) -> Option<PlaybackSpec> {
+        let tone = PlaybackSpec::Tone { hz: self.scripted_tone(number).unwrap_or(440.0) };
+        match self.behaviour_for(number) {
+            Behaviour::Tone
+            | Behaviour::HangUp
+            | Behaviour::AlawOnly
+            | Behaviour::IceLite
+            | Behaviour::IceLitePassive
+            | Behaviour::DtlsPassive => Some(tone),
+            Behaviour::EarlyMedia => Some(PlaybackSpec::Tone { hz: 425.0 }),
+            Behaviour::Echo => Some(PlaybackSpec::Echo),
+            Behaviour::Voicemail => Some(PlaybackSpec::Voicemail),
+            Behaviour::Busy | Behaviour::NoAnswer | Behaviour::Reject | Behaviour::Unallocated => None,
+        }
+    }
+}
+
+impl Call {
+    /// What the customer hears while on the call with the softphone: the softphone's voice.
+    fn playback_heard_by_customer(&self) -> Option<Value> {
+        self.media.as_ref().and_then(|media| serde_json::to_value(media.heard()).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telnyx_dials_e164_numbers_and_sip_uris_only() {
+        for to in ["+15555550100", "+442071838750", "sip:billing@sip.telnyx.com"] {
+            assert!(dialable(to), "{to}");
+        }
+        for to in ["5555550100", "+1555", "+1555555010a", "billing", "sip:billing", "+1234567890123456"] {
+            assert!(!dialable(to), "{to}");
+        }
+    }
+}

@@ -67,7 +67,13 @@ async fn telnyx_faults_are_shown_truthfully_and_recovered_from() {
     let data_home = app.quit().await;
 
     // Start-up while token minting fails: the app says so, then recovers on its own.
-    let failing = FaultSpec { status: Some(500), delay_ms: None, count: Some(1000), retry_after_secs: None };
+    let failing = FaultSpec {
+        status: Some(500),
+        delay_ms: None,
+        count: Some(1000),
+        retry_after_secs: None,
+        ..FaultSpec::default()
+    };
     account.sim.state().push_fault(&failing).expect("a fault queued");
     let app = App::launch_with(account.launch(Some(data_home), "info")).await;
     app.wait_for_text("#connection-state", |text| text == "Error").await;

@@ -8,7 +8,7 @@ use softphone_core::secret::Secret;
 use softphone_keychain::{CredentialField, Keychain, KeychainError, SipCredentials, StoredCredentials};
 use softphone_native_engine::{TokenFuture, TokenSource};
 use softphone_sim::{RunningSimulator, Simulator, SimulatorConfig};
-use softphone_telnyx::{CredentialId, LoginTokens, TelnyxApi, TelnyxConfig, TokenRequest};
+use softphone_telnyx::{CallControlAccess, CredentialId, LoginTokens, TelnyxApi, TelnyxConfig, TokenRequest};
 use tokio::sync::Mutex;
 
 /// The runtime the demo simulator runs on: one worker thread of its own, for the app's life.
@@ -310,9 +310,18 @@ impl Account {
     /// The account's phone numbers (`GET /v2/phone_numbers`): the caller-ID numbers the agent may
     /// present. In demo mode, the simulated account's.
     pub async fn phone_numbers(&self) -> Result<Vec<String>, IpcError> {
-        let (base_url, api_key) = match self.mode.lock().await.as_ref() {
-            None => return Err(errors::internal("Listing phone numbers before start-up")),
-            Some(Mode::Demo { simulator, .. }) => (simulator.base_url(), Secret::new(softphone_sim::DEFAULT_API_KEY)),
+        let access = self.rest_access().await?;
+        Ok(access.api.list_phone_numbers(&access.api_key).await?)
+    }
+
+    /// Telnyx's REST API as this account: the client, the API key and the connection id (the
+    /// simulator's in demo mode). For Call Control on the agent's calls.
+    pub async fn rest_access(&self) -> Result<CallControlAccess, IpcError> {
+        let (base_url, api_key, connection_id) = match self.mode.lock().await.as_ref() {
+            None => return Err(errors::internal("Using Telnyx's REST API before start-up")),
+            Some(Mode::Demo { simulator, .. }) => {
+                (simulator.base_url(), Secret::new(softphone_sim::DEFAULT_API_KEY), Secret::new(DEMO_CONNECTION_ID))
+            }
             Some(Mode::Telnyx { .. }) => {
                 let credentials = self.keychain_call(|keychain| keychain.load()).await?.ok_or_else(|| {
                     IpcError::new(
@@ -320,11 +329,11 @@ impl Account {
                         "The Telnyx credentials are no longer in the keychain. Enter them again in Settings.",
                     )
                 })?;
-                (self.endpoints.api_url.clone(), credentials.api_key)
+                (self.endpoints.api_url.clone(), credentials.api_key, credentials.connection_id)
             }
         };
         let api = TelnyxApi::new(TelnyxConfig { base_url, ..TelnyxConfig::default() })?;
-        Ok(api.list_phone_numbers(&api_key).await?)
+        Ok(CallControlAccess { api, api_key, connection_id })
     }
 
     /// Demo mode: the simulator rings this phone from `from` (E.164), as a caller named

@@ -11,7 +11,7 @@
 //! Dependencies run one way: commands → this loop → adapters → crates.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect};
@@ -21,6 +21,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::account::Account;
 use crate::audio::Audio;
 use crate::clock::now;
 use crate::database::Database;
@@ -165,6 +166,17 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
     let outcome: Result<Option<CallEvent>, String> = match &effect {
         Effect::Engine(command) => {
             app.state::<EngineHost>().send(app, command.clone());
+            Ok(None)
+        }
+        // Telnyx answers in its own time; a refusal comes back as an event.
+        Effect::CallControl(command) => {
+            let (app, command) = (app.clone(), command.clone());
+            tauri::async_runtime::spawn(async move {
+                let access = app.state::<Arc<Account>>().rest_access().await;
+                if let Some(refused) = crate::call_control::carry_out(access, command).await {
+                    let _ = app.state::<mpsc::UnboundedSender<CallEvent>>().send(refused);
+                }
+            });
             Ok(None)
         }
         Effect::Ringer { mode } => {

@@ -184,9 +184,12 @@ impl Database {
             store.finish_call(
                 row,
                 &CallFinish { state, ended_at_ms: end.at.0 as i64, hangup_cause: cause, sip_code: end.sip_code },
-            )
+            )?;
+            if let Some(to) = &end.transferred_to {
+                store.mark_transferred(row, to)?;
+            }
+            Ok(())
         })
-        .map(|_| ())
     }
 
     /// The call-log row of a call that ended in this session (for its wrap-up form).

@@ -223,6 +223,9 @@ mod tests {
                     answered_at: None,
                     end: None,
                     caller_number: None,
+                    transfer_to: None,
+                    notice: None,
+                    call_control: false,
                 })
                 .collect(),
             revision: 1,

@@ -38,6 +38,29 @@ pub fn dial_event<R: Runtime>(
     Ok((call_id.clone(), CallEvent::Dial { call_id, remote, lead_id, caller_number }))
 }
 
+/// Where a transfer may go: a SIP address (`sip:user@host`, as typed) or a number valid for the
+/// agent's region (demo mode also takes the simulator's directory), as E.164. The do-not-call
+/// list is about leads the agent dials, not colleagues a call is handed to.
+pub fn transfer_destination<R: Runtime>(app: &AppHandle<R>, typed: &str) -> Result<String, IpcError> {
+    let typed = typed.trim();
+    if let Some(address) = typed.strip_prefix("sip:") {
+        let valid = address.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && !host.is_empty() && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+        });
+        return if valid {
+            Ok(typed.to_owned())
+        } else {
+            Err(IpcError::new(
+                ErrorCode::InvalidNumber,
+                "A SIP address reads sip:user@host, e.g. sip:billing@sip.telnyx.com.",
+            ))
+        };
+    }
+    let region = app.state::<Database>().settings().default_region;
+    let demo = app.state::<Connection>().demo();
+    Ok(parse_dialable(typed, region, demo)?.as_e164().to_owned())
+}
+
 /// The caller-ID number a call to `callee` presents, from the agent's pool (local presence).
 fn presented_number(callee: &PhoneNumber, pool: &[String]) -> Option<String> {
     // Settings only hold numbers of E.164 shape; one whose country code is unknown is skipped.

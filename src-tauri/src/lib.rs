@@ -2,6 +2,7 @@
 
 mod account;
 mod audio;
+mod call_control;
 mod call_loop;
 mod clock;
 mod commands;
@@ -98,6 +99,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::calls::resume_call,
             commands::calls::set_call_muted,
             commands::calls::send_call_digits,
+            commands::calls::transfer_call,
             commands::calls::dismiss_call,
             commands::calls::report_engine_update,
             commands::leads::search_leads,

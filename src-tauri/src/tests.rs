@@ -193,6 +193,37 @@ fn a_call_follows_the_engine_through_the_state_machine() {
 }
 
 #[test]
+fn a_transfer_telnyx_cannot_place_comes_back_on_the_card_and_the_call_goes_on() {
+    let shell = shell();
+    let call_id: CallId = shell.invoke(command::PLACE_CALL, json!({ "number": "(415) 555-0100" }));
+    let report =
+        |update: Value| shell.call(command::REPORT_ENGINE_UPDATE, json!({ "callId": call_id, "update": update }));
+    report(
+        json!({ "kind": "leg", "leg": { "call_control_id": "v3:cc-elsewhere", "call_session_id": "sess-elsewhere" } }),
+    )
+    .expect("the leg");
+    report(json!({ "kind": "state", "state": "active" })).expect("active");
+
+    let typo = shell.call(command::TRANSFER_CALL, json!({ "callId": call_id, "to": "billing" }));
+    assert_eq!(typo.expect_err("not a number").code, ErrorCode::InvalidNumber);
+    assert_eq!(shell.view_of(&call_id), CallView::Active, "nothing was asked of Telnyx");
+
+    // The simulator's Call Control knows no call in that session: the transfer cannot be placed.
+    shell.call(command::TRANSFER_CALL, json!({ "callId": call_id, "to": "(415) 555-0177" })).expect("asked");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let notice = loop {
+        let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
+        if let Some(notice) = snapshot.calls[0].notice.clone() {
+            break notice;
+        }
+        assert!(std::time::Instant::now() < deadline, "no word on the transfer: {snapshot:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(notice.starts_with("Telnyx lists no other party on this call"), "{notice}");
+    assert_eq!(shell.view_of(&call_id), CallView::Active, "the caller is still on");
+}
+
+#[test]
 fn each_call_presents_the_agents_number_most_local_to_the_callee() {
     let shell = shell();
     // Demo mode lists the simulated account's numbers (212, 415 and 312 area codes).

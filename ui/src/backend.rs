@@ -242,6 +242,18 @@ pub async fn send_call_digits(call_id: &CallId, digits: &str) -> Result<(), IpcE
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct TransferArgs<'a> {
+    call_id: &'a CallId,
+    to: &'a str,
+}
+
+/// Hands a connected call on to `to` (a number or `sip:user@host`): a blind transfer.
+pub async fn transfer_call(call_id: &CallId, to: &str) -> Result<(), IpcError> {
+    invoke(command::TRANSFER_CALL, &TransferArgs { call_id, to }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct EngineUpdateArgs<'a> {
     call_id: &'a CallId,
     update: &'a EngineUpdate,

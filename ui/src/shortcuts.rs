@@ -186,6 +186,9 @@ mod tests {
             answered_at: None,
             end: None,
             caller_number: None,
+            transfer_to: None,
+            notice: None,
+            call_control: false,
         }
     }
 

@@ -242,6 +242,9 @@ pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapsh
         answered_at: None,
         end: None,
         caller_number: None,
+        transfer_to: None,
+        notice: None,
+        call_control: false,
     }
 }
 

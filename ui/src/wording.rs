@@ -13,7 +13,8 @@ pub const WINDOW_FAILED_FOR_GOOD: &str =
     "This window keeps failing and was not reloaded. Your calls go on; restart the app to get the window back.";
 
 /// A call's state in words; an ended call says why it ended.
-pub fn call_state(call: &CallSnapshot) -> String {
+/// `shown` turns a number as stored (E.164) into the number as the agent reads it.
+pub fn call_state(call: &CallSnapshot, shown: impl Fn(&str) -> String) -> String {
     match call.view {
         CallView::Dialing => "Dialing".into(),
         CallView::EarlyMedia => "Ringing (early media)".into(),
@@ -25,6 +26,10 @@ pub fn call_state(call: &CallSnapshot) -> String {
         CallView::Resuming => "Resuming".into(),
         CallView::Reconnecting => "Reconnecting".into(),
         CallView::LeavingVoicemail => "Leaving voicemail".into(),
+        CallView::Transferring => match &call.transfer_to {
+            Some(to) => format!("Transferring to {}…", shown(to)),
+            None => "Transferring…".into(),
+        },
         CallView::Ending => "Hanging up".into(),
         // What the agent did (cancel, decline) or missed says more than the network's cause.
         CallView::Ended => match &call.end {
@@ -32,6 +37,10 @@ pub fn call_state(call: &CallSnapshot) -> String {
                 CallOutcome::Cancelled => "Ended: Cancelled".into(),
                 CallOutcome::Declined => "Ended: Declined".into(),
                 CallOutcome::Missed => "Missed".into(),
+                CallOutcome::Transferred => match &end.transferred_to {
+                    Some(to) => format!("Transferred to {}", shown(to)),
+                    None => "Transferred".into(),
+                },
                 _ => format!("Ended: {}", end.cause_label),
             },
             None => "Ended".into(),
@@ -248,8 +257,12 @@ impl CallFilter {
     }
 }
 
-/// The outcome column of the call log: the row's state, and the cause when it says more.
-pub fn outcome(entry: &CallLogEntry) -> String {
+/// The outcome column of the call log: the row's state, and the cause when it says more
+/// (`shown` formats a number as the agent reads it).
+pub fn outcome(entry: &CallLogEntry, shown: impl Fn(&str) -> String) -> String {
+    if let Some(to) = &entry.transferred_to {
+        return format!("Transferred to {}", shown(to));
+    }
     let cause = entry.hangup_cause.as_deref().map(|name| match name {
         "NETWORK_LOST" => HangupCause::NetworkLost.describe().to_owned(),
         "TIMEOUT" => HangupCause::Timeout.describe().to_owned(),
@@ -278,7 +291,7 @@ pub fn suggested_disposition(
     use softphone_core::call::CallOutcome;
     use softphone_core::disposition::Disposition;
     match end?.outcome {
-        CallOutcome::Completed => Some(Disposition::Answered),
+        CallOutcome::Completed | CallOutcome::Transferred => Some(Disposition::Answered),
         CallOutcome::Busy => Some(Disposition::Busy),
         CallOutcome::NoAnswer => Some(Disposition::NoAnswer),
         CallOutcome::Missed
@@ -379,14 +392,17 @@ mod tests {
             answered_at: None,
             end: None,
             caller_number: None,
+            transfer_to: None,
+            notice: None,
+            call_control: true,
         }
     }
 
     #[test]
     fn call_states_read_as_words_and_an_ended_call_says_why() {
-        assert_eq!(call_state(&call(CallView::Dialing)), "Dialing");
-        assert_eq!(call_state(&call(CallView::Held)), "On hold");
-        assert_eq!(call_state(&call(CallView::LeavingVoicemail)), "Leaving voicemail");
+        assert_eq!(call_state(&call(CallView::Dialing), str::to_owned), "Dialing");
+        assert_eq!(call_state(&call(CallView::Held), str::to_owned), "On hold");
+        assert_eq!(call_state(&call(CallView::LeavingVoicemail), str::to_owned), "Leaving voicemail");
         let mut ended = call(CallView::Ended);
         ended.end = Some(CallEnd {
             outcome: CallOutcome::Busy,
@@ -394,8 +410,9 @@ mod tests {
             cause_label: "Busy".into(),
             sip_code: Some(486),
             at: UnixMillis(5_000),
+            transferred_to: None,
         });
-        assert_eq!(call_state(&ended), "Ended: Busy");
+        assert_eq!(call_state(&ended, str::to_owned), "Ended: Busy");
         // Hung up by the agent before the answer: the network says NORMAL_CLEARING, the agent
         // reads what happened, as the call log does.
         ended.end = Some(CallEnd {
@@ -404,8 +421,21 @@ mod tests {
             cause_label: "Call ended".into(),
             sip_code: None,
             at: UnixMillis(5_000),
+            transferred_to: None,
         });
-        assert_eq!(call_state(&ended), "Ended: Cancelled");
+        assert_eq!(call_state(&ended, str::to_owned), "Ended: Cancelled");
+        ended.end = Some(CallEnd {
+            outcome: CallOutcome::Transferred,
+            cause: HangupCause::NormalClearing,
+            cause_label: "Call ended".into(),
+            sip_code: None,
+            at: UnixMillis(5_000),
+            transferred_to: Some("+15555550177".into()),
+        });
+        assert_eq!(call_state(&ended, str::to_owned), "Transferred to +15555550177");
+        let mut handing_on = call(CallView::Transferring);
+        handing_on.transfer_to = Some("sip:billing@sip.telnyx.com".into());
+        assert_eq!(call_state(&handing_on, str::to_owned), "Transferring to sip:billing@sip.telnyx.com…");
     }
 
     #[test]
@@ -469,15 +499,15 @@ mod tests {
     #[test]
     fn the_call_log_filters_and_names_outcomes() {
         let busy = entry(Direction::Outbound, LoggedCallState::Failed, Some("USER_BUSY"));
-        assert_eq!(outcome(&busy), "Failed: Busy");
+        assert_eq!(outcome(&busy, str::to_owned), "Failed: Busy");
         assert!(CallFilter::Outbound.admits(&busy) && !CallFilter::Inbound.admits(&busy));
         let missed = entry(Direction::Inbound, LoggedCallState::Missed, None);
-        assert_eq!(outcome(&missed), "Missed");
+        assert_eq!(outcome(&missed, str::to_owned), "Missed");
         assert!(CallFilter::Missed.admits(&missed) && !CallFilter::Missed.admits(&busy));
         let cancelled = entry(Direction::Outbound, LoggedCallState::Failed, Some("NORMAL_CLEARING"));
-        assert_eq!(outcome(&cancelled), "Cancelled");
+        assert_eq!(outcome(&cancelled, str::to_owned), "Cancelled");
         let done = entry(Direction::Outbound, LoggedCallState::Completed, Some("NORMAL_CLEARING"));
-        assert_eq!(outcome(&done), "Completed");
+        assert_eq!(outcome(&done, str::to_owned), "Completed");
     }
 
     #[test]
@@ -490,6 +520,7 @@ mod tests {
             cause_label: String::new(),
             sip_code: None,
             at: UnixMillis(0),
+            transferred_to: None,
         };
         assert_eq!(suggested_disposition(Some(&end(CallOutcome::Completed))), Some(Disposition::Answered));
         assert_eq!(suggested_disposition(Some(&end(CallOutcome::Busy))), Some(Disposition::Busy));

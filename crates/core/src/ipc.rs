@@ -25,6 +25,7 @@ pub mod command {
     pub const RESUME_CALL: &str = "resume_call";
     pub const SET_CALL_MUTED: &str = "set_call_muted";
     pub const SEND_CALL_DIGITS: &str = "send_call_digits";
+    pub const TRANSFER_CALL: &str = "transfer_call";
     pub const DISMISS_CALL: &str = "dismiss_call";
     pub const REPORT_ENGINE_UPDATE: &str = "report_engine_update";
     pub const SEARCH_LEADS: &str = "search_leads";

@@ -380,7 +380,7 @@ async fn a_punt_closes_the_connection_with_a_sentence_and_ends_the_call_with_a_c
 }
 
 fn fault(status: Option<u16>, delay_ms: Option<u64>) -> FaultSpec {
-    FaultSpec { status, delay_ms, count: Some(100), retry_after_secs: Some(0) }
+    FaultSpec { status, delay_ms, count: Some(100), retry_after_secs: Some(0), ..FaultSpec::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -129,7 +129,13 @@ async fn a_start_without_tokens_says_why_fails_dials_and_comes_up_once_tokens_ar
     let tokens = rest_tokens(&sim);
     // Token minting fails (Telnyx has trouble) until the fault is cleared.
     sim.state()
-        .push_fault(&FaultSpec { status: Some(503), delay_ms: None, count: Some(1_000), retry_after_secs: Some(0) })
+        .push_fault(&FaultSpec {
+            status: Some(503),
+            delay_ms: None,
+            count: Some(1_000),
+            retry_after_secs: Some(0),
+            ..FaultSpec::default()
+        })
         .expect("a fault queued");
     let audio = AudioSystem::fake(FakeAudioSpec::tone(MIC_HZ)).expect("fake audio");
     let SessionStart { session, mut events, first_start } =

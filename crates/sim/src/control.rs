@@ -4,7 +4,8 @@
 //! - `GET /control/state`: [`StateSnapshot`] (credentials without passwords, queued faults, the
 //!   request log).
 //! - `POST /control/faults` with a [`FaultSpec`], e.g. `{"status":429,"count":2}` or
-//!   `{"delay_ms":3000}`: 204, or 422 with `{"error": "..."}`.
+//!   `{"delay_ms":3000}`, optionally for one path (`"path_prefix":"/v2/calls/"`) and with the
+//!   Telnyx error to answer (`"error":{"code","title","detail"}`): 204, or 422 with `{"error": "..."}`.
 //! - `DELETE /control/faults`: drops every queued fault; 204.
 //! - `POST /control/reset`: drops faults and the request log (credentials stay); 204.
 //! - `POST /control/tokens/expire`: every login token issued so far is expired from now on (a

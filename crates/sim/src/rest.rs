@@ -40,8 +40,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    title: &'static str,
+    code: String,
+    title: String,
     detail: String,
     pointer: Option<&'static str>,
     retry_after_secs: Option<u64>,
@@ -49,7 +49,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
-        Self { status, code, title, detail, pointer: None, retry_after_secs: None }
+        Self { status, code: code.to_owned(), title: title.to_owned(), detail, pointer: None, retry_after_secs: None }
     }
 
     /// 401, code 10009.
@@ -149,13 +149,17 @@ pub fn routes(state: SimState) -> Router {
 /// Logs every REST request and applies the next queued fault, if any.
 pub(crate) async fn gate(State(state): State<SimState>, request: Request, next: Next) -> Response {
     let seq = state.record_request(request.method().as_str(), request.uri().path());
-    let response = match state.take_fault() {
+    let response = match state.take_fault(request.uri().path()) {
         Some(fault) => {
             tokio::time::sleep(fault.delay).await;
             match fault.status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 Some(status) => {
                     tracing::info!(%status, path = request.uri().path(), "injected fault");
-                    ApiError::injected(status, fault.retry_after_secs).into_response()
+                    let mut error = ApiError::injected(status, fault.retry_after_secs);
+                    if let Some(given) = fault.error {
+                        (error.code, error.title, error.detail) = (given.code, given.title, given.detail);
+                    }
+                    error.into_response()
                 }
                 None => next.run(request).await,
             }

@@ -60,9 +60,9 @@ impl std::fmt::Debug for Credential {
 /// One rule of fault injection, as posted to `POST /control/faults`.
 ///
 /// Each REST request (anything under `/v2`) consumes one unit of `count` of the first rule in the
-/// queue: it is first delayed by `delay_ms`, then, if `status` is set, answered with that status
-/// and a Telnyx-shaped error body instead of reaching its handler.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// queue that applies to its path: it is first delayed by `delay_ms`, then, if `status` is set,
+/// answered with that status and a Telnyx-shaped error body instead of reaching its handler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// HTTP status to answer with, 400..=599. 429 carries `Retry-After: retry_after_secs`.
@@ -77,6 +77,25 @@ pub struct FaultSpec {
     /// `Retry-After` of a 429, in seconds; 1 if absent.
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
+    /// Only requests whose path starts with this (e.g. `/v2/calls/`); every request if absent.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// The Telnyx error the answer carries instead of the generic one for `status`: a refusal
+    /// Telnyx documents that the simulator has no other way to bring about (e.g. `90045`, a call
+    /// whose media is streamed elsewhere).
+    #[serde(default)]
+    pub error: Option<FaultError>,
+}
+
+/// A Telnyx error body's first entry, as a [`FaultSpec`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultError {
+    /// e.g. `90045`.
+    pub code: String,
+    /// e.g. `Media Streaming is used`.
+    pub title: String,
+    /// The sentence.
+    pub detail: String,
 }
 
 /// Why a [`FaultSpec`] was refused.
@@ -100,7 +119,7 @@ pub enum FaultSpecError {
 }
 
 /// What the gate in front of the REST routes must do with one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultAction {
     /// Sleep this long first.
     pub delay: Duration,
@@ -108,6 +127,8 @@ pub struct FaultAction {
     pub status: Option<u16>,
     /// `Retry-After` seconds for a 429.
     pub retry_after_secs: u64,
+    /// The Telnyx error to answer with, if not the generic one.
+    pub error: Option<FaultError>,
 }
 
 /// A queued fault rule with what is left of its count.
@@ -121,6 +142,10 @@ pub struct QueuedFault {
     pub remaining: u32,
     /// `Retry-After` of a 429, seconds.
     pub retry_after_secs: u64,
+    /// Only requests whose path starts with this.
+    pub path_prefix: Option<String>,
+    /// The Telnyx error to answer with, if not the generic one.
+    pub error: Option<FaultError>,
 }
 
 /// One REST request as the simulator saw it.
@@ -385,6 +410,8 @@ impl SimState {
             delay_ms: spec.delay_ms,
             remaining: count,
             retry_after_secs: spec.retry_after_secs.unwrap_or(1),
+            path_prefix: spec.path_prefix.clone(),
+            error: spec.error.clone(),
         });
         Ok(())
     }
@@ -403,17 +430,22 @@ impl SimState {
     }
 
     /// Consumes one unit of the first fault rule, if any.
-    pub(crate) fn take_fault(&self) -> Option<FaultAction> {
+    pub(crate) fn take_fault(&self, path: &str) -> Option<FaultAction> {
         let mut data = self.data();
-        let rule = data.faults.front_mut()?;
+        let index = data
+            .faults
+            .iter()
+            .position(|rule| rule.path_prefix.as_deref().is_none_or(|prefix| path.starts_with(prefix)))?;
+        let rule = &mut data.faults[index];
         let action = FaultAction {
             delay: Duration::from_millis(rule.delay_ms.unwrap_or(0)),
             status: rule.status,
             retry_after_secs: rule.retry_after_secs,
+            error: rule.error.clone(),
         };
         rule.remaining -= 1;
         if rule.remaining == 0 {
-            data.faults.pop_front();
+            data.faults.remove(index);
         }
         Some(action)
     }
@@ -494,20 +526,39 @@ mod tests {
     #[test]
     fn fault_rules_apply_in_order_and_run_out() {
         let s = state();
-        s.push_fault(&FaultSpec { status: Some(429), delay_ms: None, count: Some(2), retry_after_secs: Some(0) })
-            .unwrap();
-        s.push_fault(&FaultSpec { status: None, delay_ms: Some(5), count: None, retry_after_secs: None }).unwrap();
-        assert_eq!(s.take_fault().unwrap().status, Some(429));
-        assert_eq!(s.take_fault().unwrap().status, Some(429));
-        let delay = s.take_fault().unwrap();
+        s.push_fault(&FaultSpec {
+            status: Some(429),
+            delay_ms: None,
+            count: Some(2),
+            retry_after_secs: Some(0),
+            ..FaultSpec::default()
+        })
+        .unwrap();
+        s.push_fault(&FaultSpec {
+            status: None,
+            delay_ms: Some(5),
+            count: None,
+            retry_after_secs: None,
+            ..FaultSpec::default()
+        })
+        .unwrap();
+        assert_eq!(s.take_fault("/v2/telephony_credentials").unwrap().status, Some(429));
+        assert_eq!(s.take_fault("/v2/telephony_credentials").unwrap().status, Some(429));
+        let delay = s.take_fault("/v2/telephony_credentials").unwrap();
         assert_eq!((delay.status, delay.delay), (None, Duration::from_millis(5)));
-        assert_eq!(s.take_fault(), None);
+        assert_eq!(s.take_fault("/v2/telephony_credentials"), None);
     }
 
     #[test]
     fn invalid_fault_specs_are_refused() {
         let s = state();
-        let spec = |status, delay_ms, count| FaultSpec { status, delay_ms, count, retry_after_secs: None };
+        let spec = |status, delay_ms, count| FaultSpec {
+            status,
+            delay_ms,
+            count,
+            retry_after_secs: None,
+            ..FaultSpec::default()
+        };
         assert_eq!(s.push_fault(&spec(None, None, None)), Err(FaultSpecError::Empty));
         assert_eq!(s.push_fault(&spec(Some(200), None, None)), Err(FaultSpecError::Status));
         assert_eq!(s.push_fault(&spec(Some(500), None, Some(0))), Err(FaultSpecError::Count));

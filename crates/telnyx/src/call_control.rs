@@ -21,6 +21,18 @@ use softphone_core::secret::Secret;
 use crate::client::{TelnyxApi, error_detail};
 use crate::error::TelnyxError;
 
+/// Telnyx's REST API as one account, for Call Control: the client, the API key and the
+/// connection the agent's legs are on. Prints nothing secret.
+#[derive(Debug)]
+pub struct CallControlAccess {
+    /// The client.
+    pub api: TelnyxApi,
+    /// The account's API key.
+    pub api_key: Secret,
+    /// The connection id (kept with the key in the keychain).
+    pub connection_id: Secret,
+}
+
 /// A leg's state as `GET /v2/calls/{id}` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegStatus {

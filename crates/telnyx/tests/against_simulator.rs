@@ -37,7 +37,7 @@ fn api(sim: &RunningSimulator) -> TelnyxApi {
 }
 
 fn fault(status: Option<u16>, delay_ms: Option<u64>, count: u32, retry_after_secs: u64) -> FaultSpec {
-    FaultSpec { status, delay_ms, count: Some(count), retry_after_secs: Some(retry_after_secs) }
+    FaultSpec { status, delay_ms, count: Some(count), retry_after_secs: Some(retry_after_secs), ..FaultSpec::default() }
 }
 
 fn statuses(sim: &RunningSimulator) -> Vec<Option<u16>> {

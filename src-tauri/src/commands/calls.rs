@@ -73,6 +73,20 @@ pub async fn set_call_muted(calls: State<'_, CallLoop>, call_id: CallId, muted: 
     calls.ask(CallEvent::SetMuted { call_id, muted }).await
 }
 
+/// Hands a connected call on to `to` (a number or a SIP address): Telnyx rings it, and the
+/// agent's leg ends when it answers (a blind transfer). A refusal comes back on the call's card.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn transfer_call<R: Runtime>(
+    app: AppHandle<R>,
+    calls: State<'_, CallLoop>,
+    call_id: CallId,
+    to: String,
+) -> Result<(), IpcError> {
+    let to = crate::dialing::transfer_destination(&app, &to)?;
+    calls.ask(CallEvent::Transfer { call_id, to }).await
+}
+
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn send_call_digits(calls: State<'_, CallLoop>, call_id: CallId, digits: String) -> Result<(), IpcError> {

@@ -127,7 +127,7 @@ pub fn call_log(props: &CallLogProps) -> Html {
                                             >{ name }</button>
                                         }
                                     </td>
-                                    <td class="log-outcome">{ wording::outcome(entry) }</td>
+                                    <td class="log-outcome">{ wording::outcome(entry, |number| numbers.shown(number)) }</td>
                                     <td>
                                         <div class="log-wrap-up">
                                             if let Some(disposition) = &entry.disposition {

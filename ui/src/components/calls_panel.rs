@@ -4,6 +4,7 @@ use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{AudioMeter, IpcError};
 use yew::prelude::*;
 
+use super::transfer::Transfer;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
 use crate::wording;
@@ -116,7 +117,7 @@ fn call_card(props: &CallCardProps) -> Html {
                 }
             </div>
             <div class="call-status">
-                <span class="call-state">{ wording::call_state(call) }</span>
+                <span class="call-state">{ wording::call_state(call, |number| numbers.shown(number)) }</span>
                 if call.muted {
                     <span class="call-muted">{ "Muted" }</span>
                 }
@@ -138,6 +139,9 @@ fn call_card(props: &CallCardProps) -> Html {
                         { "Drop voicemail" }
                     </button>
                 }
+                if (call.view == CallView::Active || held) && call.call_control {
+                    <Transfer call_id={id.clone()} />
+                }
                 if held {
                     { button("resume", "Resume", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::resume_call(&id).await } } })) }
                 }
@@ -147,6 +151,9 @@ fn call_card(props: &CallCardProps) -> Html {
                     { button("hangup danger", "Hang up", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hang_up_call(&id).await } } })) }
                 }
             </div>
+            if let Some(notice) = &call.notice {
+                <p class="call-notice" role="status">{ notice.clone() }</p>
+            }
             if connected {
                 <CallMeter />
             }

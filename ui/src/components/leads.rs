@@ -385,7 +385,7 @@ fn lead_detail(props: &LeadDetailProps) -> Html {
                     { for calls.iter().map(|entry| html! {
                         <li>
                             <span>{ wording::clock_time(entry.started_at_ms, offset) }</span>
-                            <span>{ wording::outcome(entry) }</span>
+                            <span>{ wording::outcome(entry, |number| numbers.shown(number)) }</span>
                             <span>{ entry.duration_ms.map(wording::duration).unwrap_or_default() }</span>
                             if let Some(disposition) = &entry.disposition {
                                 <span class="call-disposition">{ disposition.label() }</span>

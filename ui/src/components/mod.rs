@@ -13,6 +13,7 @@ mod section_page;
 mod settings;
 mod sidebar;
 mod status_bar;
+mod transfer;
 mod updates;
 
 pub use calls_panel::CallsPanel;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use softphone_core::call::{CallId, Direction, EngineUpdate, HangupCause, Party, SdkState};
+use softphone_core::call::{CallId, Direction, EngineUpdate, HangupCause, Party, SdkState, TelnyxLeg};
 use softphone_core::ipc::ConnectionState;
 
 /// One event of the SDK (`client.on(...)`), read into Rust.
@@ -91,6 +91,8 @@ pub struct SdkCallUpdate {
     pub cause_code: Option<u16>,
     /// `call.sipCode`, when the far end gave one.
     pub sip_code: Option<u16>,
+    /// `call.telnyxIDs`, once Telnyx named the call's leg (Call Control connections only).
+    pub leg: Option<TelnyxLeg>,
 }
 
 /// Turns SDK events into the shell's per-call [`EngineUpdate`]s.
@@ -109,6 +111,7 @@ pub struct CallUpdateTranslator {
 struct TrackedCall {
     last_state: Option<SdkState>,
     ended: bool,
+    leg: Option<TelnyxLeg>,
 }
 
 impl CallUpdateTranslator {
@@ -186,7 +189,14 @@ impl CallUpdateTranslator {
             }
             return updates;
         }
-        if tracked.ended || tracked.last_state.as_ref() == Some(&update.state) {
+        if tracked.ended {
+            return updates;
+        }
+        if let Some(leg) = update.leg.clone().filter(|leg| tracked.leg.as_ref() != Some(leg)) {
+            tracked.leg = Some(leg.clone());
+            updates.push((call_id.clone(), EngineUpdate::Leg { leg }));
+        }
+        if tracked.last_state.as_ref() == Some(&update.state) {
             return updates;
         }
         tracked.last_state = Some(update.state.clone());
@@ -276,6 +286,7 @@ mod tests {
             cause: None,
             cause_code: None,
             sip_code: None,
+            leg: None,
         })
     }
 
@@ -336,6 +347,30 @@ mod tests {
             ]
         );
         assert_eq!(translator.tracked_calls(), 0, "a destroyed call is forgotten");
+    }
+
+    #[test]
+    fn the_leg_telnyx_names_is_reported_once_before_the_state_it_came_with() {
+        let mut translator = CallUpdateTranslator::new();
+        translator.expect_outbound(&CallId::from("c-9"));
+        let leg = TelnyxLeg { call_control_id: "v3:cc-9".into(), call_session_id: "sess-9".into() };
+        let with_leg = |state: &str| {
+            let SdkEvent::CallUpdate(mut call) = update("c-9", state, Direction::Outbound) else { unreachable!() };
+            call.leg = Some(leg.clone());
+            SdkEvent::CallUpdate(call)
+        };
+        assert_eq!(
+            translator.translate(&update("c-9", "trying", Direction::Outbound)),
+            vec![(CallId::from("c-9"), state("trying"))]
+        );
+        assert_eq!(
+            translator.translate(&with_leg("ringing")),
+            vec![
+                (CallId::from("c-9"), EngineUpdate::Leg { leg: leg.clone() }),
+                (CallId::from("c-9"), state("ringing"))
+            ]
+        );
+        assert_eq!(translator.translate(&with_leg("active")), vec![(CallId::from("c-9"), state("active"))]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! turn its event payloads into [`SdkEvent`]s. The only code in the UI that touches the SDK.
 
 use js_sys::{Function, Object, Reflect};
-use softphone_core::call::{CallId, Direction, Party, SdkState};
+use softphone_core::call::{CallId, Direction, Party, SdkState, TelnyxLeg};
 use wasm_bindgen::prelude::*;
 
 use super::events::{SdkCallUpdate, SdkEvent, SdkProblem, TOKEN_EXPIRING_SOON_CODE};
@@ -161,6 +161,17 @@ pub(crate) fn read_call(call: &JsValue) -> Option<SdkCallUpdate> {
         .or_else(|| text(&options, "destinationNumber"))
         .unwrap_or_default();
     let name = text(&options, "remoteCallerName").filter(|name| !name.is_empty());
+    // `call.telnyxIDs` is a getter: `{telnyxCallControlId, telnyxSessionId, telnyxLegId}`, empty
+    // unless the connection uses Call Control.
+    let ids = field(call, "telnyxIDs").unwrap_or(JsValue::UNDEFINED);
+    let leg = match (text(&ids, "telnyxCallControlId"), text(&ids, "telnyxSessionId")) {
+        (Some(call_control_id), Some(call_session_id))
+            if !call_control_id.is_empty() && !call_session_id.is_empty() =>
+        {
+            Some(TelnyxLeg { call_control_id, call_session_id })
+        }
+        _ => None,
+    };
     Some(SdkCallUpdate {
         call_id: CallId(call_id),
         state,
@@ -169,6 +180,7 @@ pub(crate) fn read_call(call: &JsValue) -> Option<SdkCallUpdate> {
         cause: text(call, "cause").filter(|cause| !cause.is_empty()),
         cause_code: number(call, "causeCode").and_then(|code| u16::try_from(code).ok()),
         sip_code: number(call, "sipCode").and_then(|code| u16::try_from(code).ok()),
+        leg,
     })
 }
 

@@ -1,0 +1,152 @@
+//! Handing a call on, in the real window: demo mode, the native engine, fake audio (the
+//! microphone plays 880 Hz), and the built-in simulator's Call Control. Every party is checked
+//! by ear: the caller says 523 Hz, the transfer's destination 660 Hz, and the simulator's legs
+//! report what each of them hears.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{App, UI_TIMEOUT, http, until_speaker_plays};
+use serde_json::{Value, json};
+
+const CALLER: &str = "+14155550123";
+const CALLER_HZ: f64 = 523.0;
+const BILLING: &str = "+15555550177";
+const BILLING_HZ: f64 = 660.0;
+const MIC_HZ: f64 = 880.0;
+
+fn hears(leg: &Value, hz: f64) -> bool {
+    leg["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)
+}
+
+/// Waits until the simulator's leg with `role` satisfies `check`; returns it.
+async fn until_leg(app: &App, role: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let url = format!("{}/control/legs", app.simulator_url().await);
+    let deadline = Instant::now() + UI_TIMEOUT;
+    loop {
+        let legs: Value = http().get(&url).send().await.expect("GET /control/legs").json().await.expect("JSON");
+        if let Some(leg) = legs.as_array().into_iter().flatten().find(|leg| leg["role"] == role && check(leg)) {
+            return leg.clone();
+        }
+        assert!(Instant::now() < deadline, "{what}: {legs:#}\n{}", app.log_tail());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The caller (saying [`CALLER_HZ`]) rings; the agent answers in the window and they hear each
+/// other. Returns the simulator's call id.
+async fn answered_call(app: &App) -> String {
+    let started: Value = http()
+        .post(format!("{}/control/calls/inbound", app.simulator_url().await))
+        .json(
+            &json!({ "from": CALLER, "caller_name": "Grace Hopper", "playback": { "kind": "tone", "hz": CALLER_HZ } }),
+        )
+        .send()
+        .await
+        .expect("the simulator rings the app")
+        .json()
+        .await
+        .expect("JSON");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Ringing").await;
+    app.find("#calls-panel .answer").await.click().await.expect("answer");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_speaker_plays(app, CALLER_HZ, "the agent hears the caller").await;
+    until_leg(app, "customer", "the caller hears the agent", |leg| hears(leg, MIC_HZ)).await;
+    started["call_id"].as_str().expect("a call id").to_owned()
+}
+
+async fn transfer_to(app: &App, typed: &str) {
+    app.find("#calls-panel .transfer-toggle").await.click().await.expect("open Transfer");
+    app.type_into("#calls-panel .transfer-to", typed).await;
+    app.find("#calls-panel .transfer-go").await.click().await.expect("transfer");
+}
+
+#[tokio::test]
+async fn a_blind_transfer_hands_the_caller_to_billing_and_logs_the_call_as_transferred() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let script = http()
+        .put(format!("{}/control/numbers/{BILLING}", app.simulator_url().await))
+        .json(&json!({ "behaviour": "tone", "hz": BILLING_HZ }))
+        .send()
+        .await
+        .expect("script billing");
+    assert!(script.status().is_success(), "{}", script.status());
+    let call_id = answered_call(&app).await;
+
+    transfer_to(&app, "+1 555 555 0177").await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Transferring to +1 555-555-0177…").await;
+    app.screenshot("transfer-ringing").await;
+
+    // Billing answers: the agent's leg is hung up, the caller and billing hear each other.
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Transferred to +1 555-555-0177").await;
+    let caller = until_leg(&app, "customer", "the caller hears billing", |leg| {
+        leg["is_alive"] == true && hears(leg, BILLING_HZ)
+    })
+    .await;
+    assert_eq!(caller["call_session_id"], format!("sess-{call_id}"));
+    until_leg(&app, "transfer_target", "billing hears the caller", |leg| hears(leg, CALLER_HZ)).await;
+    until_leg(&app, "agent", "the agent's leg is over", |leg| leg["is_alive"] == false).await;
+    app.wait_for_count("#calls-panel #meter-output", |count| count == 0).await;
+    app.screenshot("transfer-done").await;
+
+    // Wrapped up as answered; the call log says where the call went.
+    let proposed = app.find("#calls-panel .wrap-up-disposition").await;
+    assert_eq!(proposed.prop("value").await.expect("value").as_deref(), Some("answered"));
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+    app.open("calls").await;
+    let row = app.wait_for_text("#call-log .log-row", |text| text.contains("Transferred to")).await;
+    assert!(row.contains("Transferred to +1 555-555-0177"), "{row}");
+    app.screenshot("transfer-in-log").await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_transfer_telnyx_refuses_leaves_the_caller_connected_and_says_why() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    answered_call(&app).await;
+
+    // A refusal Telnyx documents and the simulator cannot otherwise bring about: the call's media
+    // is streamed to another application.
+    let fault = http()
+        .post(format!("{}/control/faults", app.simulator_url().await))
+        .json(&json!({
+            "status": 422,
+            "path_prefix": "/v2/calls/",
+            "error": {
+                "code": "90045",
+                "title": "Media Streaming is used",
+                "detail": "This command can't be issued when media streaming is used."
+            }
+        }))
+        .send()
+        .await
+        .expect("queue the refusal");
+    assert!(fault.status().is_success(), "{}", fault.status());
+
+    transfer_to(&app, "+1 555 555 0177").await;
+    app.wait_for_text("#calls-panel .call-notice", |text| {
+        text == "Telnyx refused the transfer: This command can't be issued when media streaming is used."
+    })
+    .await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    // Still together: each hears the other.
+    until_speaker_plays(&app, CALLER_HZ, "the agent still hears the caller").await;
+    until_leg(&app, "customer", "the caller still hears the agent", |leg| {
+        leg["is_alive"] == true && hears(leg, MIC_HZ)
+    })
+    .await;
+    app.screenshot("transfer-refused").await;
+
+    // A destination that is not a number is refused before Telnyx is asked.
+    transfer_to(&app, "billing").await;
+    app.wait_for_text("#calls-panel .transfer-error", |text| !text.is_empty()).await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.close().await;
+}

@@ -530,3 +530,72 @@ async fn without_rtc_peer_connection_the_sdk_still_loads_and_the_engine_refuses_
         sim.http.get(sim.url("/control/sessions")).send().await.expect("sessions").json().await.expect("JSON");
     assert_eq!(sessions["sessions"], json!([]), "no signaling session was opened");
 }
+
+/// The legs of one call session as the simulator's control API lists them, with what each hears.
+async fn legs_of(sim: &Sim, session: &str) -> Vec<Value> {
+    let legs: Value =
+        sim.http.get(sim.url("/control/legs")).send().await.expect("legs").json().await.expect("legs JSON");
+    legs.as_array().into_iter().flatten().filter(|leg| leg["call_session_id"] == session).cloned().collect()
+}
+
+fn leg_hears(leg: &Value, hz: f64) -> bool {
+    leg["heard"]["dominant_hz"].as_f64().is_some_and(|heard| (heard - hz).abs() < 15.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blind_transfer_acts_on_the_leg_the_sdk_names_and_the_machine_ends_the_call_as_transferred() {
+    const BILLING: &str = "+15555550177";
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let board = harness.sim.running.switchboard();
+    board.script_number(BILLING, softphone_sim::signaling::Behaviour::Tone);
+    board.script_tone(BILLING, 660.0);
+    let started = harness
+        .sim
+        .control(
+            "/control/calls/inbound",
+            json!({ "from": "+15551234567", "caller_name": "Ada Lead", "playback": { "kind": "tone", "hz": 523 } }),
+        )
+        .await;
+    let id = started["call_id"].as_str().expect("call id").to_owned();
+    // The SDK read the ids from the invite (`call.telnyxIDs`); the engine told the machine.
+    let named = harness
+        .wait_for("the leg's ids", |record| {
+            record["type"] == "update" && record["call_id"] == id.as_str() && record["update"]["kind"] == "leg"
+        })
+        .await;
+    assert_eq!(named["update"]["leg"]["call_control_id"], format!("v3:cc-{id}"), "{named}");
+    harness.wait_for_view(&id, "ringing").await;
+    harness.agent(on_call("answer", &id)).await;
+    harness.wait_for_view(&id, "active").await;
+
+    harness.agent(json!({ "kind": "transfer", "call_id": id, "to": BILLING })).await;
+    let transferring = harness.wait_for_view(&id, "transferring").await;
+    assert_eq!(transferring["transfer_to"], BILLING);
+    let asked = harness.wait_for("the transfer command", |record| record["type"] == "call_control").await;
+    let leg: softphone_core::call::TelnyxLeg =
+        serde_json::from_value(asked["command"]["leg"].clone()).expect("the command names the leg");
+    // What the shell's adapter does: the caller's leg is the other one of the session.
+    let api = softphone_telnyx::TelnyxApi::new(softphone_telnyx::TelnyxConfig {
+        base_url: harness.sim.running.base_url(),
+        ..softphone_telnyx::TelnyxConfig::default()
+    })
+    .expect("client");
+    let key = softphone_core::secret::Secret::new(softphone_sim::DEFAULT_API_KEY);
+    let caller = api.other_leg(&key, "conformance", &leg).await.expect("active calls").expect("the caller's leg");
+    api.transfer(&key, &caller, BILLING, 30).await.expect("Telnyx takes the transfer");
+
+    let ended = harness.wait_for_view(&id, "ended").await;
+    assert_eq!(ended["end"]["outcome"], "transferred", "{ended}");
+    assert_eq!(ended["end"]["transferred_to"], BILLING, "{ended}");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let legs = legs_of(&harness.sim, &leg.call_session_id).await;
+        let role = |name: &str| legs.iter().find(|leg| leg["role"] == name).cloned().unwrap_or_default();
+        if leg_hears(&role("customer"), 660.0) && leg_hears(&role("transfer_target"), 523.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the caller and billing never heard each other: {legs:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    harness.assert_clean().await;
+}

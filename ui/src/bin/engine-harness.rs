@@ -32,6 +32,9 @@ enum Record {
     Update { call_id: CallId, update: EngineUpdate },
     /// The machine told the engine to do this.
     Command { command: softphone_core::call::EngineCommand },
+    /// The machine asked for a Call Control action (the test carries it out, as the shell's
+    /// adapter would).
+    CallControl { command: softphone_core::call::CallControlCommand },
     /// The machine published a new snapshot.
     Snapshot { calls: softphone_core::call::CallsSnapshot },
     /// The machine refused an event (a bug in the engine's reports, or an agent action out of turn).
@@ -78,6 +81,9 @@ impl Harness {
                                     reason: "the engine has not started".to_owned(),
                                 }),
                             }
+                        }
+                        Effect::CallControl(command) => {
+                            self.log.borrow_mut().push(Record::CallControl { command });
                         }
                         Effect::Publish => {
                             let calls = self.machine.borrow().snapshot();

@@ -570,7 +570,7 @@ async fn a_blind_transfer_acts_on_the_leg_the_sdk_names_and_the_machine_ends_the
 
     harness.agent(json!({ "kind": "transfer", "call_id": id, "to": BILLING })).await;
     let transferring = harness.wait_for_view(&id, "transferring").await;
-    assert_eq!(transferring["transfer_to"], BILLING);
+    assert_eq!(transferring["control"]["transfer_to"], BILLING);
     let asked = harness.wait_for("the transfer command", |record| record["type"] == "call_control").await;
     let leg: softphone_core::call::TelnyxLeg =
         serde_json::from_value(asked["command"]["leg"].clone()).expect("the command names the leg");

@@ -150,3 +150,39 @@ async fn a_transfer_telnyx_refuses_leaves_the_caller_connected_and_says_why() {
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     app.close().await;
 }
+
+#[tokio::test]
+async fn a_caller_on_hold_hears_the_hold_music_and_the_agent_again_after_resume() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    answered_call(&app).await;
+
+    // Demo mode's default music: the simulator's (a 392 Hz tone that swells and fades).
+    app.find("#calls-panel .hold").await.click().await.expect("hold");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "On hold").await;
+    until_leg(&app, "customer", "the held caller hears the hold music", |leg| hears(leg, 392.0)).await;
+    app.wait_for_text("#calls-panel .call-hold-music", |text| text.contains("Hold music")).await;
+    app.screenshot("hold-music").await;
+
+    app.find("#calls-panel .resume").await.click().await.expect("resume");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    until_leg(&app, "customer", "the caller hears the agent again", |leg| hears(leg, MIC_HZ)).await;
+    until_speaker_plays(&app, CALLER_HZ, "the agent hears the caller again").await;
+
+    // Turned off in Settings: the next hold is silent for the caller.
+    app.open("settings").await;
+    app.find("#settings-hold-music").await.click().await.expect("untick hold music");
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    app.open("dialer").await;
+    app.find("#calls-panel .hold").await.click().await.expect("hold");
+    app.wait_for_text("#calls-panel .call-state", |text| text == "On hold").await;
+    let quiet = until_leg(&app, "customer", "the held caller hears nothing", |leg| {
+        leg["heard"]["dominant_hz"].is_null() || leg["heard"]["level_dbfs"].as_f64().is_some_and(|level| level < -50.0)
+    })
+    .await;
+    assert!(!hears(&quiet, 392.0), "{quiet:#}");
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.close().await;
+}

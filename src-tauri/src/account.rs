@@ -315,13 +315,16 @@ impl Account {
     }
 
     /// Telnyx's REST API as this account: the client, the API key and the connection id (the
-    /// simulator's in demo mode). For Call Control on the agent's calls.
+    /// simulator's in demo mode, with its hold music). For Call Control on the agent's calls.
     pub async fn rest_access(&self) -> Result<CallControlAccess, IpcError> {
-        let (base_url, api_key, connection_id) = match self.mode.lock().await.as_ref() {
+        let (base_url, api_key, connection_id, default_hold_music) = match self.mode.lock().await.as_ref() {
             None => return Err(errors::internal("Using Telnyx's REST API before start-up")),
-            Some(Mode::Demo { simulator, .. }) => {
-                (simulator.base_url(), Secret::new(softphone_sim::DEFAULT_API_KEY), Secret::new(DEMO_CONNECTION_ID))
-            }
+            Some(Mode::Demo { simulator, .. }) => (
+                simulator.base_url(),
+                Secret::new(softphone_sim::DEFAULT_API_KEY),
+                Secret::new(DEMO_CONNECTION_ID),
+                Some(format!("{}/media/hold-music.wav", simulator.base_url())),
+            ),
             Some(Mode::Telnyx { .. }) => {
                 let credentials = self.keychain_call(|keychain| keychain.load()).await?.ok_or_else(|| {
                     IpcError::new(
@@ -329,11 +332,11 @@ impl Account {
                         "The Telnyx credentials are no longer in the keychain. Enter them again in Settings.",
                     )
                 })?;
-                (self.endpoints.api_url.clone(), credentials.api_key, credentials.connection_id)
+                (self.endpoints.api_url.clone(), credentials.api_key, credentials.connection_id, None)
             }
         };
         let api = TelnyxApi::new(TelnyxConfig { base_url, ..TelnyxConfig::default() })?;
-        Ok(CallControlAccess { api, api_key, connection_id })
+        Ok(CallControlAccess { api, api_key, connection_id, default_hold_music })
     }
 
     /// Demo mode: the simulator rings this phone from `from` (E.164), as a caller named

@@ -206,7 +206,7 @@ fn refresh_tray<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use softphone_core::call::{CallId, CallSnapshot, Direction, Party, UnixMillis};
+    use softphone_core::call::{CallControlView, CallId, CallSnapshot, Direction, Party, UnixMillis};
 
     fn calls(views: &[CallView]) -> CallsSnapshot {
         CallsSnapshot {
@@ -223,9 +223,7 @@ mod tests {
                     answered_at: None,
                     end: None,
                     caller_number: None,
-                    transfer_to: None,
-                    notice: None,
-                    call_control: false,
+                    control: CallControlView::default(),
                 })
                 .collect(),
             revision: 1,

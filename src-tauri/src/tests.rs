@@ -213,7 +213,7 @@ fn a_transfer_telnyx_cannot_place_comes_back_on_the_card_and_the_call_goes_on() 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let notice = loop {
         let snapshot: CallsSnapshot = shell.invoke(command::GET_CALLS, json!({}));
-        if let Some(notice) = snapshot.calls[0].notice.clone() {
+        if let Some(notice) = snapshot.calls[0].control.notice.clone() {
             break notice;
         }
         assert!(std::time::Instant::now() < deadline, "no word on the transfer: {snapshot:?}");

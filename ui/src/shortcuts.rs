@@ -168,7 +168,7 @@ fn in_progress(view: CallView) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use softphone_core::call::{CallSnapshot, Party, UnixMillis};
+    use softphone_core::call::{CallControlView, CallSnapshot, Party, UnixMillis};
 
     fn press(key: &str, alt: bool) -> KeyPress {
         KeyPress { key: key.into(), alt, ..KeyPress::default() }
@@ -186,9 +186,7 @@ mod tests {
             answered_at: None,
             end: None,
             caller_number: None,
-            transfer_to: None,
-            notice: None,
-            call_control: false,
+            control: CallControlView::default(),
         }
     }
 

@@ -230,7 +230,7 @@ impl RowWindow {
 /// An inbound call ringing from +1 415-555-0100, for tests.
 #[cfg(test)]
 pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapshot {
-    use softphone_core::call::{CallId, CallSnapshot, CallView, Direction, Party, UnixMillis};
+    use softphone_core::call::{CallControlView, CallId, CallSnapshot, CallView, Direction, Party, UnixMillis};
     CallSnapshot {
         call_id: CallId(id.into()),
         direction: Direction::Inbound,
@@ -242,9 +242,7 @@ pub(crate) fn inbound_ringing_call(id: &str) -> softphone_core::call::CallSnapsh
         answered_at: None,
         end: None,
         caller_number: None,
-        transfer_to: None,
-        notice: None,
-        call_control: false,
+        control: CallControlView::default(),
     }
 }
 

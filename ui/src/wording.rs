@@ -26,7 +26,7 @@ pub fn call_state(call: &CallSnapshot, shown: impl Fn(&str) -> String) -> String
         CallView::Resuming => "Resuming".into(),
         CallView::Reconnecting => "Reconnecting".into(),
         CallView::LeavingVoicemail => "Leaving voicemail".into(),
-        CallView::Transferring => match &call.transfer_to {
+        CallView::Transferring => match &call.control.transfer_to {
             Some(to) => format!("Transferring to {}…", shown(to)),
             None => "Transferring…".into(),
         },
@@ -305,7 +305,7 @@ pub fn suggested_disposition(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use softphone_core::call::{CallEnd, CallId, Direction, Party};
+    use softphone_core::call::{CallControlView, CallEnd, CallId, Direction, Party};
     use softphone_core::call_log::{CallEngine, CallLogId};
 
     /// New York's rules for 2026 in small: UTC-5, and UTC-4 from 2026-03-08 07:00 UTC (2:00 local
@@ -392,9 +392,7 @@ mod tests {
             answered_at: None,
             end: None,
             caller_number: None,
-            transfer_to: None,
-            notice: None,
-            call_control: true,
+            control: CallControlView { available: true, ..CallControlView::default() },
         }
     }
 
@@ -434,7 +432,7 @@ mod tests {
         });
         assert_eq!(call_state(&ended, str::to_owned), "Transferred to +15555550177");
         let mut handing_on = call(CallView::Transferring);
-        handing_on.transfer_to = Some("sip:billing@sip.telnyx.com".into());
+        handing_on.control.transfer_to = Some("sip:billing@sip.telnyx.com".into());
         assert_eq!(call_state(&handing_on, str::to_owned), "Transferring to sip:billing@sip.telnyx.com…");
     }
 

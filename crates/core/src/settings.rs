@@ -51,6 +51,11 @@ pub struct Settings {
     pub keep_running_in_tray: bool,
     /// The agent was told, once, that a closed window leaves the phone running in the tray.
     pub told_about_tray: bool,
+    /// A caller on hold hears music (Telnyx plays it into their leg) instead of silence.
+    pub hold_music: bool,
+    /// The music: a WAV or MP3 file at an `https://` (or `http://`) address Telnyx can fetch.
+    /// `None` plays the account's default (the simulator's in demo mode; none on Telnyx).
+    pub hold_music_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -71,6 +76,8 @@ impl Default for Settings {
             start_in_tray: false,
             keep_running_in_tray: true,
             told_about_tray: false,
+            hold_music: true,
+            hold_music_url: None,
         }
     }
 }
@@ -170,6 +177,11 @@ impl Settings {
                 return Err(SettingsError::DuplicateCallerNumber { number: number.clone() });
             }
         }
+        if let Some(url) = &self.hold_music_url
+            && !is_fetchable_url(url)
+        {
+            return Err(SettingsError::HoldMusicUrl);
+        }
         if let Some(window) = &self.window
             && (window.width < WindowGeometry::MIN_SIDE || window.height < WindowGeometry::MIN_SIDE)
         {
@@ -177,6 +189,15 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// An `http(s)://host/...` address without spaces, at most 2048 characters: what Telnyx can fetch.
+fn is_fetchable_url(url: &str) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && url.len() <= 2048 && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+    })
 }
 
 /// `+` and 8 to 15 digits: an E.164 number's shape (whether the number exists is Telnyx's to say;
@@ -257,6 +278,11 @@ pub enum SettingsError {
     /// More than [`Settings::CALLER_NUMBERS_MAX`] caller-ID numbers.
     #[error("Too many caller-ID numbers; keep at most 500.")]
     TooManyCallerNumbers,
+    /// A hold music address Telnyx could not fetch.
+    #[error(
+        "The hold music must be the address of a WAV or MP3 file starting with https:// (Telnyx fetches it), without spaces."
+    )]
+    HoldMusicUrl,
 }
 
 #[cfg(test)]
@@ -372,5 +398,30 @@ mod tests {
         assert_eq!(too_many.validate(), Err(SettingsError::TooManyCallerNumbers));
         let message = SettingsError::CallerNumber { number: "41".into() }.to_string();
         assert_eq!(message, "The caller-ID number \"41\" is not in international form (a + and 8 to 15 digits).");
+    }
+
+    #[test]
+    fn hold_music_is_an_address_telnyx_can_fetch() {
+        let with = |url: &str| Settings { hold_music_url: Some(url.to_owned()), ..Settings::default() };
+        for good in [
+            "https://example.com/hold.mp3",
+            "http://127.0.0.1:8080/media/hold-music.wav",
+            "https://cdn.example.com/a.wav?v=2",
+        ] {
+            assert_eq!(with(good).validate(), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "example.com/hold.mp3",
+            "ftp://example.com/a.wav",
+            "https://",
+            "https://example.com/my music.mp3",
+            "https:///a.wav",
+        ] {
+            assert_eq!(with(bad).validate(), Err(SettingsError::HoldMusicUrl), "{bad:?}");
+        }
+        assert!(Settings::default().hold_music, "callers on hold hear music unless the agent turns it off");
+        let older: Settings = serde_json::from_str(r#"{"ringtone":"chime"}"#).expect("an older version's settings");
+        assert_eq!((older.hold_music, older.hold_music_url), (true, None));
     }
 }

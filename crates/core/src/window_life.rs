@@ -50,7 +50,7 @@ pub fn starts_in_tray(arguments: &[String], start_in_tray: bool) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::call::{CallId, CallSnapshot, Direction, Party, UnixMillis};
+    use crate::call::{CallControlView, CallId, CallSnapshot, Direction, Party, UnixMillis};
 
     #[test]
     fn closing_keeps_the_phone_in_the_tray_only_with_a_tray_to_come_back_from() {
@@ -91,9 +91,7 @@ pub(crate) mod tests {
                     answered_at: None,
                     end: None,
                     caller_number: None,
-                    transfer_to: None,
-                    notice: None,
-                    call_control: false,
+                    control: CallControlView::default(),
                 })
                 .collect(),
             revision: 1,

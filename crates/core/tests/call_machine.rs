@@ -548,7 +548,10 @@ fn a_refused_transfer_leaves_the_caller_connected_and_says_why() {
     let message = "Telnyx refused the transfer: The 'to' parameter must be in E164 format.";
     ok(&mut machine, CallEvent::CallControlRefused { call_id: id("a"), message: message.into() }, at(6));
     let call = machine.snapshot().calls[0].clone();
-    assert_eq!((call.view, call.notice.as_deref(), call.transfer_to), (CallView::Active, Some(message), None));
+    assert_eq!(
+        (call.view, call.control.notice.as_deref(), call.control.transfer_to),
+        (CallView::Active, Some(message), None)
+    );
     // A later hangup is an ordinary completed call.
     ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(9));
     assert_eq!(machine.snapshot().calls[0].end.as_ref().map(|e| e.outcome), Some(CallOutcome::Completed));
@@ -563,7 +566,10 @@ fn a_transfer_nobody_takes_goes_back_to_the_caller_held_as_it_was() {
     ok(&mut machine, CallEvent::Tick, at(5 + deadline::TRANSFERRING_SECS));
     let call = machine.snapshot().calls[0].clone();
     assert_eq!(call.view, CallView::Held);
-    assert_eq!(call.notice.as_deref(), Some("+15555550104 did not take the transfer; the caller is still with you."));
+    assert_eq!(
+        call.control.notice.as_deref(),
+        Some("+15555550104 did not take the transfer; the caller is still with you.")
+    );
 }
 
 #[test]
@@ -578,4 +584,38 @@ fn a_call_telnyx_did_not_name_cannot_be_transferred() {
     let leg = TelnyxLeg { call_control_id: "v3:cc-a".into(), call_session_id: "sess-a".into() };
     ok(&mut ringing, engine("a", EngineUpdate::Leg { leg }), at(0));
     assert!(matches!(ringing.handle(transfer_to("+15555550123"), at(1)), Err(Rejection::NotNow { .. })));
+}
+
+#[test]
+fn a_caller_on_hold_hears_music_until_the_agent_comes_back_or_hands_them_on() {
+    let music = |effects: &[Effect]| -> Vec<CallControlCommand> {
+        effects.iter().filter_map(|e| if let Effect::CallControl(c) = e { Some(c.clone()) } else { None }).collect()
+    };
+    let mut machine = connected_with_a_leg();
+    ok(&mut machine, CallEvent::SetHoldMusic { on: true, url: Some("https://example.com/hold.mp3".into()) }, at(1));
+    assert!(music(&ok(&mut machine, CallEvent::Hold { call_id: id("a") }, at(2))).is_empty(), "not before the hold");
+    let held = ok(&mut machine, sdk("a", "held"), at(2));
+    assert!(
+        matches!(&music(&held)[..], [CallControlCommand::StartHoldMusic { leg, url: Some(url), .. }]
+            if leg.call_control_id == "v3:cc-a" && url == "https://example.com/hold.mp3"),
+        "{held:?}"
+    );
+    let resumed = ok(&mut machine, CallEvent::Resume { call_id: id("a") }, at(5));
+    assert!(matches!(&music(&resumed)[..], [CallControlCommand::StopHoldMusic { .. }]), "{resumed:?}");
+    ok(&mut machine, sdk("a", "active"), at(5));
+
+    // Held again and handed on: the music stops before the transfer.
+    ok(&mut machine, CallEvent::Hold { call_id: id("a") }, at(6));
+    ok(&mut machine, sdk("a", "held"), at(6));
+    let handed = ok(&mut machine, transfer_to("+15555550123"), at(7));
+    assert!(
+        matches!(&music(&handed)[..], [CallControlCommand::StopHoldMusic { .. }, CallControlCommand::Transfer { .. }]),
+        "{handed:?}"
+    );
+
+    // Turned off: a hold is silent.
+    let mut quiet = connected_with_a_leg();
+    ok(&mut quiet, CallEvent::SetHoldMusic { on: false, url: None }, at(1));
+    ok(&mut quiet, CallEvent::Hold { call_id: id("a") }, at(2));
+    assert!(music(&ok(&mut quiet, sdk("a", "held"), at(2))).is_empty());
 }

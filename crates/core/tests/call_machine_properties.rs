@@ -42,6 +42,11 @@ fn party() -> Party {
     Party { number: "+14155550100".into(), name: None }
 }
 
+fn leg_named(call_id: CallId) -> CallEvent {
+    let leg = TelnyxLeg { call_control_id: format!("v3:cc-{}", call_id.0), call_session_id: "s".into() };
+    CallEvent::Engine { call_id, update: EngineUpdate::Leg { leg } }
+}
+
 fn event() -> impl Strategy<Value = CallEvent> {
     prop_oneof![
         call_id().prop_map(|call_id| CallEvent::Dial { call_id, remote: party(), lead_id: None, caller_number: None }),
@@ -49,6 +54,8 @@ fn event() -> impl Strategy<Value = CallEvent> {
         call_id().prop_map(|call_id| CallEvent::Decline { call_id }),
         call_id().prop_map(|call_id| CallEvent::Hangup { call_id }),
         call_id().prop_map(|call_id| CallEvent::Hold { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Hold { call_id }),
+        call_id().prop_map(|call_id| CallEvent::Resume { call_id }),
         call_id().prop_map(|call_id| CallEvent::Resume { call_id }),
         (call_id(), any::<bool>()).prop_map(|(call_id, muted)| CallEvent::SetMuted { call_id, muted }),
         call_id().prop_map(|call_id| CallEvent::SendDigits { call_id, digits: "5".into() }),
@@ -75,14 +82,16 @@ fn event() -> impl Strategy<Value = CallEvent> {
         }),
         Just(CallEvent::Tick),
         any::<bool>().prop_map(|on| CallEvent::SetDoNotDisturb { on }),
-        call_id().prop_map(|call_id| CallEvent::Engine {
-            update: EngineUpdate::Leg {
-                leg: TelnyxLeg { call_control_id: format!("v3:cc-{}", call_id.0), call_session_id: "s".into() }
-            },
-            call_id,
-        }),
+        call_id().prop_map(leg_named),
+        call_id().prop_map(leg_named),
+        // The SDK confirming a hold or a resume, more often than any state at random.
+        call_id()
+            .prop_map(|call_id| CallEvent::Engine { call_id, update: EngineUpdate::State { state: SdkState::Held } }),
+        call_id()
+            .prop_map(|call_id| CallEvent::Engine { call_id, update: EngineUpdate::State { state: SdkState::Active } }),
         call_id().prop_map(|call_id| CallEvent::Transfer { call_id, to: "+14155550142".into() }),
         call_id().prop_map(|call_id| CallEvent::CallControlRefused { call_id, message: "refused".into() }),
+        any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
     ]
 }
 
@@ -101,6 +110,8 @@ struct Observed {
     finished: BTreeMap<String, usize>,
     notifications: BTreeSet<String>,
     ringer: Option<RingerMode>,
+    /// Calls whose caller hears hold music (asked to start, not yet to stop).
+    music: BTreeSet<String>,
 }
 
 fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(), TestCaseError> {
@@ -115,7 +126,10 @@ fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(),
         prop_assert_eq!(call.view == CallView::Ended, finished == 1, "log and view disagree for {}", key);
         prop_assert_eq!(call.view == CallView::Ended, call.end.is_some());
         if call.view == CallView::Transferring {
-            prop_assert!(call.transfer_to.is_some() && call.call_control, "{key} transfers to nobody: {call:?}");
+            prop_assert!(
+                call.control.transfer_to.is_some() && call.control.available,
+                "{key} transfers to nobody: {call:?}"
+            );
         }
         if let Some(end) = &call.end {
             let transferred = end.outcome == CallOutcome::Transferred;
@@ -124,6 +138,14 @@ fn check_invariants(snapshot: &CallsSnapshot, observed: &Observed) -> Result<(),
                 prop_assert!(call.answered_at.is_some(), "{key} was handed on without being answered");
             }
         }
+    }
+
+    for key in &observed.music {
+        let view = snapshot.calls.iter().find(|call| &call.call_id.0 == key).map(|call| call.view);
+        prop_assert!(
+            matches!(view, Some(CallView::Held | CallView::Reconnecting | CallView::Ending)),
+            "the caller of {key} hears hold music while the call is {view:?}"
+        );
     }
 
     let ringing: BTreeSet<String> = snapshot
@@ -156,6 +178,8 @@ proptest! {
     #[test]
     fn any_event_sequence_keeps_the_invariants(steps in prop::collection::vec((event(), pause()), 1..60)) {
         let mut machine = CallMachine::new();
+        // Hold music starts on (the app's default); the steps may turn it off and on.
+        machine.handle(CallEvent::SetHoldMusic { on: true, url: None }, UnixMillis(0)).expect("a setting");
         let mut observed = Observed::default();
         let mut now = UnixMillis(1_700_000_000_000);
         let mut ended_views: BTreeSet<String> = BTreeSet::new();
@@ -176,7 +200,14 @@ proptest! {
                                 ended_views.remove(&call_id.0);
                             }
                             Effect::LogFinished { call_id, .. } => {
+                                observed.music.remove(&call_id.0);
                                 *observed.finished.entry(call_id.0).or_default() += 1;
+                            }
+                            Effect::CallControl(CallControlCommand::StartHoldMusic { call_id, .. }) => {
+                                prop_assert!(observed.music.insert(call_id.0), "hold music started twice");
+                            }
+                            Effect::CallControl(CallControlCommand::StopHoldMusic { call_id, .. }) => {
+                                prop_assert!(observed.music.remove(&call_id.0), "hold music stopped that never played");
                             }
                             Effect::NotifyIncoming { call_id, .. } => {
                                 prop_assert!(observed.notifications.insert(call_id.0), "notified twice");
@@ -219,6 +250,74 @@ proptest! {
                 matches!(call.view, CallView::Active | CallView::Held | CallView::Ended),
                 "{} stuck in {:?}", call.call_id.0, call.view
             );
+        }
+    }
+}
+
+/// What happens to one connected call whose leg Telnyx named: holds, resumes, the SDK's
+/// confirmations and drops, transfers and their refusals, the hold music setting, the end.
+fn connected_call_event() -> impl Strategy<Value = CallEvent> {
+    let a = || CallId::from("a");
+    let state =
+        |state: SdkState| CallEvent::Engine { call_id: CallId::from("a"), update: EngineUpdate::State { state } };
+    prop_oneof![
+        Just(CallEvent::Hold { call_id: a() }),
+        Just(CallEvent::Resume { call_id: a() }),
+        Just(state(SdkState::Held)),
+        Just(state(SdkState::Active)),
+        Just(state(SdkState::Recovering)),
+        Just(CallEvent::Transfer { call_id: a(), to: "+14155550142".into() }),
+        Just(CallEvent::CallControlRefused { call_id: a(), message: "refused".into() }),
+        any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
+        Just(CallEvent::Tick),
+        Just(CallEvent::Hangup { call_id: a() }),
+        Just(CallEvent::Engine {
+            call_id: a(),
+            update: EngineUpdate::Ended { cause: HangupCause::NormalClearing, sip_code: None }
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_callers_hold_music_plays_only_while_they_are_on_hold(steps in prop::collection::vec((connected_call_event(), pause()), 1..40)) {
+        let mut machine = CallMachine::new();
+        let mut now = UnixMillis(1_700_000_000_000);
+        machine.handle(CallEvent::SetHoldMusic { on: true, url: None }, now).expect("a setting");
+        machine.handle(CallEvent::Engine { call_id: CallId::from("a"), update: EngineUpdate::Incoming { remote: party() } }, now).expect("rings");
+        machine.handle(leg_named(CallId::from("a")), now).expect("named");
+        machine.handle(CallEvent::Answer { call_id: CallId::from("a") }, now).expect("answered");
+        machine.handle(CallEvent::Engine { call_id: CallId::from("a"), update: EngineUpdate::State { state: SdkState::Active } }, now).expect("active");
+        let mut playing = false;
+        for (event, pause) in steps {
+            now = now.plus_secs(pause);
+            let Ok(effects) = machine.handle(event, now) else { continue };
+            for effect in &effects {
+                match effect {
+                    Effect::CallControl(CallControlCommand::StartHoldMusic { .. }) => {
+                        prop_assert!(!playing, "started twice: {effects:?}");
+                        playing = true;
+                    }
+                    Effect::CallControl(CallControlCommand::StopHoldMusic { .. }) => {
+                        prop_assert!(playing, "stopped what never played: {effects:?}");
+                        playing = false;
+                    }
+                    Effect::CallControl(CallControlCommand::Transfer { .. }) => {
+                        prop_assert!(!playing, "handed on with the music still playing: {effects:?}");
+                    }
+                    Effect::LogFinished { .. } => playing = false,
+                    _ => {}
+                }
+            }
+            let view = machine.snapshot().calls.first().map(|call| call.view);
+            if playing {
+                prop_assert!(
+                    matches!(view, Some(CallView::Held | CallView::Reconnecting | CallView::Ending)),
+                    "the caller hears hold music while the call is {view:?}"
+                );
+            }
         }
     }
 }

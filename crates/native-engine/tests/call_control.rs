@@ -139,3 +139,38 @@ async fn a_transfer_telnyx_refuses_or_nobody_takes_leaves_the_caller_with_the_ag
     spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_music_plays_to_the_held_caller_and_stops_when_the_agent_is_back() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
+    let session = leg.call_session_id.clone();
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+
+    phone.engine.execute(EngineCommand::Hold { call_id: call_id.clone() }).await.expect("hold");
+    next_update(&mut phone.events, &call_id, "held", state(SdkState::Held)).await;
+    let music = format!("{}/media/hold-music.wav", sim.base_url());
+    api.start_hold_music(&key, &caller, &music).await.expect("Telnyx plays the music");
+    until_leg(&sim, &session, LegRole::Customer, "the held caller hears the music", |l| hears(l, 392.0)).await;
+
+    api.stop_playback(&key, &caller).await.expect("Telnyx stops the music");
+    phone.engine.execute(EngineCommand::Unhold { call_id: call_id.clone() }).await.expect("resume");
+    next_update(&mut phone.events, &call_id, "active again", state(SdkState::Active)).await;
+    until_leg(&sim, &session, LegRole::Customer, "the caller hears the agent again", |l| hears(l, MIC_HZ)).await;
+
+    // Audio Telnyx cannot fetch is refused with its reason.
+    let missing = api.start_hold_music(&key, &caller, &format!("{}/media/none.wav", sim.base_url())).await;
+    let refused = missing.expect_err("nothing there");
+    assert!(
+        refused.to_string().starts_with("Telnyx refused the hold music: Downloading audio file failed"),
+        "{refused}"
+    );
+
+    hang_up(&mut phone, &call_id).await;
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}

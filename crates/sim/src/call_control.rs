@@ -6,11 +6,15 @@
 //! |-----------------------------------------------|--------|
 //! | `POST /v2/calls/{id}/actions/transfer`        | 200 `{"data":{"result":"ok"}}`; `to` required (E.164 or SIP URI), `timeout_secs` 5..=600 |
 //! | `POST /v2/calls/{id}/actions/hangup`          | 200 `{"data":{"result":"ok"}}` |
+//! | `POST /v2/calls/{id}/actions/playback_start`  | 200; `audio_url` (a 16-bit PCM WAV over http), `loop` 1..=100 or `"infinity"`, `target_legs` `self` |
+//! | `POST /v2/calls/{id}/actions/playback_stop`   | 200 |
+//! | `GET /media/hold-music.wav`                   | the simulator's own hold music (no key: a public media URL) |
 //! | `GET /v2/calls/{id}`                          | 200 `{"data": Call}` (`is_alive`, `call_duration`, ...) or 404 `10005` |
 //! | `GET /v2/connections/{id}/active_calls`       | 200 `{"data": [..], "meta": {"total_items", "cursors", ..}}` |
 //!
 //! Refusals are 422 with Telnyx's codes: `90015` invalid id, `90018` call ended, `90034` not
-//! answered, `10004` missing parameter, `10016` not E.164, `10033` out of range, `10015` other.
+//! answered, `10004` missing parameter, `10016` not E.164, `10032` a value not allowed, `10033`
+//! out of range, `10015` other; 400 `90040` audio that could not be fetched or read.
 //! A command whose `command_id` was already carried out on the same leg answers ok and does
 //! nothing again. Every route needs the API key and passes the fault gate of [`crate::rest`].
 
@@ -27,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::rest::{ApiError, MAX_BODY_BYTES, authorize, gate};
 use crate::signaling::Switchboard;
-use crate::signaling::switchboard::{ActionRefusal, LegView};
+use crate::signaling::switchboard::{ActionRefusal, LegView, PlaybackRequest};
 use crate::state::SimState;
 
 #[derive(Clone)]
@@ -42,6 +46,7 @@ pub fn routes(state: SimState, board: Switchboard) -> Router {
         .route("/v2/calls/{id}", get(show_call))
         .route("/v2/calls/{id}/actions/{action}", post(act))
         .route("/v2/connections/{id}/active_calls", get(active_calls))
+        .route("/media/hold-music.wav", get(hold_music))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(Both { state, board })
@@ -65,6 +70,18 @@ impl From<ActionRefusal> for ApiError {
             }
             ActionRefusal::OutOfRange(_) => {
                 ApiError::new(unprocessable, "10033", "Value outside of range", detail).at("/timeout_secs")
+            }
+            ActionRefusal::InvalidValue(pointer) => {
+                let pointer = match pointer {
+                    "loop" => "/loop",
+                    "target_legs" => "/target_legs",
+                    _ => "/",
+                };
+                ApiError::new(unprocessable, "10032", "Invalid enumerated value", detail).at(pointer)
+            }
+            ActionRefusal::DownloadFailed(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "90040", "Downloading audio file failed", detail)
+                    .at("/audio_url")
             }
             ActionRefusal::Unsupported(_) => ApiError::new(unprocessable, "10015", "Bad Request", detail),
         }
@@ -134,6 +151,38 @@ async fn act(
             both.board.transfer(&call_control_id, to, timeout_secs)?;
         }
         "hangup" => both.board.hang_up_leg(&call_control_id)?,
+        "playback_start" => {
+            let audio_url = optional_string(&body, "audio_url")?.unwrap_or_default().trim().to_owned();
+            if audio_url.is_empty() {
+                if body.contains_key("media_name") || body.contains_key("playback_content") {
+                    return Err(ActionRefusal::Unsupported(
+                        "The simulator plays audio_url only (not media_name or playback_content).",
+                    )
+                    .into());
+                }
+                return Err(ApiError::missing_parameter("/audio_url", "The 'audio_url' parameter is required."));
+            }
+            let loops = match body.get("loop") {
+                None | Some(Value::Null) => Some(1),
+                Some(Value::String(text)) if text == "infinity" => None,
+                Some(value) => match value.as_u64().or_else(|| value.as_str().and_then(|t| t.parse().ok())) {
+                    Some(n @ 1..=100) => Some(n as u32),
+                    _ => return Err(ActionRefusal::InvalidValue("loop").into()),
+                },
+            };
+            match optional_string(&body, "target_legs")? {
+                None | Some("self") => {}
+                Some("opposite" | "both") => {
+                    return Err(ActionRefusal::Unsupported(
+                        "The simulator plays into the leg named only (target_legs self).",
+                    )
+                    .into());
+                }
+                Some(_) => return Err(ActionRefusal::InvalidValue("target_legs").into()),
+            }
+            both.board.playback_start(&call_control_id, PlaybackRequest { audio_url, loops }).await?;
+        }
+        "playback_stop" => both.board.playback_stop(&call_control_id)?,
         _ => return Err(ApiError::not_found()),
     }
     if let Some(command_id) = command_id {
@@ -142,8 +191,36 @@ async fn act(
     Ok(ok())
 }
 
+/// The simulator's hold music: a 2 s loop of a 392 Hz tone (G4) whose loudness swells and
+/// fades, as a 16-bit 8 kHz mono WAV.
+async fn hold_music() -> Response {
+    const RATE: u32 = 8_000;
+    let samples: Vec<i16> = (0..RATE * 2)
+        .map(|n| {
+            let t = n as f32 / RATE as f32;
+            let swell = 0.6 + 0.4 * (std::f32::consts::PI * t).sin().abs();
+            (0.25 * swell * f32::from(i16::MAX) * (std::f32::consts::TAU * 392.0 * t).sin()) as i16
+        })
+        .collect();
+    let mut wav = std::io::Cursor::new(Vec::new());
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    if let Ok(mut writer) = hound::WavWriter::new(&mut wav, spec) {
+        for sample in samples {
+            let _ = writer.write_sample(sample);
+        }
+        let _ = writer.finalize();
+    }
+    ([(axum::http::header::CONTENT_TYPE, "audio/wav")], wav.into_inner()).into_response()
+}
+
 fn call_json(leg: &LegView) -> Value {
-    let iso = |ms: u64| jiff::Timestamp::from_millisecond(ms as i64).map(|t| t.to_string()).unwrap_or_default();
+    let iso = |ms: u64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default()
+    };
     let mut call = json!({
         "record_type": "call",
         "call_control_id": leg.call_control_id,

@@ -602,6 +602,8 @@ fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
         start_in_tray: true,
         keep_running_in_tray: false,
         told_about_tray: true,
+        hold_music: false,
+        hold_music_url: Some("https://example.com/hold.mp3".into()),
     };
     {
         let mut store = db.open();

@@ -31,6 +31,9 @@ pub struct CallControlAccess {
     pub api_key: Secret,
     /// The connection id (kept with the key in the keychain).
     pub connection_id: Secret,
+    /// The hold music the account plays when the agent chose none (the simulator's own in demo
+    /// mode; none for a Telnyx account).
+    pub default_hold_music: Option<String>,
 }
 
 /// A leg's state as `GET /v2/calls/{id}` tells it.
@@ -57,6 +60,23 @@ impl TelnyxApi {
         timeout_secs: u64,
     ) -> Result<(), TelnyxError> {
         self.act(api_key, call_control_id, "transfer", json!({ "to": to, "timeout_secs": timeout_secs })).await
+    }
+
+    /// `POST /v2/calls/{id}/actions/playback_start`: plays the audio at `audio_url` (WAV or MP3
+    /// Telnyx can fetch) to the leg's party over and over until stopped: hold music.
+    pub async fn start_hold_music(
+        &self,
+        api_key: &Secret,
+        call_control_id: &str,
+        audio_url: &str,
+    ) -> Result<(), TelnyxError> {
+        let body = json!({ "audio_url": audio_url, "loop": "infinity", "target_legs": "self" });
+        self.act(api_key, call_control_id, "playback_start", body).await
+    }
+
+    /// `POST /v2/calls/{id}/actions/playback_stop` (every playback on the leg).
+    pub async fn stop_playback(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
+        self.act(api_key, call_control_id, "playback_stop", json!({ "stop": "all" })).await
     }
 
     /// `POST /v2/calls/{id}/actions/hangup`.
@@ -130,12 +150,24 @@ impl TelnyxApi {
                 tracing::info!(action, "call control action accepted");
                 Ok(())
             }
-            Err(TelnyxError::Rejected { detail, .. }) => Err(TelnyxError::ActionRefused { action, detail }),
+            Err(TelnyxError::Rejected { detail, .. }) => {
+                Err(TelnyxError::ActionRefused { action: what(action), detail })
+            }
             Err(TelnyxError::NotFound { .. }) => Err(TelnyxError::ActionRefused {
-                action,
+                action: what(action),
                 detail: error_detail(br#"{"errors":[{"detail":"Telnyx no longer knows this call"}]}"#),
             }),
             Err(other) => Err(other),
         }
+    }
+}
+
+/// An action as the agent reads it in "Telnyx refused the …".
+fn what(action: &'static str) -> &'static str {
+    match action {
+        "playback_start" => "hold music",
+        "playback_stop" => "end of the hold music",
+        "hangup" => "hangup",
+        other => other,
     }
 }

@@ -34,12 +34,13 @@ pub fn save_settings<R: Runtime>(
     Ok(settings)
 }
 
-/// Puts `settings` to work: the devices and ringtone, and Do Not Disturb (the call machine turns
-/// calls away under it; the tray and the status follow the machine).
+/// Puts `settings` to work: the devices and ringtone, Do Not Disturb (the call machine turns
+/// calls away under it; the tray and the status follow the machine) and the hold music.
 pub fn apply(settings: &Settings, audio: &Audio, calls: &mpsc::UnboundedSender<CallEvent>) {
     audio.apply(settings);
     // A stopped call loop means the app is closing.
     let _ = calls.send(CallEvent::SetDoNotDisturb { on: settings.do_not_disturb });
+    let _ = calls.send(CallEvent::SetHoldMusic { on: settings.hold_music, url: settings.hold_music_url.clone() });
 }
 
 /// The microphones and speakers there are, for the Settings page.

@@ -131,6 +131,18 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let on_start_at_login = tick(|settings, on| settings.start_at_login = Some(on));
     let on_start_in_tray = tick(|settings, on| settings.start_in_tray = on);
     let on_keep_in_tray = tick(|settings, on| settings.keep_running_in_tray = on);
+    let on_hold_music = tick(|settings, on| settings.hold_music = on);
+    let on_hold_music_url = {
+        let (draft, saved) = (draft.clone(), saved.clone());
+        Callback::from(move |event: InputEvent| {
+            if let Some(mut next) = (*draft).clone() {
+                let typed = event.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+                next.hold_music_url = Some(typed.trim().to_owned()).filter(|url| !url.is_empty());
+                draft.set(Some(next));
+                saved.set(false);
+            }
+        })
+    };
     let on_preview = {
         let (draft, error) = (draft.clone(), error.clone());
         Callback::from(move |_: MouseEvent| {
@@ -252,6 +264,16 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 <button id="settings-account-numbers" type="button" onclick={on_account_numbers}>{ "Use my Telnyx numbers" }</button>
             </div>
             <p class="muted hint">{ "One a line, in international form. Each call shows the number that shares the lead's area code, else one in the lead's country, else the first." }</p>
+            <span class="setting-name">{ "On hold" }</span>
+            <div class="ticks">
+                <label class="inline"><input id="settings-hold-music" type="checkbox"
+                    checked={current.hold_music} onchange={on_hold_music} />{ "Callers on hold hear music" }</label>
+            </div>
+            <label for="settings-hold-music-url">{ "Hold music" }</label>
+            <input id="settings-hold-music-url" type="url" disabled={!current.hold_music}
+                placeholder="https://example.com/hold-music.mp3" value={current.hold_music_url.clone().unwrap_or_default()}
+                oninput={on_hold_music_url} spellcheck="false" />
+            <p class="muted hint">{ "A WAV or MP3 file Telnyx can fetch; Telnyx plays it to the caller while you hold (Call Control). Empty: the account's default music (demo mode has one; a Telnyx account plays none)." }</p>
             <span class="setting-name">{ "This computer" }</span>
             <div class="ticks">
                 <label class="inline"><input id="settings-start-at-login" type="checkbox"

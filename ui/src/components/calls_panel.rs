@@ -121,6 +121,9 @@ fn call_card(props: &CallCardProps) -> Html {
                 if call.muted {
                     <span class="call-muted">{ "Muted" }</span>
                 }
+                if call.control.hold_music {
+                    <span class="call-hold-music" title="Telnyx plays the hold music to the caller">{ "♪ Hold music" }</span>
+                }
                 <span class="call-timer">{ wording::talk_time(call, *now).unwrap_or_default() }</span>
             </div>
             <div class="call-actions">
@@ -139,7 +142,7 @@ fn call_card(props: &CallCardProps) -> Html {
                         { "Drop voicemail" }
                     </button>
                 }
-                if (call.view == CallView::Active || held) && call.call_control {
+                if (call.view == CallView::Active || held) && call.control.available {
                     <Transfer call_id={id.clone()} />
                 }
                 if held {
@@ -151,7 +154,7 @@ fn call_card(props: &CallCardProps) -> Html {
                     { button("hangup danger", "Hang up", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hang_up_call(&id).await } } })) }
                 }
             </div>
-            if let Some(notice) = &call.notice {
+            if let Some(notice) = &call.control.notice {
                 <p class="call-notice" role="status">{ notice.clone() }</p>
             }
             if connected {

@@ -2,9 +2,9 @@ use crate::lead::LeadId;
 use std::collections::BTreeSet;
 
 use super::{
-    CallControlCommand, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView, CallsSnapshot, Direction,
-    Effect, EngineCommand, EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis,
-    deadline,
+    CallControlCommand, CallControlView, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView,
+    CallsSnapshot, Direction, Effect, EngineCommand, EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState,
+    TelnyxLeg, UnixMillis, deadline,
 };
 
 /// Ended calls kept for the agent's wrap-up until dismissed; beyond this the oldest go, so the
@@ -67,6 +67,8 @@ struct Call {
     transfer_to: Option<String>,
     /// What the agent must read (a transfer that did not happen).
     notice: Option<String>,
+    /// Telnyx was asked to play hold music to the caller, and not yet to stop.
+    music_playing: bool,
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -78,6 +80,15 @@ struct Dialed {
 }
 
 impl Call {
+    /// The effect that stops the caller's hold music, if it plays.
+    fn stop_music(&mut self) -> Option<Effect> {
+        if !std::mem::take(&mut self.music_playing) {
+            return None;
+        }
+        let leg = self.leg.clone()?;
+        Some(Effect::CallControl(CallControlCommand::StopHoldMusic { call_id: self.id.clone(), leg }))
+    }
+
     /// The transfer did not happen: connected again as before, and the agent is told why.
     fn back_from_transfer(&mut self, held: bool, notice: String) {
         self.phase = Phase::Connected(if held { Hold::On } else { Hold::Off });
@@ -134,9 +145,12 @@ impl Call {
             answered_at: self.answered_at,
             end: self.end.clone(),
             caller_number: self.caller_number.clone(),
-            transfer_to: self.transfer_to.clone(),
-            notice: self.notice.clone(),
-            call_control: self.leg.is_some(),
+            control: CallControlView {
+                available: self.leg.is_some(),
+                transfer_to: self.transfer_to.clone(),
+                notice: self.notice.clone(),
+                hold_music: self.music_playing,
+            },
         }
     }
 }
@@ -150,6 +164,8 @@ pub struct CallMachine {
     revision: u64,
     /// Inbound calls are turned away at once ([`CallEvent::SetDoNotDisturb`]).
     do_not_disturb: bool,
+    /// Hold music: off (`None`), or on with this address (`Some(None)`: the account's default).
+    hold_music: Option<Option<String>>,
 }
 
 impl CallMachine {
@@ -258,6 +274,9 @@ impl CallMachine {
                         let call = self.call_mut(&call_id)?;
                         call.phase = Phase::Connected(Hold::ReleaseRequested);
                         call.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
+                        if let Some(stop) = call.stop_music() {
+                            effects.push(stop);
+                        }
                         effects.push(Effect::Engine(EngineCommand::Unhold { call_id }));
                         Ok(())
                     }
@@ -316,6 +335,9 @@ impl CallMachine {
                     _ => return Err(Rejection::NotNow { view: call.view(), action: "transferred" }),
                 };
                 let leg = call.leg.clone().ok_or(Rejection::NoCallControl)?;
+                if let Some(stop) = call.stop_music() {
+                    effects.push(stop);
+                }
                 call.phase = Phase::Transferring { held };
                 call.deadline = Some(now.plus_secs(deadline::TRANSFERRING_SECS));
                 call.transfer_to = Some(to.clone());
@@ -325,9 +347,15 @@ impl CallMachine {
             }
             CallEvent::CallControlRefused { call_id, message } => {
                 let call = self.call_mut(&call_id)?;
-                if let Phase::Transferring { held } = call.phase {
-                    call.back_from_transfer(held, message);
+                match call.phase {
+                    Phase::Transferring { held } => call.back_from_transfer(held, message),
+                    Phase::Ended => {}
+                    _ => call.notice = Some(message),
                 }
+                Ok(())
+            }
+            CallEvent::SetHoldMusic { on, url } => {
+                self.hold_music = on.then_some(url);
                 Ok(())
             }
         }
@@ -368,6 +396,7 @@ impl CallMachine {
             leg: None,
             transfer_to: None,
             notice: None,
+            music_playing: false,
         });
         Ok(())
     }
@@ -465,6 +494,7 @@ impl CallMachine {
                     leg: None,
                     transfer_to: None,
                     notice: None,
+                    music_playing: false,
                 });
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.
@@ -581,12 +611,20 @@ impl CallMachine {
                 let call = self.call_mut(&call_id)?;
                 call.phase = Phase::Connected(Hold::Off);
                 call.deadline = None;
+                if let Some(stop) = call.stop_music() {
+                    effects.push(stop);
+                }
             }
             (SdkState::Active, Phase::Ending { .. }) => {}
             (SdkState::Held, Phase::Connected(_) | Phase::Reconnecting { .. }) => {
+                let music = self.hold_music.clone();
                 let call = self.call_mut(&call_id)?;
                 call.phase = Phase::Connected(Hold::On);
                 call.deadline = None;
+                if let (Some(url), Some(leg), false) = (music, call.leg.clone(), call.music_playing) {
+                    call.music_playing = true;
+                    effects.push(Effect::CallControl(CallControlCommand::StartHoldMusic { call_id, leg, url }));
+                }
             }
             (SdkState::Held, _) => {}
             (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, Phase::Ending { cause }) => {
@@ -691,6 +729,7 @@ impl CallMachine {
         let voicemail_left = call.left_voicemail;
         call.phase = Phase::Ended;
         call.deadline = None;
+        call.music_playing = false;
         call.end = Some(end.clone());
         effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
         if voicemail_left {

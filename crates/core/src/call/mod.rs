@@ -240,6 +240,11 @@ pub enum CallEvent {
         call_id: CallId,
         to: String,
     },
+    /// Whether a caller on hold hears music, and which (`None`: the account's default).
+    SetHoldMusic {
+        on: bool,
+        url: Option<String>,
+    },
     /// Telnyx refused a Call Control action on the call, or it could not be sent: the call
     /// goes on as before and the agent reads `message`.
     CallControlRefused {
@@ -351,15 +356,26 @@ pub struct CallSnapshot {
     /// The caller-ID number an outbound call presents, when the app chose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_number: Option<String>,
+    /// What Call Control does with the call (transfer, hold music).
+    #[serde(default)]
+    pub control: CallControlView,
+}
+
+/// A call's Call Control side, as the agent sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CallControlView {
+    /// Telnyx named the call's leg, so Call Control actions (transfer) can act on it.
+    pub available: bool,
     /// Where the call is being (or was) handed on to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_to: Option<String>,
-    /// Something the agent must read about the call: why a transfer did not happen.
+    /// Something the agent must read about the call: why a transfer or the hold music did not
+    /// happen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
-    /// Whether Telnyx named the call's leg, so Call Control actions (transfer) can act on it.
+    /// The caller hears hold music.
     #[serde(default)]
-    pub call_control: bool,
+    pub hold_music: bool,
 }
 
 /// Every call, oldest first; the payload of `call://updated`.
@@ -420,6 +436,11 @@ pub enum EngineCommand {
 pub enum CallControlCommand {
     /// Hand the caller on to `to`: transfer the other leg of `leg`'s call session.
     Transfer { call_id: CallId, leg: TelnyxLeg, to: String },
+    /// Play music to the caller (the other leg of `leg`'s session) until stopped; `url: None`
+    /// is the account's default music.
+    StartHoldMusic { call_id: CallId, leg: TelnyxLeg, url: Option<String> },
+    /// Stop what plays to the caller.
+    StopHoldMusic { call_id: CallId, leg: TelnyxLeg },
 }
 
 /// What the ringer should be doing.

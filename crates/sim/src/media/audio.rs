@@ -65,8 +65,20 @@ pub(crate) fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
 /// Reads a 16-bit PCM WAV file (any channel count and rate), mixes it to mono and resamples it to
 /// [`RATE`].
 pub(crate) fn load_wav(path: &Path) -> Result<Arc<[f32]>, MediaError> {
+    let reader =
+        hound::WavReader::open(path).map_err(|e| MediaError::Wav { path: path.to_owned(), reason: e.to_string() })?;
+    read_wav(reader, path)
+}
+
+/// [`load_wav`] of a file's bytes (fetched from an URL, say `path`).
+pub(crate) fn decode_wav(bytes: &[u8], path: &Path) -> Result<Arc<[f32]>, MediaError> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
+        .map_err(|e| MediaError::Wav { path: path.to_owned(), reason: e.to_string() })?;
+    read_wav(reader, path)
+}
+
+fn read_wav<R: std::io::Read>(mut reader: hound::WavReader<R>, path: &Path) -> Result<Arc<[f32]>, MediaError> {
     let wav_error = |reason: String| MediaError::Wav { path: path.to_owned(), reason };
-    let mut reader = hound::WavReader::open(path).map_err(|e| wav_error(e.to_string()))?;
     let spec = reader.spec();
     if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
         return Err(wav_error(format!(
@@ -98,6 +110,8 @@ pub(crate) enum Source {
     Wav {
         samples: Arc<[f32]>,
         position: usize,
+        /// Plays left after this one; `None`: for ever.
+        loops_left: Option<u32>,
     },
     Echo,
     Relay(super::AudioPipe),
@@ -137,7 +151,12 @@ impl Source {
         Ok(match playback {
             Playback::Silence => Source::Silence,
             Playback::Tone { hz } => Source::Tone { hz: *hz, phase: 0.0 },
-            Playback::Wav(path) => Source::Wav { samples: load_wav(path)?, position: 0 },
+            Playback::Wav(path) => Source::Wav { samples: load_wav(path)?, position: 0, loops_left: None },
+            Playback::Audio { samples, loops } => Source::Wav {
+                samples: Arc::clone(samples),
+                position: 0,
+                loops_left: loops.map(|n| n.saturating_sub(1)),
+            },
             Playback::Echo => Source::Echo,
             Playback::Relay(pipe) => Source::Relay(pipe.clone()),
             Playback::Voicemail => Source::Voicemail { frames: 0, phase: 0.0 },
@@ -157,10 +176,23 @@ impl Source {
                     _ => vec![0.0; FRAME],
                 }
             }
-            Source::Wav { samples, position } => (0..FRAME)
+            Source::Wav { samples, position, loops_left } => (0..FRAME)
                 .map(|_| {
+                    if *position >= samples.len() {
+                        return 0.0;
+                    }
                     let s = samples[*position];
-                    *position = (*position + 1) % samples.len();
+                    *position += 1;
+                    if *position == samples.len() {
+                        match loops_left {
+                            Some(0) => {}
+                            Some(left) => {
+                                *left -= 1;
+                                *position = 0;
+                            }
+                            None => *position = 0,
+                        }
+                    }
                     s
                 })
                 .collect(),

@@ -57,6 +57,14 @@ pub enum Playback {
     /// looped. [`MediaSession::answer`] and [`MediaSession::offer`] fail with
     /// [`MediaError::Wav`] if it cannot be read; [`MediaSession::set_playback`] then plays silence.
     Wav(PathBuf),
+    /// Decoded audio (48 kHz mono, from [`MediaSession::decode_wav`]), played `loops` times
+    /// (`None`: for ever), then silence.
+    Audio {
+        /// The samples.
+        samples: std::sync::Arc<[f32]>,
+        /// How many times; at least once.
+        loops: Option<u32>,
+    },
     /// Sends back what it receives, a frame or two late.
     Echo,
     /// Sends what another session put into the pipe ([`MediaSession::relay_into`]): the far end
@@ -328,6 +336,24 @@ impl MediaSession {
             Source::Silence
         });
         let _ = self.commands.send(Command::SetPlayback(source));
+    }
+
+    /// Plays `audio` to the far party as well as what the softphone says, as Telnyx plays a file
+    /// into a leg (hold music); `None` stops it. [`MediaSession::heard`] hears both.
+    pub fn play_to_party(&self, audio: Option<Playback>) {
+        let source = audio.map(|audio| {
+            Source::new(&audio).unwrap_or_else(|error| {
+                tracing::warn!(%error, "playing silence instead");
+                Source::Silence
+            })
+        });
+        let _ = self.commands.send(Command::PlayToParty(source));
+    }
+
+    /// A WAV file's bytes (16-bit PCM, any rate and channels) as [`Playback::Audio`] samples;
+    /// `name` says where they came from in the error.
+    pub fn decode_wav(bytes: &[u8], name: &str) -> Result<std::sync::Arc<[f32]>, MediaError> {
+        audio::decode_wav(bytes, std::path::Path::new(name))
     }
 
     /// Puts what this session receives (decoded, 48 kHz) into `pipe` too, for a session playing

@@ -43,6 +43,7 @@ pub(crate) enum Command {
     SetPlayback(Source),
     SetSending(bool),
     RelayInto(Option<super::AudioPipe>),
+    PlayToParty(Option<Source>),
     SendDtmf(String),
     Stop,
 }
@@ -54,6 +55,7 @@ impl std::fmt::Debug for Command {
             Command::SetPlayback(source) => write!(f, "SetPlayback({source:?})"),
             Command::SetSending(sending) => write!(f, "SetSending({sending})"),
             Command::RelayInto(pipe) => write!(f, "RelayInto({})", pipe.is_some()),
+            Command::PlayToParty(source) => write!(f, "PlayToParty({source:?})"),
             Command::SendDtmf(digits) => write!(f, "SendDtmf({digits:?})"),
             Command::Stop => f.write_str("Stop"),
         }
@@ -97,6 +99,9 @@ pub(crate) struct Peer {
     paused: bool,
     /// Where received audio also goes ([`super::MediaSession::relay_into`]).
     relay: Option<super::AudioPipe>,
+    /// What Telnyx plays to the far party besides the softphone's voice
+    /// ([`super::MediaSession::play_to_party`]).
+    to_party: Option<Source>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -186,6 +191,7 @@ impl Peer {
             created: now,
             paused: false,
             relay: None,
+            to_party: None,
         };
         peer.drain()?;
         Ok(peer)
@@ -380,6 +386,10 @@ impl Peer {
             return Ok(());
         };
         let frame = self.source.next_frame(&mut self.echo);
+        if let Some(played) = self.to_party.as_mut() {
+            let heard = audio::decimate(&played.next_frame(&mut VecDeque::new()));
+            self.shared().push_recent(now, heard);
+        }
         if self.paused {
             // Held by the client: nothing goes out, the source moves on as time does.
             self.media_time += match codec {
@@ -453,6 +463,7 @@ impl Peer {
                     Ok(Command::SetPlayback(source)) => self.source = source,
                     Ok(Command::SetSending(sending)) => self.paused = !sending,
                     Ok(Command::RelayInto(pipe)) => self.relay = pipe,
+                    Ok(Command::PlayToParty(source)) => self.to_party = source,
                     Ok(Command::SendDtmf(digits)) => {
                         self.dtmf_queue.extend(digits.chars().filter_map(dtmf_code));
                     }

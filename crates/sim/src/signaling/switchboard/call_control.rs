@@ -93,10 +93,30 @@ pub enum ActionRefusal {
     /// 422 `10033`, pointing at the parameter.
     #[error("The value of '{0}' is outside of its range.")]
     OutOfRange(&'static str),
+    /// 422 `10032`, pointing at the parameter.
+    #[error("The value of '{0}' is not one of the values allowed.")]
+    InvalidValue(&'static str),
+    /// 400 `90040`: the audio to play could not be fetched or read.
+    #[error("Downloading audio file failed: {0}")]
+    DownloadFailed(String),
     /// 422 `10015`.
     #[error("{0}")]
     Unsupported(&'static str),
 }
+
+/// What `playback_start` plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybackRequest {
+    /// `audio_url`.
+    pub audio_url: String,
+    /// `loop`: how many times; `None` for `"infinity"`.
+    pub loops: Option<u32>,
+}
+
+/// The largest audio file a playback fetches.
+pub const PLAYBACK_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// How long fetching it may take.
+const PLAYBACK_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A transfer of a call's telephone leg.
 struct Handover {
@@ -438,6 +458,52 @@ impl Switchboard {
         }
     }
 
+    /// The answered, live call whose telephone leg `call_control_id` names; what Telnyx says when
+    /// there is none.
+    fn answered_customer(&self, call_control_id: &str) -> Result<String, ActionRefusal> {
+        let board = self.board();
+        let call_id = match name(&board, call_control_id).ok_or(ActionRefusal::InvalidCallControlId)? {
+            Named::Customer(id) => id,
+            Named::Agent(_) | Named::Target(_) => {
+                return Err(ActionRefusal::Unsupported(
+                    "The simulator plays audio into the far party's leg only (v3:far-...).",
+                ));
+            }
+        };
+        let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
+        if !call.live() {
+            return Err(ActionRefusal::CallEnded);
+        }
+        if !call.state.is_answered() {
+            return Err(ActionRefusal::NotAnswered);
+        }
+        Ok(call_id)
+    }
+
+    /// `POST /v2/calls/{id}/actions/playback_start`: fetches the audio (a WAV over http) and plays
+    /// it to the leg's party, `loops` times, over whatever else it hears.
+    pub async fn playback_start(&self, call_control_id: &str, request: PlaybackRequest) -> Result<(), ActionRefusal> {
+        self.answered_customer(call_control_id)?;
+        let samples = fetch_audio(&request.audio_url).await?;
+        let call_id = self.answered_customer(call_control_id)?;
+        let board = self.board();
+        let media = board.calls.get(&call_id).and_then(|call| call.media.clone()).ok_or(ActionRefusal::CallEnded)?;
+        media.play_to_party(Some(crate::media::Playback::Audio { samples, loops: request.loops }));
+        tracing::info!(call_id, loops = ?request.loops, "playback started into the far party's leg");
+        Ok(())
+    }
+
+    /// `POST /v2/calls/{id}/actions/playback_stop`.
+    pub fn playback_stop(&self, call_control_id: &str) -> Result<(), ActionRefusal> {
+        let call_id = self.answered_customer(call_control_id)?;
+        let board = self.board();
+        if let Some(media) = board.calls.get(&call_id).and_then(|call| call.media.clone()) {
+            media.play_to_party(None);
+        }
+        tracing::info!(call_id, "playback stopped");
+        Ok(())
+    }
+
     /// What a directory (or scripted) number says once it answers; `None` if it does not answer.
     pub(super) fn answer_playback(&self, number: &str) -> Option<PlaybackSpec> {
         let tone = PlaybackSpec::Tone { hz: self.scripted_tone(number).unwrap_or(440.0) };
@@ -461,6 +527,28 @@ impl Call {
     fn playback_heard_by_customer(&self) -> Option<Value> {
         self.media.as_ref().and_then(|media| serde_json::to_value(media.heard()).ok())
     }
+}
+
+/// The audio at `url` (http only), decoded.
+async fn fetch_audio(url: &str) -> Result<std::sync::Arc<[f32]>, ActionRefusal> {
+    let refused = |why: String| ActionRefusal::DownloadFailed(why);
+    if !url.starts_with("http://") {
+        return Err(refused("the simulator fetches audio over http:// only".to_owned()));
+    }
+    let client =
+        reqwest::Client::builder().timeout(PLAYBACK_FETCH_TIMEOUT).build().map_err(|e| refused(e.to_string()))?;
+    let mut response = client.get(url).send().await.map_err(|e| refused(format!("{url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(refused(format!("{url} answered {}", response.status())));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| refused(e.to_string()))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > PLAYBACK_MAX_BYTES {
+            return Err(refused(format!("{url} is larger than {PLAYBACK_MAX_BYTES} bytes")));
+        }
+    }
+    crate::media::MediaSession::decode_wav(&bytes, url).map_err(|e| refused(e.to_string()))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ mod call_control;
 mod client;
 mod control_api;
 
-pub use call_control::{ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView};
+pub use call_control::{ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView, PLAYBACK_MAX_BYTES, PlaybackRequest};
 
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
 /// does not read cannot grow the simulator's memory).

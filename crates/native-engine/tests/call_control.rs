@@ -174,3 +174,78 @@ async fn hold_music_plays_to_the_held_caller_and_stops_when_the_agent_is_back() 
     spoke_like_the_sdk(&sim);
     sim.shutdown().await;
 }
+
+/// One channel of a 16-bit WAV, as floats.
+fn channel(wav: &[u8], index: usize) -> (Vec<f32>, hound::WavSpec) {
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("a WAV file");
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.expect("a sample")).collect();
+    let channels = usize::from(spec.channels);
+    (samples.iter().skip(index).step_by(channels).map(|s| f32::from(*s) / 32_768.0).collect(), spec)
+}
+
+fn dominant(samples: &[f32]) -> f32 {
+    softphone_voice::analysis::dominant_hz(samples, 8_000).expect("a tone")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_starts_with_a_beep_pauses_for_a_card_number_and_keeps_each_party_on_its_channel() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+
+    api.start_recording(&key, &caller).await.expect("Telnyx records");
+    until_leg(&sim, &leg.call_session_id, LegRole::Customer, "recording", |l| l.recording == Some("recording")).await;
+    let again = api.start_recording(&key, &caller).await.expect_err("one recording at a time");
+    assert!(matches!(again, TelnyxError::ActionRefused { action: "recording", .. }), "{again:?}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    api.pause_recording(&key, &caller, true).await.expect("paused");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    api.pause_recording(&key, &caller, false).await.expect("resumed");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    api.stop_recording(&key, &caller).await.expect("stopped");
+
+    let recordings = api.recordings_of(&key, &leg.call_session_id).await.expect("the call's recordings");
+    assert_eq!(recordings.len(), 1, "{recordings:?}");
+    let recording = &recordings[0];
+    // About two seconds were recorded; the second in between was paused.
+    assert!((1_700..=2_600).contains(&recording.duration_ms), "{recording:?}");
+    let wav = api.download_recording(recording).await.expect("the file");
+    let (caller_channel, spec) = channel(&wav, 0);
+    let (rest_channel, _) = channel(&wav, 1);
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8_000));
+    let beep = 8 * 300;
+    assert!((dominant(&caller_channel[..beep]) - 1_000.0).abs() < 10.0, "the beep comes first");
+    assert!((dominant(&rest_channel[..beep]) - 1_000.0).abs() < 10.0, "the agent's side hears it too");
+    let after_beep = 8 * 600;
+    assert!((dominant(&caller_channel[after_beep..]) - CALLER_HZ).abs() < 10.0, "channel A is the caller");
+    assert!((dominant(&rest_channel[after_beep..]) - MIC_HZ).abs() < 10.0, "channel B is the agent");
+
+    hang_up(&mut phone, &call_id).await;
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_running_when_the_call_ends_is_saved() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+    api.start_recording(&key, &caller).await.expect("Telnyx records");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    hang_up(&mut phone, &call_id).await;
+    let recordings = api.recordings_of(&key, &leg.call_session_id).await.expect("the call's recordings");
+    assert_eq!(recordings.len(), 1, "saved at the hangup: {recordings:?}");
+    assert!(recordings[0].duration_ms >= 600, "{recordings:?}");
+    let stopped = api.stop_recording(&key, &caller).await.expect_err("the call is over");
+    assert!(stopped.to_string().contains("no longer active"), "{stopped}");
+    phone.engine.shutdown().await;
+    sim.shutdown().await;
+}

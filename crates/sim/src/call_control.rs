@@ -8,6 +8,11 @@
 //! | `POST /v2/calls/{id}/actions/hangup`          | 200 `{"data":{"result":"ok"}}` |
 //! | `POST /v2/calls/{id}/actions/playback_start`  | 200; `audio_url` (a 16-bit PCM WAV over http), `loop` 1..=100 or `"infinity"`, `target_legs` `self` |
 //! | `POST /v2/calls/{id}/actions/playback_stop`   | 200 |
+//! | `POST /v2/calls/{id}/actions/record_start`    | 200; `channels` (`dual`/`single`) and `format` (`wav`) required, `play_beep` |
+//! | `POST /v2/calls/{id}/actions/record_pause` / `record_resume` / `record_stop` | 200 |
+//! | `GET /v2/recordings`                          | saved recordings, `filter[call_control_id]`, `filter[call_session_id]`, paged |
+//! | `GET /v2/recordings/{id}`                     | one recording |
+//! | `GET /recordings/{id}.wav`                    | its file (no key: Telnyx's download URLs are signed links) |
 //! | `GET /media/hold-music.wav`                   | the simulator's own hold music (no key: a public media URL) |
 //! | `GET /v2/calls/{id}`                          | 200 `{"data": Call}` (`is_alive`, `call_duration`, ...) or 404 `10005` |
 //! | `GET /v2/connections/{id}/active_calls`       | 200 `{"data": [..], "meta": {"total_items", "cursors", ..}}` |
@@ -31,7 +36,7 @@ use serde_json::{Value, json};
 
 use crate::rest::{ApiError, MAX_BODY_BYTES, authorize, gate};
 use crate::signaling::Switchboard;
-use crate::signaling::switchboard::{ActionRefusal, LegView, PlaybackRequest};
+use crate::signaling::switchboard::{ActionRefusal, LegView, PlaybackRequest, SavedRecording};
 use crate::state::SimState;
 
 #[derive(Clone)]
@@ -47,6 +52,9 @@ pub fn routes(state: SimState, board: Switchboard) -> Router {
         .route("/v2/calls/{id}/actions/{action}", post(act))
         .route("/v2/connections/{id}/active_calls", get(active_calls))
         .route("/media/hold-music.wav", get(hold_music))
+        .route("/v2/recordings", get(list_recordings))
+        .route("/v2/recordings/{id}", get(show_recording))
+        .route("/recordings/{file}", get(download_recording))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .with_state(Both { state, board })
@@ -75,6 +83,8 @@ impl From<ActionRefusal> for ApiError {
                 let pointer = match pointer {
                     "loop" => "/loop",
                     "target_legs" => "/target_legs",
+                    "channels" => "/channels",
+                    "format" => "/format",
                     _ => "/",
                 };
                 ApiError::new(unprocessable, "10032", "Invalid enumerated value", detail).at(pointer)
@@ -183,6 +193,27 @@ async fn act(
             both.board.playback_start(&call_control_id, PlaybackRequest { audio_url, loops }).await?;
         }
         "playback_stop" => both.board.playback_stop(&call_control_id)?,
+        "record_start" => {
+            let dual = match optional_string(&body, "channels")? {
+                Some("dual") => true,
+                Some("single") => false,
+                Some(_) => return Err(ActionRefusal::InvalidValue("channels").into()),
+                None => return Err(ApiError::missing_parameter("/channels", "The 'channels' parameter is required.")),
+            };
+            match optional_string(&body, "format")? {
+                Some("wav") => {}
+                Some("mp3") => {
+                    return Err(ActionRefusal::Unsupported("The simulator records WAV only (format wav).").into());
+                }
+                Some(_) => return Err(ActionRefusal::InvalidValue("format").into()),
+                None => return Err(ApiError::missing_parameter("/format", "The 'format' parameter is required.")),
+            }
+            let play_beep = body.get("play_beep").and_then(Value::as_bool).unwrap_or(false);
+            both.board.record_start(&call_control_id, dual, play_beep)?;
+        }
+        "record_pause" => both.board.record_pause(&call_control_id, true)?,
+        "record_resume" => both.board.record_pause(&call_control_id, false)?,
+        "record_stop" => both.board.record_stop(&call_control_id)?,
         _ => return Err(ApiError::not_found()),
     }
     if let Some(command_id) = command_id {
@@ -215,12 +246,7 @@ async fn hold_music() -> Response {
 }
 
 fn call_json(leg: &LegView) -> Value {
-    let iso = |ms: u64| {
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_default()
-    };
+    let iso = iso_time;
     let mut call = json!({
         "record_type": "call",
         "call_control_id": leg.call_control_id,
@@ -277,4 +303,94 @@ async fn active_calls(
         "meta": { "total_items": total, "cursors": { "after": null, "before": null }, "next": null, "previous": null },
     }))
     .into_response())
+}
+
+fn iso_time(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A recording as Telnyx's `RecordingResponseData` shows it; its download link on `host`.
+fn recording_json(recording: &SavedRecording, host: &str) -> Value {
+    json!({
+        "record_type": "recording",
+        "id": recording.id,
+        "call_control_id": recording.call_control_id,
+        "call_session_id": recording.call_session_id,
+        "call_leg_id": recording.call_control_id.replacen("v3:", "", 1),
+        "channels": recording.channels,
+        "duration_millis": recording.duration_ms,
+        "status": "completed",
+        "source": "call",
+        "initiated_by": "StartCallRecordingAPI",
+        "download_urls": { "wav": format!("http://{host}/recordings/{}.wav", recording.id) },
+        "recording_started_at": iso_time(recording.started_at_ms),
+        "recording_ended_at": iso_time(recording.ended_at_ms),
+        "created_at": iso_time(recording.ended_at_ms),
+        "updated_at": iso_time(recording.ended_at_ms),
+    })
+}
+
+fn host_of(headers: &HeaderMap) -> String {
+    headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1").to_owned()
+}
+
+async fn list_recordings(
+    State(both): State<Both>,
+    headers: HeaderMap,
+    query: Result<
+        axum::extract::Query<std::collections::HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    authorize(&both.state, &headers)?;
+    let axum::extract::Query(query) = query.map_err(|_| {
+        ApiError::bad_request(StatusCode::UNPROCESSABLE_ENTITY, "The query string is malformed.".to_owned())
+    })?;
+    let number = |name: &str, default: usize| {
+        query.get(name).and_then(|v| v.parse::<usize>().ok()).filter(|v| *v >= 1).unwrap_or(default)
+    };
+    let (page, size) = (number("page[number]", 1), number("page[size]", 20).min(250));
+    let matching: Vec<SavedRecording> = both
+        .board
+        .recordings()
+        .into_iter()
+        .rev()
+        .filter(|r| query.get("filter[call_control_id]").is_none_or(|id| *id == r.call_control_id))
+        .filter(|r| query.get("filter[call_session_id]").is_none_or(|id| *id == r.call_session_id))
+        .collect();
+    let host = host_of(&headers);
+    let data: Vec<Value> =
+        matching.iter().skip(size * (page - 1)).take(size).map(|recording| recording_json(recording, &host)).collect();
+    Ok(axum::Json(json!({
+        "data": data,
+        "meta": {
+            "page_number": page,
+            "page_size": size,
+            "total_pages": matching.len().div_ceil(size),
+            "total_results": matching.len(),
+        },
+    }))
+    .into_response())
+}
+
+async fn show_recording(
+    State(both): State<Both>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&both.state, &headers)?;
+    let Path(id) = path.map_err(|_| ApiError::not_found())?;
+    let recording = both.board.recordings().into_iter().find(|r| r.id == id).ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(json!({ "data": recording_json(&recording, &host_of(&headers)) })).into_response())
+}
+
+async fn download_recording(State(both): State<Both>, Path(file): Path<String>) -> Response {
+    let id = file.strip_suffix(".wav").unwrap_or_default();
+    match both.board.recordings().into_iter().find(|r| r.id == id) {
+        Some(recording) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], recording.wav.to_vec()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

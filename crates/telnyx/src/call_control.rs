@@ -36,6 +36,23 @@ pub struct CallControlAccess {
     pub default_hold_music: Option<String>,
 }
 
+/// A saved recording of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedRecording {
+    /// Telnyx's recording id.
+    pub id: String,
+    /// Its length.
+    pub duration_ms: u64,
+    /// Where its WAV file is (a signed link).
+    pub wav_url: String,
+    /// When it started (RFC 3339), for ordering.
+    pub started_at: String,
+}
+
+/// The largest recording downloaded: 200 MB (a four-hour call in 8 kHz stereo WAV is 230 MB; the
+/// longest the app records is shorter).
+pub const RECORDING_MAX_BYTES: usize = 200 * 1024 * 1024;
+
 /// A leg's state as `GET /v2/calls/{id}` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegStatus {
@@ -77,6 +94,81 @@ impl TelnyxApi {
     /// `POST /v2/calls/{id}/actions/playback_stop` (every playback on the leg).
     pub async fn stop_playback(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
         self.act(api_key, call_control_id, "playback_stop", json!({ "stop": "all" })).await
+    }
+
+    /// `POST /v2/calls/{id}/actions/record_start`: records the call in two channels (the leg's
+    /// party on A, the rest on B) as WAV, after a beep both sides hear.
+    pub async fn start_recording(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
+        let body = json!({ "channels": "dual", "format": "wav", "play_beep": true });
+        self.act(api_key, call_control_id, "record_start", body).await
+    }
+
+    /// `record_pause` (`true`, e.g. while a card number is read out) or `record_resume`.
+    pub async fn pause_recording(
+        &self,
+        api_key: &Secret,
+        call_control_id: &str,
+        paused: bool,
+    ) -> Result<(), TelnyxError> {
+        let action = if paused { "record_pause" } else { "record_resume" };
+        self.act(api_key, call_control_id, action, json!({})).await
+    }
+
+    /// `record_stop`: Telnyx saves the recording.
+    pub async fn stop_recording(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
+        self.act(api_key, call_control_id, "record_stop", json!({})).await
+    }
+
+    /// The call's saved recordings, oldest first (`GET /v2/recordings?filter[call_session_id]=`),
+    /// each with its WAV download link.
+    pub async fn recordings_of(
+        &self,
+        api_key: &Secret,
+        call_session_id: &str,
+    ) -> Result<Vec<SavedRecording>, TelnyxError> {
+        let mut url = self.url(&["v2", "recordings"]);
+        url.query_pairs_mut().append_pair("filter[call_session_id]", call_session_id).append_pair("page[size]", "50");
+        let reply = self.send(api_key, Method::GET, url, None, None, "recording").await?;
+        let value: Value = serde_json::from_slice(&reply.body)
+            .map_err(|_| TelnyxError::InvalidResponse { reason: "the recordings are not JSON" })?;
+        let data = value["data"]
+            .as_array()
+            .ok_or(TelnyxError::InvalidResponse { reason: "the recordings have no data array" })?;
+        let mut recordings: Vec<SavedRecording> = data
+            .iter()
+            .filter_map(|entry| {
+                Some(SavedRecording {
+                    id: entry["id"].as_str()?.to_owned(),
+                    duration_ms: entry["duration_millis"].as_u64().unwrap_or(0),
+                    wav_url: entry["download_urls"]["wav"].as_str()?.to_owned(),
+                    started_at: entry["recording_started_at"].as_str().unwrap_or_default().to_owned(),
+                })
+            })
+            .collect();
+        recordings.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        Ok(recordings)
+    }
+
+    /// A recording's file from its download link (a signed link: sent without the API key), at
+    /// most [`RECORDING_MAX_BYTES`].
+    pub async fn download_recording(&self, recording: &SavedRecording) -> Result<Vec<u8>, TelnyxError> {
+        let url = reqwest::Url::parse(&recording.wav_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or(TelnyxError::InvalidResponse { reason: "the recording's download link is not an http(s) URL" })?;
+        let unavailable = || TelnyxError::Unavailable { status: None, attempts: 1 };
+        let mut response = self.http.get(url).send().await.map_err(|_| unavailable())?;
+        if !response.status().is_success() {
+            return Err(TelnyxError::Unavailable { status: Some(response.status().as_u16()), attempts: 1 });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|_| unavailable())? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > RECORDING_MAX_BYTES {
+                return Err(TelnyxError::InvalidResponse { reason: "the recording is larger than the app keeps" });
+            }
+        }
+        Ok(bytes)
     }
 
     /// `POST /v2/calls/{id}/actions/hangup`.
@@ -167,6 +259,10 @@ fn what(action: &'static str) -> &'static str {
     match action {
         "playback_start" => "hold music",
         "playback_stop" => "end of the hold music",
+        "record_start" => "recording",
+        "record_pause" => "recording pause",
+        "record_resume" => "recording resume",
+        "record_stop" => "end of the recording",
         "hangup" => "hangup",
         other => other,
     }

@@ -88,7 +88,7 @@ impl Default for TelnyxConfig {
 /// Holds no secret: the API key is passed to each call, so `Debug` shows configuration only.
 #[derive(Debug, Clone)]
 pub struct TelnyxApi {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base_url: Url,
     config: TelnyxConfig,
 }

@@ -23,7 +23,7 @@ pub mod rtc;
 pub mod tls;
 pub mod token;
 
-pub use call_control::{CallControlAccess, LegStatus};
+pub use call_control::{CallControlAccess, LegStatus, RECORDING_MAX_BYTES, SavedRecording};
 pub use client::{RetryPolicy, TELNYX_BASE_URL, TelnyxApi, TelnyxConfig};
 pub use error::{TelnyxError, TelnyxErrorCode};
 pub use login_tokens::{IssuedLoginToken, LoginTokens, REFRESH_MARGIN, TokenRequest};

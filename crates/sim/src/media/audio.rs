@@ -129,6 +129,11 @@ const BEEP_END_FRAMES: usize = GREETING_FRAMES + (super::VOICEMAIL_BEEP.as_milli
 const GREETING_HZ: f32 = 480.0;
 const BEEP_HZ: f32 = 1_000.0;
 
+/// One 20 ms frame of a tone at the playback level.
+pub(crate) fn beep_frame(hz: f32, phase: &mut f32) -> Vec<f32> {
+    sine_frame(hz, phase)
+}
+
 fn sine_frame(hz: f32, phase: &mut f32) -> Vec<f32> {
     let step = TAU * hz / RATE as f32;
     (0..FRAME)

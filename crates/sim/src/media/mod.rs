@@ -229,6 +229,98 @@ struct Shared {
     dtmf: String,
     /// What an answering machine recorded after its beep, at 8 kHz, one entry per frame.
     recording: Option<Vec<Vec<f32>>>,
+    /// A Call Control recording of the call, while one runs.
+    call_recording: Option<CallRecording>,
+    /// 20 ms frames of the recording beep still to play to both sides.
+    beep_frames_left: u32,
+}
+
+/// The beep a recording starts with: 1 kHz for 400 ms, to both sides.
+pub const RECORDING_BEEP: Duration = Duration::from_millis(400);
+/// The beep's pitch.
+pub const RECORDING_BEEP_HZ: f32 = 1_000.0;
+/// The longest recording kept; what comes later is not recorded.
+pub const RECORDING_MAX: Duration = Duration::from_secs(10 * 60);
+
+/// A Call Control recording in progress: two channels at 8 kHz, 16-bit, kept in step 20 ms at a
+/// time. Channel A is the far party (what it says), channel B the rest of the call (what it
+/// hears: the softphone, and anything played to it).
+#[derive(Debug, Default)]
+struct CallRecording {
+    paused: bool,
+    party: Vec<i16>,
+    rest: Vec<i16>,
+    /// Heard since the last 20 ms step, at 8 kHz.
+    heard_pending: VecDeque<f32>,
+}
+
+impl CallRecording {
+    /// 20 ms of the call: what the party said (8 kHz), and what was played to it besides the
+    /// softphone's voice.
+    fn step(&mut self, said: &[f32], played: Option<&[f32]>) {
+        if self.paused || self.party.len() >= RECORDING_MAX.as_millis() as usize * 8 {
+            self.heard_pending.clear();
+            return;
+        }
+        let len = said.len();
+        let mut heard: Vec<f32> = (0..len).map(|_| self.heard_pending.pop_front().unwrap_or(0.0)).collect();
+        if let Some(played) = played {
+            heard.iter_mut().zip(played).for_each(|(sample, extra)| *sample += extra);
+        }
+        // Received audio that came in faster than the clock is not kept past 200 ms.
+        let excess = self.heard_pending.len().saturating_sub(8 * 200);
+        self.heard_pending.drain(..excess);
+        self.party.extend(said.iter().map(|s| audio::to_i16(*s)));
+        self.rest.extend(heard.iter().map(|s| audio::to_i16(*s)));
+    }
+
+    /// What the party heard from the softphone (8 kHz).
+    fn heard(&mut self, samples: &[f32]) {
+        if !self.paused {
+            self.heard_pending.extend(samples.iter().copied());
+        }
+    }
+}
+
+/// What a recording holds when it stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedChannels {
+    /// The far party, 8 kHz.
+    pub party: Vec<i16>,
+    /// The rest of the call, 8 kHz.
+    pub rest: Vec<i16>,
+}
+
+impl RecordedChannels {
+    /// A 16-bit 8 kHz WAV: stereo (A left, B right) for `dual`, else both mixed in one channel.
+    pub fn to_wav(&self, dual: bool) -> Vec<u8> {
+        let spec = hound::WavSpec {
+            channels: if dual { 2 } else { 1 },
+            sample_rate: 8_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut wav = std::io::Cursor::new(Vec::new());
+        if let Ok(mut writer) = hound::WavWriter::new(&mut wav, spec) {
+            for (a, b) in self.party.iter().zip(&self.rest) {
+                let written = if dual {
+                    writer.write_sample(*a).and_then(|()| writer.write_sample(*b))
+                } else {
+                    writer.write_sample(((i32::from(*a) + i32::from(*b)) / 2) as i16)
+                };
+                if written.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.finalize();
+        }
+        wav.into_inner()
+    }
+
+    /// Its length.
+    pub fn duration(&self) -> Duration {
+        Duration::from_millis(self.party.len() as u64 / 8)
+    }
 }
 
 impl Shared {
@@ -348,6 +440,43 @@ impl MediaSession {
             })
         });
         let _ = self.commands.send(Command::PlayToParty(source));
+    }
+
+    /// Starts recording the call (both channels), with a beep both sides hear first if `beep`.
+    /// False if a recording runs already.
+    pub fn start_recording(&self, beep: bool) -> bool {
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if shared.call_recording.is_some() {
+            return false;
+        }
+        shared.call_recording = Some(CallRecording::default());
+        if beep {
+            shared.beep_frames_left = (RECORDING_BEEP.as_millis() / 20) as u32;
+        }
+        true
+    }
+
+    /// Pauses (`true`) or resumes the recording; false if none runs.
+    pub fn pause_recording(&self, paused: bool) -> bool {
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        match shared.call_recording.as_mut() {
+            Some(recording) => {
+                recording.paused = paused;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a recording runs: `Some(paused)`.
+    pub fn recording(&self) -> Option<bool> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner).call_recording.as_ref().map(|r| r.paused)
+    }
+
+    /// Stops the recording and hands over what it holds; `None` if none ran.
+    pub fn stop_recording(&self) -> Option<RecordedChannels> {
+        let recording = self.shared.lock().unwrap_or_else(PoisonError::into_inner).call_recording.take()?;
+        Some(RecordedChannels { party: recording.party, rest: recording.rest })
     }
 
     /// A WAV file's bytes (16-bit PCM, any rate and channels) as [`Playback::Audio`] samples;

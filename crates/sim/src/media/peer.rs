@@ -102,6 +102,8 @@ pub(crate) struct Peer {
     /// What Telnyx plays to the far party besides the softphone's voice
     /// ([`super::MediaSession::play_to_party`]).
     to_party: Option<Source>,
+    /// Phase of the recording beep's tone.
+    beep_phase: f32,
 }
 
 impl std::fmt::Debug for Peer {
@@ -192,6 +194,7 @@ impl Peer {
             paused: false,
             relay: None,
             to_party: None,
+            beep_phase: 0.0,
         };
         peer.drain()?;
         Ok(peer)
@@ -355,6 +358,9 @@ impl Peer {
         let narrow = audio::decimate(&pcm);
         let now = Instant::now();
         let mut shared = self.shared();
+        if let Some(recording) = shared.call_recording.as_mut() {
+            recording.heard(&narrow);
+        }
         shared.packets_received += 1;
         shared.bytes_received += data.data.len() as u64;
         if self.source.is_recording() {
@@ -385,10 +391,25 @@ impl Peer {
         let (Some(mid), Some(codec)) = (self.audio_mid, self.send_codec) else {
             return Ok(());
         };
-        let frame = self.source.next_frame(&mut self.echo);
-        if let Some(played) = self.to_party.as_mut() {
-            let heard = audio::decimate(&played.next_frame(&mut VecDeque::new()));
-            self.shared().push_recent(now, heard);
+        let mut frame = self.source.next_frame(&mut self.echo);
+        let mut to_party = self.to_party.as_mut().map(|played| played.next_frame(&mut VecDeque::new()));
+        {
+            let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+            if shared.beep_frames_left > 0 {
+                // Telnyx's recording beep: both sides hear it.
+                shared.beep_frames_left -= 1;
+                let beep = audio::beep_frame(super::RECORDING_BEEP_HZ, &mut self.beep_phase);
+                frame.iter_mut().zip(&beep).for_each(|(sample, tone)| *sample += tone);
+                let party = to_party.get_or_insert_with(|| vec![0.0; audio::FRAME]);
+                party.iter_mut().zip(&beep).for_each(|(sample, tone)| *sample += tone);
+            }
+            let heard_now = to_party.as_ref().map(|played| audio::decimate(played));
+            if let Some(recording) = shared.call_recording.as_mut() {
+                recording.step(&audio::decimate(&frame), heard_now.as_deref());
+            }
+            if let Some(heard) = heard_now {
+                shared.push_recent(now, heard);
+            }
         }
         if self.paused {
             // Held by the client: nothing goes out, the source moves on as time does.

@@ -45,7 +45,7 @@ use serde::Deserialize;
 pub use numbers::{Behaviour, DIRECTORY, Listing, behaviour_of, directory_help};
 pub use switchboard::{
     ActionRefusal, CallEnd, CallState, CallView, Cause, ControlError, Direction, EndedBy, Hangup, InboundCall,
-    InboundStarted, LegRole, LegView, PlaybackRequest, PlaybackSpec, SessionView, Switchboard,
+    InboundStarted, LegRole, LegView, PlaybackRequest, PlaybackSpec, SavedRecording, SessionView, Switchboard,
 };
 
 /// Largest frame the simulator reads as a request, in bytes (1 MiB); larger ones get a

@@ -70,6 +70,8 @@ pub struct LegView {
     pub started_at_ms: u64,
     /// Unix milliseconds, once ended.
     pub ended_at_ms: Option<u64>,
+    /// `recording` or `paused` while the call is recorded.
+    pub recording: Option<&'static str>,
 }
 
 /// Why Telnyx refuses an action, with the codes of its API reference.
@@ -140,9 +142,47 @@ enum HandoverState {
 /// Commands remembered for `command_id` idempotency.
 const COMMANDS_REMEMBERED: usize = 1_000;
 
-/// The handovers of one switchboard, by the softphone's call id, and the commands carried out.
+/// Recordings kept for `GET /v2/recordings` (the oldest go first).
+pub const RECORDINGS_KEPT: usize = 20;
+
+/// A saved recording, as `GET /v2/recordings` lists it.
+#[derive(Debug, Clone)]
+pub struct SavedRecording {
+    /// Its id (UUID).
+    pub id: String,
+    /// The leg `record_start` named.
+    pub call_control_id: String,
+    /// Shared by the call's legs.
+    pub call_session_id: String,
+    /// `dual` or `single`.
+    pub channels: &'static str,
+    /// Its length.
+    pub duration_ms: u64,
+    /// Unix milliseconds.
+    pub started_at_ms: u64,
+    /// Unix milliseconds.
+    pub ended_at_ms: u64,
+    /// The WAV file.
+    pub wav: Arc<Vec<u8>>,
+}
+
+/// A recording in progress: which leg asked, how, since when.
+#[derive(Debug, Clone)]
+struct Recording {
+    call_control_id: String,
+    dual: bool,
+    started_at_ms: u64,
+}
+
+/// The handovers of one switchboard, by the softphone's call id, the commands carried out, the
+/// recordings in progress (by call id) and the recordings saved.
 #[derive(Default)]
-pub(super) struct Handovers(std::collections::HashMap<String, Handover>, std::collections::VecDeque<String>);
+pub(super) struct Handovers(
+    std::collections::HashMap<String, Handover>,
+    std::collections::VecDeque<String>,
+    std::collections::HashMap<String, Recording>,
+    std::collections::VecDeque<SavedRecording>,
+);
 
 impl Handovers {
     pub(super) fn forget(&mut self, call_id: &str) {
@@ -226,6 +266,11 @@ impl Switchboard {
             heard: None,
             started_at_ms: call.started_at_ms,
             ended_at_ms: None,
+            recording: call
+                .media
+                .as_ref()
+                .and_then(|media| media.recording())
+                .map(|paused| if paused { "paused" } else { "recording" }),
         };
         let call_ended_at = call.end.as_ref().map(|_| unix_now_ms());
         let mut agent = leg(LegRole::Agent, format!("v3:cc-{}", call.id), format!("leg-{}", call.id), &call.to);
@@ -420,6 +465,93 @@ impl Switchboard {
         if seen.len() > COMMANDS_REMEMBERED {
             seen.pop_front();
         }
+    }
+
+    /// `POST /v2/calls/{id}/actions/record_start`: records the call from now on, both channels
+    /// (`dual`: the leg's party on channel A, the rest on B) or one (`single`), in WAV, after a
+    /// beep both sides hear if `play_beep`.
+    pub fn record_start(&self, call_control_id: &str, dual: bool, play_beep: bool) -> Result<(), ActionRefusal> {
+        let call_id = self.answered_call(call_control_id)?;
+        let mut board = self.board();
+        let media = board.calls.get(&call_id).and_then(|call| call.media.clone()).ok_or(ActionRefusal::CallEnded)?;
+        if !media.start_recording(play_beep) {
+            return Err(ActionRefusal::Unsupported("This call is being recorded already."));
+        }
+        let recording = Recording { call_control_id: call_control_id.to_owned(), dual, started_at_ms: unix_now_ms() };
+        board.handovers.2.insert(call_id.clone(), recording);
+        tracing::info!(call_id, dual, play_beep, "recording started");
+        Ok(())
+    }
+
+    /// `record_pause` (`true`) and `record_resume`.
+    pub fn record_pause(&self, call_control_id: &str, paused: bool) -> Result<(), ActionRefusal> {
+        let call_id = self.answered_call(call_control_id)?;
+        let board = self.board();
+        let media = board.calls.get(&call_id).and_then(|call| call.media.clone()).ok_or(ActionRefusal::CallEnded)?;
+        if !media.pause_recording(paused) {
+            return Err(ActionRefusal::Unsupported("This call is not being recorded."));
+        }
+        tracing::info!(call_id, paused, "recording paused or resumed");
+        Ok(())
+    }
+
+    /// `record_stop`: the recording is saved.
+    pub fn record_stop(&self, call_control_id: &str) -> Result<(), ActionRefusal> {
+        let call_id = self.answered_call(call_control_id)?;
+        let mut board = self.board();
+        if !Self::save_recording(&mut board, &call_id) {
+            return Err(ActionRefusal::Unsupported("This call is not being recorded."));
+        }
+        Ok(())
+    }
+
+    /// Saves the call's recording, if one runs ("Recording will stop on call hang-up").
+    pub(super) fn save_recording(board: &mut Board, call_id: &str) -> bool {
+        let Some(recording) = board.handovers.2.remove(call_id) else { return false };
+        let Some(channels) = board.calls.get(call_id).and_then(|call| call.media.as_ref()?.stop_recording()) else {
+            return false;
+        };
+        let saved = SavedRecording {
+            id: uuid::Uuid::new_v4().to_string(),
+            call_control_id: recording.call_control_id,
+            call_session_id: format!("sess-{call_id}"),
+            channels: if recording.dual { "dual" } else { "single" },
+            duration_ms: channels.duration().as_millis() as u64,
+            started_at_ms: recording.started_at_ms,
+            ended_at_ms: unix_now_ms(),
+            wav: Arc::new(channels.to_wav(recording.dual)),
+        };
+        tracing::info!(call_id, id = %saved.id, duration_ms = saved.duration_ms, "recording saved");
+        let kept = &mut board.handovers.3;
+        kept.push_back(saved);
+        while kept.len() > RECORDINGS_KEPT {
+            kept.pop_front();
+        }
+        true
+    }
+
+    /// The saved recordings, oldest first.
+    pub fn recordings(&self) -> Vec<SavedRecording> {
+        self.board().handovers.3.iter().cloned().collect()
+    }
+
+    /// The live, answered call either of whose legs `call_control_id` names.
+    fn answered_call(&self, call_control_id: &str) -> Result<String, ActionRefusal> {
+        let board = self.board();
+        let call_id = match name(&board, call_control_id).ok_or(ActionRefusal::InvalidCallControlId)? {
+            Named::Customer(id) | Named::Agent(id) => id,
+            Named::Target(_) => {
+                return Err(ActionRefusal::Unsupported("The simulator records the softphone's calls only."));
+            }
+        };
+        let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
+        if !call.live() {
+            return Err(ActionRefusal::CallEnded);
+        }
+        if !call.state.is_answered() {
+            return Err(ActionRefusal::NotAnswered);
+        }
+        Ok(call_id)
     }
 
     /// `POST /v2/calls/{id}/actions/hangup`.

@@ -313,6 +313,8 @@ impl Switchboard {
         let bye = cause.bye(call_id);
         tracing::info!(call_id, cause = %cause.cause, ?by, "call ended");
         let (direction, partner) = (call.direction, call.bridge.as_ref().map(|b| b.partner.clone()));
+        Self::save_recording(board, call_id);
+        let Some(call) = board.calls.get_mut(call_id) else { return false };
         call.finish(CallEnd { cause: cause.clone(), by });
         let sessid = call.sessid.clone();
         if let Some(partner) = partner {

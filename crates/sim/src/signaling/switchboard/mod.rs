@@ -29,7 +29,10 @@ mod call_control;
 mod client;
 mod control_api;
 
-pub use call_control::{ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView, PLAYBACK_MAX_BYTES, PlaybackRequest};
+pub use call_control::{
+    ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView, PLAYBACK_MAX_BYTES, PlaybackRequest, RECORDINGS_KEPT,
+    SavedRecording,
+};
 
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
 /// does not read cannot grow the simulator's memory).

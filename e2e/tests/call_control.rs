@@ -186,3 +186,82 @@ async fn a_caller_on_hold_hears_the_hold_music_and_the_agent_again_after_resume(
     app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
     app.close().await;
 }
+
+/// One channel of a 16-bit WAV, as floats, and the file's layout.
+fn wav_channel(path: &std::path::Path, index: usize) -> (Vec<f32>, hound::WavSpec) {
+    let mut reader = hound::WavReader::open(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(|sample| sample.expect("a sample")).collect();
+    let every = usize::from(spec.channels);
+    (samples.iter().skip(index).step_by(every).map(|s| f32::from(*s) / 32_768.0).collect(), spec)
+}
+
+fn dominant(samples: &[f32]) -> f64 {
+    f64::from(softphone_voice::analysis::dominant_hz(samples, 8_000).expect("a tone"))
+}
+
+#[tokio::test]
+async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_party_on_its_channel() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    answered_call(&app).await;
+
+    app.find("#calls-panel .record-start").await.click().await.expect("record");
+    app.wait_for_text("#calls-panel .call-recording", |text| text == "● REC").await;
+    until_leg(&app, "customer", "Telnyx records", |leg| leg["recording"] == "recording").await;
+    // The beep both sides hear: the agent's speaker plays it.
+    until_speaker_plays(&app, 1_000.0, "the recording beep").await;
+    app.screenshot("recording").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    // A card number is read out: paused, then recording again.
+    app.find("#calls-panel .record-pause").await.click().await.expect("pause");
+    app.wait_for_text("#calls-panel .call-recording", |text| text == "REC paused").await;
+    until_leg(&app, "customer", "the recording pauses", |leg| leg["recording"] == "paused").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    app.find("#calls-panel .record-resume").await.click().await.expect("resume");
+    until_leg(&app, "customer", "the recording resumes", |leg| leg["recording"] == "recording").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    // The caller hangs up while it records: the recording is saved and kept with the call.
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-recording", |text| text.starts_with("Recording kept")).await;
+    app.screenshot("recording-kept").await;
+    let folder = app.data_home.path().join("data/io.agentsoftphone.desktop/recordings");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("wav"), "{files:?}");
+    let (caller, spec) = wav_channel(&files[0], 0);
+    let (agent, _) = wav_channel(&files[0], 1);
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8_000), "dual channel");
+    let seconds = caller.len() as f64 / 8_000.0;
+    assert!((2.8..=5.5).contains(&seconds), "about 3.5 s recorded, the pause left out: {seconds:.2} s");
+    let beep = 8 * 300;
+    assert!((dominant(&caller[..beep]) - 1_000.0).abs() < 15.0, "the recording starts with the beep");
+    assert!((dominant(&caller[8 * 600..]) - CALLER_HZ).abs() < 15.0, "channel A is the caller");
+    assert!((dominant(&agent[8 * 600..]) - MIC_HZ).abs() < 15.0, "channel B is the agent");
+
+    // Wrapped up, then played back from the call log.
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+    app.open("calls").await;
+    app.find("#call-log .log-row .log-play").await.click().await.expect("play the recording");
+    let deadline = Instant::now() + UI_TIMEOUT;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        last = common::invoke(&app, "get_audio_meter", json!({})).await["heard_hz"].clone();
+        if last.as_f64().is_some_and(|hz| (hz - CALLER_HZ).abs() < 15.0 || (hz - MIC_HZ).abs() < 15.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        last.as_f64().is_some_and(|hz| (hz - CALLER_HZ).abs() < 15.0 || (hz - MIC_HZ).abs() < 15.0),
+        "the speaker never played the recorded call; last heard {last}"
+    );
+    app.screenshot("recording-in-log").await;
+    app.close().await;
+}

@@ -10,30 +10,28 @@
 
 use softphone_core::call::{CallControlCommand, CallEvent, TRANSFER_RING_SECS, TelnyxLeg};
 use softphone_core::ipc::{ErrorCode, IpcError};
-use softphone_telnyx::CallControlAccess;
+use softphone_telnyx::{CallControlAccess, SavedRecording};
 
 /// Carries out `command` with `access`; the event to feed back when it fails (the call goes on).
+/// [`CallControlCommand::KeepRecordings`] is [`fetch_recordings`]'s.
 pub async fn carry_out(access: Result<CallControlAccess, IpcError>, command: CallControlCommand) -> Option<CallEvent> {
-    let (call_id, what) = match &command {
-        CallControlCommand::Transfer { call_id, .. } => (call_id.clone(), "transfer"),
-        CallControlCommand::StartHoldMusic { call_id, .. } => (call_id.clone(), "hold music"),
-        CallControlCommand::StopHoldMusic { call_id, .. } => (call_id.clone(), "end of the hold music"),
-    };
+    let (call_id, refused) = (command.call_id().clone(), command.action());
     match act(access, command).await {
         Ok(()) => None,
         Err(error) => {
-            tracing::warn!(call_id = %call_id.0, what, code = ?error.code, "call control refused");
-            Some(CallEvent::CallControlRefused { call_id, message: error.message })
+            tracing::warn!(call_id = %call_id.0, ?refused, code = ?error.code, "call control refused");
+            Some(CallEvent::CallControlRefused { call_id, refused, message: error.message })
         }
     }
 }
 
 async fn act(access: Result<CallControlAccess, IpcError>, command: CallControlCommand) -> Result<(), IpcError> {
     let access = access?;
+    let key = &access.api_key;
     match command {
         CallControlCommand::Transfer { call_id, leg, to } => {
             let caller = callers_leg(&access, &leg).await?;
-            access.api.transfer(&access.api_key, &caller, &to, TRANSFER_RING_SECS).await?;
+            access.api.transfer(key, &caller, &to, TRANSFER_RING_SECS).await?;
             tracing::info!(call_id = %call_id.0, "transfer accepted by Telnyx; its destination rings");
         }
         CallControlCommand::StartHoldMusic { call_id, leg, url } => {
@@ -42,16 +40,68 @@ async fn act(access: Result<CallControlAccess, IpcError>, command: CallControlCo
                 return Ok(());
             };
             let caller = callers_leg(&access, &leg).await?;
-            access.api.start_hold_music(&access.api_key, &caller, &url).await?;
+            access.api.start_hold_music(key, &caller, &url).await?;
             tracing::info!(call_id = %call_id.0, "hold music plays to the caller");
         }
         CallControlCommand::StopHoldMusic { call_id, leg } => {
             let caller = callers_leg(&access, &leg).await?;
-            access.api.stop_playback(&access.api_key, &caller).await?;
+            access.api.stop_playback(key, &caller).await?;
             tracing::info!(call_id = %call_id.0, "hold music stopped");
+        }
+        CallControlCommand::StartRecording { call_id, leg } => {
+            let caller = callers_leg(&access, &leg).await?;
+            access.api.start_recording(key, &caller).await?;
+            tracing::info!(call_id = %call_id.0, "recording");
+        }
+        CallControlCommand::PauseRecording { call_id, leg, paused } => {
+            let caller = callers_leg(&access, &leg).await?;
+            access.api.pause_recording(key, &caller, paused).await?;
+            tracing::info!(call_id = %call_id.0, paused, "recording paused or resumed");
+        }
+        CallControlCommand::StopRecording { call_id, leg } => {
+            let caller = callers_leg(&access, &leg).await?;
+            access.api.stop_recording(key, &caller).await?;
+            tracing::info!(call_id = %call_id.0, "recording stopped");
+        }
+        CallControlCommand::KeepRecordings { .. } => {
+            return Err(crate::errors::internal("Recordings are fetched by fetch_recordings"));
         }
     }
     Ok(())
+}
+
+/// How often, and how many times, the recordings of a call that ended are looked for: Telnyx
+/// saves them after the hangup (`call.recording.saved`, a webhook the app cannot receive).
+const RECORDING_LOOKS: u32 = 10;
+const RECORDING_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The saved recordings of `leg`'s call session with their files, once Telnyx lists them.
+pub async fn fetch_recordings(
+    access: Result<CallControlAccess, IpcError>,
+    leg: &TelnyxLeg,
+) -> Result<Vec<(SavedRecording, Vec<u8>)>, IpcError> {
+    let access = access?;
+    let mut listed = Vec::new();
+    for look in 1..=RECORDING_LOOKS {
+        listed = access.api.recordings_of(&access.api_key, &leg.call_session_id).await?;
+        if !listed.is_empty() {
+            break;
+        }
+        tracing::debug!(look, "no recording saved yet");
+        tokio::time::sleep(RECORDING_LOOK_EVERY).await;
+    }
+    if listed.is_empty() {
+        return Err(IpcError::new(
+            ErrorCode::CallControlRefused,
+            "Telnyx has not saved the call's recording; it may still be in Mission Control > Recordings.",
+        ));
+    }
+    let mut files = Vec::with_capacity(listed.len());
+    for recording in listed {
+        let bytes = access.api.download_recording(&recording).await?;
+        files.push((recording, bytes));
+    }
+    Ok(files)
 }
 
 /// The caller's leg: the other live leg of the agent's call session.

@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use softphone_core::call::{CallEvent, CallMachine, CallsSnapshot, Effect};
+use softphone_core::call::{
+    CallControlAction, CallControlCommand, CallEvent, CallId, CallMachine, CallsSnapshot, Effect, TelnyxLeg,
+};
 use softphone_core::call_log::CallEngine;
 use softphone_core::ipc::{IpcError, event};
 use tauri::plugin::TauriPlugin;
@@ -27,6 +29,7 @@ use crate::clock::now;
 use crate::database::Database;
 use crate::engine::EngineHost;
 use crate::errors;
+use crate::recordings::Recordings;
 
 /// How often deadlines are checked while calls exist.
 const TICK: Duration = Duration::from_secs(1);
@@ -160,6 +163,23 @@ fn step<R: Runtime>(
     Ok(effects.into_iter().filter_map(|effect| carry_out(app, effect, &current)).collect())
 }
 
+/// Downloads the recordings of a call that ended into the recordings folder and lists them with
+/// its call-log row; returns how long they last together.
+async fn keep_recordings<R: Runtime>(app: &AppHandle<R>, call_id: &CallId, leg: &TelnyxLeg) -> Result<u64, IpcError> {
+    let access = app.state::<Arc<Account>>().rest_access().await;
+    let files = crate::call_control::fetch_recordings(access, leg).await?;
+    let database = app.state::<Database>();
+    let row = database.finished_row(call_id)?;
+    let mut duration_ms = 0;
+    for (recording, bytes) in files {
+        let file = app.state::<Recordings>().save(row.0, &recording.id, &bytes)?;
+        let duration = i64::try_from(recording.duration_ms).unwrap_or(i64::MAX);
+        database.with(|store| store.add_call_recording(row, &recording.id, &file, duration, now().0 as i64))?;
+        duration_ms += recording.duration_ms;
+    }
+    Ok(duration_ms)
+}
+
 /// Carries out one effect through its adapter; returns the event it brings back, if any.
 fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSnapshot) -> Option<CallEvent> {
     let database = app.state::<Database>();
@@ -169,6 +189,22 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effect: Effect, snapshot: &CallsSna
             Ok(None)
         }
         // Telnyx answers in its own time; a refusal comes back as an event.
+        Effect::CallControl(CallControlCommand::KeepRecordings { call_id, leg }) => {
+            let (app, call_id, leg) = (app.clone(), call_id.clone(), leg.clone());
+            tauri::async_runtime::spawn(async move {
+                let outcome = keep_recordings(&app, &call_id, &leg).await;
+                let event = match outcome {
+                    Ok(duration_ms) => CallEvent::RecordingsKept { call_id, duration_ms },
+                    Err(error) => CallEvent::CallControlRefused {
+                        call_id,
+                        refused: CallControlAction::KeepRecordings,
+                        message: format!("The call's recording was not kept: {}", error.message),
+                    },
+                };
+                let _ = app.state::<mpsc::UnboundedSender<CallEvent>>().send(event);
+            });
+            Ok(None)
+        }
         Effect::CallControl(command) => {
             let (app, command) = (app.clone(), command.clone());
             tauri::async_runtime::spawn(async move {

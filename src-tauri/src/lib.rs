@@ -18,6 +18,7 @@ mod logging;
 mod login_item;
 mod notifications;
 mod power;
+mod recordings;
 mod updates;
 mod web_process;
 mod window_life;
@@ -79,6 +80,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(web_process::WindowReloads::default())
         .manage(window_life::Releases::default())
         .manage(updates::Updates::default())
+        .manage(recordings::Recordings::default())
         .manage(account)
         .invoke_handler(tauri::generate_handler![
             commands::account::get_app_info,
@@ -100,6 +102,11 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::calls::set_call_muted,
             commands::calls::send_call_digits,
             commands::calls::transfer_call,
+            commands::recordings::record_call,
+            commands::recordings::pause_call_recording,
+            commands::recordings::stop_call_recording,
+            commands::recordings::play_call_recording,
+            commands::recordings::stop_playing_recording,
             commands::calls::dismiss_call,
             commands::calls::report_engine_update,
             commands::leads::search_leads,
@@ -210,6 +217,7 @@ pub fn run() {
                 Err(error) => tracing::error!(reason = %error.message, "the database could not be opened"),
             }
             app.state::<greetings::Greetings>().open_in(&data_dir);
+            app.state::<recordings::Recordings>().open_in(&data_dir);
             let settings = app.state::<database::Database>().load_settings();
             let audio = app.state::<audio::Audio>();
             commands::settings::apply(&settings, &audio, &app.state::<mpsc::UnboundedSender<CallEvent>>());

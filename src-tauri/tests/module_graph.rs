@@ -59,8 +59,8 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
 /// The adapters: each holds one thing outside the shell (the account and its keychain, the sound
 /// devices, the database, the tray, the call engines, the log, the notification service, the
 /// window's web process, the greeting files, the operating system's sleep signals, the update
-/// feed, Telnyx's Call Control). The crate root wires them to each other.
-const ADAPTERS: [&str; 12] = [
+/// feed, Telnyx's Call Control, the recordings folder). The crate root wires them to each other.
+const ADAPTERS: [&str; 13] = [
     "account",
     "audio",
     "call_control",
@@ -71,6 +71,7 @@ const ADAPTERS: [&str; 12] = [
     "logging",
     "notifications",
     "power",
+    "recordings",
     "updates",
     "web_process",
 ];

@@ -252,6 +252,44 @@ pub async fn transfer_call(call_id: &CallId, to: &str) -> Result<(), IpcError> {
     invoke(command::TRANSFER_CALL, &TransferArgs { call_id, to }).await
 }
 
+/// Starts recording a connected call.
+pub async fn record_call(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::RECORD_CALL, &CallArgs { call_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PauseArgs<'a> {
+    call_id: &'a CallId,
+    paused: bool,
+}
+
+/// Pauses (`true`) or resumes the call's recording.
+pub async fn pause_call_recording(call_id: &CallId, paused: bool) -> Result<(), IpcError> {
+    invoke(command::PAUSE_CALL_RECORDING, &PauseArgs { call_id, paused }).await
+}
+
+/// Stops recording the call.
+pub async fn stop_call_recording(call_id: &CallId) -> Result<(), IpcError> {
+    invoke(command::STOP_CALL_RECORDING, &CallArgs { call_id }).await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordingArgs {
+    call_log_id: softphone_core::call_log::CallLogId,
+}
+
+/// Plays a logged call's recordings on the speaker.
+pub async fn play_call_recording(call_log_id: softphone_core::call_log::CallLogId) -> Result<(), IpcError> {
+    invoke(command::PLAY_CALL_RECORDING, &RecordingArgs { call_log_id }).await
+}
+
+/// Stops a recording playing.
+pub async fn stop_playing_recording() -> Result<(), IpcError> {
+    invoke(command::STOP_PLAYING_RECORDING, &NoArgs {}).await
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EngineUpdateArgs<'a> {

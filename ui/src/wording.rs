@@ -491,6 +491,7 @@ mod tests {
             disposition: None,
             note: String::new(),
             transferred_to: None,
+            recorded_ms: None,
         }
     }
 

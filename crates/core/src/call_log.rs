@@ -115,6 +115,9 @@ pub struct CallLogEntry {
     /// The number or SIP address the agent transferred the call to, if they did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transferred_to: Option<String>,
+    /// How long the call's recordings last together, if it was recorded and they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_ms: Option<i64>,
 }
 
 /// Which calls the call log lists; every condition set must hold. The default lists every call.

@@ -26,6 +26,11 @@ pub mod command {
     pub const SET_CALL_MUTED: &str = "set_call_muted";
     pub const SEND_CALL_DIGITS: &str = "send_call_digits";
     pub const TRANSFER_CALL: &str = "transfer_call";
+    pub const RECORD_CALL: &str = "record_call";
+    pub const PAUSE_CALL_RECORDING: &str = "pause_call_recording";
+    pub const STOP_CALL_RECORDING: &str = "stop_call_recording";
+    pub const PLAY_CALL_RECORDING: &str = "play_call_recording";
+    pub const STOP_PLAYING_RECORDING: &str = "stop_playing_recording";
     pub const DISMISS_CALL: &str = "dismiss_call";
     pub const REPORT_ENGINE_UPDATE: &str = "report_engine_update";
     pub const SEARCH_LEADS: &str = "search_leads";

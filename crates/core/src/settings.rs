@@ -56,6 +56,9 @@ pub struct Settings {
     /// The music: a WAV or MP3 file at an `https://` (or `http://`) address Telnyx can fetch.
     /// `None` plays the account's default (the simulator's in demo mode; none on Telnyx).
     pub hold_music_url: Option<String>,
+    /// Every call is recorded from its answer on (Telnyx records it after a beep both sides
+    /// hear); off, only when the agent presses Record.
+    pub record_calls: bool,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             told_about_tray: false,
             hold_music: true,
             hold_music_url: None,
+            record_calls: false,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Table tests of the call state machine: what an agent would see and what the shell must do.
 
 use softphone_core::call::{
-    CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect, EngineCommand, EngineUpdate,
-    HangupCause, Party, Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis, deadline,
+    CallControlAction, CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect,
+    EngineCommand, EngineUpdate, HangupCause, Party, RecordingView, Rejection, RingerMode, SdkState, TelnyxLeg,
+    UnixMillis, deadline,
 };
 use softphone_core::call_log::LoggedCallState;
 use softphone_core::lead::LeadId;
@@ -546,7 +547,12 @@ fn a_refused_transfer_leaves_the_caller_connected_and_says_why() {
     let mut machine = connected_with_a_leg();
     ok(&mut machine, transfer_to("+15555550123"), at(5));
     let message = "Telnyx refused the transfer: The 'to' parameter must be in E164 format.";
-    ok(&mut machine, CallEvent::CallControlRefused { call_id: id("a"), message: message.into() }, at(6));
+    let refused = CallEvent::CallControlRefused {
+        call_id: id("a"),
+        refused: CallControlAction::Transfer,
+        message: message.into(),
+    };
+    ok(&mut machine, refused, at(6));
     let call = machine.snapshot().calls[0].clone();
     assert_eq!(
         (call.view, call.control.notice.as_deref(), call.control.transfer_to),
@@ -618,4 +624,69 @@ fn a_caller_on_hold_hears_music_until_the_agent_comes_back_or_hands_them_on() {
     ok(&mut quiet, CallEvent::SetHoldMusic { on: false, url: None }, at(1));
     ok(&mut quiet, CallEvent::Hold { call_id: id("a") }, at(2));
     assert!(music(&ok(&mut quiet, sdk("a", "held"), at(2))).is_empty());
+}
+
+fn control(effects: &[Effect]) -> Vec<CallControlCommand> {
+    effects.iter().filter_map(|e| if let Effect::CallControl(c) = e { Some(c.clone()) } else { None }).collect()
+}
+
+fn recording(machine: &CallMachine) -> RecordingView {
+    machine.snapshot().calls[0].control.recording
+}
+
+#[test]
+fn the_agent_records_pauses_for_a_card_number_resumes_and_the_recordings_are_kept_after_the_call() {
+    let mut machine = connected_with_a_leg();
+    let started = ok(&mut machine, CallEvent::Record { call_id: id("a") }, at(2));
+    assert!(
+        matches!(&control(&started)[..], [CallControlCommand::StartRecording { leg, .. }] if leg.call_control_id == "v3:cc-a")
+    );
+    assert_eq!(recording(&machine), RecordingView::Recording);
+    assert!(control(&ok(&mut machine, CallEvent::Record { call_id: id("a") }, at(3))).is_empty(), "once");
+
+    let paused = ok(&mut machine, CallEvent::PauseRecording { call_id: id("a"), paused: true }, at(4));
+    assert!(matches!(&control(&paused)[..], [CallControlCommand::PauseRecording { paused: true, .. }]));
+    assert_eq!(recording(&machine), RecordingView::Paused);
+    let resumed = ok(&mut machine, CallEvent::PauseRecording { call_id: id("a"), paused: false }, at(5));
+    assert!(matches!(&control(&resumed)[..], [CallControlCommand::PauseRecording { paused: false, .. }]));
+    let stopped = ok(&mut machine, CallEvent::StopRecording { call_id: id("a") }, at(6));
+    assert!(matches!(&control(&stopped)[..], [CallControlCommand::StopRecording { .. }]));
+    assert_eq!(recording(&machine), RecordingView::Off);
+    assert!(
+        machine.handle(CallEvent::PauseRecording { call_id: id("a"), paused: true }, at(7)).is_err(),
+        "nothing to pause"
+    );
+
+    let ended = ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(9));
+    assert!(matches!(&control(&ended)[..], [CallControlCommand::KeepRecordings { .. }]), "{ended:?}");
+}
+
+#[test]
+fn with_automatic_recording_every_call_is_recorded_from_its_answer_and_a_refusal_says_why() {
+    let mut machine = CallMachine::new();
+    ok(&mut machine, CallEvent::SetAutoRecord { on: true }, at(0));
+    ok(&mut machine, incoming("a"), at(0));
+    let leg = TelnyxLeg { call_control_id: "v3:cc-a".into(), call_session_id: "sess-a".into() };
+    ok(&mut machine, engine("a", EngineUpdate::Leg { leg }), at(0));
+    ok(&mut machine, CallEvent::Answer { call_id: id("a") }, at(1));
+    let answered = ok(&mut machine, sdk("a", "active"), at(1));
+    assert!(matches!(&control(&answered)[..], [CallControlCommand::StartRecording { .. }]), "{answered:?}");
+
+    let message =
+        "Telnyx refused the recording: Call recording cannot be started until audio has commenced on the call.";
+    let refused = CallEvent::CallControlRefused {
+        call_id: id("a"),
+        refused: CallControlAction::StartRecording,
+        message: message.into(),
+    };
+    ok(&mut machine, refused, at(2));
+    let call = machine.snapshot().calls[0].clone();
+    assert_eq!(
+        (call.view, call.control.recording, call.control.notice.as_deref()),
+        (CallView::Active, RecordingView::Off, Some(message))
+    );
+
+    // A call never recorded leaves nothing to fetch.
+    let mut plain = connected_with_a_leg();
+    assert!(control(&ok(&mut plain, ended("a", "NORMAL_CLEARING", None), at(5))).is_empty());
 }

@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use softphone_core::call::{
-    CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, CallsSnapshot, Effect, EngineUpdate,
-    HangupCause, Party, RingerMode, SdkState, TelnyxLeg, UnixMillis,
+    CallControlAction, CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, CallsSnapshot,
+    Effect, EngineUpdate, HangupCause, Party, RingerMode, SdkState, TelnyxLeg, UnixMillis,
 };
 
 const CALL_IDS: [&str; 3] = ["a", "b", "c"];
@@ -40,6 +40,18 @@ fn cause() -> impl Strategy<Value = HangupCause> {
 
 fn party() -> Party {
     Party { number: "+14155550100".into(), name: None }
+}
+
+fn refused_action() -> impl Strategy<Value = CallControlAction> {
+    prop::sample::select(vec![
+        CallControlAction::Transfer,
+        CallControlAction::StartHoldMusic,
+        CallControlAction::StopHoldMusic,
+        CallControlAction::StartRecording,
+        CallControlAction::PauseRecording,
+        CallControlAction::ResumeRecording,
+        CallControlAction::StopRecording,
+    ])
 }
 
 fn leg_named(call_id: CallId) -> CallEvent {
@@ -90,7 +102,11 @@ fn event() -> impl Strategy<Value = CallEvent> {
         call_id()
             .prop_map(|call_id| CallEvent::Engine { call_id, update: EngineUpdate::State { state: SdkState::Active } }),
         call_id().prop_map(|call_id| CallEvent::Transfer { call_id, to: "+14155550142".into() }),
-        call_id().prop_map(|call_id| CallEvent::CallControlRefused { call_id, message: "refused".into() }),
+        (call_id(), refused_action()).prop_map(|(call_id, refused)| CallEvent::CallControlRefused {
+            call_id,
+            refused,
+            message: "refused".into()
+        }),
         any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
     ]
 }
@@ -267,7 +283,14 @@ fn connected_call_event() -> impl Strategy<Value = CallEvent> {
         Just(state(SdkState::Active)),
         Just(state(SdkState::Recovering)),
         Just(CallEvent::Transfer { call_id: a(), to: "+14155550142".into() }),
-        Just(CallEvent::CallControlRefused { call_id: a(), message: "refused".into() }),
+        refused_action().prop_map(|refused| CallEvent::CallControlRefused {
+            call_id: CallId::from("a"),
+            refused,
+            message: "refused".into()
+        }),
+        Just(CallEvent::Record { call_id: a() }),
+        any::<bool>().prop_map(|paused| CallEvent::PauseRecording { call_id: CallId::from("a"), paused }),
+        Just(CallEvent::StopRecording { call_id: a() }),
         any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
         Just(CallEvent::Tick),
         Just(CallEvent::Hangup { call_id: a() }),
@@ -282,7 +305,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn a_callers_hold_music_plays_only_while_they_are_on_hold(steps in prop::collection::vec((connected_call_event(), pause()), 1..40)) {
+    fn hold_music_plays_only_while_the_caller_is_held_and_recordings_are_kept_once(steps in prop::collection::vec((connected_call_event(), pause()), 1..40)) {
         let mut machine = CallMachine::new();
         let mut now = UnixMillis(1_700_000_000_000);
         machine.handle(CallEvent::SetHoldMusic { on: true, url: None }, now).expect("a setting");
@@ -291,6 +314,7 @@ proptest! {
         machine.handle(CallEvent::Answer { call_id: CallId::from("a") }, now).expect("answered");
         machine.handle(CallEvent::Engine { call_id: CallId::from("a"), update: EngineUpdate::State { state: SdkState::Active } }, now).expect("active");
         let mut playing = false;
+        let (mut recordings_started, mut kept) = (0, 0);
         for (event, pause) in steps {
             now = now.plus_secs(pause);
             let Ok(effects) = machine.handle(event, now) else { continue };
@@ -308,9 +332,20 @@ proptest! {
                         prop_assert!(!playing, "handed on with the music still playing: {effects:?}");
                     }
                     Effect::LogFinished { .. } => playing = false,
+                    Effect::CallControl(CallControlCommand::StartRecording { .. }) => recordings_started += 1,
+                    Effect::CallControl(CallControlCommand::KeepRecordings { .. }) => {
+                        kept += 1;
+                        prop_assert!(recordings_started > 0, "kept recordings of a call never recorded");
+                    }
+                    Effect::CallControl(CallControlCommand::PauseRecording { .. } | CallControlCommand::StopRecording { .. }) => {
+                        prop_assert!(recordings_started > 0, "paused or stopped a recording never started");
+                    }
                     _ => {}
                 }
             }
+            let ended = machine.snapshot().calls.first().is_some_and(|call| call.view == CallView::Ended);
+            prop_assert!(kept <= 1, "the recordings were fetched {kept} times");
+            prop_assert_eq!(kept == 1, ended && recordings_started > 0, "fetched iff recorded and over");
             let view = machine.snapshot().calls.first().map(|call| call.view);
             if playing {
                 prop_assert!(

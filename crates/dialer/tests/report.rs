@@ -54,6 +54,7 @@ fn logged(
         disposition: Some(disposition),
         note: "Wants a quote, call Tuesday".to_owned(),
         transferred_to: None,
+        recorded_ms: None,
     }
 }
 

@@ -40,7 +40,8 @@ pub struct CallFinish {
 }
 
 const CALL_COLUMNS: &str = "id, direction, remote_number, lead_id, engine, started_at, answered_at, \
-     ended_at, duration_ms, state, hangup_cause, sip_code, disposition, note, transferred_to";
+     ended_at, duration_ms, state, hangup_cause, sip_code, disposition, note, transferred_to, \
+     (SELECT sum(duration_ms) FROM call_recordings WHERE call_recordings.call_id = calls.id)";
 
 fn conversion_error(column: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
@@ -73,6 +74,7 @@ fn call_from_row(row: &Row<'_>) -> rusqlite::Result<CallLogEntry> {
             .map_err(|e| conversion_error(12, e.to_string()))?,
         note: row.get(13)?,
         transferred_to: row.get(14)?,
+        recorded_ms: row.get(15)?,
     })
 }
 
@@ -154,6 +156,40 @@ impl Store {
             return Err(self.not_in_progress(id));
         }
         self.call(id)
+    }
+
+    /// Keeps a recording Telnyx made of the call: its id (a recording is kept once; `false` when
+    /// it was already), the file (relative to the data folder) and its length.
+    pub fn add_call_recording(
+        &self,
+        id: CallLogId,
+        telnyx_id: &str,
+        file: &str,
+        duration_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let added = self.conn.execute(
+            "INSERT INTO call_recordings (call_id, telnyx_id, file, duration_ms, created_at)
+             SELECT ?1, ?2, ?3, max(?4, 0), ?5 WHERE EXISTS (SELECT 1 FROM calls WHERE id = ?1)
+             ON CONFLICT (telnyx_id) DO NOTHING",
+            params![id.0, telnyx_id, file, duration_ms, now_ms],
+        )?;
+        if added == 0
+            && !self
+                .conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM calls WHERE id = ?1)", [id.0], |row| row.get::<_, bool>(0))?
+        {
+            return Err(StoreError::NotFound(Entity::Call));
+        }
+        Ok(added == 1)
+    }
+
+    /// The files of a call's recordings, in the order they were made.
+    pub fn call_recording_files(&self, id: CallLogId) -> Result<Vec<String>, StoreError> {
+        let mut statement =
+            self.conn.prepare_cached("SELECT file FROM call_recordings WHERE call_id = ?1 ORDER BY id")?;
+        let files = statement.query_map([id.0], |row| row.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(files)
     }
 
     /// Notes that the agent handed the call on to `to` (a transfer); the call log shows it.

@@ -51,6 +51,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0005_dialer.sql")),
         M::up(include_str!("../../../migrations/0006_list_columns.sql")),
         M::up(include_str!("../../../migrations/0007_transfers.sql")),
+        M::up(include_str!("../../../migrations/0008_call_recordings.sql")),
     ])
 });
 

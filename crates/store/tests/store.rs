@@ -604,6 +604,7 @@ fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
         told_about_tray: true,
         hold_music: false,
         hold_music_url: Some("https://example.com/hold.mp3".into()),
+        record_calls: true,
     };
     {
         let mut store = db.open();
@@ -906,4 +907,27 @@ fn words_longer_than_the_indexed_prefixes_match_whole_word_prefixes_only() {
     assert_eq!(find("massive dyn"), ["Ann Cafétéria"]);
     assert_eq!(find("jane williams"), ["Jane Williams"]);
     assert!(find("williamsburg").is_empty());
+}
+
+#[test]
+fn a_calls_recordings_are_kept_once_in_order_and_the_log_shows_their_length() {
+    let db = Db::new();
+    let store = db.open();
+    let call = store
+        .start_call(&NewCall {
+            direction: Direction::Inbound,
+            remote_number: "+14155550123".into(),
+            lead_id: None,
+            engine: CallEngine::Native,
+            started_at_ms: NOW,
+        })
+        .unwrap();
+    assert_eq!(store.call(call.id).unwrap().recorded_ms, None, "not recorded");
+    assert!(store.add_call_recording(call.id, "rec-1", "recordings/1-1.wav", 12_000, NOW).unwrap());
+    assert!(store.add_call_recording(call.id, "rec-2", "recordings/1-2.wav", 3_500, NOW).unwrap());
+    assert!(!store.add_call_recording(call.id, "rec-1", "recordings/1-1.wav", 12_000, NOW).unwrap(), "kept once");
+    assert_eq!(store.call(call.id).unwrap().recorded_ms, Some(15_500));
+    assert_eq!(store.call_recording_files(call.id).unwrap(), ["recordings/1-1.wav", "recordings/1-2.wav"]);
+    let unknown = store.add_call_recording(softphone_store::CallLogId(9_999), "rec-3", "x.wav", 1, NOW);
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
 }

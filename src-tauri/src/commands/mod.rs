@@ -7,6 +7,7 @@ pub mod desktop;
 pub mod dialing;
 pub mod leads;
 pub mod numbers;
+pub mod recordings;
 pub mod settings;
 pub mod updates;
 pub mod voicemail;

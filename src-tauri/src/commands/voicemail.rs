@@ -52,8 +52,17 @@ pub fn play_greeting<R: Runtime>(
     greetings: State<'_, Greetings>,
     name: String,
 ) -> Result<(), IpcError> {
-    audio.play(greetings.samples(&name)?)?;
-    // Once it has played out, the devices may close (nothing else may be using them).
+    play_on_speaker(app, &audio, greetings.samples(&name)?)
+}
+
+/// Plays `samples` (48 kHz mono) on the call speaker; once they have played out, the devices may
+/// close (nothing else may be using them).
+pub(crate) fn play_on_speaker<R: Runtime>(
+    app: AppHandle<R>,
+    audio: &Audio,
+    samples: std::sync::Arc<[f32]>,
+) -> Result<(), IpcError> {
+    audio.play(samples)?;
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;

@@ -7,6 +7,7 @@ use softphone_core::ipc::IpcError;
 use softphone_core::lead::{LeadId, Page};
 use yew::prelude::*;
 
+use super::recording::PlayRecording;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
 use crate::wording::{self, CallFilter};
@@ -138,7 +139,12 @@ pub fn call_log(props: &CallLogProps) -> Html {
                                             }
                                         </div>
                                     </td>
-                                    <td class="log-duration">{ entry.duration_ms.map(wording::duration).unwrap_or_default() }</td>
+                                    <td class="log-duration">
+                                        { entry.duration_ms.map(wording::duration).unwrap_or_default() }
+                                        if let Some(recorded_ms) = entry.recorded_ms {
+                                            <PlayRecording call_log_id={entry.id} {recorded_ms} />
+                                        }
+                                    </td>
                                     <td><button class="secondary redial" onclick={redial}>{ "Redial" }</button></td>
                                 </tr>
                             }

@@ -132,6 +132,7 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let on_start_in_tray = tick(|settings, on| settings.start_in_tray = on);
     let on_keep_in_tray = tick(|settings, on| settings.keep_running_in_tray = on);
     let on_hold_music = tick(|settings, on| settings.hold_music = on);
+    let on_record_calls = tick(|settings, on| settings.record_calls = on);
     let on_hold_music_url = {
         let (draft, saved) = (draft.clone(), saved.clone());
         Callback::from(move |event: InputEvent| {
@@ -264,10 +265,12 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 <button id="settings-account-numbers" type="button" onclick={on_account_numbers}>{ "Use my Telnyx numbers" }</button>
             </div>
             <p class="muted hint">{ "One a line, in international form. Each call shows the number that shares the lead's area code, else one in the lead's country, else the first." }</p>
-            <span class="setting-name">{ "On hold" }</span>
+            <span class="setting-name">{ "During calls" }</span>
             <div class="ticks">
                 <label class="inline"><input id="settings-hold-music" type="checkbox"
                     checked={current.hold_music} onchange={on_hold_music} />{ "Callers on hold hear music" }</label>
+                <label class="inline"><input id="settings-record-calls" type="checkbox"
+                    checked={current.record_calls} onchange={on_record_calls} />{ "Record every call from its answer (both sides hear a beep)" }</label>
             </div>
             <label for="settings-hold-music-url">{ "Hold music" }</label>
             <input id="settings-hold-music-url" type="url" disabled={!current.hold_music}

@@ -4,6 +4,7 @@ use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{AudioMeter, IpcError};
 use yew::prelude::*;
 
+use super::recording::{RecordingButtons, recording_badge};
 use super::transfer::Transfer;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
@@ -121,6 +122,7 @@ fn call_card(props: &CallCardProps) -> Html {
                 if call.muted {
                     <span class="call-muted">{ "Muted" }</span>
                 }
+                { recording_badge(call) }
                 if call.control.hold_music {
                     <span class="call-hold-music" title="Telnyx plays the hold music to the caller">{ "♪ Hold music" }</span>
                 }
@@ -144,6 +146,7 @@ fn call_card(props: &CallCardProps) -> Html {
                 }
                 if (call.view == CallView::Active || held) && call.control.available {
                     <Transfer call_id={id.clone()} />
+                    <RecordingButtons call={call.clone()} on_error={{ let error = error.clone(); Callback::from(move |failure| error.set(failure)) }} />
                 }
                 if held {
                     { button("resume", "Resume", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::resume_call(&id).await } } })) }

@@ -8,6 +8,7 @@ mod dialer;
 mod disposition_settings;
 mod greetings;
 mod leads;
+mod recording;
 mod ringing_banner;
 mod section_page;
 mod settings;

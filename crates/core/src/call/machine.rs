@@ -2,9 +2,9 @@ use crate::lead::LeadId;
 use std::collections::BTreeSet;
 
 use super::{
-    CallControlCommand, CallControlView, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot, CallView,
-    CallsSnapshot, Direction, Effect, EngineCommand, EngineUpdate, HangupCause, Party, Rejection, RingerMode, SdkState,
-    TelnyxLeg, UnixMillis, deadline,
+    CallControlAction, CallControlCommand, CallControlView, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot,
+    CallView, CallsSnapshot, Direction, Effect, EngineCommand, EngineUpdate, HangupCause, Party, RecordingView,
+    Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis, deadline,
 };
 
 /// Ended calls kept for the agent's wrap-up until dismissed; beyond this the oldest go, so the
@@ -69,6 +69,12 @@ struct Call {
     notice: Option<String>,
     /// Telnyx was asked to play hold music to the caller, and not yet to stop.
     music_playing: bool,
+    /// What Telnyx was last asked about the recording.
+    recording: RecordingView,
+    /// A recording was started at some point: its files are fetched when the call ends.
+    recorded: bool,
+    /// How long the recordings kept in the call log last.
+    kept_recording_ms: Option<u64>,
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -80,6 +86,14 @@ struct Dialed {
 }
 
 impl Call {
+    /// Asks Telnyx to record the call.
+    fn start_recording(&mut self) -> Result<Effect, Rejection> {
+        let leg = self.leg.clone().ok_or(Rejection::NoCallControl)?;
+        self.recording = RecordingView::Recording;
+        self.recorded = true;
+        Ok(Effect::CallControl(CallControlCommand::StartRecording { call_id: self.id.clone(), leg }))
+    }
+
     /// The effect that stops the caller's hold music, if it plays.
     fn stop_music(&mut self) -> Option<Effect> {
         if !std::mem::take(&mut self.music_playing) {
@@ -150,6 +164,8 @@ impl Call {
                 transfer_to: self.transfer_to.clone(),
                 notice: self.notice.clone(),
                 hold_music: self.music_playing,
+                recording: self.recording,
+                kept_recording_ms: self.kept_recording_ms,
             },
         }
     }
@@ -166,6 +182,8 @@ pub struct CallMachine {
     do_not_disturb: bool,
     /// Hold music: off (`None`), or on with this address (`Some(None)`: the account's default).
     hold_music: Option<Option<String>>,
+    /// Every call is recorded from its answer on.
+    auto_record: bool,
 }
 
 impl CallMachine {
@@ -345,13 +363,78 @@ impl CallMachine {
                 effects.push(Effect::CallControl(CallControlCommand::Transfer { call_id, leg, to }));
                 Ok(())
             }
-            CallEvent::CallControlRefused { call_id, message } => {
+            CallEvent::CallControlRefused { call_id, refused, message } => {
                 let call = self.call_mut(&call_id)?;
-                match call.phase {
-                    Phase::Transferring { held } => call.back_from_transfer(held, message),
-                    Phase::Ended => {}
+                // What Telnyx did not do is undone, if nothing changed it since.
+                match (refused, call.recording) {
+                    (CallControlAction::StartRecording, RecordingView::Recording) => {
+                        call.recording = RecordingView::Off
+                    }
+                    (CallControlAction::PauseRecording, RecordingView::Paused) => {
+                        call.recording = RecordingView::Recording
+                    }
+                    (CallControlAction::ResumeRecording, RecordingView::Recording) => {
+                        call.recording = RecordingView::Paused
+                    }
+                    _ => {}
+                }
+                match (refused, call.phase.clone()) {
+                    (CallControlAction::Transfer, Phase::Transferring { held }) => {
+                        call.back_from_transfer(held, message)
+                    }
+                    (_, Phase::Ended) if refused != CallControlAction::KeepRecordings => {}
                     _ => call.notice = Some(message),
                 }
+                Ok(())
+            }
+            CallEvent::Record { call_id } => {
+                let call = self.call_mut(&call_id)?;
+                if !matches!(call.phase, Phase::Connected(Hold::Off | Hold::On)) {
+                    return Err(Rejection::NotNow { view: call.view(), action: "recorded" });
+                }
+                if call.recording == RecordingView::Off {
+                    let start = call.start_recording()?;
+                    effects.push(start);
+                }
+                Ok(())
+            }
+            CallEvent::PauseRecording { call_id, paused } => {
+                let call = self.call_mut(&call_id)?;
+                let (from, to) = if paused {
+                    (RecordingView::Recording, RecordingView::Paused)
+                } else {
+                    (RecordingView::Paused, RecordingView::Recording)
+                };
+                if call.recording == to {
+                    return Ok(());
+                }
+                if call.recording != from || call.phase == Phase::Ended {
+                    return Err(Rejection::NotNow {
+                        view: call.view(),
+                        action: if paused { "paused" } else { "resumed" },
+                    });
+                }
+                let leg = call.leg.clone().ok_or(Rejection::NoCallControl)?;
+                call.recording = to;
+                effects.push(Effect::CallControl(CallControlCommand::PauseRecording { call_id, leg, paused }));
+                Ok(())
+            }
+            CallEvent::StopRecording { call_id } => {
+                let call = self.call_mut(&call_id)?;
+                if call.recording == RecordingView::Off || call.phase == Phase::Ended {
+                    return Ok(());
+                }
+                let leg = call.leg.clone().ok_or(Rejection::NoCallControl)?;
+                call.recording = RecordingView::Off;
+                effects.push(Effect::CallControl(CallControlCommand::StopRecording { call_id, leg }));
+                Ok(())
+            }
+            CallEvent::SetAutoRecord { on } => {
+                self.auto_record = on;
+                Ok(())
+            }
+            CallEvent::RecordingsKept { call_id, duration_ms } => {
+                self.call_mut(&call_id)?.kept_recording_ms = Some(duration_ms);
                 Ok(())
             }
             CallEvent::SetHoldMusic { on, url } => {
@@ -397,6 +480,9 @@ impl CallMachine {
             transfer_to: None,
             notice: None,
             music_playing: false,
+            recording: RecordingView::Off,
+            recorded: false,
+            kept_recording_ms: None,
         });
         Ok(())
     }
@@ -495,6 +581,9 @@ impl CallMachine {
                     transfer_to: None,
                     notice: None,
                     music_playing: false,
+                    recording: RecordingView::Off,
+                    recorded: false,
+                    kept_recording_ms: None,
                 });
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.
@@ -530,9 +619,14 @@ impl CallMachine {
                 Ok(())
             }
             EngineUpdate::Leg { leg } => {
+                let auto_record = self.auto_record;
                 let call = self.call_mut(&call_id)?;
                 if call.phase != Phase::Ended {
                     call.leg = Some(leg);
+                    // Named only once answered: recorded from now on.
+                    if auto_record && call.answered_at.is_some() && !call.recorded {
+                        effects.push(call.start_recording()?);
+                    }
                 }
                 Ok(())
             }
@@ -600,10 +694,14 @@ impl CallMachine {
             (SdkState::Early, _) => {}
             (SdkState::Active, Phase::Dialing | Phase::EarlyMedia | Phase::Answering | Phase::Ringing) => {
                 self.yield_foreground_to(&call_id, now, effects);
+                let auto_record = self.auto_record;
                 let call = self.call_mut(&call_id)?;
                 call.phase = Phase::Connected(Hold::Off);
                 call.deadline = None;
                 call.answered_at = Some(now);
+                if auto_record && call.leg.is_some() && !call.recorded {
+                    effects.push(call.start_recording()?);
+                }
                 effects.push(Effect::LogAnswered { call_id, at: now });
             }
             (SdkState::Active, Phase::Connected(_) | Phase::Reconnecting { .. }) => {
@@ -730,7 +828,13 @@ impl CallMachine {
         call.phase = Phase::Ended;
         call.deadline = None;
         call.music_playing = false;
+        call.recording = RecordingView::Off;
         call.end = Some(end.clone());
+        if call.recorded
+            && let Some(leg) = call.leg.clone()
+        {
+            effects.push(Effect::CallControl(CallControlCommand::KeepRecordings { call_id: call_id.clone(), leg }));
+        }
         effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
         if voicemail_left {
             // Wrapped up when the greeting was dropped: nothing is left for the agent to do.

@@ -249,7 +249,30 @@ pub enum CallEvent {
     /// goes on as before and the agent reads `message`.
     CallControlRefused {
         call_id: CallId,
+        refused: CallControlAction,
         message: String,
+    },
+    /// The agent starts recording the call (Telnyx records it, after a beep both sides hear).
+    Record {
+        call_id: CallId,
+    },
+    /// The agent pauses the recording (`true`: a card number is read out) or resumes it.
+    PauseRecording {
+        call_id: CallId,
+        paused: bool,
+    },
+    /// The agent stops the recording (it is kept).
+    StopRecording {
+        call_id: CallId,
+    },
+    /// Every call is recorded from its answer on (`on`), or only when the agent asks.
+    SetAutoRecord {
+        on: bool,
+    },
+    /// The call's recordings were downloaded and kept with the call log.
+    RecordingsKept {
+        call_id: CallId,
+        duration_ms: u64,
     },
     /// Do Not Disturb turned on or off. While on, an inbound call is turned away at once: the
     /// caller hears busy, the call log says missed, nothing rings and nothing pops up.
@@ -376,6 +399,25 @@ pub struct CallControlView {
     /// The caller hears hold music.
     #[serde(default)]
     pub hold_music: bool,
+    /// Whether the call is being recorded.
+    #[serde(default)]
+    pub recording: RecordingView,
+    /// The recordings kept in the call log once the call ended: how long they last together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_recording_ms: Option<u64>,
+}
+
+/// A call's recording, as the agent sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingView {
+    /// Not being recorded (perhaps recorded earlier in the call).
+    #[default]
+    Off,
+    /// Telnyx records it.
+    Recording,
+    /// Paused: what is said now is not kept.
+    Paused,
 }
 
 /// Every call, oldest first; the payload of `call://updated`.
@@ -441,6 +483,57 @@ pub enum CallControlCommand {
     StartHoldMusic { call_id: CallId, leg: TelnyxLeg, url: Option<String> },
     /// Stop what plays to the caller.
     StopHoldMusic { call_id: CallId, leg: TelnyxLeg },
+    /// Record the call (caller on channel A, agent on B) after a beep.
+    StartRecording { call_id: CallId, leg: TelnyxLeg },
+    /// Pause (`true`) or resume the recording.
+    PauseRecording { call_id: CallId, leg: TelnyxLeg, paused: bool },
+    /// Stop the recording (Telnyx saves it).
+    StopRecording { call_id: CallId, leg: TelnyxLeg },
+    /// The call ended and was recorded: fetch its recordings and keep them with the call log.
+    KeepRecordings { call_id: CallId, leg: TelnyxLeg },
+}
+
+/// Which Call Control action a refusal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallControlAction {
+    Transfer,
+    StartHoldMusic,
+    StopHoldMusic,
+    StartRecording,
+    PauseRecording,
+    ResumeRecording,
+    StopRecording,
+    KeepRecordings,
+}
+
+impl CallControlCommand {
+    /// The call it is about.
+    pub fn call_id(&self) -> &CallId {
+        match self {
+            CallControlCommand::Transfer { call_id, .. }
+            | CallControlCommand::StartHoldMusic { call_id, .. }
+            | CallControlCommand::StopHoldMusic { call_id, .. }
+            | CallControlCommand::StartRecording { call_id, .. }
+            | CallControlCommand::PauseRecording { call_id, .. }
+            | CallControlCommand::StopRecording { call_id, .. }
+            | CallControlCommand::KeepRecordings { call_id, .. } => call_id,
+        }
+    }
+
+    /// Which action it is.
+    pub fn action(&self) -> CallControlAction {
+        match self {
+            CallControlCommand::Transfer { .. } => CallControlAction::Transfer,
+            CallControlCommand::StartHoldMusic { .. } => CallControlAction::StartHoldMusic,
+            CallControlCommand::StopHoldMusic { .. } => CallControlAction::StopHoldMusic,
+            CallControlCommand::StartRecording { .. } => CallControlAction::StartRecording,
+            CallControlCommand::PauseRecording { paused: true, .. } => CallControlAction::PauseRecording,
+            CallControlCommand::PauseRecording { paused: false, .. } => CallControlAction::ResumeRecording,
+            CallControlCommand::StopRecording { .. } => CallControlAction::StopRecording,
+            CallControlCommand::KeepRecordings { .. } => CallControlAction::KeepRecordings,
+        }
+    }
 }
 
 /// What the ringer should be doing.

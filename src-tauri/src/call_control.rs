@@ -12,12 +12,13 @@ use softphone_core::call::{CallControlCommand, CallEvent, TRANSFER_RING_SECS, Te
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_telnyx::{CallControlAccess, SavedRecording};
 
-/// Carries out `command` with `access`; the event to feed back when it fails (the call goes on).
-/// [`CallControlCommand::KeepRecordings`] is [`fetch_recordings`]'s.
+/// Carries out `command` with `access`; the event to feed back: what it brought about (a
+/// conference set up), or its refusal (the call goes on). [`CallControlCommand::KeepRecordings`]
+/// is [`fetch_recordings`]'s.
 pub async fn carry_out(access: Result<CallControlAccess, IpcError>, command: CallControlCommand) -> Option<CallEvent> {
     let (call_id, refused) = (command.call_id().clone(), command.action());
     match act(access, command).await {
-        Ok(()) => None,
+        Ok(next) => next,
         Err(error) => {
             tracing::warn!(call_id = %call_id.0, ?refused, code = ?error.code, "call control refused");
             Some(CallEvent::CallControlRefused { call_id, refused, message: error.message })
@@ -25,7 +26,10 @@ pub async fn carry_out(access: Result<CallControlAccess, IpcError>, command: Cal
     }
 }
 
-async fn act(access: Result<CallControlAccess, IpcError>, command: CallControlCommand) -> Result<(), IpcError> {
+async fn act(
+    access: Result<CallControlAccess, IpcError>,
+    command: CallControlCommand,
+) -> Result<Option<CallEvent>, IpcError> {
     let access = access?;
     let key = &access.api_key;
     match command {
@@ -37,7 +41,7 @@ async fn act(access: Result<CallControlAccess, IpcError>, command: CallControlCo
         CallControlCommand::StartHoldMusic { call_id, leg, url } => {
             let Some(url) = url.or(access.default_hold_music.clone()) else {
                 tracing::info!(call_id = %call_id.0, "no hold music chosen; the caller holds in silence");
-                return Ok(());
+                return Ok(None);
             };
             let caller = callers_leg(&access, &leg).await?;
             access.api.start_hold_music(key, &caller, &url).await?;
@@ -66,8 +70,22 @@ async fn act(access: Result<CallControlAccess, IpcError>, command: CallControlCo
         CallControlCommand::KeepRecordings { .. } => {
             return Err(crate::errors::internal("Recordings are fetched by fetch_recordings"));
         }
+        CallControlCommand::Bridge { call_id, leg, consult_leg, .. } => {
+            let (caller, colleague) = (callers_leg(&access, &leg).await?, callers_leg(&access, &consult_leg).await?);
+            access.api.bridge(key, &caller, &colleague).await?;
+            tracing::info!(call_id = %call_id.0, "caller and colleague put through to each other");
+        }
+        CallControlCommand::Conference { call_id, leg, consult, consult_leg } => {
+            let (caller, colleague) = (callers_leg(&access, &leg).await?, callers_leg(&access, &consult_leg).await?);
+            let name = format!("softphone-{}", call_id.0);
+            let conference = access.api.create_conference(key, &caller, &name).await?;
+            access.api.join_conference(key, &conference, &leg.call_control_id).await?;
+            access.api.join_conference(key, &conference, &colleague).await?;
+            tracing::info!(call_id = %call_id.0, "conference of the caller, the colleague and the agent");
+            return Ok(Some(CallEvent::Merged { call_id, consult }));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// How often, and how many times, the recordings of a call that ended are looked for: Telnyx

@@ -252,6 +252,20 @@ pub async fn transfer_call(call_id: &CallId, to: &str) -> Result<(), IpcError> {
     invoke(command::TRANSFER_CALL, &TransferArgs { call_id, to }).await
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsultArgs<'a> {
+    call_id: &'a CallId,
+    consult: &'a CallId,
+    merge: bool,
+}
+
+/// Consult transfer: the held caller `call_id` and the colleague on `consult` put through to each
+/// other (`merge: false`), or into a conference with the agent (`merge: true`).
+pub async fn complete_consult(call_id: &CallId, consult: &CallId, merge: bool) -> Result<(), IpcError> {
+    invoke(command::COMPLETE_CONSULT, &ConsultArgs { call_id, consult, merge }).await
+}
+
 /// Starts recording a connected call.
 pub async fn record_call(call_id: &CallId) -> Result<(), IpcError> {
     invoke(command::RECORD_CALL, &CallArgs { call_id }).await

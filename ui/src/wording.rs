@@ -26,6 +26,7 @@ pub fn call_state(call: &CallSnapshot, shown: impl Fn(&str) -> String) -> String
         CallView::Resuming => "Resuming".into(),
         CallView::Reconnecting => "Reconnecting".into(),
         CallView::LeavingVoicemail => "Leaving voicemail".into(),
+        CallView::Merging => "Merging into a three-way call…".into(),
         CallView::Transferring => match &call.control.transfer_to {
             Some(to) => format!("Transferring to {}…", shown(to)),
             None => "Transferring…".into(),

@@ -26,6 +26,7 @@ pub mod command {
     pub const SET_CALL_MUTED: &str = "set_call_muted";
     pub const SEND_CALL_DIGITS: &str = "send_call_digits";
     pub const TRANSFER_CALL: &str = "transfer_call";
+    pub const COMPLETE_CONSULT: &str = "complete_consult";
     pub const RECORD_CALL: &str = "record_call";
     pub const PAUSE_CALL_RECORDING: &str = "pause_call_recording";
     pub const STOP_CALL_RECORDING: &str = "stop_call_recording";

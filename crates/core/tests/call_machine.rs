@@ -690,3 +690,74 @@ fn with_automatic_recording_every_call_is_recorded_from_its_answer_and_a_refusal
     let mut plain = connected_with_a_leg();
     assert!(control(&ok(&mut plain, ended("a", "NORMAL_CLEARING", None), at(5))).is_empty());
 }
+
+/// The caller ("a", inbound) on hold, and the colleague ("b", dialled) connected: a consult.
+fn consulting() -> CallMachine {
+    let mut machine = connected_with_a_leg();
+    ok(&mut machine, CallEvent::Hold { call_id: id("a") }, at(2));
+    ok(&mut machine, sdk("a", "held"), at(2));
+    ok(&mut machine, dial("b"), at(3));
+    let leg = TelnyxLeg { call_control_id: "v3:cc-b".into(), call_session_id: "sess-b".into() };
+    ok(&mut machine, engine("b", EngineUpdate::Leg { leg }), at(3));
+    ok(&mut machine, sdk("b", "active"), at(4));
+    machine
+}
+
+fn view_of(machine: &CallMachine, call: &str) -> (CallView, Option<String>) {
+    let call = machine.snapshot().calls.into_iter().find(|c| c.call_id == id(call)).expect("listed");
+    (call.view, call.control.transfer_to)
+}
+
+#[test]
+fn a_consult_transfer_completed_puts_caller_and_colleague_through_and_both_of_the_agents_calls_end_transferred() {
+    let mut machine = consulting();
+    let effects = ok(&mut machine, CallEvent::CompleteTransfer { call_id: id("a"), consult: id("b") }, at(6));
+    assert!(
+        matches!(&control(&effects)[..], [CallControlCommand::Bridge { leg, consult_leg, .. }]
+            if leg.call_control_id == "v3:cc-a" && consult_leg.call_control_id == "v3:cc-b"),
+        "{effects:?}"
+    );
+    assert_eq!(view_of(&machine, "a"), (CallView::Transferring, Some("+14155550100".into())));
+    assert_eq!(view_of(&machine, "b"), (CallView::Transferring, Some("+15551234567".into())));
+    ok(&mut machine, ended("b", "NORMAL_CLEARING", None), at(7));
+    ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(7));
+    for call in machine.snapshot().calls {
+        assert_eq!(call.end.map(|end| end.outcome), Some(CallOutcome::Transferred), "{}", call.call_id.0);
+    }
+}
+
+#[test]
+fn a_consult_transfer_telnyx_refuses_leaves_the_caller_held_and_the_colleague_on_the_line() {
+    let mut machine = consulting();
+    ok(&mut machine, CallEvent::CompleteTransfer { call_id: id("a"), consult: id("b") }, at(6));
+    let refused =
+        CallEvent::CallControlRefused { call_id: id("a"), refused: CallControlAction::Bridge, message: "no".into() };
+    ok(&mut machine, refused, at(7));
+    assert_eq!(view_of(&machine, "a"), (CallView::Held, None));
+    assert_eq!(view_of(&machine, "b"), (CallView::Active, None));
+    // Cancel: the agent hangs up on the colleague and takes the caller back.
+    ok(&mut machine, CallEvent::Hangup { call_id: id("b") }, at(8));
+    ok(&mut machine, ended("b", "NORMAL_CLEARING", None), at(8));
+    let resumed = ok(&mut machine, CallEvent::Resume { call_id: id("a") }, at(9));
+    assert!(engine_commands(&resumed).contains(&EngineCommand::Unhold { call_id: id("a") }));
+}
+
+#[test]
+fn a_merged_consult_becomes_a_conference_the_agent_talks_in_after_the_colleague_call_is_let_go() {
+    let mut machine = consulting();
+    assert!(
+        machine.handle(CallEvent::Merge { call_id: id("b"), consult: id("a") }, at(5)).is_err(),
+        "the caller must be the held one"
+    );
+    let asked = ok(&mut machine, CallEvent::Merge { call_id: id("a"), consult: id("b") }, at(6));
+    assert!(matches!(&control(&asked)[..], [CallControlCommand::Conference { .. }]), "{asked:?}");
+    assert_eq!(view_of(&machine, "a").0, CallView::Merging);
+    let merged = ok(&mut machine, CallEvent::Merged { call_id: id("a"), consult: id("b") }, at(7));
+    let commands = engine_commands(&merged);
+    let hangup = commands.iter().position(|c| *c == EngineCommand::Hangup { call_id: id("b") });
+    let unhold = commands.iter().position(|c| *c == EngineCommand::Unhold { call_id: id("a") });
+    assert!(hangup.is_some() && hangup < unhold, "the colleague's call goes before the agent comes back: {commands:?}");
+    ok(&mut machine, sdk("a", "active"), at(7));
+    let call = machine.snapshot().calls.into_iter().find(|c| c.call_id == id("a")).expect("listed");
+    assert!(call.view == CallView::Active && call.control.conference, "{call:?}");
+}

@@ -51,6 +51,8 @@ fn refused_action() -> impl Strategy<Value = CallControlAction> {
         CallControlAction::PauseRecording,
         CallControlAction::ResumeRecording,
         CallControlAction::StopRecording,
+        CallControlAction::Bridge,
+        CallControlAction::Conference,
     ])
 }
 
@@ -108,6 +110,9 @@ fn event() -> impl Strategy<Value = CallEvent> {
             message: "refused".into()
         }),
         any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
+        (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::CompleteTransfer { call_id, consult }),
+        (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::Merge { call_id, consult }),
+        (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::Merged { call_id, consult }),
     ]
 }
 

@@ -249,3 +249,121 @@ async fn a_recording_running_when_the_call_ends_is_saved() {
     phone.engine.shutdown().await;
     sim.shutdown().await;
 }
+
+fn hears_all(leg: &LegView, wanted: &[f32]) -> bool {
+    let tones: Vec<f32> =
+        leg.heard.as_ref().and_then(|heard| serde_json::from_value(heard["tones_hz"].clone()).ok()).unwrap_or_default();
+    wanted.iter().all(|hz| tones.iter().any(|tone| (tone - hz).abs() < 8.0))
+}
+
+/// The caller ([`CALLER_HZ`]) answered and put on hold, and the colleague ([`BILLING`], who says
+/// [`BILLING_HZ`]) dialled and connected: a consult. Returns both calls and legs.
+async fn consulting(sim: &RunningSimulator, phone: &mut Phone) -> ((CallId, TelnyxLeg), (CallId, TelnyxLeg)) {
+    sim.switchboard().script_number(BILLING, Behaviour::Tone);
+    sim.switchboard().script_tone(BILLING, BILLING_HZ);
+    let (caller, caller_leg) = answered_with_its_leg(sim, phone).await;
+    phone.engine.execute(EngineCommand::Hold { call_id: caller.clone() }).await.expect("hold");
+    next_update(&mut phone.events, &caller, "held", state(SdkState::Held)).await;
+    let colleague = CallId(uuid_like("consult"));
+    phone
+        .engine
+        .execute(EngineCommand::Dial { call_id: colleague.clone(), number: BILLING.into(), caller_number: None })
+        .await
+        .expect("dial the colleague");
+    let named =
+        next_update(&mut phone.events, &colleague, "the consult leg", |u| matches!(u, EngineUpdate::Leg { .. })).await;
+    let EngineUpdate::Leg { leg: colleague_leg } = named else { unreachable!() };
+    next_update(&mut phone.events, &colleague, "the colleague answers", state(SdkState::Active)).await;
+    until_speaker_plays(&phone.audio, BILLING_HZ).await;
+    ((caller, caller_leg), (colleague, colleague_leg))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consult_transfer_completed_puts_the_caller_through_to_the_colleague_and_ends_both_agent_legs() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let ((caller, caller_leg), (colleague, colleague_leg)) = consulting(&sim, &mut phone).await;
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let caller_far = api.other_leg(&key, "native-engine-tests", &caller_leg).await.expect("calls").expect("caller");
+    let colleague_far =
+        api.other_leg(&key, "native-engine-tests", &colleague_leg).await.expect("calls").expect("colleague");
+
+    api.bridge(&key, &caller_far, &colleague_far).await.expect("Telnyx bridges them");
+    for call in [&caller, &colleague] {
+        next_update(&mut phone.events, call, "the agent's leg hung up", |u| matches!(u, EngineUpdate::Ended { .. }))
+            .await;
+    }
+    until_leg(&sim, &caller_leg.call_session_id, LegRole::Customer, "the caller hears the colleague", |l| {
+        l.is_alive && hears(l, BILLING_HZ)
+    })
+    .await;
+    until_leg(&sim, &colleague_leg.call_session_id, LegRole::Customer, "the colleague hears the caller", |l| {
+        l.is_alive && hears(l, CALLER_HZ)
+    })
+    .await;
+    let twice = api.bridge(&key, &caller_far, &colleague_far).await.expect_err("bridged already");
+    assert!(matches!(twice, TelnyxError::ActionRefused { action: "transfer", .. }), "{twice:?}");
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_consult_is_a_three_way_call_where_each_party_hears_the_other_two_and_the_agent_can_leave() {
+    let sim = simulator(Duration::from_secs(3600)).await;
+    let mut phone = ready_phone(&sim).await;
+    let ((caller, caller_leg), (colleague, colleague_leg)) = consulting(&sim, &mut phone).await;
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    let api = api(&sim);
+    let caller_far = api.other_leg(&key, "native-engine-tests", &caller_leg).await.expect("calls").expect("caller");
+    let colleague_far =
+        api.other_leg(&key, "native-engine-tests", &colleague_leg).await.expect("calls").expect("colleague");
+
+    let name = format!("softphone-{}", caller.0);
+    let conference = api.create_conference(&key, &caller_far, &name).await.expect("a conference");
+    let taken = api.create_conference(&key, &colleague_far, &name).await.expect_err("the name is taken");
+    assert!(taken.to_string().contains("already exists"), "{taken}");
+    api.join_conference(&key, &conference, &caller_leg.call_control_id).await.expect("the agent joins");
+    api.join_conference(&key, &conference, &colleague_far).await.expect("the colleague joins");
+    let gone = api.join_conference(&key, "no-such-conference", &colleague_far).await.expect_err("unknown");
+    assert!(
+        matches!(gone, TelnyxError::ActionRefused { action: "conference", .. } | TelnyxError::NotFound { .. }),
+        "{gone:?}"
+    );
+    // The agent lets the consult leg go and comes off hold into the conference.
+    hang_up(&mut phone, &colleague).await;
+    phone.engine.execute(EngineCommand::Unhold { call_id: caller.clone() }).await.expect("resume");
+    next_update(&mut phone.events, &caller, "active in the conference", state(SdkState::Active)).await;
+
+    until_leg(
+        &sim,
+        &caller_leg.call_session_id,
+        LegRole::Customer,
+        "the caller hears the agent and the colleague",
+        |l| hears_all(l, &[MIC_HZ, BILLING_HZ]),
+    )
+    .await;
+    until_leg(
+        &sim,
+        &colleague_leg.call_session_id,
+        LegRole::Customer,
+        "the colleague hears the agent and the caller",
+        |l| l.is_alive && hears_all(l, &[MIC_HZ, CALLER_HZ]),
+    )
+    .await;
+    until_leg(&sim, &caller_leg.call_session_id, LegRole::Agent, "the agent hears the caller and the colleague", |l| {
+        hears_all(l, &[CALLER_HZ, BILLING_HZ])
+    })
+    .await;
+
+    // The agent leaves; the caller and the colleague talk on.
+    hang_up(&mut phone, &caller).await;
+    until_leg(&sim, &caller_leg.call_session_id, LegRole::Customer, "the caller hears the colleague alone", |l| {
+        l.is_alive && hears(l, BILLING_HZ) && !hears_all(l, &[MIC_HZ])
+    })
+    .await;
+    phone.engine.shutdown().await;
+    spoke_like_the_sdk(&sim);
+    sim.shutdown().await;
+}

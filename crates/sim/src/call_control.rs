@@ -10,6 +10,10 @@
 //! | `POST /v2/calls/{id}/actions/playback_stop`   | 200 |
 //! | `POST /v2/calls/{id}/actions/record_start`    | 200; `channels` (`dual`/`single`) and `format` (`wav`) required, `play_beep` |
 //! | `POST /v2/calls/{id}/actions/record_pause` / `record_resume` / `record_stop` | 200 |
+//! | `POST /v2/calls/{id}/actions/bridge`          | 200; `call_control_id` of the other far party: the two talk, both softphone legs are hung up |
+//! | `POST /v2/conferences`                        | 200 `{"data": Conference}`; `call_control_id` (a far party) and `name` required |
+//! | `GET /v2/conferences`                         | the conferences running |
+//! | `POST /v2/conferences/{id}/actions/{join, leave, hold, unhold, mute, unmute}` | 200 `{"data":{"result":"ok"}}`; `call_control_id` (join, leave) or `call_control_ids`; `audio_url` is not fetched for hold |
 //! | `GET /v2/recordings`                          | saved recordings, `filter[call_control_id]`, `filter[call_session_id]`, paged |
 //! | `GET /v2/recordings/{id}`                     | one recording |
 //! | `GET /recordings/{id}.wav`                    | its file (no key: Telnyx's download URLs are signed links) |
@@ -19,7 +23,8 @@
 //!
 //! Refusals are 422 with Telnyx's codes: `90015` invalid id, `90018` call ended, `90034` not
 //! answered, `10004` missing parameter, `10016` not E.164, `10032` a value not allowed, `10033`
-//! out of range, `10015` other; 400 `90040` audio that could not be fetched or read.
+//! out of range, `90033` a conference name in use, `90032` a full conference, `10015` other; 400
+//! `90040` audio that could not be fetched or read; 404 `90058` an unknown conference.
 //! A command whose `command_id` was already carried out on the same leg answers ok and does
 //! nothing again. Every route needs the API key and passes the fault gate of [`crate::rest`].
 
@@ -36,7 +41,9 @@ use serde_json::{Value, json};
 
 use crate::rest::{ApiError, MAX_BODY_BYTES, authorize, gate};
 use crate::signaling::Switchboard;
-use crate::signaling::switchboard::{ActionRefusal, LegView, PlaybackRequest, SavedRecording};
+use crate::signaling::switchboard::{
+    ActionRefusal, ConferenceView, LegView, ParticipantsAction, PlaybackRequest, SavedRecording,
+};
 use crate::state::SimState;
 
 #[derive(Clone)]
@@ -53,6 +60,8 @@ pub fn routes(state: SimState, board: Switchboard) -> Router {
         .route("/v2/connections/{id}/active_calls", get(active_calls))
         .route("/media/hold-music.wav", get(hold_music))
         .route("/v2/recordings", get(list_recordings))
+        .route("/v2/conferences", get(list_conferences).post(create_conference))
+        .route("/v2/conferences/{id}/actions/{action}", post(conference_action))
         .route("/v2/recordings/{id}", get(show_recording))
         .route("/recordings/{file}", get(download_recording))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -92,6 +101,15 @@ impl From<ActionRefusal> for ApiError {
             ActionRefusal::DownloadFailed(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "90040", "Downloading audio file failed", detail)
                     .at("/audio_url")
+            }
+            ActionRefusal::ConferenceExists => {
+                ApiError::new(unprocessable, "90033", "Unable to execute command", detail)
+            }
+            ActionRefusal::ConferenceEnded => {
+                ApiError::new(StatusCode::NOT_FOUND, "90058", "Invalid conference_id", detail).at("/conference_id")
+            }
+            ActionRefusal::ConferenceFull => {
+                ApiError::new(unprocessable, "90032", "Maximum number of participants reached", detail)
             }
             ActionRefusal::Unsupported(_) => ApiError::new(unprocessable, "10015", "Bad Request", detail),
         }
@@ -210,6 +228,15 @@ async fn act(
             }
             let play_beep = body.get("play_beep").and_then(Value::as_bool).unwrap_or(false);
             both.board.record_start(&call_control_id, dual, play_beep)?;
+        }
+        "bridge" => {
+            let Some(other) = optional_string(&body, "call_control_id")? else {
+                return Err(ApiError::missing_parameter(
+                    "/call_control_id",
+                    "The 'call_control_id' parameter is required.",
+                ));
+            };
+            both.board.bridge(&call_control_id, other)?;
         }
         "record_pause" => both.board.record_pause(&call_control_id, true)?,
         "record_resume" => both.board.record_pause(&call_control_id, false)?,
@@ -393,4 +420,83 @@ async fn download_recording(State(both): State<Both>, Path(file): Path<String>) 
         Some(recording) => ([(axum::http::header::CONTENT_TYPE, "audio/wav")], recording.wav.to_vec()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+fn conference_json(conference: &ConferenceView) -> Value {
+    json!({
+        "record_type": "conference",
+        "id": conference.id,
+        "name": conference.name,
+        "status": "in_progress",
+        "created_at": iso_time(conference.created_at_ms),
+        "expires_at": iso_time(conference.created_at_ms + 4 * 3_600_000),
+        "updated_at": iso_time(conference.created_at_ms),
+    })
+}
+
+async fn create_conference(
+    State(both): State<Both>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&both.state, &headers)?;
+    let body = object(body)?;
+    let Some(call_control_id) = optional_string(&body, "call_control_id")? else {
+        return Err(ApiError::missing_parameter("/call_control_id", "The 'call_control_id' parameter is required."));
+    };
+    let Some(name) = optional_string(&body, "name")?.map(str::trim).filter(|name| !name.is_empty()) else {
+        return Err(ApiError::missing_parameter("/name", "The 'name' parameter is required."));
+    };
+    let conference = both.board.create_conference(call_control_id, name)?;
+    Ok(axum::Json(json!({ "data": conference_json(&conference) })).into_response())
+}
+
+async fn list_conferences(State(both): State<Both>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&both.state, &headers)?;
+    let data: Vec<Value> = both.board.conferences().iter().map(conference_json).collect();
+    let total = data.len();
+    Ok(axum::Json(json!({
+        "data": data,
+        "meta": { "page_number": 1, "page_size": total.max(1), "total_pages": 1, "total_results": total },
+    }))
+    .into_response())
+}
+
+async fn conference_action(
+    State(both): State<Both>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&both.state, &headers)?;
+    let Path((conference, action)) = path.map_err(|_| ApiError::not_found())?;
+    let body = object(body)?;
+    let ids: Vec<String> = match body.get("call_control_ids") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(ids)) => ids.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect(),
+        Some(_) => return Err(ActionRefusal::InvalidValue("call_control_ids").into()),
+    };
+    let one = || -> Result<&str, ApiError> {
+        optional_string(&body, "call_control_id")?.ok_or_else(|| {
+            ApiError::missing_parameter("/call_control_id", "The 'call_control_id' parameter is required.")
+        })
+    };
+    match action.as_str() {
+        "join" => both.board.join_conference(&conference, one()?)?,
+        "leave" => both.board.leave_conference(&conference, one()?)?,
+        "mute" => both.board.conference_participants(&conference, &ids, ParticipantsAction::Mute)?,
+        "unmute" => both.board.conference_participants(&conference, &ids, ParticipantsAction::Unmute)?,
+        "hold" => both.board.conference_participants(&conference, &ids, ParticipantsAction::Hold(None))?,
+        "unhold" => {
+            if ids.is_empty() {
+                return Err(ApiError::missing_parameter(
+                    "/call_control_ids",
+                    "The 'call_control_ids' parameter is required.",
+                ));
+            }
+            both.board.conference_participants(&conference, &ids, ParticipantsAction::Unhold)?
+        }
+        _ => return Err(ApiError::not_found()),
+    }
+    Ok(ok())
 }

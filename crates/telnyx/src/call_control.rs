@@ -171,6 +171,59 @@ impl TelnyxApi {
         Ok(bytes)
     }
 
+    /// `POST /v2/calls/{id}/actions/bridge`: the leg's party and `other`'s talk to each other;
+    /// each leg's current partner (the agent, on both) is hung up.
+    pub async fn bridge(&self, api_key: &Secret, call_control_id: &str, other: &str) -> Result<(), TelnyxError> {
+        self.act(api_key, call_control_id, "bridge", json!({ "call_control_id": other })).await
+    }
+
+    /// `POST /v2/conferences`: a conference named `name` with the leg in it; returns its id.
+    pub async fn create_conference(
+        &self,
+        api_key: &Secret,
+        call_control_id: &str,
+        name: &str,
+    ) -> Result<String, TelnyxError> {
+        let body = json!({
+            "call_control_id": call_control_id,
+            "name": name,
+            "beep_enabled": "never",
+            "command_id": uuid::Uuid::new_v4().to_string(),
+        });
+        let url = self.url(&["v2", "conferences"]);
+        let reply = match self.send(api_key, Method::POST, url, Some(&body), None, "call").await {
+            Err(TelnyxError::Rejected { detail, .. }) => {
+                return Err(TelnyxError::ActionRefused { action: "conference", detail });
+            }
+            other => other?,
+        };
+        let value: Value = serde_json::from_slice(&reply.body)
+            .map_err(|_| TelnyxError::InvalidResponse { reason: "the conference is not JSON" })?;
+        value["data"]["id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or(TelnyxError::InvalidResponse { reason: "the conference has no data.id" })
+    }
+
+    /// `POST /v2/conferences/{id}/actions/join`.
+    pub async fn join_conference(
+        &self,
+        api_key: &Secret,
+        conference_id: &str,
+        call_control_id: &str,
+    ) -> Result<(), TelnyxError> {
+        let url = self.url(&["v2", "conferences", conference_id, "actions", "join"]);
+        let body = json!({ "call_control_id": call_control_id, "command_id": uuid::Uuid::new_v4().to_string() });
+        match self.send(api_key, Method::POST, url, Some(&body), None, "conference").await {
+            Ok(_) => Ok(()),
+            Err(TelnyxError::Rejected { detail, .. }) => {
+                Err(TelnyxError::ActionRefused { action: "conference", detail })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// `POST /v2/calls/{id}/actions/hangup`.
     pub async fn hang_up_leg(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
         self.act(api_key, call_control_id, "hangup", json!({})).await
@@ -263,6 +316,7 @@ fn what(action: &'static str) -> &'static str {
         "record_pause" => "recording pause",
         "record_resume" => "recording resume",
         "record_stop" => "end of the recording",
+        "bridge" => "transfer",
         "hangup" => "hangup",
         other => other,
     }

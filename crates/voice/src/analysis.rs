@@ -53,6 +53,50 @@ pub fn dominant_hz(samples: &[f32], rate: u32) -> Option<f32> {
     Some(strongest(coarse - COARSE_STEP_HZ, coarse + COARSE_STEP_HZ, FINE_STEP_HZ))
 }
 
+/// The tones in `samples` (taken at `rate` Hz), strongest first, at most `max`: the peaks of a
+/// Goertzel scan (5 Hz steps, refined to 0.25 Hz) within 12 dB of the strongest, at least 40 Hz
+/// apart. Empty when [`dominant_hz`] finds nothing. Two callers speaking at once are two tones.
+pub fn tones_hz(samples: &[f32], rate: u32, max: usize) -> Vec<f32> {
+    if samples.len() < rate as usize / 20 || level_dbfs(samples) < TONE_THRESHOLD_DBFS {
+        return Vec::new();
+    }
+    let n = samples.len();
+    let windowed: Vec<f32> =
+        samples.iter().enumerate().map(|(i, &s)| s * (0.5 - 0.5 * (TAU * i as f32 / (n - 1) as f32).cos())).collect();
+    let mut scan = Vec::new();
+    let mut hz = SCAN_LOW_HZ;
+    while hz <= SCAN_HIGH_HZ {
+        scan.push((hz, goertzel_power(&windowed, rate, hz)));
+        hz += COARSE_STEP_HZ;
+    }
+    let strongest = scan.iter().map(|(_, power)| *power).fold(0.0f32, f32::max);
+    let mut peaks: Vec<(f32, f32)> = scan
+        .windows(3)
+        .filter(|w| w[1].1 >= w[0].1 && w[1].1 > w[2].1 && w[1].1 >= strongest / 16.0)
+        .map(|w| w[1])
+        .collect();
+    peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut tones: Vec<f32> = Vec::new();
+    for (coarse, _) in peaks {
+        let mut best = (coarse, f32::MIN);
+        let mut hz = coarse - COARSE_STEP_HZ;
+        while hz <= coarse + COARSE_STEP_HZ {
+            let power = goertzel_power(&windowed, rate, hz);
+            if power > best.1 {
+                best = (hz, power);
+            }
+            hz += FINE_STEP_HZ;
+        }
+        if tones.iter().all(|tone| (tone - best.0).abs() >= 40.0) {
+            tones.push(best.0);
+        }
+        if tones.len() == max {
+            break;
+        }
+    }
+    tones
+}
+
 /// Power of the `hz` component of `samples` (Goertzel algorithm).
 fn goertzel_power(samples: &[f32], rate: u32, hz: f32) -> f32 {
     let coefficient = 2.0 * (TAU * hz / rate as f32).cos();
@@ -96,5 +140,17 @@ mod tests {
         assert_eq!(dominant_hz(&[0.0; 4_000], 8_000), None);
         let decimated = decimate_by_6(&sine(880.0, 0.1, 48_000, 0.5));
         assert!((dominant_hz(&decimated, 8_000).unwrap() - 880.0).abs() < 2.0);
+    }
+
+    #[test]
+    fn two_tones_at_once_are_both_found_strongest_first() {
+        let a = sine(660.0, 0.3, 8_000, 0.5);
+        let b = sine(880.0, 0.2, 8_000, 0.5);
+        let mixed: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+        let tones = tones_hz(&mixed, 8_000, 3);
+        assert_eq!(tones.len(), 2, "{tones:?}");
+        assert!((tones[0] - 660.0).abs() < 2.0 && (tones[1] - 880.0).abs() < 2.0, "{tones:?}");
+        assert_eq!(tones_hz(&sine(440.0, 0.3, 8_000, 0.5), 8_000, 3).len(), 1);
+        assert!(tones_hz(&vec![0.0; 4_000], 8_000, 3).is_empty());
     }
 }

@@ -87,6 +87,22 @@ pub async fn transfer_call<R: Runtime>(
     calls.ask(CallEvent::Transfer { call_id, to }).await
 }
 
+/// Consult transfer: puts the held caller (`call_id`) and the colleague on `consult` through to
+/// each other (`merge: false`; the agent drops out of both), or into a conference with the agent
+/// (`merge: true`).
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn complete_consult(
+    calls: State<'_, CallLoop>,
+    call_id: CallId,
+    consult: CallId,
+    merge: bool,
+) -> Result<(), IpcError> {
+    let event =
+        if merge { CallEvent::Merge { call_id, consult } } else { CallEvent::CompleteTransfer { call_id, consult } };
+    calls.ask(event).await
+}
+
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn send_call_digits(calls: State<'_, CallLoop>, call_id: CallId, digits: String) -> Result<(), IpcError> {

@@ -24,11 +24,24 @@ pub fn calls_panel(props: &CallsPanelProps) -> Html {
     // Answering a second call holds the one in progress (the shell's machine does it): the
     // button says so.
     let talking = |call: &CallSnapshot| call.view.is_held_to_answer_another();
+    // A held caller and a connected colleague, both named by Telnyx: a consult transfer.
+    let consult_for = |call: &CallSnapshot| -> Option<(softphone_core::call::CallId, String)> {
+        if call.view != CallView::Held || !call.control.available {
+            return None;
+        }
+        props
+            .calls
+            .calls
+            .iter()
+            .find(|other| other.call_id != call.call_id && other.view == CallView::Active && other.control.available)
+            .map(|other| (other.call_id.clone(), other.remote.number.clone()))
+    };
     html! {
         <aside id="calls-panel" class="calls-panel" aria-label="Calls">
             { for props.calls.calls.iter().rev().map(|call| {
                 let another_in_progress = props.calls.calls.iter().any(|other| other.call_id != call.call_id && talking(other));
-                html! { <CallCard key={call.call_id.0.clone()} call={call.clone()} {another_in_progress} /> }
+                let consult = consult_for(call);
+                html! { <CallCard key={call.call_id.0.clone()} call={call.clone()} {another_in_progress} {consult} /> }
             }) }
         </aside>
     }
@@ -39,6 +52,9 @@ struct CallCardProps {
     call: CallSnapshot,
     /// Another call is connected or being placed: answering this one puts that one on hold.
     another_in_progress: bool,
+    /// This call is held and another is connected: the colleague of a consult transfer (its
+    /// call and number).
+    consult: Option<(softphone_core::call::CallId, String)>,
 }
 
 /// Runs a call command, showing its failure on the card.
@@ -123,6 +139,9 @@ fn call_card(props: &CallCardProps) -> Html {
                     <span class="call-muted">{ "Muted" }</span>
                 }
                 { recording_badge(call) }
+                if call.control.conference {
+                    <span class="call-conference" title="You, the caller and the colleague talk together">{ "Three-way call" }</span>
+                }
                 if call.control.hold_music {
                     <span class="call-hold-music" title="Telnyx plays the hold music to the caller">{ "♪ Hold music" }</span>
                 }
@@ -147,6 +166,16 @@ fn call_card(props: &CallCardProps) -> Html {
                 if (call.view == CallView::Active || held) && call.control.available {
                     <Transfer call_id={id.clone()} />
                     <RecordingButtons call={call.clone()} on_error={{ let error = error.clone(); Callback::from(move |failure| error.set(failure)) }} />
+                }
+                if let Some((consult, number)) = props.consult.clone() {
+                    <button class="call-action consult-complete primary" title="The caller and the colleague talk; you drop out of both calls"
+                        onclick={act(&error, { let (id, consult) = (id.clone(), consult.clone()); move || { let (id, consult) = (id.clone(), consult.clone()); async move { backend::complete_consult(&id, &consult, false).await } } })}>
+                        { format!("Put through to {}", numbers.shown(&number)) }
+                    </button>
+                    <button class="call-action consult-merge" title="You, the caller and the colleague in one call"
+                        onclick={act(&error, { let (id, consult) = (id.clone(), consult.clone()); move || { let (id, consult) = (id.clone(), consult.clone()); async move { backend::complete_consult(&id, &consult, true).await } } })}>
+                        { "Merge calls" }
+                    </button>
                 }
                 if held {
                     { button("resume", "Resume", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::resume_call(&id).await } } })) }

@@ -36,6 +36,8 @@ enum Phase {
     Transferring {
         held: bool,
     },
+    /// The held caller is being brought into a conference with the consult call's colleague.
+    Merging,
     /// Hangup requested; `cause` is what the log says if the engine never confirms.
     Ending {
         cause: HangupCause,
@@ -75,6 +77,10 @@ struct Call {
     recorded: bool,
     /// How long the recordings kept in the call log last.
     kept_recording_ms: Option<u64>,
+    /// The other call of a consult transfer being completed or merged.
+    consult_partner: Option<CallId>,
+    /// The agent talks in a conference with the caller and a colleague.
+    in_conference: bool,
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -94,6 +100,15 @@ impl Call {
         Ok(Effect::CallControl(CallControlCommand::StartRecording { call_id: self.id.clone(), leg }))
     }
 
+    /// Handed on to `to` as one side of a consult transfer with `partner`.
+    fn hand_on(&mut self, held: bool, to: String, partner: CallId, now: UnixMillis) {
+        self.phase = Phase::Transferring { held };
+        self.deadline = Some(now.plus_secs(deadline::TRANSFERRING_SECS));
+        self.transfer_to = Some(to);
+        self.consult_partner = Some(partner);
+        self.notice = None;
+    }
+
     /// The effect that stops the caller's hold music, if it plays.
     fn stop_music(&mut self) -> Option<Effect> {
         if !std::mem::take(&mut self.music_playing) {
@@ -108,6 +123,7 @@ impl Call {
         self.phase = Phase::Connected(if held { Hold::On } else { Hold::Off });
         self.deadline = None;
         self.transfer_to = None;
+        self.consult_partner = None;
         self.notice = Some(notice);
     }
 
@@ -124,6 +140,7 @@ impl Call {
             Phase::Reconnecting { .. } => CallView::Reconnecting,
             Phase::LeavingVoicemail => CallView::LeavingVoicemail,
             Phase::Transferring { .. } => CallView::Transferring,
+            Phase::Merging => CallView::Merging,
             Phase::Ending { .. } => CallView::Ending,
             Phase::Ended => CallView::Ended,
         }
@@ -166,6 +183,7 @@ impl Call {
                 hold_music: self.music_playing,
                 recording: self.recording,
                 kept_recording_ms: self.kept_recording_ms,
+                conference: self.in_conference,
             },
         }
     }
@@ -378,7 +396,18 @@ impl CallMachine {
                     }
                     _ => {}
                 }
+                let partner = call.consult_partner.clone();
                 match (refused, call.phase.clone()) {
+                    (CallControlAction::Bridge, Phase::Transferring { held }) => {
+                        call.back_from_transfer(held, message.clone());
+                        if let Some(partner) = partner
+                            && let Ok(other) = self.call_mut(&partner)
+                            && let Phase::Transferring { held } = other.phase
+                        {
+                            other.back_from_transfer(held, message);
+                        }
+                    }
+                    (CallControlAction::Conference, Phase::Merging) => call.back_from_transfer(true, message),
                     (CallControlAction::Transfer, Phase::Transferring { held }) => {
                         call.back_from_transfer(held, message)
                     }
@@ -433,6 +462,54 @@ impl CallMachine {
                 self.auto_record = on;
                 Ok(())
             }
+            CallEvent::CompleteTransfer { call_id, consult } => {
+                let (leg, consult_leg) = self.consult_pair(&call_id, &consult, "put through")?;
+                let (caller_number, colleague_number) =
+                    (self.call(&call_id)?.remote.number.clone(), self.call(&consult)?.remote.number.clone());
+                let caller = self.call_mut(&call_id)?;
+                if let Some(stop) = caller.stop_music() {
+                    effects.push(stop);
+                }
+                caller.hand_on(true, colleague_number, consult.clone(), now);
+                self.call_mut(&consult)?.hand_on(false, caller_number, call_id.clone(), now);
+                effects.push(Effect::CallControl(CallControlCommand::Bridge { call_id, leg, consult, consult_leg }));
+                Ok(())
+            }
+            CallEvent::Merge { call_id, consult } => {
+                let (leg, consult_leg) = self.consult_pair(&call_id, &consult, "merged")?;
+                let caller = self.call_mut(&call_id)?;
+                if let Some(stop) = caller.stop_music() {
+                    effects.push(stop);
+                }
+                caller.phase = Phase::Merging;
+                caller.deadline = Some(now.plus_secs(deadline::TRANSFERRING_SECS));
+                caller.consult_partner = Some(consult.clone());
+                caller.notice = None;
+                effects.push(Effect::CallControl(CallControlCommand::Conference {
+                    call_id,
+                    leg,
+                    consult,
+                    consult_leg,
+                }));
+                Ok(())
+            }
+            CallEvent::Merged { call_id, consult } => {
+                if self.call(&call_id)?.phase != Phase::Merging {
+                    return Ok(());
+                }
+                // The colleague is in the conference: the agent's own leg to them goes first, so
+                // only one call has the microphone when the agent comes off hold.
+                if self.call(&consult).is_ok_and(|call| call.phase != Phase::Ended) {
+                    self.request_end(&consult, HangupCause::NormalClearing, now, effects)?;
+                }
+                let caller = self.call_mut(&call_id)?;
+                caller.phase = Phase::Connected(Hold::ReleaseRequested);
+                caller.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
+                caller.consult_partner = None;
+                caller.in_conference = true;
+                effects.push(Effect::Engine(EngineCommand::Unhold { call_id }));
+                Ok(())
+            }
             CallEvent::RecordingsKept { call_id, duration_ms } => {
                 self.call_mut(&call_id)?.kept_recording_ms = Some(duration_ms);
                 Ok(())
@@ -483,6 +560,8 @@ impl CallMachine {
             recording: RecordingView::Off,
             recorded: false,
             kept_recording_ms: None,
+            consult_partner: None,
+            in_conference: false,
         });
         Ok(())
     }
@@ -584,6 +663,8 @@ impl CallMachine {
                     recording: RecordingView::Off,
                     recorded: false,
                     kept_recording_ms: None,
+                    consult_partner: None,
+                    in_conference: false,
                 });
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.
@@ -672,6 +753,10 @@ impl CallMachine {
                 self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
             }
             (_, Phase::Transferring { .. }) => {}
+            (SdkState::Hangup | SdkState::Destroy | SdkState::Purge, Phase::Merging) => {
+                self.finish(&call_id, HangupCause::NormalClearing, None, now, effects);
+            }
+            (_, Phase::Merging) => {}
             (SdkState::New | SdkState::Requesting | SdkState::Trying | SdkState::Ringing, _) => {}
             (SdkState::Recovering, Phase::Connected(hold)) => {
                 let call = self.call_mut(&call_id)?;
@@ -781,6 +866,14 @@ impl CallMachine {
                 Phase::LeavingVoicemail => {
                     let _ = self.request_end(&call_id, HangupCause::NormalClearing, now, effects);
                 }
+                Phase::Merging => {
+                    if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
+                        call.back_from_transfer(
+                            true,
+                            "The conference could not be set up; the caller is still on hold.".to_owned(),
+                        );
+                    }
+                }
                 Phase::Transferring { held } => {
                     if let Some(call) = self.calls.iter_mut().find(|call| call.id == call_id) {
                         let to = call.transfer_to.clone().unwrap_or_default();
@@ -848,6 +941,27 @@ impl CallMachine {
             CallOutcome::Declined => {}
             _ => effects.push(Effect::OpenWrapUp { call_id: call_id.clone() }),
         }
+    }
+
+    /// The legs of a consult transfer's two calls: `call_id` on hold, `consult` connected, both
+    /// named by Telnyx.
+    fn consult_pair(
+        &self,
+        call_id: &CallId,
+        consult: &CallId,
+        action: &'static str,
+    ) -> Result<(TelnyxLeg, TelnyxLeg), Rejection> {
+        let (caller, colleague) = (self.call(call_id)?, self.call(consult)?);
+        if call_id == consult || caller.phase != Phase::Connected(Hold::On) {
+            return Err(Rejection::NotNow { view: caller.view(), action });
+        }
+        if colleague.phase != Phase::Connected(Hold::Off) {
+            return Err(Rejection::NotNow { view: colleague.view(), action });
+        }
+        Ok((
+            caller.leg.clone().ok_or(Rejection::NoCallControl)?,
+            colleague.leg.clone().ok_or(Rejection::NoCallControl)?,
+        ))
     }
 
     fn ringing_ids(&self) -> BTreeSet<CallId> {

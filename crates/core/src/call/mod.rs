@@ -269,6 +269,24 @@ pub enum CallEvent {
     SetAutoRecord {
         on: bool,
     },
+    /// Consult transfer, completed: the caller of `call_id` (on hold) and the colleague on
+    /// `consult` (connected) are put through to each other; the agent drops out of both.
+    CompleteTransfer {
+        call_id: CallId,
+        consult: CallId,
+    },
+    /// Consult transfer, merged: the caller of `call_id` (on hold), the colleague on `consult`
+    /// and the agent talk together (a conference the agent can leave).
+    Merge {
+        call_id: CallId,
+        consult: CallId,
+    },
+    /// Telnyx put both parties in the conference: the agent's consult leg can go, and the
+    /// agent comes off hold into the conference.
+    Merged {
+        call_id: CallId,
+        consult: CallId,
+    },
     /// The call's recordings were downloaded and kept with the call log.
     RecordingsKept {
         call_id: CallId,
@@ -297,6 +315,8 @@ pub enum CallView {
     /// Handed on: Telnyx is ringing the transfer's destination; the agent's leg ends when it
     /// answers, and the call goes back to connected if it does not.
     Transferring,
+    /// The caller is being brought into a conference with the colleague (consult, merged).
+    Merging,
     /// A recorded greeting is being played into the call (a voicemail drop); the call hangs up
     /// when it ends. The agent is free: it is not on the microphone or speaker.
     LeavingVoicemail,
@@ -399,6 +419,9 @@ pub struct CallControlView {
     /// The caller hears hold music.
     #[serde(default)]
     pub hold_music: bool,
+    /// The agent talks in a conference with the caller and a colleague.
+    #[serde(default)]
+    pub conference: bool,
     /// Whether the call is being recorded.
     #[serde(default)]
     pub recording: RecordingView,
@@ -491,6 +514,12 @@ pub enum CallControlCommand {
     StopRecording { call_id: CallId, leg: TelnyxLeg },
     /// The call ended and was recorded: fetch its recordings and keep them with the call log.
     KeepRecordings { call_id: CallId, leg: TelnyxLeg },
+    /// Put the caller of `leg`'s call and the far party of `consult_leg`'s through to each other
+    /// (`bridge`); Telnyx hangs up the agent's leg of each.
+    Bridge { call_id: CallId, leg: TelnyxLeg, consult: CallId, consult_leg: TelnyxLeg },
+    /// A conference of the caller of `leg`'s call, the agent (`leg` itself) and the far party of
+    /// `consult_leg`'s call; then [`CallEvent::Merged`].
+    Conference { call_id: CallId, leg: TelnyxLeg, consult: CallId, consult_leg: TelnyxLeg },
 }
 
 /// Which Call Control action a refusal is about.
@@ -505,6 +534,8 @@ pub enum CallControlAction {
     ResumeRecording,
     StopRecording,
     KeepRecordings,
+    Bridge,
+    Conference,
 }
 
 impl CallControlCommand {
@@ -517,7 +548,9 @@ impl CallControlCommand {
             | CallControlCommand::StartRecording { call_id, .. }
             | CallControlCommand::PauseRecording { call_id, .. }
             | CallControlCommand::StopRecording { call_id, .. }
-            | CallControlCommand::KeepRecordings { call_id, .. } => call_id,
+            | CallControlCommand::KeepRecordings { call_id, .. }
+            | CallControlCommand::Bridge { call_id, .. }
+            | CallControlCommand::Conference { call_id, .. } => call_id,
         }
     }
 
@@ -532,6 +565,8 @@ impl CallControlCommand {
             CallControlCommand::PauseRecording { paused: false, .. } => CallControlAction::ResumeRecording,
             CallControlCommand::StopRecording { .. } => CallControlAction::StopRecording,
             CallControlCommand::KeepRecordings { .. } => CallControlAction::KeepRecordings,
+            CallControlCommand::Bridge { .. } => CallControlAction::Bridge,
+            CallControlCommand::Conference { .. } => CallControlAction::Conference,
         }
     }
 }

@@ -21,10 +21,10 @@
 
 use softphone_voice::analysis;
 mod audio;
-mod line;
 mod peer;
+mod room;
 
-pub use line::{PhoneLine, Side};
+pub use room::{Room, Voice};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -177,6 +177,9 @@ pub struct Heard {
     /// The strongest frequency (50 Hz to 3.9 kHz, about ±1 Hz) in that window, in Hz; `None` when
     /// the level is below -60 dBFS.
     pub dominant_hz: Option<f32>,
+    /// Every tone heard, strongest first (up to three, within 12 dB of the strongest): a party
+    /// hearing two others at once hears two tones.
+    pub tones_hz: Vec<f32>,
     /// RTP media frames received since the start (audio and telephone-event).
     pub packets_received: u64,
     /// Their payload bytes (after SRTP, without RTP headers).
@@ -349,6 +352,7 @@ fn measure(ears: &Mutex<Shared>) -> Heard {
     Heard {
         level_dbfs: analysis::level_dbfs(&samples),
         dominant_hz: analysis::dominant_hz(&samples, audio::RATE / audio::PCMU_FACTOR as u32),
+        tones_hz: analysis::tones_hz(&samples, audio::RATE / audio::PCMU_FACTOR as u32, 3),
         packets_received,
         bytes_received,
     }

@@ -44,8 +44,9 @@ use serde::Deserialize;
 
 pub use numbers::{Behaviour, DIRECTORY, Listing, behaviour_of, directory_help};
 pub use switchboard::{
-    ActionRefusal, CallEnd, CallState, CallView, Cause, ControlError, Direction, EndedBy, Hangup, InboundCall,
-    InboundStarted, LegRole, LegView, PlaybackRequest, PlaybackSpec, SavedRecording, SessionView, Switchboard,
+    ActionRefusal, CallEnd, CallState, CallView, Cause, ConferenceView, ControlError, Direction, EndedBy, Hangup,
+    InboundCall, InboundStarted, LegRole, LegView, ParticipantsAction, PlaybackRequest, PlaybackSpec, SavedRecording,
+    SessionView, Switchboard,
 };
 
 /// Largest frame the simulator reads as a request, in bytes (1 MiB); larger ones get a

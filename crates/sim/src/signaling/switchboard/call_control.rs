@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Board, Call, CallState, Cause, Direction, EndedBy, PlaybackSpec, Switchboard, unix_now_ms};
-use crate::media::{PhoneLine, Side};
+use crate::media::{Room, Voice};
 use crate::signaling::numbers::Behaviour;
 
 /// The longest a handed-on call lasts before its two parties hang up by themselves.
@@ -72,6 +72,8 @@ pub struct LegView {
     pub ended_at_ms: Option<u64>,
     /// `recording` or `paused` while the call is recorded.
     pub recording: Option<&'static str>,
+    /// The conference or bridge (room) the leg talks in.
+    pub room: Option<String>,
 }
 
 /// Why Telnyx refuses an action, with the codes of its API reference.
@@ -101,6 +103,15 @@ pub enum ActionRefusal {
     /// 400 `90040`: the audio to play could not be fetched or read.
     #[error("Downloading audio file failed: {0}")]
     DownloadFailed(String),
+    /// 422 `90033`.
+    #[error("Conference with given name already exists and it's active.")]
+    ConferenceExists,
+    /// 404 `90058`: no conference has that id or name (or it has ended).
+    #[error("The conference_id provided was not valid.")]
+    ConferenceEnded,
+    /// 422 `90032`.
+    #[error("The conference's max_participants has been reached.")]
+    ConferenceFull,
     /// 422 `10015`.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -133,7 +144,8 @@ struct Handover {
 
 enum HandoverState {
     Ringing,
-    Bridged(Arc<PhoneLine>),
+    /// The caller and the new party talk in this room.
+    Bridged(String),
     /// The destination did not take it; the caller stayed.
     Failed,
     Over,
@@ -174,30 +186,49 @@ struct Recording {
     started_at_ms: u64,
 }
 
-/// The handovers of one switchboard, by the softphone's call id, the commands carried out, the
-/// recordings in progress (by call id) and the recordings saved.
+/// Where parties talk without a softphone in between (a transfer's bridge, a bridge of two
+/// calls' far parties) or with several (a conference).
+pub(super) struct RoomEntry {
+    /// A conference's name; `None` for a bridge.
+    pub(super) name: Option<String>,
+    pub(super) room: Arc<Room>,
+    pub(super) created_at_ms: u64,
+}
+
+/// Call Control's state on one switchboard.
 #[derive(Default)]
-pub(super) struct Handovers(
-    std::collections::HashMap<String, Handover>,
-    std::collections::VecDeque<String>,
-    std::collections::HashMap<String, Recording>,
-    std::collections::VecDeque<SavedRecording>,
-);
+pub(super) struct ControlState {
+    /// Transfers, by the softphone's call id.
+    handovers: std::collections::HashMap<String, Handover>,
+    /// `call_control_id command_id` of commands carried out, oldest first.
+    commands_seen: std::collections::VecDeque<String>,
+    /// Recordings running, by call id.
+    recording_now: std::collections::HashMap<String, Recording>,
+    /// Recordings saved, oldest first.
+    recordings: std::collections::VecDeque<SavedRecording>,
+    /// Rooms, by id.
+    pub(super) rooms: std::collections::HashMap<String, RoomEntry>,
+}
 
-impl Handovers {
+impl ControlState {
     pub(super) fn forget(&mut self, call_id: &str) {
-        self.0.remove(call_id);
+        self.handovers.remove(call_id);
     }
 
+    /// Every room closes; their parties hang up.
     pub(super) fn clear(&mut self) {
-        self.0.clear();
+        self.handovers.clear();
+        self.rooms.clear();
     }
 
-    fn bridged(&self, call_id: &str) -> Option<&Arc<PhoneLine>> {
-        match self.0.get(call_id).map(|h| &h.state) {
-            Some(HandoverState::Bridged(line)) => Some(line),
-            _ => None,
-        }
+    /// The room the leg `call_control_id` talks in.
+    pub(super) fn room_of(&self, call_control_id: &str) -> Option<(&String, &RoomEntry)> {
+        self.rooms.iter().find(|(_, entry)| entry.room.has(call_control_id))
+    }
+
+    fn heard_in_room(&self, call_control_id: &str) -> Option<Value> {
+        let (_, entry) = self.room_of(call_control_id)?;
+        serde_json::to_value(entry.room.heard(call_control_id)?).ok()
     }
 }
 
@@ -215,7 +246,12 @@ fn name(board: &Board, call_control_id: &str) -> Option<Named> {
     if let Some(id) = call_control_id.strip_prefix("v3:far-") {
         return board.calls.get(id).filter(|c| c.bridge.is_none()).map(|_| Named::Customer(id.to_owned()));
     }
-    board.handovers.0.iter().find(|(_, h)| h.target_ccid == call_control_id).map(|(id, _)| Named::Target(id.clone()))
+    board
+        .control
+        .handovers
+        .iter()
+        .find(|(_, h)| h.target_ccid == call_control_id)
+        .map(|(id, _)| Named::Target(id.clone()))
 }
 
 /// Whether `to` is something Telnyx dials: `+` and 8 to 15 digits, or a SIP URI.
@@ -253,8 +289,11 @@ impl Switchboard {
 
     fn legs_of(&self, board: &Board, call: &Call) -> Vec<LegView> {
         let connection_id = self.connection_of(board, call);
-        let handover = board.handovers.0.get(&call.id);
+        let handover = board.control.handovers.get(&call.id);
+        let far = format!("v3:far-{}", call.id);
+        let in_room = board.control.room_of(&far).is_some();
         let leg = |role, call_control_id: String, call_leg_id: String, number: &str| LegView {
+            room: board.control.room_of(&call_control_id).map(|(id, _)| id.clone()),
             call_control_id,
             call_leg_id,
             call_session_id: format!("sess-{}", call.id),
@@ -273,6 +312,7 @@ impl Switchboard {
                 .map(|paused| if paused { "paused" } else { "recording" }),
         };
         let call_ended_at = call.end.as_ref().map(|_| unix_now_ms());
+        let agent_ccid = format!("v3:cc-{}", call.id);
         let mut agent = leg(LegRole::Agent, format!("v3:cc-{}", call.id), format!("leg-{}", call.id), &call.to);
         if call.direction == Direction::Outbound {
             agent.number = call.from.clone();
@@ -284,16 +324,19 @@ impl Switchboard {
             _ => "ringing",
         };
         agent.ended_at_ms = call.end.as_ref().and(call_ended_at);
+        agent.heard = board.control.heard_in_room(&agent_ccid);
 
         let mut customer =
             leg(LegRole::Customer, format!("v3:far-{}", call.id), format!("far-{}", call.id), call.customer_number());
-        customer.is_alive = call.live() || matches!(handover.map(|h| &h.state), Some(HandoverState::Bridged(_)));
+        customer.is_alive = call.live() || in_room;
         customer.state = if customer.is_alive { agent.state } else { "ended" };
         customer.heard = board
-            .handovers
-            .bridged(&call.id)
-            .and_then(|line| serde_json::to_value(line.heard(Side::First)).ok())
+            .control
+            .heard_in_room(&far)
             .or_else(|| call.live().then(|| call.playback_heard_by_customer()).flatten());
+        if in_room && customer.state == "ended" {
+            customer.state = "bridged";
+        }
         customer.ended_at_ms =
             handover.and_then(|h| h.customer_ended_at_ms).or(if customer.is_alive { None } else { agent.ended_at_ms });
 
@@ -309,8 +352,8 @@ impl Switchboard {
             target.ended_at_ms = handover.ended_at_ms;
             (target.state, target.is_alive) = match &handover.state {
                 HandoverState::Ringing => ("ringing", true),
-                HandoverState::Bridged(line) => {
-                    target.heard = serde_json::to_value(line.heard(Side::Second)).ok();
+                HandoverState::Bridged(_) => {
+                    target.heard = board.control.heard_in_room(&handover.target_ccid);
                     ("bridged", true)
                 }
                 HandoverState::Failed | HandoverState::Over => ("ended", false),
@@ -373,7 +416,7 @@ impl Switchboard {
         if !TRANSFER_TIMEOUT_RANGE_SECS.contains(&timeout_secs) {
             return Err(ActionRefusal::OutOfRange("timeout_secs"));
         }
-        if matches!(board.handovers.0.get(&call_id).map(|h| &h.state), Some(HandoverState::Ringing)) {
+        if matches!(board.control.handovers.get(&call_id).map(|h| &h.state), Some(HandoverState::Ringing)) {
             return Err(ActionRefusal::Unsupported("A transfer of this call is already in progress."));
         }
         let handover = Handover {
@@ -385,7 +428,7 @@ impl Switchboard {
             customer_ended_at_ms: None,
         };
         tracing::info!(call_id, to, "transfer dialling");
-        board.handovers.0.insert(call_id.clone(), handover);
+        board.control.handovers.insert(call_id.clone(), handover);
         drop(board);
         let board = self.clone();
         let (behaviour, playback) = (self.behaviour_for(to), self.answer_playback(to));
@@ -407,60 +450,97 @@ impl Switchboard {
         let Some(call) = board.calls.get(call_id) else { return };
         let customer_says = call.playback;
         let still_up = call.live();
-        let line = match playback.filter(|_| still_up) {
-            Some(target_says) => match PhoneLine::connect(&customer_says.to_media(), &target_says.to_media()) {
-                Ok(line) => Some(Arc::new(line)),
-                Err(error) => {
-                    tracing::warn!(%error, call_id, "the transfer's line could not start");
-                    None
-                }
-            },
+        let Some(target_ccid) = board.control.handovers.get(call_id).map(|h| h.target_ccid.clone()) else { return };
+        let far = format!("v3:far-{call_id}");
+        let room = match playback.filter(|_| still_up) {
+            Some(target_says) => Self::open_room(&[
+                (far.as_str(), Voice::Says(customer_says.to_media())),
+                (target_ccid.as_str(), Voice::Says(target_says.to_media())),
+            ]),
             None => None,
         };
-        let Some(handover) = board.handovers.0.get_mut(call_id) else { return };
-        let Some(line) = line else {
+        let Some(room) = room else {
             tracing::info!(call_id, still_up, "transfer not taken; the caller stays");
-            handover.state = HandoverState::Failed;
-            handover.ended_at_ms = Some(unix_now_ms());
+            if let Some(handover) = board.control.handovers.get_mut(call_id) {
+                handover.state = HandoverState::Failed;
+                handover.ended_at_ms = Some(unix_now_ms());
+            }
             return;
         };
-        handover.state = HandoverState::Bridged(line);
+        let room_id = uuid::Uuid::new_v4().to_string();
+        board.control.rooms.insert(room_id.clone(), RoomEntry { name: None, room, created_at_ms: unix_now_ms() });
+        if let Some(handover) = board.control.handovers.get_mut(call_id) {
+            handover.state = HandoverState::Bridged(room_id.clone());
+        }
         tracing::info!(call_id, "transfer answered; the softphone's leg is hung up");
         self.end_call(&mut board, call_id, Cause::normal_clearing(), EndedBy::FarEnd, true);
         drop(board);
+        self.close_room_later(room_id);
+    }
+
+    /// A room with these parties, or `None` (logged) if one could not join.
+    pub(super) fn open_room(parties: &[(&str, Voice)]) -> Option<Arc<Room>> {
+        let opened = Room::open().and_then(|room| {
+            for (key, voice) in parties {
+                room.join(key, voice.clone())?;
+            }
+            Ok(room)
+        });
+        match opened {
+            Ok(room) => Some(Arc::new(room)),
+            Err(error) => {
+                tracing::warn!(%error, "a media room could not open");
+                None
+            }
+        }
+    }
+
+    /// The room's parties hang up by themselves after [`HANDED_ON_CALL_MAX`].
+    pub(super) fn close_room_later(&self, room_id: String) {
         let board = self.clone();
-        let call_id = call_id.to_owned();
         tokio::spawn(async move {
             tokio::time::sleep(HANDED_ON_CALL_MAX).await;
-            board.hang_up_handed_on(&call_id);
+            board.close_room(&room_id);
         });
+    }
+
+    /// Everyone in the room hangs up; a handover bridged in it is over.
+    pub(super) fn close_room(&self, room_id: &str) -> bool {
+        let mut board = self.board();
+        if board.control.rooms.remove(room_id).is_none() {
+            return false;
+        }
+        let now = unix_now_ms();
+        for handover in board.control.handovers.values_mut() {
+            if matches!(&handover.state, HandoverState::Bridged(id) if id == room_id) {
+                handover.state = HandoverState::Over;
+                handover.ended_at_ms = Some(now);
+                handover.customer_ended_at_ms = Some(now);
+            }
+        }
+        true
     }
 
     /// Ends a handed-on call: both telephones hang up.
     fn hang_up_handed_on(&self, call_id: &str) -> bool {
-        let mut board = self.board();
-        let Some(handover) = board.handovers.0.get_mut(call_id) else { return false };
-        if !matches!(handover.state, HandoverState::Bridged(_)) {
-            return false;
-        }
-        let now = unix_now_ms();
-        handover.state = HandoverState::Over;
-        handover.ended_at_ms = Some(now);
-        handover.customer_ended_at_ms = Some(now);
-        true
+        let room_id = match self.board().control.handovers.get(call_id).map(|h| &h.state) {
+            Some(HandoverState::Bridged(room_id)) => room_id.clone(),
+            _ => return false,
+        };
+        self.close_room(&room_id)
     }
 
     /// Whether a command with `command_id` was already carried out on `call_control_id` ("Telnyx
     /// will ignore any command with the same `command_id` for the same `call_control_id`").
     pub fn carried_out(&self, call_control_id: &str, command_id: &str) -> bool {
         let key = format!("{call_control_id} {command_id}");
-        self.board().handovers.1.contains(&key)
+        self.board().control.commands_seen.contains(&key)
     }
 
     /// Remembers a command carried out, for [`Switchboard::carried_out`].
     pub fn remember_command(&self, call_control_id: &str, command_id: &str) {
         let mut board = self.board();
-        let seen = &mut board.handovers.1;
+        let seen = &mut board.control.commands_seen;
         seen.push_back(format!("{call_control_id} {command_id}"));
         if seen.len() > COMMANDS_REMEMBERED {
             seen.pop_front();
@@ -478,7 +558,7 @@ impl Switchboard {
             return Err(ActionRefusal::Unsupported("This call is being recorded already."));
         }
         let recording = Recording { call_control_id: call_control_id.to_owned(), dual, started_at_ms: unix_now_ms() };
-        board.handovers.2.insert(call_id.clone(), recording);
+        board.control.recording_now.insert(call_id.clone(), recording);
         tracing::info!(call_id, dual, play_beep, "recording started");
         Ok(())
     }
@@ -507,7 +587,7 @@ impl Switchboard {
 
     /// Saves the call's recording, if one runs ("Recording will stop on call hang-up").
     pub(super) fn save_recording(board: &mut Board, call_id: &str) -> bool {
-        let Some(recording) = board.handovers.2.remove(call_id) else { return false };
+        let Some(recording) = board.control.recording_now.remove(call_id) else { return false };
         let Some(channels) = board.calls.get(call_id).and_then(|call| call.media.as_ref()?.stop_recording()) else {
             return false;
         };
@@ -522,7 +602,7 @@ impl Switchboard {
             wav: Arc::new(channels.to_wav(recording.dual)),
         };
         tracing::info!(call_id, id = %saved.id, duration_ms = saved.duration_ms, "recording saved");
-        let kept = &mut board.handovers.3;
+        let kept = &mut board.control.recordings;
         kept.push_back(saved);
         while kept.len() > RECORDINGS_KEPT {
             kept.pop_front();
@@ -532,7 +612,7 @@ impl Switchboard {
 
     /// The saved recordings, oldest first.
     pub fn recordings(&self) -> Vec<SavedRecording> {
-        self.board().handovers.3.iter().cloned().collect()
+        self.board().control.recordings.iter().cloned().collect()
     }
 
     /// The live, answered call either of whose legs `call_control_id` names.
@@ -578,7 +658,7 @@ impl Switchboard {
                     return Ok(());
                 }
                 let mut board = self.board();
-                match board.handovers.0.get_mut(&id) {
+                match board.control.handovers.get_mut(&id) {
                     Some(handover) if matches!(handover.state, HandoverState::Ringing) => {
                         handover.state = HandoverState::Failed;
                         handover.ended_at_ms = Some(unix_now_ms());

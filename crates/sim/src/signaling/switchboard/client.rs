@@ -314,6 +314,7 @@ impl Switchboard {
         tracing::info!(call_id, cause = %cause.cause, ?by, "call ended");
         let (direction, partner) = (call.direction, call.bridge.as_ref().map(|b| b.partner.clone()));
         Self::save_recording(board, call_id);
+        Self::leave_rooms_on_hangup(board, call_id);
         let Some(call) = board.calls.get_mut(call_id) else { return false };
         call.finish(CallEnd { cause: cause.clone(), by });
         let sessid = call.sessid.clone();
@@ -324,7 +325,7 @@ impl Switchboard {
         while board.ended_order.len() > ENDED_CALLS_KEPT {
             if let Some(old) = board.ended_order.pop_front() {
                 board.calls.remove(&old);
-                board.handovers.forget(&old);
+                board.control.forget(&old);
             }
         }
         if notify {

@@ -28,11 +28,13 @@ mod bridge;
 mod call_control;
 mod client;
 mod control_api;
+mod rooms;
 
 pub use call_control::{
     ActionRefusal, HANDED_ON_CALL_MAX, LegRole, LegView, PLAYBACK_MAX_BYTES, PlaybackRequest, RECORDINGS_KEPT,
     SavedRecording,
 };
+pub use rooms::{CONFERENCE_MEMBERS_MAX, CONFERENCES_MAX, ConferenceView, ParticipantsAction};
 
 /// Frames waiting for one connection; when full, further frames are dropped (a client that
 /// does not read cannot grow the simulator's memory).
@@ -503,8 +505,8 @@ struct Board {
     hostile: bool,
     /// How long a connection holds its reply to `login` (a slow Telnyx), zero by default.
     login_reply_delay: std::time::Duration,
-    /// Transfers of calls' telephone legs (Call Control), by call id.
-    handovers: call_control::Handovers,
+    /// Call Control: transfers, rooms, recordings.
+    control: call_control::ControlState,
 }
 
 struct Inner {
@@ -658,7 +660,7 @@ impl Switchboard {
         for call_id in orphans {
             self.end_call(&mut board, &call_id, Cause::normal_clearing(), EndedBy::Simulator, false);
         }
-        board.handovers.clear();
+        board.control.clear();
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {

@@ -265,3 +265,105 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     app.screenshot("recording-in-log").await;
     app.close().await;
 }
+
+/// The caller (523 Hz) answered and held, billing (660 Hz) dialled from the dialer and
+/// connected: a consult. Returns the caller's card selector and billing's call card selector.
+async fn consulting(app: &App) -> (String, String) {
+    let script = http()
+        .put(format!("{}/control/numbers/{BILLING}", app.simulator_url().await))
+        .json(&json!({ "behaviour": "tone", "hz": BILLING_HZ }))
+        .send()
+        .await
+        .expect("script billing");
+    assert!(script.status().is_success(), "{}", script.status());
+    let caller_call = answered_call(app).await;
+    let caller = format!("#call-{caller_call}");
+    app.find(&format!("{caller} .hold")).await.click().await.expect("hold the caller");
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text == "On hold").await;
+    app.type_into("#dial-number", BILLING).await;
+    app.find("#dial-call").await.click().await.expect("call billing");
+    app.wait_for_count("#calls-panel .call-card.view-active", |count| count == 1).await;
+    until_speaker_plays(app, BILLING_HZ, "the agent hears billing").await;
+    let billing = app.find("#calls-panel .call-card.view-active").await.attr("id").await.expect("id").expect("an id");
+    (caller, format!("#{billing}"))
+}
+
+#[tokio::test]
+async fn a_consult_transfer_puts_the_caller_through_to_billing_after_the_agent_spoke_to_billing_first() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let (caller, billing) = consulting(&app).await;
+    app.wait_for_text(&format!("{caller} .consult-complete"), |text| text == "Put through to +1 555-555-0177").await;
+    app.screenshot("consult").await;
+
+    app.find(&format!("{caller} .consult-complete")).await.click().await.expect("put through");
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text == "Transferred to +1 555-555-0177").await;
+    app.wait_for_text(&format!("{billing} .call-state"), |text| text == "Transferred to +1 415-555-0123").await;
+    let heard_by_caller = until_leg(&app, "customer", "the caller hears billing", |leg| {
+        leg["is_alive"] == true && hears(leg, BILLING_HZ)
+    })
+    .await;
+    until_leg(&app, "customer", "billing hears the caller", |leg| {
+        leg["is_alive"] == true && leg["number"] == BILLING && hears(leg, CALLER_HZ)
+    })
+    .await;
+    assert_eq!(heard_by_caller["number"], CALLER);
+    app.screenshot("consult-done").await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_consult_cancelled_goes_back_to_the_caller_and_a_merged_one_is_a_three_way_call_each_party_hears() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    let (caller, billing) = consulting(&app).await;
+
+    // Cancel: the agent hangs up on billing and takes the caller back.
+    app.find(&format!("{billing} .hangup")).await.click().await.expect("hang up on billing");
+    app.wait_for_text(&format!("{billing} .call-state"), |text| text.starts_with("Ended")).await;
+    app.find(&format!("{billing} .wrap-up-save")).await.click().await.expect("wrap up the consult");
+    app.find(&format!("{caller} .resume")).await.click().await.expect("resume the caller");
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text == "Active").await;
+    until_speaker_plays(&app, CALLER_HZ, "the agent hears the caller again").await;
+    until_leg(&app, "customer", "the caller hears the agent again", |leg| {
+        leg["number"] == CALLER && leg["is_alive"] == true && hears(leg, MIC_HZ)
+    })
+    .await;
+
+    // Again, merged this time.
+    app.find(&format!("{caller} .hold")).await.click().await.expect("hold the caller");
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text == "On hold").await;
+    app.type_into("#dial-number", BILLING).await;
+    app.find("#dial-call").await.click().await.expect("call billing again");
+    app.wait_for_text(&format!("{caller} .consult-merge"), |text| text == "Merge calls").await;
+    app.find(&format!("{caller} .consult-merge")).await.click().await.expect("merge");
+    app.wait_for_text(&format!("{caller} .call-conference"), |text| text == "Three-way call").await;
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text == "Active").await;
+    let tones = |leg: &Value, wanted: &[f64]| {
+        let heard: Vec<f64> =
+            leg["heard"]["tones_hz"].as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
+        wanted.iter().all(|hz| heard.iter().any(|tone| (tone - hz).abs() < 15.0))
+    };
+    until_leg(&app, "customer", "the caller hears the agent and billing", |leg| {
+        leg["number"] == CALLER && tones(leg, &[MIC_HZ, BILLING_HZ])
+    })
+    .await;
+    until_leg(&app, "customer", "billing hears the agent and the caller", |leg| {
+        leg["number"] == BILLING && leg["is_alive"] == true && tones(leg, &[MIC_HZ, CALLER_HZ])
+    })
+    .await;
+    until_leg(&app, "agent", "the agent hears the caller and billing", |leg| {
+        leg["is_alive"] == true && tones(leg, &[CALLER_HZ, BILLING_HZ])
+    })
+    .await;
+    app.screenshot("three-way").await;
+
+    // The agent leaves; the caller and billing talk on.
+    app.find(&format!("{caller} .hangup")).await.click().await.expect("leave the conference");
+    app.wait_for_text(&format!("{caller} .call-state"), |text| text.starts_with("Ended")).await;
+    until_leg(&app, "customer", "the caller hears billing alone", |leg| {
+        leg["number"] == CALLER && leg["is_alive"] == true && hears(leg, BILLING_HZ) && !tones(leg, &[MIC_HZ])
+    })
+    .await;
+    app.close().await;
+}

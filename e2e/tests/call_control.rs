@@ -204,11 +204,27 @@ fn dominant(samples: &[f32]) -> f64 {
 async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_party_on_its_channel() {
     let app = App::launch().await;
     app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // The caller is told first: the simulator's announcement (587 Hz, 1.5 s).
+    app.open("settings").await;
+    let notice = format!("{}/media/recording-notice.wav", app.simulator_url().await);
+    app.type_into("#settings-recording-announcement", &notice).await;
+    app.find("#save-settings").await.click().await.expect("save");
+    app.wait_for_text("#settings-saved", |text| text == "Saved").await;
+    app.open("dialer").await;
     answered_call(&app).await;
 
     app.find("#calls-panel .record-start").await.click().await.expect("record");
     app.wait_for_text("#calls-panel .call-recording", |text| text == "● REC").await;
     until_leg(&app, "customer", "Telnyx records", |leg| leg["recording"] == "recording").await;
+    until_leg(&app, "customer", "the caller hears the announcement", |leg| {
+        leg["heard"]["tones_hz"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .any(|hz| (hz - 587.0).abs() < 15.0)
+    })
+    .await;
     // The beep both sides hear: the agent's speaker plays it.
     until_speaker_plays(&app, 1_000.0, "the recording beep").await;
     app.screenshot("recording").await;
@@ -242,7 +258,15 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     let beep = 8 * 300;
     assert!((dominant(&caller[..beep]) - 1_000.0).abs() < 15.0, "the recording starts with the beep");
     assert!((dominant(&caller[8 * 600..]) - CALLER_HZ).abs() < 15.0, "channel A is the caller");
-    assert!((dominant(&agent[8 * 600..]) - MIC_HZ).abs() < 15.0, "channel B is the agent");
+    let announcement_level = |from_ms: usize, to_ms: usize| {
+        softphone_voice::analysis::level_at_hz_dbfs(&agent[8 * from_ms..8 * to_ms], 8_000, 587.0)
+    };
+    let (during, after) = (announcement_level(500, 1_400), announcement_level(2_000, 2_800));
+    assert!(
+        during > -30.0 && after < during - 20.0,
+        "the announcement is recorded first: {during:.1} then {after:.1} dBFS"
+    );
+    assert!((dominant(&agent[8 * 2_000..]) - MIC_HZ).abs() < 15.0, "channel B is the agent");
 
     // Wrapped up, then played back from the call log.
     app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");

@@ -52,8 +52,13 @@ async fn act(
             access.api.stop_playback(key, &caller).await?;
             tracing::info!(call_id = %call_id.0, "hold music stopped");
         }
-        CallControlCommand::StartRecording { call_id, leg } => {
+        CallControlCommand::StartRecording { call_id, leg, announcement } => {
             let caller = callers_leg(&access, &leg).await?;
+            // The announcement and the recording start together: it is in the recording too,
+            // which is the proof that the caller was told.
+            if let Some(url) = announcement {
+                access.api.play_announcement(key, &caller, &url).await?;
+            }
             access.api.start_recording(key, &caller).await?;
             tracing::info!(call_id = %call_id.0, "recording");
         }

@@ -59,6 +59,9 @@ pub struct Settings {
     /// Every call is recorded from its answer on (Telnyx records it after a beep both sides
     /// hear); off, only when the agent presses Record.
     pub record_calls: bool,
+    /// What the caller hears before a recording starts ("this call is recorded…"): a WAV or MP3
+    /// Telnyx can fetch; `None` plays only the beep.
+    pub recording_announcement_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             hold_music: true,
             hold_music_url: None,
             record_calls: false,
+            recording_announcement_url: None,
         }
     }
 }
@@ -186,6 +190,11 @@ impl Settings {
         {
             return Err(SettingsError::HoldMusicUrl);
         }
+        if let Some(url) = &self.recording_announcement_url
+            && !is_fetchable_url(url)
+        {
+            return Err(SettingsError::AnnouncementUrl);
+        }
         if let Some(window) = &self.window
             && (window.width < WindowGeometry::MIN_SIDE || window.height < WindowGeometry::MIN_SIDE)
         {
@@ -287,6 +296,11 @@ pub enum SettingsError {
         "The hold music must be the address of a WAV or MP3 file starting with https:// (Telnyx fetches it), without spaces."
     )]
     HoldMusicUrl,
+    /// A recording announcement address Telnyx could not fetch.
+    #[error(
+        "The recording announcement must be the address of a WAV or MP3 file starting with https:// (Telnyx fetches it), without spaces."
+    )]
+    AnnouncementUrl,
 }
 
 #[cfg(test)]

@@ -664,7 +664,7 @@ fn the_agent_records_pauses_for_a_card_number_resumes_and_the_recordings_are_kep
 #[test]
 fn with_automatic_recording_every_call_is_recorded_from_its_answer_and_a_refusal_says_why() {
     let mut machine = CallMachine::new();
-    ok(&mut machine, CallEvent::SetAutoRecord { on: true }, at(0));
+    ok(&mut machine, CallEvent::SetAutoRecord { on: true, announcement: None }, at(0));
     ok(&mut machine, incoming("a"), at(0));
     let leg = TelnyxLeg { call_control_id: "v3:cc-a".into(), call_session_id: "sess-a".into() };
     ok(&mut machine, engine("a", EngineUpdate::Leg { leg }), at(0));

@@ -18,6 +18,7 @@
 //! | `GET /v2/recordings/{id}`                     | one recording |
 //! | `GET /recordings/{id}.wav`                    | its file (no key: Telnyx's download URLs are signed links) |
 //! | `GET /media/hold-music.wav`                   | the simulator's own hold music (no key: a public media URL) |
+//! | `GET /media/recording-notice.wav`             | its "this call is recorded" announcement: 1.5 s of 587 Hz |
 //! | `GET /v2/calls/{id}`                          | 200 `{"data": Call}` (`is_alive`, `call_duration`, ...) or 404 `10005` |
 //! | `GET /v2/connections/{id}/active_calls`       | 200 `{"data": [..], "meta": {"total_items", "cursors", ..}}` |
 //!
@@ -59,6 +60,7 @@ pub fn routes(state: SimState, board: Switchboard) -> Router {
         .route("/v2/calls/{id}/actions/{action}", post(act))
         .route("/v2/connections/{id}/active_calls", get(active_calls))
         .route("/media/hold-music.wav", get(hold_music))
+        .route("/media/recording-notice.wav", get(recording_notice))
         .route("/v2/recordings", get(list_recordings))
         .route("/v2/conferences", get(list_conferences).post(create_conference))
         .route("/v2/conferences/{id}/actions/{action}", post(conference_action))
@@ -252,12 +254,22 @@ async fn act(
 /// The simulator's hold music: a 2 s loop of a 392 Hz tone (G4) whose loudness swells and
 /// fades, as a 16-bit 8 kHz mono WAV.
 async fn hold_music() -> Response {
+    tone_wav(392.0, 2.0, true)
+}
+
+/// The simulator's "this call is recorded" announcement: 1.5 s of 587 Hz (D5), it having no
+/// voice.
+async fn recording_notice() -> Response {
+    tone_wav(587.0, 1.5, false)
+}
+
+fn tone_wav(hz: f32, seconds: f32, swelling: bool) -> Response {
     const RATE: u32 = 8_000;
-    let samples: Vec<i16> = (0..RATE * 2)
+    let samples: Vec<i16> = (0..(RATE as f32 * seconds) as u32)
         .map(|n| {
             let t = n as f32 / RATE as f32;
-            let swell = 0.6 + 0.4 * (std::f32::consts::PI * t).sin().abs();
-            (0.25 * swell * f32::from(i16::MAX) * (std::f32::consts::TAU * 392.0 * t).sin()) as i16
+            let swell = if swelling { 0.6 + 0.4 * (std::f32::consts::PI * t).sin().abs() } else { 1.0 };
+            (0.25 * swell * f32::from(i16::MAX) * (std::f32::consts::TAU * hz * t).sin()) as i16
         })
         .collect();
     let mut wav = std::io::Cursor::new(Vec::new());

@@ -605,6 +605,7 @@ fn settings_survive_a_restart_and_unreadable_values_fall_back_to_defaults() {
         hold_music: false,
         hold_music_url: Some("https://example.com/hold.mp3".into()),
         record_calls: true,
+        recording_announcement_url: Some("https://example.com/recorded.mp3".into()),
     };
     {
         let mut store = db.open();

@@ -91,6 +91,18 @@ impl TelnyxApi {
         self.act(api_key, call_control_id, "playback_start", body).await
     }
 
+    /// `POST /v2/calls/{id}/actions/playback_start` once: the announcement the caller hears
+    /// before a recording starts.
+    pub async fn play_announcement(
+        &self,
+        api_key: &Secret,
+        call_control_id: &str,
+        audio_url: &str,
+    ) -> Result<(), TelnyxError> {
+        let body = json!({ "audio_url": audio_url, "loop": 1, "target_legs": "self" });
+        self.act(api_key, call_control_id, "playback_start", body).await
+    }
+
     /// `POST /v2/calls/{id}/actions/playback_stop` (every playback on the leg).
     pub async fn stop_playback(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
         self.act(api_key, call_control_id, "playback_stop", json!({ "stop": "all" })).await

@@ -97,6 +97,21 @@ pub fn tones_hz(samples: &[f32], rate: u32, max: usize) -> Vec<f32> {
     tones
 }
 
+/// The RMS level of the `hz` component of `samples` (taken at `rate` Hz) alone, in dBFS: a tone
+/// under a louder one is still measured (a full-scale sine is -3 dBFS).
+pub fn level_at_hz_dbfs(samples: &[f32], rate: u32, hz: f32) -> f32 {
+    if samples.len() < 2 {
+        return FLOOR_DBFS;
+    }
+    let n = samples.len();
+    let windowed: Vec<f32> =
+        samples.iter().enumerate().map(|(i, &s)| s * (0.5 - 0.5 * (TAU * i as f32 / (n - 1) as f32).cos())).collect();
+    // The Hann window halves a tone's amplitude on average.
+    let amplitude = 2.0 * goertzel_power(&windowed, rate, hz).max(0.0).sqrt() / (n as f32 * 0.5);
+    let rms = amplitude / std::f32::consts::SQRT_2;
+    if rms <= 0.0 { FLOOR_DBFS } else { (20.0 * rms.log10()).max(FLOOR_DBFS) }
+}
+
 /// Power of the `hz` component of `samples` (Goertzel algorithm).
 fn goertzel_power(samples: &[f32], rate: u32, hz: f32) -> f32 {
     let coefficient = 2.0 * (TAU * hz / rate as f32).cos();
@@ -152,5 +167,15 @@ mod tests {
         assert!((tones[0] - 660.0).abs() < 2.0 && (tones[1] - 880.0).abs() < 2.0, "{tones:?}");
         assert_eq!(tones_hz(&sine(440.0, 0.3, 8_000, 0.5), 8_000, 3).len(), 1);
         assert!(tones_hz(&vec![0.0; 4_000], 8_000, 3).is_empty());
+    }
+
+    #[test]
+    fn the_level_of_one_tone_is_measured_under_a_louder_one() {
+        let quiet = sine(587.0, 0.1, 8_000, 0.5);
+        let loud = sine(880.0, 0.5, 8_000, 0.5);
+        let mixed: Vec<f32> = quiet.iter().zip(&loud).map(|(x, y)| x + y).collect();
+        let at_587 = level_at_hz_dbfs(&mixed, 8_000, 587.0);
+        assert!((at_587 - level_dbfs(&quiet)).abs() < 1.0, "{at_587} vs {}", level_dbfs(&quiet));
+        assert!(level_at_hz_dbfs(&loud, 8_000, 587.0) < -50.0);
     }
 }

@@ -41,7 +41,8 @@ pub fn apply(settings: &Settings, audio: &Audio, calls: &mpsc::UnboundedSender<C
     // A stopped call loop means the app is closing.
     let _ = calls.send(CallEvent::SetDoNotDisturb { on: settings.do_not_disturb });
     let _ = calls.send(CallEvent::SetHoldMusic { on: settings.hold_music, url: settings.hold_music_url.clone() });
-    let _ = calls.send(CallEvent::SetAutoRecord { on: settings.record_calls });
+    let announcement = settings.recording_announcement_url.clone();
+    let _ = calls.send(CallEvent::SetAutoRecord { on: settings.record_calls, announcement });
 }
 
 /// The microphones and speakers there are, for the Settings page.

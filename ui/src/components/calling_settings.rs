@@ -133,6 +133,17 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
     let on_keep_in_tray = tick(|settings, on| settings.keep_running_in_tray = on);
     let on_hold_music = tick(|settings, on| settings.hold_music = on);
     let on_record_calls = tick(|settings, on| settings.record_calls = on);
+    let on_announcement_url = {
+        let (draft, saved) = (draft.clone(), saved.clone());
+        Callback::from(move |event: InputEvent| {
+            if let Some(mut next) = (*draft).clone() {
+                let typed = event.target_unchecked_into::<web_sys::HtmlInputElement>().value();
+                next.recording_announcement_url = Some(typed.trim().to_owned()).filter(|url| !url.is_empty());
+                draft.set(Some(next));
+                saved.set(false);
+            }
+        })
+    };
     let on_hold_music_url = {
         let (draft, saved) = (draft.clone(), saved.clone());
         Callback::from(move |event: InputEvent| {
@@ -277,6 +288,11 @@ pub fn calling_settings(props: &CallingSettingsProps) -> Html {
                 placeholder="https://example.com/hold-music.mp3" value={current.hold_music_url.clone().unwrap_or_default()}
                 oninput={on_hold_music_url} spellcheck="false" />
             <p class="muted hint">{ "A WAV or MP3 file Telnyx can fetch; Telnyx plays it to the caller while you hold (Call Control). Empty: the account's default music (demo mode has one; a Telnyx account plays none)." }</p>
+            <label for="settings-recording-announcement">{ "Before a recording" }</label>
+            <input id="settings-recording-announcement" type="url"
+                placeholder="https://example.com/this-call-is-recorded.mp3" value={current.recording_announcement_url.clone().unwrap_or_default()}
+                oninput={on_announcement_url} spellcheck="false" />
+            <p class="muted hint">{ "The caller hears this (\"this call may be recorded\") as the recording starts; it is in the recording too. Empty: the beep only." }</p>
             <span class="setting-name">{ "This computer" }</span>
             <div class="ticks">
                 <label class="inline"><input id="settings-start-at-login" type="checkbox"

@@ -92,12 +92,12 @@ struct Dialed {
 }
 
 impl Call {
-    /// Asks Telnyx to record the call.
-    fn start_recording(&mut self) -> Result<Effect, Rejection> {
+    /// Asks Telnyx to record the call, after `announcement` if any.
+    fn start_recording(&mut self, announcement: Option<String>) -> Result<Effect, Rejection> {
         let leg = self.leg.clone().ok_or(Rejection::NoCallControl)?;
         self.recording = RecordingView::Recording;
         self.recorded = true;
-        Ok(Effect::CallControl(CallControlCommand::StartRecording { call_id: self.id.clone(), leg }))
+        Ok(Effect::CallControl(CallControlCommand::StartRecording { call_id: self.id.clone(), leg, announcement }))
     }
 
     /// Handed on to `to` as one side of a consult transfer with `partner`.
@@ -202,6 +202,8 @@ pub struct CallMachine {
     hold_music: Option<Option<String>>,
     /// Every call is recorded from its answer on.
     auto_record: bool,
+    /// What the caller hears before a recording starts.
+    recording_announcement: Option<String>,
 }
 
 impl CallMachine {
@@ -417,12 +419,13 @@ impl CallMachine {
                 Ok(())
             }
             CallEvent::Record { call_id } => {
+                let announcement = self.recording_announcement.clone();
                 let call = self.call_mut(&call_id)?;
                 if !matches!(call.phase, Phase::Connected(Hold::Off | Hold::On)) {
                     return Err(Rejection::NotNow { view: call.view(), action: "recorded" });
                 }
                 if call.recording == RecordingView::Off {
-                    let start = call.start_recording()?;
+                    let start = call.start_recording(announcement)?;
                     effects.push(start);
                 }
                 Ok(())
@@ -458,8 +461,9 @@ impl CallMachine {
                 effects.push(Effect::CallControl(CallControlCommand::StopRecording { call_id, leg }));
                 Ok(())
             }
-            CallEvent::SetAutoRecord { on } => {
+            CallEvent::SetAutoRecord { on, announcement } => {
                 self.auto_record = on;
+                self.recording_announcement = announcement;
                 Ok(())
             }
             CallEvent::CompleteTransfer { call_id, consult } => {
@@ -700,13 +704,13 @@ impl CallMachine {
                 Ok(())
             }
             EngineUpdate::Leg { leg } => {
-                let auto_record = self.auto_record;
+                let (auto_record, announcement) = (self.auto_record, self.recording_announcement.clone());
                 let call = self.call_mut(&call_id)?;
                 if call.phase != Phase::Ended {
                     call.leg = Some(leg);
                     // Named only once answered: recorded from now on.
                     if auto_record && call.answered_at.is_some() && !call.recorded {
-                        effects.push(call.start_recording()?);
+                        effects.push(call.start_recording(announcement)?);
                     }
                 }
                 Ok(())
@@ -779,13 +783,13 @@ impl CallMachine {
             (SdkState::Early, _) => {}
             (SdkState::Active, Phase::Dialing | Phase::EarlyMedia | Phase::Answering | Phase::Ringing) => {
                 self.yield_foreground_to(&call_id, now, effects);
-                let auto_record = self.auto_record;
+                let (auto_record, announcement) = (self.auto_record, self.recording_announcement.clone());
                 let call = self.call_mut(&call_id)?;
                 call.phase = Phase::Connected(Hold::Off);
                 call.deadline = None;
                 call.answered_at = Some(now);
                 if auto_record && call.leg.is_some() && !call.recorded {
-                    effects.push(call.start_recording()?);
+                    effects.push(call.start_recording(announcement)?);
                 }
                 effects.push(Effect::LogAnswered { call_id, at: now });
             }

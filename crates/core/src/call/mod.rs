@@ -265,9 +265,12 @@ pub enum CallEvent {
     StopRecording {
         call_id: CallId,
     },
-    /// Every call is recorded from its answer on (`on`), or only when the agent asks.
+    /// Every call is recorded from its answer on (`on`), or only when the agent asks; the
+    /// caller first hears `announcement` (an audio address), if any.
     SetAutoRecord {
         on: bool,
+        #[serde(default)]
+        announcement: Option<String>,
     },
     /// Consult transfer, completed: the caller of `call_id` (on hold) and the colleague on
     /// `consult` (connected) are put through to each other; the agent drops out of both.
@@ -506,8 +509,9 @@ pub enum CallControlCommand {
     StartHoldMusic { call_id: CallId, leg: TelnyxLeg, url: Option<String> },
     /// Stop what plays to the caller.
     StopHoldMusic { call_id: CallId, leg: TelnyxLeg },
-    /// Record the call (caller on channel A, agent on B) after a beep.
-    StartRecording { call_id: CallId, leg: TelnyxLeg },
+    /// Record the call (caller on channel A, agent on B) after a beep; the caller hears
+    /// `announcement` (an audio address) first, if any.
+    StartRecording { call_id: CallId, leg: TelnyxLeg, announcement: Option<String> },
     /// Pause (`true`) or resume the recording.
     PauseRecording { call_id: CallId, leg: TelnyxLeg, paused: bool },
     /// Stop the recording (Telnyx saves it).

@@ -599,3 +599,76 @@ async fn a_blind_transfer_acts_on_the_leg_the_sdk_names_and_the_machine_ends_the
     }
     harness.assert_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consult_merged_through_the_sdk_is_a_three_way_call_and_each_far_party_hears_the_other() {
+    const BILLING: &str = "+15555550177";
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let board = harness.sim.running.switchboard();
+    board.script_number(BILLING, softphone_sim::signaling::Behaviour::Tone);
+    board.script_tone(BILLING, 660.0);
+    let started = harness
+        .sim
+        .control("/control/calls/inbound", json!({ "from": "+15551234567", "playback": { "kind": "tone", "hz": 523 } }))
+        .await;
+    let caller = started["call_id"].as_str().expect("call id").to_owned();
+    harness.wait_for_view(&caller, "ringing").await;
+    harness.agent(on_call("answer", &caller)).await;
+    harness.wait_for_view(&caller, "active").await;
+    harness.agent(on_call("hold", &caller)).await;
+    harness.wait_for_view(&caller, "held").await;
+    // The consult call: the SDK learns its leg from `ringing` (`telnyxIDs`).
+    let colleague = "5b2e8c14-7a90-4f3d-b6e1-2c9d0a4f8e73";
+    harness.agent(dial(colleague, BILLING)).await;
+    let active = harness.wait_for_view(colleague, "active").await;
+    assert_eq!(active["control"]["available"], true, "the SDK named the consult leg: {active}");
+
+    harness.agent(json!({ "kind": "merge", "call_id": caller, "consult": colleague })).await;
+    harness.wait_for_view(&caller, "merging").await;
+    let asked = harness.wait_for("the conference command", |record| record["type"] == "call_control").await;
+    let leg: softphone_core::call::TelnyxLeg =
+        serde_json::from_value(asked["command"]["leg"].clone()).expect("the caller's call's leg");
+    let consult_leg: softphone_core::call::TelnyxLeg =
+        serde_json::from_value(asked["command"]["consult_leg"].clone()).expect("the consult leg");
+    // What the shell's adapter does.
+    let api = softphone_telnyx::TelnyxApi::new(softphone_telnyx::TelnyxConfig {
+        base_url: harness.sim.running.base_url(),
+        ..softphone_telnyx::TelnyxConfig::default()
+    })
+    .expect("client");
+    let key = softphone_core::secret::Secret::new(softphone_sim::DEFAULT_API_KEY);
+    let caller_far = api.other_leg(&key, "conformance", &leg).await.expect("calls").expect("the caller's leg");
+    let billing_far = api.other_leg(&key, "conformance", &consult_leg).await.expect("calls").expect("billing's leg");
+    let conference = api.create_conference(&key, &caller_far, &format!("softphone-{caller}")).await.expect("created");
+    api.join_conference(&key, &conference, &leg.call_control_id).await.expect("the agent joins");
+    api.join_conference(&key, &conference, &billing_far).await.expect("billing joins");
+    harness.agent(json!({ "kind": "merged", "call_id": caller, "consult": colleague })).await;
+
+    harness
+        .wait_for("the agent back, in the conference", |record| {
+            record["type"] == "snapshot"
+                && call_in(record, &caller)
+                    .is_some_and(|call| call["view"] == "active" && call["control"]["conference"] == true)
+        })
+        .await;
+    harness.wait_for_view(colleague, "ended").await;
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let legs = legs_of(&harness.sim, &leg.call_session_id).await;
+        let billing = legs_of(&harness.sim, &consult_leg.call_session_id).await;
+        let role =
+            |legs: &[Value], name: &str| legs.iter().find(|leg| leg["role"] == name).cloned().unwrap_or_default();
+        let (caller_hears, billing_hears) = (role(&legs, "customer"), role(&billing, "customer"));
+        let tones = |leg: &Value| -> Vec<f64> {
+            leg["heard"]["tones_hz"].as_array().into_iter().flatten().filter_map(Value::as_f64).collect()
+        };
+        let has = |leg: &Value, hz: f64| tones(leg).iter().any(|tone| (tone - hz).abs() < 15.0);
+        // The browser's fake microphone beeps; the far parties hear each other (and it).
+        if has(&caller_hears, 660.0) && has(&billing_hears, 523.0) && role(&legs, "agent")["room"].is_string() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the three-way call never formed: {legs:#?} {billing:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    harness.assert_clean().await;
+}

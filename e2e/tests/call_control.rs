@@ -382,6 +382,39 @@ async fn a_consult_cancelled_goes_back_to_the_caller_and_a_merged_one_is_a_three
     .await;
     app.screenshot("three-way").await;
 
+    // Billing on hold: the caller hears only the agent; billing back, then the caller muted:
+    // billing hears only the agent.
+    app.find(&format!("{caller} .participant.colleague .participant-hold")).await.click().await.expect("hold billing");
+    app.wait_for_text(&format!("{caller} .participant.colleague .participant-state"), |text| text == "on hold").await;
+    until_leg(&app, "customer", "the caller no longer hears billing", |leg| {
+        leg["number"] == CALLER && tones(leg, &[MIC_HZ]) && !tones(leg, &[BILLING_HZ])
+    })
+    .await;
+    app.find(&format!("{caller} .participant.colleague .participant-hold"))
+        .await
+        .click()
+        .await
+        .expect("take billing back");
+    app.find(&format!("{caller} .participant.caller .participant-mute")).await.click().await.expect("mute the caller");
+    app.wait_for_text(&format!("{caller} .participant.caller .participant-state"), |text| text == "muted").await;
+    until_leg(&app, "customer", "billing hears the agent but not the muted caller", |leg| {
+        leg["number"] == BILLING && tones(leg, &[MIC_HZ]) && !tones(leg, &[CALLER_HZ])
+    })
+    .await;
+    until_speaker_plays(&app, BILLING_HZ, "the agent hears billing, not the muted caller").await;
+    // The card's meter reads the same every 250 ms.
+    let deadline = Instant::now() + UI_TIMEOUT;
+    while app.find("#meter-output").await.attr("data-hz").await.ok().flatten().as_deref() != Some("660") {
+        assert!(Instant::now() < deadline, "the card's meter never showed 660 Hz");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.screenshot("three-way-controls").await;
+    app.find(&format!("{caller} .participant.caller .participant-mute"))
+        .await
+        .click()
+        .await
+        .expect("unmute the caller");
+
     // The agent leaves; the caller and billing talk on.
     app.find(&format!("{caller} .hangup")).await.click().await.expect("leave the conference");
     app.wait_for_text(&format!("{caller} .call-state"), |text| text.starts_with("Ended")).await;

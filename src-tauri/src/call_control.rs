@@ -8,7 +8,7 @@
 //! leg is the other live leg of the agent's call session among the connection's active calls
 //! (`softphone_telnyx::TelnyxApi::other_leg`).
 
-use softphone_core::call::{CallControlCommand, CallEvent, TRANSFER_RING_SECS, TelnyxLeg};
+use softphone_core::call::{CallControlCommand, CallEvent, ParticipantChange, TRANSFER_RING_SECS, TelnyxLeg};
 use softphone_core::ipc::{ErrorCode, IpcError};
 use softphone_telnyx::{CallControlAccess, SavedRecording};
 
@@ -87,7 +87,18 @@ async fn act(
             access.api.join_conference(key, &conference, &leg.call_control_id).await?;
             access.api.join_conference(key, &conference, &colleague).await?;
             tracing::info!(call_id = %call_id.0, "conference of the caller, the colleague and the agent");
-            return Ok(Some(CallEvent::Merged { call_id, consult }));
+            return Ok(Some(CallEvent::Merged { call_id, consult, conference_id: conference }));
+        }
+        CallControlCommand::Participant { call_id, conference_id, party_leg, change } => {
+            let party = callers_leg(&access, &party_leg).await?;
+            let action = match change {
+                ParticipantChange::Mute => "mute",
+                ParticipantChange::Unmute => "unmute",
+                ParticipantChange::Hold => "hold",
+                ParticipantChange::Unhold => "unhold",
+            };
+            access.api.conference_participants(key, &conference_id, action, &[party.as_str()]).await?;
+            tracing::info!(call_id = %call_id.0, action, "conference participant");
         }
     }
     Ok(None)

@@ -103,6 +103,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::calls::send_call_digits,
             commands::calls::transfer_call,
             commands::calls::complete_consult,
+            commands::calls::set_call_participant,
             commands::recordings::record_call,
             commands::recordings::pause_call_recording,
             commands::recordings::stop_call_recording,

@@ -266,6 +266,23 @@ pub async fn complete_consult(call_id: &CallId, consult: &CallId, merge: bool) -
     invoke(command::COMPLETE_CONSULT, &ConsultArgs { call_id, consult, merge }).await
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParticipantArgs<'a> {
+    call_id: &'a CallId,
+    who: softphone_core::call::Participant,
+    change: softphone_core::call::ParticipantChange,
+}
+
+/// Mutes, unmutes, holds or takes off hold a party of the three-way call.
+pub async fn set_call_participant(
+    call_id: &CallId,
+    who: softphone_core::call::Participant,
+    change: softphone_core::call::ParticipantChange,
+) -> Result<(), IpcError> {
+    invoke(command::SET_CALL_PARTICIPANT, &ParticipantArgs { call_id, who, change }).await
+}
+
 /// Starts recording a connected call.
 pub async fn record_call(call_id: &CallId) -> Result<(), IpcError> {
     invoke(command::RECORD_CALL, &CallArgs { call_id }).await

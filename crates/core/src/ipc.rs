@@ -27,6 +27,7 @@ pub mod command {
     pub const SEND_CALL_DIGITS: &str = "send_call_digits";
     pub const TRANSFER_CALL: &str = "transfer_call";
     pub const COMPLETE_CONSULT: &str = "complete_consult";
+    pub const SET_CALL_PARTICIPANT: &str = "set_call_participant";
     pub const RECORD_CALL: &str = "record_call";
     pub const PAUSE_CALL_RECORDING: &str = "pause_call_recording";
     pub const STOP_CALL_RECORDING: &str = "stop_call_recording";

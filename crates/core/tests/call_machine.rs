@@ -2,8 +2,8 @@
 
 use softphone_core::call::{
     CallControlAction, CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, Effect,
-    EngineCommand, EngineUpdate, HangupCause, Party, RecordingView, Rejection, RingerMode, SdkState, TelnyxLeg,
-    UnixMillis, deadline,
+    EngineCommand, EngineUpdate, HangupCause, Participant, ParticipantChange, Party, RecordingView, Rejection,
+    RingerMode, SdkState, TelnyxLeg, UnixMillis, deadline,
 };
 use softphone_core::call_log::LoggedCallState;
 use softphone_core::lead::LeadId;
@@ -752,7 +752,11 @@ fn a_merged_consult_becomes_a_conference_the_agent_talks_in_after_the_colleague_
     let asked = ok(&mut machine, CallEvent::Merge { call_id: id("a"), consult: id("b") }, at(6));
     assert!(matches!(&control(&asked)[..], [CallControlCommand::Conference { .. }]), "{asked:?}");
     assert_eq!(view_of(&machine, "a").0, CallView::Merging);
-    let merged = ok(&mut machine, CallEvent::Merged { call_id: id("a"), consult: id("b") }, at(7));
+    let merged = ok(
+        &mut machine,
+        CallEvent::Merged { call_id: id("a"), consult: id("b"), conference_id: "conf-1".into() },
+        at(7),
+    );
     let commands = engine_commands(&merged);
     let hangup = commands.iter().position(|c| *c == EngineCommand::Hangup { call_id: id("b") });
     let unhold = commands.iter().position(|c| *c == EngineCommand::Unhold { call_id: id("a") });
@@ -760,4 +764,25 @@ fn a_merged_consult_becomes_a_conference_the_agent_talks_in_after_the_colleague_
     ok(&mut machine, sdk("a", "active"), at(7));
     let call = machine.snapshot().calls.into_iter().find(|c| c.call_id == id("a")).expect("listed");
     assert!(call.view == CallView::Active && call.control.conference, "{call:?}");
+    let numbers: Vec<&str> = call.control.participants.iter().map(|p| p.number.as_str()).collect();
+    assert_eq!(numbers, ["+15551234567", "+14155550100"], "the caller, then the colleague");
+
+    // The agent puts the colleague on hold and mutes the caller; each once.
+    let change = |who, change| CallEvent::SetParticipant { call_id: id("a"), who, change };
+    let held = ok(&mut machine, change(Participant::Colleague, ParticipantChange::Hold), at(8));
+    assert!(
+        matches!(&control(&held)[..], [CallControlCommand::Participant { conference_id, party_leg, change: ParticipantChange::Hold, .. }]
+            if conference_id == "conf-1" && party_leg.call_control_id == "v3:cc-b"),
+        "{held:?}"
+    );
+    assert!(control(&ok(&mut machine, change(Participant::Colleague, ParticipantChange::Hold), at(8))).is_empty());
+    ok(&mut machine, change(Participant::Caller, ParticipantChange::Mute), at(9));
+    let call = machine.snapshot().calls.into_iter().find(|c| c.call_id == id("a")).expect("listed");
+    let states: Vec<(bool, bool)> = call.control.participants.iter().map(|p| (p.muted, p.held)).collect();
+    assert_eq!(states, [(true, false), (false, true)]);
+    let plain = connected_with_a_leg();
+    assert!(
+        plain.clone().handle(change(Participant::Caller, ParticipantChange::Mute), at(9)).is_err(),
+        "not a three-way call"
+    );
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use softphone_core::call::{
     CallControlAction, CallControlCommand, CallEvent, CallId, CallMachine, CallOutcome, CallView, CallsSnapshot,
-    Effect, EngineUpdate, HangupCause, Party, RingerMode, SdkState, TelnyxLeg, UnixMillis,
+    Effect, EngineUpdate, HangupCause, Participant, ParticipantChange, Party, RingerMode, SdkState, TelnyxLeg,
+    UnixMillis,
 };
 
 const CALL_IDS: [&str; 3] = ["a", "b", "c"];
@@ -112,7 +113,16 @@ fn event() -> impl Strategy<Value = CallEvent> {
         any::<bool>().prop_map(|on| CallEvent::SetHoldMusic { on, url: None }),
         (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::CompleteTransfer { call_id, consult }),
         (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::Merge { call_id, consult }),
-        (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::Merged { call_id, consult }),
+        (call_id(), any::<bool>(), any::<bool>()).prop_map(|(call_id, caller, hold)| CallEvent::SetParticipant {
+            call_id,
+            who: if caller { Participant::Caller } else { Participant::Colleague },
+            change: if hold { ParticipantChange::Hold } else { ParticipantChange::Mute },
+        }),
+        (call_id(), call_id()).prop_map(|(call_id, consult)| CallEvent::Merged {
+            call_id,
+            consult,
+            conference_id: "conf".into()
+        }),
     ]
 }
 

@@ -236,6 +236,30 @@ impl TelnyxApi {
         }
     }
 
+    /// `POST /v2/conferences/{id}/actions/{mute, unmute, hold, unhold}` of the legs named.
+    pub async fn conference_participants(
+        &self,
+        api_key: &Secret,
+        conference_id: &str,
+        action: &'static str,
+        call_control_ids: &[&str],
+    ) -> Result<(), TelnyxError> {
+        if !matches!(action, "mute" | "unmute" | "hold" | "unhold") {
+            return Err(TelnyxError::InvalidArgument {
+                reason: "A conference participant is muted, unmuted, held or unheld.",
+            });
+        }
+        let url = self.url(&["v2", "conferences", conference_id, "actions", action]);
+        let body = json!({ "call_control_ids": call_control_ids });
+        match self.send(api_key, Method::POST, url, Some(&body), None, "conference").await {
+            Ok(_) => Ok(()),
+            Err(TelnyxError::Rejected { detail, .. }) => {
+                Err(TelnyxError::ActionRefused { action: "conference", detail })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// `POST /v2/calls/{id}/actions/hangup`.
     pub async fn hang_up_leg(&self, api_key: &Secret, call_control_id: &str) -> Result<(), TelnyxError> {
         self.act(api_key, call_control_id, "hangup", json!({})).await

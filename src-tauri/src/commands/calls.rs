@@ -1,7 +1,7 @@
 //! Commands about calls: each asks the call loop (and returns its refusal); the snapshot, the
 //! diagnostics and the audio meter.
 
-use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate};
+use softphone_core::call::{CallEvent, CallId, CallsSnapshot, EngineUpdate, Participant, ParticipantChange};
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{AudioMeter, Diagnostics, ErrorCode, IpcError};
 use softphone_core::lead::LeadId;
@@ -101,6 +101,18 @@ pub async fn complete_consult(
     let event =
         if merge { CallEvent::Merge { call_id, consult } } else { CallEvent::CompleteTransfer { call_id, consult } };
     calls.ask(event).await
+}
+
+/// Mutes, unmutes, holds or takes off hold a party of the agent's three-way call.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn set_call_participant(
+    calls: State<'_, CallLoop>,
+    call_id: CallId,
+    who: Participant,
+    change: ParticipantChange,
+) -> Result<(), IpcError> {
+    calls.ask(CallEvent::SetParticipant { call_id, who, change }).await
 }
 
 #[tauri::command]

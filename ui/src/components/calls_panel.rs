@@ -5,6 +5,7 @@ use softphone_core::ipc::{AudioMeter, IpcError};
 use yew::prelude::*;
 
 use super::recording::{RecordingButtons, recording_badge};
+use super::three_way::ThreeWay;
 use super::transfer::Transfer;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
@@ -186,6 +187,10 @@ fn call_card(props: &CallCardProps) -> Html {
                     { button("hangup danger", "Hang up", act(&error, { let id = id.clone(); move || { let id = id.clone(); async move { backend::hang_up_call(&id).await } } })) }
                 }
             </div>
+            if !call.control.participants.is_empty() && !ended {
+                <ThreeWay call_id={id.clone()} participants={call.control.participants.clone()}
+                    on_error={{ let error = error.clone(); Callback::from(move |failure| error.set(failure)) }} />
+            }
             if let Some(notice) = &call.control.notice {
                 <p class="call-notice" role="status">{ notice.clone() }</p>
             }

@@ -14,6 +14,7 @@ mod section_page;
 mod settings;
 mod sidebar;
 mod status_bar;
+mod three_way;
 mod transfer;
 mod updates;
 

@@ -3,8 +3,9 @@ use std::collections::BTreeSet;
 
 use super::{
     CallControlAction, CallControlCommand, CallControlView, CallEnd, CallEvent, CallId, CallOutcome, CallSnapshot,
-    CallView, CallsSnapshot, Direction, Effect, EngineCommand, EngineUpdate, HangupCause, Party, RecordingView,
-    Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis, deadline,
+    CallView, CallsSnapshot, Direction, Effect, EngineCommand, EngineUpdate, HangupCause, Participant,
+    ParticipantChange, ParticipantView, Party, RecordingView, Rejection, RingerMode, SdkState, TelnyxLeg, UnixMillis,
+    deadline,
 };
 
 /// Ended calls kept for the agent's wrap-up until dismissed; beyond this the oldest go, so the
@@ -81,6 +82,19 @@ struct Call {
     consult_partner: Option<CallId>,
     /// The agent talks in a conference with the caller and a colleague.
     in_conference: bool,
+    /// The conference, once merged: its id, the consult call's leg and number, and each
+    /// party's state (caller, colleague).
+    conference: Option<Conference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Conference {
+    id: String,
+    consult_leg: TelnyxLeg,
+    colleague_number: String,
+    /// (muted, held) of the caller and of the colleague.
+    caller: (bool, bool),
+    colleague: (bool, bool),
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -184,6 +198,22 @@ impl Call {
                 recording: self.recording,
                 kept_recording_ms: self.kept_recording_ms,
                 conference: self.in_conference,
+                participants: self.conference.as_ref().map_or_else(Vec::new, |conference| {
+                    vec![
+                        ParticipantView {
+                            who: Participant::Caller,
+                            number: self.remote.number.clone(),
+                            muted: conference.caller.0,
+                            held: conference.caller.1,
+                        },
+                        ParticipantView {
+                            who: Participant::Colleague,
+                            number: conference.colleague_number.clone(),
+                            muted: conference.colleague.0,
+                            held: conference.colleague.1,
+                        },
+                    ]
+                }),
             },
         }
     }
@@ -497,10 +527,12 @@ impl CallMachine {
                 }));
                 Ok(())
             }
-            CallEvent::Merged { call_id, consult } => {
+            CallEvent::Merged { call_id, consult, conference_id } => {
                 if self.call(&call_id)?.phase != Phase::Merging {
                     return Ok(());
                 }
+                let colleague =
+                    self.call(&consult).ok().and_then(|call| Some((call.leg.clone()?, call.remote.number.clone())));
                 // The colleague is in the conference: the agent's own leg to them goes first, so
                 // only one call has the microphone when the agent comes off hold.
                 if self.call(&consult).is_ok_and(|call| call.phase != Phase::Ended) {
@@ -511,7 +543,45 @@ impl CallMachine {
                 caller.deadline = Some(now.plus_secs(deadline::HOLD_CHANGE_SECS));
                 caller.consult_partner = None;
                 caller.in_conference = true;
+                caller.conference = colleague.map(|(consult_leg, colleague_number)| Conference {
+                    id: conference_id,
+                    consult_leg,
+                    colleague_number,
+                    caller: (false, false),
+                    colleague: (false, false),
+                });
                 effects.push(Effect::Engine(EngineCommand::Unhold { call_id }));
+                Ok(())
+            }
+            CallEvent::SetParticipant { call_id, who, change } => {
+                let call = self.call_mut(&call_id)?;
+                let (Some(conference), Some(leg)) = (call.conference.as_mut(), call.leg.clone()) else {
+                    return Err(Rejection::NotNow { view: call.view(), action: "changed as a three-way call" });
+                };
+                if call.phase == Phase::Ended {
+                    return Err(Rejection::NotNow { view: CallView::Ended, action: "changed as a three-way call" });
+                }
+                let (state, party_leg) = match who {
+                    Participant::Caller => (&mut conference.caller, leg),
+                    Participant::Colleague => (&mut conference.colleague, conference.consult_leg.clone()),
+                };
+                let wanted = match change {
+                    ParticipantChange::Mute => (true, state.1),
+                    ParticipantChange::Unmute => (false, state.1),
+                    ParticipantChange::Hold => (state.0, true),
+                    ParticipantChange::Unhold => (state.0, false),
+                };
+                if *state == wanted {
+                    return Ok(());
+                }
+                *state = wanted;
+                let conference_id = conference.id.clone();
+                effects.push(Effect::CallControl(CallControlCommand::Participant {
+                    call_id,
+                    conference_id,
+                    party_leg,
+                    change,
+                }));
                 Ok(())
             }
             CallEvent::RecordingsKept { call_id, duration_ms } => {
@@ -566,6 +636,7 @@ impl CallMachine {
             kept_recording_ms: None,
             consult_partner: None,
             in_conference: false,
+            conference: None,
         });
         Ok(())
     }
@@ -669,6 +740,7 @@ impl CallMachine {
                     kept_recording_ms: None,
                     consult_partner: None,
                     in_conference: false,
+                    conference: None,
                 });
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.

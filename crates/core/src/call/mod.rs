@@ -289,6 +289,15 @@ pub enum CallEvent {
     Merged {
         call_id: CallId,
         consult: CallId,
+        /// Telnyx's id of the conference.
+        #[serde(default)]
+        conference_id: String,
+    },
+    /// The agent mutes, unmutes, holds or takes off hold one party of the three-way call.
+    SetParticipant {
+        call_id: CallId,
+        who: Participant,
+        change: ParticipantChange,
     },
     /// The call's recordings were downloaded and kept with the call log.
     RecordingsKept {
@@ -425,12 +434,44 @@ pub struct CallControlView {
     /// The agent talks in a conference with the caller and a colleague.
     #[serde(default)]
     pub conference: bool,
+    /// The conference's other parties.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<ParticipantView>,
     /// Whether the call is being recorded.
     #[serde(default)]
     pub recording: RecordingView,
     /// The recordings kept in the call log once the call ended: how long they last together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_recording_ms: Option<u64>,
+}
+
+/// A party of the agent's three-way call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Participant {
+    /// Who called (or was called) first.
+    Caller,
+    /// Who the agent consulted.
+    Colleague,
+}
+
+/// What the agent does to a party of the three-way call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantChange {
+    Mute,
+    Unmute,
+    Hold,
+    Unhold,
+}
+
+/// A party of the three-way call as the card shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantView {
+    pub who: Participant,
+    pub number: String,
+    pub muted: bool,
+    pub held: bool,
 }
 
 /// A call's recording, as the agent sees it.
@@ -524,6 +565,9 @@ pub enum CallControlCommand {
     /// A conference of the caller of `leg`'s call, the agent (`leg` itself) and the far party of
     /// `consult_leg`'s call; then [`CallEvent::Merged`].
     Conference { call_id: CallId, leg: TelnyxLeg, consult: CallId, consult_leg: TelnyxLeg },
+    /// Mute, unmute, hold or unhold the party of the conference whose call `party_leg` names
+    /// (the far party of that call).
+    Participant { call_id: CallId, conference_id: String, party_leg: TelnyxLeg, change: ParticipantChange },
 }
 
 /// Which Call Control action a refusal is about.
@@ -540,6 +584,7 @@ pub enum CallControlAction {
     KeepRecordings,
     Bridge,
     Conference,
+    Participant,
 }
 
 impl CallControlCommand {
@@ -554,7 +599,8 @@ impl CallControlCommand {
             | CallControlCommand::StopRecording { call_id, .. }
             | CallControlCommand::KeepRecordings { call_id, .. }
             | CallControlCommand::Bridge { call_id, .. }
-            | CallControlCommand::Conference { call_id, .. } => call_id,
+            | CallControlCommand::Conference { call_id, .. }
+            | CallControlCommand::Participant { call_id, .. } => call_id,
         }
     }
 
@@ -571,6 +617,7 @@ impl CallControlCommand {
             CallControlCommand::KeepRecordings { .. } => CallControlAction::KeepRecordings,
             CallControlCommand::Bridge { .. } => CallControlAction::Bridge,
             CallControlCommand::Conference { .. } => CallControlAction::Conference,
+            CallControlCommand::Participant { .. } => CallControlAction::Participant,
         }
     }
 }

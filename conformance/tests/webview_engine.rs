@@ -672,3 +672,95 @@ async fn a_consult_merged_through_the_sdk_is_a_three_way_call_and_each_far_party
     }
     harness.assert_clean().await;
 }
+
+/// Carries out a Call Control command the harness logged, as the shell's adapter does.
+async fn carry_out_logged(harness: &Harness, kind: &str) -> Value {
+    let command = harness
+        .wait_for(&format!("the {kind} command"), |record| {
+            record["type"] == "call_control" && record["command"]["kind"] == kind
+        })
+        .await["command"]
+        .clone();
+    let leg: softphone_core::call::TelnyxLeg = serde_json::from_value(command["leg"].clone()).expect("a leg");
+    let api = softphone_telnyx::TelnyxApi::new(softphone_telnyx::TelnyxConfig {
+        base_url: harness.sim.running.base_url(),
+        ..softphone_telnyx::TelnyxConfig::default()
+    })
+    .expect("client");
+    let key = softphone_core::secret::Secret::new(softphone_sim::DEFAULT_API_KEY);
+    let caller = api.other_leg(&key, "conformance", &leg).await.expect("calls").expect("the caller's leg");
+    match kind {
+        "start_hold_music" => {
+            let url = command["url"].as_str().expect("the music's address");
+            api.start_hold_music(&key, &caller, url).await.expect("music");
+        }
+        "stop_hold_music" => api.stop_playback(&key, &caller).await.expect("stopped"),
+        "start_recording" => api.start_recording(&key, &caller).await.expect("recording"),
+        "stop_recording" => api.stop_recording(&key, &caller).await.expect("saved"),
+        other => panic!("not carried out here: {other}"),
+    }
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_music_and_a_recording_act_on_the_caller_of_an_sdk_call() {
+    let harness = Harness::start(SimulatorConfig::default()).await;
+    let music = format!("{}/media/hold-music.wav", harness.sim.running.base_url());
+    harness.agent(json!({ "kind": "set_hold_music", "on": true, "url": music })).await;
+    let started = harness
+        .sim
+        .control("/control/calls/inbound", json!({ "from": "+15551234567", "playback": { "kind": "tone", "hz": 523 } }))
+        .await;
+    let id = started["call_id"].as_str().expect("call id").to_owned();
+    harness.wait_for_view(&id, "ringing").await;
+    harness.agent(on_call("answer", &id)).await;
+    harness.wait_for_view(&id, "active").await;
+    let session = format!("sess-{id}");
+    let caller_hears = |hz: f64| {
+        let sim = Arc::clone(&harness.sim);
+        let session = session.clone();
+        async move {
+            let deadline = Instant::now() + TIMEOUT;
+            loop {
+                let legs = legs_of(&sim, &session).await;
+                if legs.iter().any(|leg| leg["role"] == "customer" && leg_hears(leg, hz)) {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "the caller never heard {hz} Hz: {legs:#?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // Held through the SDK: the machine asks for the music; the caller hears it.
+    harness.agent(on_call("hold", &id)).await;
+    harness.wait_for_view(&id, "held").await;
+    carry_out_logged(&harness, "start_hold_music").await;
+    caller_hears(392.0).await;
+    harness.agent(on_call("resume", &id)).await;
+    carry_out_logged(&harness, "stop_hold_music").await;
+    harness.wait_for_view(&id, "active").await;
+
+    // Recorded: the caller on channel A.
+    harness.agent(on_call("record", &id)).await;
+    carry_out_logged(&harness, "start_recording").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    harness.agent(on_call("stop_recording", &id)).await;
+    carry_out_logged(&harness, "stop_recording").await;
+    harness.agent(on_call("hangup", &id)).await;
+    harness.wait_for_view(&id, "ended").await;
+    harness
+        .wait_for("the recordings to keep", |record| {
+            record["type"] == "call_control" && record["command"]["kind"] == "keep_recordings"
+        })
+        .await;
+    let saved = harness.sim.running.switchboard().recordings();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(saved[0].wav.to_vec())).expect("a WAV");
+    assert_eq!(reader.spec().channels, 2);
+    let samples: Vec<f32> = reader.samples::<i16>().map(|s| f32::from(s.expect("sample")) / 32_768.0).collect();
+    let caller_channel: Vec<f32> = samples.iter().step_by(2).copied().skip(8 * 600).collect();
+    let heard = softphone_voice::analysis::dominant_hz(&caller_channel, 8_000).expect("the caller's tone");
+    assert!((heard - 523.0).abs() < 10.0, "channel A is the caller: {heard}");
+    harness.assert_clean().await;
+}

@@ -213,6 +213,7 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     app.open("dialer").await;
     answered_call(&app).await;
 
+    let clicked_record = Instant::now();
     app.find("#calls-panel .record-start").await.click().await.expect("record");
     app.wait_for_text("#calls-panel .call-recording", |text| text == "● REC").await;
     until_leg(&app, "customer", "Telnyx records", |leg| leg["recording"] == "recording").await;
@@ -234,13 +235,16 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     app.find("#calls-panel .record-pause").await.click().await.expect("pause");
     app.wait_for_text("#calls-panel .call-recording", |text| text == "REC paused").await;
     until_leg(&app, "customer", "the recording pauses", |leg| leg["recording"] == "paused").await;
+    let paused_at_least = Instant::now();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let paused_at_least = paused_at_least.elapsed();
     app.find("#calls-panel .record-resume").await.click().await.expect("resume");
     until_leg(&app, "customer", "the recording resumes", |leg| leg["recording"] == "recording").await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
 
     // The caller hangs up while it records: the recording is saved and kept with the call.
     app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    let recorded_at_most = clicked_record.elapsed() - paused_at_least;
     app.wait_for_text("#calls-panel .call-recording", |text| text.starts_with("Recording kept")).await;
     app.screenshot("recording-kept").await;
     let folder = app.data_home.path().join("data/io.agentsoftphone.desktop/recordings");
@@ -254,9 +258,19 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     let (agent, _) = wav_channel(&files[0], 1);
     assert_eq!((spec.channels, spec.sample_rate), (2, 8_000), "dual channel");
     let seconds = caller.len() as f64 / 8_000.0;
-    assert!((2.8..=5.5).contains(&seconds), "about 3.5 s recorded, the pause left out: {seconds:.2} s");
-    let beep = 8 * 300;
-    assert!((dominant(&caller[..beep]) - 1_000.0).abs() < 15.0, "the recording starts with the beep");
+    // At least the 1.5 s and 1 s waited while recording; never the second it was paused.
+    let most = recorded_at_most.as_secs_f64();
+    assert!(
+        seconds >= 2.4 && seconds <= most + 0.3,
+        "{seconds:.2} s recorded of at most {most:.2} s without the pause"
+    );
+    // The beep is as loud as the caller under it: measured at its own frequency.
+    let beep_level = |samples: &[f32]| softphone_voice::analysis::level_at_hz_dbfs(samples, 8_000, 1_000.0);
+    let (during, after) = (beep_level(&caller[..8 * 300]), beep_level(&caller[8 * 600..]));
+    assert!(
+        during > -30.0 && after < during - 20.0,
+        "the recording starts with the beep: {during:.1} then {after:.1} dBFS"
+    );
     assert!((dominant(&caller[8 * 600..]) - CALLER_HZ).abs() < 15.0, "channel A is the caller");
     let announcement_level = |from_ms: usize, to_ms: usize| {
         softphone_voice::analysis::level_at_hz_dbfs(&agent[8 * from_ms..8 * to_ms], 8_000, 587.0)

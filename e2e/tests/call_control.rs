@@ -258,7 +258,8 @@ async fn a_recorded_call_with_its_beep_and_a_pause_is_kept_in_the_log_with_each_
     let (agent, _) = wav_channel(&files[0], 1);
     assert_eq!((spec.channels, spec.sample_rate), (2, 8_000), "dual channel");
     let seconds = caller.len() as f64 / 8_000.0;
-    // At least the 1.5 s and 1 s waited while recording; never the second it was paused.
+    // Most of the 1.5 s and 1 s waited while recording (a loaded machine may skip frames), never
+    // the second it was paused.
     let most = recorded_at_most.as_secs_f64();
     assert!(
         seconds >= 1.8 && seconds <= most + 0.3,

@@ -23,6 +23,13 @@ fn api(sim: &RunningSimulator) -> TelnyxApi {
     TelnyxApi::new(TelnyxConfig { base_url: sim.base_url(), ..TelnyxConfig::default() }).expect("client")
 }
 
+/// The far party's leg of the call `leg` names: the other leg of its session among the
+/// connection's active calls, as the shell's adapter finds it.
+async fn far_leg(api: &TelnyxApi, leg: &TelnyxLeg) -> String {
+    let key = Secret::new(DEFAULT_API_KEY.to_owned());
+    api.other_leg(&key, "native-engine-tests", leg).await.expect("the active calls").expect("the far party's leg")
+}
+
 /// An inbound call from a caller saying [`CALLER_HZ`], answered, with the leg Telnyx named.
 async fn answered_with_its_leg(sim: &RunningSimulator, phone: &mut Phone) -> (CallId, TelnyxLeg) {
     let started = sim
@@ -115,7 +122,7 @@ async fn a_transfer_telnyx_refuses_or_nobody_takes_leaves_the_caller_with_the_ag
     let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let customer = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+    let customer = far_leg(&api, &leg).await;
 
     let refused = api.transfer(&key, &customer, "5555550177", 30).await.expect_err("not E.164");
     assert!(
@@ -148,7 +155,7 @@ async fn hold_music_plays_to_the_held_caller_and_stops_when_the_agent_is_back() 
     let session = leg.call_session_id.clone();
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+    let caller = far_leg(&api, &leg).await;
 
     phone.engine.execute(EngineCommand::Hold { call_id: call_id.clone() }).await.expect("hold");
     next_update(&mut phone.events, &call_id, "held", state(SdkState::Held)).await;
@@ -195,7 +202,7 @@ async fn a_recording_starts_with_a_beep_pauses_for_a_card_number_and_keeps_each_
     let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+    let caller = far_leg(&api, &leg).await;
 
     let asked = std::time::Instant::now();
     api.start_recording(&key, &caller).await.expect("Telnyx records");
@@ -248,7 +255,7 @@ async fn a_recording_running_when_the_call_ends_is_saved() {
     let (call_id, leg) = answered_with_its_leg(&sim, &mut phone).await;
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let caller = api.other_leg(&key, "native-engine-tests", &leg).await.expect("active calls").expect("caller");
+    let caller = far_leg(&api, &leg).await;
     api.start_recording(&key, &caller).await.expect("Telnyx records");
     tokio::time::sleep(Duration::from_millis(800)).await;
     hang_up(&mut phone, &call_id).await;
@@ -296,9 +303,8 @@ async fn a_consult_transfer_completed_puts_the_caller_through_to_the_colleague_a
     let ((caller, caller_leg), (colleague, colleague_leg)) = consulting(&sim, &mut phone).await;
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let caller_far = api.other_leg(&key, "native-engine-tests", &caller_leg).await.expect("calls").expect("caller");
-    let colleague_far =
-        api.other_leg(&key, "native-engine-tests", &colleague_leg).await.expect("calls").expect("colleague");
+    let caller_far = far_leg(&api, &caller_leg).await;
+    let colleague_far = far_leg(&api, &colleague_leg).await;
 
     api.bridge(&key, &caller_far, &colleague_far).await.expect("Telnyx bridges them");
     for call in [&caller, &colleague] {
@@ -327,9 +333,8 @@ async fn a_merged_consult_is_a_three_way_call_where_each_party_hears_the_other_t
     let ((caller, caller_leg), (colleague, colleague_leg)) = consulting(&sim, &mut phone).await;
     let key = Secret::new(DEFAULT_API_KEY.to_owned());
     let api = api(&sim);
-    let caller_far = api.other_leg(&key, "native-engine-tests", &caller_leg).await.expect("calls").expect("caller");
-    let colleague_far =
-        api.other_leg(&key, "native-engine-tests", &colleague_leg).await.expect("calls").expect("colleague");
+    let caller_far = far_leg(&api, &caller_leg).await;
+    let colleague_far = far_leg(&api, &colleague_leg).await;
 
     let name = format!("softphone-{}", caller.0);
     let conference = api.create_conference(&key, &caller_far, &name).await.expect("a conference");

@@ -106,6 +106,35 @@ struct Dialed {
 }
 
 impl Call {
+    /// A new call in `phase` from `now`, which must move on within `deadline_secs`.
+    fn new(id: CallId, direction: Direction, remote: Party, phase: Phase, now: UnixMillis, deadline_secs: u64) -> Call {
+        Call {
+            id,
+            direction,
+            remote,
+            lead_id: None,
+            caller_number: None,
+            phase,
+            muted: false,
+            started_at: now,
+            answered_at: None,
+            deadline: Some(now.plus_secs(deadline_secs)),
+            ended_by_agent: false,
+            left_voicemail: false,
+            end: None,
+            leg: None,
+            transfer_to: None,
+            notice: None,
+            music_playing: false,
+            recording: RecordingView::Off,
+            recorded: false,
+            kept_recording_ms: None,
+            consult_partner: None,
+            in_conference: false,
+            conference: None,
+        }
+    }
+
     /// Asks Telnyx to record the call, after `announcement` if any.
     fn start_recording(&mut self, announcement: Option<String>) -> Result<Effect, Rejection> {
         let leg = self.leg.clone().ok_or(Rejection::NoCallControl)?;
@@ -613,31 +642,9 @@ impl CallMachine {
             number: remote.number.clone(),
             caller_number: caller_number.clone(),
         }));
-        self.calls.push(Call {
-            id: call_id,
-            direction: Direction::Outbound,
-            remote,
-            lead_id,
-            caller_number,
-            phase: Phase::Dialing,
-            muted: false,
-            started_at: now,
-            answered_at: None,
-            deadline: Some(now.plus_secs(deadline::DIALING_SECS)),
-            ended_by_agent: false,
-            left_voicemail: false,
-            end: None,
-            leg: None,
-            transfer_to: None,
-            notice: None,
-            music_playing: false,
-            recording: RecordingView::Off,
-            recorded: false,
-            kept_recording_ms: None,
-            consult_partner: None,
-            in_conference: false,
-            conference: None,
-        });
+        let mut call = Call::new(call_id, Direction::Outbound, remote, Phase::Dialing, now, deadline::DIALING_SECS);
+        (call.lead_id, call.caller_number) = (lead_id, caller_number);
+        self.calls.push(call);
         Ok(())
     }
 
@@ -717,31 +724,14 @@ impl CallMachine {
                     lead_id: None,
                     at: now,
                 });
-                self.calls.push(Call {
-                    id: call_id.clone(),
-                    direction: Direction::Inbound,
+                self.calls.push(Call::new(
+                    call_id.clone(),
+                    Direction::Inbound,
                     remote,
-                    lead_id: None,
-                    caller_number: None,
-                    phase: Phase::Ringing,
-                    muted: false,
-                    started_at: now,
-                    answered_at: None,
-                    deadline: Some(now.plus_secs(deadline::RINGING_SECS)),
-                    ended_by_agent: false,
-                    left_voicemail: false,
-                    end: None,
-                    leg: None,
-                    transfer_to: None,
-                    notice: None,
-                    music_playing: false,
-                    recording: RecordingView::Off,
-                    recorded: false,
-                    kept_recording_ms: None,
-                    consult_partner: None,
-                    in_conference: false,
-                    conference: None,
-                });
+                    Phase::Ringing,
+                    now,
+                    deadline::RINGING_SECS,
+                ));
                 if self.do_not_disturb {
                     // Turned away before it rings: busy for the caller, missed in the log.
                     return self.request_end(&call_id, HangupCause::UserBusy, now, effects);

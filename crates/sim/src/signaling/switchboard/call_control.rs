@@ -254,6 +254,18 @@ fn name(board: &Board, call_control_id: &str) -> Option<Named> {
         .map(|(id, _)| Named::Target(id.clone()))
 }
 
+/// `call_id` if its call is up and answered; what Telnyx says otherwise.
+fn live_and_answered(board: &Board, call_id: String) -> Result<String, ActionRefusal> {
+    let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
+    if !call.live() {
+        return Err(ActionRefusal::CallEnded);
+    }
+    if !call.state.is_answered() {
+        return Err(ActionRefusal::NotAnswered);
+    }
+    Ok(call_id)
+}
+
 /// Whether `to` is something Telnyx dials: `+` and 8 to 15 digits, or a SIP URI.
 fn dialable(to: &str) -> bool {
     if to.starts_with("sip:") {
@@ -624,14 +636,7 @@ impl Switchboard {
                 return Err(ActionRefusal::Unsupported("The simulator records the softphone's calls only."));
             }
         };
-        let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
-        if !call.live() {
-            return Err(ActionRefusal::CallEnded);
-        }
-        if !call.state.is_answered() {
-            return Err(ActionRefusal::NotAnswered);
-        }
-        Ok(call_id)
+        live_and_answered(&board, call_id)
     }
 
     /// `POST /v2/calls/{id}/actions/hangup`.
@@ -682,14 +687,7 @@ impl Switchboard {
                 ));
             }
         };
-        let call = board.calls.get(&call_id).ok_or(ActionRefusal::InvalidCallControlId)?;
-        if !call.live() {
-            return Err(ActionRefusal::CallEnded);
-        }
-        if !call.state.is_answered() {
-            return Err(ActionRefusal::NotAnswered);
-        }
-        Ok(call_id)
+        live_and_answered(&board, call_id)
     }
 
     /// `POST /v2/calls/{id}/actions/playback_start`: fetches the audio (a WAV over http) and plays

@@ -785,4 +785,17 @@ fn a_merged_consult_becomes_a_conference_the_agent_talks_in_after_the_colleague_
         plain.clone().handle(change(Participant::Caller, ParticipantChange::Mute), at(9)).is_err(),
         "not a three-way call"
     );
+
+    // Telnyx refuses to take the colleague off hold: the card shows them held still, and why.
+    ok(&mut machine, change(Participant::Colleague, ParticipantChange::Unhold), at(10));
+    let message = "Telnyx refused the conference: A call_control_id named is not in the conference.";
+    let refused = CallEvent::CallControlRefused {
+        call_id: id("a"),
+        refused: CallControlAction::Participant,
+        message: message.into(),
+    };
+    ok(&mut machine, refused, at(11));
+    let call = machine.snapshot().calls.into_iter().find(|c| c.call_id == id("a")).expect("listed");
+    let colleague = &call.control.participants[1];
+    assert!(colleague.held && call.control.notice.as_deref() == Some(message), "{call:?}");
 }

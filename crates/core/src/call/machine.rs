@@ -95,6 +95,8 @@ struct Conference {
     /// (muted, held) of the caller and of the colleague.
     caller: (bool, bool),
     colleague: (bool, bool),
+    /// The last change asked of Telnyx and the party's state before it, undone if refused.
+    asked: Option<(Participant, (bool, bool))>,
 }
 
 /// The fields of [`CallEvent::Dial`].
@@ -457,6 +459,15 @@ impl CallMachine {
                     }
                     _ => {}
                 }
+                if refused == CallControlAction::Participant
+                    && let Some(conference) = call.conference.as_mut()
+                    && let Some((who, before)) = conference.asked.take()
+                {
+                    match who {
+                        Participant::Caller => conference.caller = before,
+                        Participant::Colleague => conference.colleague = before,
+                    }
+                }
                 let partner = call.consult_partner.clone();
                 match (refused, call.phase.clone()) {
                     (CallControlAction::Bridge, Phase::Transferring { held }) => {
@@ -578,6 +589,7 @@ impl CallMachine {
                     colleague_number,
                     caller: (false, false),
                     colleague: (false, false),
+                    asked: None,
                 });
                 effects.push(Effect::Engine(EngineCommand::Unhold { call_id }));
                 Ok(())
@@ -603,7 +615,8 @@ impl CallMachine {
                 if *state == wanted {
                     return Ok(());
                 }
-                *state = wanted;
+                let before = std::mem::replace(state, wanted);
+                conference.asked = Some((who, before));
                 let conference_id = conference.id.clone();
                 effects.push(Effect::CallControl(CallControlCommand::Participant {
                     call_id,

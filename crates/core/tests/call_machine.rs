@@ -659,6 +659,10 @@ fn the_agent_records_pauses_for_a_card_number_resumes_and_the_recordings_are_kep
 
     let ended = ok(&mut machine, ended("a", "NORMAL_CLEARING", None), at(9));
     assert!(matches!(&control(&ended)[..], [CallControlCommand::KeepRecordings { .. }]), "{ended:?}");
+    // The shell keeps the recordings with the call-log row: the row is final first.
+    let finished = ended.iter().position(|e| matches!(e, Effect::LogFinished { .. }));
+    let kept = ended.iter().position(|e| matches!(e, Effect::CallControl(CallControlCommand::KeepRecordings { .. })));
+    assert!(finished < kept, "{ended:?}");
 }
 
 #[test]

@@ -1002,12 +1002,13 @@ impl CallMachine {
         call.music_playing = false;
         call.recording = RecordingView::Off;
         call.end = Some(end.clone());
+        effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
+        // After the call-log row is final: the recordings are kept with it.
         if call.recorded
             && let Some(leg) = call.leg.clone()
         {
             effects.push(Effect::CallControl(CallControlCommand::KeepRecordings { call_id: call_id.clone(), leg }));
         }
-        effects.push(Effect::LogFinished { call_id: call_id.clone(), end, duration_ms });
         if voicemail_left {
             // Wrapped up when the greeting was dropped: nothing is left for the agent to do.
             self.calls.retain(|call| &call.id != call_id);

@@ -691,18 +691,16 @@ pub enum Effect {
 }
 
 impl Effect {
-    /// What the agent must notice at once: the engine's next step, the ringer, the incoming-call
-    /// notification and its withdrawal. [`CallMachine::handle`] returns these first; the shell
-    /// carries effects out in the order given.
+    /// What the agent must notice at once: the engine's next step, a Call Control action on a
+    /// live call, the ringer, the incoming-call notification and its withdrawal.
+    /// [`CallMachine::handle`] returns these first; the shell carries effects out in the order
+    /// given. Keeping a call's recordings is bookkeeping: it comes after the call-log row it
+    /// belongs to is final.
     pub fn is_urgent(&self) -> bool {
         matches!(
             self,
-            Effect::Engine(_)
-                | Effect::CallControl(_)
-                | Effect::Ringer { .. }
-                | Effect::NotifyIncoming { .. }
-                | Effect::WithdrawIncoming { .. }
-        )
+            Effect::Engine(_) | Effect::Ringer { .. } | Effect::NotifyIncoming { .. } | Effect::WithdrawIncoming { .. }
+        ) || matches!(self, Effect::CallControl(command) if !matches!(command, CallControlCommand::KeepRecordings { .. }))
     }
 }
 

@@ -25,6 +25,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -126,23 +127,29 @@ impl Columns {
     }
 }
 
-/// A row ready to be written.
-#[derive(Debug)]
-struct Incoming {
-    name: String,
-    company: String,
-    phone: PhoneNumber,
-    email: String,
-    city: String,
-    notes: String,
-    tags: Vec<String>,
+/// A lead as a CSV row gives it, read with the app's rules (header names, the number parsed in
+/// the default region, tags normalised). Also what the team tool imports into a campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLead {
+    pub name: String,
+    pub company: String,
+    pub phone: PhoneNumber,
+    pub email: String,
+    pub city: String,
+    pub notes: String,
+    pub tags: Vec<String>,
 }
 
-#[derive(Debug)]
-enum Row {
-    Lead(Incoming),
+type Incoming = CsvLead;
+
+/// One row of a lead CSV: a lead, or why it was left out (with its line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsvRow {
+    Lead(CsvLead),
     Rejected(RejectedRow),
 }
+
+type Row = CsvRow;
 
 /// A batch from the reading thread: rows plus where the reader stood after them.
 #[derive(Debug)]
@@ -212,6 +219,40 @@ fn io_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Io { what: "the CSV file", reason: error.to_string() }
 }
 
+/// Reads every row after the header, skipping blank ones, and hands each to `each` with the bytes
+/// read so far; stops early when `each` breaks. Returns the first fatal (I/O) error.
+fn read_rows<R: Read>(
+    reader: &mut csv::Reader<R>,
+    columns: &Columns,
+    region: Region,
+    mut each: impl FnMut(Row, u64) -> ControlFlow<()>,
+) -> Result<(), StoreError> {
+    let mut record = csv::StringRecord::new();
+    let mut last_line = 1;
+    loop {
+        let row = match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map(csv::Position::line).unwrap_or(last_line + 1);
+                last_line = line;
+                if record.iter().all(|field| field.trim().is_empty()) {
+                    continue;
+                }
+                read_row(&record, columns, region, line)
+            }
+            Err(e) if e.is_io_error() => return Err(io_error(e)),
+            Err(e) => {
+                let rejected = malformed(&e, last_line + 1);
+                last_line = rejected.line;
+                Row::Rejected(rejected)
+            }
+        };
+        if each(row, reader.position().byte()).is_break() {
+            return Ok(());
+        }
+    }
+}
+
 /// Reads the CSV and sends parsed batches; returns the first fatal (I/O) error.
 fn read_batches<R: Read>(
     mut reader: csv::Reader<R>,
@@ -219,38 +260,57 @@ fn read_batches<R: Read>(
     region: Region,
     sender: &mpsc::SyncSender<Batch>,
 ) -> Result<(), StoreError> {
-    let mut record = csv::StringRecord::new();
     let mut rows = Vec::with_capacity(BATCH_ROWS);
-    let mut last_line = 1;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map(csv::Position::line).unwrap_or(last_line + 1);
-                last_line = line;
-                let all_blank = record.iter().all(|field| field.trim().is_empty());
-                if !all_blank {
-                    rows.push(read_row(&record, columns, region, line));
-                }
-            }
-            Err(e) if e.is_io_error() => return Err(io_error(e)),
-            Err(e) => {
-                let rejected = malformed(&e, last_line + 1);
-                last_line = rejected.line;
-                rows.push(Row::Rejected(rejected));
-            }
-        }
+    let mut writer_stopped = false;
+    read_rows(&mut reader, columns, region, |row, bytes_read| {
+        rows.push(row);
         if rows.len() >= BATCH_ROWS {
-            let batch = Batch { rows: std::mem::take(&mut rows), bytes_read: reader.position().byte() };
+            let batch = Batch { rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS)), bytes_read };
             if sender.send(batch).is_err() {
                 // The writer stopped (it failed); its error is the one reported.
-                return Ok(());
+                writer_stopped = true;
+                return ControlFlow::Break(());
             }
-            rows.reserve(BATCH_ROWS);
         }
+        ControlFlow::Continue(())
+    })?;
+    if !writer_stopped {
+        let _ = sender.send(Batch { rows, bytes_read: reader.position().byte() });
     }
-    let _ = sender.send(Batch { rows, bytes_read: reader.position().byte() });
     Ok(())
+}
+
+/// Opens a lead CSV (UTF-8, comma-separated, header row first) and finds its columns.
+fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<R>, Columns), StoreError> {
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::None).from_reader(input);
+    let header = match reader.headers() {
+        Ok(header) if header.iter().any(|h| !h.trim().is_empty()) => header.clone(),
+        Ok(_) => return Err(StoreError::invalid("The file is empty; it needs a header row and one row per lead.")),
+        Err(e) if e.is_io_error() => return Err(io_error(e)),
+        Err(e) => {
+            return Err(StoreError::invalid(format!(
+                "The header row cannot be read ({e}); save the file as UTF-8 CSV."
+            )));
+        }
+    };
+    let columns = Columns::from_header(&header)?;
+    Ok((reader, columns))
+}
+
+/// Reads a lead CSV with exactly the rules of [`Store::import_leads`] (header names, numbers read
+/// in `default_region`, the same sentences for rows left out), calling `each` for every row that
+/// is not blank, in file order. For importers that write somewhere else (the team database).
+pub fn read_lead_csv<R: Read>(
+    input: R,
+    default_region: Region,
+    mut each: impl FnMut(CsvRow),
+) -> Result<(), StoreError> {
+    let (mut reader, columns) = open_csv(input)?;
+    read_rows(&mut reader, &columns, default_region, |row, _| {
+        each(row);
+        ControlFlow::Continue(())
+    })
 }
 
 /// The existing lead with the same number, as far as merging needs it.
@@ -382,19 +442,7 @@ impl Store {
         now_ms: i64,
         progress: impl FnMut(ImportProgress),
     ) -> Result<ImportReport, StoreError> {
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::None).from_reader(input);
-        let header = match reader.headers() {
-            Ok(header) if header.iter().any(|h| !h.trim().is_empty()) => header.clone(),
-            Ok(_) => return Err(StoreError::invalid("The file is empty; it needs a header row and one row per lead.")),
-            Err(e) if e.is_io_error() => return Err(io_error(e)),
-            Err(e) => {
-                return Err(StoreError::invalid(format!(
-                    "The header row cannot be read ({e}); save the file as UTF-8 CSV."
-                )));
-            }
-        };
-        let columns = Columns::from_header(&header)?;
+        let (reader, columns) = open_csv(input)?;
 
         // A page cache large enough for the whole import keeps SQLite from spilling dirty
         // pages into the WAL mid-transaction and reading them back (a third of the import time

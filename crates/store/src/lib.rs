@@ -32,7 +32,7 @@ pub use call_log::{
 };
 pub use do_not_call::DoNotCallReason;
 pub use error::{Entity, StoreError};
-pub use import::{ImportProgress, ImportReport, RejectedRow};
+pub use import::{CsvLead, CsvRow, ImportProgress, ImportReport, RejectedRow, read_lead_csv};
 pub use index::{IndexStatus, IndexingPaused};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};

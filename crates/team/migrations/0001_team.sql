@@ -242,7 +242,7 @@ BEGIN
         WHERE c.team_id = my_team AND c.done_at IS NULL AND c.due_at <= now()
           AND (c.agent_id IS NULL OR c.agent_id = me)
           AND l.campaign_id = p_campaign AND NOT l.do_not_call
-          AND (l.leased_by IS NULL OR l.lease_expires_at <= now() OR l.leased_by = me)
+          AND NOT l.done AND (l.leased_by IS NULL OR l.lease_expires_at <= now())
         ORDER BY c.due_at
         FOR UPDATE OF l SKIP LOCKED LIMIT 1;
     IF picked IS NULL THEN

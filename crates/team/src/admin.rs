@@ -84,7 +84,7 @@ pub async fn campaign_id(client: &Client, team: Uuid, name: &str) -> Result<Uuid
 pub fn login_from_name(name: &str) -> String {
     let mut login = String::new();
     for c in name.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
+        if c.is_alphanumeric() {
             login.push(c);
         } else if !login.ends_with('_') && !login.is_empty() {
             login.push('_');
@@ -92,7 +92,7 @@ pub fn login_from_name(name: &str) -> String {
     }
     let login = login.trim_end_matches('_').to_owned();
     match login.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() => login,
+        Some(c) if c.is_alphabetic() => login,
         _ => format!("agent_{login}").trim_end_matches('_').to_owned(),
     }
 }

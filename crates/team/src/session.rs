@@ -258,7 +258,7 @@ impl TeamSession {
         for callback in callbacks {
             tx.execute(
                 "INSERT INTO callbacks (id, team_id, lead_id, agent_id, due_at, created_by)
-                 VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), $6) ON CONFLICT (id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0), $6) ON CONFLICT (id) DO NOTHING",
                 &[&callback.id, &me.team_id, &callback.lead_id, &callback.agent_id, &callback.due_at_ms, &me.agent_id],
             )
             .await

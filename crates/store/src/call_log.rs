@@ -105,14 +105,16 @@ impl Store {
             },
         };
         let result = self.conn.execute(
-            "INSERT INTO calls (direction, remote_number, lead_id, engine, started_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'in_progress')",
+            "INSERT INTO calls (direction, remote_number, lead_id, engine, started_at, state, uuid)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'in_progress', ?6)",
             params![
                 call.direction.as_str(),
                 call.remote_number.trim(),
                 lead_id.map(|id| id.0),
                 call.engine.as_str(),
                 call.started_at_ms,
+                // The call's global id: the team database's (a call sent twice lands once).
+                uuid::Uuid::new_v4().to_string(),
             ],
         );
         match result {
@@ -221,7 +223,12 @@ impl Store {
             return Err(StoreError::NotFound(Entity::Call));
         };
         let code = disposition.map(Disposition::code);
-        tx.execute("UPDATE calls SET disposition = ?2, note = ?3 WHERE id = ?1", params![id.0, code, note.trim()])?;
+        tx.execute(
+            "UPDATE calls SET disposition = ?2, note = ?3,
+                 disposition_at = CASE WHEN disposition IS ?2 AND note = ?3 THEN disposition_at ELSE ?4 END
+             WHERE id = ?1",
+            params![id.0, code, note.trim(), now_ms],
+        )?;
         if let (Some(lead_id), Some(code)) = (lead_id, code) {
             tx.execute(
                 "UPDATE leads SET last_disposition = ?2, updated_at = ?3 WHERE id = ?1",

@@ -18,6 +18,7 @@ mod index;
 mod lead;
 mod search;
 mod settings;
+mod team;
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -36,6 +37,10 @@ pub use import::{CsvLead, CsvRow, ImportProgress, ImportReport, RejectedRow, rea
 pub use index::{IndexStatus, IndexingPaused};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};
+pub use team::{
+    ClaimedTeamLead, TeamCallEntry, TeamFeedEntry, TeamMembership, TeamNoteEntry, TeamOutboxCounts, TeamOutboxEntry,
+    TeamOutboxItem,
+};
 
 /// How long a statement waits for another connection's write lock before failing with
 /// [`StoreError::Busy`].
@@ -52,6 +57,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0006_list_columns.sql")),
         M::up(include_str!("../../../migrations/0007_transfers.sql")),
         M::up(include_str!("../../../migrations/0008_call_recordings.sql")),
+        M::up(include_str!("../../../migrations/0009_team.sql")),
     ])
 });
 

@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use softphone_core::phone::Region;
+use softphone_team::TeamSession;
 use softphone_team::admin;
 use softphone_team::changes::{Direction, FeedCursor, TeamCall, TeamChange, TeamDisposition, TeamNote};
 use softphone_team::connect::{TeamLogin, connect};
 use softphone_team::schema;
 use softphone_team::test_support::TestServer;
-use softphone_team::TeamSession;
 use uuid::Uuid;
 
 const AGENTS: usize = 20;
@@ -100,7 +100,11 @@ async fn main() {
             ended_at_ms: None,
             talk_seconds: 0,
         }));
-        changes.push(TeamChange::Disposition(TeamDisposition { call_id: id, disposition: "answered".into(), set_at_ms: 1 }));
+        changes.push(TeamChange::Disposition(TeamDisposition {
+            call_id: id,
+            disposition: "answered".into(),
+            set_at_ms: 1,
+        }));
         if n % 2 == 0 {
             changes.push(TeamChange::Note(TeamNote {
                 id: Uuid::new_v4(),

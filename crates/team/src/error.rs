@@ -73,7 +73,11 @@ impl TeamError {
             // Not the server's answer: the socket failed under the statement, or (a bug) a value
             // could not be sent as the statement's type.
             let io = std::error::Error::source(&error).is_some_and(|source| source.is::<std::io::Error>());
-            return if io { TeamError::ConnectionLost(error.to_string()) } else { TeamError::Database(format!("{what}: {error}")) };
+            return if io {
+                TeamError::ConnectionLost(error.to_string())
+            } else {
+                TeamError::Database(format!("{what}: {error}"))
+            };
         };
         let code = db.code();
         if *code == SqlState::INSUFFICIENT_PRIVILEGE {

@@ -18,7 +18,11 @@ fn tool(server: &TestServer, args: &[&str]) -> (bool, String, String) {
         .args(args)
         .output()
         .expect("softphone-team runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn ok(server: &TestServer, args: &[&str]) -> String {
@@ -62,12 +66,17 @@ async fn a_team_lead_sets_up_a_team_imports_leads_and_reads_the_report() {
     .expect("csv written");
     let imported = ok(&server, &["import", "--team", "Sales", "--campaign", "Spring", csv.to_str().expect("utf-8")]);
     assert!(imported.starts_with("2 new leads, 1 merged, 1 rows left out."), "{imported}");
-    assert!(imported.contains("line 3: Bad phone number \"not a number\""), "the app's sentence with its line: {imported}");
+    assert!(
+        imported.contains("line 3: Bad phone number \"not a number\""),
+        "the app's sentence with its line: {imported}"
+    );
     let again = ok(&server, &["import", "--team", "Sales", "--campaign", "Spring", csv.to_str().expect("utf-8")]);
     assert!(again.starts_with("0 new leads, 3 merged"), "{again}");
 
-    assert!(ok(&server, &["assign", "--team", "Sales", "--campaign", "Spring", "--agent", &ben_login, "--count", "1"])
-        .contains("1 leads assigned"));
+    assert!(
+        ok(&server, &["assign", "--team", "Sales", "--campaign", "Spring", "--agent", &ben_login, "--count", "1"])
+            .contains("1 leads assigned")
+    );
 
     // Ana works the list with the password she was shown.
     let mut ana = TeamSession::open(&TeamLogin::new(server.url(), login, password)).await.expect("Ana logs in");
@@ -88,7 +97,11 @@ async fn a_team_lead_sets_up_a_team_imports_leads_and_reads_the_report() {
     };
     ana.push(&[
         TeamChange::Call(call.clone()),
-        TeamChange::Disposition(TeamDisposition { call_id: call.id, disposition: "Interested".into(), set_at_ms: 1_796_680_110_000 }),
+        TeamChange::Disposition(TeamDisposition {
+            call_id: call.id,
+            disposition: "Interested".into(),
+            set_at_ms: 1_796_680_110_000,
+        }),
     ])
     .await
     .expect("push");
@@ -96,7 +109,10 @@ async fn a_team_lead_sets_up_a_team_imports_leads_and_reads_the_report() {
 
     let table = ok(&server, &["report", "--team", "Sales"]);
     let ana_line = table.lines().find(|l| l.starts_with("Ana López")).unwrap_or_else(|| panic!("{table}"));
-    assert!(ana_line.split_whitespace().collect::<Vec<_>>().starts_with(&["Ana", "López", "1", "1", "0:01:30"]), "{table}");
+    assert!(
+        ana_line.split_whitespace().collect::<Vec<_>>().starts_with(&["Ana", "López", "1", "1", "0:01:30"]),
+        "{table}"
+    );
     let csv_report = ok(&server, &["report", "--team", "Sales", "--campaign", "Spring", "--csv"]);
     assert!(csv_report.contains("campaign,Spring,1,1,90,1,1"), "one lead left, one Interested: {csv_report}");
     assert!(csv_report.contains("agent,Ben,0,0,0,,0"), "{csv_report}");

@@ -136,13 +136,38 @@ pub struct FeedChange {
 /// What changed. Unknown kinds (a newer schema's) are kept as `Other` and skipped by readers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedItem {
-    Call { agent_id: Uuid, call: TeamCall },
-    Disposition { agent_id: Uuid, disposition: TeamDisposition },
-    Note { agent_id: Uuid, note: TeamNote },
-    Callback { created_by: Uuid, callback: TeamCallback, done: bool },
-    DoNotCall { dnc: TeamDoNotCall },
-    Lead { lead_id: i64, edit: TeamLeadEdit, done: bool, do_not_call: bool, last_disposition: Option<String> },
-    Other { kind: String },
+    Call {
+        agent_id: Uuid,
+        call: TeamCall,
+    },
+    Disposition {
+        agent_id: Uuid,
+        disposition: TeamDisposition,
+    },
+    Note {
+        agent_id: Uuid,
+        note: TeamNote,
+    },
+    Callback {
+        created_by: Uuid,
+        callback: TeamCallback,
+        done: bool,
+    },
+    DoNotCall {
+        dnc: TeamDoNotCall,
+        added_at_ms: i64,
+    },
+    Lead {
+        lead_id: i64,
+        edit: TeamLeadEdit,
+        done: bool,
+        do_not_call: bool,
+        last_disposition: Option<String>,
+        updated_at_ms: i64,
+    },
+    Other {
+        kind: String,
+    },
 }
 
 fn ms(row: &serde_json::Value, key: &str) -> Option<i64> {
@@ -210,9 +235,10 @@ impl FeedItem {
                     due_at_ms: ms(row, "due_at")?,
                 },
             },
-            "do_not_call" => {
-                FeedItem::DoNotCall { dnc: TeamDoNotCall { phone: text(row, "phone"), reason: text(row, "reason") } }
-            }
+            "do_not_call" => FeedItem::DoNotCall {
+                dnc: TeamDoNotCall { phone: text(row, "phone"), reason: text(row, "reason") },
+                added_at_ms: ms(row, "added_at")?,
+            },
             "leads" => FeedItem::Lead {
                 lead_id: int(row, "id")?,
                 edit: TeamLeadEdit {
@@ -227,6 +253,7 @@ impl FeedItem {
                 done: row.get("done").and_then(|v| v.as_bool()).unwrap_or(false),
                 do_not_call: row.get("do_not_call").and_then(|v| v.as_bool()).unwrap_or(false),
                 last_disposition: row.get("last_disposition").and_then(|v| v.as_str()).map(str::to_owned),
+                updated_at_ms: ms(row, "updated_at")?,
             },
             other => FeedItem::Other { kind: other.to_owned() },
         })

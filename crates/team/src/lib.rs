@@ -14,6 +14,7 @@ pub mod error;
 pub mod report;
 pub mod schema;
 pub mod session;
+pub mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
@@ -21,3 +22,4 @@ pub use changes::{FeedChange, FeedCursor, FeedItem, TeamCall, TeamChange};
 pub use connect::TeamLogin;
 pub use error::TeamError;
 pub use session::{AgentIdentity, Campaign, ClaimedLead, TeamSession};
+pub use sync::{TeamLink, TeamSync, TeamSyncStatus};

@@ -57,6 +57,27 @@ pub struct ClaimedLead {
 }
 
 impl ClaimedLead {
+    /// The lead as the agent's file keeps it (its working copy).
+    pub fn to_local(&self) -> Result<softphone_store::ClaimedTeamLead, TeamError> {
+        let phone = softphone_core::phone::PhoneNumber::from_stored(&self.phone)
+            .map_err(|e| TeamError::Invalid(format!("The team's lead {} has an unusable number: {e}", self.id)))?;
+        Ok(softphone_store::ClaimedTeamLead {
+            team_lead_id: self.id,
+            team_campaign: self.campaign_id.to_string(),
+            fields: softphone_store::LeadFields {
+                name: self.name.clone(),
+                company: self.company.clone(),
+                phone,
+                email: self.email.clone(),
+                city: self.city.clone(),
+                tags: self.tags.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+                notes: self.notes.clone(),
+            },
+            time_zone: self.time_zone.clone(),
+            last_disposition: self.last_disposition.clone(),
+        })
+    }
+
     fn from_row(row: &Row) -> ClaimedLead {
         ClaimedLead {
             id: row.get("id"),

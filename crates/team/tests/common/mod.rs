@@ -22,6 +22,11 @@ impl TeamDb {
         TeamDb { server, owner }
     }
 
+    /// Connects the owner again (after the server was stopped and started).
+    pub async fn reconnect_owner(&mut self) {
+        self.owner = connect(&TeamLogin::from_url(self.server.superuser_url())).await.expect("the owner connects");
+    }
+
     pub async fn team(&self, name: &str) -> Uuid {
         admin::add_team(&self.owner.client, name).await.expect("team added")
     }

@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libopus-dev libasound2-dev
   python3-dbus python3-gi
   coturn openssl
+  postgresql
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -30,7 +30,7 @@ cargo fmt --all --check
 
 # Native crates, tested one package at a time (a workspace-wide run unifies features and rebuilds).
 NATIVE_PACKAGES=(softphone-core softphone-stun softphone-voice softphone-dialer softphone-store softphone-keychain softphone-sim softphone-telnyx softphone-media softphone-release
-  softphone-notify softphone-wake softphone-native-engine softphone)
+  softphone-notify softphone-wake softphone-team softphone-native-engine softphone)
 
 step "clippy: native crates"
 cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-conformance -p softphone-e2e --all-targets \
@@ -38,7 +38,7 @@ cargo clippy --locked "${NATIVE_PACKAGES[@]/#/--package=}" -p softphone-conforma
 step "clippy: ui on wasm32"
 cargo clippy --locked -p softphone-ui --target wasm32-unknown-unknown -- -D warnings
 
-step "unit and integration tests (real SQLite files, the simulator, a private gnome-keyring)"
+step "unit and integration tests (real SQLite files, the simulator, a private gnome-keyring, a private PostgreSQL)"
 for package in "${NATIVE_PACKAGES[@]}"; do
   cargo test --locked -p "$package"
 done

@@ -25,6 +25,26 @@ pub struct TestServer {
     as_postgres_user: bool,
 }
 
+/// A PostgreSQL server program: on `PATH` if it is there, else from Debian's versioned folder
+/// (`/usr/lib/postgresql/<version>/bin`, the newest), where the `postgresql` package puts it.
+fn program(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()))
+        .unwrap_or_default();
+    if let Some(found) = on_path {
+        return found;
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin").join(name))))
+        .filter(|(_, path)| path.is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, path)| path).unwrap_or_else(|| PathBuf::from(name))
+}
+
 fn running_as_root() -> bool {
     Command::new("id").arg("-u").output().map(|out| out.stdout.trim_ascii() == b"0").unwrap_or(false)
 }
@@ -62,13 +82,13 @@ impl TestServer {
         server
     }
 
-    fn command(as_postgres_user: bool, program: &str) -> Command {
+    fn command(as_postgres_user: bool, name: &str) -> Command {
         if as_postgres_user {
             let mut command = Command::new("setpriv");
-            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program);
+            command.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program(name));
             command
         } else {
-            Command::new(program)
+            Command::new(program(name))
         }
     }
 
@@ -100,7 +120,7 @@ impl TestServer {
         self.child = Some(postgres.spawn().expect("postgres starts"));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let ready = Command::new("pg_isready")
+            let ready = Command::new(program("pg_isready"))
                 .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-q"])
                 .status()
                 .is_ok_and(|s| s.success());

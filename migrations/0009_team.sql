@@ -16,6 +16,9 @@ CREATE UNIQUE INDEX leads_team_lead ON leads (team_lead_id) WHERE team_lead_id I
 
 CREATE TABLE team_state (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
+    -- Where the team database is and the agent's login (the password is in the keychain).
+    url      TEXT,
+    login    TEXT,
     -- This computer works for a team: local changes are queued for it.
     team_id  TEXT,
     agent_id TEXT,

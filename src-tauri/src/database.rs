@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use softphone_core::call::{CallEnd, CallId, Direction, Party};
 use softphone_core::ipc::{ErrorCode, IpcError};
@@ -20,7 +20,8 @@ pub const DATABASE_FILE: &str = "softphone.sqlite3";
 /// The store, opened at start-up, plus which call-log row belongs to which live call.
 #[derive(Default)]
 pub struct Database {
-    store: Mutex<Option<Store>>,
+    /// Shared with the team sync (handed to it by the wiring), which writes the team's changes.
+    store: Arc<Mutex<Option<Store>>>,
     rows: Mutex<HashMap<CallId, softphone_store::CallLogId>>,
     /// Rows of calls that ended this session, for their wrap-up.
     finished: Mutex<HashMap<CallId, softphone_store::CallLogId>>,
@@ -41,6 +42,12 @@ impl Database {
         let interrupted = store.interrupted_at_open();
         *self.store.lock().map_err(|_| errors::internal("Opening the database"))? = Some(store);
         Ok(interrupted)
+    }
+
+    /// The database itself, for the team sync: it reads the outbox and writes the team's
+    /// changes through the same connection and lock.
+    pub fn shared_store(&self) -> Arc<Mutex<Option<Store>>> {
+        Arc::clone(&self.store)
     }
 
     /// Demo mode: fills an empty lead table with the sample leads; logs what happened.

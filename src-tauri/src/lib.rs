@@ -19,6 +19,7 @@ mod login_item;
 mod notifications;
 mod power;
 mod recordings;
+mod team;
 mod updates;
 mod web_process;
 mod window_life;
@@ -62,7 +63,10 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
     // The dialing session dials through the loop without knowing it.
     let session_dials = dialing_session::Dialer::new(Box::new(call_loop.asker()));
     // The account is also the native engine's token source.
-    let account = Arc::new(account::Account::new(Keychain::new(config.keychain_service), config.endpoints));
+    let account = Arc::new(account::Account::new(Keychain::new(config.keychain_service.clone()), config.endpoints));
+    // The team sync works on the app's own database file, through the same lock.
+    let database = database::Database::default();
+    let team = team::Team::new(Keychain::new(config.keychain_service), database.shared_store());
     let audio = audio::Audio::open();
     builder
         .plugin(call_loop::plugin())
@@ -74,7 +78,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
         .manage(audio)
         .manage(desktop::Desktop::default())
         .manage(notifications::Notifications::default())
-        .manage(database::Database::default())
+        .manage(database)
+        .manage(team)
         .manage(greetings::Greetings::default())
         .manage(session_dials)
         .manage(web_process::WindowReloads::default())
@@ -157,6 +162,9 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::updates::get_update_status,
             commands::updates::check_for_update,
             commands::updates::install_update,
+            commands::team::get_team_status,
+            commands::team::join_team,
+            commands::team::leave_team,
         ])
 }
 
@@ -179,6 +187,24 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
     if let Err(error) = app.emit(event::CONNECTION_UPDATED, status) {
         tracing::error!(%error, "could not tell the window the connection state");
     }
+}
+
+/// Rejoins the team joined before (if any) and tells the window whenever its status changes.
+fn follow_team<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut changes = handle.state::<team::Team>().subscribe();
+        handle.state::<team::Team>().resume().await;
+        loop {
+            let status = changes.borrow_and_update().clone();
+            if let Err(error) = handle.emit(event::TEAM_UPDATED, status) {
+                tracing::warn!(%error, "could not tell the window the team status");
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Starts the app: logging, the account (or demo mode), the tray, the window.
@@ -226,6 +252,7 @@ pub fn run() {
             audio.forward_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
+            follow_team(app.handle());
             dialing_session::follow(app.handle());
             let clicks =
                 notifications::ClickActions { show_window: window_life::show_window, call_back: dialing::call_back };

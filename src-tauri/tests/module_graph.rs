@@ -59,8 +59,9 @@ fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
 /// The adapters: each holds one thing outside the shell (the account and its keychain, the sound
 /// devices, the database, the tray, the call engines, the log, the notification service, the
 /// window's web process, the greeting files, the operating system's sleep signals, the update
-/// feed, Telnyx's Call Control, the recordings folder). The crate root wires them to each other.
-const ADAPTERS: [&str; 13] = [
+/// feed, Telnyx's Call Control, the recordings folder, the team's database). The crate root wires
+/// them to each other.
+const ADAPTERS: [&str; 14] = [
     "account",
     "audio",
     "call_control",
@@ -72,6 +73,7 @@ const ADAPTERS: [&str; 13] = [
     "notifications",
     "power",
     "recordings",
+    "team",
     "updates",
     "web_process",
 ];

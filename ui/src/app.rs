@@ -324,6 +324,19 @@ pub fn app() -> Html {
                     backend::on_settings_updated(on_settings, on_error.clone()).await;
                 }
                 {
+                    let on_team = {
+                        let dispatch = dispatch.clone();
+                        Callback::from(move |status| dispatch.dispatch(AppAction::TeamUpdated(status)))
+                    };
+                    backend::on_team_updated(on_team, on_error.clone()).await;
+                    let dispatch = dispatch.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Ok(status) = backend::get_team_status().await {
+                            dispatch.dispatch(AppAction::TeamUpdated(status));
+                        }
+                    });
+                }
+                {
                     let on_update = {
                         let dispatch = dispatch.clone();
                         Callback::from(move |status| dispatch.dispatch(AppAction::UpdateChanged(status)))
@@ -508,6 +521,7 @@ pub fn app() -> Html {
                     on_settings_saved={{ let dispatch = state.dispatcher(); Callback::from(move |settings| dispatch.dispatch(AppAction::SettingsLoaded(settings))) }}
                     update={state.update.clone()}
                     app_version={state.app_info.as_ref().map(|info| info.version.clone())}
+                    team={state.team.clone()}
                 />
             </main>
             <RenderWatch />
@@ -522,6 +536,7 @@ pub fn app() -> Html {
                 {on_simulate_inbound}
                 update={state.update.clone()}
                 on_open_updates={{ let dispatch = state.dispatcher(); Callback::from(move |()| dispatch.dispatch(AppAction::Open(Section::Settings))) }}
+                team={state.team.clone()}
             />
             if *help_open {
                 <div id="help-overlay" class="overlay" role="dialog" aria-label="Keyboard shortcuts"

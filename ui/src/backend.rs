@@ -10,7 +10,7 @@ use softphone_core::dialing::{DialingAction, DialingView, ListFilter, ListPrevie
 use softphone_core::disposition::Disposition;
 use softphone_core::ipc::{
     AppInfo, AudioDeviceList, AudioMeter, AudioNotice, ConnectionState, ConnectionStatus, CredentialsStatus,
-    DesktopStatus, Diagnostics, ErrorCode, Greeting, IpcError, LoginTokenGrant, NumberCheck, WindowFailure,
+    DesktopStatus, Diagnostics, ErrorCode, Greeting, IpcError, LoginTokenGrant, NumberCheck, TeamStatus, WindowFailure,
     WindowRecovery, command, event,
 };
 use softphone_core::lead::{DoNotCallImportReport, ImportProgress, ImportReport, Lead, LeadId, Page};
@@ -623,6 +623,31 @@ pub async fn install_update() -> Result<(), IpcError> {
 /// Where updates stand, at every change, for the life of the window.
 pub async fn on_update_updated(on_status: Callback<UpdateStatus>, on_error: Callback<IpcError>) {
     listen_forever(event::UPDATE_UPDATED, on_status, on_error).await;
+}
+
+pub async fn get_team_status() -> Result<TeamStatus, IpcError> {
+    invoke(command::GET_TEAM_STATUS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct JoinTeamArgs<'a> {
+    url: &'a str,
+    login: &'a str,
+    password: &'a str,
+}
+
+/// Joins the team; the password goes to the shell's keychain and nowhere else.
+pub async fn join_team(url: &str, login: &str, password: &str) -> Result<TeamStatus, IpcError> {
+    invoke(command::JOIN_TEAM, &JoinTeamArgs { url, login, password }).await
+}
+
+pub async fn leave_team() -> Result<TeamStatus, IpcError> {
+    invoke(command::LEAVE_TEAM, &NoArgs {}).await
+}
+
+/// The team link or the changes waiting for it changed, for the life of the window.
+pub async fn on_team_updated(on_status: Callback<TeamStatus>, on_error: Callback<IpcError>) {
+    listen_forever(event::TEAM_UPDATED, on_status, on_error).await;
 }
 
 /// Notifications or Do Not Disturb changed, for the life of the window.

@@ -85,6 +85,8 @@ pub struct AppState {
     pub audio_notice: Option<String>,
     /// Where updates stand, as the shell says.
     pub update: softphone_core::updates::UpdateStatus,
+    /// The agent's team: joined, online, how much waits.
+    pub team: softphone_core::ipc::TeamStatus,
 }
 
 impl AppState {
@@ -132,6 +134,8 @@ pub enum AppAction {
     AudioNotice(Option<String>),
     /// Where updates stand changed (or was read).
     UpdateChanged(softphone_core::updates::UpdateStatus),
+    /// The shell's team status (the link, the changes waiting).
+    TeamUpdated(softphone_core::ipc::TeamStatus),
 }
 
 impl Reducible for AppState {
@@ -156,6 +160,7 @@ impl Reducible for AppState {
             AppAction::SettingsLoaded(settings) => next.settings = Some(settings),
             AppAction::AudioNotice(notice) => next.audio_notice = notice,
             AppAction::UpdateChanged(status) => next.update = status,
+            AppAction::TeamUpdated(status) => next.team = status,
             AppAction::EngineChosen { engine, notice } => {
                 next.engine = engine;
                 next.engine_notice = notice;

@@ -209,7 +209,9 @@ pub fn error_sentence(error: &IpcError) -> String {
         | ErrorCode::AudioUnavailable
         | ErrorCode::EngineFailed
         | ErrorCode::UpdateRefused
-        | ErrorCode::CallControlRefused => return error.message.clone(),
+        | ErrorCode::CallControlRefused
+        | ErrorCode::TeamUnreachable
+        | ErrorCode::TeamRefused => return error.message.clone(),
         ErrorCode::DemoOnly => "That works in demo mode only (without Telnyx credentials).",
     };
     fixed.to_owned()

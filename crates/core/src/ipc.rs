@@ -70,6 +70,9 @@ pub mod command {
     pub const GET_AUDIO_METER: &str = "get_audio_meter";
     pub const SIMULATE_INBOUND_CALL: &str = "simulate_inbound_call";
     pub const GET_DESKTOP_STATUS: &str = "get_desktop_status";
+    pub const GET_TEAM_STATUS: &str = "get_team_status";
+    pub const JOIN_TEAM: &str = "join_team";
+    pub const LEAVE_TEAM: &str = "leave_team";
     pub const GET_SETTINGS: &str = "get_settings";
     pub const SAVE_SETTINGS: &str = "save_settings";
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";
@@ -109,6 +112,9 @@ pub mod event {
     pub const AUDIO_DEVICE_CHANGED: &str = "audio://device-changed";
     /// Payload: [`crate::updates::UpdateStatus`], whenever it changes.
     pub const UPDATE_UPDATED: &str = "update://updated";
+    /// Payload: [`super::TeamStatus`], whenever the link to the team database or the number of
+    /// changes waiting for it changes.
+    pub const TEAM_UPDATED: &str = "team://updated";
 }
 
 /// What the shell tells the UI about itself; shown in the status bar and on the diagnostics page.
@@ -263,6 +269,30 @@ pub struct DesktopStatus {
     pub do_not_disturb: bool,
 }
 
+/// The agent's team (a shared campaign on the team's PostgreSQL), as the status bar and Settings
+/// → Team show it. Never carries the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TeamStatus {
+    /// This computer works for a team.
+    pub joined: bool,
+    /// The team database's address and the agent's login, as the agent entered them.
+    pub url: Option<String>,
+    pub login: Option<String>,
+    /// Connected to the team database now.
+    pub online: bool,
+    /// Local changes (calls, dispositions, notes) not yet taken by the team database.
+    pub waiting: u64,
+    /// Changes the team database refused; kept.
+    pub refused: u64,
+    /// The team's and the agent's names, once connected.
+    pub team: Option<String>,
+    pub agent: Option<String>,
+    /// Why it is offline, as a sentence.
+    pub reason: Option<String>,
+    /// The status bar's words: "Team synced", "Team · 3 waiting", "Team offline · 3 waiting".
+    pub sentence: String,
+}
+
 /// A recorded voicemail greeting the agent can drop into a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Greeting {
@@ -411,6 +441,12 @@ pub enum ErrorCode {
     /// Telnyx refused a Call Control action (transfer, recording, ...) on a live call: the call
     /// goes on as it was and the message says why.
     CallControlRefused,
+    /// The team database cannot be reached now (down, wrong address, offline); work goes on
+    /// locally and is sent when it is back.
+    TeamUnreachable,
+    /// The team database refused: a wrong login or password, a login that is no agent, an
+    /// address that is not PostgreSQL or not secure, or a change the agent may not make.
+    TeamRefused,
 }
 
 /// The error every command returns: `{ "code": "...", "message": "..." }`.

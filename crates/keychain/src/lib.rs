@@ -21,6 +21,9 @@ pub enum CredentialField {
     SipLogin,
     /// Optional SIP password.
     SipPassword,
+    /// The agent's password for the team database (PostgreSQL), when the agent joined a team.
+    /// Not one of [`CredentialField::ALL`]: forgetting the Telnyx credentials keeps the team.
+    TeamPassword,
 }
 
 impl CredentialField {
@@ -40,6 +43,7 @@ impl CredentialField {
             Self::TelephonyCredentialId => "telnyx-telephony-credential-id",
             Self::SipLogin => "telnyx-sip-login",
             Self::SipPassword => "telnyx-sip-password",
+            Self::TeamPassword => "team-database-password",
         }
     }
 }

@@ -158,6 +158,24 @@ fn direction(text: &str) -> Direction {
 }
 
 impl Store {
+    /// The team database's address and the agent's login, when the agent joined a team.
+    pub fn team_login(&self) -> Result<Option<(String, String)>, StoreError> {
+        let row: (Option<String>, Option<String>) =
+            self.conn.query_row("SELECT url, login FROM team_state", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(row.0.zip(row.1))
+    }
+
+    /// Keeps where and as whom the agent joined; `None` leaves the team (nothing more is queued;
+    /// what waits stays, for a later join).
+    pub fn set_team_login(&self, login: Option<(&str, &str)>) -> Result<(), StoreError> {
+        let (url, name) = login.map(|(url, name)| (Some(url), Some(name))).unwrap_or_default();
+        self.conn.execute("UPDATE team_state SET url = ?1, login = ?2", params![url, name])?;
+        if login.is_none() {
+            self.set_team_membership(None)?;
+        }
+        Ok(())
+    }
+
     /// The team this computer works for, if any.
     pub fn team_membership(&self) -> Result<Option<TeamMembership>, StoreError> {
         let row: (Option<String>, Option<String>) =

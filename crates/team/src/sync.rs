@@ -28,11 +28,14 @@ use crate::session::TeamSession;
 
 /// Changes per push (one transaction).
 pub const PUSH_BATCH: usize = 1_000;
-/// How often the loop looks at the outbox and the feed without being woken.
-pub const POLL_EVERY: Duration = Duration::from_secs(2);
+/// How often the loop looks at the outbox (a local count; the network only when something
+/// waits), so a finished call reaches the team within about this.
+pub const OUTBOX_EVERY: Duration = Duration::from_millis(250);
+/// How often the feed is read without a NOTIFY (a missed notification costs at most this).
+pub const FEED_EVERY: Duration = Duration::from_secs(5);
 /// Waits between connection attempts: doubling from the first to the last.
 pub const RECONNECT_FIRST: Duration = Duration::from_millis(500);
-pub const RECONNECT_MAX: Duration = Duration::from_secs(15);
+pub const RECONNECT_MAX: Duration = Duration::from_secs(10);
 
 /// Ids of notes: the same call and text always make the same id, so a note sent twice lands once
 /// and an edited note is a new one (notes are append-only).
@@ -47,6 +50,15 @@ impl LocalStore for Mutex<Store> {
     fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let mut store = self.lock().map_err(|_| StoreError::Internal("the store's lock was poisoned".into()))?;
         f(&mut store)
+    }
+}
+
+/// The app's database: not open (it failed at start) is an error like any other.
+impl LocalStore for Mutex<Option<Store>> {
+    fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let mut store = self.lock().map_err(|_| StoreError::Internal("the store's lock was poisoned".into()))?;
+        let store = store.as_mut().ok_or_else(|| StoreError::Internal("the database is not open".into()))?;
+        f(store)
     }
 }
 
@@ -154,20 +166,33 @@ async fn run<S: LocalStore>(login: TeamLogin, store: Arc<S>, wake: Arc<Notify>, 
                 }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = wake.notified() => {}
+        // Offline the agent works on: the count of what waits follows, until the next try.
+        let retry_at = tokio::time::Instant::now() + backoff;
+        while tokio::time::Instant::now() < retry_at {
+            tokio::select! {
+                _ = tokio::time::sleep(OUTBOX_EVERY) => {}
+                _ = wake.notified() => break,
+            }
+            refresh_counts(&*store, &status);
         }
         backoff = (backoff * 2).min(RECONNECT_MAX);
     }
 }
 
+fn refresh_counts<S: LocalStore>(store: &S, status: &watch::Sender<TeamSyncStatus>) {
+    let link = status.borrow().link.clone();
+    set_link(store, status, link);
+}
+
 fn set_link<S: LocalStore>(store: &S, status: &watch::Sender<TeamSyncStatus>, link: TeamLink) {
     let counts = store.with_store(|s| s.team_outbox_counts()).unwrap_or_default();
-    status.send_modify(|status| {
+    // Watchers (the window's status bar) hear of a change only.
+    status.send_if_modified(|status| {
+        let changed = status.link != link || status.waiting != counts.waiting || status.refused != counts.refused;
         status.link = link;
         status.waiting = counts.waiting;
         status.refused = counts.refused;
+        changed
     });
 }
 
@@ -191,24 +216,35 @@ async fn online<S: LocalStore>(
         return error;
     }
     let mut names = AgentNames::default();
+    let mut read_feed = true;
+    let mut feed_read_at = tokio::time::Instant::now();
     loop {
-        if let Err(error) = push_outbox(&mut session, store).await {
-            return error;
+        let waiting = store.with_store(|s| s.team_outbox_counts()).map(|c| c.waiting).unwrap_or(0);
+        if waiting > 0 {
+            if let Err(error) = push_outbox(&mut session, store).await {
+                return error;
+            }
+            read_feed = true;
         }
-        if let Err(error) = pull_feed(&session, store, &mut names).await {
-            return error;
+        if read_feed || feed_read_at.elapsed() >= FEED_EVERY {
+            if let Err(error) = pull_feed(&session, store, &mut names).await {
+                return error;
+            }
+            read_feed = false;
+            feed_read_at = tokio::time::Instant::now();
         }
         set_link(store, status, TeamLink::Online);
         if !session.is_alive() {
             return TeamError::ConnectionLost("the server closed the connection".into());
         }
         tokio::select! {
-            _ = tokio::time::sleep(POLL_EVERY) => {}
+            _ = tokio::time::sleep(OUTBOX_EVERY) => {}
             _ = wake.notified() => {}
             notified = session.notified() => {
                 if notified.is_none() {
                     return TeamError::ConnectionLost("the server closed the connection".into());
                 }
+                read_feed = true;
             }
         }
     }

@@ -9,5 +9,6 @@ pub mod leads;
 pub mod numbers;
 pub mod recordings;
 pub mod settings;
+pub mod team;
 pub mod updates;
 pub mod voicemail;

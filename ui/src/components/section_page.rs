@@ -31,6 +31,8 @@ pub struct SectionPageProps {
     /// Where updates stand, and the running version.
     pub update: softphone_core::updates::UpdateStatus,
     pub app_version: Option<String>,
+    /// The agent's team, for Settings → Team.
+    pub team: softphone_core::ipc::TeamStatus,
 }
 
 /// The body of each section: its heading, a line saying what it is for, and its screen.
@@ -43,7 +45,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
         Section::Leads => "Your lead list, searchable offline.",
         Section::Calls => "Every call you make or receive.",
         Section::Settings => {
-            "Telnyx credentials (kept in the keychain), region, call engine, audio devices and updates."
+            "Telnyx credentials (kept in the keychain), your team, region, call engine, audio devices and updates."
         }
         Section::Diagnostics => "The call engine, the connection and the media of every call.",
     };
@@ -63,7 +65,7 @@ pub fn section_page(props: &SectionPageProps) -> Html {
             html! {
                 <Settings on_saved={props.on_settings_saved.clone()} start_at_login={props.start_at_login}
                     update={props.update.clone()} app_version={props.app_version.clone()}
-                    call_up={softphone_core::window_life::call_up(&props.calls)} />
+                    call_up={softphone_core::window_life::call_up(&props.calls)} team={props.team.clone()} />
             }
         }
         Section::Diagnostics => html! { <DiagnosticsPage /> },

@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use super::calling_settings::CallingSettings;
 use super::disposition_settings::DispositionSettings;
+use super::team_settings::TeamSettings;
 use super::updates::UpdatesSection;
 use crate::backend;
 use crate::wording;
@@ -22,6 +23,8 @@ pub struct SettingsProps {
     pub update: softphone_core::updates::UpdateStatus,
     pub app_version: Option<String>,
     pub call_up: bool,
+    /// The agent's team, as the shell reports it.
+    pub team: softphone_core::ipc::TeamStatus,
 }
 
 /// Credentials: what is configured (never the values), a write-only form, and removal; then the
@@ -136,6 +139,7 @@ pub fn settings(props: &SettingsProps) -> Html {
             if let Some(failure) = &*error {
                 <p id="settings-error" class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }
+            <TeamSettings status={props.team.clone()} />
             <CallingSettings on_saved={props.on_saved.clone()} start_at_login={props.start_at_login} />
             <DispositionSettings />
             <UpdatesSection status={props.update.clone()} version={props.app_version.clone()} call_up={props.call_up} />

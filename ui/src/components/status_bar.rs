@@ -21,6 +21,8 @@ pub struct StatusBarProps {
     /// Where updates stand, and how to open Settings → Updates.
     pub update: softphone_core::updates::UpdateStatus,
     pub on_open_updates: Callback<()>,
+    /// The agent's team: synced, changes waiting, or offline (shown once joined).
+    pub team: softphone_core::ipc::TeamStatus,
 }
 
 #[function_component(StatusBar)]
@@ -53,6 +55,12 @@ pub fn status_bar(props: &StatusBarProps) -> Html {
                 <span id="demo-badge" class="demo-badge">{ "DEMO" }</span>
                 <button id="simulate-inbound" class="link-button" title="The simulator calls you from one of the demo leads"
                     onclick={props.on_simulate_inbound.reform(|_| ())}>{ "Simulate inbound call" }</button>
+            }
+            if props.team.joined {
+                <span id="team-status" class={classes!("team-status", if props.team.online { "online" } else { "offline" })}
+                    title={props.team.reason.clone().or_else(|| props.team.team.as_ref().map(|team| format!("{team} · {}", props.team.agent.clone().unwrap_or_default())))}>
+                    { &props.team.sentence }
+                </span>
             }
             if let Some(error) = &props.shell_error {
                 <span id="shell-error" class="shell-error">{ &error.message }</span>

@@ -1,0 +1,131 @@
+//! A team on PostgreSQL, in the window: the agent joins with the login its team lead made (a
+//! wrong password is refused with a sentence; the right one goes to the keychain), its calls,
+//! dispositions and notes reach the team database, and when the database stops mid-shift the
+//! agent keeps calling, the status bar says how much waits, and it all lands once when it is back.
+//! The team database is a real PostgreSQL the test starts on loopback and stops.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{App, Launch};
+use softphone_team::connect::{Connection, TeamLogin, connect};
+use softphone_team::test_support::TestServer;
+use softphone_team::{admin, schema};
+
+/// WebDriver's Enter key.
+const ENTER: &str = "\u{E007}";
+
+async fn owner(server: &TestServer) -> Connection {
+    connect(&TeamLogin::from_url(server.superuser_url())).await.expect("the owner connects")
+}
+
+/// Calls the simulator's tone number from the dialer, hangs up, and wraps up with `note`.
+async fn call_and_wrap_up(app: &App, note: &str) {
+    app.open("dialer").await;
+    app.type_into("#dial-number", "5555550100").await;
+    app.wait_for_text("#dial-check", |text| text.starts_with("Valid")).await;
+    app.type_into("#dial-number", ENTER).await;
+    app.wait_for_text("#calls-panel .call-state", |text| text == "Active").await;
+    app.find("#calls-panel .hangup").await.click().await.expect("hang up");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    let disposition = app.find("#calls-panel .wrap-up-disposition").await;
+    disposition.select_by_value("callback").await.expect("pick Callback");
+    app.type_into("#calls-panel .wrap-up-note", note).await;
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+}
+
+/// The team database's calls: (outcome, disposition, note), oldest first, read until `done`.
+async fn team_calls(
+    server: &TestServer,
+    done: impl Fn(&[(String, Option<String>, Option<String>)]) -> bool,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let owner = owner(server).await;
+        let rows = owner
+            .client
+            .query(
+                "SELECT c.outcome, d.disposition, n.body FROM calls c
+                 LEFT JOIN dispositions d ON d.call_id = c.id LEFT JOIN notes n ON n.call_id = c.id
+                 ORDER BY c.started_at",
+                &[],
+            )
+            .await
+            .expect("the team's calls");
+        let calls: Vec<(String, Option<String>, Option<String>)> =
+            rows.iter().map(|row| (row.get(0), row.get(1), row.get(2))).collect();
+        if done(&calls) {
+            return calls;
+        }
+        assert!(Instant::now() < deadline, "the team database never showed what was expected: {calls:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_agent_joins_its_team_and_its_calls_reach_the_team_database_through_an_outage() {
+    let mut server = TestServer::start();
+    let new_agent = {
+        let mut owner = owner(&server).await;
+        schema::migrate(&mut owner.client).await.expect("schema");
+        let team = admin::add_team(&owner.client, "Sales West").await.expect("team");
+        admin::add_agent(&mut owner.client, team, "Ana Lopez", false).await.expect("agent")
+    };
+
+    // A keychain of this test's own: the password must land there, and nowhere else.
+    let dir = tempfile::tempdir().expect("keyring dir");
+    let bus = softphone_notify::test_support::PrivateBus::start().expect("a private D-Bus bus");
+    let _keyring = common::start_keyring(&bus, dir.path());
+    let service = format!("io.agentsoftphone.e2e.{}", common::random_hex());
+    let app = App::launch_with(Launch {
+        env: vec![
+            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.address().into()),
+            ("SOFTPHONE_KEYCHAIN_SERVICE".into(), service.clone()),
+        ],
+        ..Launch::default()
+    })
+    .await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    assert!(app.client.find(fantoccini::Locator::Css("#team-status")).await.is_err(), "no team yet: nothing shown");
+
+    app.open("settings").await;
+    app.type_into("#team-url-input", &server.url()).await;
+    app.type_into("#team-login-input", &new_agent.login).await;
+    app.type_into("#team-password-input", "not-the-password").await;
+    app.find("#join-team").await.click().await.expect("join");
+    let refused = app.wait_for_text("#team-error", |text| !text.is_empty()).await;
+    assert!(refused.contains("refused the login \"ana_lopez\""), "{refused}");
+    assert!(!refused.contains("not-the-password"), "the password is never shown: {refused}");
+    app.find("#team-password-input").await.clear().await.expect("clear the password");
+    app.type_into("#team-password-input", new_agent.password.expose()).await;
+    app.find("#join-team").await.click().await.expect("join");
+    app.wait_for_text("#team-status", |text| text == "Team synced").await;
+    app.wait_for_text("#team-name", |text| text == "Sales West").await;
+    app.wait_for_text("#team-agent", |text| text == "Ana Lopez").await;
+    assert_eq!(
+        common::keychain_item(&bus, &service, "team-database-password"),
+        new_agent.password.expose(),
+        "the password is in the keychain"
+    );
+    assert!(!common::log_text_in(app.data_home.path()).contains(new_agent.password.expose()), "nor in the log");
+    app.screenshot("team-joined").await;
+
+    call_and_wrap_up(&app, "Wants the team plan").await;
+    let calls = team_calls(&server, |calls| calls.len() == 1 && calls[0].2.is_some()).await;
+    assert_eq!(calls, vec![("answered".into(), Some("callback".into()), Some("Wants the team plan".into()))]);
+
+    // The team database stops mid-shift: the agent calls on; the changes wait here.
+    server.stop();
+    app.wait_for_text("#team-status", |text| text.starts_with("Team offline")).await;
+    call_and_wrap_up(&app, "Called while the team was away").await;
+    app.wait_for_text("#team-status", |text| text == "Team offline · 3 waiting").await;
+    app.screenshot("team-offline").await;
+
+    server.start_again();
+    app.wait_for_text("#team-status", |text| text == "Team synced").await;
+    let calls = team_calls(&server, |calls| calls.len() == 2 && calls.iter().all(|c| c.2.is_some())).await;
+    assert_eq!(calls[1], ("answered".into(), Some("callback".into()), Some("Called while the team was away".into())));
+    app.close().await;
+}

@@ -1,0 +1,180 @@
+//! The agent's team (issue 21): the link to the team's PostgreSQL, as an adapter. It keeps the
+//! agent's database password in the keychain (never in a file), the address and login in the
+//! local database, and runs the sync loop of `softphone-team` over the app's own database file
+//! (handed to it by the wiring). Offline the app works on; the status says how much waits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use softphone_core::ipc::{ErrorCode, IpcError, TeamStatus};
+use softphone_core::secret::Secret;
+use softphone_keychain::{CredentialField, Keychain};
+use softphone_store::Store;
+use softphone_team::sync::LocalStore;
+use softphone_team::{TeamError, TeamLink, TeamLogin, TeamSession, TeamSync, TeamSyncStatus};
+use tokio::sync::watch;
+
+use crate::errors;
+
+/// The team link, managed.
+pub struct Team {
+    keychain: Keychain,
+    store: Arc<Mutex<Option<Store>>>,
+    running: Mutex<Option<TeamSync>>,
+    /// Which sync the status follows: a sync stopped by a leave or a new join says no more.
+    generation: Arc<AtomicU64>,
+    status: watch::Sender<TeamStatus>,
+}
+
+/// The coded error for a team failure; the sentence is the team crate's.
+pub fn ipc_error(error: &TeamError) -> IpcError {
+    let code = if error.is_transient() || matches!(error, TeamError::Io { .. }) {
+        ErrorCode::TeamUnreachable
+    } else {
+        ErrorCode::TeamRefused
+    };
+    IpcError::new(code, error.to_string())
+}
+
+fn view(login: Option<&(String, String)>, sync: Option<&TeamSyncStatus>) -> TeamStatus {
+    let Some((url, name)) = login else {
+        return TeamStatus { sentence: String::new(), ..TeamStatus::default() };
+    };
+    let mut status =
+        TeamStatus { joined: true, url: Some(url.clone()), login: Some(name.clone()), ..TeamStatus::default() };
+    if let Some(sync) = sync {
+        status.online = sync.link == TeamLink::Online;
+        status.waiting = sync.waiting;
+        status.refused = sync.refused;
+        status.team = sync.team.clone();
+        status.agent = sync.agent.clone();
+        status.reason = match &sync.link {
+            TeamLink::Offline { reason } => Some(reason.clone()),
+            _ => None,
+        };
+        status.sentence = sync.sentence();
+    } else {
+        status.sentence = "Team connecting…".into();
+    }
+    status
+}
+
+impl Team {
+    /// `store` is the app's database (the wiring hands it over); `keychain` the app's.
+    pub fn new(keychain: Keychain, store: Arc<Mutex<Option<Store>>>) -> Team {
+        Team {
+            keychain,
+            store,
+            running: Mutex::new(None),
+            generation: Arc::new(AtomicU64::new(0)),
+            status: watch::Sender::new(TeamStatus::default()),
+        }
+    }
+
+    pub fn status(&self) -> TeamStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Every change of the status from now on.
+    pub fn subscribe(&self) -> watch::Receiver<TeamStatus> {
+        self.status.subscribe()
+    }
+
+    fn stored_login(&self) -> Result<Option<(String, String)>, IpcError> {
+        self.store.with_store(|store| store.team_login()).map_err(IpcError::from)
+    }
+
+    async fn keychain<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Keychain) -> Result<T, softphone_keychain::KeychainError> + Send + 'static,
+    ) -> Result<T, IpcError> {
+        let keychain = self.keychain.clone();
+        tokio::task::spawn_blocking(move || work(&keychain))
+            .await
+            .map_err(|_| errors::internal("Using the keychain"))?
+            .map_err(IpcError::from)
+    }
+
+    /// At start-up: the team joined before, with the password from the keychain. Without one
+    /// (the keychain was cleared), the status says how to join again.
+    pub async fn resume(&self) {
+        let login = match self.stored_login() {
+            Ok(Some(login)) => login,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(reason = %error.message, "the team login could not be read");
+                return;
+            }
+        };
+        match self.keychain(|k| k.get(CredentialField::TeamPassword)).await {
+            Ok(Some(password)) => self.start(&login, password),
+            Ok(None) => self.status.send_modify(|status| {
+                *status = view(Some(&login), None);
+                status.sentence = "Team offline".into();
+                status.reason =
+                    Some("The team password is not in the keychain; join the team again under Settings → Team.".into());
+            }),
+            Err(error) => self.status.send_modify(|status| {
+                *status = view(Some(&login), None);
+                status.sentence = "Team offline".into();
+                status.reason = Some(error.message);
+            }),
+        }
+    }
+
+    /// Joins a team: the login is tried first (a wrong password or address is said at once),
+    /// then the password goes to the keychain and the sync starts.
+    pub async fn join(&self, url: &str, login: &str, password: Secret) -> Result<TeamStatus, IpcError> {
+        let (url, login) = (url.trim().to_owned(), login.trim().to_owned());
+        if url.is_empty() || login.is_empty() || password.is_empty() {
+            return Err(IpcError::new(
+                ErrorCode::InvalidArgument,
+                "Enter the team database's address, your login and your password (your team lead has them).",
+            ));
+        }
+        let team_login = TeamLogin::new(url.clone(), login.clone(), password.clone());
+        let session = TeamSession::open(&team_login).await.map_err(|error| ipc_error(&error))?;
+        drop(session);
+        let stored = password.clone();
+        self.keychain(move |k| k.set(CredentialField::TeamPassword, &stored)).await?;
+        self.store.with_store(|store| store.set_team_login(Some((&url, &login)))).map_err(IpcError::from)?;
+        self.start(&(url, login), password);
+        Ok(self.status())
+    }
+
+    /// Leaves the team: the sync stops, the password leaves the keychain; what waits is kept (a
+    /// later join sends it).
+    pub async fn leave(&self) -> Result<TeamStatus, IpcError> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut running) = self.running.lock() {
+            running.take();
+        }
+        self.keychain(|k| k.delete(CredentialField::TeamPassword)).await?;
+        self.store.with_store(|store| store.set_team_login(None)).map_err(IpcError::from)?;
+        self.status.send_replace(view(None, None));
+        Ok(self.status())
+    }
+
+    fn start(&self, login: &(String, String), password: Secret) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let current_generation = Arc::clone(&self.generation);
+        let sync = TeamSync::start(TeamLogin::new(login.0.clone(), login.1.clone(), password), Arc::clone(&self.store));
+        let mut changes = sync.watch();
+        let status = self.status.clone();
+        let login = login.clone();
+        status.send_replace(view(Some(&login), Some(&sync.status())));
+        tokio::spawn(async move {
+            // Ends when the sync is dropped (its sender goes) or nobody listens any more.
+            while changes.changed().await.is_ok() {
+                if current_generation.load(Ordering::SeqCst) != generation {
+                    break;
+                }
+                let current = changes.borrow_and_update().clone();
+                status.send_replace(view(Some(&login), Some(&current)));
+            }
+        });
+        if let Ok(mut running) = self.running.lock() {
+            *running = Some(sync);
+        }
+    }
+}

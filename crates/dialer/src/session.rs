@@ -109,6 +109,11 @@ pub enum SessionEvent {
     Tick,
     /// The agent ends the session.
     Stop,
+    /// More leads for the end of the queue: a team campaign's leads come one claim at a time, and
+    /// the shell claims the next while the agent works the current one.
+    LeadsAdded {
+        leads: Vec<LeadId>,
+    },
 }
 
 /// What the shell does for the session.
@@ -207,6 +212,20 @@ impl DialingSession {
     pub fn apply(&mut self, event: SessionEvent, now_ms: i64) -> Result<Vec<SessionEffect>, SessionRejection> {
         match (&self.stage, event) {
             (Stage::Finished, SessionEvent::Stop | SessionEvent::Tick) => Ok(Vec::new()),
+            (_, SessionEvent::LeadsAdded { leads }) if self.stage != Stage::Finished => {
+                // A lead comes once a session: not again while queued or shown, nor after it was
+                // dialled or skipped (a callback for it waits for the next session).
+                for lead in leads {
+                    let seen = self.current_lead() == Some(lead)
+                        || self.queue.contains(&lead)
+                        || self.dialled.iter().any(|dialled| dialled.lead_id == lead)
+                        || self.skips.iter().any(|skip| skip.lead_id == lead);
+                    if !seen {
+                        self.queue.push_back(lead);
+                    }
+                }
+                Ok(Vec::new())
+            }
             (Stage::Finished, _) => Err(SessionRejection::Finished),
             (_, SessionEvent::Stop) => {
                 if matches!(self.stage, Stage::Calling { .. }) {

@@ -55,6 +55,21 @@ fn preview_shows_each_lead_and_dials_only_when_the_agent_calls() {
 }
 
 #[test]
+fn leads_added_while_working_come_next_once_and_a_finished_session_takes_none() {
+    let mut now = T0;
+    let (mut session, _) = DialingSession::start(Mode::Preview, leads(&[1]), now);
+    // A team campaign: the next lead is claimed while the agent works the first.
+    assert_eq!(session.apply(SessionEvent::LeadsAdded { leads: leads(&[2, 1]) }, now), Ok(vec![]));
+    assert_eq!(session.leads_left(), 2, "the shown lead is not queued twice");
+    session.apply(SessionEvent::Call, now).expect("call");
+    assert_eq!(session.apply(SessionEvent::LeadsAdded { leads: leads(&[2, 3]) }, now), Ok(vec![]), "during a call too");
+    assert_eq!(work_call(&mut session, 1, Some(1_000), &mut now), [SessionEffect::Show { lead_id: LeadId(2) }]);
+    assert_eq!(session.queue, leads(&[3]));
+    session.apply(SessionEvent::Stop, now).expect("stop");
+    assert_eq!(session.apply(SessionEvent::LeadsAdded { leads: leads(&[4]) }, now), Err(SessionRejection::Finished));
+}
+
+#[test]
 fn power_dials_after_the_countdown_which_can_be_paused_or_cut_short() {
     let mut now = T0;
     let (mut session, _) = DialingSession::start(Mode::Power { countdown_ms: 3_000 }, leads(&[1, 2, 3]), now);
@@ -161,6 +176,7 @@ fn any_event() -> impl Strategy<Value = SessionEvent> {
         Just(SessionEvent::WrapUpSaved { disposition: "busy".into() }),
         Just(SessionEvent::Tick),
         Just(SessionEvent::Stop),
+        proptest::collection::vec(1_i64..12, 0..3).prop_map(|ids| SessionEvent::LeadsAdded { leads: leads(&ids) }),
     ]
 }
 
@@ -177,6 +193,8 @@ proptest! {
     ) {
         let mode = power.map_or(Mode::Preview, |countdown_ms| Mode::Power { countdown_ms });
         let ids: Vec<LeadId> = (1..=count as i64).map(LeadId).collect();
+        // The order leads may be dialled in: the list's, then as added (a lead once).
+        let mut order = ids.clone();
         let mut now = T0;
         let (mut session, mut effects) = DialingSession::start(mode, ids.clone(), now);
         let mut dialled: Vec<LeadId> = Vec::new();
@@ -201,8 +219,17 @@ proptest! {
             let was_placed = matches!(&event, SessionEvent::CallPlaced { .. });
             let closes = matches!(&event, SessionEvent::WrapUpSaved { .. } | SessionEvent::DialRefused { .. });
             let stops = matches!(&event, SessionEvent::Stop);
+            let added = match &event {
+                SessionEvent::LeadsAdded { leads } => leads.clone(),
+                _ => Vec::new(),
+            };
             match session.apply(event, now) {
                 Ok(out) => {
+                    for lead in added {
+                        if !order.contains(&lead) {
+                            order.push(lead);
+                        }
+                    }
                     if was_placed {
                         placed += 1;
                     }
@@ -215,8 +242,8 @@ proptest! {
                 Err(_) => prop_assert_eq!(&session.stage, &before, "a refused event changes nothing"),
             }
         }
-        // In the list's order.
-        let positions: Vec<usize> = dialled.iter().map(|id| ids.iter().position(|x| x == id).expect("a listed lead")).collect();
+        // In the list's order (leads added later after it).
+        let positions: Vec<usize> = dialled.iter().map(|id| order.iter().position(|x| x == id).expect("a listed lead")).collect();
         prop_assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{positions:?}");
         prop_assert_eq!(session.figures.dials, placed);
         prop_assert!(session.figures.connects <= session.figures.dials);

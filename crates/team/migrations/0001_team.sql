@@ -79,6 +79,9 @@ CREATE TABLE leads (
     -- and renew_leases (agents have no UPDATE on these columns).
     leased_by uuid REFERENCES agents (id),
     lease_expires_at timestamptz,
+    -- Given back for later (no answer, busy): nobody is handed it before lease_expires_at, then
+    -- anyone is (it takes the lapsed-lease path). Not renewed by its agent's heartbeat.
+    parked boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     -- Server time of the last change to the lead's fields: the last writer wins.
     updated_at timestamptz NOT NULL DEFAULT now(),
@@ -100,7 +103,7 @@ CREATE INDEX leads_team_phone ON leads (team_id, phone);
 -- The leases out, as a view on the lead columns (security_invoker: the caller's row-level
 -- security applies).
 CREATE VIEW lead_leases WITH (security_invoker = true) AS
-    SELECT id AS lead_id, team_id, campaign_id, leased_by AS agent_id, lease_expires_at AS expires_at
+    SELECT id AS lead_id, team_id, campaign_id, leased_by AS agent_id, lease_expires_at AS expires_at, parked
     FROM leads WHERE leased_by IS NOT NULL;
 
 CREATE TABLE calls (
@@ -271,21 +274,27 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY UPDATE leads
-        SET leased_by = me, lease_expires_at = now() + make_interval(secs => p_lease_seconds)
+        SET leased_by = me, lease_expires_at = now() + make_interval(secs => p_lease_seconds), parked = false
         WHERE id = picked RETURNING *;
 END $$;
 
--- Gives a lead back (wrap-up done, or skipped); `finished` marks it done for the whole team.
--- Only the agent holding the lease can; returns whether it did.
-CREATE FUNCTION release_lead(p_lead bigint, p_finished boolean, p_disposition text) RETURNS boolean
+-- Gives a lead back (wrap-up done, or skipped); `finished` marks it done for the whole team;
+-- `retry_after_seconds` (not finished) keeps it from everyone that long (no answer: the gap
+-- between attempts). Only the agent holding the lease can; returns whether it did.
+CREATE FUNCTION release_lead(p_lead bigint, p_finished boolean, p_disposition text, p_retry_after_seconds integer)
+    RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
     released integer;
+    park boolean := NOT p_finished AND coalesce(p_retry_after_seconds, 0) > 0;
 BEGIN
     UPDATE leads
-        SET leased_by = NULL, lease_expires_at = NULL, done = done OR p_finished,
+        SET leased_by = CASE WHEN park THEN leased_by END,
+            lease_expires_at = CASE WHEN park THEN now() + make_interval(secs => p_retry_after_seconds) END,
+            parked = park,
+            done = done OR p_finished,
             last_disposition = coalesce(p_disposition, last_disposition)
-        WHERE id = p_lead AND leased_by = current_agent();
+        WHERE id = p_lead AND leased_by = current_agent() AND NOT parked;
     GET DIAGNOSTICS released = ROW_COUNT;
     IF released > 0 AND p_finished THEN
         UPDATE callbacks SET done_at = now() WHERE lead_id = p_lead AND done_at IS NULL AND due_at <= now();
@@ -303,7 +312,7 @@ BEGIN
         RAISE EXCEPTION 'a lease lasts 10 s to a day, not % s', p_lease_seconds USING ERRCODE = '22023';
     END IF;
     UPDATE leads SET lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-        WHERE leased_by = current_agent() AND NOT done;
+        WHERE leased_by = current_agent() AND NOT done AND NOT parked;
     GET DIAGNOSTICS renewed = ROW_COUNT;
     RETURN renewed;
 END $$;
@@ -377,7 +386,7 @@ GRANT INSERT ON calls, notes, callbacks, do_not_call TO softphone_agent;
 GRANT INSERT, UPDATE (disposition, set_at) ON dispositions TO softphone_agent;
 GRANT UPDATE (done_at) ON callbacks TO softphone_agent;
 GRANT EXECUTE ON FUNCTION current_agent(), current_team(), current_is_lead(), claim_lead(uuid, integer),
-    release_lead(bigint, boolean, text), renew_leases(integer) TO softphone_agent;
+    release_lead(bigint, boolean, text, integer), renew_leases(integer) TO softphone_agent;
 GRANT softphone_agent TO softphone_team_lead;
 GRANT INSERT, UPDATE, DELETE ON campaigns, leads TO softphone_team_lead;
 GRANT DELETE ON do_not_call TO softphone_team_lead;

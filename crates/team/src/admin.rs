@@ -300,7 +300,7 @@ pub async fn assign(client: &Client, campaign: Uuid, agent: Uuid, count: i64) ->
 pub async fn release(client: &Client, campaign: Uuid, agent: Option<Uuid>) -> Result<u64, TeamError> {
     client
         .execute(
-            "UPDATE leads SET leased_by = NULL, lease_expires_at = NULL,
+            "UPDATE leads SET leased_by = NULL, lease_expires_at = NULL, parked = false,
                  assigned_to = CASE WHEN $2::uuid IS NULL OR assigned_to = $2 THEN NULL ELSE assigned_to END
              WHERE campaign_id = $1 AND NOT done
                AND (($2::uuid IS NULL AND (leased_by IS NOT NULL OR assigned_to IS NOT NULL))

@@ -178,13 +178,21 @@ impl TeamSession {
         Ok(row.as_ref().map(ClaimedLead::from_row))
     }
 
-    /// Gives a claimed lead back; `finished` ends it for the whole team. Whether this agent held
-    /// it (false: its lease had lapsed and another agent has it now).
-    pub async fn release(&self, lead_id: i64, finished: bool, disposition: Option<&str>) -> Result<bool, TeamError> {
+    /// Gives a claimed lead back; `finished` ends it for the whole team, else `retry_after` keeps
+    /// it from everyone that long. Whether this agent held it (false: its lease had lapsed and
+    /// another agent has it now).
+    pub async fn release(
+        &self,
+        lead_id: i64,
+        finished: bool,
+        disposition: Option<&str>,
+        retry_after: Option<Duration>,
+    ) -> Result<bool, TeamError> {
+        let retry = retry_after.map(seconds);
         let row = self
             .connection
             .client
-            .query_one("SELECT release_lead($1, $2, $3)", &[&lead_id, &finished, &disposition])
+            .query_one("SELECT release_lead($1, $2, $3, $4)", &[&lead_id, &finished, &disposition, &retry])
             .await
             .map_err(|e| TeamError::from_statement(e, "giving the lead back"))?;
         Ok(row.get(0))

@@ -111,8 +111,8 @@ async fn a_lapsed_lease_comes_back_and_finished_or_do_not_call_leads_never_do() 
         .expect("the lease lapses");
     let back = ben_s.claim_next(campaign, LEASE).await.expect("claim").expect("a lead");
     assert_eq!(back.id, first.id, "a lapsed lease is handed out before fresh leads");
-    assert!(!ana_s.release(first.id, true, Some("answered")).await.expect("release runs"), "Ana's lease is gone");
-    assert!(ben_s.release(first.id, true, Some("answered")).await.expect("release"), "Ben holds it");
+    assert!(!ana_s.release(first.id, true, Some("answered"), None).await.expect("release runs"), "Ana's lease is gone");
+    assert!(ben_s.release(first.id, true, Some("answered"), None).await.expect("release"), "Ben holds it");
 
     // Finished: never again. Renewing keeps Ben's other lease.
     assert_eq!(ben_s.renew(LEASE).await.expect("renew"), 1);
@@ -172,7 +172,38 @@ async fn assigned_leads_go_to_their_agent_and_a_due_callback_comes_first() {
     assert_eq!(next_for_ana.id, ninth, "the callback is still due (nobody finished it): it comes first");
     let then_for_ana = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     assert_eq!(then_for_ana.phone, common::number(0), "released leads are anyone's again");
-    assert!(ana_s.release(ninth, true, Some("answered")).await.expect("release"));
+    assert!(ana_s.release(ninth, true, Some("answered"), None).await.expect("release"));
     let after = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     assert_eq!(after.phone, common::number(1), "a finished callback is not handed out again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_given_back_for_later_waits_out_the_gap_and_then_goes_to_anyone() {
+    let mut db = TeamDb::start().await;
+    let team = db.team("Team").await;
+    let campaign = db.campaign(team, "List").await;
+    db.leads(team, campaign, 2).await;
+    let ana = db.agent(team, "Ana", false).await;
+    let ben = db.agent(team, "Ben", false).await;
+    let ana_s = db.session(&ana).await;
+    let ben_s = db.session(&ben).await;
+    let first = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    // No answer: back in four hours, for anyone.
+    let four_hours = Duration::from_secs(4 * 3600);
+    assert!(ana_s.release(first.id, false, Some("no-answer"), Some(four_hours)).await.expect("release"));
+    assert!(
+        !ana_s.release(first.id, false, None, None).await.expect("release"),
+        "a parked lead is nobody's to release"
+    );
+    assert_eq!(ana_s.renew(LEASE).await.expect("renew"), 0, "the heartbeat does not keep a parked lead");
+    let next = ben_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    assert_ne!(next.id, first.id, "not before the gap");
+    assert_eq!(ana_s.claim_next(campaign, LEASE).await.expect("claim"), None, "nor for Ana");
+    db.owner
+        .client
+        .execute("UPDATE leads SET lease_expires_at = now() - interval '1 second' WHERE id = $1", &[&first.id])
+        .await
+        .expect("four hours pass");
+    let back = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    assert_eq!((back.id, back.last_disposition.as_deref()), (first.id, Some("no-answer")));
 }

@@ -105,7 +105,7 @@ async fn a_team_lead_sets_up_a_team_imports_leads_and_reads_the_report() {
     ])
     .await
     .expect("push");
-    assert!(ana.release(lead.id, true, Some("Interested")).await.expect("release"));
+    assert!(ana.release(lead.id, true, Some("Interested"), None).await.expect("release"));
 
     let table = ok(&server, &["report", "--team", "Sales"]);
     let ana_line = table.lines().find(|l| l.starts_with("Ana López")).unwrap_or_else(|| panic!("{table}"));

@@ -116,8 +116,8 @@ async fn two_agents_see_each_others_outcomes_and_a_database_outage_loses_and_dou
     println!("Ana's call reached Ben's file in {took:?}");
 
     // Ana gives the lead back unfinished; Ben claims it later and sees her call and note on it.
-    assert!(ana.claims.release(ana.team_lead_id(&ana_lead), false, Some("callback")).await.expect("release"));
-    ben.claims.release(ben.team_lead_id(&ben_lead), false, None).await.expect("release");
+    assert!(ana.claims.release(ana.team_lead_id(&ana_lead), false, Some("callback"), None).await.expect("release"));
+    ben.claims.release(ben.team_lead_id(&ben_lead), false, None, None).await.expect("release");
     let again = ben.claim(campaign).await;
     assert_eq!(again.phone, ana_lead.phone, "the released lead is next in line");
     {

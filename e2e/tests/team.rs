@@ -129,3 +129,156 @@ async fn an_agent_joins_its_team_and_its_calls_reach_the_team_database_through_a
     assert_eq!(calls[1], ("answered".into(), Some("callback".into()), Some("Called while the team was away".into())));
     app.close().await;
 }
+
+/// One agent's app on its own keychain, joined to the team.
+struct Agent {
+    app: App,
+    // Dropped after the app: the keyring, then its bus.
+    _keyring: common::Keyring,
+    _bus: softphone_notify::test_support::PrivateBus,
+    _dir: tempfile::TempDir,
+}
+
+async fn agent_app(server: &TestServer, login: &str, password: &str) -> Agent {
+    let dir = tempfile::tempdir().expect("keyring dir");
+    let bus = softphone_notify::test_support::PrivateBus::start().expect("a private D-Bus bus");
+    let keyring = common::start_keyring(&bus, dir.path());
+    let app = App::launch_with(Launch {
+        env: vec![
+            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.address().into()),
+            ("SOFTPHONE_KEYCHAIN_SERVICE".into(), format!("io.agentsoftphone.e2e.{}", common::random_hex())),
+        ],
+        ..Launch::default()
+    })
+    .await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    common::call_at_any_hour(&app).await;
+    let joined = common::invoke(
+        &app,
+        "join_team",
+        serde_json::json!({ "url": server.url(), "login": login, "password": password }),
+    )
+    .await;
+    assert_eq!(joined["joined"], true, "{joined}");
+    app.wait_for_text("#team-status", |text| text == "Team synced").await;
+    Agent { app, _keyring: keyring, _bus: bus, _dir: dir }
+}
+
+/// What the session card says now (empty when there is none).
+async fn stage(app: &App) -> String {
+    match app.client.find(fantoccini::Locator::Css("#session-stage")).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[tokio::test]
+async fn two_agents_power_dial_one_campaign_without_overlap_and_see_each_others_calls() {
+    let server = TestServer::start();
+    let numbers: Vec<String> = (131..=138).map(|n| format!("+1212555{n:04}")).collect();
+    let (ana, ben) = {
+        let mut owner = owner(&server).await;
+        schema::migrate(&mut owner.client).await.expect("schema");
+        let team = admin::add_team(&owner.client, "Sales West").await.expect("team");
+        let campaign = admin::add_campaign(&owner.client, team, "Spring").await.expect("campaign");
+        let mut csv = String::from("Name,Phone\n");
+        for (n, number) in numbers.iter().enumerate() {
+            csv.push_str(&format!("Lead {n},{number}\n"));
+        }
+        let report = admin::import_csv(
+            &mut owner.client,
+            team,
+            campaign,
+            std::io::Cursor::new(csv),
+            softphone_core::phone::Region::US,
+        )
+        .await
+        .expect("leads");
+        assert_eq!(report.inserted, 8);
+        let ana = admin::add_agent(&mut owner.client, team, "Ana", false).await.expect("agent");
+        let ben = admin::add_agent(&mut owner.client, team, "Ben", false).await.expect("agent");
+        (ana, ben)
+    };
+    let agents = [
+        agent_app(&server, &ana.login, ana.password.expose()).await,
+        agent_app(&server, &ben.login, ben.password.expose()).await,
+    ];
+    for agent in &agents {
+        let app = &agent.app;
+        app.open("lists").await;
+        let source = app.find("#list-source").await;
+        source.select_by_label("Team campaign: Spring").await.expect("the team campaign");
+        app.find("#list-countdown").await.select_by_value("0").await.expect("no countdown");
+        app.find("#list-start").await.click().await.expect("start");
+    }
+    // Each call fails at the simulator (the numbers are unallocated there): each agent wraps up
+    // as a wrong number, which finishes the lead for the team, until the campaign is worked.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut done = [false, false];
+    while !done.iter().all(|d| *d) {
+        assert!(Instant::now() < deadline, "the campaign was not worked within 2 minutes");
+        for (agent, done) in agents.iter().zip(done.iter_mut()) {
+            let app = &agent.app;
+            if *done {
+                continue;
+            }
+            if stage(app).await == "Save the wrap-up to go on" {
+                // The next lead's call fails as fast: the form may be replaced under the click, and
+                // is then filled again at the next look.
+                if let Ok(form) = app.client.find(fantoccini::Locator::Css("#calls-panel .wrap-up-disposition")).await
+                    && form.select_by_value("wrong-number").await.is_ok()
+                    && let Ok(save) = app.client.find(fantoccini::Locator::Css("#calls-panel .wrap-up-save")).await
+                {
+                    let _ = save.click().await;
+                }
+            }
+            if app.client.find(fantoccini::Locator::Css("#session-done")).await.is_ok() {
+                *done = true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let dialled: Vec<Vec<String>> = {
+        let mut dialled = Vec::new();
+        for agent in &agents {
+            let calls = common::sim_calls(&agent.app).await;
+            dialled.push(calls.iter().filter_map(|call| call["to"].as_str().map(str::to_owned)).collect::<Vec<_>>());
+        }
+        dialled
+    };
+    let mut all: Vec<String> = dialled.concat();
+    all.sort();
+    assert_eq!(all, numbers, "every lead dialled once, by one agent: {dialled:?}");
+    assert!(dialled.iter().all(|mine| !mine.is_empty()), "both agents worked: {dialled:?}");
+
+    // The team database: every call once, each lead finished; each agent's file has the other's calls.
+    let calls = team_calls(&server, |calls| calls.len() == 8 && calls.iter().all(|c| c.1.is_some())).await;
+    assert!(calls.iter().all(|c| c.1.as_deref() == Some("wrong-number")), "{calls:?}");
+    let left: i64 = owner(&server)
+        .await
+        .client
+        .query_one("SELECT count(*) FROM leads WHERE NOT done OR leased_by IS NOT NULL", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0, "every lead finished and given back");
+    for (agent, others) in agents.iter().zip([dialled[1].len(), dialled[0].len()]) {
+        let file = agent.app.data_home.path().join("data/io.agentsoftphone.desktop/softphone.sqlite3");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let db = rusqlite::Connection::open(&file).expect("the agent's file");
+            let teammates: i64 = db
+                .query_row("SELECT count(*) FROM team_calls WHERE disposition = 'wrong-number'", [], |row| row.get(0))
+                .expect("count");
+            if teammates == others as i64 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the teammate's calls never reached this agent's file: {teammates}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    agents[1].app.screenshot("team-dialing-done").await;
+    for agent in agents {
+        agent.app.close().await;
+    }
+}

@@ -5,6 +5,7 @@
 //! counts down in power mode, and is saved after every change, so a restart resumes it.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -13,12 +14,13 @@ use softphone_core::dialing::{DialingStage, DialingView, ListFilter, ListPreview
 use softphone_core::ipc::{ErrorCode, IpcError, event};
 use softphone_core::lead::LeadId;
 use softphone_dialer::{
-    DialRules, DialingSession, LeadSource, ListedBySource, SessionEffect, SessionEvent, Stage, Verdict,
+    DialRules, DialingSession, LeadSource, ListedBySource, SessionEffect, SessionEvent, Stage, TeamRelease, Verdict,
 };
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
 
 use crate::database::Database;
+use crate::team::Team;
 
 /// How often a running session looks at its countdown and its call.
 const TICK: Duration = Duration::from_millis(200);
@@ -28,6 +30,11 @@ const CALLBACK_CHECK: Duration = Duration::from_secs(2);
 const RATE_AFTER_MS: i64 = 5 * 60 * 1000;
 /// How many of a list's first leads a preview names.
 const PREVIEW_LEADS: usize = 5;
+/// A team session keeps this many leads claimed (the one shown and the next), so the next is
+/// there the moment a wrap-up is saved.
+const TEAM_LEADS_AHEAD: usize = 2;
+/// How often a team session renews its leases (they last [`crate::team::LEASE`]).
+const TEAM_HEARTBEAT: Duration = Duration::from_secs(60);
 
 /// How the session dials: the call loop's `ask`, handed in by the wiring (this module knows no
 /// call loop), answering the machine's refusal.
@@ -41,12 +48,14 @@ pub type Ask = Box<
 pub struct Dialer {
     session: Mutex<Option<DialingSession>>,
     ask: Ask,
+    /// A claim of a team lead is under way (one at a time).
+    claiming: AtomicBool,
 }
 
 impl Dialer {
     /// A dialer without a session, dialling through `ask`.
     pub fn new(ask: Ask) -> Dialer {
-        Dialer { session: Mutex::default(), ask }
+        Dialer { session: Mutex::default(), ask, claiming: AtomicBool::new(false) }
     }
 }
 
@@ -113,9 +122,123 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, filter: &ListFilter, mode: Mode) ->
     current_view(app)
 }
 
+/// Starts a session on a team campaign: its leads are claimed from the team database one at a
+/// time as the session goes (two ahead), and given back at each wrap-up.
+pub async fn start_team<R: Runtime>(app: &AppHandle<R>, campaign: &str, mode: Mode) -> Result<DialingView, IpcError> {
+    let running = {
+        let dialer = app.state::<Dialer>();
+        let guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+        guard.as_ref().is_some_and(|session| session.stage != Stage::Finished)
+    };
+    if running {
+        return Err(IpcError::new(ErrorCode::CallRefused, "A dialing session is running; stop it first."));
+    }
+    let team = app.state::<Team>();
+    let mut leads = Vec::new();
+    for _ in 0..TEAM_LEADS_AHEAD {
+        match team.claim(campaign).await? {
+            Some(lead) => leads.push(lead),
+            None => break,
+        }
+    }
+    if leads.is_empty() {
+        return Err(IpcError::new(ErrorCode::CallRefused, "This campaign has no lead left for you now."));
+    }
+    let dialer = app.state::<Dialer>();
+    let mut current = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+    if current.as_ref().is_some_and(|session| session.stage != Stage::Finished) {
+        drop(current);
+        for lead in leads {
+            give_back(app, lead, None, None);
+        }
+        return Err(IpcError::new(ErrorCode::CallRefused, "A dialing session is running; stop it first."));
+    }
+    let (mut session, effects) = DialingSession::start(mode, leads, now_ms());
+    session.team_campaign = Some(campaign.to_owned());
+    tracing::info!(?mode, "team dialing session started");
+    save(app, &session);
+    *current = Some(session);
+    drop(current);
+    carry_out(app, effects);
+    current_view(app)
+}
+
+/// Gives a team lead back in the background (a failure is logged: the lease lapses by itself).
+fn give_back<R: Runtime>(app: &AppHandle<R>, lead: LeadId, disposition: Option<String>, release: Option<TeamRelease>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(error) = app.state::<Team>().release(lead, disposition.as_deref(), release).await {
+            tracing::warn!(reason = %error.message, lead = lead.0, "a team lead could not be given back; its lease will lapse");
+        }
+    });
+}
+
+/// The running session's team campaign, if it works one.
+fn team_campaign<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
+    let dialer = app.state::<Dialer>();
+    let guard = dialer.session.lock().ok()?;
+    guard.as_ref().filter(|session| session.stage != Stage::Finished).and_then(|session| session.team_campaign.clone())
+}
+
+/// A team session short of leads claims the next one (in the background, one claim at a time).
+fn top_up<R: Runtime>(app: &AppHandle<R>) {
+    let Some(campaign) = team_campaign(app) else { return };
+    let short = app
+        .state::<Dialer>()
+        .session
+        .lock()
+        .ok()
+        .and_then(|guard| guard.as_ref().map(|session| session.queue.is_empty()))
+        .unwrap_or(false);
+    if !short || app.state::<Dialer>().claiming.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        match app.state::<Team>().claim(&campaign).await {
+            Ok(Some(lead)) => {
+                if apply(&app, SessionEvent::LeadsAdded { leads: vec![lead] }).is_err() {
+                    // The session ended meanwhile: the lead goes back at once.
+                    give_back(&app, lead, None, None);
+                }
+                publish(&app);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::info!(reason = %error.message, "no team lead claimed now"),
+        }
+        app.state::<Dialer>().claiming.store(false, Ordering::SeqCst);
+    });
+}
+
 /// An action of the agent (Call, Skip, Pause, Resume, Stop) on the session.
 pub fn act<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<DialingView, IpcError> {
+    // What a team session gives back: a skipped lead, or every lead it holds when stopped.
+    let held: Vec<LeadId> = match (&event, team_campaign(app)) {
+        (SessionEvent::Skip { .. } | SessionEvent::Stop, Some(_)) => {
+            let dialer = app.state::<Dialer>();
+            let guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+            guard
+                .as_ref()
+                .map(|session| {
+                    let showing = match session.stage {
+                        Stage::Showing { lead_id, .. } => Some(lead_id),
+                        _ => None,
+                    };
+                    let queued = if matches!(event, SessionEvent::Stop) {
+                        session.queue.iter().copied().collect()
+                    } else {
+                        Vec::new()
+                    };
+                    showing.into_iter().chain(queued).collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     let effects = apply(app, event)?;
+    for lead in held {
+        give_back(app, lead, None, None);
+    }
     carry_out(app, effects);
     current_view(app)
 }
@@ -127,16 +250,50 @@ pub fn view<R: Runtime>(app: &AppHandle<R>) -> Option<DialingView> {
     guard.as_ref().map(describe)
 }
 
-/// The wrap-up of `call_id` was saved: the session's call's, it lets the next lead come.
+/// The wrap-up of `call_id` was saved: the session's call's, it lets the next lead come (and a
+/// team lead goes back to the team, for good or for later by its disposition).
 pub fn wrapped_up<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_core::call::CallId, disposition: &str) {
     let ours = {
         let dialer = app.state::<Dialer>();
         let guard = dialer.session.lock();
-        matches!(guard.as_deref(), Ok(Some(DialingSession { stage: Stage::WrappingUp { call_id: Some(id), .. }, .. })) if id == call_id)
+        match guard.as_deref() {
+            Ok(Some(DialingSession {
+                stage: Stage::WrappingUp { call_id: Some(id), lead_id }, team_campaign, ..
+            })) if id == call_id => Some((*lead_id, team_campaign.is_some())),
+            _ => None,
+        }
     };
-    if ours && let Ok(effects) = apply(app, SessionEvent::WrapUpSaved { disposition: disposition.to_owned() }) {
-        carry_out(app, effects);
+    let Some((lead, team)) = ours else { return };
+    if !team {
+        if let Ok(effects) = apply(app, SessionEvent::WrapUpSaved { disposition: disposition.to_owned() }) {
+            carry_out(app, effects);
+        }
+        return;
     }
+    // A team session with nothing queued claims the next lead first, so it does not end while
+    // the campaign still has leads (the background top-up may not have come yet).
+    let (app, disposition) = (app.clone(), disposition.to_owned());
+    tauri::async_runtime::spawn(async move {
+        let empty = app.state::<Dialer>().session.lock().ok().and_then(|g| g.as_ref().map(|s| s.queue.is_empty()));
+        if empty == Some(true)
+            && let Some(campaign) = team_campaign(&app)
+        {
+            match app.state::<Team>().claim(&campaign).await {
+                Ok(Some(next)) => {
+                    if apply(&app, SessionEvent::LeadsAdded { leads: vec![next] }).is_err() {
+                        give_back(&app, next, None, None);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::info!(reason = %error.message, "no team lead claimed at the wrap-up"),
+            }
+        }
+        if let Ok(effects) = apply(&app, SessionEvent::WrapUpSaved { disposition: disposition.clone() }) {
+            let release = rules(&app.state::<Database>()).team_release(&disposition);
+            give_back(&app, lead, Some(disposition), Some(release));
+            carry_out(&app, effects);
+        }
+    });
 }
 
 /// A greeting was dropped into `call_id`: the session's call, it counts as wrapped up
@@ -158,8 +315,22 @@ pub fn voicemail_dropped<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_cor
     if !answered {
         let _ = apply(app, SessionEvent::CallAnswered);
     }
+    let lead = app
+        .state::<Dialer>()
+        .session
+        .lock()
+        .ok()
+        .and_then(|guard| guard.as_ref().and_then(DialingSession::current_lead));
+    let team = team_campaign(app).is_some();
     match apply(app, SessionEvent::VoicemailDropped) {
-        Ok(effects) => carry_out(app, effects),
+        Ok(effects) => {
+            if let (Some(lead), true) = (lead, team) {
+                let code = softphone_core::disposition::Disposition::VoicemailLeft.code();
+                let release = rules(&app.state::<Database>()).team_release(code);
+                give_back(app, lead, Some(code.to_owned()), Some(release));
+            }
+            carry_out(app, effects)
+        }
         Err(error) => tracing::warn!(reason = %error.message, "the session did not move on after the voicemail drop"),
     }
 }
@@ -222,9 +393,20 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     let mut calls = app.state::<watch::Receiver<CallsSnapshot>>().inner().clone();
     tauri::async_runtime::spawn(async move {
+        let mut heartbeat_at = tokio::time::Instant::now();
         loop {
             // Whichever comes first: a change of the calls, or the next tick.
             let _ = tokio::time::timeout(TICK, calls.changed()).await;
+            top_up(&app);
+            if team_campaign(&app).is_some() && heartbeat_at.elapsed() >= TEAM_HEARTBEAT {
+                heartbeat_at = tokio::time::Instant::now();
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(error) = app.state::<Team>().renew().await {
+                        tracing::info!(reason = %error.message, "the team leases could not be renewed now");
+                    }
+                });
+            }
             let snapshot = calls.borrow_and_update().clone();
             for event in call_events(&app, &snapshot) {
                 if let Ok(effects) = apply(&app, event) {
@@ -314,7 +496,15 @@ fn carry_out<R: Runtime>(app: &AppHandle<R>, effects: Vec<SessionEffect>) {
                 tauri::async_runtime::spawn(async move {
                     let answer = match dial(&app, lead_id).await {
                         Ok(call_id) => SessionEvent::CallPlaced { call_id },
-                        Err(reason) => SessionEvent::DialRefused { reason },
+                        Err(reason) => {
+                            // Not dialled here (the rules, the number): back to the team for later.
+                            if team_campaign(&app).is_some() {
+                                let release =
+                                    TeamRelease::RetryAfter { ms: rules(&app.state::<Database>()).min_gap_ms };
+                                give_back(&app, lead_id, None, Some(release));
+                            }
+                            SessionEvent::DialRefused { reason }
+                        }
                     };
                     if let Ok(effects) = apply(&app, answer) {
                         carry_out(&app, effects);

@@ -165,6 +165,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::team::get_team_status,
             commands::team::join_team,
             commands::team::leave_team,
+            commands::team::get_team_campaigns,
+            commands::dialing::start_team_dialing,
         ])
 }
 

@@ -6,8 +6,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use softphone_core::ipc::{ErrorCode, IpcError, TeamStatus};
+use softphone_core::ipc::{ErrorCode, IpcError, TeamCampaign, TeamStatus};
+use softphone_core::lead::LeadId;
 use softphone_core::secret::Secret;
+use softphone_dialer::TeamRelease;
 use softphone_keychain::{CredentialField, Keychain};
 use softphone_store::Store;
 use softphone_team::sync::LocalStore;
@@ -21,6 +23,10 @@ pub struct Team {
     keychain: Keychain,
     store: Arc<Mutex<Option<Store>>>,
     running: Mutex<Option<TeamSync>>,
+    /// The login in force, and the connection that claims and gives back leads (a second one:
+    /// the sync's is busy with its own transactions).
+    login: Mutex<Option<TeamLogin>>,
+    claims: tokio::sync::Mutex<Option<TeamSession>>,
     /// Which sync the status follows: a sync stopped by a leave or a new join says no more.
     generation: Arc<AtomicU64>,
     status: watch::Sender<TeamStatus>,
@@ -66,6 +72,8 @@ impl Team {
             keychain,
             store,
             running: Mutex::new(None),
+            login: Mutex::new(None),
+            claims: tokio::sync::Mutex::new(None),
             generation: Arc::new(AtomicU64::new(0)),
             status: watch::Sender::new(TeamStatus::default()),
         }
@@ -149,6 +157,10 @@ impl Team {
         if let Ok(mut running) = self.running.lock() {
             running.take();
         }
+        if let Ok(mut login) = self.login.lock() {
+            login.take();
+        }
+        self.claims.lock().await.take();
         self.keychain(|k| k.delete(CredentialField::TeamPassword)).await?;
         self.store.with_store(|store| store.set_team_login(None)).map_err(IpcError::from)?;
         self.status.send_replace(view(None, None));
@@ -156,6 +168,9 @@ impl Team {
     }
 
     fn start(&self, login: &(String, String), password: Secret) {
+        if let Ok(mut current) = self.login.lock() {
+            *current = Some(TeamLogin::new(login.0.clone(), login.1.clone(), password.clone()));
+        }
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let current_generation = Arc::clone(&self.generation);
         let sync = TeamSync::start(TeamLogin::new(login.0.clone(), login.1.clone(), password), Arc::clone(&self.store));
@@ -176,5 +191,79 @@ impl Team {
         if let Ok(mut running) = self.running.lock() {
             *running = Some(sync);
         }
+    }
+}
+
+/// How long a claimed lead stays the agent's without a heartbeat: a laptop that dies gives its
+/// leads back to the team after this.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+impl Team {
+    /// Runs `work` on the claims connection, opening it (again) when there is none or it broke.
+    async fn with_claims<T>(
+        &self,
+        work: impl AsyncFnOnce(&TeamSession) -> Result<T, TeamError>,
+    ) -> Result<T, IpcError> {
+        let login = self.login.lock().ok().and_then(|login| login.clone()).ok_or_else(|| {
+            IpcError::new(ErrorCode::TeamRefused, "This computer is on no team; join one under Settings → Team.")
+        })?;
+        let mut claims = self.claims.lock().await;
+        if claims.as_ref().is_none_or(|session| !session.is_alive()) {
+            *claims = Some(TeamSession::open(&login).await.map_err(|error| ipc_error(&error))?);
+        }
+        let session = claims.as_ref().ok_or_else(|| errors::internal("The team connection"))?;
+        work(session).await.map_err(|error| ipc_error(&error))
+    }
+
+    /// The team's campaigns.
+    pub async fn campaigns(&self) -> Result<Vec<TeamCampaign>, IpcError> {
+        let campaigns = self.with_claims(async |session| session.campaigns().await).await?;
+        Ok(campaigns.into_iter().map(|c| TeamCampaign { id: c.id.to_string(), name: c.name }).collect())
+    }
+
+    /// Claims the campaign's next lead for this agent and keeps it in the local database (the
+    /// working copy); `None` when the campaign has none left for it.
+    pub async fn claim(&self, campaign: &str) -> Result<Option<LeadId>, IpcError> {
+        let campaign: uuid::Uuid = campaign
+            .parse()
+            .map_err(|_| IpcError::new(ErrorCode::InvalidArgument, "That is not one of the team's campaigns."))?;
+        let Some(claimed) = self.with_claims(async |session| session.claim_next(campaign, LEASE).await).await? else {
+            return Ok(None);
+        };
+        let local = claimed.to_local().map_err(|error| ipc_error(&error))?;
+        let now = crate::clock::now().0 as i64;
+        let lead = self.store.with_store(|store| store.keep_claimed_team_lead(&local, now)).map_err(IpcError::from)?;
+        tracing::info!(team_lead = claimed.id, lead = lead.id.0, "team lead claimed");
+        Ok(Some(lead.id))
+    }
+
+    /// Gives a claimed lead back to the team after its wrap-up (`release` says for good or for
+    /// later), or unworked (`None`: anyone may have it now).
+    pub async fn release(
+        &self,
+        lead: LeadId,
+        disposition: Option<&str>,
+        release: Option<TeamRelease>,
+    ) -> Result<(), IpcError> {
+        let Some((team_lead, _)) = self.store.with_store(|store| store.team_lead_id(lead)).map_err(IpcError::from)?
+        else {
+            return Ok(());
+        };
+        let (finished, retry) = match release {
+            Some(TeamRelease::Finished) => (true, None),
+            Some(TeamRelease::RetryAfter { ms }) => (false, Some(std::time::Duration::from_millis(ms.max(0) as u64))),
+            None => (false, None),
+        };
+        let disposition = disposition.map(str::to_owned);
+        let released = self
+            .with_claims(async |session| session.release(team_lead, finished, disposition.as_deref(), retry).await)
+            .await?;
+        tracing::info!(team_lead, released, finished, "team lead given back");
+        Ok(())
+    }
+
+    /// Keeps this agent's claimed leads its own while it works (the heartbeat).
+    pub async fn renew(&self) -> Result<(), IpcError> {
+        self.with_claims(async |session| session.renew(LEASE).await).await.map(|_| ())
     }
 }

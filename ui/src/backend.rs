@@ -645,6 +645,22 @@ pub async fn leave_team() -> Result<TeamStatus, IpcError> {
     invoke(command::LEAVE_TEAM, &NoArgs {}).await
 }
 
+/// The team's campaigns (an error when this computer is on no team).
+pub async fn get_team_campaigns() -> Result<Vec<softphone_core::ipc::TeamCampaign>, IpcError> {
+    invoke(command::GET_TEAM_CAMPAIGNS, &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct StartTeamDialingArgs<'a> {
+    campaign: &'a str,
+    mode: Mode,
+}
+
+/// Works a team campaign: its leads are claimed from the team as the session goes.
+pub async fn start_team_dialing(campaign: &str, mode: Mode) -> Result<DialingView, IpcError> {
+    invoke(command::START_TEAM_DIALING, &StartTeamDialingArgs { campaign, mode }).await
+}
+
 /// The team link or the changes waiting for it changed, for the life of the window.
 pub async fn on_team_updated(on_status: Callback<TeamStatus>, on_error: Callback<IpcError>) {
     listen_forever(event::TEAM_UPDATED, on_status, on_error).await;

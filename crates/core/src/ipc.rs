@@ -73,6 +73,8 @@ pub mod command {
     pub const GET_TEAM_STATUS: &str = "get_team_status";
     pub const JOIN_TEAM: &str = "join_team";
     pub const LEAVE_TEAM: &str = "leave_team";
+    pub const GET_TEAM_CAMPAIGNS: &str = "get_team_campaigns";
+    pub const START_TEAM_DIALING: &str = "start_team_dialing";
     pub const GET_SETTINGS: &str = "get_settings";
     pub const SAVE_SETTINGS: &str = "save_settings";
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";
@@ -291,6 +293,13 @@ pub struct TeamStatus {
     pub reason: Option<String>,
     /// The status bar's words: "Team synced", "Team · 3 waiting", "Team offline · 3 waiting".
     pub sentence: String,
+}
+
+/// A campaign of the agent's team: its leads are handed out one claim at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamCampaign {
+    pub id: String,
+    pub name: String,
 }
 
 /// A recorded voicemail greeting the agent can drop into a call.

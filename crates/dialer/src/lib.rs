@@ -17,7 +17,7 @@ pub mod zones;
 pub use list::{CallList, DeferredLead, Holds, LeadSource, ListFilter, ListLead, build};
 pub use presence::caller_number_for;
 pub use rules::{
-    CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, ListedBySource, Refusal, RuleCache, Verdict,
-    manual_verdict, verdict, verdict_with,
+    CallingHours, Deferral, DialRules, DoNotCallList, LeadDialState, ListedBySource, Refusal, RuleCache, TeamRelease,
+    Verdict, manual_verdict, verdict, verdict_with,
 };
 pub use session::{DialingSession, Dialled, Figures, Mode, SessionEffect, SessionEvent, SessionRejection, Stage};

@@ -265,3 +265,50 @@ fn next_opening(local: &jiff::ZonedDateTime, hours: CallingHours) -> Option<Time
     let opening = day.at(hour, minute, 0, 0).to_zoned_datetime(local.time_zone().clone()).ok()?;
     Some(opening.timestamp())
 }
+
+/// What becomes of a team campaign's lead after its wrap-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamRelease {
+    /// Worked to an end (reached and answered, not interested, a wrong number): nobody on the team
+    /// is handed it again.
+    Finished,
+    /// Not reached (no answer, busy, a voicemail left) or to be called back: back to the team
+    /// after the gap between attempts.
+    RetryAfter { ms: i64 },
+}
+
+impl DialRules {
+    /// The team rule for a lead wrapped up with `disposition` (a disposition's code): not reached
+    /// or a callback comes back after [`DialRules::min_gap_ms`]; anything else is finished.
+    /// A team's own dispositions count as reached.
+    pub fn team_release(&self, disposition: &str) -> TeamRelease {
+        match disposition {
+            "no-answer" | "busy" | "voicemail-left" | "callback" => TeamRelease::RetryAfter { ms: self.min_gap_ms },
+            _ => TeamRelease::Finished,
+        }
+    }
+}
+
+#[cfg(test)]
+mod team_release_tests {
+    use super::*;
+    use softphone_core::disposition::Disposition;
+
+    #[test]
+    fn unreached_and_callbacks_come_back_after_the_gap_and_the_rest_are_finished() {
+        let rules = DialRules::default();
+        let back = TeamRelease::RetryAfter { ms: 4 * 3600 * 1000 };
+        for (disposition, release) in [
+            (Disposition::NoAnswer, back),
+            (Disposition::Busy, back),
+            (Disposition::VoicemailLeft, back),
+            (Disposition::Callback, back),
+            (Disposition::Answered, TeamRelease::Finished),
+            (Disposition::NotInterested, TeamRelease::Finished),
+            (Disposition::WrongNumber, TeamRelease::Finished),
+        ] {
+            assert_eq!(rules.team_release(disposition.code()), release, "{disposition:?}");
+        }
+        assert_eq!(rules.team_release("Demo booked"), TeamRelease::Finished);
+    }
+}

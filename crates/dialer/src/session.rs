@@ -159,6 +159,10 @@ pub struct DialingSession {
     #[serde(default)]
     pub dialled: Vec<Dialled>,
     pub started_at_ms: i64,
+    /// A team campaign's id when the leads come from the team (claimed as the session goes);
+    /// `None` for a list of the agent's own leads.
+    #[serde(default)]
+    pub team_campaign: Option<String>,
 }
 
 impl DialingSession {
@@ -177,6 +181,7 @@ impl DialingSession {
             skips: Vec::new(),
             dialled: Vec::new(),
             started_at_ms: now_ms,
+            team_campaign: None,
         };
         let effects = session.next_lead(now_ms);
         (session, effects)

@@ -22,6 +22,17 @@ pub fn start_dialing<R: Runtime>(app: AppHandle<R>, filter: ListFilter, mode: Mo
     crate::dialing_session::start(&app, &filter, mode)
 }
 
+/// Starts working a team campaign in `mode`: its leads are claimed as the session goes.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn start_team_dialing<R: Runtime>(
+    app: AppHandle<R>,
+    campaign: String,
+    mode: Mode,
+) -> Result<DialingView, IpcError> {
+    crate::dialing_session::start_team(&app, &campaign, mode).await
+}
+
 /// Call, Skip, Pause, Resume or Stop on the running session.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]

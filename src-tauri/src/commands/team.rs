@@ -1,6 +1,6 @@
 //! Commands about the agent's team: where it stands, joining and leaving.
 
-use softphone_core::ipc::{IpcError, TeamStatus};
+use softphone_core::ipc::{IpcError, TeamCampaign, TeamStatus};
 use softphone_core::secret::Secret;
 use tauri::State;
 
@@ -28,4 +28,11 @@ pub async fn join_team(
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub async fn leave_team(team: State<'_, Team>) -> Result<TeamStatus, IpcError> {
     team.leave().await
+}
+
+/// The team's campaigns, to work one from the dial list.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn get_team_campaigns(team: State<'_, Team>) -> Result<Vec<TeamCampaign>, IpcError> {
+    team.campaigns().await
 }

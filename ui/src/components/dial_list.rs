@@ -134,6 +134,21 @@ fn list_form(props: &FormProps) -> Html {
     let countdown_s = use_state(|| 3_u32);
     let preview = use_state(|| None::<ListPreview>);
     let error = use_state(|| None::<IpcError>);
+    // Where the leads come from: the agent's own ("") or a team campaign (its id).
+    let source = use_state(String::new);
+    let campaigns = use_state(Vec::<softphone_core::ipc::TeamCampaign>::new);
+    {
+        let campaigns = campaigns.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                // Not on a team: no campaigns, and the page is as before.
+                if let Ok(found) = backend::get_team_campaigns().await {
+                    campaigns.set(found);
+                }
+            });
+        });
+    }
+    let team = !source.is_empty();
 
     let filter = ListFilter {
         tags: tags.split(',').map(str::trim).filter(|tag| !tag.is_empty()).map(str::to_owned).collect(),
@@ -160,12 +175,23 @@ fn list_form(props: &FormProps) -> Html {
             });
         })
     };
+    let on_source = {
+        let source = source.clone();
+        Callback::from(move |event: Event| source.set(event.target_unchecked_into::<HtmlSelectElement>().value()))
+    };
     let on_start = {
         let (filter, error, on_view, preview) = (filter.clone(), error.clone(), props.on_view.clone(), preview.clone());
+        let campaign = (*source).clone();
         Callback::from(move |_| {
             let (filter, error, on_view, preview) = (filter.clone(), error.clone(), on_view.clone(), preview.clone());
+            let campaign = campaign.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match backend::start_dialing(&filter, mode).await {
+                let started = if campaign.is_empty() {
+                    backend::start_dialing(&filter, mode).await
+                } else {
+                    backend::start_team_dialing(&campaign, mode).await
+                };
+                match started {
                     Ok(view) => {
                         // The counts change as the list is worked: counted again on request.
                         preview.set(None);
@@ -201,9 +227,21 @@ fn list_form(props: &FormProps) -> Html {
     html! {
         <div class="list-form">
             <div class="list-filter">
-                <label>{ "Tags" }<input id="list-tags" type="text" placeholder="hot, renewal" value={(*tags).clone()} oninput={text(tags.clone())} /></label>
-                <label>{ "City" }<input id="list-city" type="text" placeholder="any" value={(*city).clone()} oninput={text(city.clone())} /></label>
-                <label class="inline"><input id="list-never-called" type="checkbox" checked={*never_called} onchange={on_never} />{ "Never called" }</label>
+                if !campaigns.is_empty() {
+                    <label>{ "Leads" }
+                        <select id="list-source" onchange={on_source}>
+                            <option value="" selected={!team}>{ "My leads" }</option>
+                            { for campaigns.iter().map(|campaign| html! {
+                                <option value={campaign.id.clone()} selected={*source == campaign.id}>
+                                    { format!("Team campaign: {}", campaign.name) }
+                                </option>
+                            }) }
+                        </select>
+                    </label>
+                }
+                <label hidden={team}>{ "Tags" }<input id="list-tags" type="text" placeholder="hot, renewal" value={(*tags).clone()} oninput={text(tags.clone())} /></label>
+                <label hidden={team}>{ "City" }<input id="list-city" type="text" placeholder="any" value={(*city).clone()} oninput={text(city.clone())} /></label>
+                <label class="inline" hidden={team}><input id="list-never-called" type="checkbox" checked={*never_called} onchange={on_never} />{ "Never called" }</label>
                 <label>{ "Mode" }
                     <select id="list-mode" onchange={on_mode}>
                         <option value="power" selected={*power}>{ "Power: dial the next lead after a countdown" }</option>
@@ -223,7 +261,9 @@ fn list_form(props: &FormProps) -> Html {
                 }
             </div>
             <div class="list-actions">
-                <button id="list-preview" class="secondary" onclick={on_preview}>{ "Count and preview" }</button>
+                if !team {
+                    <button id="list-preview" class="secondary" onclick={on_preview}>{ "Count and preview" }</button>
+                }
                 <button id="list-start" class="primary" onclick={on_start}>{ "Start dialing" }</button>
             </div>
             if let Some(found) = &*preview {

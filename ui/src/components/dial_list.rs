@@ -239,9 +239,12 @@ fn list_form(props: &FormProps) -> Html {
                         </select>
                     </label>
                 }
-                <label hidden={team}>{ "Tags" }<input id="list-tags" type="text" placeholder="hot, renewal" value={(*tags).clone()} oninput={text(tags.clone())} /></label>
-                <label hidden={team}>{ "City" }<input id="list-city" type="text" placeholder="any" value={(*city).clone()} oninput={text(city.clone())} /></label>
-                <label class="inline" hidden={team}><input id="list-never-called" type="checkbox" checked={*never_called} onchange={on_never} />{ "Never called" }</label>
+                // A team campaign's leads come from the team in its order: no filter applies.
+                if !team {
+                    <label>{ "Tags" }<input id="list-tags" type="text" placeholder="hot, renewal" value={(*tags).clone()} oninput={text(tags.clone())} /></label>
+                    <label>{ "City" }<input id="list-city" type="text" placeholder="any" value={(*city).clone()} oninput={text(city.clone())} /></label>
+                    <label class="inline"><input id="list-never-called" type="checkbox" checked={*never_called} onchange={on_never} />{ "Never called" }</label>
+                }
                 <label>{ "Mode" }
                     <select id="list-mode" onchange={on_mode}>
                         <option value="power" selected={*power}>{ "Power: dial the next lead after a countdown" }</option>

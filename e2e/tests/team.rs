@@ -278,6 +278,13 @@ async fn two_agents_power_dial_one_campaign_without_overlap_and_see_each_others_
         }
     }
     agents[1].app.screenshot("team-dialing-done").await;
+    // Ben's window lists Ana's calls under Calls → Team calls, with her disposition.
+    let ben_window = &agents[1].app;
+    ben_window.open("calls").await;
+    ben_window.wait_for_count("#team-calls .team-call", |count| count == dialled[0].len()).await;
+    let first = ben_window.find("#team-calls .team-call").await.text().await.expect("a team call");
+    assert!(first.contains("Ana") && first.contains("Wrong number"), "{first}");
+    ben_window.screenshot("team-calls").await;
     for agent in agents {
         agent.app.close().await;
     }

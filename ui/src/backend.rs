@@ -645,6 +645,11 @@ pub async fn leave_team() -> Result<TeamStatus, IpcError> {
     invoke(command::LEAVE_TEAM, &NoArgs {}).await
 }
 
+/// Teammates' calls as this computer has them from the team, newest first.
+pub async fn get_team_calls(page: Page) -> Result<Vec<softphone_core::call_log::TeamCallEntry>, IpcError> {
+    invoke(command::GET_TEAM_CALLS, &PageArgs { page }).await
+}
+
 /// The team's campaigns (an error when this computer is on no team).
 pub async fn get_team_campaigns() -> Result<Vec<softphone_core::ipc::TeamCampaign>, IpcError> {
     invoke(command::GET_TEAM_CAMPAIGNS, &NoArgs {}).await

@@ -217,6 +217,22 @@ pub fn error_sentence(error: &IpcError) -> String {
     fixed.to_owned()
 }
 
+/// A teammate's call's outcome, as the team database words it, for people.
+pub fn team_outcome(outcome: &str) -> &str {
+    match outcome {
+        "answered" => "Answered",
+        "no_answer" => "No answer",
+        "busy" => "Busy",
+        "failed" => "Failed",
+        "missed" => "Missed",
+        "rejected" => "Declined",
+        "cancelled" => "Cancelled",
+        "transferred" => "Transferred",
+        "interrupted" => "Interrupted",
+        other => other,
+    }
+}
+
 /// Which calls the call log lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CallFilter {

@@ -168,3 +168,21 @@ mod tests {
         assert_eq!(serde_json::from_str::<CallLogFilter>("{}").expect("reads"), CallLogFilter::default());
     }
 }
+
+/// A teammate's call, as the agent's file has it from the team (issue 21): who, with whom, how it
+/// ended, the disposition and the latest note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamCallEntry {
+    pub uuid: String,
+    /// The teammate's name.
+    pub agent: String,
+    pub direction: crate::call::Direction,
+    pub remote_number: String,
+    /// answered, no_answer, busy, failed, missed, rejected, cancelled, transferred, interrupted.
+    pub outcome: String,
+    pub started_at_ms: i64,
+    pub talk_seconds: i64,
+    /// A disposition's code (`wrong-number`) or a team's own label.
+    pub disposition: Option<String>,
+    pub note: Option<String>,
+}

@@ -121,18 +121,7 @@ pub enum TeamFeedEntry {
     },
 }
 
-/// A teammate's call, as the lead card and the team log show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TeamCallEntry {
-    pub uuid: String,
-    pub agent: String,
-    pub direction: Direction,
-    pub remote_number: String,
-    pub outcome: String,
-    pub started_at_ms: i64,
-    pub talk_seconds: i64,
-    pub disposition: Option<String>,
-}
+pub use softphone_core::call_log::TeamCallEntry;
 
 /// A teammate's note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -519,11 +508,25 @@ impl Store {
 
     /// Teammates' calls to or from a lead, newest first.
     pub fn team_calls_of_lead(&self, lead: LeadId) -> Result<Vec<TeamCallEntry>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT uuid, agent, direction, remote_number, outcome, started_at, talk_seconds, disposition
-             FROM team_calls WHERE lead_id = ?1 ORDER BY started_at DESC",
-        )?;
-        let rows = statement.query_map([lead.0], |row| {
+        self.team_calls_where("c.lead_id = ?1", lead.0)
+    }
+
+    /// Teammates' calls, newest first, at most `limit`.
+    pub fn team_calls(&self, limit: u32) -> Result<Vec<TeamCallEntry>, StoreError> {
+        self.team_calls_where("?1 >= 0", 0).map(|mut calls| {
+            calls.truncate(limit as usize);
+            calls
+        })
+    }
+
+    fn team_calls_where(&self, condition: &str, value: i64) -> Result<Vec<TeamCallEntry>, StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT c.uuid, c.agent, c.direction, c.remote_number, c.outcome, c.started_at, c.talk_seconds,
+                    c.disposition,
+                    (SELECT n.body FROM team_notes n WHERE n.call_uuid = c.uuid ORDER BY n.written_at DESC LIMIT 1)
+             FROM team_calls c WHERE {condition} ORDER BY c.started_at DESC, c.uuid"
+        ))?;
+        let rows = statement.query_map([value], |row| {
             Ok(TeamCallEntry {
                 uuid: row.get(0)?,
                 agent: row.get(1)?,
@@ -533,6 +536,7 @@ impl Store {
                 started_at_ms: row.get(5)?,
                 talk_seconds: row.get(6)?,
                 disposition: row.get(7)?,
+                note: row.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -173,6 +173,9 @@ fn teammates_calls_and_notes_land_once_and_a_crash_mid_call_is_queued_as_interru
     assert_eq!(calls.len(), 1);
     assert_eq!((calls[0].agent.as_str(), calls[0].disposition.as_deref()), ("Ana", Some("not-interested")));
     assert_eq!(store.team_notes_of_lead(lead.id).expect("notes").len(), 1);
+    let listed = store.team_calls(10).expect("the team's calls");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].note.as_deref(), Some("Has a supplier"), "a call shows its latest note");
     assert_eq!(store.team_outbox_counts().expect("counts").waiting, 0, "none of it is queued back");
 
     // This agent's own call, and the laptop dies mid-call.

@@ -31,6 +31,16 @@ pub fn get_lead_calls(
     database.with(|store| store.calls_of_lead(lead_id, page))
 }
 
+/// Teammates' calls (the team's, as this computer has them), newest first.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn get_team_calls(
+    database: State<'_, Database>,
+    page: Page,
+) -> Result<Vec<softphone_core::call_log::TeamCallEntry>, IpcError> {
+    database.with(|store| store.team_calls(page.clamped_limit()))
+}
+
 /// Missed calls the agent has not looked at yet: the badge on Calls.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]

@@ -14,6 +14,7 @@ mod section_page;
 mod settings;
 mod sidebar;
 mod status_bar;
+mod team_calls;
 mod team_settings;
 mod three_way;
 mod transfer;

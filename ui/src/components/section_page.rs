@@ -60,7 +60,14 @@ pub fn section_page(props: &SectionPageProps) -> Html {
                     lead_request={props.lead_request} />
             }
         }
-        Section::Calls => html! { <CallLog calls={props.calls.clone()} /> },
+        Section::Calls => html! {
+            <>
+                <CallLog calls={props.calls.clone()} />
+                if props.team.joined {
+                    <super::team_calls::TeamCalls />
+                }
+            </>
+        },
         Section::Settings => {
             html! {
                 <Settings on_saved={props.on_settings_saved.clone()} start_at_login={props.start_at_login}

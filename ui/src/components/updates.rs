@@ -28,7 +28,7 @@ pub fn update_notice(props: &UpdateNoticeProps) -> Html {
         let on_open = props.on_open.clone();
         Callback::from(move |_| {
             on_open.emit(());
-            bring_into_view("settings-updates", 20);
+            bring_into_view("settings-updates", 20, SETTLE_TICKS);
         })
     };
     html! {
@@ -37,12 +37,21 @@ pub fn update_notice(props: &UpdateNoticeProps) -> Html {
     }
 }
 
-/// Scrolls the element `id` into view once the page has rendered it (retrying every 50 ms).
-fn bring_into_view(id: &'static str, tries: u32) {
+/// How many times (50 ms apart) the section is scrolled into view again once it is there: the
+/// sections above it (credentials, team, devices) fill in as their reads answer and would push it
+/// back out of view (a clean-clone CI run saw exactly that).
+const SETTLE_TICKS: u32 = 20;
+
+/// Scrolls the element `id` into view once the page has rendered it (retrying every 50 ms), and
+/// keeps it there for `settle` more ticks while the page above it fills in.
+fn bring_into_view(id: &'static str, tries: u32, settle: u32) {
     if let Some(element) = gloo::utils::document().get_element_by_id(id) {
         element.scroll_into_view();
+        if settle > 0 {
+            gloo::timers::callback::Timeout::new(50, move || bring_into_view(id, 0, settle - 1)).forget();
+        }
     } else if tries > 0 {
-        gloo::timers::callback::Timeout::new(50, move || bring_into_view(id, tries - 1)).forget();
+        gloo::timers::callback::Timeout::new(50, move || bring_into_view(id, tries - 1, settle)).forget();
     }
 }
 

@@ -35,6 +35,8 @@ const PREVIEW_LEADS: usize = 5;
 const TEAM_LEADS_AHEAD: usize = 2;
 /// How often a team session renews its leases (they last [`crate::team::LEASE`]).
 const TEAM_HEARTBEAT: Duration = Duration::from_secs(60);
+/// After a claim failed (the team database is away), how long before the next try.
+const CLAIM_AGAIN_AFTER: Duration = Duration::from_secs(2);
 
 /// How the session dials: the call loop's `ask`, handed in by the wiring (this module knows no
 /// call loop), answering the machine's refusal.
@@ -50,12 +52,14 @@ pub struct Dialer {
     ask: Ask,
     /// A claim of a team lead is under way (one at a time).
     claiming: AtomicBool,
+    /// After a failed claim: not before then.
+    claim_again_at: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Dialer {
     /// A dialer without a session, dialling through `ask`.
     pub fn new(ask: Ask) -> Dialer {
-        Dialer { session: Mutex::default(), ask, claiming: AtomicBool::new(false) }
+        Dialer { session: Mutex::default(), ask, claiming: AtomicBool::new(false), claim_again_at: Mutex::new(None) }
     }
 }
 
@@ -153,7 +157,7 @@ pub async fn start_team<R: Runtime>(app: &AppHandle<R>, campaign: &str, mode: Mo
         }
         return Err(IpcError::new(ErrorCode::CallRefused, "A dialing session is running; stop it first."));
     }
-    let (mut session, effects) = DialingSession::start(mode, leads, now_ms());
+    let (mut session, effects) = DialingSession::start_open_ended(mode, leads, now_ms());
     session.team_campaign = Some(campaign.to_owned());
     tracing::info!(?mode, "team dialing session started");
     save(app, &session);
@@ -163,14 +167,12 @@ pub async fn start_team<R: Runtime>(app: &AppHandle<R>, campaign: &str, mode: Mo
     current_view(app)
 }
 
-/// Gives a team lead back in the background (a failure is logged: the lease lapses by itself).
+/// Gives a team lead back (queued here, sent by the sync; a failure to queue is logged: the
+/// lease then lapses by itself).
 fn give_back<R: Runtime>(app: &AppHandle<R>, lead: LeadId, disposition: Option<String>, release: Option<TeamRelease>) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Err(error) = app.state::<Team>().release(lead, disposition.as_deref(), release).await {
-            tracing::warn!(reason = %error.message, lead = lead.0, "a team lead could not be given back; its lease will lapse");
-        }
-    });
+    if let Err(error) = app.state::<Team>().release(lead, disposition.as_deref(), release) {
+        tracing::warn!(reason = %error.message, lead = lead.0, "a team lead could not be given back; its lease will lapse");
+    }
 }
 
 /// The running session's team campaign, if it works one.
@@ -178,6 +180,19 @@ fn team_campaign<R: Runtime>(app: &AppHandle<R>) -> Option<String> {
     let dialer = app.state::<Dialer>();
     let guard = dialer.session.lock().ok()?;
     guard.as_ref().filter(|session| session.stage != Stage::Finished).and_then(|session| session.team_campaign.clone())
+}
+
+/// The leads a team session holds (the one it is on, and those queued); none for a local one.
+pub fn team_leads_held<R: Runtime>(app: &AppHandle<R>) -> Vec<LeadId> {
+    if team_campaign(app).is_none() {
+        return Vec::new();
+    }
+    let dialer = app.state::<Dialer>();
+    let Ok(guard) = dialer.session.lock() else { return Vec::new() };
+    guard
+        .as_ref()
+        .map(|session| session.current_lead().into_iter().chain(session.queue.iter().copied()).collect())
+        .unwrap_or_default()
 }
 
 /// A team session short of leads claims the next one (in the background, one claim at a time).
@@ -190,23 +205,41 @@ fn top_up<R: Runtime>(app: &AppHandle<R>) {
         .ok()
         .and_then(|guard| guard.as_ref().map(|session| session.queue.is_empty()))
         .unwrap_or(false);
-    if !short || app.state::<Dialer>().claiming.swap(true, Ordering::SeqCst) {
+    let waited_enough = app
+        .state::<Dialer>()
+        .claim_again_at
+        .lock()
+        .map(|at| at.is_none_or(|at| tokio::time::Instant::now() >= at))
+        .unwrap_or(true);
+    if !short || !waited_enough || app.state::<Dialer>().claiming.swap(true, Ordering::SeqCst) {
         return;
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        let mut again_at = None;
         match app.state::<Team>().claim(&campaign).await {
-            Ok(Some(lead)) => {
-                if apply(&app, SessionEvent::LeadsAdded { leads: vec![lead] }).is_err() {
-                    // The session ended meanwhile: the lead goes back at once.
-                    give_back(&app, lead, None, None);
+            Ok(Some(lead)) => match apply(&app, SessionEvent::LeadsAdded { leads: vec![lead] }) {
+                Ok(effects) => carry_out(&app, effects),
+                // The session ended meanwhile: the lead goes back at once.
+                Err(_) => give_back(&app, lead, None, None),
+            },
+            // The campaign has none left for this agent: the session ends when its queue does.
+            Ok(None) => {
+                if let Ok(effects) = apply(&app, SessionEvent::NoMoreLeads) {
+                    carry_out(&app, effects);
                 }
-                publish(&app);
             }
-            Ok(None) => {}
-            Err(error) => tracing::info!(reason = %error.message, "no team lead claimed now"),
+            // The team is away: the session works on what it holds, then waits; tried again soon.
+            Err(error) => {
+                tracing::info!(reason = %error.message, "no team lead claimed now");
+                again_at = Some(tokio::time::Instant::now() + CLAIM_AGAIN_AFTER);
+            }
+        }
+        if let Ok(mut at) = app.state::<Dialer>().claim_again_at.lock() {
+            *at = again_at;
         }
         app.state::<Dialer>().claiming.store(false, Ordering::SeqCst);
+        publish(&app);
     });
 }
 
@@ -270,30 +303,12 @@ pub fn wrapped_up<R: Runtime>(app: &AppHandle<R>, call_id: &softphone_core::call
         }
         return;
     }
-    // A team session with nothing queued claims the next lead first, so it does not end while
-    // the campaign still has leads (the background top-up may not have come yet).
-    let (app, disposition) = (app.clone(), disposition.to_owned());
-    tauri::async_runtime::spawn(async move {
-        let empty = app.state::<Dialer>().session.lock().ok().and_then(|g| g.as_ref().map(|s| s.queue.is_empty()));
-        if empty == Some(true)
-            && let Some(campaign) = team_campaign(&app)
-        {
-            match app.state::<Team>().claim(&campaign).await {
-                Ok(Some(next)) => {
-                    if apply(&app, SessionEvent::LeadsAdded { leads: vec![next] }).is_err() {
-                        give_back(&app, next, None, None);
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => tracing::info!(reason = %error.message, "no team lead claimed at the wrap-up"),
-            }
-        }
-        if let Ok(effects) = apply(&app, SessionEvent::WrapUpSaved { disposition: disposition.clone() }) {
-            let release = rules(&app.state::<Database>()).team_release(&disposition);
-            give_back(&app, lead, Some(disposition), Some(release));
-            carry_out(&app, effects);
-        }
-    });
+    // A team session with nothing queued waits for its next claim (the top-up) after this.
+    if let Ok(effects) = apply(app, SessionEvent::WrapUpSaved { disposition: disposition.to_owned() }) {
+        let release = rules(&app.state::<Database>()).team_release(disposition);
+        give_back(app, lead, Some(disposition.to_owned()), Some(release));
+        carry_out(app, effects);
+    }
 }
 
 /// A greeting was dropped into `call_id`: the session's call, it counts as wrapped up
@@ -557,6 +572,7 @@ fn describe(session: &DialingSession) -> DialingView {
         Stage::Showing { dial_at_ms, paused, .. } => (DialingStage::Showing, *dial_at_ms, *paused),
         Stage::Calling { .. } => (DialingStage::Calling, None, false),
         Stage::WrappingUp { .. } => (DialingStage::WrappingUp, None, false),
+        Stage::Waiting => (DialingStage::Waiting, None, false),
         Stage::Finished => (DialingStage::Finished, None, false),
     };
     let figures = &session.figures;

@@ -131,6 +131,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::call_log::get_missed_calls,
             commands::call_log::get_lead_calls,
             commands::call_log::get_team_calls,
+            commands::call_log::get_lead_team_calls,
             commands::call_log::get_dispositions,
             commands::call_log::set_call_disposition,
             commands::call_log::add_custom_disposition,
@@ -193,11 +194,16 @@ async fn start_account<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Rejoins the team joined before (if any) and tells the window whenever its status changes.
-fn follow_team<R: Runtime>(app: &AppHandle<R>) {
+/// `resumed_leads`: those of the dialing session resumed after a restart (they stay this agent's).
+fn follow_team<R: Runtime>(app: &AppHandle<R>, resumed_leads: Vec<softphone_core::lead::LeadId>) {
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         let mut changes = handle.state::<team::Team>().subscribe();
-        handle.state::<team::Team>().resume().await;
+        handle.state::<team::Team>().resume(resumed_leads).await;
+        let giving_back = handle.clone();
+        tauri::async_runtime::spawn(async move {
+            giving_back.state::<team::Team>().give_back_held_when_reachable().await;
+        });
         loop {
             let status = changes.borrow_and_update().clone();
             if let Err(error) = handle.emit(event::TEAM_UPDATED, status) {
@@ -255,8 +261,8 @@ pub fn run() {
             audio.forward_device_events(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { start_account(&handle).await });
-            follow_team(app.handle());
             dialing_session::follow(app.handle());
+            follow_team(app.handle(), dialing_session::team_leads_held(app.handle()));
             let clicks =
                 notifications::ClickActions { show_window: window_life::show_window, call_back: dialing::call_back };
             notifications::start(app.handle(), clicks);

@@ -3,7 +3,7 @@
 //! local database, and runs the sync loop of `softphone-team` over the app's own database file
 //! (handed to it by the wiring). Offline the app works on; the status says how much waits.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use softphone_core::ipc::{ErrorCode, IpcError, TeamCampaign, TeamStatus};
@@ -11,7 +11,7 @@ use softphone_core::lead::LeadId;
 use softphone_core::secret::Secret;
 use softphone_dialer::TeamRelease;
 use softphone_keychain::{CredentialField, Keychain};
-use softphone_store::Store;
+use softphone_store::{Store, TeamLeadRelease};
 use softphone_team::sync::LocalStore;
 use softphone_team::{TeamError, TeamLink, TeamLogin, TeamSession, TeamSync, TeamSyncStatus};
 use tokio::sync::watch;
@@ -27,6 +27,11 @@ pub struct Team {
     /// the sync's is busy with its own transactions).
     login: Mutex<Option<TeamLogin>>,
     claims: tokio::sync::Mutex<Option<TeamSession>>,
+    /// Whether the leads this login held when the app last stopped (a crash, a restart: they are
+    /// in no session of this run) were given back; done before anything else is claimed.
+    held_given_back: AtomicBool,
+    /// The leads of the dialing session resumed at start-up: held still, not given back.
+    resumed_leads: Mutex<Vec<LeadId>>,
     /// Which sync the status follows: a sync stopped by a leave or a new join says no more.
     generation: Arc<AtomicU64>,
     status: watch::Sender<TeamStatus>,
@@ -74,6 +79,8 @@ impl Team {
             running: Mutex::new(None),
             login: Mutex::new(None),
             claims: tokio::sync::Mutex::new(None),
+            held_given_back: AtomicBool::new(false),
+            resumed_leads: Mutex::new(Vec::new()),
             generation: Arc::new(AtomicU64::new(0)),
             status: watch::Sender::new(TeamStatus::default()),
         }
@@ -104,8 +111,12 @@ impl Team {
     }
 
     /// At start-up: the team joined before, with the password from the keychain. Without one
-    /// (the keychain was cleared), the status says how to join again.
-    pub async fn resume(&self) {
+    /// (the keychain was cleared), the status says how to join again. `resumed_leads` are those
+    /// of the dialing session resumed after the restart: they stay this agent's.
+    pub async fn resume(&self, resumed_leads: Vec<LeadId>) {
+        if let Ok(mut kept) = self.resumed_leads.lock() {
+            *kept = resumed_leads;
+        }
         let login = match self.stored_login() {
             Ok(Some(login)) => login,
             Ok(None) => return,
@@ -171,6 +182,7 @@ impl Team {
         if let Ok(mut current) = self.login.lock() {
             *current = Some(TeamLogin::new(login.0.clone(), login.1.clone(), password.clone()));
         }
+        self.held_given_back.store(false, Ordering::SeqCst);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let current_generation = Arc::clone(&self.generation);
         let sync = TeamSync::start(TeamLogin::new(login.0.clone(), login.1.clone(), password), Arc::clone(&self.store));
@@ -212,7 +224,44 @@ impl Team {
             *claims = Some(TeamSession::open(&login).await.map_err(|error| ipc_error(&error))?);
         }
         let session = claims.as_ref().ok_or_else(|| errors::internal("The team connection"))?;
+        if !self.held_given_back.load(Ordering::SeqCst) {
+            // Kept: the resumed session's leads, and those whose give-back (a finished wrap-up,
+            // say) still waits to be sent: it says more than "anyone's".
+            let resumed = self.resumed_leads.lock().map(|kept| kept.clone()).unwrap_or_default();
+            let keep: Vec<i64> = self
+                .store
+                .with_store(|store| {
+                    let mut keep = Vec::new();
+                    for lead in &resumed {
+                        keep.extend(store.team_lead_id(*lead)?.map(|(id, _)| id));
+                    }
+                    keep.extend(store.team_releases()?.iter().map(|release| release.team_lead_id));
+                    Ok(keep)
+                })
+                .map_err(IpcError::from)?;
+            let given_back = session.give_back_held(&keep).await.map_err(|error| ipc_error(&error))?;
+            self.held_given_back.store(true, Ordering::SeqCst);
+            tracing::info!(given_back, "leads held when the app last stopped given back to the team");
+        }
         work(session).await.map_err(|error| ipc_error(&error))
+    }
+
+    /// At start-up, once the team is reachable: gives back the leads held when the app last
+    /// stopped (a crash mid-call leaves its lead leased to nobody's session), so teammates need
+    /// not wait out the lease. Retries while the team is unreachable; a claim does it first too.
+    pub async fn give_back_held_when_reachable(&self) {
+        let mut pause = std::time::Duration::from_secs(1);
+        while !self.held_given_back.load(Ordering::SeqCst) {
+            match self.with_claims(async |_| Ok(())).await {
+                Ok(()) => return,
+                Err(error) if error.code == ErrorCode::TeamUnreachable => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(30));
+                }
+                // Not on a team (or no longer): nothing is held.
+                Err(_) => return,
+            }
+        }
     }
 
     /// The team's campaigns.
@@ -238,27 +287,38 @@ impl Team {
     }
 
     /// Gives a claimed lead back to the team after its wrap-up (`release` says for good or for
-    /// later), or unworked (`None`: anyone may have it now).
-    pub async fn release(
+    /// later), or unworked (`None`: anyone may have it now). It waits in the local database until
+    /// the sync hands it to the team database (at once when online; when back, when not).
+    pub fn release(
         &self,
         lead: LeadId,
         disposition: Option<&str>,
         release: Option<TeamRelease>,
     ) -> Result<(), IpcError> {
-        let Some((team_lead, _)) = self.store.with_store(|store| store.team_lead_id(lead)).map_err(IpcError::from)?
+        let Some((team_lead_id, _)) =
+            self.store.with_store(|store| store.team_lead_id(lead)).map_err(IpcError::from)?
         else {
             return Ok(());
         };
-        let (finished, retry) = match release {
+        let (finished, retry_after_ms) = match release {
             Some(TeamRelease::Finished) => (true, None),
-            Some(TeamRelease::RetryAfter { ms }) => (false, Some(std::time::Duration::from_millis(ms.max(0) as u64))),
+            Some(TeamRelease::RetryAfter { ms }) => (false, Some(ms.max(0))),
             None => (false, None),
         };
-        let disposition = disposition.map(str::to_owned);
-        let released = self
-            .with_claims(async |session| session.release(team_lead, finished, disposition.as_deref(), retry).await)
-            .await?;
-        tracing::info!(team_lead, released, finished, "team lead given back");
+        let queued = TeamLeadRelease {
+            team_lead_id,
+            finished,
+            disposition: disposition.map(str::to_owned),
+            retry_after_ms,
+            queued_at_ms: crate::clock::now().0 as i64,
+        };
+        self.store.with_store(|store| store.queue_team_release(&queued)).map_err(IpcError::from)?;
+        if let Ok(running) = self.running.lock()
+            && let Some(sync) = running.as_ref()
+        {
+            sync.wake();
+        }
+        tracing::info!(team_lead = team_lead_id, finished, "team lead give-back queued");
         Ok(())
     }
 

@@ -650,6 +650,11 @@ pub async fn get_team_calls(page: Page) -> Result<Vec<softphone_core::call_log::
     invoke(command::GET_TEAM_CALLS, &PageArgs { page }).await
 }
 
+/// Teammates' calls to or from `lead_id`, newest first.
+pub async fn get_lead_team_calls(lead_id: LeadId) -> Result<Vec<softphone_core::call_log::TeamCallEntry>, IpcError> {
+    invoke(command::GET_LEAD_TEAM_CALLS, &LeadArgs { lead_id }).await
+}
+
 /// The team's campaigns (an error when this computer is on no team).
 pub async fn get_team_campaigns() -> Result<Vec<softphone_core::ipc::TeamCampaign>, IpcError> {
     invoke(command::GET_TEAM_CAMPAIGNS, &NoArgs {}).await

@@ -98,6 +98,8 @@ pub enum DialingStage {
     Showing,
     Calling,
     WrappingUp,
+    /// Waiting for the next lead of a team campaign (the team database is slow or away).
+    Waiting,
     Finished,
 }
 

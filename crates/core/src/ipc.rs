@@ -76,6 +76,7 @@ pub mod command {
     pub const GET_TEAM_CAMPAIGNS: &str = "get_team_campaigns";
     pub const START_TEAM_DIALING: &str = "start_team_dialing";
     pub const GET_TEAM_CALLS: &str = "get_team_calls";
+    pub const GET_LEAD_TEAM_CALLS: &str = "get_lead_team_calls";
     pub const GET_SETTINGS: &str = "get_settings";
     pub const SAVE_SETTINGS: &str = "save_settings";
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";

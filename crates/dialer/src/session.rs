@@ -7,8 +7,7 @@
 //! Either way the wrap-up of a call (its disposition) is saved before the next lead is dialled.
 //! The session is a state machine like the call machine: events in, effects out, the clock passed
 //! in, refusals typed. It carries the live figures and survives a restart (it serializes; a
-//! session read back resumes at the same lead, paused, and a call the restart cut off is wrapped
-//! up first).
+//! session read back resumes at the same lead, paused, a call the restart cut off included).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -34,6 +33,9 @@ pub enum Stage {
     Calling { lead_id: LeadId, call_id: Option<CallId>, answered_at_ms: Option<i64> },
     /// The lead's call ended; its wrap-up comes before the next lead.
     WrappingUp { lead_id: LeadId, call_id: Option<CallId> },
+    /// The queue ran dry but more leads may come (a team campaign whose next claim has not
+    /// landed: the team database is slow or away): the next one is shown as it comes.
+    Waiting,
     /// No lead left, or the agent stopped.
     Finished,
 }
@@ -114,6 +116,9 @@ pub enum SessionEvent {
     LeadsAdded {
         leads: Vec<LeadId>,
     },
+    /// The source of [`SessionEvent::LeadsAdded`] has none left: the session ends when its queue
+    /// runs dry (at once, if it is waiting).
+    NoMoreLeads,
 }
 
 /// What the shell does for the session.
@@ -163,6 +168,10 @@ pub struct DialingSession {
     /// `None` for a list of the agent's own leads.
     #[serde(default)]
     pub team_campaign: Option<String>,
+    /// More leads may come after the queue runs dry ([`SessionEvent::LeadsAdded`]): the session
+    /// then waits for them rather than finishing, until [`SessionEvent::NoMoreLeads`].
+    #[serde(default)]
+    pub more_to_come: bool,
 }
 
 impl DialingSession {
@@ -182,18 +191,38 @@ impl DialingSession {
             dialled: Vec::new(),
             started_at_ms: now_ms,
             team_campaign: None,
+            more_to_come: false,
         };
         let effects = session.next_lead(now_ms);
         (session, effects)
     }
 
-    /// The session as read back after a restart: at the same lead, the countdown paused; a call
-    /// the restart cut off goes to its wrap-up.
+    /// Like [`DialingSession::start`], for a source that hands its leads out as the session goes
+    /// (a team campaign): an empty queue waits for [`SessionEvent::LeadsAdded`] until
+    /// [`SessionEvent::NoMoreLeads`].
+    pub fn start_open_ended(
+        mode: Mode,
+        leads: impl IntoIterator<Item = LeadId>,
+        now_ms: i64,
+    ) -> (Self, Vec<SessionEffect>) {
+        let (mut session, _) = DialingSession::start(mode, Vec::new(), now_ms);
+        session.more_to_come = true;
+        session.queue = leads.into_iter().collect();
+        let effects = session.next_lead(now_ms);
+        (session, effects)
+    }
+
+    /// The session as read back after a restart: at the same lead, the countdown paused. A call
+    /// the restart cut off (it is in the log as interrupted), or a wrap-up it left unsaved (its
+    /// form went with the window), brings its lead back the same way: the agent calls again or
+    /// skips it, and is never left at a wrap-up nothing on screen can save.
     pub fn resumed(mut self) -> Self {
         self.stage = match self.stage {
-            Stage::Showing { lead_id, .. } => Stage::Showing { lead_id, dial_at_ms: None, paused: true },
-            Stage::Calling { lead_id, call_id, .. } => Stage::WrappingUp { lead_id, call_id },
-            other => other,
+            Stage::Showing { lead_id, .. } | Stage::Calling { lead_id, .. } | Stage::WrappingUp { lead_id, .. } => {
+                Stage::Showing { lead_id, dial_at_ms: None, paused: true }
+            }
+            Stage::Waiting => Stage::Waiting,
+            Stage::Finished => Stage::Finished,
         };
         self
     }
@@ -204,7 +233,7 @@ impl DialingSession {
             Stage::Showing { lead_id, .. } | Stage::Calling { lead_id, .. } | Stage::WrappingUp { lead_id, .. } => {
                 Some(*lead_id)
             }
-            Stage::Finished => None,
+            Stage::Waiting | Stage::Finished => None,
         }
     }
 
@@ -216,7 +245,7 @@ impl DialingSession {
     /// Applies `event` at `now_ms`.
     pub fn apply(&mut self, event: SessionEvent, now_ms: i64) -> Result<Vec<SessionEffect>, SessionRejection> {
         match (&self.stage, event) {
-            (Stage::Finished, SessionEvent::Stop | SessionEvent::Tick) => Ok(Vec::new()),
+            (Stage::Finished, SessionEvent::Stop | SessionEvent::Tick | SessionEvent::NoMoreLeads) => Ok(Vec::new()),
             (_, SessionEvent::LeadsAdded { leads }) if self.stage != Stage::Finished => {
                 // A lead comes once a session: not again while queued or shown, nor after it was
                 // dialled or skipped (a callback for it waits for the next session).
@@ -229,7 +258,11 @@ impl DialingSession {
                         self.queue.push_back(lead);
                     }
                 }
-                Ok(Vec::new())
+                if self.stage == Stage::Waiting { Ok(self.next_lead(now_ms)) } else { Ok(Vec::new()) }
+            }
+            (_, SessionEvent::NoMoreLeads) => {
+                self.more_to_come = false;
+                if self.stage == Stage::Waiting { Ok(self.next_lead(now_ms)) } else { Ok(Vec::new()) }
             }
             (Stage::Finished, _) => Err(SessionRejection::Finished),
             (_, SessionEvent::Stop) => {
@@ -308,6 +341,7 @@ impl DialingSession {
                 Ok(self.next_lead(now_ms))
             }
             (Stage::WrappingUp { .. }, SessionEvent::Tick) => Ok(Vec::new()),
+            (Stage::Waiting, SessionEvent::Tick) => Ok(Vec::new()),
             (Stage::WrappingUp { .. }, _) => Err(SessionRejection::WrapUpFirst),
 
             (_, _) => Err(SessionRejection::NotNow),
@@ -343,6 +377,10 @@ impl DialingSession {
             Some(lead_id) => {
                 self.stage = Stage::Showing { lead_id, dial_at_ms: self.countdown_end(now_ms), paused: false };
                 vec![SessionEffect::Show { lead_id }]
+            }
+            None if self.more_to_come => {
+                self.stage = Stage::Waiting;
+                Vec::new()
             }
             None => {
                 self.stage = Stage::Finished;

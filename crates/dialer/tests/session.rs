@@ -154,13 +154,66 @@ fn a_session_read_back_after_a_restart_resumes_at_the_same_lead() {
     assert_eq!(resumed.stage, Stage::Showing { lead_id: LeadId(1), dial_at_ms: None, paused: true });
     assert_eq!(resumed.leads_left(), 3);
 
-    // Mid-call: the call is gone with the restart; its wrap-up comes first.
+    // Mid-call: the call is gone with the restart (logged as interrupted); its lead comes back,
+    // paused, to be called again or skipped: nothing waits for a wrap-up no window can show.
     session.apply(SessionEvent::Call, now).expect("call");
     session.apply(SessionEvent::CallPlaced { call_id: call(1) }, now).expect("placed");
     let saved = serde_json::to_string(&session).expect("serializes");
-    let resumed = serde_json::from_str::<DialingSession>(&saved).expect("reads back").resumed();
-    assert_eq!(resumed.stage, Stage::WrappingUp { lead_id: LeadId(1), call_id: Some(call(1)) });
-    assert_eq!(resumed.figures.dials, 1);
+    let mut resumed = serde_json::from_str::<DialingSession>(&saved).expect("reads back").resumed();
+    assert_eq!(resumed.stage, Stage::Showing { lead_id: LeadId(1), dial_at_ms: None, paused: true });
+    assert_eq!((resumed.figures.dials, resumed.leads_left()), (1, 3));
+    assert_eq!(resumed.apply(SessionEvent::Call, now), Ok(vec![SessionEffect::Dial { lead_id: LeadId(1) }]));
+
+    // At the wrap-up: its form went with the window; the same.
+    session.apply(SessionEvent::CallAnswered, now).expect("answered");
+    session.apply(SessionEvent::CallEnded, now + 60_000).expect("ended");
+    let saved = serde_json::to_string(&session).expect("serializes");
+    let mut resumed = serde_json::from_str::<DialingSession>(&saved).expect("reads back").resumed();
+    assert_eq!(resumed.stage, Stage::Showing { lead_id: LeadId(1), dial_at_ms: None, paused: true });
+    assert_eq!(
+        resumed.apply(SessionEvent::Skip { reason: "spoke before the restart".into() }, now),
+        Ok(vec![SessionEffect::Show { lead_id: LeadId(2) }])
+    );
+
+    // A finished session stays finished.
+    session.apply(SessionEvent::Stop, now).expect("stop");
+    let saved = serde_json::to_string(&session).expect("serializes");
+    assert_eq!(serde_json::from_str::<DialingSession>(&saved).expect("reads back").resumed().stage, Stage::Finished);
+}
+
+#[test]
+fn a_team_session_waits_for_its_next_lead_when_the_queue_runs_dry_until_the_team_has_none_left() {
+    let mut now = T0;
+    let (mut session, effects) = DialingSession::start_open_ended(Mode::Power { countdown_ms: 0 }, leads(&[1]), now);
+    assert_eq!(effects, [SessionEffect::Show { lead_id: LeadId(1) }, SessionEffect::Dial { lead_id: LeadId(1) }]);
+    // The wrap-up with nothing queued: not the end (the next claim has not landed), a wait.
+    assert_eq!(work_call(&mut session, 1, Some(30_000), &mut now), vec![]);
+    assert_eq!(session.stage, Stage::Waiting);
+    assert_eq!((session.current_lead(), session.leads_left()), (None, 0));
+    assert_eq!(session.apply(SessionEvent::Tick, now), Ok(vec![]));
+    assert_eq!(session.apply(SessionEvent::Call, now), Err(SessionRejection::NotNow));
+    // The team is back: the claimed lead comes, and is dialled at once (no countdown).
+    assert_eq!(
+        session.apply(SessionEvent::LeadsAdded { leads: leads(&[2]) }, now),
+        Ok(vec![SessionEffect::Show { lead_id: LeadId(2) }, SessionEffect::Dial { lead_id: LeadId(2) }])
+    );
+    // The team says none are left while this one is worked: the session ends after it.
+    assert_eq!(session.apply(SessionEvent::NoMoreLeads, now), Ok(vec![]));
+    assert!(matches!(session.stage, Stage::Calling { .. }));
+    assert_eq!(work_call(&mut session, 2, None, &mut now), vec![SessionEffect::Finished]);
+    assert_eq!(session.stage, Stage::Finished);
+
+    // Waiting, then none left: the end at once. Waiting, then stopped: the end too.
+    let (mut waiting, _) = DialingSession::start_open_ended(Mode::Preview, leads(&[]), now);
+    assert_eq!(waiting.stage, Stage::Waiting);
+    let saved = serde_json::to_string(&waiting).expect("serializes");
+    assert_eq!(serde_json::from_str::<DialingSession>(&saved).expect("reads back").resumed().stage, Stage::Waiting);
+    assert_eq!(waiting.apply(SessionEvent::NoMoreLeads, now), Ok(vec![SessionEffect::Finished]));
+    let (mut waiting, _) = DialingSession::start_open_ended(Mode::Preview, leads(&[]), now);
+    assert_eq!(waiting.apply(SessionEvent::Stop, now), Ok(vec![SessionEffect::Finished]));
+    // A session of the agent's own list ends when its queue does, as ever.
+    let (mut own, _) = DialingSession::start(Mode::Power { countdown_ms: 0 }, leads(&[1]), now);
+    assert_eq!(work_call(&mut own, 1, None, &mut now), vec![SessionEffect::Finished]);
 }
 
 fn any_event() -> impl Strategy<Value = SessionEvent> {
@@ -176,6 +229,7 @@ fn any_event() -> impl Strategy<Value = SessionEvent> {
         Just(SessionEvent::WrapUpSaved { disposition: "busy".into() }),
         Just(SessionEvent::Tick),
         Just(SessionEvent::Stop),
+        Just(SessionEvent::NoMoreLeads),
         proptest::collection::vec(1_i64..12, 0..3).prop_map(|ids| SessionEvent::LeadsAdded { leads: leads(&ids) }),
     ]
 }
@@ -188,6 +242,7 @@ proptest! {
     #[test]
     fn no_dial_before_the_wrap_up_and_every_lead_at_most_once_in_order(
         power in proptest::option::of(0_u32..5_000),
+        open_ended in any::<bool>(),
         count in 0_usize..8,
         events in proptest::collection::vec((any_event(), 0_i64..4_000), 0..80),
     ) {
@@ -196,7 +251,11 @@ proptest! {
         // The order leads may be dialled in: the list's, then as added (a lead once).
         let mut order = ids.clone();
         let mut now = T0;
-        let (mut session, mut effects) = DialingSession::start(mode, ids.clone(), now);
+        let (mut session, mut effects) = if open_ended {
+            DialingSession::start_open_ended(mode, ids.clone(), now)
+        } else {
+            DialingSession::start(mode, ids.clone(), now)
+        };
         let mut dialled: Vec<LeadId> = Vec::new();
         let mut placed = 0_u32;
         // Between a dial and its wrap-up (or refusal) no other dial may come.

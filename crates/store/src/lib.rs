@@ -38,8 +38,8 @@ pub use index::{IndexStatus, IndexingPaused};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};
 pub use softphone_core::settings::{EngineChoice, Settings, WindowGeometry};
 pub use team::{
-    ClaimedTeamLead, TeamCallEntry, TeamFeedEntry, TeamMembership, TeamNoteEntry, TeamOutboxCounts, TeamOutboxEntry,
-    TeamOutboxItem,
+    ClaimedTeamLead, TeamCallEntry, TeamFeedEntry, TeamLeadRelease, TeamMembership, TeamNoteEntry, TeamOutboxCounts,
+    TeamOutboxEntry, TeamOutboxItem,
 };
 
 /// How long a statement waits for another connection's write lock before failing with
@@ -58,6 +58,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../../migrations/0007_transfers.sql")),
         M::up(include_str!("../../../migrations/0008_call_recordings.sql")),
         M::up(include_str!("../../../migrations/0009_team.sql")),
+        M::up(include_str!("../../../migrations/0010_team_releases.sql")),
     ])
 });
 

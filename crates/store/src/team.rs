@@ -18,6 +18,20 @@ pub struct TeamMembership {
     pub agent_id: String,
 }
 
+/// The most teammates' calls read for one lead (its card shows the newest).
+pub const TEAM_CALLS_OF_A_LEAD: u32 = 50;
+
+/// A claimed team lead given back, waiting for the team database (see migration 0010).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamLeadRelease {
+    pub team_lead_id: i64,
+    /// Done for the whole team; otherwise back for anyone (after `retry_after_ms`, if any).
+    pub finished: bool,
+    pub disposition: Option<String>,
+    pub retry_after_ms: Option<i64>,
+    pub queued_at_ms: i64,
+}
+
 /// One local change waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamOutboxEntry {
@@ -311,9 +325,12 @@ impl Store {
         Ok(())
     }
 
+    /// What waits to be sent (lead give-backs included) and what was refused.
     pub fn team_outbox_counts(&self) -> Result<TeamOutboxCounts, StoreError> {
         let (waiting, refused): (i64, i64) = self.conn.query_row(
-            "SELECT count(*) FILTER (WHERE refused IS NULL), count(*) FILTER (WHERE refused IS NOT NULL) FROM team_outbox",
+            "SELECT count(*) FILTER (WHERE refused IS NULL) + (SELECT count(*) FROM team_releases),
+                    count(*) FILTER (WHERE refused IS NOT NULL)
+             FROM team_outbox",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
@@ -506,27 +523,75 @@ impl Store {
             .flatten())
     }
 
-    /// Teammates' calls to or from a lead, newest first.
+    /// Queues the give-back of a claimed team lead (replacing one queued before for it), for the
+    /// sync to send when the team database is reachable.
+    pub fn queue_team_release(&self, release: &TeamLeadRelease) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO team_releases (team_lead_id, finished, disposition, retry_after_ms, queued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                release.team_lead_id,
+                release.finished,
+                release.disposition,
+                release.retry_after_ms,
+                release.queued_at_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The give-backs waiting, oldest first.
+    pub fn team_releases(&self) -> Result<Vec<TeamLeadRelease>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT team_lead_id, finished, disposition, retry_after_ms, queued_at FROM team_releases
+             ORDER BY queued_at, team_lead_id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(TeamLeadRelease {
+                team_lead_id: row.get(0)?,
+                finished: row.get(1)?,
+                disposition: row.get(2)?,
+                retry_after_ms: row.get(3)?,
+                queued_at_ms: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The team database took this give-back (unless a newer one was queued for the lead since).
+    pub fn team_release_sent(&self, release: &TeamLeadRelease) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM team_releases WHERE team_lead_id = ?1 AND queued_at = ?2",
+            params![release.team_lead_id, release.queued_at_ms],
+        )?;
+        Ok(())
+    }
+
+    /// A try to send this give-back failed for a reason that may pass: counted, kept.
+    pub fn team_release_attempted(&self, team_lead_id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE team_releases SET attempts = attempts + 1 WHERE team_lead_id = ?1", [team_lead_id])?;
+        Ok(())
+    }
+
+    /// Teammates' calls to or from a lead, newest first, at most [`TEAM_CALLS_OF_A_LEAD`].
     pub fn team_calls_of_lead(&self, lead: LeadId) -> Result<Vec<TeamCallEntry>, StoreError> {
-        self.team_calls_where("c.lead_id = ?1", lead.0)
+        self.team_calls_where("c.lead_id = ?1", lead.0, TEAM_CALLS_OF_A_LEAD)
     }
 
     /// Teammates' calls, newest first, at most `limit`.
     pub fn team_calls(&self, limit: u32) -> Result<Vec<TeamCallEntry>, StoreError> {
-        self.team_calls_where("?1 >= 0", 0).map(|mut calls| {
-            calls.truncate(limit as usize);
-            calls
-        })
+        self.team_calls_where("?1 >= 0", 0, limit)
     }
 
-    fn team_calls_where(&self, condition: &str, value: i64) -> Result<Vec<TeamCallEntry>, StoreError> {
+    fn team_calls_where(&self, condition: &str, value: i64, limit: u32) -> Result<Vec<TeamCallEntry>, StoreError> {
         let mut statement = self.conn.prepare_cached(&format!(
             "SELECT c.uuid, c.agent, c.direction, c.remote_number, c.outcome, c.started_at, c.talk_seconds,
                     c.disposition,
                     (SELECT n.body FROM team_notes n WHERE n.call_uuid = c.uuid ORDER BY n.written_at DESC LIMIT 1)
-             FROM team_calls c WHERE {condition} ORDER BY c.started_at DESC, c.uuid"
+             FROM team_calls c WHERE {condition} ORDER BY c.started_at DESC, c.uuid LIMIT ?2"
         ))?;
-        let rows = statement.query_map([value], |row| {
+        let rows = statement.query_map(params![value, limit], |row| {
             Ok(TeamCallEntry {
                 uuid: row.get(0)?,
                 agent: row.get(1)?,

@@ -193,3 +193,34 @@ fn teammates_calls_and_notes_land_once_and_a_crash_mid_call_is_queued_as_interru
     all.dedup();
     assert_eq!(all.len(), 2);
 }
+
+#[test]
+fn a_lead_given_back_waits_once_survives_a_restart_and_a_newer_give_back_is_not_lost_to_an_older_send() {
+    let folder = tempfile::tempdir().expect("folder");
+    let path = folder.path().join("agent.sqlite3");
+    let release = |queued_at_ms: i64, finished: bool| softphone_store::TeamLeadRelease {
+        team_lead_id: 42,
+        finished,
+        disposition: Some(if finished { "sale" } else { "no-answer" }.into()),
+        retry_after_ms: (!finished).then_some(3_600_000),
+        queued_at_ms,
+    };
+    {
+        let store = Store::open(&path).expect("open");
+        store.set_team_membership(Some(&member())).expect("member");
+        store.queue_team_release(&release(NOW, false)).expect("queued");
+        // Given back again (the agent changed the wrap-up): one give-back, the newer.
+        store.queue_team_release(&release(NOW + 5_000, true)).expect("queued again");
+        assert_eq!(store.team_outbox_counts().expect("counts").waiting, 1);
+    }
+    let store = Store::open(&path).expect("the app starts again");
+    let waiting = store.team_releases().expect("releases");
+    assert_eq!(waiting, vec![release(NOW + 5_000, true)], "kept through the restart");
+    // A send of the older one (queued before the newer) does not take the newer away.
+    store.team_release_sent(&release(NOW, false)).expect("sent");
+    assert_eq!(store.team_releases().expect("releases").len(), 1);
+    store.team_release_attempted(42).expect("attempted");
+    store.team_release_sent(&waiting[0]).expect("sent");
+    assert!(store.team_releases().expect("releases").is_empty());
+    assert_eq!(store.team_outbox_counts().expect("counts").waiting, 0);
+}

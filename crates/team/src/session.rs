@@ -209,6 +209,19 @@ impl TeamSession {
         Ok(row.get(0))
     }
 
+    /// Gives back every lead this agent holds that is not parked and not in `keep` (not
+    /// finished: anyone may have it now): what an app does when it starts, for the leads a crash
+    /// or a restart left held, `keep` being those of the session it resumes. Returns how many.
+    pub async fn give_back_held(&self, keep: &[i64]) -> Result<i32, TeamError> {
+        let row = self
+            .connection
+            .client
+            .query_one("SELECT give_back_held_leads($1)", &[&keep])
+            .await
+            .map_err(|e| TeamError::from_statement(e, "giving back the leads held before a restart"))?;
+        Ok(row.get(0))
+    }
+
     /// Starts near-live updates: the server then notifies this connection when the team's feed
     /// grows (see [`TeamSession::notified`]).
     pub async fn listen(&self) -> Result<(), TeamError> {

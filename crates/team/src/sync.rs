@@ -260,7 +260,8 @@ pub async fn push_outbox<S: LocalStore>(session: &mut TeamSession, store: &S) ->
     loop {
         let pending = store.with_store(|s| s.team_pending(PUSH_BATCH)).map_err(local_io)?;
         if pending.is_empty() {
-            return Ok(());
+            // The calls and dispositions first, then the leads they finish.
+            return push_releases(session, store).await;
         }
         let Readable { changes, unreadable } = to_changes(&pending);
         for (id, reason) in unreadable {
@@ -288,6 +289,35 @@ pub async fn push_outbox<S: LocalStore>(session: &mut TeamSession, store: &S) ->
             }
         }
     }
+}
+
+/// Gives back the claimed leads whose give-back waits (a wrap-up saved, a skip, a stop while the
+/// team was away, or just now). One the database will not take (the lead is another agent's now)
+/// is done with: the team moved on.
+async fn push_releases<S: LocalStore>(session: &TeamSession, store: &S) -> Result<(), TeamError> {
+    for release in store.with_store(|s| s.team_releases()).map_err(local_io)? {
+        let retry = release.retry_after_ms.map(|ms| std::time::Duration::from_millis(ms.max(0).unsigned_abs()));
+        match session.release(release.team_lead_id, release.finished, release.disposition.as_deref(), retry).await {
+            Ok(released) => {
+                tracing::info!(
+                    team_lead = release.team_lead_id,
+                    released,
+                    finished = release.finished,
+                    "team lead given back"
+                );
+                store.with_store(|s| s.team_release_sent(&release)).map_err(local_io)?;
+            }
+            Err(error) if error.is_transient() => {
+                store.with_store(|s| s.team_release_attempted(release.team_lead_id)).map_err(local_io)?;
+                return Err(error);
+            }
+            Err(error) => {
+                tracing::warn!(%error, team_lead = release.team_lead_id, "the team database refused a lead's give-back");
+                store.with_store(|s| s.team_release_sent(&release)).map_err(local_io)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Outbox entries (by their local id) as the team database's changes, and those that cannot be

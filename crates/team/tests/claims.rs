@@ -207,3 +207,82 @@ async fn a_lead_given_back_for_later_waits_out_the_gap_and_then_goes_to_anyone()
     let back = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     assert_eq!((back.id, back.last_disposition.as_deref()), (first.id, Some("no-answer")));
 }
+
+#[tokio::test]
+async fn a_restarted_app_gives_back_the_leads_it_held_but_not_its_resumed_or_parked_ones_nor_a_teammates() {
+    let mut db = TeamDb::start().await;
+    let team = db.team("Team").await;
+    let campaign = db.campaign(team, "List").await;
+    db.leads(team, campaign, 5).await;
+    let ana = db.agent(team, "Ana", false).await;
+    let ben = db.agent(team, "Ben", false).await;
+    let ana_s = db.session(&ana).await;
+    let ben_s = db.session(&ben).await;
+    let held = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    let resumed = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    let parked = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    assert!(ana_s.release(parked.id, false, Some("no-answer"), Some(Duration::from_secs(3600))).await.expect("park"));
+    let bens = ben_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+
+    // Ana's app starts again and resumes its session (which holds `resumed`): what else it held
+    // comes back to the team; the rest stays as it was.
+    let restarted = db.session(&ana).await;
+    assert_eq!(restarted.give_back_held(&[resumed.id]).await.expect("give back"), 1);
+    let leases: Vec<(i64, Option<String>, bool, bool)> = db
+        .owner
+        .client
+        .query(
+            "SELECT l.id, a.name, l.parked, l.done FROM leads l LEFT JOIN agents a ON a.id = l.leased_by ORDER BY l.id",
+            &[],
+        )
+        .await
+        .expect("leases")
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    let of = |id: i64| leases.iter().find(|lease| lease.0 == id).cloned().expect("the lead");
+    assert_eq!(of(held.id), (held.id, None, false, false), "given back, not finished");
+    assert_eq!(of(resumed.id), (resumed.id, Some("Ana".into()), false, false), "still hers: her session goes on");
+    assert_eq!(of(parked.id), (parked.id, Some("Ana".into()), true, false), "still waiting out its gap");
+    assert_eq!(of(bens.id), (bens.id, Some("Ben".into()), false, false), "a teammate's lead is untouched");
+    let next = ben_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    assert_eq!(next.id, held.id, "the lead Ana held is next in line for anyone");
+    assert_eq!(restarted.renew(LEASE).await.expect("renew"), 1, "the heartbeat keeps the resumed one");
+}
+
+#[tokio::test]
+async fn a_wrap_up_sent_after_its_lease_lapsed_still_finishes_the_lead_unless_a_teammate_has_it_now() {
+    let mut db = TeamDb::start().await;
+    let team = db.team("Team").await;
+    let campaign = db.campaign(team, "List").await;
+    db.leads(team, campaign, 3).await;
+    let ana = db.agent(team, "Ana", false).await;
+    let ben = db.agent(team, "Ben", false).await;
+    let ana_s = db.session(&ana).await;
+    let ben_s = db.session(&ben).await;
+    let first = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    let second = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    // Ana is offline past her leases; Ben is handed the second meanwhile.
+    db.owner
+        .client
+        .execute("UPDATE leads SET lease_expires_at = now() - interval '1 second' WHERE leased_by IS NOT NULL", &[])
+        .await
+        .expect("the leases lapse");
+    let bens = ben_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
+    assert_eq!(bens.id, first.id, "the oldest lapsed lease first");
+    // Her wrap-ups arrive: the first is Ben's now (he is calling it), the second nobody's.
+    assert!(!ana_s.release(first.id, true, Some("sale"), None).await.expect("release runs"), "Ben has it");
+    assert!(ana_s.release(second.id, true, Some("wrong-number"), None).await.expect("release"), "nobody has it");
+    let state = |id: i64| {
+        let client = &db.owner.client;
+        async move {
+            let row = client
+                .query_one("SELECT done, last_disposition, leased_by IS NULL FROM leads WHERE id = $1", &[&id])
+                .await
+                .expect("lead");
+            (row.get::<_, bool>(0), row.get::<_, Option<String>>(1), row.get::<_, bool>(2))
+        }
+    };
+    assert_eq!(state(first.id).await, (false, None, false), "Ben's call goes on");
+    assert_eq!(state(second.id).await, (true, Some("wrong-number".into()), true), "finished for the team");
+}

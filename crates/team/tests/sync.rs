@@ -1,6 +1,6 @@
 //! Two agents' files synced through a real PostgreSQL: what one agent logs reaches the other's
 //! file; the database stopped mid-shift and started again loses and doubles nothing; a laptop
-//! that dies mid-call sends the call as interrupted when it comes back, and keeps its lease.
+//! that dies mid-call sends the call as interrupted when it comes back, and gives its lease back.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::TeamDb;
 use softphone_core::disposition::Disposition;
-use softphone_store::{CallEngine, CallFinish, Direction, Lead, LoggedCallState, NewCall, Store};
+use softphone_store::{CallEngine, CallFinish, Direction, Lead, LoggedCallState, NewCall, Store, TeamLeadRelease};
 use softphone_team::{TeamLink, TeamSession, TeamSync};
 use uuid::Uuid;
 
@@ -141,11 +141,25 @@ async fn two_agents_see_each_others_outcomes_and_a_database_outage_loses_and_dou
         offline_calls.push(ana.call(&ana_lead, Disposition::NoAnswer, &format!("offline try {n}")));
         offline_calls.push(ben.call(&again, Disposition::VoicemailLeft, ""));
     }
+    // Ben is done with his lead while the team is away: its give-back waits with the rest.
+    let bens_lead = ben.team_lead_id(&again);
+    ben.store
+        .lock()
+        .expect("store")
+        .queue_team_release(&TeamLeadRelease {
+            team_lead_id: bens_lead,
+            finished: true,
+            disposition: Some("not-interested".into()),
+            retry_after_ms: None,
+            queued_at_ms: NOW + 80_000,
+        })
+        .expect("queued");
     until("the changes wait", Duration::from_secs(10), || {
-        ana.sync.status().waiting >= 3 && ben.sync.status().waiting >= 3
+        ana.sync.status().waiting >= 9 && ben.sync.status().waiting >= 7
     })
     .await;
     assert_eq!(ana.sync.status().sentence(), "Team offline · 9 waiting", "3 calls, 3 dispositions, 3 notes");
+    assert_eq!(ben.sync.status().sentence(), "Team offline · 7 waiting", "3 calls, 3 dispositions, a give-back");
 
     db.server.start_again();
     until("everything sent and received", Duration::from_secs(60), || {
@@ -171,11 +185,22 @@ async fn two_agents_see_each_others_outcomes_and_a_database_outage_loses_and_dou
         db.owner.client.query_one("SELECT count(*) FROM dispositions", &[]).await.expect("count").get(0);
     let notes: i64 = db.owner.client.query_one("SELECT count(*) FROM notes", &[]).await.expect("count").get(0);
     assert_eq!((dispositions, notes), (7, 4));
+    let lead: (bool, Option<String>, bool) = {
+        let row = db
+            .owner
+            .client
+            .query_one("SELECT done, last_disposition, leased_by IS NULL FROM leads WHERE id = $1", &[&bens_lead])
+            .await
+            .expect("Ben's lead");
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!(lead, (true, Some("not-interested".into()), true), "finished for the team once it was back");
     assert_eq!(ana.sync.status().sentence(), "Team synced");
+    assert_eq!(ben.sync.status().sentence(), "Team synced");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_laptop_that_dies_mid_call_sends_the_call_as_interrupted_and_keeps_its_lease() {
+async fn a_laptop_that_dies_mid_call_sends_the_call_as_interrupted_and_gives_back_the_leads_it_held() {
     let mut db = TeamDb::start().await;
     let team = db.team("Team").await;
     let campaign = db.campaign(team, "Spring").await;
@@ -184,6 +209,7 @@ async fn a_laptop_that_dies_mid_call_sends_the_call_as_interrupted_and_keeps_its
     let (ana, new) = agent(&mut db, team, "Ana", folder.path()).await;
     until("online", Duration::from_secs(20), || ana.sync.status().link == TeamLink::Online).await;
     let lead = ana.claim(campaign).await;
+    let team_lead = ana.team_lead_id(&lead);
     let uuid = {
         let store = ana.store.lock().expect("store");
         let entry = store
@@ -219,8 +245,28 @@ async fn a_laptop_that_dies_mid_call_sends_the_call_as_interrupted_and_keeps_its
         assert!(started.elapsed() < Duration::from_secs(20), "the interrupted call reached the team");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Back at work, the lead is still Ana's: her lease is renewed, nobody else was handed it.
+    // Back at work, nobody else was handed the lead while she was away; the app gives it back
+    // (no session of hers holds it now), and then it is anyone's, not finished.
     let claims = db.session(&new).await;
-    assert_eq!(claims.renew(LEASE).await.expect("renew"), 1);
+    let held: Option<String> = db
+        .owner
+        .client
+        .query_one("SELECT leased_by::text FROM leads WHERE id = $1", &[&team_lead])
+        .await
+        .expect("lease")
+        .get(0);
+    assert!(held.is_some(), "still Ana's until she is back");
+    assert_eq!(claims.give_back_held(&[]).await.expect("give back"), 1);
+    assert_eq!(claims.renew(LEASE).await.expect("renew"), 0, "no lease of hers left to keep");
+    let (held, done): (Option<String>, bool) = {
+        let row = db
+            .owner
+            .client
+            .query_one("SELECT leased_by::text, done FROM leads WHERE id = $1", &[&team_lead])
+            .await
+            .expect("lease");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((held, done), (None, false), "given back, not finished");
     drop(sync);
 }

@@ -41,6 +41,16 @@ pub fn get_team_calls(
     database.with(|store| store.team_calls(page.clamped_limit()))
 }
 
+/// Teammates' calls to or from one lead (with their dispositions and notes), newest first.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn get_lead_team_calls(
+    database: State<'_, Database>,
+    lead_id: LeadId,
+) -> Result<Vec<softphone_core::call_log::TeamCallEntry>, IpcError> {
+    database.with(|store| store.team_calls_of_lead(lead_id))
+}
+
 /// Missed calls the agent has not looked at yet: the badge on Calls.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]

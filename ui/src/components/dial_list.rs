@@ -10,6 +10,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::greetings::GreetingPanel;
+use super::team_calls::LeadTeamCalls;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
 use crate::wording;
@@ -397,6 +398,7 @@ fn session_card(props: &CardProps) -> Html {
         },
         DialingStage::Calling => "On the call".to_owned(),
         DialingStage::WrappingUp => "Save the wrap-up to go on".to_owned(),
+        DialingStage::Waiting => "Waiting for the team's next lead".to_owned(),
         DialingStage::Finished => "Done".to_owned(),
     };
     let power = matches!(view.mode, Mode::Power { .. });
@@ -414,6 +416,7 @@ fn session_card(props: &CardProps) -> Html {
                     if !lead.notes.is_empty() {
                         <p class="session-notes">{ &lead.notes }</p>
                     }
+                    <LeadTeamCalls lead_id={lead.id} />
                 </div>
             }
             <div class="session-actions">

@@ -13,7 +13,7 @@ use crate::shown_numbers::use_shown_numbers;
 use crate::wording;
 
 /// How often the list is read again (a local read; the sync brings the team's calls).
-const REFRESH_MS: u32 = 2_000;
+const REFRESH_MS: u32 = 1_000;
 /// The newest this many.
 const SHOWN: u32 = 100;
 

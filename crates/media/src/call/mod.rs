@@ -161,6 +161,8 @@ pub struct MediaStats {
     pub jitter_buffer_ms: u32,
     /// Frames concealed because they were lost.
     pub concealed_frames: u64,
+    /// Of those, frames rebuilt from the next packet's forward error correction (Opus).
+    pub fec_recovered_frames: u64,
     /// Frames that came too late to play.
     pub late_frames: u64,
 }
@@ -348,6 +350,7 @@ impl CallMedia {
             bytes_received: published.bytes_received,
             jitter_buffer_ms: depth,
             concealed_frames: jitter.concealed,
+            fec_recovered_frames: jitter.recovered,
             late_frames: jitter.late,
         }
     }

@@ -115,6 +115,8 @@ pub(crate) struct Peer {
     accepted_answer: Option<String>,
     send_codec: Option<SendCodec>,
     encoder: opus::Encoder,
+    /// The loss the encoder plans its in-band FEC for, in percent (see [`expected_loss_pct`]).
+    expected_loss_pct: i32,
     downsample: StreamResampler,
     narrow: Vec<f32>,
     frame: Vec<f32>,
@@ -279,6 +281,9 @@ impl Peer {
         let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
             .map_err(|e| MediaError::Codec(e.to_string()))?;
         encoder.set_inband_fec(true).map_err(|e| MediaError::Codec(e.to_string()))?;
+        // libopus sends no redundancy while it expects no loss: plan for some from the start.
+        let expected_loss = expected_loss_pct(None);
+        encoder.set_packet_loss_perc(expected_loss).map_err(|e| MediaError::Codec(e.to_string()))?;
         let mut peer = Peer {
             rtc,
             socket,
@@ -293,6 +298,7 @@ impl Peer {
             accepted_answer: None,
             send_codec: None,
             encoder,
+            expected_loss_pct: expected_loss,
             downsample: StreamResampler::new(SAMPLE_RATE, 8_000)?,
             narrow: Vec::new(),
             frame: vec![0.0; FRAME_20MS],
@@ -498,7 +504,15 @@ impl Peer {
             Event::MediaData(data) => self.on_media(data),
             Event::PeerStats(stats) => self.published().peer = Some(stats),
             Event::MediaIngressStats(stats) => self.published().ingress = Some(stats),
-            Event::MediaEgressStats(stats) => self.published().egress = Some(stats),
+            Event::MediaEgressStats(stats) => {
+                // The far end's reports of our loss size the redundancy we send.
+                let expected = expected_loss_pct(stats.loss);
+                if expected != self.expected_loss_pct && self.encoder.set_packet_loss_perc(expected).is_ok() {
+                    tracing::debug!(expected, "opus FEC planned for this loss");
+                    self.expected_loss_pct = expected;
+                }
+                self.published().egress = Some(stats);
+            }
             _ => {}
         }
     }
@@ -680,8 +694,36 @@ impl Peer {
     }
 }
 
+/// The least loss the encoder plans FEC for, in percent: the first loss of a call is covered.
+const FEC_FLOOR_PCT: i32 = 5;
+/// The most: beyond it the redundancy costs more of the bitrate than it saves.
+const FEC_CEILING_PCT: i32 = 25;
+
+/// The packet loss (percent) to tell the Opus encoder to expect, from the far end's latest report
+/// of our loss (a fraction, RTCP): what it reports, rounded up, within the floor and the ceiling.
+fn expected_loss_pct(reported: Option<f32>) -> i32 {
+    let reported = reported.filter(|loss| loss.is_finite()).map_or(0, |loss| (loss * 100.0).ceil() as i32);
+    reported.clamp(FEC_FLOOR_PCT, FEC_CEILING_PCT)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_fec_plans_for_the_reported_loss_within_a_floor_and_a_ceiling() {
+        for (reported, expected) in [
+            (None, 5),
+            (Some(0.0), 5),
+            (Some(0.031), 5),
+            (Some(0.07), 7),
+            (Some(0.201), 21),
+            (Some(0.6), 25),
+            (Some(f32::NAN), 5),
+            (Some(-1.0), 5),
+        ] {
+            assert_eq!(super::expected_loss_pct(reported), expected, "{reported:?}");
+        }
+    }
+
     #[test]
     fn loopback_only_offers_are_recognised() {
         let local = "v=0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n";

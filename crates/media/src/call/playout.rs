@@ -71,6 +71,7 @@ impl Playout {
             let old = self.jitter.stats();
             self.earlier.accepted += old.accepted;
             self.earlier.concealed += old.concealed;
+            self.earlier.recovered += old.recovered;
             self.earlier.late += old.late;
             self.jitter = JitterBuffer::new(codec.clock_rate(), self.target_ms, JITTER_MAX_MS);
             self.codec = Some(codec);
@@ -109,8 +110,23 @@ impl Playout {
         match codec {
             RecvCodec::Opus => {
                 let len = (duration as usize).min(OPUS_MAX_FRAME);
-                // An empty packet asks libopus for loss concealment.
-                match self.opus.decode_float(payload.unwrap_or(&[]), &mut self.decoded[..len], false) {
+                let decoded = match payload {
+                    Some(packet) => self.opus.decode_float(packet, &mut self.decoded[..len], false),
+                    // Lost: the next packet, when it is here, carries this one again at a lower
+                    // rate (in-band FEC, which we ask the far end for and send ourselves); else an
+                    // empty packet asks libopus to conceal.
+                    None => match self.jitter.following().cloned() {
+                        Some(next) => {
+                            let rebuilt = self.opus.decode_float(&next, &mut self.decoded[..len], true);
+                            if rebuilt.is_ok() {
+                                self.jitter.count_recovered();
+                            }
+                            rebuilt
+                        }
+                        None => self.opus.decode_float(&[], &mut self.decoded[..len], false),
+                    },
+                };
+                match decoded {
                     Ok(samples) => self.pending.extend(self.decoded[..samples].iter().copied()),
                     Err(error) => {
                         tracing::debug!(%error, "opus frame not decoded");
@@ -142,6 +158,7 @@ impl Playout {
         let mut stats = self.jitter.stats();
         stats.accepted += self.earlier.accepted;
         stats.concealed += self.earlier.concealed;
+        stats.recovered += self.earlier.recovered;
         stats.late += self.earlier.late;
         (stats, self.jitter.depth_ms())
     }
@@ -250,7 +267,7 @@ impl CallAudio for CallLink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsp::analysis::{decimate_by_6, dominant_hz, level_dbfs, sine};
+    use crate::dsp::analysis::{decimate_by_6, dominant_hz, level_at_hz_dbfs, level_dbfs, sine};
     use crate::dsp::g711::{to_i16, ulaw_encode};
 
     #[test]
@@ -308,5 +325,72 @@ mod tests {
         let (stats, _) = playout.stats();
         assert_eq!(stats.concealed, 1);
         assert!(level_dbfs(&out[9_600..10_560]) > -30.0, "the concealed frame is not silence");
+    }
+
+    /// 440 Hz for ten frames, then 1 kHz (a new sound starts in the packet that is lost).
+    fn a_new_sound_in_frame_10() -> Vec<Vec<u8>> {
+        let mut encoder = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        encoder.set_bitrate(opus::Bitrate::Bits(24_000)).unwrap();
+        encoder.set_inband_fec(true).unwrap();
+        encoder.set_packet_loss_perc(10).unwrap();
+        let low = sine(440.0, 0.3, SAMPLE_RATE, 0.4);
+        let high = sine(1_000.0, 0.3, SAMPLE_RATE, 0.4);
+        (0..20)
+            .map(|index| {
+                let tone = if index < 10 { &low } else { &high };
+                encoder.encode_vec_float(&tone[index * 960..(index + 1) * 960], 1_500).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lost_opus_packet_is_rebuilt_from_the_next_ones_fec_not_guessed() {
+        let packets = a_new_sound_in_frame_10();
+        let mut playout = Playout::new(40).unwrap();
+        for (index, packet) in packets.iter().enumerate() {
+            if index != 10 {
+                playout.push(RecvCodec::Opus, index as u64 * 960, packet.clone().into());
+            }
+        }
+        let mut out = vec![0.0; 960 * 20];
+        for chunk in out.chunks_mut(480) {
+            playout.mix_into(chunk);
+        }
+        let (stats, _) = playout.stats();
+        assert_eq!((stats.concealed, stats.recovered), (1, 1));
+        // The second half of the lost frame (past the codec's delay): the new sound is heard.
+        let lost = &out[10 * 960 + 480..11 * 960];
+        let (new, old) = (level_at_hz_dbfs(lost, SAMPLE_RATE, 1_000.0), level_at_hz_dbfs(lost, SAMPLE_RATE, 440.0));
+        assert!(new > old + 6.0, "rebuilt: 1 kHz at {new:.1} dBFS, 440 Hz at {old:.1} dBFS");
+
+        // Guessing instead (libopus's concealment, as without the next packet) carries the old
+        // sound on: what the FEC saves.
+        let mut decoder = opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).unwrap();
+        let mut guessed = vec![0.0; 960 * 11];
+        for (index, frame) in guessed.chunks_mut(960).enumerate() {
+            let packet: &[u8] = if index == 10 { &[] } else { &packets[index] };
+            decoder.decode_float(packet, frame, false).unwrap();
+        }
+        let lost = &guessed[10 * 960 + 480..];
+        let (new, old) = (level_at_hz_dbfs(lost, SAMPLE_RATE, 1_000.0), level_at_hz_dbfs(lost, SAMPLE_RATE, 440.0));
+        assert!(old > new, "guessed: 1 kHz at {new:.1} dBFS, 440 Hz at {old:.1} dBFS");
+    }
+
+    #[test]
+    fn two_opus_packets_lost_in_a_row_conceal_the_first_and_rebuild_the_second() {
+        let packets = a_new_sound_in_frame_10();
+        let mut playout = Playout::new(40).unwrap();
+        for (index, packet) in packets.iter().enumerate() {
+            if index != 9 && index != 10 {
+                playout.push(RecvCodec::Opus, index as u64 * 960, packet.clone().into());
+            }
+        }
+        let mut out = vec![0.0; 960 * 20];
+        for chunk in out.chunks_mut(480) {
+            playout.mix_into(chunk);
+        }
+        let (stats, _) = playout.stats();
+        assert_eq!((stats.concealed, stats.recovered), (2, 1), "packet 11 carries 10's redundancy, not 9's");
+        assert!(level_dbfs(&out[9 * 960..11 * 960]) > -30.0, "neither lost frame is silence");
     }
 }

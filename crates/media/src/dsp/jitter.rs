@@ -48,6 +48,9 @@ pub struct JitterStats {
     pub duplicate: u64,
     /// Frames concealed because they never came.
     pub concealed: u64,
+    /// Of those, frames rebuilt from the next frame's forward error correction (Opus in-band
+    /// FEC) rather than guessed: counted by the playout (see [`JitterBuffer::following`]).
+    pub recovered: u64,
     /// Frames dropped to shed built-up delay.
     pub dropped_for_delay: u64,
     /// Times playout had nothing to play after it started.
@@ -164,6 +167,17 @@ impl<T> JitterBuffer<T> {
         Pop::Lost { duration }
     }
 
+    /// The frame that starts where playout stands, if it is here: after a [`Pop::Lost`], the one
+    /// right after the gap, whose forward error correction may rebuild the lost frame.
+    pub fn following(&self) -> Option<&T> {
+        self.frames.get(&self.cursor?).map(|entry| &entry.payload)
+    }
+
+    /// A lost frame was rebuilt from [`JitterBuffer::following`]'s redundancy: counted.
+    pub fn count_recovered(&mut self) {
+        self.stats.recovered += 1;
+    }
+
     /// Drops everything and waits for the target depth again (after hold, or a codec change).
     pub fn reset(&mut self) {
         self.frames.clear();
@@ -267,9 +281,25 @@ mod tests {
         }
         assert_eq!(jitter.pop(), frame(0));
         assert_eq!(jitter.pop(), frame(1));
+        assert_eq!(jitter.following(), None, "frame 2 is not here");
         assert_eq!(jitter.pop(), Pop::Lost { duration: F });
+        // The frame after the gap is at hand for its redundancy, and still plays after it.
+        assert_eq!(jitter.following(), Some(&3));
         assert_eq!(jitter.pop(), frame(3));
         assert_eq!(jitter.stats().concealed, 1);
+    }
+
+    #[test]
+    fn a_gap_of_two_frames_has_no_following_frame_for_the_first() {
+        let mut jitter = buffer();
+        for n in [0, 3] {
+            jitter.push(u64::from(n) * F, F, n);
+        }
+        assert_eq!(jitter.pop(), frame(0));
+        assert_eq!(jitter.pop(), Pop::Lost { duration: F });
+        assert_eq!(jitter.following(), None, "frame 2 is missing too: frame 3's FEC is not frame 1's");
+        assert_eq!(jitter.pop(), Pop::Lost { duration: F });
+        assert_eq!(jitter.following(), Some(&3));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::audio::CallAudio;
+use crate::dsp::concealment::G711Concealer;
 use crate::dsp::g711::{alaw_decode, from_i16, ulaw_decode};
 use crate::dsp::jitter::{JitterBuffer, JitterStats, Pop};
 use crate::dsp::resample::StreamResampler;
@@ -45,6 +46,8 @@ pub(crate) struct Playout {
     pending: VecDeque<f32>,
     decoded: Vec<f32>,
     narrow: Vec<f32>,
+    /// G.711 has no concealment of its own.
+    g711_concealer: G711Concealer,
     /// Counters of buffers replaced after a codec change.
     earlier: JitterStats,
 }
@@ -61,6 +64,7 @@ impl Playout {
             pending: VecDeque::new(),
             decoded: vec![0.0; OPUS_MAX_FRAME],
             narrow: Vec::new(),
+            g711_concealer: G711Concealer::default(),
             earlier: JitterStats::default(),
         })
     }
@@ -74,6 +78,7 @@ impl Playout {
             self.earlier.recovered += old.recovered;
             self.earlier.late += old.late;
             self.jitter = JitterBuffer::new(codec.clock_rate(), self.target_ms, JITTER_MAX_MS);
+            self.g711_concealer = G711Concealer::default();
             self.codec = Some(codec);
         }
         let duration = match codec {
@@ -86,6 +91,7 @@ impl Playout {
     /// Drops everything buffered (hold): playout starts afresh.
     pub(crate) fn reset(&mut self) {
         self.jitter.reset();
+        self.g711_concealer = G711Concealer::default();
         self.pending.clear();
     }
 
@@ -138,8 +144,11 @@ impl Playout {
                 let decode = if codec == RecvCodec::Pcmu { ulaw_decode } else { alaw_decode };
                 self.narrow.clear();
                 match payload {
-                    Some(bytes) => self.narrow.extend(bytes.iter().map(|&b| from_i16(decode(b)))),
-                    None => self.narrow.extend(std::iter::repeat_n(0.0, duration as usize)),
+                    Some(bytes) => {
+                        self.narrow.extend(bytes.iter().map(|&b| from_i16(decode(b))));
+                        self.g711_concealer.good(&mut self.narrow);
+                    }
+                    None => self.g711_concealer.lost(duration as usize, &mut self.narrow),
                 }
                 self.decoded.clear();
                 let mut wide = std::mem::take(&mut self.decoded);
@@ -325,6 +334,26 @@ mod tests {
         let (stats, _) = playout.stats();
         assert_eq!(stats.concealed, 1);
         assert!(level_dbfs(&out[9_600..10_560]) > -30.0, "the concealed frame is not silence");
+    }
+
+    #[test]
+    fn a_lost_pcmu_frame_is_filled_with_the_voice_before_it_not_silence() {
+        let mut playout = Playout::new(40).unwrap();
+        let tone = sine(200.0, 0.2, 8_000, 0.5);
+        for (index, frame) in tone.chunks(160).enumerate() {
+            if index != 10 {
+                let bytes: Vec<u8> = frame.iter().map(|&s| ulaw_encode(to_i16(s))).collect();
+                playout.push(RecvCodec::Pcmu, index as u64 * 160, bytes.into());
+            }
+        }
+        let mut out = vec![0.0; 48_000 / 2];
+        for chunk in out.chunks_mut(480) {
+            playout.mix_into(chunk);
+        }
+        assert_eq!(playout.stats().0.concealed, 1);
+        // Frame 10 at 48 kHz (the resampler's delay is a few samples).
+        let lost = &out[9_600 + 240..10_560 - 240];
+        assert!((level_dbfs(lost) - level_dbfs(&tone)).abs() < 3.0, "{} dBFS", level_dbfs(lost));
     }
 
     /// 440 Hz for ten frames, then 1 kHz (a new sound starts in the packet that is lost).

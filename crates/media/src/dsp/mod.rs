@@ -1,6 +1,7 @@
-//! Signal processing: analysis, G.711, resampling, echo cancellation, generated tones, the jitter
-//! buffer.
+//! Signal processing: analysis, G.711 and its loss concealment, resampling, echo cancellation,
+//! generated tones, the jitter buffer.
 
+pub mod concealment;
 pub mod echo;
 pub mod jitter;
 pub mod resample;

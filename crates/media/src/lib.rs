@@ -33,6 +33,7 @@ mod audio;
 mod call;
 pub mod dsp;
 mod error;
+pub mod realtime;
 
 pub use audio::{
     ANALYSIS_WINDOW, AudioDevice, AudioDeviceEvent, AudioDevices, AudioLevels, AudioSystem, DeviceChoice,

@@ -1,13 +1,15 @@
 //! Real sound cards through cpal: listing, probing, and the engine's streams.
 //!
-//! cpal's callbacks only copy samples into ring buffers (mono, at the device's rate); the engine
-//! thread resamples to and from 48 kHz with rubato. A stream error that means the device went
+//! cpal's callbacks only copy samples into lock-free rings (mono, at the device's rate; see
+//! [`crate::realtime`]); the engine thread resamples to and from 48 kHz with rubato. A stream error that means the device went
 //! away closes the stream; the engine falls back to the default device and tells the UI. A device
 //! that cannot be opened (no sound card: cpal's `DeviceNotAvailable`) leaves that direction
 //! silent on a 10 ms clock, so calls keep their RTP flowing, and is retried every few seconds.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+
+use rtrb::{Consumer, Producer, RingBuffer};
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -27,8 +29,6 @@ const RING_MAX: Duration = Duration::from_millis(200);
 const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 
 const DEFAULT_NAME: &str = "default";
-
-type Ring = Arc<Mutex<VecDeque<f32>>>;
 
 fn unavailable(role: DeviceRole, device: &str, error: &cpal::Error) -> MediaError {
     MediaError::DeviceUnavailable { role, device: device.to_owned(), reason: error.to_string() }
@@ -120,7 +120,8 @@ fn error_sink(
 struct InputStream {
     _stream: cpal::Stream,
     name: String,
-    ring: Ring,
+    ring: Consumer<f32>,
+    raw: Vec<f32>,
     resampler: StreamResampler,
     ready: VecDeque<f32>,
     scratch: Vec<f32>,
@@ -139,22 +140,13 @@ impl InputStream {
         let config = supported.config();
         let channels = usize::from(config.channels.max(1));
         let rate = config.sample_rate;
-        let ring: Ring = Arc::default();
-        let max = (RING_MAX.as_millis() as usize) * rate as usize / 1000;
-        let push = {
-            let ring = Arc::clone(&ring);
-            move |mono: &mut dyn Iterator<Item = f32>| {
-                let mut ring = ring.lock().unwrap_or_else(PoisonError::into_inner);
-                ring.extend(mono);
-                let excess = ring.len().saturating_sub(max);
-                ring.drain(..excess);
-            }
-        };
+        let capacity = ring_capacity(rate);
+        let (mut producer, ring) = RingBuffer::<f32>::new(capacity);
         let stream = match supported.sample_format() {
             cpal::SampleFormat::F32 => device.build_input_stream::<f32, _, _>(
                 config,
                 move |data: &[f32], _: &cpal::InputCallbackInfo| {
-                    push(&mut data.chunks(channels).map(|f| f.iter().sum::<f32>() / f.len() as f32))
+                    crate::realtime::capture(&mut producer, data, channels);
                 },
                 error_sink(role, errors),
                 Some(OPEN_TIMEOUT),
@@ -162,11 +154,7 @@ impl InputStream {
             cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
                 config,
                 move |data: &[i16], _: &cpal::InputCallbackInfo| {
-                    push(
-                        &mut data
-                            .chunks(channels)
-                            .map(|f| f.iter().map(|&s| f32::from(s) / 32_768.0).sum::<f32>() / f.len() as f32),
-                    )
+                    crate::realtime::capture(&mut producer, data, channels);
                 },
                 error_sink(role, errors),
                 Some(OPEN_TIMEOUT),
@@ -185,6 +173,7 @@ impl InputStream {
             _stream: stream,
             name: name_of(&device),
             ring,
+            raw: Vec::with_capacity(capacity),
             resampler: StreamResampler::new(rate, SAMPLE_RATE)?,
             ready: VecDeque::new(),
             scratch: Vec::new(),
@@ -193,9 +182,15 @@ impl InputStream {
 
     fn next_frame(&mut self, frame: &mut [f32]) -> bool {
         if self.ready.len() < FRAME_10MS {
-            let raw: Vec<f32> = self.ring.lock().unwrap_or_else(PoisonError::into_inner).drain(..).collect();
+            self.raw.clear();
+            if let Ok(chunk) = self.ring.read_chunk(self.ring.slots()) {
+                let (first, second) = chunk.as_slices();
+                self.raw.extend_from_slice(first);
+                self.raw.extend_from_slice(second);
+                chunk.commit_all();
+            }
             self.scratch.clear();
-            if let Err(error) = self.resampler.process(&raw, &mut self.scratch) {
+            if let Err(error) = self.resampler.process(&self.raw, &mut self.scratch) {
                 tracing::warn!(%error, "microphone audio dropped");
             }
             self.ready.extend(self.scratch.iter().copied());
@@ -215,7 +210,8 @@ impl InputStream {
 struct OutputStream {
     _stream: cpal::Stream,
     name: String,
-    ring: Ring,
+    ring: Producer<f32>,
+    capacity: usize,
     rate: u32,
     resampler: StreamResampler,
     scratch: Vec<f32>,
@@ -234,21 +230,13 @@ impl OutputStream {
         let config = supported.config();
         let channels = usize::from(config.channels.max(1));
         let rate = config.sample_rate;
-        let ring: Ring = Arc::default();
-        let pull = {
-            let ring = Arc::clone(&ring);
-            move |frames: usize, write: &mut dyn FnMut(usize, f32)| {
-                let mut ring = ring.lock().unwrap_or_else(PoisonError::into_inner);
-                for index in 0..frames {
-                    write(index, ring.pop_front().unwrap_or(0.0));
-                }
-            }
-        };
+        let capacity = ring_capacity(rate);
+        let (ring, mut consumer) = RingBuffer::<f32>::new(capacity);
         let stream = match supported.sample_format() {
             cpal::SampleFormat::F32 => device.build_output_stream::<f32, _, _>(
                 config,
                 move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
-                    pull(data.len() / channels, &mut |i, s| data[i * channels..(i + 1) * channels].fill(s))
+                    crate::realtime::play(&mut consumer, data, channels);
                 },
                 error_sink(role, errors),
                 Some(OPEN_TIMEOUT),
@@ -256,9 +244,7 @@ impl OutputStream {
             cpal::SampleFormat::I16 => device.build_output_stream::<i16, _, _>(
                 config,
                 move |data: &mut [i16], _: &cpal::OutputCallbackInfo| {
-                    pull(data.len() / channels, &mut |i, s| {
-                        data[i * channels..(i + 1) * channels].fill(crate::dsp::g711::to_i16(s))
-                    })
+                    crate::realtime::play(&mut consumer, data, channels);
                 },
                 error_sink(role, errors),
                 Some(OPEN_TIMEOUT),
@@ -277,6 +263,7 @@ impl OutputStream {
             _stream: stream,
             name: name_of(&device),
             ring,
+            capacity,
             rate,
             resampler: StreamResampler::new(SAMPLE_RATE, rate)?,
             scratch: Vec::new(),
@@ -285,7 +272,7 @@ impl OutputStream {
 
     /// 10 ms frames needed to top the ring up to [`PLAYOUT_TARGET`].
     fn frames_wanted(&self) -> u64 {
-        let buffered = self.ring.lock().unwrap_or_else(PoisonError::into_inner).len() as u64;
+        let buffered = self.capacity.saturating_sub(self.ring.slots()) as u64;
         let target = PLAYOUT_TARGET.as_millis() as u64 * u64::from(self.rate) / 1000;
         let per_frame = u64::from(self.rate) / 100;
         target.saturating_sub(buffered).div_ceil(per_frame.max(1))
@@ -296,12 +283,19 @@ impl OutputStream {
         if let Err(error) = self.resampler.process(frame, &mut self.scratch) {
             tracing::warn!(%error, "speaker audio dropped");
         }
-        let max = RING_MAX.as_millis() as usize * self.rate as usize / 1000;
-        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
-        ring.extend(self.scratch.iter().copied());
-        let excess = ring.len().saturating_sub(max);
-        ring.drain(..excess);
+        // A full ring (the card stalled for its whole length) keeps what it has: the newest
+        // audio is what does not fit.
+        let fits = self.scratch.len().min(self.ring.slots());
+        for &sample in &self.scratch[..fits] {
+            // Cannot fail: `fits` slots are free and only this thread fills the ring.
+            let _ = self.ring.push(sample);
+        }
     }
+}
+
+/// The samples a ring holds at `rate`: [`RING_MAX`] of audio.
+fn ring_capacity(rate: u32) -> usize {
+    (RING_MAX.as_millis() as usize * rate as usize / 1000).max(1)
 }
 
 /// One role's device: open, or failed and silent on a clock until the retry time.

@@ -177,3 +177,52 @@ async fn imported_lead_keeps_its_note_and_wrap_up_after_a_restart() {
     app.screenshot("leads-after-restart").await;
     app.close().await;
 }
+
+/// Imports `path` through Leads → Import leads…; the report's sentence once it says `expected`
+/// (a report of an earlier import may still be on screen).
+async fn import_in_the_window(app: &App, path: &std::path::Path, expected: &str) -> String {
+    app.open("leads").await;
+    // The form stays open after an import, for the next file.
+    if let Ok(open) = app.client.find(fantoccini::Locator::Css("#import-open")).await {
+        open.click().await.expect("open the import");
+    }
+    app.find("#import-path").await.clear().await.expect("clear the path");
+    app.type_into("#import-path", path.to_str().expect("utf-8 path")).await;
+    app.find("#import-run").await.click().await.expect("import");
+    app.wait_for_text(".import-report", |text| text.starts_with(expected)).await
+}
+
+#[tokio::test]
+async fn a_european_excel_csv_and_an_xlsx_import_in_the_window_with_their_accents_and_numbers() {
+    let app = App::launch().await;
+    app.wait_for_text("#connection-state", |text| text == "Ready").await;
+    // Saved by Excel on a French Windows: semicolons, Windows-1252.
+    let csv = app.data_home.path().join("export.csv");
+    let text = "Name;Phone;City\r\nFrançois Müller;+33 1 23 45 67 89;Besançon\r\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+    std::fs::write(&csv, &bytes).expect("CSV written");
+    let report = import_in_the_window(&app, &csv, "1 added, 0 merged, 0 rejected.").await;
+    assert!(!report.contains("Line"), "{report}");
+    app.screenshot("leads-import-windows-1252").await;
+
+    // An .xlsx whose phone numbers Excel keeps as numbers.
+    let xlsx = app.data_home.path().join("leads.xlsx");
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "Name").expect("cell");
+    sheet.write_string(0, 1, "Mobile").expect("cell");
+    sheet.write_string(1, 0, "Grace Hopper").expect("cell");
+    sheet.write_number(1, 1, 6_175_559_876.0).expect("cell");
+    sheet.write_string(2, 0, "Alan Turing").expect("cell");
+    sheet.write_number(2, 1, 2_125_559_876.0).expect("cell");
+    workbook.save(&xlsx).expect("xlsx written");
+    let report = import_in_the_window(&app, &xlsx, "2 added, 0 merged, 0 rejected.").await;
+    assert!(!report.contains("Line"), "{report}");
+
+    app.type_into("#lead-search", "François").await;
+    app.wait_for_text("#lead-results .lead-name", |text| text == "François Müller").await;
+    app.find("#lead-search").await.clear().await.expect("clear the search");
+    app.type_into("#lead-search", "Grace").await;
+    app.wait_for_text("#lead-results .lead-phone", |text| text == "+1 617-555-9876").await;
+    app.close().await;
+}

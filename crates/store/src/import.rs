@@ -1,4 +1,5 @@
-//! CSV import of leads.
+//! Import of leads from a lead file: CSV or any other text table, in any common encoding, or a
+//! workbook (see [`crate::lead_file`]).
 //!
 //! The whole import is one transaction: it either lands completely or, on an I/O error or a
 //! database error, not at all. Bad *rows* do not fail it; they are reported with their line.
@@ -35,6 +36,7 @@ use softphone_core::phone::{PhoneNumber, Region};
 use crate::Store;
 use crate::error::StoreError;
 use crate::lead::{join_tags, normalize_tags, split_tags};
+use crate::lead_file::LeadFile;
 
 /// Rows per batch handed from the reading thread to the writer, and between progress reports.
 const BATCH_ROWS: usize = 4096;
@@ -219,10 +221,44 @@ fn io_error(error: impl std::fmt::Display) -> StoreError {
     StoreError::Io { what: "the CSV file", reason: error.to_string() }
 }
 
+/// Where a lead file's rows come from: a text table through the CSV reader, or a sheet.
+enum Records<'a> {
+    Text(csv::Reader<Box<dyn Read + Send + 'a>>),
+    Sheet { rows: std::vec::IntoIter<(u64, Vec<String>)>, rows_read: u64 },
+}
+
+impl Records<'_> {
+    /// Reads the next row into `record`; its line (or the sheet's row number), or `None` at the
+    /// end. An error is a malformed row or an I/O failure.
+    fn next(&mut self, record: &mut csv::StringRecord, last_line: u64) -> Result<Option<u64>, csv::Error> {
+        match self {
+            Records::Text(reader) => Ok(reader
+                .read_record(record)?
+                .then(|| record.position().map(csv::Position::line).unwrap_or(last_line + 1))),
+            Records::Sheet { rows, rows_read } => Ok(rows.next().map(|(line, cells)| {
+                record.clear();
+                for cell in &cells {
+                    record.push_field(cell);
+                }
+                *rows_read += 1;
+                line
+            })),
+        }
+    }
+
+    /// How far reading has come: bytes of a text file, rows of a sheet.
+    fn position(&self) -> u64 {
+        match self {
+            Records::Text(reader) => reader.position().byte(),
+            Records::Sheet { rows_read, .. } => *rows_read,
+        }
+    }
+}
+
 /// Reads every row after the header, skipping blank ones, and hands each to `each` with the bytes
 /// read so far; stops early when `each` breaks. Returns the first fatal (I/O) error.
-fn read_rows<R: Read>(
-    reader: &mut csv::Reader<R>,
+fn read_rows(
+    reader: &mut Records<'_>,
     columns: &Columns,
     region: Region,
     mut each: impl FnMut(Row, u64) -> ControlFlow<()>,
@@ -230,10 +266,9 @@ fn read_rows<R: Read>(
     let mut record = csv::StringRecord::new();
     let mut last_line = 1;
     loop {
-        let row = match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map(csv::Position::line).unwrap_or(last_line + 1);
+        let row = match reader.next(&mut record, last_line) {
+            Ok(None) => return Ok(()),
+            Ok(Some(line)) => {
                 last_line = line;
                 if record.iter().all(|field| field.trim().is_empty()) {
                     continue;
@@ -247,15 +282,15 @@ fn read_rows<R: Read>(
                 Row::Rejected(rejected)
             }
         };
-        if each(row, reader.position().byte()).is_break() {
+        if each(row, reader.position()).is_break() {
             return Ok(());
         }
     }
 }
 
 /// Reads the CSV and sends parsed batches; returns the first fatal (I/O) error.
-fn read_batches<R: Read>(
-    mut reader: csv::Reader<R>,
+fn read_batches(
+    mut reader: Records<'_>,
     columns: &Columns,
     region: Region,
     sender: &mpsc::SyncSender<Batch>,
@@ -275,38 +310,51 @@ fn read_batches<R: Read>(
         ControlFlow::Continue(())
     })?;
     if !writer_stopped {
-        let _ = sender.send(Batch { rows, bytes_read: reader.position().byte() });
+        let _ = sender.send(Batch { rows, bytes_read: reader.position() });
     }
     Ok(())
 }
 
-/// Opens a lead CSV (UTF-8, comma-separated, header row first) and finds its columns.
-fn open_csv<R: Read>(input: R) -> Result<(csv::Reader<R>, Columns), StoreError> {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::None).from_reader(input);
-    let header = match reader.headers() {
-        Ok(header) if header.iter().any(|h| !h.trim().is_empty()) => header.clone(),
-        Ok(_) => return Err(StoreError::invalid("The file is empty; it needs a header row and one row per lead.")),
-        Err(e) if e.is_io_error() => return Err(io_error(e)),
-        Err(e) => {
-            return Err(StoreError::invalid(format!(
-                "The header row cannot be read ({e}); save the file as UTF-8 CSV."
-            )));
+/// Opens a lead file (any text table or workbook, header row first) and finds its columns.
+fn open_records<'a>(input: impl Read + Send + 'a) -> Result<(Records<'a>, Columns), StoreError> {
+    let has_phone_column = |header: &[String]| Columns::from_header(&csv::StringRecord::from(header.to_vec())).is_ok();
+    match crate::lead_file::open(input, has_phone_column)? {
+        LeadFile::Text { reader, delimiter } => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .flexible(false)
+                .trim(csv::Trim::None)
+                .delimiter(delimiter)
+                .from_reader(reader);
+            let header = match reader.headers() {
+                Ok(header) if header.iter().any(|h| !h.trim().is_empty()) => header.clone(),
+                Ok(_) => {
+                    return Err(StoreError::invalid("The file is empty; it needs a header row and one row per lead."));
+                }
+                Err(e) if e.is_io_error() => return Err(io_error(e)),
+                Err(e) => return Err(StoreError::invalid(format!("The header row cannot be read ({e})."))),
+            };
+            let columns = Columns::from_header(&header)?;
+            Ok((Records::Text(reader), columns))
         }
-    };
-    let columns = Columns::from_header(&header)?;
-    Ok((reader, columns))
+        LeadFile::Sheet { rows } => {
+            let mut rows = rows.into_iter();
+            let (_, header) = rows.next().ok_or_else(|| StoreError::invalid("The sheet is empty."))?;
+            let columns = Columns::from_header(&csv::StringRecord::from(header))?;
+            Ok((Records::Sheet { rows, rows_read: 1 }, columns))
+        }
+    }
 }
 
 /// Reads a lead CSV with exactly the rules of [`Store::import_leads`] (header names, numbers read
 /// in `default_region`, the same sentences for rows left out), calling `each` for every row that
 /// is not blank, in file order. For importers that write somewhere else (the team database).
-pub fn read_lead_csv<R: Read>(
+pub fn read_lead_csv<R: Read + Send>(
     input: R,
     default_region: Region,
     mut each: impl FnMut(CsvRow),
 ) -> Result<(), StoreError> {
-    let (mut reader, columns) = open_csv(input)?;
+    let (mut reader, columns) = open_records(input)?;
     read_rows(&mut reader, &columns, default_region, |row, _| {
         each(row);
         ControlFlow::Continue(())
@@ -418,8 +466,10 @@ fn write_row(tx: &Transaction<'_>, lead: Incoming, now_ms: i64, report: &mut Imp
 }
 
 impl Store {
-    /// Imports leads from a CSV file (UTF-8, comma-separated, header row first); see the module
-    /// docs for header names, merging and atomicity. Numbers without `+` are read in
+    /// Imports leads from a lead file, header row first: CSV or another text table (comma,
+    /// semicolon, tab or pipe; UTF-8, UTF-16 or a legacy encoding such as Windows-1252), or an
+    /// .xlsx, .xls or .ods workbook (its first sheet with a phone column); see the module docs for
+    /// header names, merging and atomicity. Numbers without `+` are read in
     /// `default_region`. `progress` is called every few thousand rows and once at the end.
     pub fn import_leads_csv(
         &mut self,
@@ -442,7 +492,7 @@ impl Store {
         now_ms: i64,
         progress: impl FnMut(ImportProgress),
     ) -> Result<ImportReport, StoreError> {
-        let (reader, columns) = open_csv(input)?;
+        let (reader, columns) = open_records(input)?;
 
         // A page cache large enough for the whole import keeps SQLite from spilling dirty
         // pages into the WAL mid-transaction and reading them back (a third of the import time
@@ -462,9 +512,9 @@ impl Store {
 
     /// The transaction of [`Store::import_leads`]; also returns whether leads were left for the
     /// background indexer.
-    fn import_rows<R: Read + Send>(
+    fn import_rows(
         &mut self,
-        reader: csv::Reader<R>,
+        reader: Records<'_>,
         columns: &Columns,
         bytes_total: Option<u64>,
         default_region: Region,

@@ -16,6 +16,7 @@ mod error;
 mod import;
 mod index;
 mod lead;
+mod lead_file;
 mod search;
 mod settings;
 mod team;

@@ -34,8 +34,8 @@ impl CsvKind {
                 path_id: "import-path",
                 run_id: "import-run",
                 report_class: "import-report",
-                open_label: "Import CSV…",
-                placeholder: "/path/to/leads.csv",
+                open_label: "Import leads…",
+                placeholder: "/path/to/leads.csv, .xlsx or .ods",
             },
             CsvKind::DoNotCall => Wording {
                 open_id: "dnc-open",

@@ -219,10 +219,44 @@ async fn a_european_excel_csv_and_an_xlsx_import_in_the_window_with_their_accent
     let report = import_in_the_window(&app, &xlsx, "2 added, 0 merged, 0 rejected.").await;
     assert!(!report.contains("Line"), "{report}");
 
-    app.type_into("#lead-search", "François").await;
-    app.wait_for_text("#lead-results .lead-name", |text| text == "François Müller").await;
-    app.find("#lead-search").await.clear().await.expect("clear the search");
     app.type_into("#lead-search", "Grace").await;
     app.wait_for_text("#lead-results .lead-phone", |text| text == "+1 617-555-9876").await;
+    app.find("#lead-search").await.clear().await.expect("clear the search");
+    app.type_into("#lead-search", "François").await;
+    app.wait_for_text("#lead-results .lead-name", |text| text == "François Müller").await;
+
+    // A call to him (the simulator does not know the number: it fails), wrapped up with a note.
+    app.find("#lead-results .lead-row").await.click().await.expect("open the lead");
+    app.find("#lead-call").await.click().await.expect("call the lead");
+    app.wait_for_text("#calls-panel .call-state", |text| text.starts_with("Ended")).await;
+    app.find("#calls-panel .wrap-up-disposition").await.select_by_value("wrong-number").await.expect("pick");
+    app.type_into("#calls-panel .wrap-up-note", "Numéro d'une boulangerie").await;
+    app.find("#calls-panel .wrap-up-save").await.click().await.expect("save the wrap-up");
+    app.wait_for_count("#calls-panel", |count| count == 0).await;
+
+    // Calls → Export…: an .xlsx and a CSV, read back as a spreadsheet would.
+    app.open("calls").await;
+    app.wait_for_count("#call-log .log-row", |count| count == 1).await;
+    app.find("#call-log-export-open").await.click().await.expect("open the export");
+    let xlsx = app.data_home.path().join("calls.xlsx");
+    app.type_into("#call-log-export-path", xlsx.to_str().expect("utf-8 path")).await;
+    app.find("#call-log-export-run").await.click().await.expect("export");
+    app.wait_for_text("#call-log-exported", |text| text == format!("1 call exported to {}.", xlsx.display())).await;
+    app.screenshot("calls-exported").await;
+    let mut workbook = calamine::open_workbook_auto(&xlsx).expect("a workbook");
+    let range = calamine::Reader::worksheet_range(&mut workbook, "Calls").expect("the Calls sheet");
+    let rows: Vec<Vec<String>> = range.rows().map(|row| row.iter().map(|cell| cell.to_string()).collect()).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][1..5], ["Outbound", "+33123456789", "François Müller", "Failed"], "{rows:?}");
+    assert_eq!(rows[1][6..8], ["Wrong number", "Numéro d'une boulangerie"], "{rows:?}");
+
+    let csv = app.data_home.path().join("calls.csv");
+    app.find("#call-log-export-path").await.clear().await.expect("clear the path");
+    app.type_into("#call-log-export-path", csv.to_str().expect("utf-8 path")).await;
+    app.find("#call-log-export-run").await.click().await.expect("export");
+    app.wait_for_text("#call-log-exported", |text| text == format!("1 call exported to {}.", csv.display())).await;
+    let text = std::fs::read_to_string(&csv).expect("the CSV");
+    assert!(text.starts_with('\u{FEFF}'), "a byte-order mark, for Excel");
+    assert!(text.contains("François Müller") && text.contains("Numéro d'une boulangerie"), "{text}");
     app.close().await;
 }

@@ -655,6 +655,23 @@ pub async fn get_lead_team_calls(lead_id: LeadId) -> Result<Vec<softphone_core::
     invoke(command::GET_LEAD_TEAM_CALLS, &LeadArgs { lead_id }).await
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportCallLogArgs<'a> {
+    filter: softphone_core::call_log::CallLogFilter,
+    path: &'a str,
+    utc_offset_minutes: i32,
+}
+
+/// Writes the calls `filter` selects to `path` (.xlsx, else CSV); how many.
+pub async fn export_call_log(
+    filter: softphone_core::call_log::CallLogFilter,
+    path: &str,
+    utc_offset_minutes: i32,
+) -> Result<usize, IpcError> {
+    invoke(command::EXPORT_CALL_LOG, &ExportCallLogArgs { filter, path, utc_offset_minutes }).await
+}
+
 /// The team's campaigns (an error when this computer is on no team).
 pub async fn get_team_campaigns() -> Result<Vec<softphone_core::ipc::TeamCampaign>, IpcError> {
     invoke(command::GET_TEAM_CAMPAIGNS, &NoArgs {}).await

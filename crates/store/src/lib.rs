@@ -13,6 +13,7 @@ mod call_log;
 mod demo;
 mod do_not_call;
 mod error;
+mod export;
 mod import;
 mod index;
 mod lead;
@@ -34,6 +35,7 @@ pub use call_log::{
 };
 pub use do_not_call::DoNotCallReason;
 pub use error::{Entity, StoreError};
+pub use export::TableFormat;
 pub use import::{CsvLead, CsvRow, ImportProgress, ImportReport, RejectedRow, read_lead_csv};
 pub use index::{IndexStatus, IndexingPaused};
 pub use lead::{Lead, LeadFields, LeadId, Page, RANKED_MATCHES_MAX};

@@ -51,6 +51,21 @@ pub fn get_lead_team_calls(
     database.with(|store| store.team_calls_of_lead(lead_id))
 }
 
+/// Writes the calls `filter` selects to `path` (.xlsx, else CSV), times at the agent's
+/// `utc_offset_minutes`; how many calls.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub fn export_call_log(
+    database: State<'_, Database>,
+    filter: softphone_core::call_log::CallLogFilter,
+    path: std::path::PathBuf,
+    utc_offset_minutes: i32,
+) -> Result<usize, IpcError> {
+    let written = database.with(|store| store.export_call_log(&filter, &path, utc_offset_minutes))?;
+    tracing::info!(written, "call log exported");
+    Ok(written)
+}
+
 /// Missed calls the agent has not looked at yet: the badge on Calls.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(level = "warn"))]

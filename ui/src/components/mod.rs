@@ -1,4 +1,5 @@
 mod call_log;
+mod call_log_export;
 mod calling_settings;
 mod calls_panel;
 mod csv_import;

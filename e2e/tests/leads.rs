@@ -241,7 +241,7 @@ async fn a_european_excel_csv_and_an_xlsx_import_in_the_window_with_their_accent
     let xlsx = app.data_home.path().join("calls.xlsx");
     app.type_into("#call-log-export-path", xlsx.to_str().expect("utf-8 path")).await;
     app.find("#call-log-export-run").await.click().await.expect("export");
-    app.wait_for_text("#call-log-exported", |text| text == format!("1 call exported to {}.", xlsx.display())).await;
+    app.wait_for_text("#call-log-export-done", |text| text == format!("1 call exported to {}.", xlsx.display())).await;
     app.screenshot("calls-exported").await;
     let mut workbook = calamine::open_workbook_auto(&xlsx).expect("a workbook");
     let range = calamine::Reader::worksheet_range(&mut workbook, "Calls").expect("the Calls sheet");
@@ -254,9 +254,24 @@ async fn a_european_excel_csv_and_an_xlsx_import_in_the_window_with_their_accent
     app.find("#call-log-export-path").await.clear().await.expect("clear the path");
     app.type_into("#call-log-export-path", csv.to_str().expect("utf-8 path")).await;
     app.find("#call-log-export-run").await.click().await.expect("export");
-    app.wait_for_text("#call-log-exported", |text| text == format!("1 call exported to {}.", csv.display())).await;
+    app.wait_for_text("#call-log-export-done", |text| text == format!("1 call exported to {}.", csv.display())).await;
     let text = std::fs::read_to_string(&csv).expect("the CSV");
     assert!(text.starts_with('\u{FEFF}'), "a byte-order mark, for Excel");
     assert!(text.contains("François Müller") && text.contains("Numéro d'une boulangerie"), "{text}");
+
+    // Leads → Export…: the leads the search finds (still "François"), with their last outcome.
+    app.open("leads").await;
+    app.wait_for_text("#lead-results .lead-name", |text| text == "François Müller").await;
+    app.find("#leads-export-open").await.click().await.expect("open the export");
+    let leads = app.data_home.path().join("leads-out.csv");
+    app.type_into("#leads-export-path", leads.to_str().expect("utf-8 path")).await;
+    app.find("#leads-export-run").await.click().await.expect("export");
+    app.wait_for_text("#leads-export-done", |text| text == format!("1 lead exported to {}.", leads.display())).await;
+    let text = std::fs::read_to_string(&leads).expect("the CSV");
+    let rows: Vec<&str> = text.trim_end().lines().collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows[1].starts_with("François Müller,,+33123456789,,Besançon,"), "{text}");
+    assert!(rows[1].contains("Wrong number"), "{text}");
+    app.screenshot("leads-exported").await;
     app.close().await;
 }

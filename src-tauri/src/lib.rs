@@ -133,6 +133,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, config: ShellConfig) -> t
             commands::call_log::get_team_calls,
             commands::call_log::get_lead_team_calls,
             commands::call_log::export_call_log,
+            commands::leads::export_leads,
             commands::call_log::get_dispositions,
             commands::call_log::set_call_disposition,
             commands::call_log::add_custom_disposition,

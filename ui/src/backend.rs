@@ -672,6 +672,17 @@ pub async fn export_call_log(
     invoke(command::EXPORT_CALL_LOG, &ExportCallLogArgs { filter, path, utc_offset_minutes }).await
 }
 
+#[derive(Serialize)]
+struct ExportLeadsArgs<'a> {
+    query: &'a str,
+    path: &'a str,
+}
+
+/// Writes the leads `query` finds (blank: all) to `path` (.xlsx, else CSV); how many.
+pub async fn export_leads(query: &str, path: &str) -> Result<usize, IpcError> {
+    invoke(command::EXPORT_LEADS, &ExportLeadsArgs { query, path }).await
+}
+
 /// The team's campaigns (an error when this computer is on no team).
 pub async fn get_team_campaigns() -> Result<Vec<softphone_core::ipc::TeamCampaign>, IpcError> {
     invoke(command::GET_TEAM_CAMPAIGNS, &NoArgs {}).await

@@ -78,6 +78,7 @@ pub mod command {
     pub const GET_TEAM_CALLS: &str = "get_team_calls";
     pub const GET_LEAD_TEAM_CALLS: &str = "get_lead_team_calls";
     pub const EXPORT_CALL_LOG: &str = "export_call_log";
+    pub const EXPORT_LEADS: &str = "export_leads";
     pub const GET_SETTINGS: &str = "get_settings";
     pub const SAVE_SETTINGS: &str = "save_settings";
     pub const GET_AUDIO_DEVICES: &str = "get_audio_devices";

@@ -1,5 +1,5 @@
-//! Out to a file an agent's spreadsheet opens: the call log (with the agent's filters) as `.xlsx`
-//! (one sheet) or CSV (UTF-8 with a byte-order mark, without which Excel misreads accents), by
+//! Out to a file an agent's spreadsheet opens: the call log (with the agent's filters) or the
+//! leads (all, or those a search finds) as `.xlsx` (one sheet) or CSV (UTF-8 with a byte-order mark, without which Excel misreads accents), by
 //! the path's extension. Times are written in the agent's local time.
 
 use std::io::Write;
@@ -117,7 +117,53 @@ const CALL_LOG_HEADERS: [&str; 10] = [
     "Hang-up cause",
 ];
 
+/// The columns of exported leads: what an import reads back (see crate::import), and then some.
+const LEAD_HEADERS: [&str; 10] =
+    ["Name", "Company", "Phone", "Email", "City", "Tags", "Notes", "Last outcome", "Do not call", "Time zone"];
+
+fn lead_row(lead: &softphone_core::lead::Lead) -> Vec<Cell> {
+    vec![
+        Cell::Text(lead.name.clone()),
+        Cell::Text(lead.company.clone()),
+        Cell::Text(lead.phone.as_e164().to_owned()),
+        Cell::Text(lead.email.clone()),
+        Cell::Text(lead.city.clone()),
+        Cell::Text(lead.tags.join(", ")),
+        Cell::Text(lead.notes.clone()),
+        Cell::Text(lead.last_disposition.as_ref().map(|d| d.label().to_owned()).unwrap_or_default()),
+        Cell::Text(if lead.do_not_call { "Yes" } else { "" }.to_owned()),
+        Cell::Text(lead.time_zone.clone()),
+    ]
+}
+
 impl Store {
+    /// Writes the leads `query` finds ([`Store::search_leads`]'s order; blank: every lead, by
+    /// name) to `path` (see the module docs); how many. The file imports back as the same leads.
+    pub fn export_leads(&self, query: &str, path: &Path) -> Result<usize, StoreError> {
+        let mut rows = Vec::new();
+        if query.trim().is_empty() {
+            let mut statement = self.conn.prepare(&format!(
+                "SELECT {} FROM leads ORDER BY name COLLATE NOCASE, id",
+                crate::lead::LEAD_COLUMNS
+            ))?;
+            let leads = statement.query_map([], crate::lead::lead_from_row)?;
+            for lead in leads {
+                rows.push(lead_row(&lead?));
+            }
+        } else {
+            loop {
+                let page = Page { limit: Page::MAX_LIMIT, offset: rows.len() as u32 };
+                let found = self.search_leads(query, page)?;
+                let done = (found.len() as u32) < page.limit;
+                rows.extend(found.iter().map(lead_row));
+                if done {
+                    break;
+                }
+            }
+        }
+        write_table(path, "Leads", &LEAD_HEADERS, &rows)
+    }
+
     /// Writes the calls `filter` selects, newest first, to `path` (see the module docs); how
     /// many. Times at `utc_offset_minutes` from UTC (the agent's).
     pub fn export_call_log(

@@ -96,3 +96,43 @@ fn a_path_that_cannot_be_written_says_so() {
         .expect_err("nowhere to write");
     assert!(error.to_string().contains("Could not write"), "{error}");
 }
+
+#[test]
+fn leads_exported_import_back_as_the_same_leads_and_a_search_exports_only_what_it_finds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = store_with_calls(dir.path());
+    store
+        .create_lead(
+            &LeadFields {
+                name: "Ana López".into(),
+                city: "Logroño".into(),
+                tags: vec!["vip".into(), "es".into()],
+                ..LeadFields::with_phone(PhoneNumber::from_e164("+34912345678").expect("number"))
+            },
+            NOW,
+        )
+        .expect("lead");
+    let all = dir.path().join("leads.xlsx");
+    assert_eq!(store.export_leads("", &all).expect("exported"), 2);
+    let found = dir.path().join("found.csv");
+    assert_eq!(store.export_leads("López", &found).expect("exported"), 1);
+    let text = std::fs::read_to_string(&found).expect("csv");
+    assert!(text.contains("Ana López") && !text.contains("François"), "{text}");
+
+    // Imported into another agent's file: the same leads (tags, city and last outcome aside).
+    let mut other = Store::open(dir.path().join("other.sqlite3")).expect("store");
+    let report = other.import_leads_csv(&all, softphone_core::phone::Region::US, NOW, |_| {}).expect("import");
+    assert_eq!((report.inserted, report.rejected.len()), (2, 0));
+    let leads = other.search_leads("", softphone_core::lead::Page { limit: 10, offset: 0 }).expect("leads");
+    let read: Vec<(&str, &str, &str, Vec<String>)> = leads
+        .iter()
+        .map(|lead| (lead.name.as_str(), lead.phone.as_e164(), lead.city.as_str(), lead.tags.clone()))
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("Ana López", "+34912345678", "Logroño", vec!["vip".to_owned(), "es".to_owned()]),
+            ("François Müller", "+33123456789", "", vec![]),
+        ]
+    );
+}

@@ -2,7 +2,7 @@
 
 use softphone_core::ipc::IpcError;
 use softphone_core::lead::DoNotCallImportReport;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use std::path::PathBuf;
 
@@ -71,4 +71,17 @@ pub async fn import_do_not_call_csv<R: Runtime>(
 #[tracing::instrument(skip_all, err(level = "warn"))]
 pub fn set_lead_do_not_call(database: State<'_, Database>, lead_id: LeadId, on: bool) -> Result<Lead, IpcError> {
     database.with(|store| store.set_lead_do_not_call(lead_id, on, crate::clock::now().0 as i64))
+}
+
+/// Writes the leads `query` finds (blank: every lead) to `path` (.xlsx, else CSV); how many.
+#[tauri::command]
+#[tracing::instrument(skip_all, err(level = "warn"))]
+pub async fn export_leads<R: Runtime>(app: AppHandle<R>, query: String, path: PathBuf) -> Result<usize, IpcError> {
+    let written = tauri::async_runtime::spawn_blocking(move || {
+        app.state::<Database>().with(|store| store.export_leads(&query, &path))
+    })
+    .await
+    .map_err(|_| crate::errors::internal("Exporting the leads"))??;
+    tracing::info!(written, "leads exported");
+    Ok(written)
 }

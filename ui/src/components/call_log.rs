@@ -7,7 +7,7 @@ use softphone_core::ipc::IpcError;
 use softphone_core::lead::{LeadId, Page};
 use yew::prelude::*;
 
-use super::call_log_export::CallLogExport;
+use super::export_form::{ExportForm, Exported};
 use super::recording::PlayRecording;
 use crate::backend;
 use crate::shown_numbers::use_shown_numbers;
@@ -95,7 +95,7 @@ pub fn call_log(props: &CallLogProps) -> Html {
                     >{ format!("{name} ×") }</button>
                 }
             </div>
-            <CallLogExport filter={*filter} lead={lead_filter.as_ref().map(|(lead, _)| *lead)} />
+            <ExportForm exported={Exported::CallLog { filter: *filter, lead: lead_filter.as_ref().map(|(lead, _)| *lead) }} />
             if let Some(failure) = &*error {
                 <p class="error" role="alert">{ wording::error_sentence(failure) }</p>
             }

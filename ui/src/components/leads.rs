@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use crate::backend;
 use crate::components::csv_import::{CsvImport, CsvKind};
+use crate::components::export_form::{ExportForm, Exported};
 use crate::shown_numbers::use_shown_numbers;
 use crate::state::{LEADS_PAGE, LeadList, LeadListAction, RowWindow};
 use crate::window_health::{self, Kept};
@@ -160,6 +161,7 @@ pub fn leads_page(props: &LeadsPageProps) -> Html {
                 <div class="leads-imports">
                     <CsvImport kind={CsvKind::Leads} progress={props.import_progress} {on_imported} />
                     <CsvImport kind={CsvKind::DoNotCall} />
+                    <ExportForm exported={Exported::Leads { query: list.query.clone() }} />
                 </div>
                 <input
                     id="lead-search"

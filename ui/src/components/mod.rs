@@ -1,5 +1,4 @@
 mod call_log;
-mod call_log_export;
 mod calling_settings;
 mod calls_panel;
 mod csv_import;
@@ -7,6 +6,7 @@ mod diagnostics;
 mod dial_list;
 mod dialer;
 mod disposition_settings;
+mod export_form;
 mod greetings;
 mod leads;
 mod recording;

@@ -68,12 +68,82 @@ struct Columns {
     tags: Option<usize>,
 }
 
-/// Header names recognised, compared lower-case with everything but letters and digits removed.
-const NAME: &[&str] = &["name", "fullname", "contactname", "contact", "leadname"];
-const FIRST_NAME: &[&str] = &["firstname", "first", "givenname", "forename"];
-const LAST_NAME: &[&str] = &["lastname", "last", "surname", "familyname"];
-const COMPANY: &[&str] =
-    &["company", "companyname", "organization", "organisation", "account", "accountname", "business", "employer"];
+/// Header names recognised, compared lower-case with everything but letters and digits removed
+/// (accents kept): English, and what European spreadsheets call them (French, German, Spanish,
+/// Italian, Portuguese, Dutch, Swedish).
+const NAME: &[&str] = &[
+    "name",
+    "fullname",
+    "contactname",
+    "contact",
+    "leadname",
+    "nom",
+    "nomcomplet",
+    "nombre",
+    "nombrecompleto",
+    "nome",
+    "nomecompleto",
+    "naam",
+    "namn",
+    "kontakt",
+    "kontaktperson",
+];
+const FIRST_NAME: &[&str] = &[
+    "firstname",
+    "first",
+    "givenname",
+    "forename",
+    "prénom",
+    "prenom",
+    "vorname",
+    "nombrepila",
+    "primernombre",
+    "nomeproprio",
+    "primeironome",
+    "voornaam",
+    "förnamn",
+    "fornamn",
+];
+const LAST_NAME: &[&str] = &[
+    "lastname",
+    "last",
+    "surname",
+    "familyname",
+    "nomdefamille",
+    "nachname",
+    "familienname",
+    "apellido",
+    "apellidos",
+    "cognome",
+    "sobrenome",
+    "apelido",
+    "achternaam",
+    "efternamn",
+];
+const COMPANY: &[&str] = &[
+    "company",
+    "companyname",
+    "organization",
+    "organisation",
+    "account",
+    "accountname",
+    "business",
+    "employer",
+    "société",
+    "societe",
+    "entreprise",
+    "firma",
+    "unternehmen",
+    "empresa",
+    "compañía",
+    "compania",
+    "azienda",
+    "società",
+    "societa",
+    "bedrijf",
+    "företag",
+    "foretag",
+];
 const PHONE: &[&str] = &[
     "phone",
     "phonenumber",
@@ -88,11 +158,47 @@ const PHONE: &[&str] = &[
     "cellphone",
     "workphone",
     "homephone",
+    "téléphone",
+    "numéro",
+    "numero",
+    "portable",
+    "mobil",
+    "telefon",
+    "telefonnummer",
+    "handy",
+    "handynummer",
+    "mobilnummer",
+    "teléfono",
+    "telefono",
+    "móvil",
+    "movil",
+    "celular",
+    "cellulare",
+    "telemóvel",
+    "telemovel",
+    "telefoonnummer",
+    "telefoon",
+    "mobiel",
+    "mobiltelefon",
 ];
-const EMAIL: &[&str] = &["email", "emailaddress", "mail"];
-const CITY: &[&str] = &["city", "town", "locality"];
-const NOTES: &[&str] = &["notes", "note", "comments", "comment", "description"];
-const TAGS: &[&str] = &["tags", "tag", "labels", "label"];
+const EMAIL: &[&str] =
+    &["email", "emailaddress", "mail", "courriel", "adressemail", "correo", "correoelectrónico", "epost"];
+const CITY: &[&str] =
+    &["city", "town", "locality", "ville", "stadt", "ort", "ciudad", "città", "citta", "cidade", "stad"];
+const NOTES: &[&str] = &[
+    "notes",
+    "note",
+    "comments",
+    "comment",
+    "description",
+    "remarques",
+    "notizen",
+    "bemerkungen",
+    "notas",
+    "nota",
+    "anteckningar",
+];
+const TAGS: &[&str] = &["tags", "tag", "labels", "label", "étiquettes", "etiketten", "etiquetas", "etichette"];
 
 fn normalize_header(header: &str) -> String {
     header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
@@ -588,6 +694,24 @@ mod tests {
 
         let columns = Columns::from_header(&header(&["first_name", "LAST NAME", "Account", "Tel"])).unwrap();
         assert_eq!((columns.first_name, columns.last_name, columns.company), (Some(0), Some(1), Some(2)));
+
+        // As European spreadsheets name them.
+        for (headers, phone) in [
+            (["Nom", "Société", "Téléphone", "Courriel", "Ville"], 2),
+            (["Name", "Firma", "Handynummer", "E-Mail", "Stadt"], 2),
+            (["Nombre", "Empresa", "Teléfono", "Correo", "Ciudad"], 2),
+            (["Nome", "Azienda", "Cellulare", "Email", "Città"], 2),
+            (["Naam", "Bedrijf", "Telefoonnummer", "E-mail", "Stad"], 2),
+        ] {
+            let columns = Columns::from_header(&header(&headers)).unwrap_or_else(|e| panic!("{headers:?}: {e}"));
+            assert_eq!(
+                (columns.name, columns.company, columns.phones, columns.email, columns.city),
+                (Some(0), Some(1), vec![phone], Some(3), Some(4)),
+                "{headers:?}"
+            );
+        }
+        let columns = Columns::from_header(&header(&["Prénom", "Nachname", "Telefon"])).unwrap();
+        assert_eq!((columns.first_name, columns.last_name), (Some(0), Some(1)));
 
         let missing = Columns::from_header(&header(&["Name", "Email"])).unwrap_err();
         assert_eq!(missing.code(), "InvalidInput");

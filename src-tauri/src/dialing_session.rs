@@ -189,10 +189,7 @@ pub fn team_leads_held<R: Runtime>(app: &AppHandle<R>) -> Vec<LeadId> {
     }
     let dialer = app.state::<Dialer>();
     let Ok(guard) = dialer.session.lock() else { return Vec::new() };
-    guard
-        .as_ref()
-        .map(|session| session.current_lead().into_iter().chain(session.queue.iter().copied()).collect())
-        .unwrap_or_default()
+    guard.as_ref().map(DialingSession::leads_held).unwrap_or_default()
 }
 
 /// A team session short of leads claims the next one (in the background, one claim at a time).
@@ -246,27 +243,12 @@ fn top_up<R: Runtime>(app: &AppHandle<R>) {
 /// An action of the agent (Call, Skip, Pause, Resume, Stop) on the session.
 pub fn act<R: Runtime>(app: &AppHandle<R>, event: SessionEvent) -> Result<DialingView, IpcError> {
     // What a team session gives back: a skipped lead, or every lead it holds when stopped.
-    let held: Vec<LeadId> = match (&event, team_campaign(app)) {
-        (SessionEvent::Skip { .. } | SessionEvent::Stop, Some(_)) => {
-            let dialer = app.state::<Dialer>();
-            let guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
-            guard
-                .as_ref()
-                .map(|session| {
-                    let showing = match session.stage {
-                        Stage::Showing { lead_id, .. } => Some(lead_id),
-                        _ => None,
-                    };
-                    let queued = if matches!(event, SessionEvent::Stop) {
-                        session.queue.iter().copied().collect()
-                    } else {
-                        Vec::new()
-                    };
-                    showing.into_iter().chain(queued).collect()
-                })
-                .unwrap_or_default()
-        }
-        _ => Vec::new(),
+    let held: Vec<LeadId> = if team_campaign(app).is_some() {
+        let dialer = app.state::<Dialer>();
+        let guard = dialer.session.lock().map_err(|_| crate::errors::internal("The dialer"))?;
+        guard.as_ref().map(|session| session.let_go_by(&event)).unwrap_or_default()
+    } else {
+        Vec::new()
     };
     let effects = apply(app, event)?;
     for lead in held {

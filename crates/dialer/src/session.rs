@@ -237,6 +237,26 @@ impl DialingSession {
         }
     }
 
+    /// The leads the session holds: the one it is on, then those queued.
+    pub fn leads_held(&self) -> Vec<LeadId> {
+        self.current_lead().into_iter().chain(self.queue.iter().copied()).collect()
+    }
+
+    /// The leads `event` lets go of, for a source that hands them out (a team campaign) to take
+    /// back unworked: on Skip the lead shown; on Stop the lead shown and those queued. A lead at
+    /// its wrap-up is not among them: its wrap-up gives it back, with its disposition.
+    pub fn let_go_by(&self, event: &SessionEvent) -> Vec<LeadId> {
+        let showing = match self.stage {
+            Stage::Showing { lead_id, .. } => Some(lead_id),
+            _ => None,
+        };
+        match event {
+            SessionEvent::Skip { .. } => showing.into_iter().collect(),
+            SessionEvent::Stop => showing.into_iter().chain(self.queue.iter().copied()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Leads not yet done, the current one included.
     pub fn leads_left(&self) -> usize {
         self.queue.len() + usize::from(self.current_lead().is_some())

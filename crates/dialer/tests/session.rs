@@ -216,6 +216,30 @@ fn a_team_session_waits_for_its_next_lead_when_the_queue_runs_dry_until_the_team
     assert_eq!(work_call(&mut own, 1, None, &mut now), vec![SessionEffect::Finished]);
 }
 
+#[test]
+fn a_skip_lets_go_of_the_lead_shown_and_a_stop_of_every_lead_held_but_one_at_its_wrap_up() {
+    let now = T0;
+    let skip = SessionEvent::Skip { reason: "wrong list".into() };
+    let (mut session, _) = DialingSession::start_open_ended(Mode::Preview, leads(&[1, 2, 3]), now);
+    assert_eq!(session.leads_held(), leads(&[1, 2, 3]));
+    for (event, let_go) in [
+        (skip.clone(), leads(&[1])),
+        (SessionEvent::Stop, leads(&[1, 2, 3])),
+        (SessionEvent::Call, leads(&[])),
+        (SessionEvent::Tick, leads(&[])),
+    ] {
+        assert_eq!(session.let_go_by(&event), let_go, "{event:?} while showing");
+    }
+    // On the call, then at its wrap-up: that lead is given back by its wrap-up, not by these.
+    session.apply(SessionEvent::Call, now).expect("call");
+    assert_eq!(session.let_go_by(&SessionEvent::Stop), leads(&[2, 3]), "on the call");
+    session.apply(SessionEvent::CallPlaced { call_id: call(1) }, now).expect("placed");
+    session.apply(SessionEvent::CallEnded, now).expect("ended");
+    assert_eq!(session.let_go_by(&SessionEvent::Stop), leads(&[2, 3]), "at the wrap-up");
+    assert_eq!(session.let_go_by(&skip), leads(&[]));
+    assert_eq!(session.leads_held(), leads(&[1, 2, 3]));
+}
+
 fn any_event() -> impl Strategy<Value = SessionEvent> {
     prop_oneof![
         Just(SessionEvent::Call),

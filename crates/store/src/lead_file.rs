@@ -5,7 +5,6 @@
 //! lines; a workbook's first sheet with a phone column is read with calamine. Anything else is
 //! refused with a sentence saying what the file is.
 
-use std::borrow::Cow;
 use std::io::{Cursor, Read};
 use std::sync::Arc;
 
@@ -53,8 +52,7 @@ pub(crate) fn open<'a>(
         )));
     }
     let encoding = text_encoding(&prefix);
-    let text = decode_prefix(&prefix, encoding);
-    let delimiter = delimiter_of(&text);
+    let delimiter = delimiter_of(&encoding.decode(&prefix).0);
     let whole = Cursor::new(prefix).chain(input);
     let reader: Box<dyn Read + Send + 'a> = if encoding == UTF_8 {
         // Read as it is: the CSV reader skips a UTF-8 byte-order mark and reports invalid bytes
@@ -139,14 +137,6 @@ fn text_encoding(prefix: &[u8]) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(prefix, prefix.len() < PREFIX);
     detector.guess(None, chardetng::Utf8Detection::Allow)
-}
-
-fn decode_prefix(prefix: &[u8], encoding: &'static Encoding) -> String {
-    let (text, _, _) = encoding.decode(prefix);
-    match text {
-        Cow::Borrowed(text) => text.to_owned(),
-        Cow::Owned(text) => text,
-    }
 }
 
 /// The delimiter of a text table: of comma, semicolon, tab and pipe, the one in the header line

@@ -14,6 +14,27 @@ use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(120);
 
+/// A team with the campaign "List" of `leads` leads, and its agents Ana and Ben, each connected.
+struct AnaAndBen {
+    db: TeamDb,
+    campaign: Uuid,
+    ana: admin::NewAgent,
+    ana_s: softphone_team::TeamSession,
+    ben_s: softphone_team::TeamSession,
+}
+
+async fn ana_and_ben(leads: u32) -> AnaAndBen {
+    let mut db = TeamDb::start().await;
+    let team = db.team("Team").await;
+    let campaign = db.campaign(team, "List").await;
+    db.leads(team, campaign, leads).await;
+    let ana = db.agent(team, "Ana", false).await;
+    let ben = db.agent(team, "Ben", false).await;
+    let ana_s = db.session(&ana).await;
+    let ben_s = db.session(&ben).await;
+    AnaAndBen { db, campaign, ana, ana_s, ben_s }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_agents_claiming_at_once_from_100_000_leads_never_get_the_same_one() {
     let mut db = TeamDb::start().await;
@@ -90,14 +111,7 @@ async fn claiming_until_none_are_left_hands_out_each_lead_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_lease_comes_back_and_finished_or_do_not_call_leads_never_do() {
-    let mut db = TeamDb::start().await;
-    let team = db.team("Team").await;
-    let campaign = db.campaign(team, "List").await;
-    db.leads(team, campaign, 6).await;
-    let ana = db.agent(team, "Ana", false).await;
-    let ben = db.agent(team, "Ben", false).await;
-    let ana_s = db.session(&ana).await;
-    let mut ben_s = db.session(&ben).await;
+    let AnaAndBen { db, campaign, ana_s, mut ben_s, .. } = ana_and_ben(6).await;
 
     // Ana claims the first lead, then her laptop dies: nobody renews the lease. Time passes
     // (the lease is made to have lapsed).
@@ -130,14 +144,7 @@ async fn a_lapsed_lease_comes_back_and_finished_or_do_not_call_leads_never_do() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assigned_leads_go_to_their_agent_and_a_due_callback_comes_first() {
-    let mut db = TeamDb::start().await;
-    let team = db.team("Team").await;
-    let campaign = db.campaign(team, "List").await;
-    db.leads(team, campaign, 10).await;
-    let ana = db.agent(team, "Ana", false).await;
-    let ben = db.agent(team, "Ben", false).await;
-    let mut ana_s = db.session(&ana).await;
-    let ben_s = db.session(&ben).await;
+    let AnaAndBen { db, campaign, mut ana_s, ben_s, .. } = ana_and_ben(10).await;
     let assigned = admin::assign(&db.owner.client, campaign, ben_s.me().agent_id, 3).await.expect("assign");
     assert_eq!(assigned, 3);
     let first_for_ana = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
@@ -179,14 +186,7 @@ async fn assigned_leads_go_to_their_agent_and_a_due_callback_comes_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_given_back_for_later_waits_out_the_gap_and_then_goes_to_anyone() {
-    let mut db = TeamDb::start().await;
-    let team = db.team("Team").await;
-    let campaign = db.campaign(team, "List").await;
-    db.leads(team, campaign, 2).await;
-    let ana = db.agent(team, "Ana", false).await;
-    let ben = db.agent(team, "Ben", false).await;
-    let ana_s = db.session(&ana).await;
-    let ben_s = db.session(&ben).await;
+    let AnaAndBen { db, campaign, ana_s, ben_s, .. } = ana_and_ben(2).await;
     let first = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     // No answer: back in four hours, for anyone.
     let four_hours = Duration::from_secs(4 * 3600);
@@ -210,14 +210,7 @@ async fn a_lead_given_back_for_later_waits_out_the_gap_and_then_goes_to_anyone()
 
 #[tokio::test]
 async fn a_restarted_app_gives_back_the_leads_it_held_but_not_its_resumed_or_parked_ones_nor_a_teammates() {
-    let mut db = TeamDb::start().await;
-    let team = db.team("Team").await;
-    let campaign = db.campaign(team, "List").await;
-    db.leads(team, campaign, 5).await;
-    let ana = db.agent(team, "Ana", false).await;
-    let ben = db.agent(team, "Ben", false).await;
-    let ana_s = db.session(&ana).await;
-    let ben_s = db.session(&ben).await;
+    let AnaAndBen { db, campaign, ana, ana_s, ben_s } = ana_and_ben(5).await;
     let held = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     let resumed = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     let parked = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
@@ -252,14 +245,7 @@ async fn a_restarted_app_gives_back_the_leads_it_held_but_not_its_resumed_or_par
 
 #[tokio::test]
 async fn a_wrap_up_sent_after_its_lease_lapsed_still_finishes_the_lead_unless_a_teammate_has_it_now() {
-    let mut db = TeamDb::start().await;
-    let team = db.team("Team").await;
-    let campaign = db.campaign(team, "List").await;
-    db.leads(team, campaign, 3).await;
-    let ana = db.agent(team, "Ana", false).await;
-    let ben = db.agent(team, "Ben", false).await;
-    let ana_s = db.session(&ana).await;
-    let ben_s = db.session(&ben).await;
+    let AnaAndBen { db, campaign, ana_s, ben_s, .. } = ana_and_ben(3).await;
     let first = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     let second = ana_s.claim_next(campaign, LEASE).await.expect("claim").expect("lead");
     // Ana is offline past her leases; Ben is handed the second meanwhile.
